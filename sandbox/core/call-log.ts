@@ -1,0 +1,69 @@
+/** One API call as the sandbox saw it: the raw material of tests' "made only read calls" checks. */
+export interface CallRecord {
+  seq: number;
+  time: string;
+  requestId: string;
+  service: string;
+  operation: string;
+  region: string;
+  /** The account the caller acts in (for an assumed role, the role's account). */
+  account?: string;
+  callerArn?: string;
+  accessKeyId?: string;
+  readOnly: boolean;
+  outcome: 'ok' | 'error';
+  errorCode?: string;
+  status: number;
+  durationMs: number;
+}
+
+export interface CallFilter {
+  account?: string;
+  service?: string;
+  operation?: string;
+  sinceSeq?: number;
+  outcome?: 'ok' | 'error';
+}
+
+const READ_PREFIXES = ['Get', 'List', 'Describe', 'Lookup', 'Head', 'Scan', 'Query', 'BatchGet', 'Simulate'];
+/** Calls that read or obtain credentials but change no resource. */
+const READ_OPERATIONS = new Set(['AssumeRole', 'GetCallerIdentity']);
+
+/** Whether an operation leaves every resource as it was. */
+export function isReadOnlyOperation(operation: string): boolean {
+  return READ_OPERATIONS.has(operation) || READ_PREFIXES.some((p) => operation.startsWith(p));
+}
+
+export class CallLog {
+  private readonly records: CallRecord[] = [];
+  private seq = 0;
+
+  constructor(private readonly capacity = 2_000_000) {}
+
+  append(record: Omit<CallRecord, 'seq'>): CallRecord {
+    const full = { ...record, seq: ++this.seq };
+    this.records.push(full);
+    if (this.records.length > this.capacity) this.records.splice(0, this.records.length - this.capacity);
+    return full;
+  }
+
+  /** Sequence number of the last call: take it before an action, pass it as `sinceSeq` after. */
+  mark(): number {
+    return this.seq;
+  }
+
+  list(filter: CallFilter = {}): CallRecord[] {
+    return this.records.filter(
+      (r) =>
+        (filter.sinceSeq === undefined || r.seq > filter.sinceSeq) &&
+        (filter.account === undefined || r.account === filter.account) &&
+        (filter.service === undefined || r.service === filter.service) &&
+        (filter.operation === undefined || r.operation === filter.operation) &&
+        (filter.outcome === undefined || r.outcome === filter.outcome),
+    );
+  }
+
+  clear(): void {
+    this.records.length = 0;
+  }
+}

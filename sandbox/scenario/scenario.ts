@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * A scenario seeds the sandbox: the organization's shape, each account's member role and faults,
+ * SCPs, and what already exists in the accounts. It is plain JSON so people can write one.
+ */
+const accountId = z.string().regex(/^\d{12}$/, 'an account id is 12 digits');
+
+export const injectedErrorSpec = z
+  .object({
+    service: z.string(),
+    operation: z.string(),
+    code: z.string(),
+    message: z.string().optional(),
+    status: z.number().int().optional(),
+    times: z.number().int().positive().default(1),
+  })
+  .strict();
+
+export const accountFaultsSpec = z
+  .object({
+    /** The account has no casbridge member role (typical of INVITED accounts outside the StackSet's OUs). */
+    roleMissing: z.boolean().optional(),
+    /** AssumeRole into the member role is refused for this long after the sandbox starts. */
+    roleNotAssumableForSeconds: z.number().nonnegative().optional(),
+    /** An SCP attached to the account denies these actions. */
+    scpDeny: z.array(z.string()).optional(),
+    /** Probability of throttling per service signing name (iam, cloudtrail, ...). */
+    throttle: z.record(z.string(), z.number().min(0).max(1)).optional(),
+    latencyMs: z.number().nonnegative().optional(),
+    injectedErrors: z.array(injectedErrorSpec).optional(),
+    preexisting: z
+      .object({
+        /** The connector user already exists, ours, with this many access keys (1–2). */
+        accessKeys: z.number().int().min(0).max(2).optional(),
+        /** The connector policy already exists with this many versions (1–5), the default drifted. */
+        policyVersions: z.number().int().min(0).max(5).optional(),
+        /** Other trails already in the home Region (0–5). */
+        trails: z.number().int().min(0).max(5).optional(),
+        /** A user with the connector's name exists but is not tagged as casbridge's. */
+        foreignUser: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    seed: z.number().int().default(1),
+    region: z.string().default('us-east-1'),
+    organization: z
+      .object({
+        id: z
+          .string()
+          .regex(/^o-[a-z0-9]{10,32}$/)
+          .optional(),
+        managementAccountId: accountId.default('999988887777'),
+        managementAccountName: z.string().default('management'),
+        /** An organization trail in the management account (as Control Tower creates). */
+        organizationTrail: z.boolean().default(false),
+      })
+      .strict()
+      .default({
+        managementAccountId: '999988887777',
+        managementAccountName: 'management',
+        organizationTrail: false,
+      }),
+    /** OU paths below the root, e.g. `Workloads/Prod`; parents are created as needed. */
+    organizationalUnits: z.array(z.string().min(1)).default([]),
+    accounts: z.array(
+      z
+        .object({
+          id: accountId,
+          name: z.string().min(1),
+          email: z.string().optional(),
+          /** OU path, or empty for the root. */
+          ou: z.string().default(''),
+          state: z
+            .enum(['PENDING_ACTIVATION', 'ACTIVE', 'SUSPENDED', 'PENDING_CLOSURE', 'CLOSED'])
+            .default('ACTIVE'),
+          joinedMethod: z.enum(['CREATED', 'INVITED']).default('CREATED'),
+          joinedTimestamp: z.string().optional(),
+          tags: z.record(z.string(), z.string()).optional(),
+          faults: accountFaultsSpec.optional(),
+        })
+        .strict(),
+    ),
+    /** SCPs by name, attached to OU paths, account ids or `Root`. */
+    scps: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            targets: z.array(z.string()),
+            denyActions: z.array(z.string()),
+          })
+          .strict(),
+      )
+      .default([]),
+    memberRole: z
+      .object({
+        template: z.string().default('templates/member-role.yml'),
+        parameters: z.record(z.string(), z.string()).default({}),
+      })
+      .strict()
+      .default({ template: 'templates/member-role.yml', parameters: {} }),
+  })
+  .strict();
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type ScenarioAccount = Scenario['accounts'][number];
+export type AccountFaultsSpec = z.output<typeof accountFaultsSpec>;
+
+export function parseScenario(input: unknown): Scenario {
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new Error(
+      `Invalid sandbox scenario: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data;
+}

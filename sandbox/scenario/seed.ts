@@ -1,0 +1,383 @@
+import { CallLog } from '../core/call-log';
+import { Clock } from '../core/clock';
+import { CredentialStore } from '../core/credentials';
+import { FaultEngine } from '../core/faults';
+import { issueUserKey } from '../core/identity';
+import { Rng } from '../core/rng';
+import type { IamRole, OrgAccount, PolicyDocument, World } from '../core/world';
+import { accountState, regionalState } from '../core/world';
+import { readTemplate, templateRoles } from './cloudformation';
+import type { Scenario, ScenarioAccount } from './scenario';
+import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
+
+export interface SeededWorld {
+  world: World;
+  admin: { accessKeyId: string; secretAccessKey: string; arn: string };
+  stack: StackResources;
+}
+
+const ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
+
+/** Builds the world a scenario describes. Deterministic for a given scenario (ids come from its seed). */
+export function seedWorld(
+  scenario: Scenario,
+  options: { keyPropagationMs?: number; templateRoot?: string } = {},
+): SeededWorld {
+  const rng = new Rng(scenario.seed);
+  const clock = new Clock();
+  const mgmtId = scenario.organization.managementAccountId;
+  const orgId = scenario.organization.id ?? `o-${rng.lowerId(10)}`;
+  const rootSuffix = rng.lowerId(4);
+  const rootId = `r-${rootSuffix}`;
+  const world: World = {
+    clock,
+    rng,
+    settings: {
+      defaultRegion: scenario.region,
+      keyPropagationMs: options.keyPropagationMs ?? 0,
+      enforcePolicies: true,
+    },
+    organization: {
+      id: orgId,
+      arn: `arn:aws:organizations::${mgmtId}:organization/${orgId}`,
+      managementAccountId: mgmtId,
+      managementAccountEmail: `aws+${scenario.organization.managementAccountName}@example.com`,
+      rootId,
+      rootArn: `arn:aws:organizations::${mgmtId}:root/${orgId}/${rootId}`,
+      ous: new Map(),
+      accounts: new Map(),
+      scps: new Map(),
+      tags: new Map(),
+    },
+    accounts: new Map(),
+    credentials: new CredentialStore(),
+    buckets: new Map(),
+    callLog: new CallLog(),
+    faults: new FaultEngine(rng),
+  };
+  const ouIdByPath = new Map<string, string>([['', rootId]]);
+  const ensureOu = (path: string): string => {
+    const existing = ouIdByPath.get(path);
+    if (existing) return existing;
+    const slash = path.lastIndexOf('/');
+    const parentId = ensureOu(slash < 0 ? '' : path.slice(0, slash));
+    const id = `ou-${rootSuffix}-${rng.lowerId(8)}`;
+    world.organization.ous.set(id, {
+      id,
+      arn: `arn:aws:organizations::${mgmtId}:ou/${orgId}/${id}`,
+      name: path.slice(slash + 1),
+      parentId,
+    });
+    ouIdByPath.set(path, id);
+    return id;
+  };
+  for (const path of scenario.organizationalUnits) ensureOu(path);
+
+  const startedMs = clock.nowMs();
+  addOrgAccount(world, {
+    id: mgmtId,
+    name: scenario.organization.managementAccountName,
+    email: world.organization.managementAccountEmail,
+    state: 'ACTIVE',
+    joinedMethod: 'CREATED',
+    joinedTimestamp: new Date(startedMs - 3 * 365 * 86_400_000),
+    parentId: rootId,
+  });
+  const admin = seedManagementAccount(world, scenario);
+
+  const template = readTemplate(resolvePath(scenario.memberRole.template, options.templateRoot));
+  const stack = stackResources(mgmtId, scenario.region);
+  const roleParameters = {
+    CentralAccountId: mgmtId,
+    ExternalId: stack.externalId,
+    ...scenario.memberRole.parameters,
+  };
+  for (const account of scenario.accounts) {
+    const parentId = ensureOu(account.ou);
+    addOrgAccount(world, {
+      id: account.id,
+      name: account.name,
+      email: account.email ?? `aws+${account.name}@example.com`,
+      state: account.state,
+      joinedMethod: account.joinedMethod,
+      joinedTimestamp: account.joinedTimestamp
+        ? new Date(account.joinedTimestamp)
+        : new Date(startedMs - (1 + rng.int(900)) * 86_400_000),
+      parentId,
+    });
+    if (account.tags)
+      world.organization.tags.set(
+        account.id,
+        Object.entries(account.tags).map(([Key, Value]) => ({ Key, Value })),
+      );
+    seedMemberAccount(world, account, template, roleParameters, scenario.region, startedMs);
+  }
+  for (const scp of scenario.scps) {
+    const targets = scp.targets.map((t) => (t === 'Root' ? rootId : /^\d{12}$/.test(t) ? t : ensureOu(t)));
+    addDenyScp(world, scp.name, scp.denyActions, targets);
+  }
+  seedStack(world, stack, scenario.organization.organizationTrail);
+  return { world, admin, stack };
+}
+
+function resolvePath(path: string, root: string | undefined): string {
+  if (path.startsWith('/')) return path;
+  return `${root ?? process.cwd()}/${path}`;
+}
+
+function addOrgAccount(world: World, account: Omit<OrgAccount, 'arn'>): void {
+  const org = world.organization;
+  org.accounts.set(account.id, {
+    ...account,
+    arn: `arn:aws:organizations::${org.managementAccountId}:account/${org.id}/${account.id}`,
+  });
+  accountState(world, account.id);
+}
+
+function addDenyScp(world: World, name: string, actions: string[], targets: string[]): void {
+  const id = `p-${world.rng.lowerId(8)}`;
+  world.organization.scps.set(id, {
+    id,
+    name,
+    document: {
+      Version: '2012-10-17',
+      Statement: [{ Sid: 'Deny', Effect: 'Deny', Action: actions, Resource: '*' }],
+    },
+    targets: new Set(targets),
+  });
+}
+
+function seedManagementAccount(world: World, scenario: Scenario): SeededWorld['admin'] {
+  const mgmtId = scenario.organization.managementAccountId;
+  const iam = accountState(world, mgmtId).iam;
+  const userName = 'Admin';
+  const arn = `arn:aws:iam::${mgmtId}:user/${userName}`;
+  iam.users.set(userName.toLowerCase(), {
+    userName,
+    userId: world.rng.iamId('AIDA'),
+    arn,
+    path: '/',
+    createDate: world.clock.now(),
+    tags: [],
+    attachedPolicyArns: [ADMIN_POLICY],
+    inlinePolicies: new Map(),
+  });
+  const { record, secretAccessKey } = issueUserKey(world, mgmtId, userName, { propagated: true });
+  return { accessKeyId: record.accessKeyId, secretAccessKey, arn };
+}
+
+function addRole(
+  world: World,
+  accountId: string,
+  role: Omit<IamRole, 'roleId' | 'arn' | 'createDate' | 'tags'>,
+): IamRole {
+  const full: IamRole = {
+    ...role,
+    roleId: world.rng.iamId('AROA'),
+    arn: `arn:aws:iam::${accountId}:role${role.path}${role.roleName}`,
+    createDate: world.clock.now(),
+    tags: [],
+  };
+  accountState(world, accountId).iam.roles.set(role.roleName.toLowerCase(), full);
+  return full;
+}
+
+function seedMemberAccount(
+  world: World,
+  account: ScenarioAccount,
+  template: Record<string, unknown>,
+  roleParameters: Record<string, string>,
+  region: string,
+  startedMs: number,
+): void {
+  const mgmtId = world.organization.managementAccountId;
+  // As on AWS: CreateAccount makes OrganizationAccountAccessRole; invited accounts have none.
+  if (account.joinedMethod === 'CREATED') {
+    addRole(world, account.id, {
+      roleName: 'OrganizationAccountAccessRole',
+      path: '/',
+      maxSessionDuration: 3600,
+      assumeRolePolicy: {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mgmtId}:root` }, Action: 'sts:AssumeRole' },
+        ],
+      },
+      attachedPolicyArns: [ADMIN_POLICY],
+      inlinePolicies: new Map(),
+    });
+  }
+  const faults = account.faults ?? {};
+  if (!faults.roleMissing) {
+    for (const role of templateRoles(template, roleParameters, { accountId: account.id, region })) {
+      const created = addRole(world, account.id, {
+        roleName: role.roleName,
+        path: role.path,
+        maxSessionDuration: role.maxSessionDuration,
+        assumeRolePolicy: role.assumeRolePolicyDocument as PolicyDocument,
+        attachedPolicyArns: role.managedPolicyArns,
+        inlinePolicies: new Map(role.inlinePolicies.map((p) => [p.name, p.document as PolicyDocument])),
+      });
+      if (faults.roleNotAssumableForSeconds)
+        created.assumableAfterMs = startedMs + faults.roleNotAssumableForSeconds * 1000;
+    }
+  }
+  if (faults.scpDeny?.length) addDenyScp(world, `deny-${account.id}`, faults.scpDeny, [account.id]);
+  const engine = world.faults.forAccount(account.id);
+  if (faults.throttle) engine.throttle = { ...faults.throttle };
+  if (faults.latencyMs) engine.latencyMs = faults.latencyMs;
+  for (const e of faults.injectedErrors ?? []) {
+    world.faults.inject(account.id, {
+      service: e.service,
+      operation: e.operation,
+      code: e.code,
+      ...(e.message === undefined ? {} : { message: e.message }),
+      ...(e.status === undefined ? {} : { status: e.status }),
+      remaining: e.times,
+    });
+  }
+  seedPreexisting(world, account, roleParameters, region);
+}
+
+/** Resources already in the account before casbridge comes: the limits and conflicts it must handle. */
+function seedPreexisting(
+  world: World,
+  account: ScenarioAccount,
+  parameters: Record<string, string>,
+  region: string,
+): void {
+  const pre = account.faults?.preexisting;
+  if (!pre) return;
+  const iam = accountState(world, account.id).iam;
+  const userName = parameters.UserName ?? 'CloudAppSecurity';
+  const userPath = parameters.UserPath ?? '/casbridge/';
+  const policyName = parameters.PolicyName ?? 'CasBridgeCloudAppSecurity';
+  const now = world.clock.now();
+  if (pre.foreignUser || pre.accessKeys) {
+    iam.users.set(userName.toLowerCase(), {
+      userName,
+      userId: world.rng.iamId('AIDA'),
+      arn: `arn:aws:iam::${account.id}:user${pre.foreignUser ? '/' : userPath}${userName}`,
+      path: pre.foreignUser ? '/' : userPath,
+      createDate: now,
+      tags: pre.foreignUser
+        ? [{ Key: 'owner', Value: 'someone-else' }]
+        : [{ Key: 'managed-by', Value: 'casbridge' }],
+      attachedPolicyArns: [],
+      inlinePolicies: new Map(),
+    });
+    for (let i = 0; i < (pre.accessKeys ?? 0); i++) {
+      issueUserKey(world, account.id, userName, {
+        propagated: true,
+        createDate: new Date(now.getTime() - (200 - i * 50) * 86_400_000),
+      });
+    }
+  }
+  if (pre.policyVersions) {
+    const arn = `arn:aws:iam::${account.id}:policy${userPath}${policyName}`;
+    const versions = Array.from({ length: pre.policyVersions }, (_, i) => ({
+      versionId: `v${i + 1}`,
+      document: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: ['cloudtrail:DescribeTrails'], Resource: '*', Sid: `Old${i + 1}` },
+        ],
+      }),
+      isDefaultVersion: i === pre.policyVersions! - 1,
+      createDate: new Date(now.getTime() - (pre.policyVersions! - i) * 86_400_000),
+    }));
+    iam.policies.set(arn, {
+      policyName,
+      policyId: world.rng.iamId('ANPA'),
+      arn,
+      path: userPath,
+      defaultVersionId: `v${pre.policyVersions}`,
+      versions,
+      nextVersionNumber: pre.policyVersions + 1,
+      createDate: now,
+      updateDate: now,
+      tags: [],
+    });
+  }
+  const trails = regionalState(world, account.id, region).trails;
+  for (let i = 0; i < (pre.trails ?? 0); i++) {
+    const name = `legacy-trail-${i + 1}`;
+    trails.set(name, {
+      name,
+      arn: `arn:aws:cloudtrail:${region}:${account.id}:trail/${name}`,
+      homeRegion: region,
+      s3BucketName: `legacy-logs-${account.id}`,
+      includeGlobalServiceEvents: false,
+      isMultiRegionTrail: false,
+      logFileValidationEnabled: false,
+      isOrganizationTrail: false,
+      isLogging: true,
+      startLoggingTime: now,
+      eventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true, DataResources: [] }],
+      tags: [],
+    });
+  }
+}
+
+function seedStack(world: World, stack: StackResources, organizationTrail: boolean): void {
+  const now = world.clock.now();
+  const mgmt = stack.accountId;
+  addRole(world, mgmt, {
+    roleName: stack.taskRoleName,
+    path: '/',
+    maxSessionDuration: 3600,
+    // Lambda runs the tasks; the management account's administrators may act as them for local runs.
+    assumeRolePolicy: {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mgmt}:root` }, Action: 'sts:AssumeRole' },
+      ],
+    },
+    attachedPolicyArns: [ADMIN_POLICY],
+    inlinePolicies: new Map(),
+  });
+  for (const name of [stack.reportsBucket, stack.logBucket]) {
+    world.buckets.set(name, {
+      name,
+      ownerAccountId: mgmt,
+      region: stack.region,
+      creationDate: now,
+      publicAccessBlock: {
+        BlockPublicAcls: true,
+        IgnorePublicAcls: true,
+        BlockPublicPolicy: true,
+        RestrictPublicBuckets: true,
+      },
+      encryption:
+        '<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>',
+      objects: new Map(),
+    });
+  }
+  const logBucket = world.buckets.get(stack.logBucket);
+  if (logBucket) logBucket.policy = JSON.stringify(logBucketPolicy(stack.logBucket, world.organization.id));
+  regionalState(world, mgmt, stack.region).topics.set(stack.topicArn, {
+    arn: stack.topicArn,
+    name: stack.topicName,
+    attributes: { KmsMasterKeyId: 'alias/aws/sns' },
+    tags: [{ Key: 'managed-by', Value: 'casbridge' }],
+    messages: [],
+  });
+  if (organizationTrail) {
+    const name = 'aws-controltower-BaselineCloudTrail';
+    regionalState(world, mgmt, stack.region).trails.set(name, {
+      name,
+      arn: `arn:aws:cloudtrail:${stack.region}:${mgmt}:trail/${name}`,
+      homeRegion: stack.region,
+      s3BucketName: `aws-controltower-logs-${mgmt}-${stack.region}`,
+      includeGlobalServiceEvents: true,
+      isMultiRegionTrail: true,
+      logFileValidationEnabled: true,
+      isOrganizationTrail: true,
+      isLogging: true,
+      startLoggingTime: now,
+      eventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true, DataResources: [] }],
+      tags: [],
+    });
+  }
+}

@@ -1,0 +1,21 @@
+import type { ServiceDefinition } from '../core/service';
+import { cloudtrailService } from './cloudtrail';
+import { dynamodbService } from './dynamodb';
+import { iamService } from './iam';
+import { organizationsService } from './organizations';
+import { s3Service } from './s3';
+import { secretsManagerService } from './secrets-manager';
+import { snsService } from './sns';
+import { stsService } from './sts';
+
+/** Every service the sandbox speaks, by SigV4 signing name. */
+export const SERVICES: readonly ServiceDefinition[] = [
+  organizationsService,
+  stsService,
+  iamService,
+  cloudtrailService,
+  s3Service,
+  secretsManagerService,
+  snsService,
+  dynamodbService,
+];
