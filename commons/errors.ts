@@ -1,0 +1,252 @@
+/**
+ * Every error a casbridge task throws. Each `name` is the contract with the state machine's
+ * Retry/Catch (`ErrorEquals` matches `error.name`), so names never change once shipped. Each
+ * error knows whether a retry can help, which step raised it, and what an operator should do.
+ */
+export type StepName =
+  | 'resolve'
+  | 'access'
+  | 'user'
+  | 'policy'
+  | 'accessKey'
+  | 'trail'
+  | 'register'
+  | 'verify'
+  | 'offboard'
+  | 'report';
+
+export interface CasBridgeErrorOptions {
+  step?: StepName;
+  cause?: unknown;
+}
+
+export abstract class CasBridgeError extends Error {
+  abstract override readonly name: string;
+  /** Whether the state machine's Retry may try again. */
+  abstract readonly retryable: boolean;
+  /** One sentence an operator can act on. */
+  abstract readonly remediation: string;
+  readonly step: StepName | undefined;
+
+  constructor(message: string, options: CasBridgeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.step = options.step;
+  }
+
+  /** The shape recorded in results, reports and the ledger: never the cause's raw payload. */
+  toRecord(): { name: string; message: string; step?: StepName; remediation: string; retryable: boolean } {
+    return {
+      name: this.name,
+      message: this.message,
+      ...(this.step ? { step: this.step } : {}),
+      remediation: this.remediation,
+      retryable: this.retryable,
+    };
+  }
+}
+
+const STACKSET_HINT =
+  'Deploy templates/member-role.yml to the account with the casbridge member-role StackSet (service-managed, auto-deployment on its OU)';
+
+export class RoleMissingError extends CasBridgeError {
+  readonly name = 'RoleMissing';
+  readonly retryable = false;
+  readonly remediation: string;
+
+  constructor(message: string, options: CasBridgeErrorOptions & { invited?: boolean } = {}) {
+    super(message, options);
+    this.remediation = options.invited
+      ? `${STACKSET_HINT}. This account was invited, so it has no role until the StackSet reaches it: move it into a targeted OU or add it to the StackSet's deployment targets.`
+      : `${STACKSET_HINT}, and check that the role trusts casbridge's task roles with the configured ExternalId.`;
+  }
+}
+
+export class RoleNotReadyError extends CasBridgeError {
+  readonly name = 'RoleNotReady';
+  readonly retryable = true;
+  readonly remediation =
+    'A newly created account can take minutes before its role is assumable; casbridge retries, and the next run picks it up.';
+}
+
+export class ForeignUserConflictError extends CasBridgeError {
+  readonly name = 'ForeignUserConflict';
+  readonly retryable = false;
+  readonly remediation =
+    'An IAM user with the connector name exists and is not tagged managed-by=casbridge; rename or tag it, or configure another connector user name.';
+}
+
+export class AccessDeniedError extends CasBridgeError {
+  readonly name = 'AccessDenied';
+  readonly retryable = false;
+  readonly remediation: string;
+
+  constructor(
+    message: string,
+    readonly action: string | undefined,
+    options: CasBridgeErrorOptions & { byScp?: boolean } = {},
+  ) {
+    super(message, options);
+    this.remediation = options.byScp
+      ? `A service control policy denies ${action ?? 'the call'} in this account; exempt casbridge's member role from it or move the account.`
+      : `The member role lacks ${action ?? 'a permission'}; redeploy the current templates/member-role.yml with the StackSet.`;
+  }
+}
+
+export class TransientAwsError extends CasBridgeError {
+  readonly name = 'TransientAwsError';
+  readonly retryable = true;
+  readonly remediation =
+    'AWS throttled or failed the call; casbridge retries with backoff. Persistent failures point at a service event.';
+}
+
+export class LimitReachedError extends CasBridgeError {
+  readonly name = 'LimitReached';
+  readonly retryable = false;
+  readonly remediation: string;
+
+  constructor(message: string, remediation: string, options: CasBridgeErrorOptions = {}) {
+    super(message, options);
+    this.remediation = remediation;
+  }
+}
+
+export class BucketPolicyNotReadyError extends CasBridgeError {
+  readonly name = 'BucketPolicyNotReady';
+  readonly retryable = true;
+  readonly remediation =
+    'CloudTrail did not yet see a bucket policy that admits this account; casbridge retries. If it persists, check the central log bucket policy.';
+}
+
+export class KeyNotPropagatedError extends CasBridgeError {
+  readonly name = 'KeyNotPropagated';
+  readonly retryable = true;
+  readonly remediation = 'IAM has not propagated the new access key yet; casbridge retries.';
+}
+
+export class LeaseHeldError extends CasBridgeError {
+  readonly name = 'LeaseHeld';
+  readonly retryable = false;
+  readonly remediation =
+    'Another casbridge run is working on this account; it will be reconciled by that run or the next one.';
+}
+
+export class InvalidRunInputError extends CasBridgeError {
+  readonly name = 'InvalidRunInput';
+  readonly retryable = false;
+  readonly remediation = 'Fix the run input: see the README section on run input for the accepted fields.';
+}
+
+export class InvalidTaskInputError extends CasBridgeError {
+  readonly name = 'InvalidTaskInput';
+  readonly retryable = false;
+  readonly remediation =
+    'A task received input that does not match its schema; this is a casbridge bug, please report it with the run id.';
+}
+
+export class ConfigurationError extends CasBridgeError {
+  readonly name = 'ConfigurationError';
+  readonly retryable = false;
+  readonly remediation = 'Fix the deployment parameters named in the message and redeploy.';
+}
+
+export class AccountsFailedError extends CasBridgeError {
+  readonly name = 'AccountsFailed';
+  readonly retryable = false;
+  readonly remediation =
+    "Open the run report for each failed account's error and remediation, then start a retry-failed run.";
+}
+
+/** Names of the errors the state machine retries. */
+export const RETRYABLE_ERROR_NAMES = [
+  'RoleNotReady',
+  'TransientAwsError',
+  'BucketPolicyNotReady',
+  'KeyNotPropagated',
+] as const;
+
+/** Every error name a task can throw: the state machine's ErrorEquals may name only these (and States.*). */
+export const ERROR_NAMES = [
+  ...RETRYABLE_ERROR_NAMES,
+  'RoleMissing',
+  'ForeignUserConflict',
+  'AccessDenied',
+  'LimitReached',
+  'LeaseHeld',
+  'InvalidRunInput',
+  'InvalidTaskInput',
+  'ConfigurationError',
+  'AccountsFailed',
+] as const;
+
+export type ErrorName = (typeof ERROR_NAMES)[number];
+
+// ---------------------------------------------------------------- classifying AWS errors
+
+/** What the SDK puts on a service exception; read by name, never by message text. */
+interface SdkError {
+  name?: string;
+  message?: string;
+  $fault?: 'client' | 'server';
+  $metadata?: { httpStatusCode?: number; requestId?: string };
+}
+
+const THROTTLING_NAMES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ProvisionedThroughputExceededException',
+]);
+
+const ACCESS_DENIED_NAMES = new Set(['AccessDenied', 'AccessDeniedException', 'AuthorizationError']);
+
+export function isThrottlingError(error: unknown): boolean {
+  return THROTTLING_NAMES.has((error as SdkError)?.name ?? '');
+}
+
+/** 5xx, throttling, or a dropped connection: worth another attempt. */
+export function isTransientError(error: unknown): boolean {
+  const e = error as SdkError;
+  if (isThrottlingError(e)) return true;
+  if (e?.$fault === 'server' || (e?.$metadata?.httpStatusCode ?? 0) >= 500) return true;
+  return ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'TimeoutError', 'RequestTimeout'].includes(
+    e?.name ?? '',
+  );
+}
+
+export function isAccessDenied(error: unknown): boolean {
+  return ACCESS_DENIED_NAMES.has((error as SdkError)?.name ?? '');
+}
+
+export function awsErrorName(error: unknown): string | undefined {
+  return (error as SdkError)?.name;
+}
+
+/**
+ * Turns an AWS SDK error met in `step` into a casbridge error: throttling and 5xx become the one
+ * retryable name, AccessDenied names the action (and says whether an SCP denied it); anything
+ * else is returned unchanged for the caller to decide.
+ */
+export function classifyAwsError(error: unknown, step: StepName): unknown {
+  if (error instanceof CasBridgeError) return error;
+  const e = error as SdkError;
+  if (isTransientError(e)) {
+    return new TransientAwsError(`${e.name ?? 'Error'} from AWS in step ${step}`, { step, cause: error });
+  }
+  if (isAccessDenied(e)) {
+    const message = e.message ?? '';
+    // AWS carries the denied action and the SCP origin only in the message text; nothing else names them.
+    const action = /perform: ([\w-]+:\w+)/.exec(message)?.[1];
+    return new AccessDeniedError(message || `Access denied in step ${step}`, action, {
+      step,
+      cause: error,
+      byScp: /service control policy/i.test(message),
+    });
+  }
+  return error;
+}

@@ -1,0 +1,48 @@
+import { connectorSecretName, loadConfig, trailKeyPrefix } from '../../commons/config';
+
+const MINIMAL = {
+  CASBRIDGE_EXTERNAL_ID: 'ext-id',
+  CASBRIDGE_LOG_BUCKET: 'logs',
+  CASBRIDGE_TOPIC_ARN: 'arn:aws:sns:us-east-1:999988887777:casbridge-handoff',
+  CASBRIDGE_LEDGER_TABLE: 'casbridge-ledger',
+};
+
+describe('configuration', () => {
+  it('fills every documented default', () => {
+    const config = loadConfig(MINIMAL);
+    expect(config).toMatchObject({
+      memberRoleName: 'CasBridgeExecutionRole',
+      userName: 'CloudAppSecurity',
+      userPath: '/casbridge/',
+      keyMaxAgeDays: 90,
+      allowPutBucketAcl: true,
+      organizationTrail: 'skip',
+      sessionSeconds: 3600,
+    });
+    expect(connectorSecretName(config, '111122223333')).toBe('casbridge/connector/111122223333');
+    expect(trailKeyPrefix(config, '111122223333')).toBe('casbridge/111122223333');
+  });
+
+  it('names every missing or malformed variable in one ConfigurationError', () => {
+    expect(() => loadConfig({ CASBRIDGE_KEY_MAX_AGE_DAYS: 'soon' })).toThrow(
+      expect.objectContaining({
+        name: 'ConfigurationError',
+        message: expect.stringMatching(
+          /CASBRIDGE_EXTERNAL_ID.*CASBRIDGE_LOG_BUCKET.*CASBRIDGE_TOPIC_ARN.*CASBRIDGE_LEDGER_TABLE/s,
+        ),
+      }),
+    );
+  });
+
+  it('refuses a session longer than Lambda role chaining allows', () => {
+    expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_SESSION_SECONDS: '7200' })).toThrow(
+      /CASBRIDGE_SESSION_SECONDS/,
+    );
+  });
+
+  it('refuses a webhook without a signing secret', () => {
+    expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(
+      /CASBRIDGE_WEBHOOK_SECRET_ARN/,
+    );
+  });
+});

@@ -1,0 +1,49 @@
+import {
+  AccessDeniedError,
+  classifyAwsError,
+  ERROR_NAMES,
+  RoleMissingError,
+  TransientAwsError,
+} from '../../commons/errors';
+
+describe('casbridge errors', () => {
+  it('map AWS throttling and 5xx to the one retryable name', () => {
+    const throttled = classifyAwsError(
+      { name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 } },
+      'user',
+    );
+    const failed = classifyAwsError(
+      { name: 'ServiceFailure', $fault: 'server', $metadata: { httpStatusCode: 500 } },
+      'policy',
+    );
+    expect(throttled).toBeInstanceOf(TransientAwsError);
+    expect(failed).toMatchObject({ name: 'TransientAwsError', retryable: true, step: 'policy' });
+  });
+
+  it('name the action an SCP denied', () => {
+    const error = classifyAwsError(
+      {
+        name: 'AccessDeniedException',
+        message:
+          'User: arn:aws:sts::1:assumed-role/R/s is not authorized to perform: cloudtrail:CreateTrail on resource: arn:x with an explicit deny in a service control policy',
+      },
+      'trail',
+    ) as AccessDeniedError;
+    expect(error).toBeInstanceOf(AccessDeniedError);
+    expect(error.action).toBe('cloudtrail:CreateTrail');
+    expect(error.remediation).toMatch(/service control policy denies cloudtrail:CreateTrail/);
+  });
+
+  it('leave other AWS errors for the caller to decide', () => {
+    const original = { name: 'NoSuchEntityException' };
+    expect(classifyAwsError(original, 'user')).toBe(original);
+  });
+
+  it('tell an invited account how the StackSet reaches it', () => {
+    expect(new RoleMissingError('no role', { invited: true }).remediation).toMatch(/StackSet.*invited/);
+  });
+
+  it('have unique names', () => {
+    expect(new Set(ERROR_NAMES).size).toBe(ERROR_NAMES.length);
+  });
+});
