@@ -102,7 +102,10 @@ export function seedWorld(
       joinedMethod: account.joinedMethod,
       joinedTimestamp: account.joinedTimestamp
         ? new Date(account.joinedTimestamp)
-        : new Date(startedMs - (1 + rng.int(900)) * 86_400_000),
+        : // An account whose role is not assumable yet is one that has just been created.
+          account.faults?.roleNotAssumableForSeconds
+          ? new Date(startedMs)
+          : new Date(startedMs - (1 + rng.int(900)) * 86_400_000),
       parentId,
     });
     if (account.tags)
