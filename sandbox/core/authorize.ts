@@ -6,7 +6,18 @@ import { AWS_MANAGED_POLICIES, FULL_AWS_ACCESS_SCP } from './managed-policies';
 import type { AuthorizeOptions } from './service';
 import type { PolicyDocument, World } from './world';
 
-type Decision = { allowed: true } | { allowed: false; reason: string };
+/**
+ * What IAM decides for one request, in the words of SimulatePrincipalPolicy's `EvalDecision`.
+ * `allowedByOrganizations` is absent when no SCP applies (the management account, or no organization).
+ */
+export type Decision =
+  | { allowed: true; evalDecision: 'allowed'; allowedByOrganizations?: boolean }
+  | {
+      allowed: false;
+      evalDecision: 'explicitDeny' | 'implicitDeny';
+      reason: string;
+      allowedByOrganizations?: boolean;
+    };
 
 /**
  * Decides a call the way IAM does, with a real policy evaluator (@cloud-copilot/iam-simulate):
@@ -27,46 +38,11 @@ export class Authorizer {
     deniedError: { code: string; status: number },
   ): Promise<void> {
     if (!this.world.settings.enforcePolicies) return;
-    const identityPolicies = identityPoliciesOf(this.world, principal);
-    const scps = scpLevelsOf(this.world, principal.accountId);
-    const context = {
-      'aws:PrincipalAccount': principal.accountId,
-      'aws:PrincipalArn': principal.kind === 'role-session' ? principal.roleArn : principal.arn,
-      'aws:PrincipalOrgID': this.world.organization.id,
-      ...options.context,
-    };
-    const resourceAccountId = options.resourceAccountId ?? principal.accountId;
-    const key = createHash('sha1')
-      .update(
-        JSON.stringify([
-          principal.arn,
-          action,
-          resource,
-          resourceAccountId,
-          context,
-          identityPolicies,
-          scps,
-          options.resourcePolicy,
-        ]),
-      )
-      .digest('base64');
+    const simulation = simulationOf(this.world, principal, action, resource, options);
+    const key = createHash('sha1').update(JSON.stringify(simulation)).digest('base64');
     let decision = this.cache.get(key);
     if (!decision) {
-      decision = await evaluate({
-        request: {
-          principal: principal.arn,
-          action,
-          resource: { resource, accountId: resourceAccountId },
-          contextVariables: context,
-        },
-        identityPolicies: identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
-        serviceControlPolicies: scps.map((level) => ({
-          orgIdentifier: level.target,
-          policies: level.documents.map((policy, i) => ({ name: `${level.target}-${i}`, policy })),
-        })),
-        resourceControlPolicies: [],
-        ...(options.resourcePolicy ? { resourcePolicy: options.resourcePolicy } : {}),
-      } as unknown as Simulation);
+      decision = await evaluate(simulation);
       if (this.cache.size > 100_000) this.cache.clear();
       this.cache.set(key, decision);
     }
@@ -80,27 +56,81 @@ export class Authorizer {
   }
 }
 
+/**
+ * The decision IAM would make for `principal` calling `action` on `resource`, whatever the
+ * sandbox's enforcement setting: what SimulatePrincipalPolicy reports.
+ */
+export function decideRequest(
+  world: World,
+  principal: Principal,
+  action: string,
+  resource: string,
+  options: AuthorizeOptions = {},
+): Promise<Decision> {
+  return evaluate(simulationOf(world, principal, action, resource, options));
+}
+
+function simulationOf(
+  world: World,
+  principal: Principal,
+  action: string,
+  resource: string,
+  options: AuthorizeOptions,
+): Simulation {
+  const identityPolicies = identityPoliciesOf(world, principal);
+  const scps = scpLevelsOf(world, principal.accountId);
+  const context = {
+    'aws:PrincipalAccount': principal.accountId,
+    'aws:PrincipalArn': principal.kind === 'role-session' ? principal.roleArn : principal.arn,
+    'aws:PrincipalOrgID': world.organization.id,
+    ...options.context,
+  };
+  return {
+    request: {
+      principal: principal.arn,
+      action,
+      resource: { resource, accountId: options.resourceAccountId ?? principal.accountId },
+      contextVariables: context,
+    },
+    identityPolicies: identityPolicies.map((policy, i) => ({ name: `identity-${i}`, policy })),
+    serviceControlPolicies: scps.map((level) => ({
+      orgIdentifier: level.target,
+      policies: level.documents.map((policy, i) => ({ name: `${level.target}-${i}`, policy })),
+    })),
+    resourceControlPolicies: [],
+    ...(options.resourcePolicy ? { resourcePolicy: options.resourcePolicy } : {}),
+  } as unknown as Simulation;
+}
+
 async function evaluate(simulation: Simulation): Promise<Decision> {
   const response = await runSimulation(simulation, {});
   if (response.resultType === 'error') {
     throw new Error(`sandbox policy evaluation failed: ${JSON.stringify(response.errors)}`);
   }
-  if (response.overallResult === 'Allowed') return { allowed: true };
   const analysis =
     response.resultType === 'single'
       ? (response.result.analysis as unknown as Record<string, { result?: string }>)
       : {};
+  const scpResult = analysis.scpAnalysis?.result;
+  const organizations = scpResult === undefined ? {} : { allowedByOrganizations: scpResult === 'Allowed' };
+  if (response.overallResult === 'Allowed')
+    return { allowed: true, evalDecision: 'allowed', ...organizations };
+  const evalDecision = response.overallResult === 'ExplicitlyDenied' ? 'explicitDeny' : 'implicitDeny';
+  return { allowed: false, evalDecision, reason: denialReason(analysis), ...organizations };
+}
+
+function denialReason(analysis: Record<string, { result?: string }>): string {
   if (analysis.scpAnalysis?.result === 'ExplicitlyDenied')
-    return { allowed: false, reason: 'with an explicit deny in a service control policy' };
+    return 'with an explicit deny in a service control policy';
   if (analysis.scpAnalysis?.result === 'ImplicitlyDenied')
-    return { allowed: false, reason: 'because no service control policy allows the action' };
+    return 'because no service control policy allows the action';
   if (analysis.identityAnalysis?.result === 'ExplicitlyDenied')
-    return { allowed: false, reason: 'with an explicit deny in an identity-based policy' };
+    return 'with an explicit deny in an identity-based policy';
   if (analysis.resourceAnalysis?.result === 'ExplicitlyDenied')
-    return { allowed: false, reason: 'with an explicit deny in a resource-based policy' };
+    return 'with an explicit deny in a resource-based policy';
   if (analysis.identityAnalysis?.result !== 'Allowed')
-    return { allowed: false, reason: 'because no identity-based policy allows the action' };
-  return { allowed: false, reason: 'because no resource-based policy allows the action' };
+    return 'because no identity-based policy allows the action';
+  return 'because no resource-based policy allows the action';
 }
 
 /** The policy documents attached to a user or to the role behind a session (default versions). */
