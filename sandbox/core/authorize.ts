@@ -70,6 +70,34 @@ export function decideRequest(
   return evaluate(simulationOf(world, principal, action, resource, options));
 }
 
+/**
+ * Whether a resource policy by itself lets a principal act, with no identity policy or SCP in
+ * play: how a service principal such as `cloudtrail.amazonaws.com` is judged when it writes into
+ * a customer's bucket, and how CloudTrail checks a bucket policy before it accepts a trail.
+ */
+export async function resourcePolicyAllows(request: {
+  principal: string;
+  action: string;
+  resource: string;
+  resourceAccountId: string;
+  resourcePolicy: PolicyDocument;
+  context?: Record<string, string | string[]>;
+}): Promise<boolean> {
+  const decision = await evaluate({
+    request: {
+      principal: request.principal,
+      action: request.action,
+      resource: { resource: request.resource, accountId: request.resourceAccountId },
+      contextVariables: request.context ?? {},
+    },
+    identityPolicies: [],
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    resourcePolicy: request.resourcePolicy,
+  } as unknown as Simulation);
+  return decision.allowed;
+}
+
 function simulationOf(
   world: World,
   principal: Principal,
