@@ -31,6 +31,11 @@ export interface WorldSettings {
   enforcePolicies: boolean;
   /** Where the dynalite server behind the DynamoDB front listens. */
   dynamodbEndpoint?: string;
+  /**
+   * Organizations List* calls serve an empty page with a NextToken now and then, as AWS may
+   * (default on); callers that stop at an empty page miss the rest.
+   */
+  organizationsEmptyPages?: boolean;
 }
 
 export interface Tag {
