@@ -238,6 +238,8 @@ export interface Secret {
   createdDate: Date;
   lastChangedDate: Date;
   deletedDate?: Date;
+  /** When the recovery window ends and the secret is gone for good. */
+  deletionDate?: Date;
 }
 
 export interface SecretVersion {

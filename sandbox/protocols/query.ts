@@ -64,10 +64,29 @@ export function encodeQueryError(error: AwsError, namespace: string, requestId: 
   return `<ErrorResponse xmlns="${namespace}"><Error><Type>${error.fault}</Type><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`;
 }
 
+/**
+ * A map member of a response. awsQuery renders maps unlike structures, as
+ * `<entry><key>…</key><value>…</value></entry>`, and the SDK reads a map only in that shape.
+ */
+export class QueryMap {
+  constructor(readonly entries: Readonly<Record<string, unknown>>) {}
+}
+
+/** Marks a record as a map member (SNS `Attributes`), not a structure. */
+export function queryMap(entries: Readonly<Record<string, unknown>>): QueryMap {
+  return new QueryMap(entries);
+}
+
 /** Serialises a handler's result: arrays as `<member>` lists, dates as ISO-8601, booleans as text. */
 export function toXml(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (value instanceof Date) return value.toISOString();
+  if (value instanceof QueryMap) {
+    return Object.entries(value.entries)
+      .filter(([, child]) => child !== undefined && child !== null)
+      .map(([key, child]) => `<entry><key>${escapeXml(key)}</key><value>${toXml(child)}</value></entry>`)
+      .join('');
+  }
   if (Array.isArray(value)) return value.map((item) => `<member>${toXml(item)}</member>`).join('');
   if (typeof value === 'object') {
     let out = '';
