@@ -1,0 +1,325 @@
+import { createHash } from 'node:crypto';
+import {
+  type AccessKeyMetadata,
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
+  type IAMClient,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  PutSecretValueCommand,
+  type SecretsManagerClient,
+  TagResourceCommand,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { type Config, connectorSecretName } from '../../commons/config';
+import { awsErrorName, classifyAwsError, LimitReachedError } from '../../commons/errors';
+import type { StepResult } from '../../commons/step-result';
+
+/** Tags on the secret say which key it holds, so no step ever needs to read the secret value. */
+export const KEY_TAG = 'casbridge:access-key-id';
+export const PENDING_KEY_TAG = 'casbridge:pending-access-key-id';
+export const ACCOUNT_TAG = 'casbridge:account';
+
+const DAY_MS = 86_400_000;
+
+export interface AccessKeyDeps {
+  iam: IAMClient;
+  /** Secrets Manager in the central account: the only place a secret access key is ever written. */
+  secrets: SecretsManagerClient;
+  config: Config;
+  now?: () => number;
+}
+
+/**
+ * Step 4: exactly one key in service for the connector user, its secret in Secrets Manager.
+ * Rotation is staged: the new key goes to the second slot and the secret's AWSPENDING stage; the
+ * old key is deactivated only once the connector has been seen using the new one.
+ */
+export async function ensureAccessKey(
+  deps: AccessKeyDeps,
+  accountId: string,
+  options: { dryRun: boolean },
+): Promise<StepResult> {
+  try {
+    return await reconcile(deps, accountId, options);
+  } catch (error) {
+    throw classifyAwsError(error, 'accessKey');
+  }
+}
+
+async function reconcile(
+  deps: AccessKeyDeps,
+  accountId: string,
+  { dryRun }: { dryRun: boolean },
+): Promise<StepResult> {
+  const { iam, config } = deps;
+  const now = (deps.now ?? Date.now)();
+  const keys =
+    (await iam.send(new ListAccessKeysCommand({ UserName: config.userName }))).AccessKeyMetadata ?? [];
+  const secret = await describeSecret(deps.secrets, connectorSecretName(config, accountId));
+  const currentId = tagValue(secret, KEY_TAG);
+  const pendingId = tagValue(secret, PENDING_KEY_TAG);
+  const current = keys.find((k) => k.AccessKeyId === currentId);
+  const pending = keys.find((k) => k.AccessKeyId === pendingId);
+
+  if (!current) {
+    // No key whose secret we hold (first run, key deleted, or the secret lost): issue a new one.
+    if (dryRun) return { action: 'created', reason: 'dry-run' };
+    await freeSlot(iam, config.userName, keys, undefined);
+    const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSCURRENT');
+    return {
+      action: 'created',
+      ...(currentId ? { reason: 'secret-key-missing' } : {}),
+      details: { accessKeyId: created },
+    };
+  }
+  if (current.Status !== 'Active') {
+    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    await iam.send(
+      new UpdateAccessKeyCommand({
+        UserName: config.userName,
+        AccessKeyId: current.AccessKeyId,
+        Status: 'Active',
+      }),
+    );
+    return {
+      action: 'updated',
+      reason: 'key-reactivated',
+      details: { accessKeyId: current.AccessKeyId ?? '' },
+    };
+  }
+  if (pending && pendingId) {
+    if (!(await usedByConnectorSince(iam, pendingId, pending.CreateDate))) {
+      return {
+        action: 'unchanged',
+        reason: 'rotation-awaiting-connector',
+        details: { accessKeyId: current.AccessKeyId ?? '', pendingAccessKeyId: pendingId },
+      };
+    }
+    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    await completeRotation(deps, accountId, secret, current, pendingId);
+    return {
+      action: 'updated',
+      reason: 'rotation-completed',
+      details: { accessKeyId: pendingId, retiredAccessKeyId: current.AccessKeyId ?? '' },
+    };
+  }
+  const orphans = await neverUsedStrays(iam, keys, [current.AccessKeyId, pendingId]);
+  if (orphans.length > 0) {
+    // A key no secret knows and nobody ever used: left by a run killed between CreateAccessKey
+    // and the secret write. Removing it keeps exactly one key in service.
+    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    for (const id of orphans)
+      await iam.send(new DeleteAccessKeyCommand({ UserName: config.userName, AccessKeyId: id }));
+    return {
+      action: 'updated',
+      reason: 'orphan-key-removed',
+      details: { accessKeyId: current.AccessKeyId ?? '', removed: orphans.length },
+    };
+  }
+  const ageDays = (now - (current.CreateDate?.getTime() ?? now)) / DAY_MS;
+  if (ageDays > config.keyMaxAgeDays) {
+    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    await freeSlot(iam, config.userName, keys, current.AccessKeyId);
+    const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSPENDING');
+    return {
+      action: 'updated',
+      reason: 'rotation-started',
+      details: { accessKeyId: current.AccessKeyId ?? '', pendingAccessKeyId: created },
+    };
+  }
+  return { action: 'unchanged', details: { accessKeyId: current.AccessKeyId ?? '' } };
+}
+
+/**
+ * Makes room for a new key under IAM's two-key limit without touching the key in service:
+ * the kept key, else the most recently used one, stays; an inactive or never-used one goes.
+ */
+async function freeSlot(
+  iam: IAMClient,
+  userName: string,
+  keys: AccessKeyMetadata[],
+  keep: string | undefined,
+): Promise<void> {
+  if (keys.length < 2) return;
+  const lastUsed = new Map<string, number>();
+  for (const key of keys) {
+    const out = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: key.AccessKeyId }));
+    lastUsed.set(key.AccessKeyId ?? '', out.AccessKeyLastUsed?.LastUsedDate?.getTime() ?? 0);
+  }
+  const inService =
+    keep ??
+    [...keys].sort(
+      (a, b) => (lastUsed.get(b.AccessKeyId ?? '') ?? 0) - (lastUsed.get(a.AccessKeyId ?? '') ?? 0),
+    )[0]?.AccessKeyId;
+  const victim = keys
+    .filter((k) => k.AccessKeyId !== inService)
+    .sort(
+      (a, b) =>
+        Number(a.Status === 'Active') - Number(b.Status === 'Active') ||
+        (lastUsed.get(a.AccessKeyId ?? '') ?? 0) - (lastUsed.get(b.AccessKeyId ?? '') ?? 0),
+    )[0];
+  if (!victim?.AccessKeyId) {
+    throw new LimitReachedError(
+      `User ${userName} has two access keys and neither can be freed`,
+      'Delete the unused access key of the connector user by hand.',
+      {
+        step: 'accessKey',
+      },
+    );
+  }
+  await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: victim.AccessKeyId }));
+}
+
+/** CreateAccessKey, then straight into Secrets Manager before anything else can fail. */
+async function createKeyAndStoreSecret(
+  deps: AccessKeyDeps,
+  accountId: string,
+  secret: DescribeSecretCommandOutput | undefined,
+  stage: 'AWSCURRENT' | 'AWSPENDING',
+): Promise<string> {
+  const { iam, secrets, config } = deps;
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: config.userName }))).AccessKey;
+  if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error('CreateAccessKey returned no key');
+  const value = JSON.stringify({
+    accessKeyId: key.AccessKeyId,
+    secretAccessKey: key.SecretAccessKey,
+    accountId,
+    userName: config.userName,
+  });
+  // The token makes a replay of this very write a no-op instead of a second version.
+  const token = tokenFor(key.AccessKeyId);
+  const tagKey = stage === 'AWSCURRENT' ? KEY_TAG : PENDING_KEY_TAG;
+  try {
+    if (!secret) {
+      await secrets.send(
+        new CreateSecretCommand({
+          Name: connectorSecretName(config, accountId),
+          Description: `Defender for Cloud Apps connector key for AWS account ${accountId} (managed by casbridge)`,
+          SecretString: value,
+          ClientRequestToken: token,
+          ...(config.secretsKmsKeyId ? { KmsKeyId: config.secretsKmsKeyId } : {}),
+          Tags: [
+            { Key: ACCOUNT_TAG, Value: accountId },
+            { Key: tagKey, Value: key.AccessKeyId },
+          ],
+        }),
+      );
+    } else {
+      await secrets.send(
+        new PutSecretValueCommand({
+          SecretId: secret.ARN,
+          SecretString: value,
+          ClientRequestToken: token,
+          VersionStages: [stage],
+        }),
+      );
+      await secrets.send(
+        new TagResourceCommand({ SecretId: secret.ARN, Tags: [{ Key: tagKey, Value: key.AccessKeyId }] }),
+      );
+    }
+  } catch (error) {
+    // The secret is returned only once: a key whose secret was not stored is useless, remove it.
+    await iam
+      .send(new DeleteAccessKeyCommand({ UserName: config.userName, AccessKeyId: key.AccessKeyId }))
+      .catch(() => undefined);
+    throw error;
+  }
+  return key.AccessKeyId;
+}
+
+async function completeRotation(
+  deps: AccessKeyDeps,
+  accountId: string,
+  secret: DescribeSecretCommandOutput | undefined,
+  current: AccessKeyMetadata,
+  pendingId: string,
+): Promise<void> {
+  const { iam, secrets, config } = deps;
+  const stages = secret?.VersionIdsToStages ?? {};
+  const pendingVersion = Object.entries(stages).find(([, s]) => s.includes('AWSPENDING'))?.[0];
+  const currentVersion = Object.entries(stages).find(([, s]) => s.includes('AWSCURRENT'))?.[0];
+  if (pendingVersion) {
+    await secrets.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: connectorSecretName(config, accountId),
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: pendingVersion,
+        ...(currentVersion ? { RemoveFromVersionId: currentVersion } : {}),
+      }),
+    );
+  }
+  await secrets.send(
+    new TagResourceCommand({
+      SecretId: secret?.ARN,
+      Tags: [
+        { Key: KEY_TAG, Value: pendingId },
+        { Key: PENDING_KEY_TAG, Value: '' },
+      ],
+    }),
+  );
+  await iam.send(
+    new UpdateAccessKeyCommand({
+      UserName: config.userName,
+      AccessKeyId: current.AccessKeyId,
+      Status: 'Inactive',
+    }),
+  );
+}
+
+async function neverUsedStrays(
+  iam: IAMClient,
+  keys: AccessKeyMetadata[],
+  ours: (string | undefined)[],
+): Promise<string[]> {
+  const strays: string[] = [];
+  for (const key of keys) {
+    if (!key.AccessKeyId || ours.includes(key.AccessKeyId)) continue;
+    const used = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: key.AccessKeyId })))
+      .AccessKeyLastUsed;
+    if (!used?.LastUsedDate) strays.push(key.AccessKeyId);
+  }
+  return strays;
+}
+
+/** Evidence the connector uses a key: a call by a service other than STS after the key was made. */
+export async function usedByConnectorSince(
+  iam: IAMClient,
+  accessKeyId: string,
+  since: Date | undefined,
+): Promise<boolean> {
+  const used = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })))
+    .AccessKeyLastUsed;
+  if (!used?.LastUsedDate || !used.ServiceName || used.ServiceName === 'N/A' || used.ServiceName === 'sts')
+    return false;
+  return !since || used.LastUsedDate.getTime() >= since.getTime();
+}
+
+async function describeSecret(
+  secrets: SecretsManagerClient,
+  name: string,
+): Promise<DescribeSecretCommandOutput | undefined> {
+  try {
+    const out = await secrets.send(new DescribeSecretCommand({ SecretId: name }));
+    return out.DeletedDate ? undefined : out;
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+function tagValue(secret: DescribeSecretCommandOutput | undefined, key: string): string | undefined {
+  const value = secret?.Tags?.find((t) => t.Key === key)?.Value;
+  return value ? value : undefined;
+}
+
+/** A ClientRequestToken (32–64 chars) derived from the key id: the same write replays as a no-op. */
+function tokenFor(accessKeyId: string): string {
+  return createHash('sha256').update(accessKeyId).digest('hex').slice(0, 36);
+}

@@ -1,0 +1,129 @@
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
+import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { clientConfig } from '../../commons/aws-clients';
+import { connectorSecretName } from '../../commons/config';
+import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
+import { ensurePolicy } from '../../functions/policy/ensure-policy';
+import { ensureUser } from '../../functions/user/ensure-user';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { memberAccountClients } from '../support/member';
+import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { useSandbox } from '../support/sandbox';
+
+describe('the access key step', () => {
+  const sandbox = useSandbox({ accounts: 40 });
+  const config = () => sandboxConfig(sandbox());
+
+  async function prepare(index: number) {
+    const accountId = defaultAccountId(index);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    await ensureUser(iam, config(), accountId, { dryRun: false });
+    await ensurePolicy(iam, config(), accountId, { dryRun: false });
+    const secrets = new SecretsManagerClient(clientConfig(await taskRoleSettings(sandbox())));
+    const deps = { iam, secrets, config: config(), now: () => sandbox().world.clock.nowMs() };
+    const keys = async () =>
+      (await iam.send(new ListAccessKeysCommand({ UserName: 'CloudAppSecurity' }))).AccessKeyMetadata ?? [];
+    const secret = async (stage = 'AWSCURRENT') =>
+      JSON.parse(
+        (
+          await secrets.send(
+            new GetSecretValueCommand({
+              SecretId: connectorSecretName(config(), accountId),
+              VersionStage: stage,
+            }),
+          )
+        ).SecretString ?? '{}',
+      ) as { accessKeyId: string; secretAccessKey: string };
+    return { accountId, iam, secrets, deps, keys, secret };
+  }
+
+  it('creates one key, stores its secret only in Secrets Manager, and changes nothing on a re-run', async () => {
+    const { accountId, deps, keys, secret, secrets } = await prepare(1);
+    const result = await ensureAccessKey(deps, accountId, { dryRun: false });
+    expect(result.action).toBe('created');
+    expect(JSON.stringify(result)).not.toMatch(/secretAccessKey/);
+    const [key] = await keys();
+    expect((await secret()).accessKeyId).toBe(key?.AccessKeyId);
+    const described = await secrets.send(
+      new DescribeSecretCommand({ SecretId: connectorSecretName(config(), accountId) }),
+    );
+    expect(described.KmsKeyId).toBe(sandbox().stack.secretsKmsKeyArn);
+    expect(described.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'casbridge:account', Value: accountId },
+        { Key: 'casbridge:access-key-id', Value: key?.AccessKeyId },
+      ]),
+    );
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({ action: 'unchanged' });
+    expect(await keys()).toHaveLength(1);
+  });
+
+  it('converges after a crash between CreateAccessKey and the secret write, with no duplicate key', async () => {
+    const { accountId, iam, deps, keys, secret } = await prepare(2);
+    await ensureAccessKey(deps, accountId, { dryRun: false });
+    // The crash: a key was created and the process died before its secret was stored.
+    await iam.send(new CreateAccessKeyCommand({ UserName: 'CloudAppSecurity' }));
+    expect(await keys()).toHaveLength(2);
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+      action: 'updated',
+      reason: 'orphan-key-removed',
+    });
+    expect((await keys()).map((k) => k.AccessKeyId)).toEqual([(await secret()).accessKeyId]);
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({ action: 'unchanged' });
+  });
+
+  it('replaces a key whose secret was lost, keeping the key that is in use', async () => {
+    const { accountId, deps, keys, secret } = await prepare(11);
+    const before = await keys();
+    expect(before).toHaveLength(2);
+    const result = await ensureAccessKey(deps, accountId, { dryRun: false });
+    expect(result.action).toBe('created');
+    const after = await keys();
+    expect(after).toHaveLength(2);
+    expect(after.map((k) => k.AccessKeyId)).toContain((await secret()).accessKeyId);
+  });
+
+  it('rotates in stages: a pending key first, the old key retired only once the connector uses the new one', async () => {
+    const first = await prepare(4);
+    await ensureAccessKey(first.deps, first.accountId, { dryRun: false });
+    const original = (await first.secret()).accessKeyId;
+    sandbox().world.clock.advance(91 * 86_400_000);
+    // Ninety days on, the next run has fresh sessions.
+    const { accountId, deps, keys, secret } = await prepare(4);
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+      action: 'updated',
+      reason: 'rotation-started',
+    });
+    const pending = await secret('AWSPENDING');
+    expect((await secret()).accessKeyId).toBe(original);
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+      action: 'unchanged',
+      reason: 'rotation-awaiting-connector',
+    });
+    // The operator pastes the new key into the portal; the connector starts reading CloudTrail.
+    const connector = new CloudTrailClient(
+      sandbox().clientConfig({ accessKeyId: pending.accessKeyId, secretAccessKey: pending.secretAccessKey }),
+    );
+    await connector.send(new DescribeTrailsCommand({}));
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+      action: 'updated',
+      reason: 'rotation-completed',
+    });
+    expect((await secret()).accessKeyId).toBe(pending.accessKeyId);
+    expect((await keys()).find((k) => k.AccessKeyId === original)?.Status).toBe('Inactive');
+  });
+
+  it('plans a key in a dry run without creating one', async () => {
+    const { accountId, deps, keys } = await prepare(5);
+    expect(await ensureAccessKey(deps, accountId, { dryRun: true })).toMatchObject({
+      action: 'created',
+      reason: 'dry-run',
+    });
+    expect(await keys()).toHaveLength(0);
+  });
+});
