@@ -586,18 +586,23 @@ async function listObjectsV2(ctx: RequestContext, request: RestRequest, target: 
       );
     lastConsumed = key;
   }
+  // With encoding-type=url (the AWS CLI always asks for it) S3 URL-encodes every key it returns.
+  const urlEncoded = q.get('encoding-type') === 'url';
+  const out = (text: string) => (urlEncoded ? encodeURIComponent(text).replace(/%2F/g, '/') : text);
+  for (const entry of contents) entry.Key = out(String(entry.Key));
   return xmlResponse('ListBucketResult', {
     Name: bucket.name,
-    Prefix: prefix,
-    ...(delimiter ? { Delimiter: delimiter } : {}),
+    Prefix: out(prefix),
+    ...(delimiter ? { Delimiter: out(delimiter) } : {}),
+    ...(urlEncoded ? { EncodingType: 'url' } : {}),
     MaxKeys: maxKeys,
     KeyCount: contents.length + commonPrefixes.length,
     IsTruncated: truncated,
     ...(token !== null ? { ContinuationToken: token } : {}),
     ...(truncated && lastConsumed !== undefined ? { NextContinuationToken: encodeToken(lastConsumed) } : {}),
-    ...(q.has('start-after') ? { StartAfter: startAfter } : {}),
+    ...(q.has('start-after') ? { StartAfter: out(startAfter) } : {}),
     Contents: contents,
-    CommonPrefixes: commonPrefixes.map((p) => ({ Prefix: p })),
+    CommonPrefixes: commonPrefixes.map((p) => ({ Prefix: out(p) })),
   });
 }
 
