@@ -551,13 +551,15 @@ describe('IAM', () => {
       ).rejects.toMatchObject({ name: 'AccessDenied' });
     });
 
-    it('cannot see that the connector user is missing: IAM authorizes a missing user without its path', async () => {
+    it('sees that the connector user is missing, since IAM authorizes a missing user by its path-less ARN', async () => {
       const iam = iamClient(sandbox(), await memberRoleCredentials(sandbox(), defaultAccountId(2)));
       await expect(iam.send(new GetUserCommand({ UserName: CASBRIDGE_USER }))).rejects.toMatchObject({
+        name: 'NoSuchEntityException',
+      });
+      // The path-less grant is for GetUser alone: no write reaches a user outside the casbridge path.
+      await expect(iam.send(new CreateUserCommand({ UserName: CASBRIDGE_USER }))).rejects.toMatchObject({
         name: 'AccessDenied',
-        message: expect.stringContaining(
-          `on resource: arn:aws:iam::${defaultAccountId(2)}:user/CloudAppSecurity`,
-        ),
+        message: expect.stringContaining(`on resource: arn:aws:iam::${defaultAccountId(2)}:user/CloudAppSecurity`),
       });
     });
 

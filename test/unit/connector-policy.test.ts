@@ -30,7 +30,7 @@ describe('the connector policy', () => {
           Sid: 'x',
           Resource: '*',
           Effect: 'Allow',
-          Action: [...(ours.Statement[0]?.Action as string[])].reverse(),
+          Action: [...((ours.Statement[0]?.Action ?? []) as string[])].reverse(),
         },
       ],
       Version: '2012-10-17',
