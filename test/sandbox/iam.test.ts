@@ -559,7 +559,9 @@ describe('IAM', () => {
       // The path-less grant is for GetUser alone: no write reaches a user outside the casbridge path.
       await expect(iam.send(new CreateUserCommand({ UserName: CASBRIDGE_USER }))).rejects.toMatchObject({
         name: 'AccessDenied',
-        message: expect.stringContaining(`on resource: arn:aws:iam::${defaultAccountId(2)}:user/CloudAppSecurity`),
+        message: expect.stringContaining(
+          `on resource: arn:aws:iam::${defaultAccountId(2)}:user/CloudAppSecurity`,
+        ),
       });
     });
 
