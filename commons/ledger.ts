@@ -1,0 +1,148 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * The ledger: one DynamoDB item per account with its latest outcome and connector status, the
+ * key id and secret ARN (never the secret), the last error, and a lease that serialises work on
+ * the account across executions. Every write goes through this module.
+ */
+export type ConnectorStatus = 'NOT_REGISTERED' | 'AWAITING_CONNECTION' | 'CONNECTED' | 'OFFBOARDED';
+export type Outcome = 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
+
+export interface LedgerError {
+  name: string;
+  message: string;
+  step?: string;
+  remediation?: string;
+}
+
+export interface LedgerItem {
+  accountId: string;
+  name?: string;
+  ou?: string;
+  connector: ConnectorStatus;
+  lastOutcome?: Outcome;
+  lastRunId?: string;
+  lastRunAt?: string;
+  lastError?: LedgerError | null;
+  accessKeyId?: string;
+  pendingAccessKeyId?: string | null;
+  secretArn?: string;
+  /** When the operator was last asked to connect, and for which key. */
+  handoffAt?: string;
+  handoffAccessKeyId?: string;
+  connectedAt?: string;
+  confirmedBy?: string;
+  confirmedAt?: string;
+  revealedBy?: string;
+  revealedAt?: string;
+  offboardedAt?: string;
+  desiredStateHash?: string;
+  leaseOwner?: string | null;
+  /** Epoch milliseconds; a lease past this is free. */
+  leaseExpiresAt?: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type LedgerUpdate = Partial<Omit<LedgerItem, 'accountId' | 'createdAt' | 'updatedAt' | 'leaseOwner' | 'leaseExpiresAt'>>;
+
+export class Ledger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(accountId: string): Promise<LedgerItem | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { accountId }, ConsistentRead: true }));
+    return out.Item as LedgerItem | undefined;
+  }
+
+  async list(): Promise<LedgerItem[]> {
+    const items: LedgerItem[] = [];
+    for await (const page of paginateScan({ client: this.doc }, { TableName: this.table })) {
+      items.push(...((page.Items ?? []) as LedgerItem[]));
+    }
+    return items.sort((a, b) => a.accountId.localeCompare(b.accountId));
+  }
+
+  /**
+   * Takes the account's lease for `owner` (a run id) unless another run holds an unexpired one.
+   * Re-acquiring one's own lease succeeds, so a retried task is not locked out by itself.
+   */
+  async acquireLease(accountId: string, owner: string, ttlSeconds: number): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { accountId },
+          UpdateExpression:
+            'SET leaseOwner = :owner, leaseExpiresAt = :expires, updatedAt = :at, createdAt = if_not_exists(createdAt, :at), connector = if_not_exists(connector, :unregistered)',
+          ConditionExpression: 'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner OR leaseExpiresAt < :now',
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':expires': now + ttlSeconds * 1000,
+            ':at': new Date(now).toISOString(),
+            ':now': now,
+            ':null': null,
+            ':unregistered': 'NOT_REGISTERED',
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Releases the lease if `owner` still holds it; someone else's lease is left alone. */
+  async releaseLease(accountId: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { accountId },
+          UpdateExpression: 'SET leaseOwner = :null, leaseExpiresAt = :null',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner, ':null': null },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Sets the given fields (creating the item if needed) and stamps updatedAt. */
+  async update(accountId: string, fields: LedgerUpdate): Promise<LedgerItem> {
+    const at = new Date(this.now()).toISOString();
+    const names: Record<string, string> = { '#updatedAt': 'updatedAt', '#createdAt': 'createdAt', '#connector': 'connector' };
+    const values: Record<string, unknown> = { ':updatedAt': at };
+    const sets = ['#updatedAt = :updatedAt', '#createdAt = if_not_exists(#createdAt, :updatedAt)'];
+    let connectorSet = false;
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      names[`#${key}`] = key;
+      values[`:${key}`] = value;
+      sets.push(`#${key} = :${key}`);
+      if (key === 'connector') connectorSet = true;
+    }
+    if (!connectorSet) {
+      sets.push('#connector = if_not_exists(#connector, :unregistered)');
+      values[':unregistered'] = 'NOT_REGISTERED';
+    }
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { accountId },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return out.Attributes as LedgerItem;
+  }
+}
