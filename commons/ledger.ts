@@ -45,7 +45,9 @@ export interface LedgerItem {
   updatedAt: string;
 }
 
-export type LedgerUpdate = Partial<Omit<LedgerItem, 'accountId' | 'createdAt' | 'updatedAt' | 'leaseOwner' | 'leaseExpiresAt'>>;
+export type LedgerUpdate = Partial<
+  Omit<LedgerItem, 'accountId' | 'createdAt' | 'updatedAt' | 'leaseOwner' | 'leaseExpiresAt'>
+>;
 
 export class Ledger {
   constructor(
@@ -55,7 +57,9 @@ export class Ledger {
   ) {}
 
   async get(accountId: string): Promise<LedgerItem | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: { accountId }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { accountId }, ConsistentRead: true }),
+    );
     return out.Item as LedgerItem | undefined;
   }
 
@@ -80,7 +84,8 @@ export class Ledger {
           Key: { accountId },
           UpdateExpression:
             'SET leaseOwner = :owner, leaseExpiresAt = :expires, updatedAt = :at, createdAt = if_not_exists(createdAt, :at), connector = if_not_exists(connector, :unregistered)',
-          ConditionExpression: 'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner OR leaseExpiresAt < :now',
+          ConditionExpression:
+            'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner OR leaseExpiresAt < :now',
           ExpressionAttributeValues: {
             ':owner': owner,
             ':expires': now + ttlSeconds * 1000,
@@ -118,7 +123,11 @@ export class Ledger {
   /** Sets the given fields (creating the item if needed) and stamps updatedAt. */
   async update(accountId: string, fields: LedgerUpdate): Promise<LedgerItem> {
     const at = new Date(this.now()).toISOString();
-    const names: Record<string, string> = { '#updatedAt': 'updatedAt', '#createdAt': 'createdAt', '#connector': 'connector' };
+    const names: Record<string, string> = {
+      '#updatedAt': 'updatedAt',
+      '#createdAt': 'createdAt',
+      '#connector': 'connector',
+    };
     const values: Record<string, unknown> = { ':updatedAt': at };
     const sets = ['#updatedAt = :updatedAt', '#createdAt = if_not_exists(#createdAt, :updatedAt)'];
     let connectorSet = false;

@@ -6,7 +6,11 @@ import { useSandbox } from '../support/sandbox';
 describe('the ledger', () => {
   const sandbox = useSandbox({ accounts: 2 });
   const ledger = () =>
-    new Ledger(DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())), sandbox().stack.ledgerTable, () => sandbox().world.clock.nowMs());
+    new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
+      sandbox().stack.ledgerTable,
+      () => sandbox().world.clock.nowMs(),
+    );
 
   it('gives an account to one run at a time until the lease is released or expires', async () => {
     expect(await ledger().acquireLease('111122223333', 'run-a', 900)).toBe(true);
@@ -21,15 +25,25 @@ describe('the ledger', () => {
   });
 
   it('lets exactly one of many concurrent runs take a free account', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => ledger().acquireLease('444455556666', `run-${i}`, 900)));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => ledger().acquireLease('444455556666', `run-${i}`, 900)),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
   it('records outcomes and connector status, starting from NOT_REGISTERED', async () => {
     const first = await ledger().update('777788889999', { lastOutcome: 'SUCCEEDED', lastRunId: 'run-1' });
-    expect(first).toMatchObject({ accountId: '777788889999', connector: 'NOT_REGISTERED', lastOutcome: 'SUCCEEDED' });
+    expect(first).toMatchObject({
+      accountId: '777788889999',
+      connector: 'NOT_REGISTERED',
+      lastOutcome: 'SUCCEEDED',
+    });
     await ledger().update('777788889999', { connector: 'AWAITING_CONNECTION', lastError: null });
-    expect(await ledger().get('777788889999')).toMatchObject({ connector: 'AWAITING_CONNECTION', lastRunId: 'run-1', createdAt: first.createdAt });
+    expect(await ledger().get('777788889999')).toMatchObject({
+      connector: 'AWAITING_CONNECTION',
+      lastRunId: 'run-1',
+      createdAt: first.createdAt,
+    });
     expect((await ledger().list()).map((i) => i.accountId)).toContain('777788889999');
   });
 });
