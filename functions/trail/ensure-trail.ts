@@ -1,0 +1,197 @@
+import {
+  type CloudTrailClient,
+  CreateTrailCommand,
+  DescribeTrailsCommand,
+  GetTrailStatusCommand,
+  StartLoggingCommand,
+  type Trail,
+  UpdateTrailCommand,
+} from '@aws-sdk/client-cloudtrail';
+import { type Config, trailKeyPrefix } from '../../commons/config';
+import {
+  awsErrorName,
+  BucketPolicyNotReadyError,
+  ConfigurationError,
+  classifyAwsError,
+  LimitReachedError,
+} from '../../commons/errors';
+import type { StepResult } from '../../commons/step-result';
+
+/** The tag that marks the trail as casbridge's, as on the connector user. */
+export const MANAGED_TAG = { Key: 'managed-by', Value: 'casbridge' } as const;
+
+/** What `ensureTrail` reports when an organization trail already logs this account. */
+export const COVERED_BY_ORGANIZATION_TRAIL = 'covered-by-organization-trail';
+
+/**
+ * Step 5: a multi-Region trail with log-file validation, logging, delivering to the central log
+ * bucket under the account's own prefix — unless an organization trail already logs the account.
+ *
+ * CloudTrail allows one mutating call per second per account and Region, so every write here is
+ * awaited before the next: never in parallel. A compliant account costs two reads (DescribeTrails,
+ * GetTrailStatus); only a stopped organization trail in `skip` mode costs a third.
+ */
+export async function ensureTrail(
+  cloudtrail: CloudTrailClient,
+  config: Config,
+  accountId: string,
+  options: { dryRun: boolean },
+): Promise<StepResult> {
+  try {
+    return await reconcile(cloudtrail, config, accountId, options, true);
+  } catch (error) {
+    throw classifyTrailError(error, config, accountId);
+  }
+}
+
+async function reconcile(
+  cloudtrail: CloudTrailClient,
+  config: Config,
+  accountId: string,
+  { dryRun }: { dryRun: boolean },
+  mayRetryCreate: boolean,
+): Promise<StepResult> {
+  // Shadow trails included: that is how a member sees the management account's organization trail.
+  const trails =
+    (await cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }))).trailList ?? [];
+  const ours = trails.find((t) => t.Name === config.trailName && arnAccount(t.TrailARN) === accountId);
+  if (ours && ours.HomeRegion !== config.region) {
+    // CloudTrail changes a trail only from its home Region; this one belongs to another deployment
+    // or was made by hand, and casbridge must not guess which Region's configuration is right.
+    throw new ConfigurationError(
+      `Account ${accountId} already has a trail named ${config.trailName} homed in ${ours.HomeRegion ?? 'another Region'}, not in ${config.region}: set CASBRIDGE_TRAIL_NAME to another name or AWS_REGION to that Region`,
+      { step: 'trail' },
+    );
+  }
+
+  if (config.organizationTrail === 'skip') {
+    const covering = await coveringOrganizationTrail(cloudtrail, trails, accountId);
+    if (covering) {
+      return {
+        action: 'skipped',
+        reason: COVERED_BY_ORGANIZATION_TRAIL,
+        details: { organizationTrailArn: covering },
+      };
+    }
+  }
+
+  const prefix = trailKeyPrefix(config, accountId);
+  if (!ours) {
+    const trailArn = `arn:aws:cloudtrail:${config.region}:${accountId}:trail/${config.trailName}`;
+    if (dryRun) return { action: 'created', reason: 'dry-run', details: { trailArn } };
+    let created: string | undefined;
+    try {
+      created = (
+        await cloudtrail.send(
+          new CreateTrailCommand({
+            Name: config.trailName,
+            S3BucketName: config.logBucket,
+            S3KeyPrefix: prefix,
+            IsMultiRegionTrail: true,
+            IncludeGlobalServiceEvents: true,
+            EnableLogFileValidation: true,
+            TagsList: [MANAGED_TAG],
+          }),
+        )
+      ).TrailARN;
+    } catch (error) {
+      // A concurrent or killed-and-retried run created it between our read and this write:
+      // converge on what is there now, once (a second clash is not a race and must surface).
+      if (awsErrorName(error) === 'TrailAlreadyExistsException' && mayRetryCreate) {
+        return reconcile(cloudtrail, config, accountId, { dryRun }, false);
+      }
+      throw error;
+    }
+    // The API leaves a new trail stopped (only the console starts it). A crash right here leaves a
+    // stopped trail, which the next run restarts as drift.
+    await cloudtrail.send(new StartLoggingCommand({ Name: config.trailName }));
+    return { action: 'created', details: { trailArn: created ?? trailArn } };
+  }
+
+  const trailArn = ours.TrailARN ?? config.trailName;
+  const drift = driftOf(ours, config, prefix);
+  const status = await cloudtrail.send(new GetTrailStatusCommand({ Name: trailArn }));
+  const reasons = [...drift];
+  if (!status.IsLogging) reasons.push('restarted-logging');
+  if (reasons.length === 0) return { action: 'unchanged', details: { trailArn } };
+
+  const details = { trailArn, drift: reasons.join(',') };
+  if (dryRun) return { action: 'updated', reason: 'dry-run', details };
+  if (drift.length > 0) {
+    await cloudtrail.send(
+      new UpdateTrailCommand({
+        Name: config.trailName,
+        S3BucketName: config.logBucket,
+        S3KeyPrefix: prefix,
+        IsMultiRegionTrail: true,
+        IncludeGlobalServiceEvents: true,
+        EnableLogFileValidation: true,
+      }),
+    );
+  }
+  if (!status.IsLogging) await cloudtrail.send(new StartLoggingCommand({ Name: config.trailName }));
+  return { action: 'updated', reason: details.drift, details };
+}
+
+/**
+ * The ARN of an organization trail that logs this account in every Region, if there is one. Its
+ * status can be read only by ARN (it is the management account's), one call per candidate; there
+ * is at most one organization trail per partition, so this is one read in practice.
+ */
+async function coveringOrganizationTrail(
+  cloudtrail: CloudTrailClient,
+  trails: Trail[],
+  accountId: string,
+): Promise<string | undefined> {
+  const candidates = trails.filter(
+    (t) =>
+      t.IsOrganizationTrail && t.IsMultiRegionTrail && t.TrailARN && arnAccount(t.TrailARN) !== accountId,
+  );
+  for (const trail of candidates) {
+    const status = await cloudtrail.send(new GetTrailStatusCommand({ Name: trail.TrailARN }));
+    if (status.IsLogging) return trail.TrailARN;
+  }
+  return undefined;
+}
+
+/** What differs from the desired trail, in the words the report uses. */
+function driftOf(trail: Trail, config: Config, prefix: string): string[] {
+  const drift: string[] = [];
+  // IAM and STS record their events in us-east-1 only: a single-Region trail elsewhere misses them.
+  if (!trail.IsMultiRegionTrail) drift.push('single-region');
+  else if (!trail.IncludeGlobalServiceEvents) drift.push('global-service-events-off');
+  if (!trail.LogFileValidationEnabled) drift.push('log-file-validation-off');
+  if (trail.S3BucketName !== config.logBucket) drift.push('bucket');
+  if ((trail.S3KeyPrefix ?? '') !== prefix) drift.push('prefix');
+  return drift;
+}
+
+function arnAccount(arn: string | undefined): string | undefined {
+  return arn?.split(':')[4];
+}
+
+/** CloudTrail's own error names first, then the shared classification (throttling, AccessDenied). */
+function classifyTrailError(error: unknown, config: Config, accountId: string): unknown {
+  switch (awsErrorName(error)) {
+    case 'InsufficientS3BucketPolicyException':
+      // Seen right after a bucket-policy change, before CloudTrail sees the new policy; the state
+      // machine retries this name with backoff. If it persists, the policy does not admit the account.
+      return new BucketPolicyNotReadyError(
+        `CloudTrail refused bucket ${config.logBucket} for account ${accountId}: its policy does not (yet) let CloudTrail write under ${trailKeyPrefix(config, accountId)}/AWSLogs/${accountId}/`,
+        { step: 'trail', cause: error },
+      );
+    case 'MaximumNumberOfTrailsExceededException':
+      return new LimitReachedError(
+        `Account ${accountId} already has CloudTrail's maximum of 5 trails in ${config.region}`,
+        `Delete an unused trail in ${config.region} of account ${accountId}, or rely on an organization trail (keep CASBRIDGE_ORG_TRAIL=skip) so casbridge needs none of its own.`,
+        { step: 'trail', cause: error },
+      );
+    case 'S3BucketDoesNotExistException':
+      return new ConfigurationError(
+        `The central log bucket ${config.logBucket} does not exist (CASBRIDGE_LOG_BUCKET)`,
+        { step: 'trail', cause: error },
+      );
+    default:
+      return classifyAwsError(error, 'trail');
+  }
+}

@@ -1,0 +1,275 @@
+import {
+  CloudTrailClient,
+  CreateTrailCommand,
+  DescribeTrailsCommand,
+  GetTrailStatusCommand,
+  ListTagsCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+  UpdateTrailCommand,
+} from '@aws-sdk/client-cloudtrail';
+import type { Config } from '../../commons/config';
+import { ensureTrail } from '../../functions/trail/ensure-trail';
+import type { Sandbox } from '../../sandbox';
+import { defaultAccountId, defaultScenario } from '../../sandbox/scenario/default-scenario';
+import { memberAccountClients } from '../support/member';
+import { sandboxConfig } from '../support/product';
+import { assumeRole, useSandbox } from '../support/sandbox';
+
+/** The trail step as the pipeline runs it: through the member role the access step assumed. */
+async function prepare(sandbox: Sandbox, config: Config, index: number) {
+  const accountId = defaultAccountId(index);
+  const { cloudtrail } = await memberAccountClients(sandbox, config, accountId);
+  const run = (dryRun = false) => ensureTrail(cloudtrail, config, accountId, { dryRun });
+  const ours = async () =>
+    (await cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList?.find(
+      (t) => t.Name === 'casbridge',
+    );
+  const logging = async () =>
+    (await cloudtrail.send(new GetTrailStatusCommand({ Name: 'casbridge' }))).IsLogging ?? false;
+  const writesSince = (mark: number) =>
+    sandbox.world.callLog.list({ sinceSeq: mark, account: accountId }).filter((c) => !c.readOnly);
+  return { accountId, cloudtrail, run, ours, logging, writesSince };
+}
+
+/** An administrator of the member account, through the role Organizations creates there. */
+async function adminCloudTrail(sandbox: Sandbox, accountId: string): Promise<CloudTrailClient> {
+  return new CloudTrailClient(
+    sandbox.clientConfig(
+      await assumeRole(sandbox, `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`),
+    ),
+  );
+}
+
+describe('the trail step', () => {
+  const sandbox = useSandbox({ accounts: 40 });
+  const config = () => sandboxConfig(sandbox());
+
+  it('creates a logging multi-Region trail with validation under the account’s prefix, then only reads on a re-run', async () => {
+    const { accountId, run, ours, logging, writesSince } = await prepare(sandbox(), config(), 1);
+    const trailArn = `arn:aws:cloudtrail:us-east-1:${accountId}:trail/casbridge`;
+    expect(await run()).toEqual({ action: 'created', details: { trailArn } });
+    expect(await ours()).toMatchObject({
+      TrailARN: trailArn,
+      IsMultiRegionTrail: true,
+      IncludeGlobalServiceEvents: true,
+      LogFileValidationEnabled: true,
+      S3BucketName: sandbox().stack.logBucket,
+      S3KeyPrefix: `casbridge/${accountId}`,
+      IsOrganizationTrail: false,
+    });
+    expect(await logging()).toBe(true);
+    // The member role may not list tags (the step never needs to): read them as the account's admin.
+    const admin = await adminCloudTrail(sandbox(), accountId);
+    const tags = await admin.send(new ListTagsCommand({ ResourceIdList: [trailArn] }));
+    expect(tags.ResourceTagList?.[0]?.TagsList).toEqual([{ Key: 'managed-by', Value: 'casbridge' }]);
+
+    const mark = sandbox().world.callLog.mark();
+    expect(await run()).toEqual({ action: 'unchanged', details: { trailArn } });
+    // A reconcile run over thousands of accounts must stay cheap: two CloudTrail reads, no write.
+    expect(writesSince(mark)).toEqual([]);
+    const reads = sandbox().world.callLog.list({ sinceSeq: mark, account: accountId, service: 'cloudtrail' });
+    expect(reads.map((c) => c.operation)).toEqual(['DescribeTrails', 'GetTrailStatus']);
+  });
+
+  it('restarts a trail someone stopped', async () => {
+    const { accountId, run, logging } = await prepare(sandbox(), config(), 2);
+    await run();
+    await (await adminCloudTrail(sandbox(), accountId)).send(new StopLoggingCommand({ Name: 'casbridge' }));
+    expect(await run()).toMatchObject({ action: 'updated', reason: 'restarted-logging' });
+    expect(await logging()).toBe(true);
+    expect(await run()).toMatchObject({ action: 'unchanged' });
+  });
+
+  it('turns a single-Region trail without validation into the desired one', async () => {
+    const { accountId, run, ours, logging } = await prepare(sandbox(), config(), 4);
+    // Made by hand in the account: single-Region, validation off, but logging to the right place.
+    const admin = await adminCloudTrail(sandbox(), accountId);
+    await admin.send(
+      new CreateTrailCommand({
+        Name: 'casbridge',
+        S3BucketName: sandbox().stack.logBucket,
+        S3KeyPrefix: `casbridge/${accountId}`,
+      }),
+    );
+    await admin.send(new StartLoggingCommand({ Name: 'casbridge' }));
+    expect(await run()).toMatchObject({
+      action: 'updated',
+      reason: 'single-region,log-file-validation-off',
+    });
+    expect(await ours()).toMatchObject({
+      IsMultiRegionTrail: true,
+      IncludeGlobalServiceEvents: true,
+      LogFileValidationEnabled: true,
+    });
+    expect(await logging()).toBe(true);
+    expect(await run()).toMatchObject({ action: 'unchanged' });
+  });
+
+  it('moves a trail delivering elsewhere back to the central bucket under the account’s prefix', async () => {
+    const { accountId, run, ours } = await prepare(sandbox(), config(), 5);
+    await run();
+    // Someone points the trail at another prefix of the same bucket (the bucket policy admits it).
+    const admin = await adminCloudTrail(sandbox(), accountId);
+    await admin.send(new UpdateTrailCommand({ Name: 'casbridge', S3KeyPrefix: 'casbridge/elsewhere' }));
+    expect(await run()).toMatchObject({ action: 'updated', reason: 'prefix' });
+    expect((await ours())?.S3KeyPrefix).toBe(`casbridge/${accountId}`);
+  });
+
+  it('plans the trail in a dry run and changes nothing', async () => {
+    const { accountId, run, ours, writesSince } = await prepare(sandbox(), config(), 6);
+    const mark = sandbox().world.callLog.mark();
+    expect(await run(true)).toMatchObject({ action: 'created', reason: 'dry-run' });
+    expect(await ours()).toBeUndefined();
+    await run();
+    await (await adminCloudTrail(sandbox(), accountId)).send(new StopLoggingCommand({ Name: 'casbridge' }));
+    const stopped = sandbox().world.callLog.mark();
+    expect(await run(true)).toMatchObject({
+      action: 'updated',
+      reason: 'dry-run',
+      details: { drift: 'restarted-logging' },
+    });
+    expect(writesSince(stopped)).toEqual([]);
+    expect(writesSince(mark).map((c) => c.operation)).toEqual(['CreateTrail', 'StartLogging', 'StopLogging']);
+  });
+
+  it('reports BucketPolicyNotReady, which the state machine retries, while the bucket policy does not admit the account', async () => {
+    const { accountId, run, ours } = await prepare(sandbox(), config(), 8);
+    const bucket = sandbox().world.buckets.get(sandbox().stack.logBucket);
+    if (!bucket) throw new Error('no log bucket in the sandbox');
+    const original = bucket.policy;
+    // A policy that admits the ACL check but another account's prefix only.
+    bucket.policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'cloudtrail.amazonaws.com' },
+          Action: 's3:GetBucketAcl',
+          Resource: `arn:aws:s3:::${bucket.name}`,
+        },
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'cloudtrail.amazonaws.com' },
+          Action: 's3:PutObject',
+          Resource: `arn:aws:s3:::${bucket.name}/casbridge/111122223333/AWSLogs/111122223333/*`,
+          Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
+        },
+      ],
+    });
+    try {
+      await expect(run()).rejects.toMatchObject({
+        name: 'BucketPolicyNotReady',
+        step: 'trail',
+        retryable: true,
+        message: expect.stringContaining(`casbridge/${accountId}/AWSLogs/${accountId}/`),
+      });
+      expect(await ours()).toBeUndefined();
+    } finally {
+      bucket.policy = original;
+    }
+    // Once the policy admits the account, the retry converges.
+    expect(await run()).toMatchObject({ action: 'created' });
+  });
+
+  it('fails with LimitReached when the account already has five trails in the Region', async () => {
+    const { run } = await prepare(sandbox(), config(), 37);
+    const failure = run();
+    await expect(failure).rejects.toMatchObject({ name: 'LimitReached', step: 'trail', retryable: false });
+    await expect(failure).rejects.toHaveProperty('remediation', expect.stringMatching(/organization trail/));
+    await expect(failure).rejects.toHaveProperty(
+      'remediation',
+      expect.stringMatching(/Delete an unused trail/),
+    );
+  });
+
+  it('names cloudtrail:CreateTrail and the service control policy when an SCP denies it', async () => {
+    const { run } = await prepare(sandbox(), config(), 29);
+    const failure = run();
+    await expect(failure).rejects.toMatchObject({
+      name: 'AccessDenied',
+      step: 'trail',
+      action: 'cloudtrail:CreateTrail',
+    });
+    await expect(failure).rejects.toHaveProperty(
+      'remediation',
+      expect.stringMatching(/service control policy/),
+    );
+  });
+
+  it('converges in an account where 30% of CloudTrail calls are throttled', async () => {
+    const { run, ours, logging } = await prepare(sandbox(), config(), 31);
+    // The SDK retries throttling; a TransientAwsError that still escapes is retried by the state
+    // machine, which is what calling again does here.
+    const converge = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await run();
+        } catch (error) {
+          if ((error as Error).name !== 'TransientAwsError' || attempt >= 10) throw error;
+        }
+      }
+    };
+    expect((await converge()).action).toMatch(/^(created|updated)$/);
+    const ok = async <T>(read: () => Promise<T>): Promise<T> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await read();
+        } catch (error) {
+          if (attempt >= 10) throw error;
+        }
+      }
+    };
+    expect(await ok(ours)).toMatchObject({ IsMultiRegionTrail: true, LogFileValidationEnabled: true });
+    expect(await ok(logging)).toBe(true);
+    expect(await converge()).toMatchObject({ action: 'unchanged' });
+  });
+});
+
+describe('the trail step under an organization trail', () => {
+  const sandbox = useSandbox({ scenario: defaultScenario({ accounts: 5, organizationTrail: true }) });
+  const orgTrailArn = () =>
+    `arn:aws:cloudtrail:us-east-1:${sandbox().stack.accountId}:trail/aws-controltower-BaselineCloudTrail`;
+
+  it('skips an account the logging organization trail covers, with read calls only', async () => {
+    const { accountId, run, ours, writesSince } = await prepare(sandbox(), sandboxConfig(sandbox()), 1);
+    const mark = sandbox().world.callLog.mark();
+    expect(await run()).toEqual({
+      action: 'skipped',
+      reason: 'covered-by-organization-trail',
+      details: { organizationTrailArn: orgTrailArn() },
+    });
+    const reads = sandbox().world.callLog.list({ sinceSeq: mark, account: accountId, service: 'cloudtrail' });
+    // The organization trail's status is read by its ARN, which the member role's template admits.
+    expect(reads.map((c) => [c.operation, c.outcome])).toEqual([
+      ['DescribeTrails', 'ok'],
+      ['GetTrailStatus', 'ok'],
+    ]);
+    expect(writesSince(mark)).toEqual([]);
+    expect(await ours()).toBeUndefined();
+  });
+
+  it('creates its own trail anyway when configured to', async () => {
+    const config = sandboxConfig(sandbox(), { CASBRIDGE_ORG_TRAIL: 'create' });
+    const { run, ours, logging } = await prepare(sandbox(), config, 2);
+    expect(await run()).toMatchObject({ action: 'created' });
+    expect(await ours()).toMatchObject({ IsMultiRegionTrail: true, LogFileValidationEnabled: true });
+    expect(await logging()).toBe(true);
+    expect(await run()).toMatchObject({ action: 'unchanged' });
+  });
+
+  it('does not count a stopped organization trail as coverage', async () => {
+    const trail = [...(sandbox().world.accounts.get(sandbox().stack.accountId)?.regions.values() ?? [])]
+      .flatMap((r) => [...r.trails.values()])
+      .find((t) => t.isOrganizationTrail);
+    if (!trail) throw new Error('no organization trail in the sandbox');
+    trail.isLogging = false;
+    try {
+      const { run, logging } = await prepare(sandbox(), sandboxConfig(sandbox()), 3);
+      expect(await run()).toMatchObject({ action: 'created' });
+      expect(await logging()).toBe(true);
+    } finally {
+      trail.isLogging = true;
+    }
+  });
+});
