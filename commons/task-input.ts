@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { InvalidTaskInputError } from './errors';
+import type { StepResult, TargetAccount } from './step-result';
+
+/**
+ * What flows between the per-account tasks of the state machine: the run, the account, and each
+ * finished step's result. Small (well under Step Functions' 256 KiB) and free of secrets.
+ */
+const stepResultSchema = z
+  .object({
+    action: z.enum(['created', 'updated', 'unchanged', 'skipped']),
+    reason: z.string().optional(),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .strict();
+
+export const targetAccountSchema = z
+  .object({
+    accountId: z.string().regex(/^\d{12}$/),
+    name: z.string(),
+    ou: z.string(),
+    state: z.string(),
+    joinedMethod: z.enum(['CREATED', 'INVITED']),
+    joinedTimestamp: z.string().optional(),
+  })
+  .strict();
+
+export const taskInputSchema = z
+  .object({
+    runId: z.string().regex(/^[\w.-]{1,80}$/),
+    mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
+    dryRun: z.boolean().default(false),
+    account: targetAccountSchema,
+    steps: z.record(z.string(), stepResultSchema).default({}),
+  })
+  .strict();
+
+export interface TaskInput {
+  runId: string;
+  mode: 'onboard' | 'reconcile' | 'offboard' | 'retry-failed';
+  dryRun: boolean;
+  account: TargetAccount;
+  steps: Record<string, StepResult>;
+}
+
+/** Parses a task's input at the boundary; a bad one is a named, non-retryable error. */
+export function parseTaskInput(event: unknown): TaskInput {
+  const parsed = taskInputSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new InvalidTaskInputError(
+      `Invalid task input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data as TaskInput;
+}

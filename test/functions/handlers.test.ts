@@ -1,0 +1,109 @@
+import type { Context } from 'aws-lambda';
+import type { TaskInput } from '../../commons/task-input';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { setLambdaEnvironment } from '../support/lambda-env';
+import { useSandbox } from '../support/sandbox';
+
+type Handler = (event: unknown, context: Context) => Promise<TaskInput>;
+
+const context = {
+  functionName: 'casbridge-test',
+  awsRequestId: 'req-1',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+describe('the task handlers', () => {
+  const sandbox = useSandbox({ accounts: 40 });
+  let pipeline: { name: string; handler: Handler }[];
+  let logs: string[];
+
+  beforeAll(async () => {
+    await setLambdaEnvironment(sandbox());
+    const load = async (name: string, path: string) => ({
+      name,
+      handler: (await import(path)).handler as Handler,
+    });
+    pipeline = [
+      await load('access', '../../functions/access/handler'),
+      await load('user', '../../functions/user/handler'),
+      await load('policy', '../../functions/policy/handler'),
+      await load('accessKey', '../../functions/access-key/handler'),
+      await load('trail', '../../functions/trail/handler'),
+    ];
+  });
+
+  beforeEach(() => {
+    logs = [];
+    for (const stream of [process.stdout, process.stderr]) {
+      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        logs.push(String(chunk));
+        return true;
+      });
+    }
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  function input(index: number, runId = 'run-1'): TaskInput {
+    const account = sandbox().world.organization.accounts.get(defaultAccountId(index))!;
+    return {
+      runId,
+      mode: 'onboard',
+      dryRun: false,
+      account: {
+        accountId: account.id,
+        name: account.name,
+        ou: 'Workloads/Prod',
+        state: account.state,
+        joinedMethod: account.joinedMethod,
+      },
+      steps: {},
+    };
+  }
+
+  async function runPipeline(event: TaskInput): Promise<TaskInput> {
+    let state = event;
+    for (const step of pipeline) state = await step.handler(state, context);
+    return state;
+  }
+
+  it('bring a fresh account to the desired state, each adding its result to the account', async () => {
+    const out = await runPipeline(input(1));
+    expect(Object.fromEntries(Object.entries(out.steps).map(([k, v]) => [k, v.action]))).toEqual({
+      access: 'unchanged',
+      user: 'created',
+      policy: 'created',
+      accessKey: 'created',
+      trail: 'created',
+    });
+    expect(JSON.stringify(out).length).toBeLessThan(4096);
+  });
+
+  it('log one JSON line per step with the run id, account id and step', async () => {
+    await runPipeline(input(2, 'run-logs'));
+    const lines = logs
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const finished = lines.filter((l) => l.message === 'step finished');
+    expect(finished.map((l) => l.step)).toEqual(['access', 'user', 'policy', 'accessKey', 'trail']);
+    for (const line of finished)
+      expect(line).toMatchObject({ runId: 'run-logs', accountId: defaultAccountId(2), service: 'casbridge' });
+  });
+
+  it('reject a malformed task input with InvalidTaskInput, touching nothing', async () => {
+    const mark = sandbox().world.callLog.mark();
+    await expect(
+      pipeline[1]!.handler({ ...input(5), account: { accountId: 'not-an-id' } }, context),
+    ).rejects.toMatchObject({
+      name: 'InvalidTaskInput',
+      message: expect.stringContaining('account'),
+    });
+    expect(sandbox().world.callLog.list({ sinceSeq: mark })).toEqual([]);
+  });
+
+  it('throw errors by name for the state machine, and log them by name', async () => {
+    await expect(pipeline[0]!.handler(input(7), context)).rejects.toMatchObject({ name: 'RoleMissing' });
+    expect(logs.join('')).toContain('"errorName":"RoleMissing"');
+  });
+});
