@@ -156,6 +156,13 @@ export class AccountsFailedError extends CasBridgeError {
     "Open the run report for each failed account's error and remediation, then start a retry-failed run.";
 }
 
+export class OffboardingBlockedError extends CasBridgeError {
+  readonly name = 'OffboardingBlocked';
+  readonly retryable = false;
+  readonly remediation =
+    'Something casbridge did not create still holds on to the connector user or policy (another policy attached to the user, the connector policy attached elsewhere, a login profile or other credentials); remove it by hand, then start an offboard run again.';
+}
+
 /** Names of the errors the state machine retries. */
 export const RETRYABLE_ERROR_NAMES = [
   'RoleNotReady',
@@ -176,6 +183,7 @@ export const ERROR_NAMES = [
   'InvalidTaskInput',
   'ConfigurationError',
   'AccountsFailed',
+  'OffboardingBlocked',
 ] as const;
 
 export type ErrorName = (typeof ERROR_NAMES)[number];

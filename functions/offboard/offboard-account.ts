@@ -1,0 +1,447 @@
+import {
+  DeleteAccessKeyCommand,
+  DeletePolicyCommand,
+  DeletePolicyVersionCommand,
+  DeleteUserCommand,
+  DetachUserPolicyCommand,
+  GetPolicyCommand,
+  GetUserCommand,
+  type IAMClient,
+  ListAccessKeysCommand,
+  ListAttachedUserPoliciesCommand,
+  ListPolicyVersionsCommand,
+  type Policy,
+  type PolicyVersion,
+  type User,
+} from '@aws-sdk/client-iam';
+import {
+  DeleteSecretCommand,
+  DescribeSecretCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { type Config, connectorPolicyArn, connectorSecretName, connectorUserArn } from '../../commons/config';
+import {
+  awsErrorName,
+  classifyAwsError,
+  ForeignUserConflictError,
+  OffboardingBlockedError,
+} from '../../commons/errors';
+import type { Ledger } from '../../commons/ledger';
+import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { MANAGED_TAG } from '../user/ensure-user';
+
+/** The SNS message type (and `type` message attribute) subscribers filter the offboarding hand-off on. */
+export const OFFBOARDING_MESSAGE_TYPE = 'connector.offboarding';
+
+/**
+ * Seven days is Secrets Manager's shortest recovery window: the key is useless once offboarded,
+ * yet a mistaken offboarding can still be undone with RestoreSecret for a week.
+ */
+export const SECRET_RECOVERY_DAYS = 7;
+
+export interface OffboardDeps {
+  /**
+   * IAM in the member account through the member role. Absent when the account cannot be reached:
+   * a SUSPENDED or CLOSED account may refuse AssumeRole, and its central records must still go.
+   */
+  iam?: IAMClient;
+  /** Secrets Manager in the central account, where the connector's secret lives. */
+  secrets: SecretsManagerClient;
+  /** SNS in the central account, for the operator hand-off on config.topicArn. */
+  sns: SNSClient;
+  ledger: Ledger;
+  config: Config;
+  now?: () => number;
+}
+
+export type OffboardTarget = Pick<TargetAccount, 'accountId' | 'name'>;
+
+/**
+ * Offboarding (account suspended, closed or out of scope): delete the connector's access keys,
+ * its policy (every version) and its user in the member account; schedule the deletion of its
+ * secret; ask the operator to remove the Defender connector instance; keep the ledger record as
+ * OFFBOARDED. The casbridge trail stays: it is the account's audit record, which the customer
+ * keeps under their own retention rules, and removing it would erase the evidence of offboarding.
+ *
+ * Every "already gone" counts as done, so a second run, or a run after a kill half-way, converges
+ * and a finished account reports `unchanged` / `already-offboarded` after read calls only.
+ */
+export async function offboardAccount(
+  deps: OffboardDeps,
+  account: OffboardTarget,
+  options: { dryRun: boolean },
+): Promise<StepResult> {
+  try {
+    return await offboard(deps, account, options);
+  } catch (error) {
+    throw classifyAwsError(error, 'offboard');
+  }
+}
+
+interface MemberOutcome {
+  changed: boolean;
+  accessKeysDeleted: number;
+  policyDetached: boolean;
+  policyVersionsDeleted: number;
+  policyDeleted: boolean;
+  userDeleted: boolean;
+}
+
+interface CentralOutcome {
+  changed: boolean;
+  secretDeletionScheduled: boolean;
+  secretDeletionDate?: string;
+  handoffPublished: boolean;
+  ledgerUpdated: boolean;
+}
+
+async function offboard(
+  deps: OffboardDeps,
+  account: OffboardTarget,
+  { dryRun }: { dryRun: boolean },
+): Promise<StepResult> {
+  const { config } = deps;
+  const { accountId } = account;
+  const details: Record<string, string | number | boolean> = {
+    userArn: connectorUserArn(config, accountId),
+    policyArn: connectorPolicyArn(config, accountId),
+    secretName: connectorSecretName(config, accountId),
+    trailKept: config.trailName,
+  };
+
+  // The member account goes first: a foreign user (or any other refusal there) must leave the
+  // secret and the ledger as they were, so nothing central claims an offboarding that did not happen.
+  const member = deps.iam ? await cleanUpMember(deps.iam, config, accountId, dryRun) : undefined;
+  const remaining = member ? undefined : remainingInAccount(config, accountId);
+  const central = await cleanUpCentral(deps, account, { dryRun, remaining });
+
+  if (member) {
+    Object.assign(details, {
+      accessKeysDeleted: member.accessKeysDeleted,
+      policyDetached: member.policyDetached,
+      policyVersionsDeleted: member.policyVersionsDeleted,
+      policyDeleted: member.policyDeleted,
+      userDeleted: member.userDeleted,
+    });
+  } else {
+    details.accountReachable = false;
+    details.remainingInAccount = remaining ?? '';
+  }
+  Object.assign(details, {
+    secretDeletionScheduled: central.secretDeletionScheduled,
+    handoffPublished: central.handoffPublished,
+    ledgerUpdated: central.ledgerUpdated,
+    ...(central.secretDeletionDate ? { secretDeletionDate: central.secretDeletionDate } : {}),
+  });
+
+  const changed = (member?.changed ?? false) || central.changed;
+  if (dryRun && changed) return { action: 'updated', reason: 'dry-run', details };
+  if (!member) {
+    // Leftovers stay in the account whatever happened centrally: the reason says so every time,
+    // so the report keeps pointing at them until a run can reach the account.
+    return {
+      action: changed ? 'updated' : 'unchanged',
+      reason: 'account-unreachable-central-cleanup-only',
+      details,
+    };
+  }
+  return changed
+    ? { action: 'updated', details }
+    : { action: 'unchanged', reason: 'already-offboarded', details };
+}
+
+// ---------------------------------------------------------------- member account
+
+/**
+ * Removes the connector user and policy in IAM's required order (keys and attachments before the
+ * user, non-default versions before the policy). Only the configured names are ever addressed,
+ * which is all the member role grants.
+ */
+async function cleanUpMember(
+  iam: IAMClient,
+  config: Config,
+  accountId: string,
+  dryRun: boolean,
+): Promise<MemberOutcome> {
+  const outcome: MemberOutcome = {
+    changed: false,
+    accessKeysDeleted: 0,
+    policyDetached: false,
+    policyVersionsDeleted: 0,
+    policyDeleted: false,
+    userDeleted: false,
+  };
+  const userName = config.userName;
+  const policyArn = connectorPolicyArn(config, accountId);
+
+  const user = await getUser(iam, userName);
+  if (user && !isManaged(user)) {
+    throw new ForeignUserConflictError(
+      `Account ${accountId} has a user named ${user.UserName} (${user.Arn}) that is not tagged ${MANAGED_TAG.Key}=${MANAGED_TAG.Value}; offboarding leaves it alone`,
+      { step: 'offboard' },
+    );
+  }
+
+  if (user) {
+    const keys = await listAll(async (marker) => {
+      const page = await iam.send(new ListAccessKeysCommand({ UserName: userName, Marker: marker }));
+      return { items: page.AccessKeyMetadata, marker: page.Marker };
+    });
+    for (const key of keys) {
+      if (!key.AccessKeyId) continue;
+      if (!dryRun)
+        await ignoreMissing(
+          iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: key.AccessKeyId })),
+        );
+      outcome.accessKeysDeleted++;
+    }
+    const attached = await listAll(async (marker) => {
+      const page = await iam.send(
+        new ListAttachedUserPoliciesCommand({ UserName: userName, Marker: marker }),
+      );
+      return { items: page.AttachedPolicies, marker: page.Marker };
+    });
+    if (attached.some((p) => p.PolicyArn === policyArn)) {
+      if (!dryRun)
+        await ignoreMissing(
+          iam.send(new DetachUserPolicyCommand({ UserName: userName, PolicyArn: policyArn })),
+        );
+      outcome.policyDetached = true;
+    }
+  }
+
+  // The policy is looked at even when the user is gone: a run killed after DeleteUser's
+  // prerequisites, or an onboarding that stopped between the policy and the user, leaves it behind.
+  const policy = await getPolicy(iam, policyArn);
+  if (policy) {
+    const versions = await listAll(async (marker) => {
+      const page = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn, Marker: marker }));
+      return { items: page.Versions, marker: page.Marker };
+    });
+    for (const version of versions.filter(isDeletableVersion)) {
+      if (!dryRun)
+        await ignoreMissing(
+          iam.send(new DeletePolicyVersionCommand({ PolicyArn: policyArn, VersionId: version.VersionId })),
+        );
+      outcome.policyVersionsDeleted++;
+    }
+    // The default version goes with the policy itself: IAM refuses to delete it on its own.
+    if (!dryRun)
+      await blockedOnConflict(
+        ignoreMissing(iam.send(new DeletePolicyCommand({ PolicyArn: policyArn }))),
+        `Could not delete policy ${policyArn} in account ${accountId}`,
+      );
+    outcome.policyDeleted = true;
+  }
+
+  if (user) {
+    if (!dryRun)
+      await blockedOnConflict(
+        ignoreMissing(iam.send(new DeleteUserCommand({ UserName: userName }))),
+        `Could not delete user ${user.Arn ?? userName} in account ${accountId}`,
+      );
+    outcome.userDeleted = true;
+  }
+
+  outcome.changed =
+    outcome.accessKeysDeleted > 0 || outcome.policyDetached || outcome.policyDeleted || outcome.userDeleted;
+  return outcome;
+}
+
+function isManaged(user: User): boolean {
+  return user.Tags?.some((t) => t.Key === MANAGED_TAG.Key && t.Value === MANAGED_TAG.Value) ?? false;
+}
+
+function isDeletableVersion(version: PolicyVersion): version is PolicyVersion & { VersionId: string } {
+  return !version.IsDefaultVersion && typeof version.VersionId === 'string';
+}
+
+async function getUser(iam: IAMClient, userName: string): Promise<User | undefined> {
+  try {
+    return (await iam.send(new GetUserCommand({ UserName: userName }))).User;
+  } catch (error) {
+    if (awsErrorName(error) === 'NoSuchEntityException') return undefined;
+    throw error;
+  }
+}
+
+async function getPolicy(iam: IAMClient, arn: string): Promise<Policy | undefined> {
+  try {
+    return (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy;
+  } catch (error) {
+    if (awsErrorName(error) === 'NoSuchEntityException') return undefined;
+    throw error;
+  }
+}
+
+/** A delete whose target is already gone has done its job: that is what makes a re-run converge. */
+async function ignoreMissing(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (awsErrorName(error) !== 'NoSuchEntityException') throw error;
+  }
+}
+
+/**
+ * DeleteConflict means something casbridge did not create still holds on (another policy on the
+ * user, a login profile, the connector policy attached to someone else's role). The member role
+ * may not and should not remove those, so the operator has to.
+ */
+async function blockedOnConflict(call: Promise<void>, what: string): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (awsErrorName(error) !== 'DeleteConflictException') throw error;
+    const reason = (error as { message?: string }).message;
+    throw new OffboardingBlockedError(`${what}: ${reason ?? 'DeleteConflict'}`, {
+      step: 'offboard',
+      cause: error,
+    });
+  }
+}
+
+async function listAll<T>(
+  fetch: (marker: string | undefined) => Promise<{ items: T[] | undefined; marker: string | undefined }>,
+): Promise<T[]> {
+  const all: T[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await fetch(marker);
+    all.push(...(page.items ?? []));
+    marker = page.marker;
+  } while (marker);
+  return all;
+}
+
+/** What an unreachable account still holds for casbridge to remove (the trail stays anyway). */
+function remainingInAccount(config: Config, accountId: string): string {
+  return [
+    `user ${connectorUserArn(config, accountId)} and its access keys`,
+    `policy ${connectorPolicyArn(config, accountId)}`,
+  ].join('; ');
+}
+
+// ---------------------------------------------------------------- central account
+
+async function cleanUpCentral(
+  deps: OffboardDeps,
+  account: OffboardTarget,
+  { dryRun, remaining }: { dryRun: boolean; remaining: string | undefined },
+): Promise<CentralOutcome> {
+  const { config, ledger } = deps;
+  const { accountId } = account;
+  const outcome: CentralOutcome = {
+    changed: false,
+    secretDeletionScheduled: false,
+    handoffPublished: false,
+    ledgerUpdated: false,
+  };
+
+  const secretName = connectorSecretName(config, accountId);
+  const secret = await describeSecret(deps.secrets, secretName);
+  if (secret === 'active') {
+    outcome.secretDeletionScheduled = true;
+    if (!dryRun) outcome.secretDeletionDate = await scheduleSecretDeletion(deps.secrets, secretName);
+  }
+
+  // The ledger's OFFBOARDED is written only after the hand-off went out, so it doubles as the
+  // record that the operator was told: a run killed in between tells them twice, never not at all.
+  const record = await ledger.get(accountId);
+  if (record?.connector !== 'OFFBOARDED') {
+    outcome.handoffPublished = true;
+    outcome.ledgerUpdated = true;
+    if (!dryRun) {
+      await publishHandoff(deps.sns, config, account, {
+        secretName,
+        secretDeletionDate: outcome.secretDeletionDate,
+        remaining,
+      });
+      const now = (deps.now ?? Date.now)();
+      // lastOutcome and lastError are the report step's to write; the record itself is never deleted.
+      await ledger.update(accountId, { connector: 'OFFBOARDED', offboardedAt: new Date(now).toISOString() });
+    }
+  }
+
+  outcome.changed = outcome.secretDeletionScheduled || outcome.handoffPublished || outcome.ledgerUpdated;
+  return outcome;
+}
+
+/**
+ * The secret's state without reading its value. A missing secret is simply nothing to remove, and
+ * one already scheduled for deletion (DeletedDate set) must not be asked again: Secrets Manager
+ * refuses that with InvalidRequestException.
+ */
+async function describeSecret(
+  secrets: SecretsManagerClient,
+  name: string,
+): Promise<'active' | 'scheduled-for-deletion' | undefined> {
+  try {
+    const out = await secrets.send(new DescribeSecretCommand({ SecretId: name }));
+    return out.DeletedDate ? 'scheduled-for-deletion' : 'active';
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+async function scheduleSecretDeletion(
+  secrets: SecretsManagerClient,
+  name: string,
+): Promise<string | undefined> {
+  try {
+    const out = await secrets.send(
+      new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: SECRET_RECOVERY_DAYS }),
+    );
+    return out.DeletionDate?.toISOString();
+  } catch (error) {
+    // Gone between DescribeSecret and here (a concurrent cleanup): nothing left to schedule.
+    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Defender for Cloud Apps has no API to remove an app connector instance, so, as with
+ * registration, the operator does it from this message. It names the secret, never its value.
+ */
+async function publishHandoff(
+  sns: SNSClient,
+  config: Config,
+  account: OffboardTarget,
+  facts: { secretName: string; secretDeletionDate: string | undefined; remaining: string | undefined },
+): Promise<void> {
+  const instanceName = `${account.name} (${account.accountId})`;
+  const steps = [
+    'Open the Microsoft Defender portal and go to Settings → Cloud Apps → App Connectors.',
+    `Find the Amazon Web Services instance named "${instanceName}".`,
+    "In that instance's row, open the menu (⋮) and choose Disconnect, then Delete, to remove the instance.",
+    `The CloudTrail trail "${config.trailName}" stays in the account on purpose: it is the account's audit record. Remove it only under your own log-retention rules.`,
+    `The connector secret ${facts.secretName} is scheduled for deletion${facts.secretDeletionDate ? ` on ${facts.secretDeletionDate}` : ''}; until then, a mistaken offboarding can be undone with Secrets Manager RestoreSecret.`,
+  ];
+  if (facts.remaining) {
+    steps.push(
+      `casbridge could not reach the account, so these remain in it: ${facts.remaining}. The next offboard run that reaches the account removes them; delete them by hand if the account comes back otherwise.`,
+    );
+  }
+  const message = {
+    type: OFFBOARDING_MESSAGE_TYPE,
+    accountId: account.accountId,
+    accountName: account.name,
+    instanceName,
+    secretName: facts.secretName,
+    trailKept: config.trailName,
+    accountCleanup: facts.remaining ? 'pending' : 'complete',
+    steps,
+  };
+  await sns.send(
+    new PublishCommand({
+      TopicArn: config.topicArn,
+      // SNS refuses subjects over 100 characters; account names run to 50.
+      Subject: `casbridge: remove connector instance ${instanceName}`.slice(0, 100),
+      Message: JSON.stringify(message),
+      MessageAttributes: { type: { DataType: 'String', StringValue: OFFBOARDING_MESSAGE_TYPE } },
+    }),
+  );
+}
