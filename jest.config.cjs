@@ -9,6 +9,8 @@ const common = {
   setupFiles: ['<rootDir>/test/setup-env.cjs'],
 };
 module.exports = {
+  // Pipeline tests run many accounts through real handlers and the SDK's own retry waits.
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'] },

@@ -163,12 +163,37 @@ export class OffboardingBlockedError extends CasBridgeError {
     'Something casbridge did not create still holds on to the connector user or policy (another policy attached to the user, the connector policy attached elsewhere, a login profile or other credentials); remove it by hand, then start an offboard run again.';
 }
 
+export class WebhookFailedError extends CasBridgeError {
+  readonly name = 'WebhookFailed';
+  readonly retryable = true;
+  readonly remediation =
+    'The hand-off webhook did not accept the notification (network error or non-2xx); casbridge retries. If it persists, check CASBRIDGE_WEBHOOK_URL and that the receiver is up and answers 2xx.';
+}
+
+export class ConnectorPermissionsMissingError extends CasBridgeError {
+  readonly name = 'ConnectorPermissionsMissing';
+  readonly retryable = false;
+  readonly remediation: string;
+
+  constructor(
+    message: string,
+    readonly actions: string[],
+    options: CasBridgeErrorOptions & { byScp?: boolean } = {},
+  ) {
+    super(message, options);
+    this.remediation = options.byScp
+      ? `A service control policy denies the connector ${actions.join(', ')}; exempt the connector user from it, or Defender for Cloud Apps cannot read this account.`
+      : `The connector user lacks ${actions.join(', ')}: re-run casbridge so the policy step re-attaches the connector policy, and check for a permissions boundary or deny policy on the user.`;
+  }
+}
+
 /** Names of the errors the state machine retries. */
 export const RETRYABLE_ERROR_NAMES = [
   'RoleNotReady',
   'TransientAwsError',
   'BucketPolicyNotReady',
   'KeyNotPropagated',
+  'WebhookFailed',
 ] as const;
 
 /** Every error name a task can throw: the state machine's ErrorEquals may name only these (and States.*). */
@@ -183,6 +208,7 @@ export const ERROR_NAMES = [
   'InvalidTaskInput',
   'ConfigurationError',
   'AccountsFailed',
+  'ConnectorPermissionsMissing',
   'OffboardingBlocked',
 ] as const;
 

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LeaseHeldError } from './errors';
 
 /**
  * The ledger: one DynamoDB item per account with its latest outcome and connector status, the
@@ -31,6 +32,8 @@ export interface LedgerItem {
   /** When the operator was last asked to connect, and for which key. */
   handoffAt?: string;
   handoffAccessKeyId?: string;
+  /** The key verify last proved valid with one STS call, so it is never used by casbridge again. */
+  verifiedAccessKeyId?: string;
   connectedAt?: string;
   confirmedBy?: string;
   confirmedAt?: string;
@@ -100,6 +103,15 @@ export class Ledger {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
+    }
+  }
+
+  /** Takes the account's lease for the run, or fails with LeaseHeld when another run holds it. */
+  async claim(accountId: string, runId: string, ttlSeconds: number): Promise<void> {
+    if (!(await this.acquireLease(accountId, runId, ttlSeconds))) {
+      throw new LeaseHeldError(`Account ${accountId} is being processed by another casbridge run`, {
+        step: 'access',
+      });
     }
   }
 

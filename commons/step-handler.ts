@@ -6,27 +6,34 @@ import { getRuntime, type Runtime } from './runtime';
 import type { StepResult } from './step-result';
 import { parseTaskInput, type TaskInput } from './task-input';
 
-export interface StepContext {
-  input: TaskInput;
+export interface StepContext<I = TaskInput> {
+  input: I;
   runtime: Runtime;
 }
 
 /**
  * The shape every per-account task shares: parse the input at the boundary, tag every log line
- * with the run, account and step, run the one domain function, and add its result to the
- * account's steps. Errors are logged by name and request id, then rethrown for Retry/Catch.
+ * with the run, account and task, run one domain function, and log errors by name and request id
+ * before rethrowing them for the state machine's Retry/Catch.
  */
-export function stepHandler(step: StepName, run: (ctx: StepContext) => Promise<StepResult>) {
-  return middy(async (event: unknown): Promise<TaskInput> => {
-    const input = parseTaskInput(event);
-    logger.appendKeys({ runId: input.runId, accountId: input.account.accountId, step, dryRun: input.dryRun });
+export function taskHandler<I extends TaskInput, O>(
+  task: string,
+  parse: (event: unknown) => I,
+  run: (ctx: StepContext<I>) => Promise<O>,
+) {
+  return middy(async (event: unknown): Promise<O> => {
+    const input = parse(event);
+    logger.appendKeys({
+      runId: input.runId,
+      accountId: input.account.accountId,
+      step: task,
+      dryRun: input.dryRun,
+    });
     try {
-      const result = await run({ input, runtime: getRuntime() });
-      logger.info('step finished', { action: result.action, reason: result.reason });
-      return { ...input, steps: { ...input.steps, [step]: result } };
+      return await run({ input, runtime: getRuntime() });
     } catch (error) {
       const e = error as { name?: string; message?: string; $metadata?: { requestId?: string } };
-      logger.error('step failed', {
+      logger.error('task failed', {
         errorName: e.name,
         errorMessage: e.message,
         awsRequestId: e.$metadata?.requestId,
@@ -34,4 +41,13 @@ export function stepHandler(step: StepName, run: (ctx: StepContext) => Promise<S
       throw error;
     }
   }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+/** A pipeline step: its result is added to the account's steps. */
+export function stepHandler(step: StepName, run: (ctx: StepContext) => Promise<StepResult>) {
+  return taskHandler(step, parseTaskInput, async (ctx): Promise<TaskInput> => {
+    const result = await run(ctx);
+    logger.info('step finished', { action: result.action, reason: result.reason });
+    return { ...ctx.input, steps: { ...ctx.input.steps, [step]: result } };
+  });
 }

@@ -53,3 +53,28 @@ export function parseTaskInput(event: unknown): TaskInput {
   }
   return parsed.data as TaskInput;
 }
+
+const recordInputSchema = taskInputSchema
+  .extend({
+    failure: z
+      .object({ name: z.string(), message: z.string(), step: z.string().optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export interface RecordInput extends TaskInput {
+  /** Set by the state machine's Catch: the failed step and the error's name and message. */
+  failure?: { name: string; message: string; step?: string };
+}
+
+/** The input of the task that ends every account's pipeline, failed or not. */
+export function parseRecordInput(event: unknown): RecordInput {
+  const parsed = recordInputSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new InvalidTaskInputError(
+      `Invalid task input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
+  }
+  return parsed.data as RecordInput;
+}

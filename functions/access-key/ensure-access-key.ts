@@ -60,8 +60,7 @@ async function reconcile(
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const now = (deps.now ?? Date.now)();
-  const keys =
-    (await iam.send(new ListAccessKeysCommand({ UserName: config.userName }))).AccessKeyMetadata ?? [];
+  const keys = await listKeys(iam, config.userName);
   const secret = await describeSecret(deps.secrets, connectorSecretName(config, accountId));
   const currentId = tagValue(secret, KEY_TAG);
   const pendingId = tagValue(secret, PENDING_KEY_TAG);
@@ -71,7 +70,12 @@ async function reconcile(
   if (!current) {
     // No key whose secret we hold (first run, key deleted, or the secret lost): issue a new one.
     if (dryRun) return { action: 'created', reason: 'dry-run' };
-    await freeSlot(iam, config.userName, keys, undefined);
+    // Keys nobody ever used are no one's connector: clear them rather than keep one by chance.
+    const unused = await neverUsedStrays(iam, keys, []);
+    for (const id of unused)
+      await iam.send(new DeleteAccessKeyCommand({ UserName: config.userName, AccessKeyId: id }));
+    const left = keys.filter((k) => !unused.includes(k.AccessKeyId ?? ''));
+    await freeSlot(iam, config.userName, left, undefined);
     const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSCURRENT');
     return {
       action: 'created',
@@ -271,6 +275,16 @@ async function completeRotation(
       Status: 'Inactive',
     }),
   );
+}
+
+/** The user's keys; none when the user does not exist yet (a dry run of a fresh account). */
+async function listKeys(iam: IAMClient, userName: string): Promise<AccessKeyMetadata[]> {
+  try {
+    return (await iam.send(new ListAccessKeysCommand({ UserName: userName }))).AccessKeyMetadata ?? [];
+  } catch (error) {
+    if (awsErrorName(error) === 'NoSuchEntityException') return [];
+    throw error;
+  }
 }
 
 async function neverUsedStrays(

@@ -77,15 +77,21 @@ describe('the access key step', () => {
     expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({ action: 'unchanged' });
   });
 
-  it('replaces a key whose secret was lost, keeping the key that is in use', async () => {
+  it('keeps a key a hand-made connector uses, clears never-used ones, and issues its own', async () => {
     const { accountId, deps, keys, secret } = await prepare(11);
     const before = await keys();
     expect(before).toHaveLength(2);
-    const result = await ensureAccessKey(deps, accountId, { dryRun: false });
-    expect(result.action).toBe('created');
-    const after = await keys();
-    expect(after).toHaveLength(2);
-    expect(after.map((k) => k.AccessKeyId)).toContain((await secret()).accessKeyId);
+    // A connector configured by hand before casbridge came uses the first key.
+    const inUse = before[0]!.AccessKeyId!;
+    sandbox().world.accounts.get(accountId)!.iam.accessKeys.get(inUse)!.lastUsed = {
+      date: sandbox().world.clock.now(),
+      serviceName: 'cloudtrail',
+      region: 'us-east-1',
+    };
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({ action: 'created' });
+    const after = (await keys()).map((k) => k.AccessKeyId);
+    expect(after.sort()).toEqual([inUse, (await secret()).accessKeyId].sort());
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({ action: 'unchanged' });
   });
 
   it('rotates in stages: a pending key first, the old key retired only once the connector uses the new one', async () => {

@@ -1,0 +1,73 @@
+import { type FailureRecord, failureRecord } from '../../commons/failure';
+import type { ConnectorStatus, Ledger, Outcome } from '../../commons/ledger';
+import type { StepResult } from '../../commons/step-result';
+import type { RecordInput } from '../../commons/task-input';
+
+/** One account's line in the run report (DESIGN §4.2). */
+export interface AccountResult {
+  accountId: string;
+  name: string;
+  ou: string;
+  outcome: Outcome;
+  changed: boolean;
+  steps: Record<string, StepResult>;
+  connector: ConnectorStatus;
+  error?: FailureRecord;
+  /** Why a SKIPPED account was not worked on. */
+  skipReason?: string;
+}
+
+/**
+ * The end of every account's pipeline, failed or not: the ledger learns the outcome and the
+ * error, the account's lease is released, and the report gets the account's result. A dry run
+ * records nothing in the ledger.
+ */
+export async function recordResult(ledger: Ledger, input: RecordInput): Promise<AccountResult> {
+  const { account, runId } = input;
+  if (input.failure?.name === 'LeaseHeld') {
+    // Another run owns the account: its outcome and lease are that run's to record.
+    const current = await ledger.get(account.accountId);
+    return {
+      ...base(input),
+      outcome: 'SKIPPED',
+      changed: false,
+      connector: current?.connector ?? 'NOT_REGISTERED',
+      skipReason: 'lease-held-by-another-run',
+    };
+  }
+  const error = input.failure
+    ? failureRecord(input.failure, { step: input.failure.step, joinedMethod: account.joinedMethod })
+    : undefined;
+  const outcome: Outcome = error ? 'FAILED' : 'SUCCEEDED';
+  let connector: ConnectorStatus;
+  if (input.dryRun) {
+    connector = (await ledger.get(account.accountId))?.connector ?? 'NOT_REGISTERED';
+  } else {
+    const item = await ledger.update(account.accountId, {
+      name: account.name,
+      ou: account.ou,
+      lastOutcome: outcome,
+      lastRunId: runId,
+      lastRunAt: new Date().toISOString(),
+      lastError: error ?? null,
+    });
+    connector = item.connector;
+    await ledger.releaseLease(account.accountId, runId);
+  }
+  return {
+    ...base(input),
+    outcome,
+    changed: Object.values(input.steps).some((s) => s.action === 'created' || s.action === 'updated'),
+    connector,
+    ...(error ? { error } : {}),
+  };
+}
+
+function base(input: RecordInput): Pick<AccountResult, 'accountId' | 'name' | 'ou' | 'steps'> {
+  return {
+    accountId: input.account.accountId,
+    name: input.account.name,
+    ou: input.account.ou,
+    steps: input.steps,
+  };
+}

@@ -1,0 +1,316 @@
+import { createHash, createHmac } from 'node:crypto';
+import {
+  DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
+  GetSecretValueCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { type Config, connectorSecretName } from '../../commons/config';
+import { awsErrorName, ConfigurationError, classifyAwsError, WebhookFailedError } from '../../commons/errors';
+import type { Ledger, LedgerItem } from '../../commons/ledger';
+import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { KEY_TAG, PENDING_KEY_TAG } from '../access-key/ensure-access-key';
+
+export interface RegisterDeps {
+  /** SNS in the central account, where the hand-off topic lives. */
+  sns: SNSClient;
+  /** Secrets Manager in the central account: the connector secret's metadata and the webhook's signing key. */
+  secrets: SecretsManagerClient;
+  ledger: Ledger;
+  config: Config;
+  now?: () => number;
+}
+
+/** The `type` message attribute: subscribers filter on it (SNS subscription filter policies). */
+export type HandoffType = 'connector.handoff' | 'connector.rotation';
+
+/**
+ * What the operator receives, on the topic and the webhook alike. It names where the keys are and
+ * how to reveal them, never the secret access key itself.
+ */
+export interface HandoffMessage {
+  type: HandoffType;
+  /** The same for every delivery of one hand-off: a retried step can publish twice, subscribers dedupe on it. */
+  handoffId: string;
+  accountId: string;
+  accountName: string;
+  instanceName: string;
+  accessKeyId: string;
+  secretArn: string;
+  credentialsCommand: string;
+  confirmCommand: string;
+  portalSteps: string[];
+  requestedAt: string;
+}
+
+/** A receiver that has not answered by then is treated as down: the step retries rather than hang the task. */
+const WEBHOOK_TIMEOUT_MS = 10_000;
+/** SNS refuses subjects over 100 characters or outside printable ASCII (email headers). */
+const MAX_SUBJECT_LENGTH = 100;
+
+/**
+ * Step 6: Defender for Cloud Apps has no API to create app connectors, so registration is a
+ * hand-off to a human. The operator is told, once per key, which account is ready, where its
+ * secret is and the exact portal steps; the connector becomes AWAITING_CONNECTION until verify
+ * sees it in use.
+ */
+export async function ensureRegistration(
+  deps: RegisterDeps,
+  account: Pick<TargetAccount, 'accountId' | 'name'>,
+  options: { dryRun: boolean },
+): Promise<StepResult> {
+  try {
+    return await register(deps, account, options);
+  } catch (error) {
+    throw classifyAwsError(error, 'register');
+  }
+}
+
+async function register(
+  deps: RegisterDeps,
+  account: Pick<TargetAccount, 'accountId' | 'name'>,
+  { dryRun }: { dryRun: boolean },
+): Promise<StepResult> {
+  const { config, ledger } = deps;
+  const secret = await describeSecret(deps.secrets, connectorSecretName(config, account.accountId));
+  const currentId = tagValue(secret, KEY_TAG);
+  const pendingId = tagValue(secret, PENDING_KEY_TAG);
+  if (!secret?.ARN || !currentId) {
+    // In a dry run the access key step only planned the key, so there is nothing to name yet.
+    if (dryRun)
+      return { action: 'created', reason: 'dry-run', details: { connector: 'AWAITING_CONNECTION' } };
+    return { action: 'skipped', reason: 'no-access-key' };
+  }
+  // During a staged rotation the operator must paste the new key; the old one keeps working meanwhile.
+  const keyId = pendingId ?? currentId;
+  const type: HandoffType = pendingId ? 'connector.rotation' : 'connector.handoff';
+  const item = await ledger.get(account.accountId);
+  const keys = { secretArn: secret.ARN, accessKeyId: currentId, pendingAccessKeyId: pendingId ?? null };
+  const alreadyHandedOff =
+    (item?.connector === 'CONNECTED' && connectedKey(item) === keyId) ||
+    (item?.connector === 'AWAITING_CONNECTION' && item.handoffAccessKeyId === keyId);
+  // A completed rotation moves the pending key to current without a new hand-off; `casbridge
+  // status` should still name the keys as they are.
+  if (item && alreadyHandedOff && !dryRun && !sameKeys(item, keys))
+    await ledger.update(account.accountId, keys);
+
+  if (item?.connector === 'CONNECTED' && connectedKey(item) === keyId) {
+    return {
+      action: 'unchanged',
+      reason: 'connected',
+      details: { connector: 'CONNECTED', accessKeyId: keyId },
+    };
+  }
+  // Reconcile runs daily: one hand-off per key, not one notification a day.
+  if (item?.connector === 'AWAITING_CONNECTION' && item.handoffAccessKeyId === keyId) {
+    return {
+      action: 'unchanged',
+      reason: 'awaiting-connection',
+      details: { connector: 'AWAITING_CONNECTION', accessKeyId: keyId },
+    };
+  }
+  const action = item?.handoffAccessKeyId ? 'updated' : 'created';
+  const reason = type === 'connector.rotation' ? 'rotation-handoff-sent' : 'handoff-sent';
+  if (dryRun) {
+    return {
+      action,
+      reason: 'dry-run',
+      details: { connector: 'AWAITING_CONNECTION', type, accessKeyId: keyId },
+    };
+  }
+
+  const requestedAt = new Date((deps.now ?? Date.now)());
+  const message = handoffMessage(account, type, keyId, secret.ARN, requestedAt);
+  const body = JSON.stringify(message);
+  // Published before the ledger write: a run killed in between hands off again (at least once,
+  // deduplicated by handoffId) rather than never.
+  const published = await deps.sns.send(
+    new PublishCommand({
+      TopicArn: config.topicArn,
+      Subject: subjectFor(message),
+      Message: body,
+      MessageAttributes: {
+        type: { DataType: 'String', StringValue: type },
+        accountId: { DataType: 'String', StringValue: account.accountId },
+      },
+    }),
+  );
+  if (config.webhookUrl) await postWebhook(deps, config.webhookUrl, body, requestedAt);
+
+  await ledger.update(account.accountId, {
+    connector: 'AWAITING_CONNECTION',
+    handoffAt: requestedAt.toISOString(),
+    handoffAccessKeyId: keyId,
+    ...keys,
+  });
+  return {
+    action,
+    reason,
+    details: {
+      connector: 'AWAITING_CONNECTION',
+      type,
+      accessKeyId: keyId,
+      secretArn: secret.ARN,
+      instanceName: message.instanceName,
+      messageId: published.MessageId ?? '',
+      webhook: Boolean(config.webhookUrl),
+    },
+  };
+}
+
+function sameKeys(
+  item: LedgerItem,
+  keys: { secretArn: string; accessKeyId: string; pendingAccessKeyId: string | null },
+): boolean {
+  return (
+    item.secretArn === keys.secretArn &&
+    item.accessKeyId === keys.accessKeyId &&
+    (item.pendingAccessKeyId ?? null) === keys.pendingAccessKeyId
+  );
+}
+
+/** The key the connector was last seen connected with: the one handed off, or (before any hand-off) the current one. */
+function connectedKey(item: LedgerItem): string | undefined {
+  return item.handoffAccessKeyId ?? item.accessKeyId;
+}
+
+/**
+ * The portal procedure of reference/defender-for-cloud-apps.md §1.3. A rotation edits the
+ * existing instance: a second instance for the same account would duplicate every event.
+ */
+export function handoffMessage(
+  account: Pick<TargetAccount, 'accountId' | 'name'>,
+  type: HandoffType,
+  accessKeyId: string,
+  secretArn: string,
+  requestedAt: Date,
+): HandoffMessage {
+  const instanceName = `${account.name} (${account.accountId})`;
+  const credentialsCommand = `casbridge credentials ${account.accountId}`;
+  const confirmCommand = `casbridge confirm ${account.accountId}`;
+  const open =
+    'In the Microsoft Defender portal, open Settings → Cloud Apps → App Connectors (Connected apps).';
+  const check = `Check that the connector status is Connected. casbridge detects the connector's first use of the key on its next run; to record it at once, run \`${confirmCommand}\`.`;
+  const portalSteps =
+    type === 'connector.rotation'
+      ? [
+          open,
+          `Find the existing Amazon Web Services instance "${instanceName}" and choose Edit settings on its row (do not connect a new instance).`,
+          `Click through to the credentials and paste the new Access key and Secret key (access key id ${accessKeyId}), revealed by \`${credentialsCommand}\` from Secrets Manager secret ${secretArn}.`,
+          'Save the connector.',
+          `${check} The previous key is deactivated only after the new one is seen in use.`,
+        ]
+      : [
+          open,
+          'Choose + Connect an app → Amazon Web Services.',
+          `Name the instance "${instanceName}" and choose Security auditing.`,
+          `Paste the Access key and Secret key (access key id ${accessKeyId}), revealed by \`${credentialsCommand}\` from Secrets Manager secret ${secretArn}, then choose Next.`,
+          check,
+        ];
+  return {
+    type,
+    handoffId: createHash('sha256')
+      .update(`${type}:${account.accountId}:${accessKeyId}`)
+      .digest('hex')
+      .slice(0, 32),
+    accountId: account.accountId,
+    accountName: account.name,
+    instanceName,
+    accessKeyId,
+    secretArn,
+    credentialsCommand,
+    confirmCommand,
+    portalSteps,
+    requestedAt: requestedAt.toISOString(),
+  };
+}
+
+function subjectFor(message: HandoffMessage): string {
+  const verb = message.type === 'connector.rotation' ? 'Update the keys of' : 'Connect';
+  const subject = `casbridge: ${verb} ${message.instanceName} in Defender for Cloud Apps`
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, MAX_SUBJECT_LENGTH);
+  return subject;
+}
+
+/**
+ * POSTs the hand-off, signed like common webhook providers do: HMAC-SHA256 over
+ * "<timestamp>.<body>", so a receiver can reject forged and replayed requests.
+ */
+async function postWebhook(deps: RegisterDeps, url: string, body: string, at: Date): Promise<void> {
+  const key = await signingKey(deps);
+  const timestamp = String(Math.floor(at.getTime() / 1000));
+  const signature = createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex');
+  // A webhook URL often carries a token in its path or query; errors name only its origin.
+  const origin = new URL(url).origin;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-casbridge-timestamp': timestamp,
+        'x-casbridge-signature': `sha256=${signature}`,
+      },
+      body,
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new WebhookFailedError(
+      `The hand-off webhook at ${origin} could not be reached (${(error as Error)?.name ?? 'Error'})`,
+      { step: 'register' },
+    );
+  }
+  // Drain the body so the connection is released; its content is the receiver's business.
+  await response.arrayBuffer().catch(() => undefined);
+  if (!response.ok) {
+    throw new WebhookFailedError(`The hand-off webhook at ${origin} answered HTTP ${response.status}`, {
+      step: 'register',
+    });
+  }
+}
+
+async function signingKey(deps: RegisterDeps): Promise<string> {
+  const arn = deps.config.webhookSecretArn;
+  if (!arn) {
+    throw new ConfigurationError('CASBRIDGE_WEBHOOK_URL is set without CASBRIDGE_WEBHOOK_SECRET_ARN', {
+      step: 'register',
+    });
+  }
+  try {
+    const value = (await deps.secrets.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
+    if (!value) {
+      throw new ConfigurationError(`The webhook signing secret ${arn} has no string value`, {
+        step: 'register',
+      });
+    }
+    return value;
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') {
+      throw new ConfigurationError(
+        `CASBRIDGE_WEBHOOK_SECRET_ARN names a secret that does not exist or has no value: ${arn}`,
+        { step: 'register' },
+      );
+    }
+    throw error;
+  }
+}
+
+async function describeSecret(
+  secrets: SecretsManagerClient,
+  name: string,
+): Promise<DescribeSecretCommandOutput | undefined> {
+  try {
+    const out = await secrets.send(new DescribeSecretCommand({ SecretId: name }));
+    return out.DeletedDate ? undefined : out;
+  } catch (error) {
+    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+function tagValue(secret: DescribeSecretCommandOutput | undefined, key: string): string | undefined {
+  const value = secret?.Tags?.find((t) => t.Key === key)?.Value;
+  return value ? value : undefined;
+}

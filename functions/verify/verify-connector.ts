@@ -1,0 +1,223 @@
+import { type EvaluationResult, type IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { type ClientSettings, clientConfig } from '../../commons/aws-clients';
+import { type Config, connectorSecretName, connectorUserArn } from '../../commons/config';
+import {
+  awsErrorName,
+  ConnectorPermissionsMissingError,
+  classifyAwsError,
+  KeyNotPropagatedError,
+} from '../../commons/errors';
+import type { Ledger, LedgerItem } from '../../commons/ledger';
+import type { StepResult } from '../../commons/step-result';
+import { usedByConnectorSince } from '../access-key/ensure-access-key';
+
+export interface VerifyDeps {
+  /** IAM in the member account, as the member role: policy simulation and key last-use. */
+  iam: IAMClient;
+  /** Secrets Manager in the central account, where the connector's key is kept. */
+  secrets: SecretsManagerClient;
+  ledger: Ledger;
+  config: Config;
+  /** Region and endpoint for the STS client that signs with the connector's own key. */
+  settings: ClientSettings;
+  /** Waits between propagation retries; tests advance the sandbox clock instead of sleeping. */
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+/**
+ * What the connector does with its key on first connection and every poll (reference §1.2–1.4):
+ * the actions simulated, concrete rather than the policy's wildcards, so a deny on one shows.
+ */
+export const CONNECTOR_ACTIONS = [
+  'cloudtrail:LookupEvents',
+  'cloudtrail:DescribeTrails',
+  'cloudtrail:GetTrailStatus',
+  'iam:ListUsers',
+  'iam:GetUser',
+  's3:ListAllMyBuckets',
+  's3:GetBucketAcl',
+] as const;
+
+/**
+ * A new IAM key is usually accepted within seconds; five attempts over ~15 s cover that, and the
+ * state machine's Retry on KeyNotPropagated covers the rare longer tail without holding a Lambda.
+ */
+const PROPAGATION_ATTEMPTS = 5;
+const PROPAGATION_BASE_DELAY_MS = 1_000;
+const PROPAGATION_MAX_DELAY_MS = 8_000;
+
+/**
+ * Step 7: the handed-off key works and carries the connector's permissions, and the connector is
+ * live. casbridge signs at most one GetCallerIdentity with a key, and only while the connector has
+ * not used it yet: IAM keeps only a key's last use, and STS is the one service the evidence
+ * ignores, so casbridge's own call never passes for the connector nor hides the connector's use.
+ */
+export async function verifyConnector(
+  deps: VerifyDeps,
+  accountId: string,
+  options: { dryRun: boolean },
+): Promise<StepResult> {
+  try {
+    return await verify(deps, accountId, options);
+  } catch (error) {
+    throw classifyAwsError(error, 'verify');
+  }
+}
+
+async function verify(
+  deps: VerifyDeps,
+  accountId: string,
+  { dryRun }: { dryRun: boolean },
+): Promise<StepResult> {
+  const { ledger, iam, config } = deps;
+  const item = await ledger.get(accountId);
+  const keyId = item?.handoffAccessKeyId;
+  if (!item || !keyId || (item.connector !== 'AWAITING_CONNECTION' && item.connector !== 'CONNECTED')) {
+    return {
+      action: 'skipped',
+      reason: 'not-registered',
+      details: { connector: item?.connector ?? 'NOT_REGISTERED' },
+    };
+  }
+  // A healthy account costs one ledger read: its key was proven and the connector seen using it.
+  if (item.connector === 'CONNECTED' && item.verifiedAccessKeyId === keyId) {
+    return { action: 'unchanged', details: { connector: 'CONNECTED', accessKeyId: keyId } };
+  }
+
+  await requireConnectorPermissions(iam, connectorUserArn(config, accountId));
+
+  const handoffAt = item.handoffAt ? new Date(item.handoffAt) : undefined;
+  // Evidence first: if the connector already used the key, that proves it valid and casbridge's own
+  // STS call (which would replace the key's last use) is not needed at all.
+  const evidence =
+    connectionEvidence(item, handoffAt) ??
+    ((await usedByConnectorSince(iam, keyId, handoffAt)) ? 'key-used' : undefined);
+
+  const proven = item.verifiedAccessKeyId === keyId || evidence !== undefined;
+  if (!proven && !dryRun) await proveKey(deps, accountId, keyId);
+
+  if (!evidence) {
+    if (!dryRun && item.verifiedAccessKeyId !== keyId)
+      await ledger.update(accountId, { verifiedAccessKeyId: keyId });
+    return {
+      action: 'unchanged',
+      reason: 'awaiting-connection',
+      details: { connector: 'AWAITING_CONNECTION', accessKeyId: keyId },
+    };
+  }
+  if (dryRun)
+    return { action: 'updated', reason: 'dry-run', details: { connector: 'CONNECTED', accessKeyId: keyId } };
+  await ledger.update(accountId, {
+    connector: 'CONNECTED',
+    connectedAt: new Date((deps.now ?? Date.now)()).toISOString(),
+    verifiedAccessKeyId: keyId,
+  });
+  return {
+    action: 'updated',
+    reason: 'connector-connected',
+    details: { connector: 'CONNECTED', accessKeyId: keyId, evidence },
+  };
+}
+
+/** An operator's `casbridge confirm` counts for the key handed off before it, not for an earlier one. */
+function connectionEvidence(item: LedgerItem, handoffAt: Date | undefined): 'confirmed' | undefined {
+  if (!item.confirmedAt) return undefined;
+  return !handoffAt || new Date(item.confirmedAt).getTime() >= handoffAt.getTime() ? 'confirmed' : undefined;
+}
+
+/** Simulates the connector user's concrete actions, SCPs included: what Defender would meet. */
+async function requireConnectorPermissions(iam: IAMClient, userArn: string): Promise<void> {
+  const results: EvaluationResult[] = [];
+  let marker: string | undefined;
+  do {
+    const out = await iam.send(
+      new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: userArn,
+        ActionNames: [...CONNECTOR_ACTIONS],
+        ...(marker ? { Marker: marker } : {}),
+      }),
+    );
+    results.push(...(out.EvaluationResults ?? []));
+    marker = out.IsTruncated ? out.Marker : undefined;
+  } while (marker);
+  const denied = results.filter((r) => r.EvalDecision !== 'allowed');
+  if (denied.length === 0) return;
+  const actions = [...new Set(denied.map((r) => r.EvalActionName ?? '?'))].sort();
+  const byScp = denied.some((r) => r.OrganizationsDecisionDetail?.AllowedByOrganizations === false);
+  throw new ConnectorPermissionsMissingError(
+    `The connector user ${userArn} is not allowed ${actions.join(', ')}${byScp ? ' (denied by a service control policy)' : ''}`,
+    actions,
+    { step: 'verify', byScp },
+  );
+}
+
+/**
+ * Signs one GetCallerIdentity with the key, retrying while IAM propagates a new key (AWS answers
+ * InvalidClientTokenId until then). The secret lives only in this function's scope.
+ */
+async function proveKey(deps: VerifyDeps, accountId: string, keyId: string): Promise<void> {
+  const credentials = await readKey(deps, accountId, keyId);
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sts = new STSClient(clientConfig(deps.settings, credentials));
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await sts.send(new GetCallerIdentityCommand({}));
+        return;
+      } catch (error) {
+        if (awsErrorName(error) !== 'InvalidClientTokenId') throw error;
+        if (attempt >= PROPAGATION_ATTEMPTS) {
+          throw new KeyNotPropagatedError(
+            `Access key ${keyId} of account ${accountId} is still refused by STS after ${attempt} attempts`,
+            { step: 'verify' },
+          );
+        }
+        await sleep(Math.min(PROPAGATION_BASE_DELAY_MS * 2 ** (attempt - 1), PROPAGATION_MAX_DELAY_MS));
+      }
+    }
+  } finally {
+    sts.destroy();
+  }
+}
+
+/**
+ * The handed-off key's credentials from the connector secret: the current version, or the pending
+ * one during a staged rotation. Errors never carry the value (a JSON parse error would quote it).
+ */
+async function readKey(
+  deps: VerifyDeps,
+  accountId: string,
+  keyId: string,
+): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const secretId = connectorSecretName(deps.config, accountId);
+  for (const stage of ['AWSCURRENT', 'AWSPENDING']) {
+    let text: string | undefined;
+    try {
+      text = (await deps.secrets.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage })))
+        .SecretString;
+    } catch (error) {
+      if (awsErrorName(error) === 'ResourceNotFoundException') continue;
+      throw error;
+    }
+    const value = parseKey(text);
+    if (value?.accessKeyId === keyId) return value;
+  }
+  throw new KeyNotPropagatedError(
+    `Secret ${secretId} holds no version with access key ${keyId}; the access key step rewrites it on the next run`,
+    { step: 'verify' },
+  );
+}
+
+function parseKey(text: string | undefined): { accessKeyId: string; secretAccessKey: string } | undefined {
+  try {
+    const value = JSON.parse(text ?? '') as { accessKeyId?: unknown; secretAccessKey?: unknown };
+    return typeof value.accessKeyId === 'string' && typeof value.secretAccessKey === 'string'
+      ? { accessKeyId: value.accessKeyId, secretAccessKey: value.secretAccessKey }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,308 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { clientConfig } from '../../commons/aws-clients';
+import { connectorSecretName } from '../../commons/config';
+import { Ledger } from '../../commons/ledger';
+import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
+import { ensurePolicy } from '../../functions/policy/ensure-policy';
+import { ensureRegistration } from '../../functions/register/ensure-registration';
+import { ensureUser } from '../../functions/user/ensure-user';
+import { regionalState } from '../../sandbox/core/world';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { memberAccountClients } from '../support/member';
+import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { useSandbox } from '../support/sandbox';
+
+describe('the register step', () => {
+  const sandbox = useSandbox({ accounts: 10 });
+
+  /** The hand-off topic's messages, as SNS delivered them. */
+  const messages = () => {
+    const { accountId, region, topicArn } = sandbox().stack;
+    return regionalState(sandbox().world, accountId, region).topics.get(topicArn)?.messages ?? [];
+  };
+
+  /** Runs the steps before register, as the pipeline does, and returns register's dependencies. */
+  async function prepare(index: number, overrides: Record<string, string> = {}) {
+    const config = sandboxConfig(sandbox(), overrides);
+    const accountId = defaultAccountId(index);
+    const name = sandbox().world.organization.accounts.get(accountId)?.name ?? '';
+    const { iam } = await memberAccountClients(sandbox(), config, accountId);
+    const settings = await taskRoleSettings(sandbox());
+    const secrets = new SecretsManagerClient(clientConfig(settings));
+    const now = () => sandbox().world.clock.nowMs();
+    await ensureUser(iam, config, accountId, { dryRun: false });
+    await ensurePolicy(iam, config, accountId, { dryRun: false });
+    await ensureAccessKey({ iam, secrets, config, now }, accountId, { dryRun: false });
+    const ledger = new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
+      sandbox().stack.ledgerTable,
+      now,
+    );
+    const deps = {
+      sns: new SNSClient(clientConfig(settings)),
+      secrets,
+      ledger,
+      config,
+      now,
+      /** The access key step's dependencies, to complete a rotation. */
+      rotation: { iam, secrets, config, now },
+    };
+    const secretValue = async (stage = 'AWSCURRENT') =>
+      JSON.parse(
+        (
+          await secrets.send(
+            new GetSecretValueCommand({
+              SecretId: connectorSecretName(config, accountId),
+              VersionStage: stage,
+            }),
+          )
+        ).SecretString ?? '{}',
+      ) as { accessKeyId: string; secretAccessKey: string };
+    return { accountId, name, iam, secrets, ledger, deps, secretValue };
+  }
+
+  it('hands off the account once: one message naming the account, the secret and the portal steps, never the secret key', async () => {
+    const { accountId, name, deps, ledger, secretValue } = await prepare(1);
+    const before = messages().length;
+
+    const result = await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+
+    expect(result).toMatchObject({
+      action: 'created',
+      reason: 'handoff-sent',
+      details: { connector: 'AWAITING_CONNECTION' },
+    });
+    const sent = messages().slice(before);
+    expect(sent).toHaveLength(1);
+    const message = sent[0]!;
+    const body = JSON.parse(message.message);
+    const { accessKeyId, secretAccessKey } = await secretValue();
+    const item = await ledger.get(accountId);
+    expect(body).toMatchObject({
+      type: 'connector.handoff',
+      accountId,
+      accountName: name,
+      instanceName: `${name} (${accountId})`,
+      accessKeyId,
+      secretArn: item?.secretArn,
+      credentialsCommand: `casbridge credentials ${accountId}`,
+    });
+    const steps = body.portalSteps.join('\n');
+    expect(steps).toContain('Settings → Cloud Apps → App Connectors');
+    expect(steps).toContain('Connect an app → Amazon Web Services');
+    expect(steps).toContain(`"${name} (${accountId})"`);
+    expect(message.messageAttributes).toMatchObject({
+      type: { DataType: 'String', StringValue: 'connector.handoff' },
+    });
+    // The non-negotiable: the secret key is in Secrets Manager and nowhere else.
+    expect(JSON.stringify(message)).not.toContain(secretAccessKey);
+    expect(JSON.stringify(result)).not.toContain(secretAccessKey);
+    expect(JSON.stringify(item)).not.toContain(secretAccessKey);
+    expect(item).toMatchObject({
+      connector: 'AWAITING_CONNECTION',
+      handoffAccessKeyId: accessKeyId,
+      accessKeyId,
+      secretArn: expect.stringMatching(/^arn:aws:secretsmanager:/),
+      handoffAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+  });
+
+  it('does not hand off the same key again on the next daily run', async () => {
+    const first = await prepare(2);
+    await ensureRegistration(first.deps, first, { dryRun: false });
+    const before = messages().length;
+    sandbox().world.clock.advance(86_400_000);
+    // The next day's run, with its own sessions, goes through the earlier steps again.
+    const { accountId, name, deps } = await prepare(2);
+
+    const again = await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+
+    expect(again).toMatchObject({
+      action: 'unchanged',
+      reason: 'awaiting-connection',
+      details: { connector: 'AWAITING_CONNECTION' },
+    });
+    expect(messages()).toHaveLength(before);
+  });
+
+  it('leaves a connector that is connected with the same key alone', async () => {
+    const { accountId, name, deps, ledger } = await prepare(4);
+    await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+    await ledger.update(accountId, { connector: 'CONNECTED' });
+    const before = messages().length;
+
+    const again = await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+
+    expect(again).toMatchObject({ action: 'unchanged', details: { connector: 'CONNECTED' } });
+    expect((await ledger.get(accountId))?.connector).toBe('CONNECTED');
+    expect(messages()).toHaveLength(before);
+  });
+
+  it('plans the hand-off in a dry run without sending it', async () => {
+    const { accountId, name, deps, ledger } = await prepare(5);
+    const before = messages().length;
+
+    const plan = await ensureRegistration(deps, { accountId, name }, { dryRun: true });
+
+    expect(plan).toMatchObject({ action: 'created', reason: 'dry-run' });
+    expect(messages()).toHaveLength(before);
+    expect((await ledger.get(accountId))?.handoffAt).toBeUndefined();
+  });
+
+  it('asks the operator to edit the existing instance when a rotation is pending', async () => {
+    const first = await prepare(6);
+    await ensureRegistration(first.deps, first, { dryRun: false });
+    await first.ledger.update(first.accountId, { connector: 'CONNECTED' });
+    sandbox().world.clock.advance(91 * 86_400_000);
+    // Ninety days on, the next run has fresh sessions and starts the rotation.
+    const { accountId, name, deps, ledger, secretValue } = await prepare(6);
+    const before = messages().length;
+
+    const result = await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+
+    const pending = await secretValue('AWSPENDING');
+    expect(result).toMatchObject({
+      action: 'updated',
+      reason: 'rotation-handoff-sent',
+      details: { connector: 'AWAITING_CONNECTION', accessKeyId: pending.accessKeyId },
+    });
+    const sent = messages().slice(before);
+    expect(sent).toHaveLength(1);
+    const body = JSON.parse(sent[0]!.message);
+    expect(body).toMatchObject({ type: 'connector.rotation', accessKeyId: pending.accessKeyId });
+    const steps = body.portalSteps.join('\n');
+    expect(steps).toContain(`"${name} (${accountId})"`);
+    expect(steps).toContain('Edit settings');
+    expect(steps).not.toContain('Connect an app');
+    expect(steps).toContain(`casbridge credentials ${accountId}`);
+    expect(sent[0]!.messageAttributes).toMatchObject({ type: { StringValue: 'connector.rotation' } });
+    expect(JSON.stringify(sent[0])).not.toContain(pending.secretAccessKey);
+    expect(JSON.stringify(result)).not.toContain(pending.secretAccessKey);
+    expect(await ledger.get(accountId)).toMatchObject({
+      connector: 'AWAITING_CONNECTION',
+      handoffAccessKeyId: pending.accessKeyId,
+      pendingAccessKeyId: pending.accessKeyId,
+    });
+
+    // The operator edits the instance; the connector uses the new key and the rotation completes.
+    sandbox().world.clock.advance(5 * 60_000);
+    await new CloudTrailClient(
+      sandbox().clientConfig({ accessKeyId: pending.accessKeyId, secretAccessKey: pending.secretAccessKey }),
+    ).send(new DescribeTrailsCommand({}));
+    await ensureAccessKey(deps.rotation, accountId, { dryRun: false });
+    const sentBefore = messages().length;
+    await expect(ensureRegistration(deps, { accountId, name }, { dryRun: false })).resolves.toMatchObject({
+      action: 'unchanged',
+      reason: 'awaiting-connection',
+    });
+    expect(messages()).toHaveLength(sentBefore);
+    expect(await ledger.get(accountId)).toMatchObject({
+      accessKeyId: pending.accessKeyId,
+      pendingAccessKeyId: null,
+      handoffAccessKeyId: pending.accessKeyId,
+    });
+  });
+
+  describe('with a webhook', () => {
+    let server: Server;
+    let url: string;
+    let status = 200;
+    const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+
+    beforeAll(async () => {
+      server = createServer((request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+          response.writeHead(status).end();
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/casbridge`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    /** The signing key, created by the management account's administrator at deployment. */
+    async function signingSecret(name: string, key: string): Promise<string> {
+      const admin = new SecretsManagerClient(sandbox().clientConfig());
+      const out = await admin.send(new CreateSecretCommand({ Name: name, SecretString: key }));
+      return out.ARN ?? '';
+    }
+
+    it('posts the same JSON as the topic, signed with HMAC-SHA256 over the timestamp and body', async () => {
+      const key = 'whsec-test-signing-key';
+      const arn = await signingSecret('casbridge/webhook-signing', key);
+      const { accountId, name, deps, secretValue } = await prepare(8, {
+        CASBRIDGE_WEBHOOK_URL: url,
+        CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
+      });
+      status = 200;
+      received.length = 0;
+      const before = messages().length;
+
+      await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+
+      expect(received).toHaveLength(1);
+      const { headers, body } = received[0]!;
+      expect(body).toBe(messages()[before]?.message);
+      expect(headers['content-type']).toBe('application/json');
+      const timestamp = String(headers['x-casbridge-timestamp']);
+      const expected = createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex');
+      expect(headers['x-casbridge-signature']).toBe(`sha256=${expected}`);
+      expect(body).not.toContain((await secretValue()).secretAccessKey);
+      expect(body).not.toContain(key);
+    });
+
+    it('fails with the retryable WebhookFailed when the receiver answers 500', async () => {
+      const arn = await signingSecret('casbridge/webhook-signing-2', 'another-key');
+      const { accountId, name, deps, ledger } = await prepare(9, {
+        CASBRIDGE_WEBHOOK_URL: url,
+        CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
+      });
+      status = 500;
+
+      await expect(ensureRegistration(deps, { accountId, name }, { dryRun: false })).rejects.toMatchObject({
+        name: 'WebhookFailed',
+        retryable: true,
+        step: 'register',
+      });
+      // Not recorded as handed off, so the retry delivers it.
+      expect((await ledger.get(accountId))?.handoffAccessKeyId).toBeUndefined();
+      status = 200;
+      await expect(ensureRegistration(deps, { accountId, name }, { dryRun: false })).resolves.toMatchObject({
+        action: 'created',
+      });
+    });
+
+    it('fails with WebhookFailed when the receiver cannot be reached, without naming its path', async () => {
+      const arn = await signingSecret('casbridge/webhook-signing-3', 'third-key');
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const port = (closed.address() as AddressInfo).port;
+      await new Promise<void>((resolve) => closed.close(() => resolve()));
+      const { accountId, name, deps } = await prepare(10, {
+        CASBRIDGE_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/token-in-path`,
+        CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
+      });
+
+      const failure = (await ensureRegistration(deps, { accountId, name }, { dryRun: false }).catch(
+        (error: unknown) => error,
+      )) as Error;
+
+      expect(failure).toMatchObject({ name: 'WebhookFailed', retryable: true });
+      expect(failure.message).not.toContain('token-in-path');
+    });
+  });
+});

@@ -1,0 +1,232 @@
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DetachUserPolicyCommand, GetAccessKeyLastUsedCommand } from '@aws-sdk/client-iam';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { clientConfig } from '../../commons/aws-clients';
+import { connectorPolicyArn, connectorSecretName } from '../../commons/config';
+import { Ledger } from '../../commons/ledger';
+import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
+import { ensurePolicy } from '../../functions/policy/ensure-policy';
+import { ensureRegistration } from '../../functions/register/ensure-registration';
+import { ensureUser } from '../../functions/user/ensure-user';
+import { verifyConnector } from '../../functions/verify/verify-connector';
+import type { Sandbox } from '../../sandbox';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { memberAccountClients } from '../support/member';
+import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { useSandbox } from '../support/sandbox';
+
+/**
+ * Runs the pipeline up to register for the i-th account and returns verify's dependencies. The
+ * wait between propagation retries advances the sandbox clock, so no test sleeps.
+ */
+async function prepare(sandbox: Sandbox, index: number, options: { register?: boolean } = {}) {
+  const config = sandboxConfig(sandbox);
+  const accountId = defaultAccountId(index);
+  const name = sandbox.world.organization.accounts.get(accountId)?.name ?? '';
+  const { iam } = await memberAccountClients(sandbox, config, accountId);
+  const settings = await taskRoleSettings(sandbox);
+  const secrets = new SecretsManagerClient(clientConfig(settings));
+  const now = () => sandbox.world.clock.nowMs();
+  const ledger = new Ledger(
+    DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
+    sandbox.stack.ledgerTable,
+    now,
+  );
+  await ensureUser(iam, config, accountId, { dryRun: false });
+  await ensurePolicy(iam, config, accountId, { dryRun: false });
+  await ensureAccessKey({ iam, secrets, config, now }, accountId, { dryRun: false });
+  if (options.register !== false) {
+    await ensureRegistration(
+      { sns: new SNSClient(clientConfig(settings)), secrets, ledger, config, now },
+      { accountId, name },
+      { dryRun: false },
+    );
+  }
+  const waits: number[] = [];
+  const sleep = async (ms: number) => {
+    waits.push(ms);
+    sandbox.world.clock.advance(ms);
+  };
+  const deps = { iam, secrets, ledger, config, settings, sleep, now };
+  const key = async () =>
+    JSON.parse(
+      (await secrets.send(new GetSecretValueCommand({ SecretId: connectorSecretName(config, accountId) })))
+        .SecretString ?? '{}',
+    ) as { accessKeyId: string; secretAccessKey: string };
+  const lastUsed = async () =>
+    (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: (await key()).accessKeyId })))
+      .AccessKeyLastUsed;
+  /** What Defender for Cloud Apps does once the operator pasted the key: read CloudTrail. */
+  const connectorPolls = async () => {
+    const { accessKeyId, secretAccessKey } = await key();
+    await new CloudTrailClient(sandbox.clientConfig({ accessKeyId, secretAccessKey })).send(
+      new DescribeTrailsCommand({}),
+    );
+  };
+  /** Calls signed with the connector's key: a refused one has no account, so match on the key id. */
+  const stsCalls = async () => {
+    const { accessKeyId } = await key();
+    return sandbox.world.callLog
+      .list({ service: 'sts', operation: 'GetCallerIdentity' })
+      .filter((c) => c.accessKeyId === accessKeyId);
+  };
+  const verify = (dryRun = false) => verifyConnector(deps, accountId, { dryRun });
+  return { accountId, config, iam, ledger, deps, key, lastUsed, connectorPolls, stsCalls, verify, waits };
+}
+
+describe('the verify step', () => {
+  const sandbox = useSandbox({ accounts: 10 });
+
+  it('proves the key once and stays AWAITING_CONNECTION before the connector uses it', async () => {
+    const { verify, ledger, accountId, key, stsCalls } = await prepare(sandbox(), 1);
+
+    const result = await verify();
+
+    expect(result).toMatchObject({ action: 'unchanged', details: { connector: 'AWAITING_CONNECTION' } });
+    const { accessKeyId, secretAccessKey } = await key();
+    const item = await ledger.get(accountId);
+    expect(item).toMatchObject({ connector: 'AWAITING_CONNECTION', verifiedAccessKeyId: accessKeyId });
+    expect((await stsCalls()).filter((c) => c.outcome === 'ok')).toHaveLength(1);
+    // The next daily run does not sign with the key again.
+    await expect(verify()).resolves.toMatchObject({ action: 'unchanged' });
+    expect(await stsCalls()).toHaveLength(1);
+    for (const recorded of [result, item]) expect(JSON.stringify(recorded)).not.toContain(secretAccessKey);
+  });
+
+  it("does not count its own GetCallerIdentity as the connector's use of the key", async () => {
+    const { verify, lastUsed } = await prepare(sandbox(), 2);
+    sandbox().world.clock.advance(60_000);
+
+    await verify();
+
+    expect((await lastUsed())?.ServiceName).toBe('sts');
+    sandbox().world.clock.advance(60_000);
+    await expect(verify()).resolves.toMatchObject({
+      action: 'unchanged',
+      details: { connector: 'AWAITING_CONNECTION' },
+    });
+  });
+
+  it('promotes the connector to CONNECTED once the key is used by a service other than STS after the hand-off', async () => {
+    const { verify, ledger, accountId, connectorPolls, stsCalls } = await prepare(sandbox(), 4);
+    await verify();
+    // The operator pastes the keys a few minutes later; the connector starts polling CloudTrail.
+    sandbox().world.clock.advance(5 * 60_000);
+    await connectorPolls();
+
+    const result = await verify();
+
+    expect(result).toMatchObject({
+      action: 'updated',
+      reason: 'connector-connected',
+      details: { connector: 'CONNECTED', evidence: 'key-used' },
+    });
+    expect(await ledger.get(accountId)).toMatchObject({
+      connector: 'CONNECTED',
+      connectedAt: expect.any(String),
+    });
+    const calls = (await stsCalls()).length;
+    const mark = sandbox().world.callLog.mark();
+    await expect(verify()).resolves.toMatchObject({
+      action: 'unchanged',
+      details: { connector: 'CONNECTED' },
+    });
+    // A healthy account: no further use of the key and no calls into the account at all.
+    expect(await stsCalls()).toHaveLength(calls);
+    expect(sandbox().world.callLog.list({ sinceSeq: mark, account: accountId })).toHaveLength(0);
+  });
+
+  it("never signs with a key the connector already uses, so the connector's evidence stays intact", async () => {
+    const { verify, connectorPolls, stsCalls, lastUsed } = await prepare(sandbox(), 5);
+    sandbox().world.clock.advance(60_000);
+    await connectorPolls();
+
+    await expect(verify()).resolves.toMatchObject({ action: 'updated', reason: 'connector-connected' });
+
+    expect(await stsCalls()).toHaveLength(0);
+    expect((await lastUsed())?.ServiceName).toBe('cloudtrail');
+  });
+
+  it('promotes the connector to CONNECTED when an operator confirmed it', async () => {
+    const { verify, ledger, accountId } = await prepare(sandbox(), 6);
+    sandbox().world.clock.advance(60_000);
+    await ledger.update(accountId, {
+      confirmedAt: new Date(sandbox().world.clock.nowMs()).toISOString(),
+      confirmedBy: 'operator@example.com',
+    });
+
+    await expect(verify()).resolves.toMatchObject({
+      action: 'updated',
+      reason: 'connector-connected',
+      details: { connector: 'CONNECTED', evidence: 'confirmed' },
+    });
+    expect((await ledger.get(accountId))?.connector).toBe('CONNECTED');
+  });
+
+  it('fails with ConnectorPermissionsMissing naming the actions when the connector policy is detached', async () => {
+    const { verify, iam, config, accountId, ledger } = await prepare(sandbox(), 8);
+    await iam.send(
+      new DetachUserPolicyCommand({
+        UserName: config.userName,
+        PolicyArn: connectorPolicyArn(config, accountId),
+      }),
+    );
+
+    const failure = verify();
+
+    await expect(failure).rejects.toMatchObject({
+      name: 'ConnectorPermissionsMissing',
+      retryable: false,
+      step: 'verify',
+      actions: expect.arrayContaining(['cloudtrail:LookupEvents', 'iam:ListUsers', 's3:ListAllMyBuckets']),
+    });
+    await expect(failure).rejects.toThrow(/cloudtrail:DescribeTrails.*s3:GetBucketAcl/);
+    expect((await ledger.get(accountId))?.connector).toBe('AWAITING_CONNECTION');
+  });
+
+  it('skips an account that was never handed off', async () => {
+    const { verify, stsCalls } = await prepare(sandbox(), 9, { register: false });
+
+    await expect(verify()).resolves.toMatchObject({ action: 'skipped', reason: 'not-registered' });
+    expect(await stsCalls()).toHaveLength(0);
+  });
+
+  it('plans in a dry run without signing with the key or writing the ledger', async () => {
+    const { verify, ledger, accountId, connectorPolls, stsCalls } = await prepare(sandbox(), 10);
+    sandbox().world.clock.advance(60_000);
+    await connectorPolls();
+
+    await expect(verify(true)).resolves.toMatchObject({ action: 'updated', reason: 'dry-run' });
+
+    expect(await stsCalls()).toHaveLength(0);
+    expect((await ledger.get(accountId))?.connector).toBe('AWAITING_CONNECTION');
+  });
+});
+
+describe('the verify step while IAM propagates a new key', () => {
+  const sandbox = useSandbox({ accounts: 10, keyPropagationMs: 60_000 });
+
+  it('retries a refused key with backoff, fails with KeyNotPropagated, then passes once IAM caught up', async () => {
+    const { verify, waits, stsCalls, ledger, accountId, key } = await prepare(sandbox(), 1);
+
+    const failure = (await verify().catch((error: unknown) => error)) as Error;
+    expect(failure).toMatchObject({ name: 'KeyNotPropagated', retryable: true, step: 'verify' });
+    expect(`${failure.message} ${failure.stack}`).not.toContain((await key()).secretAccessKey);
+
+    const refused = (await stsCalls()).filter((c) => c.errorCode === 'InvalidClientTokenId');
+    expect(refused.length).toBeGreaterThan(1);
+    expect(waits).toHaveLength(refused.length - 1);
+    expect(waits).toEqual([...waits].sort((a, b) => a - b));
+    expect((await ledger.get(accountId))?.verifiedAccessKeyId).toBeUndefined();
+
+    sandbox().world.clock.advance(60_000);
+    await expect(verify()).resolves.toMatchObject({
+      action: 'unchanged',
+      details: { connector: 'AWAITING_CONNECTION' },
+    });
+    expect((await ledger.get(accountId))?.verifiedAccessKeyId).toBe((await key()).accessKeyId);
+  });
+});
