@@ -1,7 +1,13 @@
 import type { Context } from 'aws-lambda';
 import { RETRYABLE_ERROR_NAMES } from '../../commons/errors';
 import type { TaskInput } from '../../commons/task-input';
+import { handler as accessHandler } from '../../functions/access/handler';
+import { handler as accessKeyHandler } from '../../functions/access-key/handler';
+import { handler as policyHandler } from '../../functions/policy/handler';
+import { handler as recordHandler } from '../../functions/record-result/handler';
 import type { AccountResult } from '../../functions/record-result/record-result';
+import { handler as trailHandler } from '../../functions/trail/handler';
+import { handler as userHandler } from '../../functions/user/handler';
 import type { Sandbox } from '../../sandbox';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -13,13 +19,13 @@ const CONTEXT = {
 } as unknown as Context;
 
 /** The onboarding pipeline's task handlers, in order, as the state machine chains them. */
-export const ONBOARD_STEPS = [
-  ['access', '../../functions/access/handler'],
-  ['user', '../../functions/user/handler'],
-  ['policy', '../../functions/policy/handler'],
-  ['accessKey', '../../functions/access-key/handler'],
-  ['trail', '../../functions/trail/handler'],
-] as const;
+export const ONBOARD_STEPS: readonly (readonly [string, Handler])[] = [
+  ['access', accessHandler],
+  ['user', userHandler],
+  ['policy', policyHandler],
+  ['accessKey', accessKeyHandler],
+  ['trail', trailHandler],
+];
 
 export interface PipelineRunner {
   run(input: TaskInput): Promise<AccountResult>;
@@ -29,15 +35,13 @@ export interface PipelineRunner {
  * Runs one account through the real Lambda handlers with the state machine's semantics: each
  * Task's retryable errors are retried (the waits taken on the sandbox clock), any other error is
  * caught into the account's FAILED result, and the record task always ends the pipeline. Load
- * after setLambdaEnvironment(): handlers read their configuration once.
+ * after setLambdaEnvironment(): handlers read their configuration at first call, once.
  */
 export async function loadPipeline(
   sandbox: Sandbox,
-  steps: readonly (readonly [string, string])[] = ONBOARD_STEPS,
+  handlers: readonly (readonly [string, Handler])[] = ONBOARD_STEPS,
 ): Promise<PipelineRunner> {
-  const handlers: [string, Handler][] = [];
-  for (const [name, path] of steps) handlers.push([name, (await import(path)).handler as Handler]);
-  const record = (await import('../../functions/record-result/handler')).handler as Handler;
+  const record: Handler = recordHandler;
   const retryable = new Set<string>(RETRYABLE_ERROR_NAMES);
   return {
     async run(input) {
