@@ -32,6 +32,11 @@ export class CredentialStore {
     this.byKeyId.set(credential.accessKeyId, credential);
   }
 
+  /** Every credential issued and not yet removed: what a leak test looks for. */
+  all(): Credential[] {
+    return [...this.byKeyId.values()];
+  }
+
   get(accessKeyId: string): Credential | undefined {
     return this.byKeyId.get(accessKeyId);
   }

@@ -1,5 +1,10 @@
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
-import { CreateAccessKeyCommand, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  ListAccessKeysCommand,
+  UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -131,5 +136,27 @@ describe('the access key step', () => {
       reason: 'dry-run',
     });
     expect(await keys()).toHaveLength(0);
+  });
+
+  it('replaces a deleted key and reactivates a deactivated one', async () => {
+    const { accountId, iam, deps, keys, secret } = await prepare(6);
+    await ensureAccessKey(deps, accountId, { dryRun: false });
+    const first = (await secret()).accessKeyId;
+    await iam.send(
+      new UpdateAccessKeyCommand({ UserName: 'CloudAppSecurity', AccessKeyId: first, Status: 'Inactive' }),
+    );
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+      action: 'updated',
+      reason: 'key-reactivated',
+    });
+    expect((await keys())[0]?.Status).toBe('Active');
+    await iam.send(new DeleteAccessKeyCommand({ UserName: 'CloudAppSecurity', AccessKeyId: first }));
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+      action: 'created',
+      reason: 'secret-key-missing',
+    });
+    const now = await keys();
+    expect(now.map((k) => k.AccessKeyId)).toEqual([(await secret()).accessKeyId]);
+    expect(now[0]?.AccessKeyId).not.toBe(first);
   });
 });

@@ -1,7 +1,8 @@
+import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { accountInput, loadPipeline, type PipelineRunner } from '../support/pipeline';
-import { useSandbox } from '../support/sandbox';
+import { accountInput, loadPipeline, OFFBOARD_STEPS, type PipelineRunner } from '../support/pipeline';
+import { assumeRole, useSandbox } from '../support/sandbox';
 
 const ACTIVE = Array.from({ length: 40 }, (_, i) => i + 1).filter(
   (i) => !['suspended', 'closed'].includes(defaultFaultLabel(i)),
@@ -47,7 +48,18 @@ describe('the per-account pipeline over the default organization', () => {
         },
       );
       if (result.error) expect(result.error.remediation.length).toBeGreaterThan(20);
+      else expect(result.connector).toBe('AWAITING_CONNECTION');
     }
+    // templates/member-role.yml allows every call the pipeline makes: the only refusals are the
+    // SCP's (account 29) and the roles that do not exist or trust casbridge (AssumeRole).
+    const denied = sandbox()
+      .world.callLog.list({ outcome: 'error' })
+      .filter(
+        (c) => /AccessDenied|AuthorizationError/.test(c.errorCode ?? '') && c.operation !== 'AssumeRole',
+      );
+    expect([...new Set(denied.map((c) => `${c.account} ${c.operation}`))]).toEqual([
+      `${defaultAccountId(29)} CreateTrail`,
+    ]);
   });
 
   it('on a second pass changes nothing in a healthy account and makes read calls only', async () => {
@@ -92,5 +104,31 @@ describe('the per-account pipeline over the default organization', () => {
         .world.callLog.list({ sinceSeq: mark })
         .filter((c) => !c.readOnly),
     ).toEqual([]);
+  });
+
+  it('offboards an onboarded account: user, policy and keys gone, connector OFFBOARDED, record kept', async () => {
+    const id = defaultAccountId(39);
+    const offboard = await loadPipeline(sandbox(), OFFBOARD_STEPS);
+    const result = await offboard.run(accountInput(sandbox(), id, 'run-offboard', { mode: 'offboard' }));
+    expect(result).toMatchObject({
+      outcome: 'SUCCEEDED',
+      changed: true,
+      connector: 'OFFBOARDED',
+      steps: { offboard: { action: 'updated' } },
+    });
+    const admin = new IAMClient(
+      sandbox().clientConfig(
+        await assumeRole(sandbox(), `arn:aws:iam::${id}:role/OrganizationAccountAccessRole`),
+      ),
+    );
+    await expect(admin.send(new GetUserCommand({ UserName: 'CloudAppSecurity' }))).rejects.toMatchObject({
+      name: 'NoSuchEntityException',
+    });
+    const again = await offboard.run(accountInput(sandbox(), id, 'run-offboard-2', { mode: 'offboard' }));
+    expect(again).toMatchObject({
+      outcome: 'SUCCEEDED',
+      changed: false,
+      steps: { offboard: { action: 'unchanged', reason: 'already-offboarded' } },
+    });
   });
 });

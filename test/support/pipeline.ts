@@ -3,11 +3,14 @@ import { RETRYABLE_ERROR_NAMES } from '../../commons/errors';
 import type { TaskInput } from '../../commons/task-input';
 import { handler as accessHandler } from '../../functions/access/handler';
 import { handler as accessKeyHandler } from '../../functions/access-key/handler';
+import { handler as offboardHandler } from '../../functions/offboard/handler';
 import { handler as policyHandler } from '../../functions/policy/handler';
 import { handler as recordHandler } from '../../functions/record-result/handler';
 import type { AccountResult } from '../../functions/record-result/record-result';
+import { handler as registerHandler } from '../../functions/register/handler';
 import { handler as trailHandler } from '../../functions/trail/handler';
 import { handler as userHandler } from '../../functions/user/handler';
+import { handler as verifyHandler } from '../../functions/verify/handler';
 import type { Sandbox } from '../../sandbox';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -25,10 +28,14 @@ export const ONBOARD_STEPS: readonly (readonly [string, Handler])[] = [
   ['policy', policyHandler],
   ['accessKey', accessKeyHandler],
   ['trail', trailHandler],
+  ['register', registerHandler],
+  ['verify', verifyHandler],
 ];
 
 export interface PipelineRunner {
   run(input: TaskInput): Promise<AccountResult>;
+  /** Every task's output so far, as the execution history would hold them. */
+  readonly outputs: unknown[];
 }
 
 /**
@@ -43,13 +50,20 @@ export async function loadPipeline(
 ): Promise<PipelineRunner> {
   const record: Handler = recordHandler;
   const retryable = new Set<string>(RETRYABLE_ERROR_NAMES);
+  const outputs: unknown[] = [];
+  const invoke = async (handler: Handler, event: unknown) => {
+    const output = await handler(event, CONTEXT);
+    outputs.push(output);
+    return output;
+  };
   return {
+    outputs,
     async run(input) {
       let state: TaskInput = input;
       for (const [name, handler] of handlers) {
         for (let attempt = 1; ; attempt++) {
           try {
-            state = (await handler(state, CONTEXT)) as TaskInput;
+            state = (await invoke(handler, state)) as TaskInput;
             break;
           } catch (error) {
             const e = error as Error;
@@ -57,17 +71,20 @@ export async function loadPipeline(
               sandbox.world.clock.advance(2 ** attempt * 5_000);
               continue;
             }
-            return (await record(
-              { ...state, failure: { name: e.name, message: e.message, step: name } },
-              CONTEXT,
-            )) as AccountResult;
+            return (await invoke(record, {
+              ...state,
+              failure: { name: e.name, message: e.message, step: name },
+            })) as AccountResult;
           }
         }
       }
-      return (await record(state, CONTEXT)) as AccountResult;
+      return (await invoke(record, state)) as AccountResult;
     },
   };
 }
+
+/** The offboarding pipeline: the offboard task reaches the account itself, when it can. */
+export const OFFBOARD_STEPS: readonly (readonly [string, Handler])[] = [['offboard', offboardHandler]];
 
 /** The task input for an account of the sandbox's organization. */
 export function accountInput(
