@@ -10,7 +10,6 @@ import {
 } from '@aws-sdk/client-iam';
 import {
   CreateSecretCommand,
-  DescribeSecretCommand,
   type DescribeSecretCommandOutput,
   PutSecretValueCommand,
   type SecretsManagerClient,
@@ -18,13 +17,15 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { type Config, connectorSecretName } from '../../commons/config';
+import {
+  ACCOUNT_TAG,
+  describeConnectorSecret,
+  KEY_TAG,
+  PENDING_KEY_TAG,
+  secretTag,
+} from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, LimitReachedError } from '../../commons/errors';
 import type { StepResult } from '../../commons/step-result';
-
-/** Tags on the secret say which key it holds, so no step ever needs to read the secret value. */
-export const KEY_TAG = 'casbridge:access-key-id';
-export const PENDING_KEY_TAG = 'casbridge:pending-access-key-id';
-export const ACCOUNT_TAG = 'casbridge:account';
 
 const DAY_MS = 86_400_000;
 
@@ -61,9 +62,9 @@ async function reconcile(
   const { iam, config } = deps;
   const now = (deps.now ?? Date.now)();
   const keys = await listKeys(iam, config.userName);
-  const secret = await describeSecret(deps.secrets, connectorSecretName(config, accountId));
-  const currentId = tagValue(secret, KEY_TAG);
-  const pendingId = tagValue(secret, PENDING_KEY_TAG);
+  const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
+  const currentId = secretTag(secret, KEY_TAG);
+  const pendingId = secretTag(secret, PENDING_KEY_TAG);
   const current = keys.find((k) => k.AccessKeyId === currentId);
   const pending = keys.find((k) => k.AccessKeyId === pendingId);
 
@@ -313,24 +314,6 @@ export async function usedByConnectorSince(
   if (!used?.LastUsedDate || !used.ServiceName || used.ServiceName === 'N/A' || used.ServiceName === 'sts')
     return false;
   return !since || used.LastUsedDate.getTime() >= since.getTime();
-}
-
-async function describeSecret(
-  secrets: SecretsManagerClient,
-  name: string,
-): Promise<DescribeSecretCommandOutput | undefined> {
-  try {
-    const out = await secrets.send(new DescribeSecretCommand({ SecretId: name }));
-    return out.DeletedDate ? undefined : out;
-  } catch (error) {
-    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
-}
-
-function tagValue(secret: DescribeSecretCommandOutput | undefined, key: string): string | undefined {
-  const value = secret?.Tags?.find((t) => t.Key === key)?.Value;
-  return value ? value : undefined;
 }
 
 /** A ClientRequestToken (32–64 chars) derived from the key id: the same write replays as a no-op. */

@@ -4,23 +4,22 @@ import {
   DeletePolicyVersionCommand,
   DeleteUserCommand,
   DetachUserPolicyCommand,
-  GetPolicyCommand,
-  GetUserCommand,
   type IAMClient,
   ListAccessKeysCommand,
   ListAttachedUserPoliciesCommand,
   ListPolicyVersionsCommand,
-  type Policy,
   type PolicyVersion,
-  type User,
 } from '@aws-sdk/client-iam';
-import {
-  DeleteSecretCommand,
-  DescribeSecretCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { type Config, connectorPolicyArn, connectorSecretName, connectorUserArn } from '../../commons/config';
+import {
+  describeConnectorSecret,
+  getConnectorPolicy,
+  getConnectorUser,
+  isManaged,
+  MANAGED_TAG,
+} from '../../commons/connector-resources';
 import {
   awsErrorName,
   classifyAwsError,
@@ -29,7 +28,6 @@ import {
 } from '../../commons/errors';
 import type { Ledger } from '../../commons/ledger';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
-import { MANAGED_TAG } from '../user/ensure-user';
 
 /** The SNS message type (and `type` message attribute) subscribers filter the offboarding hand-off on. */
 export const OFFBOARDING_MESSAGE_TYPE = 'connector.offboarding';
@@ -175,8 +173,8 @@ async function cleanUpMember(
   const userName = config.userName;
   const policyArn = connectorPolicyArn(config, accountId);
 
-  const user = await getUser(iam, userName);
-  if (user && !isManaged(user)) {
+  const user = await getConnectorUser(iam, userName);
+  if (user && !isManaged(user.Tags)) {
     throw new ForeignUserConflictError(
       `Account ${accountId} has a user named ${user.UserName} (${user.Arn}) that is not tagged ${MANAGED_TAG.Key}=${MANAGED_TAG.Value}; offboarding leaves it alone`,
       { step: 'offboard' },
@@ -213,7 +211,7 @@ async function cleanUpMember(
 
   // The policy is looked at even when the user is gone: a run killed after DeleteUser's
   // prerequisites, or an onboarding that stopped between the policy and the user, leaves it behind.
-  const policy = await getPolicy(iam, policyArn);
+  const policy = await getConnectorPolicy(iam, policyArn);
   if (policy) {
     const versions = await listAll(async (marker) => {
       const page = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn, Marker: marker }));
@@ -249,30 +247,8 @@ async function cleanUpMember(
   return outcome;
 }
 
-function isManaged(user: User): boolean {
-  return user.Tags?.some((t) => t.Key === MANAGED_TAG.Key && t.Value === MANAGED_TAG.Value) ?? false;
-}
-
 function isDeletableVersion(version: PolicyVersion): version is PolicyVersion & { VersionId: string } {
   return !version.IsDefaultVersion && typeof version.VersionId === 'string';
-}
-
-async function getUser(iam: IAMClient, userName: string): Promise<User | undefined> {
-  try {
-    return (await iam.send(new GetUserCommand({ UserName: userName }))).User;
-  } catch (error) {
-    if (awsErrorName(error) === 'NoSuchEntityException') return undefined;
-    throw error;
-  }
-}
-
-async function getPolicy(iam: IAMClient, arn: string): Promise<Policy | undefined> {
-  try {
-    return (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy;
-  } catch (error) {
-    if (awsErrorName(error) === 'NoSuchEntityException') return undefined;
-    throw error;
-  }
 }
 
 /** A delete whose target is already gone has done its job: that is what makes a re-run converge. */
@@ -340,8 +316,8 @@ async function cleanUpCentral(
   };
 
   const secretName = connectorSecretName(config, accountId);
-  const secret = await describeSecret(deps.secrets, secretName);
-  if (secret === 'active') {
+  // Only a live secret is scheduled: Secrets Manager refuses to delete one already scheduled.
+  if (await describeConnectorSecret(deps.secrets, secretName)) {
     outcome.secretDeletionScheduled = true;
     if (!dryRun) outcome.secretDeletionDate = await scheduleSecretDeletion(deps.secrets, secretName);
   }
@@ -366,24 +342,6 @@ async function cleanUpCentral(
 
   outcome.changed = outcome.secretDeletionScheduled || outcome.handoffPublished || outcome.ledgerUpdated;
   return outcome;
-}
-
-/**
- * The secret's state without reading its value. A missing secret is simply nothing to remove, and
- * one already scheduled for deletion (DeletedDate set) must not be asked again: Secrets Manager
- * refuses that with InvalidRequestException.
- */
-async function describeSecret(
-  secrets: SecretsManagerClient,
-  name: string,
-): Promise<'active' | 'scheduled-for-deletion' | undefined> {
-  try {
-    const out = await secrets.send(new DescribeSecretCommand({ SecretId: name }));
-    return out.DeletedDate ? 'scheduled-for-deletion' : 'active';
-  } catch (error) {
-    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
 }
 
 async function scheduleSecretDeletion(

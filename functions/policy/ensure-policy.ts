@@ -3,15 +3,14 @@ import {
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
   DeletePolicyVersionCommand,
-  GetPolicyCommand,
   GetPolicyVersionCommand,
   type IAMClient,
   ListAttachedUserPoliciesCommand,
   ListPolicyVersionsCommand,
-  type Policy,
 } from '@aws-sdk/client-iam';
 import { type Config, connectorPolicyArn } from '../../commons/config';
 import { connectorPolicyDocument, samePolicy } from '../../commons/connector-policy';
+import { getConnectorPolicy } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError } from '../../commons/errors';
 import type { StepResult } from '../../commons/step-result';
 
@@ -44,7 +43,7 @@ async function reconcile(
 ): Promise<StepResult> {
   const arn = connectorPolicyArn(config, accountId);
   const desired = JSON.stringify(connectorPolicyDocument({ allowPutBucketAcl: config.allowPutBucketAcl }));
-  const policy = await getPolicy(iam, arn);
+  const policy = await getConnectorPolicy(iam, arn);
   let action: StepResult['action'] = 'unchanged';
   const details: Record<string, string | number | boolean> = { policyArn: arn };
   if (!policy) {
@@ -99,15 +98,6 @@ async function replaceDefaultVersion(iam: IAMClient, arn: string, document: stri
     new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: document, SetAsDefault: true }),
   );
   return created.PolicyVersion?.VersionId ?? '';
-}
-
-async function getPolicy(iam: IAMClient, arn: string): Promise<Policy | undefined> {
-  try {
-    return (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy;
-  } catch (error) {
-    if (awsErrorName(error) === 'NoSuchEntityException') return undefined;
-    throw error;
-  }
 }
 
 async function isAttached(iam: IAMClient, userName: string, arn: string): Promise<boolean> {

@@ -1,16 +1,16 @@
 import { createHash, createHmac } from 'node:crypto';
-import {
-  DescribeSecretCommand,
-  type DescribeSecretCommandOutput,
-  GetSecretValueCommand,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { type Config, connectorSecretName } from '../../commons/config';
+import {
+  describeConnectorSecret,
+  KEY_TAG,
+  PENDING_KEY_TAG,
+  secretTag,
+} from '../../commons/connector-resources';
 import { awsErrorName, ConfigurationError, classifyAwsError, WebhookFailedError } from '../../commons/errors';
 import type { Ledger, LedgerItem } from '../../commons/ledger';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
-import { KEY_TAG, PENDING_KEY_TAG } from '../access-key/ensure-access-key';
 
 export interface RegisterDeps {
   /** SNS in the central account, where the hand-off topic lives. */
@@ -73,9 +73,9 @@ async function register(
   { dryRun }: { dryRun: boolean },
 ): Promise<StepResult> {
   const { config, ledger } = deps;
-  const secret = await describeSecret(deps.secrets, connectorSecretName(config, account.accountId));
-  const currentId = tagValue(secret, KEY_TAG);
-  const pendingId = tagValue(secret, PENDING_KEY_TAG);
+  const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, account.accountId));
+  const currentId = secretTag(secret, KEY_TAG);
+  const pendingId = secretTag(secret, PENDING_KEY_TAG);
   if (!secret?.ARN || !currentId) {
     // In a dry run the access key step only planned the key, so there is nothing to name yet.
     if (dryRun)
@@ -295,22 +295,4 @@ async function signingKey(deps: RegisterDeps): Promise<string> {
     }
     throw error;
   }
-}
-
-async function describeSecret(
-  secrets: SecretsManagerClient,
-  name: string,
-): Promise<DescribeSecretCommandOutput | undefined> {
-  try {
-    const out = await secrets.send(new DescribeSecretCommand({ SecretId: name }));
-    return out.DeletedDate ? undefined : out;
-  } catch (error) {
-    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
-}
-
-function tagValue(secret: DescribeSecretCommandOutput | undefined, key: string): string | undefined {
-  const value = secret?.Tags?.find((t) => t.Key === key)?.Value;
-  return value ? value : undefined;
 }

@@ -8,6 +8,7 @@ import {
   UpdateTrailCommand,
 } from '@aws-sdk/client-cloudtrail';
 import { type Config, trailKeyPrefix } from '../../commons/config';
+import { MANAGED_TAG } from '../../commons/connector-resources';
 import {
   awsErrorName,
   BucketPolicyNotReadyError,
@@ -16,9 +17,6 @@ import {
   LimitReachedError,
 } from '../../commons/errors';
 import type { StepResult } from '../../commons/step-result';
-
-/** The tag that marks the trail as casbridge's, as on the connector user. */
-export const MANAGED_TAG = { Key: 'managed-by', Value: 'casbridge' } as const;
 
 /** What `ensureTrail` reports when an organization trail already logs this account. */
 export const COVERED_BY_ORGANIZATION_TRAIL = 'covered-by-organization-trail';

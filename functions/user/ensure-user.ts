@@ -1,10 +1,8 @@
-import { CreateUserCommand, GetUserCommand, type IAMClient, type User } from '@aws-sdk/client-iam';
+import { CreateUserCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { type Config, connectorUserArn } from '../../commons/config';
+import { getConnectorUser, isManaged, MANAGED_TAG } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, ForeignUserConflictError } from '../../commons/errors';
 import type { StepResult } from '../../commons/step-result';
-
-/** The tag that marks a user as casbridge's: without it, a same-named user is never touched. */
-export const MANAGED_TAG = { Key: 'managed-by', Value: 'casbridge' } as const;
 
 /** Step 2: the connector's IAM user exists at the configured path and is ours. */
 export async function ensureUser(
@@ -13,10 +11,10 @@ export async function ensureUser(
   accountId: string,
   options: { dryRun: boolean },
 ): Promise<StepResult> {
-  const existing = await getUser(iam, config.userName);
+  const existing = await getConnectorUser(iam, config.userName);
   const arn = connectorUserArn(config, accountId);
   if (existing) {
-    if (!existing.Tags?.some((t) => t.Key === MANAGED_TAG.Key && t.Value === MANAGED_TAG.Value)) {
+    if (!isManaged(existing.Tags)) {
       throw new ForeignUserConflictError(
         `Account ${accountId} already has a user named ${existing.UserName} (${existing.Arn}) that is not tagged ${MANAGED_TAG.Key}=${MANAGED_TAG.Value}`,
         { step: 'user' },
@@ -36,13 +34,4 @@ export async function ensureUser(
     throw classifyAwsError(error, 'user');
   }
   return { action: 'created', details: { userArn: arn } };
-}
-
-async function getUser(iam: IAMClient, userName: string): Promise<User | undefined> {
-  try {
-    return (await iam.send(new GetUserCommand({ UserName: userName }))).User;
-  } catch (error) {
-    if (awsErrorName(error) === 'NoSuchEntityException') return undefined;
-    throw classifyAwsError(error, 'user');
-  }
 }
