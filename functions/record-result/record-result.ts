@@ -1,28 +1,14 @@
 import { type FailureRecord, failureRecord } from '../../commons/failure';
 import type { ConnectorStatus, Ledger, Outcome } from '../../commons/ledger';
-import type { StepResult } from '../../commons/step-result';
+import type { ReportAccount } from '../../commons/run';
 import type { RecordInput } from '../../commons/task-input';
-
-/** One account's line in the run report (DESIGN §4.2). */
-export interface AccountResult {
-  accountId: string;
-  name: string;
-  ou: string;
-  outcome: Outcome;
-  changed: boolean;
-  steps: Record<string, StepResult>;
-  connector: ConnectorStatus;
-  error?: FailureRecord;
-  /** Why a SKIPPED account was not worked on. */
-  skipReason?: string;
-}
 
 /**
  * The end of every account's pipeline, failed or not: the ledger learns the outcome and the
  * error, the account's lease is released, and the report gets the account's result. A dry run
  * records nothing in the ledger.
  */
-export async function recordResult(ledger: Ledger, input: RecordInput): Promise<AccountResult> {
+export async function recordResult(ledger: Ledger, input: RecordInput): Promise<ReportAccount> {
   const { account, runId } = input;
   if (input.failure?.name === 'LeaseHeld') {
     // Another run owns the account: its outcome and lease are that run's to record.
@@ -63,7 +49,7 @@ export async function recordResult(ledger: Ledger, input: RecordInput): Promise<
   };
 }
 
-function base(input: RecordInput): Pick<AccountResult, 'accountId' | 'name' | 'ou' | 'steps'> {
+function base(input: RecordInput): Pick<ReportAccount, 'accountId' | 'name' | 'ou' | 'steps'> {
   return {
     accountId: input.account.accountId,
     name: input.account.name,

@@ -1,12 +1,12 @@
 import type { Context } from 'aws-lambda';
 import { RETRYABLE_ERROR_NAMES } from '../../commons/errors';
+import type { ReportAccount } from '../../commons/run';
 import type { TaskInput } from '../../commons/task-input';
 import { handler as accessHandler } from '../../functions/access/handler';
 import { handler as accessKeyHandler } from '../../functions/access-key/handler';
 import { handler as offboardHandler } from '../../functions/offboard/handler';
 import { handler as policyHandler } from '../../functions/policy/handler';
 import { handler as recordHandler } from '../../functions/record-result/handler';
-import type { AccountResult } from '../../functions/record-result/record-result';
 import { handler as registerHandler } from '../../functions/register/handler';
 import { handler as trailHandler } from '../../functions/trail/handler';
 import { handler as userHandler } from '../../functions/user/handler';
@@ -33,7 +33,7 @@ export const ONBOARD_STEPS: readonly (readonly [string, Handler])[] = [
 ];
 
 export interface PipelineRunner {
-  run(input: TaskInput): Promise<AccountResult>;
+  run(input: TaskInput): Promise<ReportAccount>;
   /** Every task's output so far, as the execution history would hold them. */
   readonly outputs: unknown[];
 }
@@ -74,11 +74,11 @@ export async function loadPipeline(
             return (await invoke(record, {
               ...state,
               failure: { name: e.name, message: e.message, step: name },
-            })) as AccountResult;
+            })) as ReportAccount;
           }
         }
       }
-      return (await invoke(record, state)) as AccountResult;
+      return (await invoke(record, state)) as ReportAccount;
     },
   };
 }

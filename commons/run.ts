@@ -1,0 +1,103 @@
+import type { FailureRecord } from './failure';
+import type { ConnectorStatus, Outcome } from './ledger';
+import type { StepResult } from './step-result';
+
+/**
+ * The contracts between the state machine's stages: what ResolveTargets hands to the fan-out and
+ * to WriteReport, and what the report holds (DESIGN §4.2). Large lists (targets, skipped
+ * accounts, results) travel through S3, never in the payload: a run over 10,000 accounts stays
+ * far inside Step Functions' 256 KiB.
+ */
+export type RunMode = 'onboard' | 'reconcile' | 'offboard' | 'retry-failed';
+
+export type Trigger =
+  | { type: 'manual' }
+  | { type: 'schedule' }
+  | { type: 'organizations-event'; eventId: string; requestId?: string }
+  | {
+      type: 'control-tower-event';
+      eventId: string;
+      eventName: 'CreateManagedAccount' | 'UpdateManagedAccount';
+    };
+
+export interface RunContext {
+  runId: string;
+  mode: RunMode;
+  dryRun: boolean;
+  trigger: Trigger;
+  startedAt: string;
+  maxConcurrency: number;
+}
+
+/** Why an account of the organization is not worked on in a run. */
+export type SkipReason =
+  | 'suspended'
+  | 'closed'
+  | 'pending-closure'
+  | 'pending-activation'
+  | 'management-account'
+  | 'excluded'
+  | 'out-of-scope'
+  | 'lease-held-by-another-run'
+  | 'event-failed'
+  | 'not-failed-last-run';
+
+export interface SkippedAccount {
+  accountId: string;
+  name?: string;
+  ou?: string;
+  reason: SkipReason;
+}
+
+export interface S3Location {
+  bucket: string;
+  key: string;
+}
+
+/** ResolveTargets' output: the state machine's payload from then on. */
+export interface ResolvedRun {
+  run: RunContext;
+  /** A JSON array of TaskInput items: the Distributed Map's ItemReader reads it. */
+  targets: S3Location & { count: number };
+  /** A JSON array of SkippedAccount. */
+  skipped: S3Location & { count: number };
+}
+
+/** One account's line in the report: a worked-on account's result, or a skipped one. */
+export interface ReportAccount {
+  accountId: string;
+  name: string;
+  ou: string;
+  outcome: Outcome;
+  changed: boolean;
+  steps: Record<string, StepResult>;
+  connector: ConnectorStatus;
+  error?: FailureRecord;
+  skipReason?: string;
+}
+
+export interface ReportSummary {
+  total: number;
+  byOutcome: Record<Outcome, number>;
+  changed: number;
+  unchanged: number;
+  byConnector: Record<ConnectorStatus, number>;
+  failuresByError: Record<string, number>;
+}
+
+export interface RunReport {
+  runId: string;
+  mode: RunMode;
+  dryRun: boolean;
+  trigger: Trigger;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  summary: ReportSummary;
+  accounts: ReportAccount[];
+}
+
+/** Where a run's files live in the reports bucket. */
+export function runPrefix(runId: string): string {
+  return `runs/${runId}/`;
+}
