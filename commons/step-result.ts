@@ -17,3 +17,19 @@ export interface TargetAccount {
   joinedMethod: 'CREATED' | 'INVITED';
   joinedTimestamp?: string;
 }
+
+/** The tasks an account goes through, in order, by run mode (the state machine's map branch). */
+export const ONBOARD_PIPELINE = [
+  'access',
+  'user',
+  'policy',
+  'accessKey',
+  'trail',
+  'register',
+  'verify',
+] as const;
+export const OFFBOARD_PIPELINE = ['offboard'] as const;
+
+export function pipelineFor(mode: string): readonly string[] {
+  return mode === 'offboard' ? OFFBOARD_PIPELINE : ONBOARD_PIPELINE;
+}

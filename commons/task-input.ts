@@ -56,16 +56,17 @@ export function parseTaskInput(event: unknown): TaskInput {
 
 const recordInputSchema = taskInputSchema
   .extend({
-    failure: z
-      .object({ name: z.string(), message: z.string(), step: z.string().optional() })
-      .strict()
-      .optional(),
+    // What a Catch with ResultPath $.failure puts there: the error name and its cause.
+    failure: z.object({ Error: z.string(), Cause: z.string().optional() }).strict().optional(),
   })
   .strict();
 
 export interface RecordInput extends TaskInput {
-  /** Set by the state machine's Catch: the failed step and the error's name and message. */
-  failure?: { name: string; message: string; step?: string };
+  /**
+   * Set by the state machine's Catch. `Cause` is Lambda's JSON `{errorType, errorMessage, trace}`
+   * for a task's own error, or plain text for a States.* error such as a timeout.
+   */
+  failure?: { Error: string; Cause?: string };
 }
 
 /** The input of the task that ends every account's pipeline, failed or not. */

@@ -1,6 +1,7 @@
 import { type FailureRecord, failureRecord } from '../../commons/failure';
 import type { ConnectorStatus, Ledger, Outcome } from '../../commons/ledger';
 import type { ReportAccount } from '../../commons/run';
+import { pipelineFor } from '../../commons/step-result';
 import type { RecordInput } from '../../commons/task-input';
 
 /**
@@ -10,7 +11,8 @@ import type { RecordInput } from '../../commons/task-input';
  */
 export async function recordResult(ledger: Ledger, input: RecordInput): Promise<ReportAccount> {
   const { account, runId } = input;
-  if (input.failure?.name === 'LeaseHeld') {
+  const failure = input.failure ? describeCaught(input) : undefined;
+  if (failure?.name === 'LeaseHeld') {
     // Another run owns the account: its outcome and lease are that run's to record.
     const current = await ledger.get(account.accountId);
     return {
@@ -21,8 +23,8 @@ export async function recordResult(ledger: Ledger, input: RecordInput): Promise<
       skipReason: 'lease-held-by-another-run',
     };
   }
-  const error = input.failure
-    ? failureRecord(input.failure, { step: input.failure.step, joinedMethod: account.joinedMethod })
+  const error = failure
+    ? failureRecord(failure, { step: failure.step, joinedMethod: account.joinedMethod })
     : undefined;
   const outcome: Outcome = error ? 'FAILED' : 'SUCCEEDED';
   let connector: ConnectorStatus;
@@ -56,4 +58,21 @@ function base(input: RecordInput): Pick<ReportAccount, 'accountId' | 'name' | 'o
     ou: input.account.ou,
     steps: input.steps,
   };
+}
+
+/**
+ * The caught error's name, message and step. Catch keeps no step, but the steps run in a fixed
+ * order and each adds its result: the failed one is the first of the mode's pipeline without one.
+ */
+function describeCaught(input: RecordInput): { name: string; message: string; step?: string } {
+  const caught = input.failure as { Error: string; Cause?: string };
+  let message = caught.Cause ?? '';
+  try {
+    const cause = JSON.parse(message) as { errorMessage?: unknown };
+    if (typeof cause.errorMessage === 'string') message = cause.errorMessage;
+  } catch {
+    // A States.* error (timeout, runtime) carries plain text.
+  }
+  const step = pipelineFor(input.mode).find((s) => !(s in input.steps));
+  return { name: caught.Error, message, ...(step ? { step } : {}) };
 }

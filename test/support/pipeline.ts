@@ -73,7 +73,11 @@ export async function loadPipeline(
             }
             return (await invoke(record, {
               ...state,
-              failure: { name: e.name, message: e.message, step: name },
+              // What Lambda and a Catch with ResultPath $.failure hand on.
+              failure: {
+                Error: e.name,
+                Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }),
+              },
             })) as ReportAccount;
           }
         }
