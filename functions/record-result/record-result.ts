@@ -1,4 +1,4 @@
-import { type FailureRecord, failureRecord } from '../../commons/failure';
+import { failureRecord } from '../../commons/failure';
 import type { ConnectorStatus, Ledger, Outcome } from '../../commons/ledger';
 import type { ReportAccount } from '../../commons/run';
 import { pipelineFor } from '../../commons/step-result';

@@ -60,7 +60,7 @@ export async function loadPipeline(
     outputs,
     async run(input) {
       let state: TaskInput = input;
-      for (const [name, handler] of handlers) {
+      for (const [, handler] of handlers) {
         for (let attempt = 1; ; attempt++) {
           try {
             state = (await invoke(handler, state)) as TaskInput;
