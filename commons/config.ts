@@ -41,6 +41,19 @@ const schema = z.object({
   CASBRIDGE_LEDGER_TABLE: z.string().min(3),
   CASBRIDGE_REPORTS_BUCKET: z.string().min(3).optional(),
   CASBRIDGE_LEASE_SECONDS: z.coerce.number().int().min(60).default(900),
+  /** Default parallelism of a run's fan-out; a run input's maxConcurrency overrides it. */
+  CASBRIDGE_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(40),
+  /** Comma-separated account ids casbridge never works on (skipped as `excluded`). */
+  CASBRIDGE_EXCLUDED_ACCOUNTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((id) => id.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^\d{12}$/, 'each excluded account must be a 12-digit account id'))),
 });
 
 export interface Config {
@@ -66,6 +79,8 @@ export interface Config {
   ledgerTable: string;
   reportsBucket: string | undefined;
   leaseSeconds: number;
+  maxConcurrency: number;
+  excludedAccounts: readonly string[];
 }
 
 /** Parses configuration from an environment; throws ConfigurationError naming every bad variable. */
@@ -104,6 +119,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ledgerTable: e.CASBRIDGE_LEDGER_TABLE,
     reportsBucket: e.CASBRIDGE_REPORTS_BUCKET,
     leaseSeconds: e.CASBRIDGE_LEASE_SECONDS,
+    maxConcurrency: e.CASBRIDGE_MAX_CONCURRENCY,
+    excludedAccounts: Object.freeze([...new Set(e.CASBRIDGE_EXCLUDED_ACCOUNTS)]),
   });
 }
 

@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -26,6 +28,10 @@ export interface Runtime {
   readonly sts: STSClient;
   readonly secrets: SecretsManagerClient;
   readonly sns: SNSClient;
+  /** The organization's structure; only the management account (or a delegated admin) may read it. */
+  readonly organizations: OrganizationsClient;
+  /** The reports bucket: run targets, skipped accounts, results and reports. */
+  readonly s3: S3Client;
   readonly ledger: Ledger;
   /** Assumes (or reuses) the member role in the account; the result is the access step's. */
   access(account: TargetAccount, runId: string): Promise<{ clients: MemberClients; result: StepResult }>;
@@ -43,6 +49,9 @@ export function createRuntime(config: Config, settings: ClientSettings): Runtime
     sts,
     secrets: new SecretsManagerClient(central),
     sns: new SNSClient(central),
+    organizations: new OrganizationsClient(central),
+    // A custom endpoint (the sandbox) serves buckets by path, not as <bucket>.<host>.
+    s3: new S3Client({ ...central, ...(settings.endpoint ? { forcePathStyle: true } : {}) }),
     // The document client wraps the middleware stack and refuses a cached one.
     ledger: new Ledger(
       DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),

@@ -12,23 +12,20 @@ export interface StepContext<I = TaskInput> {
 }
 
 /**
- * The shape every per-account task shares: parse the input at the boundary, tag every log line
- * with the run, account and task, run one domain function, and log errors by name and request id
- * before rethrowing them for the state machine's Retry/Catch.
+ * The shape every casbridge Lambda shares: parse the input at the boundary, tag every log line
+ * with what the input says (run, account, task), run one domain function, and log errors by name
+ * and request id before rethrowing them for the state machine's Retry/Catch.
  */
-export function taskHandler<I extends TaskInput, O>(
+export function lambdaHandler<I, O>(
   task: string,
   parse: (event: unknown) => I,
+  logKeys: (input: I) => Record<string, unknown>,
   run: (ctx: StepContext<I>) => Promise<O>,
 ) {
   return middy(async (event: unknown): Promise<O> => {
+    logger.appendKeys({ step: task });
     const input = parse(event);
-    logger.appendKeys({
-      runId: input.runId,
-      accountId: input.account.accountId,
-      step: task,
-      dryRun: input.dryRun,
-    });
+    logger.appendKeys(logKeys(input));
     try {
       return await run({ input, runtime: getRuntime() });
     } catch (error) {
@@ -41,6 +38,20 @@ export function taskHandler<I extends TaskInput, O>(
       throw error;
     }
   }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
+
+/** A per-account task: its log lines carry the run id, the account id and the dry-run flag. */
+export function taskHandler<I extends TaskInput, O>(
+  task: string,
+  parse: (event: unknown) => I,
+  run: (ctx: StepContext<I>) => Promise<O>,
+) {
+  return lambdaHandler(
+    task,
+    parse,
+    (input) => ({ runId: input.runId, accountId: input.account.accountId, dryRun: input.dryRun }),
+    run,
+  );
 }
 
 /** A pipeline step: its result is added to the account's steps. */

@@ -1,0 +1,35 @@
+import { logger } from '../../commons/logger';
+import { lambdaHandler } from '../../commons/step-handler';
+import { randomRunSuffix, resolveTargets } from './resolve-targets';
+
+/**
+ * Lambda, the state machine's first state: any trigger (run input, Organizations or Control
+ * Tower event) in, the run out. Its input is not a per-account TaskInput, so the raw event goes to
+ * the domain function, which parses it before any call; log lines carry the run id once known.
+ */
+export const handler = lambdaHandler(
+  'resolve',
+  (event) => event,
+  () => ({}),
+  async ({ input, runtime }) => {
+    const resolved = await resolveTargets(
+      {
+        organizations: runtime.organizations,
+        s3: runtime.s3,
+        ledger: runtime.ledger,
+        config: runtime.config,
+        now: () => new Date(),
+        randomId: randomRunSuffix,
+      },
+      input,
+    );
+    logger.appendKeys({ runId: resolved.run.runId, dryRun: resolved.run.dryRun });
+    logger.info('run resolved', {
+      mode: resolved.run.mode,
+      trigger: resolved.run.trigger.type,
+      targets: resolved.targets.count,
+      skipped: resolved.skipped.count,
+    });
+    return resolved;
+  },
+);

@@ -1,0 +1,299 @@
+import { randomBytes } from 'node:crypto';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Config } from '../../commons/config';
+import { ConfigurationError, classifyAwsError, InvalidRunInputError } from '../../commons/errors';
+import type { Ledger, LedgerItem } from '../../commons/ledger';
+import {
+  type ResolvedRun,
+  type RunContext,
+  type RunMode,
+  runPrefix,
+  type SkippedAccount,
+  type SkipReason,
+} from '../../commons/run';
+import type { TaskInput } from '../../commons/task-input';
+import {
+  describeOrganizationAccount,
+  type OrganizationAccount,
+  type OrganizationView,
+  walkOrganization,
+} from './organization';
+import { type LifecycleEvent, parseTrigger, type RunRequest } from './run-input';
+
+export interface ResolveDependencies {
+  organizations: OrganizationsClient;
+  s3: S3Client;
+  ledger: Ledger;
+  config: Config;
+  now: () => Date;
+  /** Six characters of [a-z0-9] that make a run id unique among runs started the same second. */
+  randomId: () => string;
+}
+
+/**
+ * ResolveTargets: turns any trigger into a run. The run id, mode and options; the accounts to work
+ * on, with their metadata, as the Distributed Map's items (runs/<runId>/targets.json); and every
+ * other account of the run's selection with the reason it is left alone (runs/<runId>/skipped.json),
+ * so nothing silently disappears from the report.
+ *
+ * Everything is read and validated before the first write: a bad input or an unknown account or
+ * OU fails with InvalidRunInput having only read. The two files are the only writes.
+ */
+export async function resolveTargets(deps: ResolveDependencies, event: unknown): Promise<ResolvedRun> {
+  const trigger = parseTrigger(event);
+  const bucket = deps.config.reportsBucket;
+  if (!bucket) {
+    throw new ConfigurationError('CASBRIDGE_REPORTS_BUCKET is not set: ResolveTargets writes the run there', {
+      step: 'resolve',
+    });
+  }
+  const startedAt = deps.now();
+  let plan: Plan;
+  try {
+    plan =
+      trigger.kind === 'event'
+        ? await planEvent(deps, trigger, startedAt)
+        : await planRequest(deps, trigger, startedAt);
+  } catch (error) {
+    throw classifyAwsError(error, 'resolve');
+  }
+  const { run } = plan;
+  const items: TaskInput[] = plan.targets.map((account) => ({
+    runId: run.runId,
+    // Items keep the run's mode: the map routes only `offboard` apart, so retry-failed (like
+    // onboard and reconcile) runs the ensure pipeline, and every task's log line and the report
+    // still say which kind of run it was.
+    mode: run.mode,
+    dryRun: run.dryRun,
+    account: {
+      accountId: account.accountId,
+      name: account.name,
+      ou: account.ou,
+      state: account.state ?? '',
+      joinedMethod: account.joinedMethod,
+      ...(account.joinedTimestamp ? { joinedTimestamp: account.joinedTimestamp } : {}),
+    },
+    steps: {},
+  }));
+  // A dry run writes these too: they are the plan it reports on, not a change to any account.
+  const prefix = runPrefix(run.runId);
+  const targets = { bucket, key: `${prefix}targets.json`, count: items.length };
+  const skipped = { bucket, key: `${prefix}skipped.json`, count: plan.skipped.length };
+  try {
+    await Promise.all([putJson(deps.s3, targets, items), putJson(deps.s3, skipped, plan.skipped)]);
+  } catch (error) {
+    throw classifyAwsError(error, 'resolve');
+  }
+  return { run, targets, skipped };
+}
+
+// ---------------------------------------------------------------- planning
+
+interface Plan {
+  run: RunContext;
+  targets: OrganizationAccount[];
+  skipped: SkippedAccount[];
+}
+
+/** A run from the console, the CLI or the schedule: a walk of the organization, then the selection. */
+async function planRequest(deps: ResolveDependencies, request: RunRequest, startedAt: Date): Promise<Plan> {
+  const org = await walkOrganization(deps.organizations);
+  const selection = select(org, request);
+  // One scan for every account's lease (and, for retry-failed, its last outcome): a read per
+  // account would cost 10,000 calls in a large organization.
+  const ledger = new Map((await deps.ledger.list()).map((item) => [item.accountId, item]));
+  const run: RunContext = {
+    runId: `${request.mode}-${compactTimestamp(startedAt)}-${deps.randomId()}`,
+    mode: request.mode,
+    dryRun: request.dryRun,
+    trigger: request.trigger,
+    startedAt: startedAt.toISOString(),
+    maxConcurrency: request.maxConcurrency ?? deps.config.maxConcurrency,
+  };
+  const named = new Set(request.accounts ?? []);
+  return sortPlan({
+    run,
+    ...partition(deps, run, org.managementAccountId, selection, (id) => ({
+      named: named.has(id),
+      ledger: ledger.get(id),
+    })),
+  });
+}
+
+/**
+ * A lifecycle event: an onboard run of that one account. Its id carries the event id, so a
+ * redelivered event is recognisable and finds its own lease rather than "another run's".
+ */
+async function planEvent(deps: ResolveDependencies, event: LifecycleEvent, startedAt: Date): Promise<Plan> {
+  const run: RunContext = {
+    runId: `onboard-event-${event.eventId}`,
+    mode: 'onboard',
+    dryRun: false,
+    trigger: event.trigger,
+    startedAt: startedAt.toISOString(),
+    maxConcurrency: deps.config.maxConcurrency,
+  };
+  if (!event.succeeded) {
+    // A failed creation never starts work on the account: the run only records it. A failed
+    // CreateAccountResult names no account (none was created), so there is nothing to list.
+    const skipped: SkippedAccount[] = event.accountId
+      ? [{ accountId: event.accountId, ...nameOf(event.accountName), reason: 'event-failed' }]
+      : [];
+    return { run, targets: [], skipped };
+  }
+  const accountId = event.accountId as string;
+  const { managementAccountId, account } = await describeOrganizationAccount(deps.organizations, accountId);
+  if (!account) {
+    throw new InvalidRunInputError(
+      `account ${accountId} of event ${event.eventId} is not an account of the organization`,
+      { step: 'resolve' },
+    );
+  }
+  const ledger = await deps.ledger.get(accountId);
+  return {
+    run,
+    ...partition(deps, run, managementAccountId, [account], () => ({ named: true, ledger })),
+  };
+}
+
+/**
+ * The accounts a request selects: those named, plus every account under a named OU at any depth;
+ * the whole organization when neither is given. Naming an account or OU that does not exist is
+ * an error, not an empty run: a typo must not look like success.
+ */
+function select(org: OrganizationView, request: RunRequest): OrganizationAccount[] {
+  const problems: string[] = [];
+  request.accounts?.forEach((id, i) => {
+    if (!org.accounts.has(id)) problems.push(`accounts[${i}]: ${id} is not an account of the organization`);
+  });
+  request.organizationalUnits?.forEach((id, i) => {
+    if (!org.ous.has(id)) problems.push(`organizationalUnits[${i}]: ${id} does not exist`);
+  });
+  if (problems.length > 0) throw new InvalidRunInputError(problems.join('; '), { step: 'resolve' });
+  if (!request.accounts && !request.organizationalUnits) return [...org.accounts.values()];
+  const accounts = new Set(request.accounts);
+  const ous = new Set(request.organizationalUnits);
+  return [...org.accounts.values()].filter(
+    (a) => accounts.has(a.accountId) || a.ouIds.some((ou) => ous.has(ou)),
+  );
+}
+
+function partition(
+  deps: ResolveDependencies,
+  run: RunContext,
+  managementAccountId: string,
+  selection: readonly OrganizationAccount[],
+  facts: (accountId: string) => { named: boolean; ledger: LedgerItem | undefined },
+): { targets: OrganizationAccount[]; skipped: SkippedAccount[] } {
+  const excluded = new Set(deps.config.excludedAccounts);
+  const nowMs = deps.now().getTime();
+  const targets: OrganizationAccount[] = [];
+  const skipped: SkippedAccount[] = [];
+  for (const account of selection) {
+    const { named, ledger } = facts(account.accountId);
+    const reason = skipReason(account, {
+      mode: run.mode,
+      runId: run.runId,
+      managementAccountId,
+      excluded,
+      named,
+      ledger,
+      nowMs,
+    });
+    if (reason) skipped.push({ accountId: account.accountId, name: account.name, ou: account.ou, reason });
+    else targets.push(account);
+  }
+  return { targets, skipped };
+}
+
+interface SkipContext {
+  mode: RunMode;
+  runId: string;
+  managementAccountId: string;
+  excluded: ReadonlySet<string>;
+  /** Named by id in the run input (not only reached through an OU or the whole organization). */
+  named: boolean;
+  ledger: LedgerItem | undefined;
+  nowMs: number;
+}
+
+const INACTIVE: Readonly<Record<string, SkipReason>> = {
+  SUSPENDED: 'suspended',
+  CLOSED: 'closed',
+  PENDING_CLOSURE: 'pending-closure',
+};
+
+/**
+ * Why an account of the selection is not a target, or undefined when it is. The first reason that
+ * applies wins, from the most permanent (what the account is) to the most passing (a lease).
+ */
+function skipReason(account: OrganizationAccount, ctx: SkipContext): SkipReason | undefined {
+  // casbridge runs in the management account (or for it) and never puts a connector user there.
+  if (account.accountId === ctx.managementAccountId) return 'management-account';
+  // Exclusion holds in every mode, offboard included: casbridge never touches an excluded account.
+  if (ctx.excluded.has(account.accountId)) return 'excluded';
+  const state = account.state ?? '';
+  const inactive = INACTIVE[state];
+  if (state === 'PENDING_ACTIVATION') return 'pending-activation';
+  if (ctx.mode === 'offboard') {
+    // Offboarding removes a working connector, so an ACTIVE account is offboarded only when named
+    // by id: an OU or the whole organization selects only the accounts that have left (a
+    // mistyped OU must not disconnect a branch of the organization).
+    if (!inactive && !(state === 'ACTIVE' && ctx.named)) return 'out-of-scope';
+  } else {
+    if (inactive) return inactive;
+    // A State AWS adds later is not worked on until casbridge knows what it means.
+    if (state !== 'ACTIVE') return 'out-of-scope';
+    // retry-failed lists the accounts it passes over, like every run: the report then says why a
+    // retry did not touch an account, instead of the account silently missing from it.
+    if (ctx.mode === 'retry-failed' && ctx.ledger?.lastOutcome !== 'FAILED') return 'not-failed-last-run';
+  }
+  // Another run works on the account now; that run (or the next one) reconciles it. A dry run
+  // skips it too, so its plan is what a real run started now would do.
+  const lease = ctx.ledger;
+  if (lease?.leaseOwner && lease.leaseOwner !== ctx.runId && (lease.leaseExpiresAt ?? 0) > ctx.nowMs) {
+    return 'lease-held-by-another-run';
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- helpers
+
+function sortPlan(plan: Plan): Plan {
+  const byId = (a: { accountId: string }, b: { accountId: string }) => a.accountId.localeCompare(b.accountId);
+  return { ...plan, targets: [...plan.targets].sort(byId), skipped: [...plan.skipped].sort(byId) };
+}
+
+function nameOf(name: string | undefined): { name?: string } {
+  return name ? { name } : {};
+}
+
+async function putJson(
+  s3: S3Client,
+  location: { bucket: string; key: string },
+  body: unknown,
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: location.bucket,
+      Key: location.key,
+      Body: JSON.stringify(body),
+      ContentType: 'application/json',
+    }),
+  );
+}
+
+/** `yyyymmddThhmmss` in UTC: sortable, and safe in a Step Functions execution name. */
+export function compactTimestamp(at: Date): string {
+  return at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, '')
+    .replace(/[-:]/g, '');
+}
+
+/** Six random characters of [a-z0-9] for a run id. */
+export function randomRunSuffix(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  return [...randomBytes(6)].map((b) => alphabet[b % alphabet.length]).join('');
+}

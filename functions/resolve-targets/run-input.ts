@@ -1,0 +1,270 @@
+import { type core, z } from 'zod';
+import { InvalidRunInputError } from '../../commons/errors';
+import type { RunMode, Trigger } from '../../commons/run';
+
+/**
+ * What starts a run, parsed at the boundary: the run input of DESIGN §4.1 (console, CLI,
+ * schedule), an Organizations `CreateAccountResult` event, or a Control Tower
+ * `CreateManagedAccount` / `UpdateManagedAccount` event. Anything else is an InvalidRunInput error
+ * that names the problem, raised before any AWS call.
+ */
+export type ParsedTrigger = RunRequest | LifecycleEvent;
+
+/** A run asked for by a person or the schedule. */
+export interface RunRequest {
+  kind: 'request';
+  mode: RunMode;
+  /** As given (indexes name the field in errors); undefined, with no OUs either, selects every account. */
+  accounts: string[] | undefined;
+  organizationalUnits: string[] | undefined;
+  dryRun: boolean;
+  maxConcurrency: number | undefined;
+  trigger: Extract<Trigger, { type: 'manual' | 'schedule' }>;
+}
+
+/** An account lifecycle event: one account, onboarded when the event SUCCEEDED. */
+export interface LifecycleEvent {
+  kind: 'event';
+  eventId: string;
+  succeeded: boolean;
+  /** Absent from a FAILED CreateAccountResult: the account was never created. */
+  accountId: string | undefined;
+  accountName: string | undefined;
+  trigger: Extract<Trigger, { type: 'organizations-event' | 'control-tower-event' }>;
+}
+
+export const RUN_MODES = ['onboard', 'reconcile', 'offboard', 'retry-failed'] as const;
+export const ACCOUNT_ID = /^\d{12}$/;
+/** Organizations' own pattern for an OU id. */
+export const OU_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+
+export function parseTrigger(event: unknown): ParsedTrigger {
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new InvalidRunInputError(
+      `run input must be a JSON object such as {"mode":"reconcile"}, not ${describe(event)}`,
+      { step: 'resolve' },
+    );
+  }
+  // An EventBridge event always carries both; a run input never has either (its schema is strict).
+  if ('source' in event && 'detail-type' in event) return parseEvent(event);
+  return parseRunRequest(event);
+}
+
+// ---------------------------------------------------------------- run input
+
+/** Zod's message for a value of the wrong type, or a missing one (issues do not keep the input). */
+const typeError =
+  (expected: string) =>
+  (iss: { input?: unknown }): string =>
+    iss.input === undefined ? 'is required' : `${describe(iss.input)} is not ${expected}`;
+
+const accountIdSchema = z
+  .string({ error: typeError('a 12-digit account id') })
+  .regex(ACCOUNT_ID, { error: (iss) => `${describe(iss.input)} is not a 12-digit account id` });
+
+const ouIdSchema = z
+  .string({ error: typeError('an OU id (ou-xxxx-xxxxxxxx)') })
+  .regex(OU_ID, { error: (iss) => `${describe(iss.input)} is not an OU id (ou-xxxx-xxxxxxxx)` });
+
+/** An empty list is refused: "no accounts" and "every account" must not be one keystroke apart. */
+const nonEmpty = (what: string) => ({
+  error: () => `names no ${what}; leave the field out to select every account`,
+});
+
+const runInputSchema = z
+  .object({
+    mode: z.enum(RUN_MODES, {
+      error: (iss) =>
+        iss.input === undefined
+          ? `is required: one of ${RUN_MODES.join(', ')}`
+          : `${describe(iss.input)} is not one of ${RUN_MODES.join(', ')}`,
+    }),
+    accounts: z
+      .array(accountIdSchema, { error: typeError('a list of account ids') })
+      .min(1, nonEmpty('account'))
+      .optional(),
+    organizationalUnits: z
+      .array(ouIdSchema, { error: typeError('a list of OU ids') })
+      .min(1, nonEmpty('OU'))
+      .optional(),
+    dryRun: z.boolean({ error: typeError('true or false') }).default(false),
+    maxConcurrency: z
+      .number({ error: typeError('a number') })
+      .int({ error: (iss) => `${describe(iss.input)} is not a whole number` })
+      .min(1, { error: (iss) => `${describe(iss.input)} is below 1` })
+      .max(1000, { error: (iss) => `${describe(iss.input)} is above 1000` })
+      .optional(),
+    // The schedule rule sends {"mode":"reconcile","trigger":"schedule"}; a person need not say.
+    trigger: z
+      .enum(['manual', 'schedule'], { error: (iss) => `${describe(iss.input)} is not manual or schedule` })
+      .default('manual'),
+  })
+  .strict();
+
+function parseRunRequest(event: object): RunRequest {
+  const parsed = runInputSchema.safeParse(event);
+  if (!parsed.success) throw invalid(parsed.error.issues);
+  const input = parsed.data;
+  return {
+    kind: 'request',
+    mode: input.mode,
+    accounts: input.accounts,
+    organizationalUnits: input.organizationalUnits,
+    dryRun: input.dryRun,
+    maxConcurrency: input.maxConcurrency,
+    trigger: { type: input.trigger },
+  };
+}
+
+// ---------------------------------------------------------------- events
+
+const SERVICE_EVENT = 'AWS Service Event via CloudTrail';
+
+/**
+ * Timestamps inside the events are kept as text and never parsed: AWS renders them as
+ * "Mar 4, 2025 10:13:01 AM" in CreateAccountResult and "2025-03-04T10:31:07+0000" in Control
+ * Tower's, and nothing casbridge decides depends on them. The envelope and the CloudTrail record
+ * are loose: AWS adds fields to both, and an added field must not stop onboarding.
+ */
+const timestamp = z.string().optional();
+/** A CloudTrail record's object, loose; a missing one reads "is required". */
+const record = <S extends core.$ZodLooseShape>(shape: S) =>
+  z.looseObject(shape, { error: typeError('an object') });
+
+const state = z.enum(['SUCCEEDED', 'FAILED'], {
+  error: (iss) => `${describe(iss.input)} is not SUCCEEDED or FAILED`,
+});
+const optionalAccountId = accountIdSchema.optional();
+
+const envelopeSchema = z
+  .object({
+    // The event id becomes part of the run id, so it must be safe in an execution name.
+    id: z
+      .string({ error: typeError('an event id') })
+      .regex(/^[A-Za-z0-9-]{1,64}$/, { error: (iss) => `${describe(iss.input)} is not an event id` }),
+    source: z.string({ error: typeError('an event source') }),
+    'detail-type': z.string({ error: typeError('a detail type') }),
+    time: timestamp,
+    detail: record({ eventName: z.string().optional() }),
+  })
+  .loose();
+
+const createAccountResultSchema = record({
+  serviceEventDetails: record({
+    createAccountStatus: record({
+      id: z.string().optional(),
+      state,
+      accountName: z.string().optional(),
+      accountId: optionalAccountId,
+      failureReason: z.string().optional(),
+      requestedTimestamp: timestamp,
+      completedTimestamp: timestamp,
+    }),
+  }),
+});
+
+const managedAccountStatus = record({
+  state,
+  account: record({ accountId: optionalAccountId, accountName: z.string().optional() }).optional(),
+  message: z.string().optional(),
+  requestedTimestamp: timestamp,
+  completedTimestamp: timestamp,
+});
+
+const CONTROL_TOWER_EVENTS = {
+  CreateManagedAccount: 'createManagedAccountStatus',
+  UpdateManagedAccount: 'updateManagedAccountStatus',
+} as const;
+
+function parseEvent(event: object): LifecycleEvent {
+  const envelope = envelopeSchema.safeParse(event);
+  if (!envelope.success) throw invalid(envelope.error.issues);
+  const { id, source, detail } = envelope.data;
+  const detailType = envelope.data['detail-type'];
+  const eventName = detail.eventName;
+  const what = `event ${source} / ${detailType} / ${eventName ?? '(no eventName)'}`;
+  if (source === 'aws.organizations') {
+    if (detailType !== SERVICE_EVENT || eventName !== 'CreateAccountResult') throw unhandled(what);
+    const parsed = createAccountResultSchema.safeParse(detail);
+    if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
+    const status = parsed.data.serviceEventDetails.createAccountStatus;
+    return lifecycleEvent(id, status.state, status.accountId, status.accountName, {
+      type: 'organizations-event',
+      eventId: id,
+      ...(status.id ? { requestId: status.id } : {}),
+    });
+  }
+  if (source === 'aws.controltower') {
+    if (
+      detailType !== SERVICE_EVENT ||
+      (eventName !== 'CreateManagedAccount' && eventName !== 'UpdateManagedAccount')
+    )
+      throw unhandled(what);
+    const member = CONTROL_TOWER_EVENTS[eventName];
+    const parsed = z
+      .looseObject({ serviceEventDetails: record({ [member]: managedAccountStatus }) })
+      .safeParse(detail);
+    if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
+    const status = parsed.data.serviceEventDetails[member] as z.output<typeof managedAccountStatus>;
+    return lifecycleEvent(id, status.state, status.account?.accountId, status.account?.accountName, {
+      type: 'control-tower-event',
+      eventId: id,
+      eventName,
+    });
+  }
+  throw new InvalidRunInputError(
+    `event source '${source}' is not one casbridge handles (aws.organizations CreateAccountResult, aws.controltower CreateManagedAccount / UpdateManagedAccount)`,
+    { step: 'resolve' },
+  );
+}
+
+function lifecycleEvent(
+  eventId: string,
+  outcome: 'SUCCEEDED' | 'FAILED',
+  accountId: string | undefined,
+  accountName: string | undefined,
+  trigger: LifecycleEvent['trigger'],
+): LifecycleEvent {
+  if (outcome === 'SUCCEEDED' && accountId === undefined) {
+    throw new InvalidRunInputError(`a SUCCEEDED ${trigger.type} ${eventId} names no account id`, {
+      step: 'resolve',
+    });
+  }
+  return { kind: 'event', eventId, succeeded: outcome === 'SUCCEEDED', accountId, accountName, trigger };
+}
+
+function unhandled(what: string): InvalidRunInputError {
+  return new InvalidRunInputError(
+    `${what} is not a trigger casbridge handles (aws.organizations CreateAccountResult, aws.controltower CreateManagedAccount / UpdateManagedAccount, as "${SERVICE_EVENT}")`,
+    { step: 'resolve' },
+  );
+}
+
+// ---------------------------------------------------------------- messages
+
+/** One InvalidRunInput naming every problem, each prefixed by its field (`accounts[2]: ...`). */
+function invalid(issues: readonly core.$ZodIssue[], prefix: PropertyKey[] = []): InvalidRunInputError {
+  const problems = issues.map((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'unrecognized_keys') {
+      const names = issue.keys.map((k) => `'${fieldPath([...path, k])}'`).join(', ');
+      return `unknown field${issue.keys.length > 1 ? 's' : ''} ${names}`;
+    }
+    return path.length ? `${fieldPath(path)}: ${issue.message}` : issue.message;
+  });
+  return new InvalidRunInputError(problems.join('; '), { step: 'resolve' });
+}
+
+export function fieldPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i ? '.' : ''}${String(part)}`))
+    .join('');
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}

@@ -1,0 +1,530 @@
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import type { Config } from '../../commons/config';
+import type { ResolvedRun, SkippedAccount } from '../../commons/run';
+import { createRuntime, type Runtime } from '../../commons/runtime';
+import { parseTaskInput, type TaskInput } from '../../commons/task-input';
+import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
+import { type ResolveDependencies, resolveTargets } from '../../functions/resolve-targets/resolve-targets';
+import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { setLambdaEnvironment } from '../support/lambda-env';
+import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { useSandbox } from '../support/sandbox';
+
+/**
+ * 100 accounts put 30 in Workloads/Prod: more than one 20-account page, so ListAccountsForParent
+ * serves the sandbox's empty page with a NextToken in the middle of that listing.
+ */
+const ACCOUNTS = 100;
+const MANAGEMENT = '999988887777';
+
+const CONTEXT = {
+  functionName: 'casbridge-resolve-targets',
+  awsRequestId: 'req-resolve',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+describe('ResolveTargets', () => {
+  const sandbox = useSandbox({ accounts: ACCOUNTS });
+  let runtime: Runtime;
+  let reader: S3Client;
+
+  beforeAll(async () => {
+    runtime = createRuntime(sandboxConfig(sandbox()), await taskRoleSettings(sandbox()));
+    reader = new S3Client(sandbox().clientConfig());
+  });
+
+  function deps(overrides: Record<string, string> = {}, now = new Date()): ResolveDependencies {
+    const config: Config = Object.keys(overrides).length
+      ? sandboxConfig(sandbox(), overrides)
+      : runtime.config;
+    return {
+      organizations: runtime.organizations,
+      s3: runtime.s3,
+      ledger: runtime.ledger,
+      config,
+      now: () => now,
+      randomId: () => 'abc123',
+    };
+  }
+
+  async function readJson<T>(location: { bucket: string; key: string }): Promise<T> {
+    const out = await reader.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    return JSON.parse(await out.Body!.transformToString()) as T;
+  }
+
+  async function resolve(event: unknown, d = deps()) {
+    const run = await resolveTargets(d, event);
+    const targets = (await readJson<unknown[]>(run.targets)).map(parseTaskInput);
+    const skipped = await readJson<SkippedAccount[]>(run.skipped);
+    return { run, targets, skipped };
+  }
+
+  /** The sandbox's own truth about an account: its State and OU path. */
+  function truth(id: string): { state: string; ou: string } {
+    const org = sandbox().world.organization;
+    const account = org.accounts.get(id)!;
+    const names: string[] = [];
+    for (let parent = account.parentId; parent !== org.rootId; ) {
+      const ou = org.ous.get(parent)!;
+      names.unshift(ou.name);
+      parent = ou.parentId;
+    }
+    return { state: account.state, ou: names.join('/') };
+  }
+
+  function ouId(path: string): string {
+    const org = sandbox().world.organization;
+    let parent = org.rootId;
+    for (const name of path.split('/')) {
+      parent = [...org.ous.values()].find((ou) => ou.parentId === parent && ou.name === name)!.id;
+    }
+    return parent;
+  }
+
+  const members = () => Array.from({ length: ACCOUNTS }, (_, i) => defaultAccountId(i + 1));
+  const activeMembers = () => members().filter((id) => truth(id).state === 'ACTIVE');
+  const targetIds = (targets: TaskInput[]) => targets.map((t) => t.account.accountId);
+  const writesSince = (mark: number) =>
+    sandbox()
+      .world.callLog.list({ sinceSeq: mark })
+      .filter((c) => !c.readOnly);
+
+  describe('a run input', () => {
+    it('targets every ACTIVE member in a reconcile of the whole organization, with its OU path', async () => {
+      const mark = sandbox().world.callLog.mark();
+      const { run, targets, skipped } = await resolve({ mode: 'reconcile' });
+
+      expect(targetIds(targets)).toEqual(activeMembers());
+      for (const target of targets) {
+        expect(target).toMatchObject({ runId: run.run.runId, mode: 'reconcile', dryRun: false, steps: {} });
+        expect({ id: target.account.accountId, ou: target.account.ou, state: target.account.state }).toEqual({
+          id: target.account.accountId,
+          ...truth(target.account.accountId),
+        });
+      }
+      const byId = new Map(targets.map((t) => [t.account.accountId, t.account]));
+      expect(byId.get(defaultAccountId(3))).toMatchObject({ ou: 'Workloads/Prod', joinedMethod: 'CREATED' });
+      expect(byId.get(defaultAccountId(7))).toMatchObject({ ou: 'Workloads/Dev', joinedMethod: 'INVITED' });
+      expect(byId.get(defaultAccountId(20))).toMatchObject({ ou: 'Security' });
+      expect(byId.get(defaultAccountId(1))?.joinedTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+      // Accounts 13, 53, 93 are suspended and 19, 59, 99 closed (the fault pattern repeats every 40).
+      expect(skipped.map((s) => [s.accountId, s.reason, s.ou])).toEqual(
+        [
+          [defaultAccountId(13), 'suspended', 'Suspended'],
+          [defaultAccountId(19), 'closed', 'Suspended'],
+          [defaultAccountId(53), 'suspended', 'Suspended'],
+          [defaultAccountId(59), 'closed', 'Suspended'],
+          [defaultAccountId(93), 'suspended', 'Suspended'],
+          [defaultAccountId(99), 'closed', 'Suspended'],
+          [MANAGEMENT, 'management-account', ''],
+        ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      );
+
+      expect(run.run).toMatchObject({ mode: 'reconcile', dryRun: false, trigger: { type: 'manual' } });
+      expect(run.run.maxConcurrency).toBe(40);
+      expect(run.run.runId).toMatch(/^reconcile-\d{8}T\d{6}-abc123$/);
+      expect(run.targets).toEqual({
+        bucket: sandbox().stack.reportsBucket,
+        key: `runs/${run.run.runId}/targets.json`,
+        count: targets.length,
+      });
+      expect(run.skipped).toMatchObject({ key: `runs/${run.run.runId}/skipped.json`, count: 7 });
+      // The two files are the only writes.
+      expect(writesSince(mark).map((c) => c.operation)).toEqual(['PutObject', 'PutObject']);
+    });
+
+    it('follows NextToken through the empty pages Organizations may return', async () => {
+      const mark = sandbox().world.callLog.mark();
+      const { targets } = await resolve({ mode: 'reconcile', organizationalUnits: [ouId('Workloads/Prod')] });
+      const prod = activeMembers().filter((id) => truth(id).ou === 'Workloads/Prod');
+      expect(prod.length).toBeGreaterThan(20);
+      expect(targetIds(targets)).toEqual(prod);
+      // 30 accounts at 20 a page, with the sandbox's empty second page: three calls.
+      const listings = sandbox()
+        .world.callLog.list({ sinceSeq: mark, operation: 'ListAccountsForParent' })
+        .filter((c) => c.outcome === 'ok');
+      const ous = [...sandbox().world.organization.ous.values()].length + 1;
+      expect(listings.length).toBeGreaterThan(ous);
+    });
+
+    it('selects named accounts and every account under a named OU, at any depth', async () => {
+      const { targets, skipped } = await resolve({
+        mode: 'onboard',
+        accounts: [defaultAccountId(2), defaultAccountId(2)],
+        organizationalUnits: [ouId('Workloads')],
+      });
+      const workloads = activeMembers().filter((id) => truth(id).ou.startsWith('Workloads/'));
+      expect(workloads.some((id) => truth(id).ou === 'Workloads/Dev')).toBe(true);
+      expect(truth(defaultAccountId(2)).ou).toBe('Sandbox');
+      expect(targetIds(targets)).toEqual([defaultAccountId(2), ...workloads].sort());
+      expect(skipped).toEqual([]);
+    });
+
+    it('skips the excluded accounts, and the management account even when named', async () => {
+      const { targets, skipped } = await resolve(
+        { mode: 'reconcile', accounts: [defaultAccountId(1), defaultAccountId(2), MANAGEMENT] },
+        deps({ CASBRIDGE_EXCLUDED_ACCOUNTS: ` ${defaultAccountId(2)}, ${defaultAccountId(4)} ` }),
+      );
+      expect(targetIds(targets)).toEqual([defaultAccountId(1)]);
+      expect(skipped.map((s) => [s.accountId, s.reason])).toEqual([
+        [defaultAccountId(2), 'excluded'],
+        [MANAGEMENT, 'management-account'],
+      ]);
+    });
+
+    it('skips an account another run holds a lease on, and takes one whose lease expired', async () => {
+      const held = defaultAccountId(5);
+      const expired = defaultAccountId(6);
+      const mine = defaultAccountId(8);
+      await runtime.ledger.acquireLease(held, 'reconcile-20250101T000000-other1', 900);
+      await runtime.ledger.acquireLease(expired, 'reconcile-20250101T000000-other2', -60);
+      await runtime.ledger.acquireLease(mine, 'onboard-event-redelivered-1', 900);
+      try {
+        const { targets, skipped } = await resolve({ mode: 'reconcile', accounts: [held, expired, mine] });
+        expect(targetIds(targets)).toEqual([expired]);
+        expect(skipped).toEqual([
+          {
+            accountId: held,
+            name: expect.any(String),
+            ou: truth(held).ou,
+            reason: 'lease-held-by-another-run',
+          },
+          {
+            accountId: mine,
+            name: expect.any(String),
+            ou: truth(mine).ou,
+            reason: 'lease-held-by-another-run',
+          },
+        ]);
+        // A redelivered event resolves to the same run id, which owns the lease: not "another run".
+        const again = await resolve(organizationsEvent('redelivered-1', 'SUCCEEDED', mine));
+        expect(targetIds(again.targets)).toEqual([mine]);
+      } finally {
+        await runtime.ledger.releaseLease(held, 'reconcile-20250101T000000-other1');
+        await runtime.ledger.releaseLease(expired, 'reconcile-20250101T000000-other2');
+        await runtime.ledger.releaseLease(mine, 'onboard-event-redelivered-1');
+      }
+    });
+
+    it('retries only the ACTIVE accounts whose last outcome in the ledger is FAILED', async () => {
+      await runtime.ledger.update(defaultAccountId(9), { lastOutcome: 'FAILED' });
+      await runtime.ledger.update(defaultAccountId(10), { lastOutcome: 'FAILED' });
+      await runtime.ledger.update(defaultAccountId(11), { lastOutcome: 'SUCCEEDED' });
+      await runtime.ledger.update(defaultAccountId(13), { lastOutcome: 'FAILED' }); // suspended since
+      const { run, targets, skipped } = await resolve({ mode: 'retry-failed' });
+      expect(targetIds(targets)).toEqual([defaultAccountId(9), defaultAccountId(10)]);
+      expect(targets.every((t) => t.mode === 'retry-failed')).toBe(true);
+      const reasons = new Map(skipped.map((s) => [s.accountId, s.reason]));
+      expect(reasons.get(defaultAccountId(11))).toBe('not-failed-last-run');
+      expect(reasons.get(defaultAccountId(1))).toBe('not-failed-last-run');
+      expect(reasons.get(defaultAccountId(13))).toBe('suspended');
+      // Every account of the organization is accounted for, once.
+      expect(run.targets.count + run.skipped.count).toBe(ACCOUNTS + 1);
+    });
+
+    it('offboards the suspended and closed accounts, and an ACTIVE one only when named', async () => {
+      const all = await resolve({ mode: 'offboard' });
+      const gone = members().filter((id) =>
+        ['suspended', 'closed'].includes(defaultFaultLabel(Number(id) % 1e9)),
+      );
+      expect(targetIds(all.targets)).toEqual(gone);
+      expect(all.targets.every((t) => t.mode === 'offboard' && t.account.ou === 'Suspended')).toBe(true);
+      expect(all.skipped.find((s) => s.accountId === defaultAccountId(1))?.reason).toBe('out-of-scope');
+
+      const named = await resolve({
+        mode: 'offboard',
+        accounts: [defaultAccountId(1), defaultAccountId(19)],
+      });
+      expect(targetIds(named.targets)).toEqual([defaultAccountId(1), defaultAccountId(19)]);
+      expect(named.targets.map((t) => t.account.state)).toEqual(['ACTIVE', 'CLOSED']);
+    });
+
+    it('writes the plan of a dry run from the schedule, with its own concurrency', async () => {
+      const mark = sandbox().world.callLog.mark();
+      const { run, targets } = await resolve({
+        mode: 'reconcile',
+        trigger: 'schedule',
+        dryRun: true,
+        maxConcurrency: 5,
+        accounts: [defaultAccountId(1)],
+      });
+      expect(run.run).toMatchObject({ trigger: { type: 'schedule' }, dryRun: true, maxConcurrency: 5 });
+      expect(targets).toEqual([expect.objectContaining({ dryRun: true })]);
+      // The plan is the dry run's only write: the files it reports on.
+      expect(writesSince(mark).map((c) => c.operation)).toEqual(['PutObject', 'PutObject']);
+    });
+  });
+
+  describe('an account lifecycle event', () => {
+    it('onboards exactly the account of a SUCCEEDED CreateAccountResult, without walking the organization', async () => {
+      const mark = sandbox().world.callLog.mark();
+      const { run, targets, skipped } = await resolve(
+        organizationsEvent('5c2e0f9a-1b7d-4c3e-8a61-0d9e4f2b7a10', 'SUCCEEDED', defaultAccountId(3)),
+      );
+      expect(targets).toEqual([
+        expect.objectContaining({
+          mode: 'onboard',
+          account: expect.objectContaining({
+            accountId: defaultAccountId(3),
+            ou: 'Workloads/Prod',
+            state: 'ACTIVE',
+            joinedMethod: 'CREATED',
+          }),
+        }),
+      ]);
+      expect(skipped).toEqual([]);
+      expect(run.run.runId).toBe('onboard-event-5c2e0f9a-1b7d-4c3e-8a61-0d9e4f2b7a10');
+      expect(run.run.trigger).toEqual({
+        type: 'organizations-event',
+        eventId: '5c2e0f9a-1b7d-4c3e-8a61-0d9e4f2b7a10',
+        requestId: 'car-5f0a9b8c7d6e4f3a2b1c0d9e8f7a6b5c',
+      });
+      const operations = sandbox()
+        .world.callLog.list({ sinceSeq: mark, service: 'organizations' })
+        .map((c) => c.operation);
+      expect(operations).not.toContain('ListAccountsForParent');
+      expect(operations.length).toBeLessThan(10);
+    });
+
+    it('starts no work for a FAILED CreateAccountResult', async () => {
+      const mark = sandbox().world.callLog.mark();
+      const { run, targets, skipped } = await resolve(organizationsEvent('failed-1', 'FAILED'));
+      expect(targets).toEqual([]);
+      expect(skipped).toEqual([]);
+      expect(run.run.trigger).toMatchObject({ type: 'organizations-event', eventId: 'failed-1' });
+      expect(sandbox().world.callLog.list({ sinceSeq: mark, service: 'organizations' })).toEqual([]);
+    });
+
+    it('onboards the account of a Control Tower event, whatever its timestamps look like', async () => {
+      const { run, targets } = await resolve(
+        controlTowerEvent('ct-1', 'CreateManagedAccount', 'SUCCEEDED', defaultAccountId(20), {
+          requestedTimestamp: '2019-11-15T11:45:18+0000',
+          completedTimestamp: 'Nov 15, 2019 11:52:01 AM',
+        }),
+      );
+      expect(targets.map((t) => [t.account.accountId, t.account.ou])).toEqual([
+        [defaultAccountId(20), 'Security'],
+      ]);
+      expect(run.run.trigger).toEqual({
+        type: 'control-tower-event',
+        eventId: 'ct-1',
+        eventName: 'CreateManagedAccount',
+      });
+    });
+
+    it('records the account of a FAILED Control Tower event as skipped, and a suspended one by its State', async () => {
+      const failed = await resolve(
+        controlTowerEvent('ct-2', 'UpdateManagedAccount', 'FAILED', defaultAccountId(21)),
+      );
+      expect(failed.targets).toEqual([]);
+      expect(failed.skipped).toEqual([
+        { accountId: defaultAccountId(21), name: 'account-name', reason: 'event-failed' },
+      ]);
+
+      const suspended = await resolve(
+        controlTowerEvent('ct-3', 'UpdateManagedAccount', 'SUCCEEDED', defaultAccountId(13)),
+      );
+      expect(suspended.targets).toEqual([]);
+      expect(suspended.skipped).toMatchObject([{ accountId: defaultAccountId(13), reason: 'suspended' }]);
+    });
+  });
+
+  describe('a bad trigger', () => {
+    const cases: [string, () => unknown, RegExp][] = [
+      [
+        'an unknown field',
+        () => ({ mode: 'reconcile', acounts: ['200000000001'] }),
+        /unknown field 'acounts'/,
+      ],
+      [
+        'a malformed account id',
+        () => ({ mode: 'onboard', accounts: [defaultAccountId(1), defaultAccountId(2), '12345'] }),
+        /accounts\[2\]: '12345' is not a 12-digit account id/,
+      ],
+      ['a missing mode', () => ({ accounts: [defaultAccountId(1)] }), /mode: is required/],
+      ['an unknown mode', () => ({ mode: 'rebuild' }), /mode: 'rebuild' is not one of onboard/],
+      [
+        'a concurrency out of range',
+        () => ({ mode: 'reconcile', maxConcurrency: 0 }),
+        /maxConcurrency: 0 is below 1/,
+      ],
+      ['an empty account list', () => ({ mode: 'reconcile', accounts: [] }), /accounts: names no account/],
+      ['not an object', () => 'reconcile', /must be a JSON object/],
+      [
+        'an unknown OU',
+        () => ({ mode: 'reconcile', organizationalUnits: ['ou-ab12-zzzzzzzz'] }),
+        /organizationalUnits\[0\]: ou-ab12-zzzzzzzz does not exist/,
+      ],
+      [
+        'an account outside the organization',
+        () => ({ mode: 'onboard', accounts: ['111122223333'] }),
+        /accounts\[0\]: 111122223333 is not an account of the organization/,
+      ],
+      [
+        'an event of another source',
+        () => ({ ...organizationsEvent('ec2-1', 'SUCCEEDED', defaultAccountId(1)), source: 'aws.ec2' }),
+        /event source 'aws.ec2' is not one casbridge handles/,
+      ],
+      [
+        'an Organizations event of another type',
+        () => {
+          const event = organizationsEvent('invite-1', 'SUCCEEDED', defaultAccountId(1));
+          return { ...event, detail: { ...event.detail, eventName: 'InviteAccountToOrganization' } };
+        },
+        /InviteAccountToOrganization is not a trigger casbridge handles/,
+      ],
+      [
+        'a malformed account id in an event',
+        () => organizationsEvent('bad-1', 'SUCCEEDED', '2000000001'),
+        /detail\.serviceEventDetails\.createAccountStatus\.accountId: '2000000001' is not a 12-digit account id/,
+      ],
+      [
+        'an event for an account outside the organization',
+        () => controlTowerEvent('ct-9', 'CreateManagedAccount', 'SUCCEEDED', '111122223333'),
+        /account 111122223333 of event ct-9 is not an account of the organization/,
+      ],
+    ];
+
+    it.each(cases)(
+      'fails with InvalidRunInput naming the problem, writing nothing: %s',
+      async (_, event, message) => {
+        const before = await reportObjects();
+        const mark = sandbox().world.callLog.mark();
+        await expect(resolveTargets(deps(), event())).rejects.toMatchObject({
+          name: 'InvalidRunInput',
+          message,
+        });
+        expect(writesSince(mark)).toEqual([]);
+        expect(await reportObjects()).toEqual(before);
+      },
+    );
+
+    async function reportObjects(): Promise<string[]> {
+      const out = await reader.send(new ListObjectsV2Command({ Bucket: sandbox().stack.reportsBucket }));
+      return (out.Contents ?? []).map((o) => o.Key!);
+    }
+  });
+
+  describe('the Lambda handler', () => {
+    type Handler = (event: unknown, context: Context) => Promise<ResolvedRun>;
+    let handler: Handler;
+    let logs: string[];
+
+    beforeAll(async () => {
+      await setLambdaEnvironment(sandbox());
+      // Configuration is read at the handler's first call, after the environment is set.
+      handler = resolveTargetsHandler as Handler;
+    });
+
+    beforeEach(() => {
+      logs = [];
+      for (const stream of [process.stdout, process.stderr]) {
+        jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+          logs.push(String(chunk));
+          return true;
+        });
+      }
+    });
+
+    afterEach(() => jest.restoreAllMocks());
+
+    it('resolves a run as the state machine starts it, and logs it with its run id', async () => {
+      const resolved = await handler({ mode: 'reconcile', accounts: [defaultAccountId(1)] }, CONTEXT);
+      expect(resolved.targets.count).toBe(1);
+      const items = await readJson<unknown[]>(resolved.targets);
+      expect(items.map(parseTaskInput).map((t) => t.account.accountId)).toEqual([defaultAccountId(1)]);
+      const line = logs
+        .flatMap((l) => l.split('\n'))
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.message === 'run resolved');
+      expect(line).toMatchObject({ runId: resolved.run.runId, step: 'resolve', targets: 1, skipped: 0 });
+    });
+
+    it('fails by name on a bad input, for the state machine and in the log', async () => {
+      await expect(handler({ mode: 'reconcile', acounts: [] }, CONTEXT)).rejects.toMatchObject({
+        name: 'InvalidRunInput',
+      });
+      expect(logs.join('')).toContain('"errorName":"InvalidRunInput"');
+    });
+  });
+});
+
+// ---------------------------------------------------------------- events as EventBridge delivers them
+
+function organizationsEvent(id: string, state: 'SUCCEEDED' | 'FAILED', accountId?: string) {
+  return {
+    version: '0',
+    id,
+    'detail-type': 'AWS Service Event via CloudTrail',
+    source: 'aws.organizations',
+    account: '999988887777',
+    time: '2025-03-04T10:15:42Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      eventVersion: '1.08',
+      userIdentity: { accountId: '999988887777', invokedBy: 'AWS Internal' },
+      eventTime: '2025-03-04T10:15:42Z',
+      eventSource: 'organizations.amazonaws.com',
+      eventName: 'CreateAccountResult',
+      awsRegion: 'us-east-1',
+      eventType: 'AwsServiceEvent',
+      readOnly: false,
+      serviceEventDetails: {
+        createAccountStatus: {
+          id: 'car-5f0a9b8c7d6e4f3a2b1c0d9e8f7a6b5c',
+          state,
+          accountName: 'payments-prod',
+          ...(accountId ? { accountId } : { failureReason: 'EMAIL_ALREADY_EXISTS' }),
+          // As AWS renders them: not ISO-8601.
+          requestedTimestamp: 'Mar 4, 2025 10:13:01 AM',
+          completedTimestamp: 'Mar 4, 2025 10:15:40 AM',
+        },
+      },
+    },
+  };
+}
+
+function controlTowerEvent(
+  id: string,
+  eventName: 'CreateManagedAccount' | 'UpdateManagedAccount',
+  state: 'SUCCEEDED' | 'FAILED',
+  accountId: string,
+  timestamps: { requestedTimestamp?: string; completedTimestamp?: string } = {},
+) {
+  const status =
+    eventName === 'CreateManagedAccount' ? 'createManagedAccountStatus' : 'updateManagedAccountStatus';
+  return {
+    version: '0',
+    id,
+    'detail-type': 'AWS Service Event via CloudTrail',
+    source: 'aws.controltower',
+    account: '999988887777',
+    time: '2025-03-04T11:02:10Z',
+    region: 'eu-west-1',
+    resources: [],
+    detail: {
+      eventVersion: '1.05',
+      eventSource: 'controltower.amazonaws.com',
+      eventName,
+      awsRegion: 'eu-west-1',
+      eventType: 'AwsServiceEvent',
+      serviceEventDetails: {
+        [status]: {
+          organizationalUnit: {
+            organizationalUnitName: 'Workloads',
+            organizationalUnitId: 'ou-ab12-3cd45ef6',
+          },
+          account: { accountName: 'account-name', accountId },
+          state,
+          message: 'AWS Control Tower finished.',
+          requestedTimestamp: timestamps.requestedTimestamp ?? '2025-03-04T10:31:07+0000',
+          completedTimestamp: timestamps.completedTimestamp ?? '2025-03-04T11:02:09+0000',
+        },
+      },
+    },
+  };
+}
