@@ -1,0 +1,52 @@
+import type { ReportAccount, RunReport } from '../run';
+import { stepCell, stepColumns } from './steps';
+
+/**
+ * The report as CSV (RFC 4180): a header, then one row per account, CRLF line ends. Columns:
+ * accountId, name, ou, outcome, changed, connector, one per step (its action, or `failed`),
+ * errorName, errorStep, remediation, skipReason.
+ */
+export function renderCsv(report: RunReport): string {
+  const steps = stepColumns(report);
+  const header = [
+    'accountId',
+    'name',
+    'ou',
+    'outcome',
+    'changed',
+    'connector',
+    ...steps,
+    'errorName',
+    'errorStep',
+    'remediation',
+    'skipReason',
+  ];
+  const rows = report.accounts.map((account) => csvRow(account, steps));
+  return `${[header, ...rows].map((cells) => cells.map(csvField).join(',')).join('\r\n')}\r\n`;
+}
+
+function csvRow(account: ReportAccount, steps: readonly string[]): string[] {
+  return [
+    account.accountId,
+    account.name,
+    account.ou,
+    account.outcome,
+    String(account.changed),
+    account.connector,
+    ...steps.map((step) => stepCell(account, step)?.status ?? ''),
+    account.error?.name ?? '',
+    account.error?.step ?? '',
+    account.error?.remediation ?? '',
+    account.skipReason ?? '',
+  ];
+}
+
+/**
+ * One field, quoted when it holds a comma, quote, CR or LF (quotes doubled). Account names are
+ * user-controlled and spreadsheets run a cell starting with = + - @ (or a tab or CR) as a
+ * formula, so such a cell is prefixed with an apostrophe, the OWASP mitigation for CSV injection.
+ */
+export function csvField(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}

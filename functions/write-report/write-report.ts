@@ -1,0 +1,323 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { z } from 'zod';
+import type { Config } from '../../commons/config';
+import {
+  AccountsFailedError,
+  ConfigurationError,
+  classifyAwsError,
+  InvalidTaskInputError,
+} from '../../commons/errors';
+import { failureRecord } from '../../commons/failure';
+import type { ConnectorStatus, Ledger } from '../../commons/ledger';
+import { buildReport, type SkippedForReport } from '../../commons/report/build-report';
+import { renderCsv } from '../../commons/report/render-csv';
+import { renderHtml } from '../../commons/report/render-html';
+import {
+  type ReportAccount,
+  type ReportSummary,
+  type ResolvedRun,
+  type RunReport,
+  runPrefix,
+  type SkippedAccount,
+} from '../../commons/run';
+import type { TaskInput } from '../../commons/task-input';
+import { getJson, type MapResults, readMapResults } from './map-results';
+
+export interface WriteReportDeps {
+  s3: S3Client;
+  sns: SNSClient;
+  ledger: Ledger;
+  config: Pick<Config, 'reportsBucket' | 'topicArn'>;
+  /** Powertools Metrics: the caller flushes it (the handler's middleware, or publishStoredMetrics). */
+  metrics: Metrics;
+  now?: () => number;
+}
+
+export interface WriteReportInput extends ResolvedRun {
+  results: MapResults;
+}
+
+export interface WriteReportOutput {
+  runId: string;
+  reportKey: string;
+  summary: ReportSummary;
+}
+
+/** Where the latest run's report is copied, so `casbridge report` and a bookmark find it. */
+export const LATEST_PREFIX = 'runs/latest/';
+
+/**
+ * The end of a run: reads every account's result and the skipped list, writes report.json,
+ * report.csv and report.html under the run's prefix and under runs/latest/, publishes a short
+ * summary, emits the run's metrics, and then, only then, fails with AccountsFailed when any
+ * account failed, so a failed run still leaves its report. A dry run writes its report too: it
+ * is the plan. The ledger is the record task's to write; this only reads it for the connector
+ * status of accounts that have no result of their own.
+ */
+export async function writeReport(
+  deps: WriteReportDeps,
+  input: WriteReportInput,
+): Promise<WriteReportOutput> {
+  const bucket = deps.config.reportsBucket;
+  if (!bucket) {
+    throw new ConfigurationError(
+      'Invalid casbridge configuration: CASBRIDGE_REPORTS_BUCKET is required to write run reports',
+      { step: 'report' },
+    );
+  }
+  const now = deps.now ?? Date.now;
+  let report: RunReport;
+  let keys: ReportKeys;
+  try {
+    report = await assembleReport(deps, input, new Date(now()).toISOString());
+    keys = await putReport(deps.s3, bucket, report);
+    await publishSummary(deps, report, bucket, keys);
+  } catch (error) {
+    throw classifyAwsError(error, 'report');
+  }
+  emitRunMetrics(deps.metrics, report);
+
+  const failed = report.summary.byOutcome.FAILED;
+  if (failed > 0) {
+    throw new AccountsFailedError(
+      `${failed} of ${report.summary.total} accounts failed in run ${report.runId}; report: s3://${bucket}/${keys.html}`,
+      { step: 'report' },
+    );
+  }
+  return { runId: report.runId, reportKey: keys.json, summary: report.summary };
+}
+
+async function assembleReport(
+  deps: WriteReportDeps,
+  input: WriteReportInput,
+  finishedAt: string,
+): Promise<RunReport> {
+  const { accounts, incomplete } = await readMapResults(deps.s3, input.results);
+  const skipped =
+    input.skipped.count === 0
+      ? []
+      : await getJson<SkippedAccount[]>(deps.s3, input.skipped.bucket, input.skipped.key);
+  // Every target appears in the report: one the map returned nothing for is a FAILED line.
+  const seen = new Set([...accounts, ...incomplete].map((a) => a.accountId));
+  const targets =
+    input.targets.count === 0
+      ? []
+      : await getJson<TaskInput[]>(deps.s3, input.targets.bucket, input.targets.key);
+  for (const target of targets) {
+    const account = target.account;
+    if (!account || seen.has(account.accountId)) continue;
+    seen.add(account.accountId);
+    incomplete.push({
+      accountId: account.accountId,
+      name: account.name,
+      ou: account.ou,
+      outcome: 'FAILED',
+      changed: false,
+      steps: {},
+      connector: 'NOT_REGISTERED',
+      error: failureRecord(
+        { name: 'ResultMissing', message: 'The map run returned no result for this account.' },
+        { joinedMethod: account.joinedMethod },
+      ),
+    });
+  }
+
+  // Accounts without a result of their own take their connector status from the ledger (one scan).
+  let connectors = new Map<string, ConnectorStatus>();
+  if (skipped.length > 0 || incomplete.length > 0) {
+    connectors = new Map((await deps.ledger.list()).map((item) => [item.accountId, item.connector]));
+  }
+  const withConnector = (a: ReportAccount): ReportAccount => ({
+    ...a,
+    connector: connectors.get(a.accountId) ?? a.connector,
+  });
+  const skippedForReport: SkippedForReport[] = skipped.map((s) => {
+    const connector = connectors.get(s.accountId);
+    return connector ? { ...s, connector } : s;
+  });
+  return buildReport(
+    input.run,
+    [...incomplete.map(withConnector), ...accounts],
+    skippedForReport,
+    finishedAt,
+  );
+}
+
+interface ReportKeys {
+  json: string;
+  csv: string;
+  html: string;
+}
+
+/** Writes the three files under the run's prefix, then the same three under runs/latest/. */
+async function putReport(s3: S3Client, bucket: string, report: RunReport): Promise<ReportKeys> {
+  const files = [
+    { name: 'report.json', type: 'application/json', body: `${JSON.stringify(report, null, 2)}\n` },
+    { name: 'report.csv', type: 'text/csv; charset=utf-8; header=present', body: renderCsv(report) },
+    { name: 'report.html', type: 'text/html; charset=utf-8', body: renderHtml(report) },
+  ];
+  const put = (prefix: string) =>
+    Promise.all(
+      files.map((f) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `${prefix}${f.name}`,
+            Body: f.body,
+            ContentType: f.type,
+            Metadata: { 'run-id': report.runId },
+          }),
+        ),
+      ),
+    );
+  const prefix = runPrefix(report.runId);
+  // The run's own copy first: a failure in between leaves latest/ at the previous run, never half-updated.
+  await put(prefix);
+  await put(LATEST_PREFIX);
+  return { json: `${prefix}report.json`, csv: `${prefix}report.csv`, html: `${prefix}report.html` };
+}
+
+/** The `type` message attribute subscribers filter on (SNS subscription filter policies). */
+export const RUN_SUMMARY_TYPE = 'run.summary';
+
+/** What the topic receives: counts and where the report is. No account detail, never a secret. */
+export interface RunSummaryMessage {
+  type: typeof RUN_SUMMARY_TYPE;
+  runId: string;
+  mode: string;
+  dryRun: boolean;
+  trigger: RunReport['trigger'];
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  summary: ReportSummary;
+  report: { bucket: string; json: string; csv: string; html: string; latest: string };
+}
+
+async function publishSummary(
+  deps: WriteReportDeps,
+  report: RunReport,
+  bucket: string,
+  keys: ReportKeys,
+): Promise<void> {
+  const message: RunSummaryMessage = {
+    type: RUN_SUMMARY_TYPE,
+    runId: report.runId,
+    mode: report.mode,
+    dryRun: report.dryRun,
+    trigger: report.trigger,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    durationMs: report.durationMs,
+    summary: report.summary,
+    report: {
+      bucket,
+      json: `s3://${bucket}/${keys.json}`,
+      csv: `s3://${bucket}/${keys.csv}`,
+      html: `s3://${bucket}/${keys.html}`,
+      latest: `s3://${bucket}/${LATEST_PREFIX}`,
+    },
+  };
+  await deps.sns.send(
+    new PublishCommand({
+      TopicArn: deps.config.topicArn,
+      Subject: summarySubject(report),
+      Message: JSON.stringify(message),
+      MessageAttributes: {
+        type: { DataType: 'String', StringValue: RUN_SUMMARY_TYPE },
+        runId: { DataType: 'String', StringValue: report.runId },
+        outcome: {
+          DataType: 'String',
+          StringValue: report.summary.byOutcome.FAILED > 0 ? 'FAILED' : 'SUCCEEDED',
+        },
+      },
+    }),
+  );
+}
+
+/** SNS subjects are ASCII, one line, at most 100 characters. */
+function summarySubject(report: RunReport): string {
+  const s = report.summary;
+  const subject = `casbridge ${report.mode}${report.dryRun ? ' (dry run)' : ''}: ${s.byOutcome.FAILED} failed, ${s.byOutcome.SUCCEEDED} succeeded, ${s.byOutcome.SKIPPED} skipped - ${report.runId}`;
+  return subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+}
+
+/**
+ * The run's metrics in the `casbridge` namespace (EMF): counts by outcome, changed accounts, the
+ * run's duration, and FailedAccounts once per error name with the name as a dimension (each its
+ * own EMF document, as a dimension applies to every metric of a document).
+ */
+export function emitRunMetrics(metrics: Metrics, report: RunReport): void {
+  const s = report.summary;
+  metrics.addMetadata('runId', report.runId);
+  metrics.addMetadata('mode', report.mode);
+  metrics.addMetadata('dryRun', String(report.dryRun));
+  metrics.addMetric('AccountsSucceeded', MetricUnit.Count, s.byOutcome.SUCCEEDED);
+  metrics.addMetric('AccountsFailed', MetricUnit.Count, s.byOutcome.FAILED);
+  metrics.addMetric('AccountsSkipped', MetricUnit.Count, s.byOutcome.SKIPPED);
+  metrics.addMetric('AccountsChanged', MetricUnit.Count, s.changed);
+  metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
+  for (const [errorName, count] of Object.entries(s.failuresByError)) {
+    const single = metrics.singleMetric();
+    single.addDimension('ErrorName', errorName);
+    single.addMetadata('runId', report.runId);
+    single.addMetric('FailedAccounts', MetricUnit.Count, count);
+  }
+}
+
+// ---------------------------------------------------------------- input
+
+const location = z
+  .object({ bucket: z.string().min(3), key: z.string().min(1), count: z.number().int().min(0) })
+  .strict();
+
+const triggerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('manual') }).strict(),
+  z.object({ type: z.literal('schedule') }).strict(),
+  z
+    .object({ type: z.literal('organizations-event'), eventId: z.string(), requestId: z.string().optional() })
+    .strict(),
+  z
+    .object({
+      type: z.literal('control-tower-event'),
+      eventId: z.string(),
+      eventName: z.enum(['CreateManagedAccount', 'UpdateManagedAccount']),
+    })
+    .strict(),
+]);
+
+const inputSchema = z
+  .object({
+    run: z
+      .object({
+        runId: z.string().regex(/^[\w.-]{1,80}$/),
+        mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
+        dryRun: z.boolean(),
+        trigger: triggerSchema,
+        startedAt: z.iso.datetime({ offset: true }),
+        maxConcurrency: z.number().int().min(1),
+      })
+      .strict(),
+    targets: location,
+    skipped: location,
+    results: z.union([
+      z.array(z.unknown()),
+      z.looseObject({ ResultWriterDetails: z.object({ Bucket: z.string().min(3), Key: z.string().min(1) }) }),
+    ]),
+  })
+  .strict();
+
+/** Parses WriteReport's input at the boundary; a bad one is a named, non-retryable error. */
+export function parseWriteReportInput(event: unknown): WriteReportInput {
+  const parsed = inputSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new InvalidTaskInputError(
+      `Invalid task input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+      { step: 'report' },
+    );
+  }
+  return parsed.data as WriteReportInput;
+}

@@ -1,0 +1,257 @@
+import { buildReport, summarize } from '../../commons/report/build-report';
+import { csvField, renderCsv } from '../../commons/report/render-csv';
+import { esc, formatDuration, renderHtml } from '../../commons/report/render-html';
+import { stepColumns } from '../../commons/report/steps';
+import type { ReportAccount, RunContext } from '../../commons/run';
+
+const RUN: RunContext = {
+  runId: 'run-unit-1',
+  mode: 'onboard',
+  dryRun: false,
+  trigger: { type: 'manual' },
+  startedAt: '2026-01-02T03:00:00.000Z',
+  maxConcurrency: 10,
+};
+const FINISHED = '2026-01-02T03:02:05.000Z';
+
+function account(id: string, fields: Partial<ReportAccount> = {}): ReportAccount {
+  return {
+    accountId: id,
+    name: `acct-${id.slice(-2)}`,
+    ou: 'Workloads/Prod',
+    outcome: 'SUCCEEDED',
+    changed: false,
+    steps: { access: { action: 'unchanged' }, user: { action: 'unchanged' } },
+    connector: 'CONNECTED',
+    ...fields,
+  };
+}
+
+const FAILED = account('111111111103', {
+  outcome: 'FAILED',
+  connector: 'NOT_REGISTERED',
+  steps: { access: { action: 'unchanged' } },
+  error: { name: 'ForeignUserConflict', step: 'user', message: 'not ours', remediation: 'Rename it.' },
+});
+
+/** A strict RFC 4180 reader: quoted fields, doubled quotes, CRLF records. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
+  }
+  if (field !== '' || row.length > 0) throw new Error('CSV does not end with CRLF');
+  return rows;
+}
+
+describe('buildReport', () => {
+  it('reports an empty run with every count at zero', () => {
+    const report = buildReport(RUN, [], [], FINISHED);
+    expect(report.accounts).toEqual([]);
+    expect(report.summary).toEqual({
+      total: 0,
+      byOutcome: { SUCCEEDED: 0, FAILED: 0, SKIPPED: 0 },
+      changed: 0,
+      unchanged: 0,
+      byConnector: { CONNECTED: 0, AWAITING_CONNECTION: 0, NOT_REGISTERED: 0, OFFBOARDED: 0 },
+      failuresByError: {},
+    });
+    expect(report.durationMs).toBe(125_000);
+  });
+
+  it('keeps every result and every skipped account, with its reason, sorted by account id', () => {
+    const report = buildReport(
+      RUN,
+      [
+        account('111111111105', { changed: true, connector: 'AWAITING_CONNECTION' }),
+        FAILED,
+        account('111111111101'),
+      ],
+      [
+        { accountId: '111111111104', name: 'old', reason: 'suspended' },
+        { accountId: '111111111102', reason: 'management-account', connector: 'OFFBOARDED' },
+      ],
+      FINISHED,
+    );
+    expect(report.accounts.map((a) => [a.accountId, a.outcome, a.skipReason])).toEqual([
+      ['111111111101', 'SUCCEEDED', undefined],
+      ['111111111102', 'SKIPPED', 'management-account'],
+      ['111111111103', 'FAILED', undefined],
+      ['111111111104', 'SKIPPED', 'suspended'],
+      ['111111111105', 'SUCCEEDED', undefined],
+    ]);
+    expect(report.accounts[1]).toMatchObject({ name: '', ou: '', connector: 'OFFBOARDED', changed: false });
+    expect(report.accounts[3]).toMatchObject({ name: 'old', connector: 'NOT_REGISTERED' });
+    expect(report.summary).toEqual({
+      total: 5,
+      byOutcome: { SUCCEEDED: 2, FAILED: 1, SKIPPED: 2 },
+      changed: 1,
+      unchanged: 4,
+      byConnector: { CONNECTED: 1, AWAITING_CONNECTION: 1, NOT_REGISTERED: 2, OFFBOARDED: 1 },
+      failuresByError: { ForeignUserConflict: 1 },
+    });
+  });
+
+  it('keeps one line per account: the worked-on result over a skip, a success over a redriven failure', () => {
+    const report = buildReport(
+      RUN,
+      [FAILED, { ...FAILED, outcome: 'SUCCEEDED', error: undefined }, account('111111111101')],
+      [{ accountId: '111111111101', reason: 'excluded' }],
+      FINISHED,
+    );
+    expect(report.accounts.map((a) => [a.accountId, a.outcome])).toEqual([
+      ['111111111101', 'SUCCEEDED'],
+      ['111111111103', 'SUCCEEDED'],
+    ]);
+  });
+
+  it('counts failures by error name, unknown when a failed account names none', () => {
+    const summary = summarize([
+      FAILED,
+      { ...FAILED, accountId: '111111111104' },
+      { ...FAILED, accountId: '111111111105', error: undefined },
+    ]);
+    expect(summary.failuresByError).toEqual({ ForeignUserConflict: 2, Unknown: 1 });
+  });
+});
+
+describe('renderCsv', () => {
+  it('writes only the header for an empty run', () => {
+    const csv = renderCsv(buildReport(RUN, [], [], FINISHED));
+    expect(csv).toBe(
+      'accountId,name,ou,outcome,changed,connector,access,user,policy,accessKey,trail,register,verify,errorName,errorStep,remediation,skipReason\r\n',
+    );
+  });
+
+  it('writes one row per account with each step action, failed at the failing step, and the skip reason', () => {
+    const report = buildReport(
+      RUN,
+      [
+        account('111111111101', {
+          changed: true,
+          steps: { access: { action: 'unchanged' }, user: { action: 'created' } },
+        }),
+        FAILED,
+      ],
+      [{ accountId: '111111111102', name: 'susp', reason: 'suspended' }],
+      FINISHED,
+    );
+    const [header, ...rows] = parseCsv(renderCsv(report));
+    const records = rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]])));
+    expect(records).toEqual([
+      expect.objectContaining({
+        accountId: '111111111101',
+        changed: 'true',
+        access: 'unchanged',
+        user: 'created',
+        policy: '',
+      }),
+      expect.objectContaining({
+        accountId: '111111111102',
+        outcome: 'SKIPPED',
+        skipReason: 'suspended',
+        access: '',
+      }),
+      expect.objectContaining({
+        accountId: '111111111103',
+        outcome: 'FAILED',
+        access: 'unchanged',
+        user: 'failed',
+        policy: '',
+        errorName: 'ForeignUserConflict',
+        errorStep: 'user',
+        remediation: 'Rename it.',
+      }),
+    ]);
+  });
+
+  it('quotes commas, quotes and line breaks, and defuses cells a spreadsheet would run as formulas', () => {
+    const tricky = account('111111111101', {
+      name: 'a "quoted", name\nover two lines',
+      ou: '=HYPERLINK("x")',
+    });
+    const [, row] = parseCsv(renderCsv(buildReport(RUN, [tricky], [], FINISHED)));
+    expect(row![1]).toBe('a "quoted", name\nover two lines');
+    expect(row![2]).toBe(`'=HYPERLINK("x")`);
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('+1')).toBe("'+1");
+    expect(csvField('@x,y')).toBe(`"'@x,y"`);
+  });
+
+  it('names the offboard step as the column of an offboard run', () => {
+    const report = buildReport(
+      { ...RUN, mode: 'offboard' },
+      [account('111111111101', { steps: { offboard: { action: 'updated' } } })],
+      [],
+      FINISHED,
+    );
+    expect(stepColumns(report)).toEqual(['offboard']);
+    expect(parseCsv(renderCsv(report))[1]).toContain('updated');
+  });
+});
+
+describe('renderHtml', () => {
+  it('escapes every character that could open markup or close an attribute', () => {
+    expect(esc(`<a href="x" onclick='y'>&\`</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;&lt;/a&gt;',
+    );
+  });
+
+  it('renders the same report to the same bytes, and an empty run with its empty-state text', () => {
+    const report = buildReport(RUN, [], [], FINISHED);
+    expect(renderHtml(report)).toBe(renderHtml(report));
+    expect(renderHtml(report)).toContain('This run had no accounts.');
+    expect(renderHtml(report)).toContain('data-testid="summary-total">0<');
+  });
+
+  it('shows a badge per step with its reason as a tooltip, and the failed step as failed', () => {
+    const html = renderHtml(
+      buildReport(
+        RUN,
+        [
+          account('111111111101', {
+            steps: { trail: { action: 'skipped', reason: 'covered-by-organization-trail' } },
+          }),
+          FAILED,
+        ],
+        [],
+        FINISHED,
+      ),
+    );
+    expect(html).toContain(
+      'data-step="trail" data-action="skipped" title="trail: skipped (covered-by-organization-trail)"',
+    );
+    expect(html).toContain(
+      'data-step="user" data-action="failed" title="user: failed (ForeignUserConflict: not ours)"',
+    );
+  });
+
+  it('formats durations without a locale', () => {
+    expect([850, 42_000, 185_000, 3_720_000].map(formatDuration)).toEqual([
+      '850 ms',
+      '42 s',
+      '3 min 5 s',
+      '1 h 2 min',
+    ]);
+  });
+});
