@@ -14,6 +14,7 @@ module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'] },
+    { ...common, displayName: 'state-machine', testMatch: ['<rootDir>/test/state-machine/**/*.test.ts'] },
     { ...common, displayName: 'pipeline', testMatch: ['<rootDir>/test/functions/**/*.test.ts'] },
   ],
 };

@@ -155,3 +155,12 @@ export function connectorSecretName(config: Config, accountId: string): string {
 export function trailKeyPrefix(config: Config, accountId: string): string {
   return `${config.trailPrefix}/${accountId}`;
 }
+
+/**
+ * For local runs only (`casbridge run --local`, the demo): the role the CLI acts as, as Lambda
+ * would, because the member role trusts only casbridge's task roles.
+ */
+export function localRoleArn(env: Record<string, string | undefined> = process.env): string | undefined {
+  const arn = env.CASBRIDGE_LOCAL_ROLE_ARN;
+  return arn?.startsWith('arn:') ? arn : undefined;
+}

@@ -84,3 +84,17 @@ function fallbackRemediation(name: string): string {
     return 'An AWS quota named in the message is full: free one (an unused trail or access key) and run again.';
   return 'Unexpected error: look up the run id and account id in the logs, then start a retry-failed run.';
 }
+
+/**
+ * The message of an error that crossed Step Functions: Lambda's cause is JSON
+ * `{errorType, errorMessage, trace}`; a States.* error (timeout, runtime) carries plain text.
+ */
+export function causeMessage(cause: string | undefined): string {
+  if (!cause) return '';
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+}

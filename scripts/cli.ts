@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { runCommand } from './commands/run';
 import { sandboxCommand } from './commands/sandbox';
 import { isCliError } from './errors';
 
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     // Commander would call process.exit itself; main() owns the exit code instead.
     .exitOverride();
-  for (const command of [sandboxCommand()]) {
+  for (const command of [sandboxCommand(), runCommand()]) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;
@@ -24,7 +25,8 @@ export function buildProgram(): Command {
 export async function main(argv: readonly string[]): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv]);
-    return 0;
+    // A command that ends in a non-zero status it chose (e.g. `run`: accounts failed) sets it here.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     // Commander has already printed its one-line message (or the help) to stderr.
     if (error instanceof CommanderError) return error.exitCode;

@@ -1,4 +1,4 @@
-import { failureRecord } from '../../commons/failure';
+import { causeMessage, failureRecord } from '../../commons/failure';
 import type { ConnectorStatus, Ledger, Outcome } from '../../commons/ledger';
 import type { ReportAccount } from '../../commons/run';
 import { pipelineFor } from '../../commons/step-result';
@@ -66,13 +66,7 @@ function base(input: RecordInput): Pick<ReportAccount, 'accountId' | 'name' | 'o
  */
 function describeCaught(input: RecordInput): { name: string; message: string; step?: string } {
   const caught = input.failure as { Error: string; Cause?: string };
-  let message = caught.Cause ?? '';
-  try {
-    const cause = JSON.parse(message) as { errorMessage?: unknown };
-    if (typeof cause.errorMessage === 'string') message = cause.errorMessage;
-  } catch {
-    // A States.* error (timeout, runtime) carries plain text.
-  }
+  const message = causeMessage(caught.Cause);
   const step = pipelineFor(input.mode).find((s) => !(s in input.steps));
   return { name: caught.Error, message, ...(step ? { step } : {}) };
 }

@@ -1,6 +1,6 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { InvalidTaskInputError } from '../../commons/errors';
-import { failureRecord } from '../../commons/failure';
+import { causeMessage, failureRecord } from '../../commons/failure';
 import { parseReportAccount } from '../../commons/report/report-account-schema';
 import type { ReportAccount } from '../../commons/run';
 
@@ -150,16 +150,6 @@ function failedChild(entry: ChildExecution, error: { name: string; message: stri
     connector: 'NOT_REGISTERED',
     error: failureRecord(error, account.joinedMethod ? { joinedMethod: account.joinedMethod } : {}),
   };
-}
-
-/**
- * A Cause is Lambda's JSON `{errorType, errorMessage, trace}` for a task's own error, or plain
- * text for a States.* error; only the message is kept (the trace is noise in a report).
- */
-function causeMessage(cause: string | undefined): string {
-  const parsed = parseJson(cause ?? '') as { errorMessage?: unknown } | undefined;
-  const message = typeof parsed?.errorMessage === 'string' ? parsed.errorMessage : (cause ?? '');
-  return message.length > 1000 ? `${message.slice(0, 1000)}…` : message;
 }
 
 function parseJson(text: string): unknown {

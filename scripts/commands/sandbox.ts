@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Sandbox, startSandbox } from '../../sandbox';
 import { defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { type AccountFaultsSpec, parseScenario, type Scenario } from '../../sandbox/scenario/scenario';
+import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { CliError } from '../errors';
 
 export interface SandboxCommandOptions {
@@ -103,6 +104,11 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
     `export AWS_REGION=${sandbox.region}`,
     // The AWS CLI (v1 and Debian's 2.9) reads the Region only from AWS_DEFAULT_REGION.
     `export AWS_DEFAULT_REGION=${sandbox.region}`,
+    // casbridge's own configuration, as the stack gives it to its functions, so that
+    // `casbridge run --local` works in the same shell.
+    ...Object.entries(stackEnvironment(stack))
+      .filter(([name]) => name !== 'AWS_REGION')
+      .map(([name, value]) => `export ${name}=${value}`),
     '',
   ];
 

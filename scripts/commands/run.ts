@@ -1,0 +1,163 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { getConfig, localRoleArn } from '../../commons/config';
+import type { RunReport } from '../../commons/run';
+import { CliError } from '../errors';
+import { actAsRole } from '../local/act-as-role';
+import { executeRunLocally } from '../local/execute-run';
+import type { EventLog } from '../local/run-local';
+import { renderReportTable } from '../render/report-table';
+
+export interface RunCommandOptions {
+  mode?: string;
+  accounts?: string[];
+  ou?: string[];
+  dryRun: boolean;
+  maxConcurrency?: number;
+  input?: string;
+  local: boolean;
+  json?: string;
+}
+
+/** Exit codes: the run completed with no failed account / some accounts failed / it could not start. */
+export const EXIT_OK = 0;
+export const EXIT_ACCOUNTS_FAILED = 2;
+export const EXIT_NOT_STARTED = 1;
+
+/** `casbridge run`: one run of the state machine, followed to its report. */
+export function runCommand(): Command {
+  return new Command('run')
+    .description('starts a run (onboard, reconcile, offboard, retry-failed) and prints its report')
+    .addOption(
+      new Option('--mode <mode>', 'what the run does').choices([
+        'onboard',
+        'reconcile',
+        'offboard',
+        'retry-failed',
+      ]),
+    )
+    .option('--accounts <ids>', 'only these accounts (comma-separated ids)', splitList)
+    .option('--ou <ids>', 'only accounts under these OUs, recursively (comma-separated ids)', splitList)
+    .option('--dry-run', 'plan only: report what would change, change nothing', false)
+    .addOption(new Option('--max-concurrency <n>', 'accounts worked on at once').argParser(parsePositive))
+    .option('--input <file>', 'a run input or an EventBridge event as JSON, instead of the flags above')
+    .option(
+      '--local',
+      'run the state machine in this process against AWS_ENDPOINT_URL (the sandbox) or AWS',
+      false,
+    )
+    .option('--json <file>', 'also write the report as JSON to this file')
+    .action(async (options: RunCommandOptions) => {
+      process.exitCode = await runRun(options);
+    });
+}
+
+export async function runRun(options: RunCommandOptions): Promise<number> {
+  const input = runInput(options);
+  if (!options.local) {
+    throw new CliError(
+      'runs of the deployed state machine are not available yet: use --local against the sandbox or an AWS endpoint',
+    );
+  }
+  const config = loadConfiguration();
+  const role = localRoleArn();
+  if (role)
+    await actAsRole(role, config.region).catch((error: Error) => {
+      throw new CliError(`cannot act as ${role}: ${error.name}: ${error.message}`);
+    });
+  const progress = new Progress(process.stderr);
+  const outcome = await executeRunLocally(input, {
+    executionName: `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    onEvent: (event) => progress.update(event),
+  });
+  progress.done();
+  if (outcome.startError) {
+    process.stderr.write(
+      `casbridge: the run did not start: ${outcome.startError.name}: ${outcome.startError.message}\n`,
+    );
+    return EXIT_NOT_STARTED;
+  }
+  const report = outcome.report as RunReport;
+  process.stdout.write(`${renderReportTable(report)}\n`);
+  if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+  return report.summary.byOutcome.FAILED > 0 ? EXIT_ACCOUNTS_FAILED : EXIT_OK;
+}
+
+/** The run input from --input, or from the flags (ResolveTargets validates it fully). */
+export function runInput(options: RunCommandOptions): unknown {
+  if (options.input) {
+    if (options.mode || options.accounts || options.ou || options.dryRun) {
+      throw new CliError('--input replaces --mode, --accounts, --ou and --dry-run: give one or the other');
+    }
+    try {
+      return JSON.parse(readFileSync(options.input, 'utf8'));
+    } catch (error) {
+      throw new CliError(`cannot read ${options.input} as JSON: ${(error as Error).message}`);
+    }
+  }
+  if (!options.mode)
+    throw new CliError(
+      'say what the run does: --mode onboard|reconcile|offboard|retry-failed (or --input FILE)',
+    );
+  return {
+    mode: options.mode,
+    ...(options.accounts ? { accounts: options.accounts } : {}),
+    ...(options.ou ? { organizationalUnits: options.ou } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.maxConcurrency ? { maxConcurrency: options.maxConcurrency } : {}),
+  };
+}
+
+function loadConfiguration() {
+  try {
+    return getConfig();
+  } catch (error) {
+    throw new CliError(
+      `${(error as Error).message} (for the sandbox, eval the exports \`casbridge sandbox\` prints)`,
+    );
+  }
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+/** A one-line progress display on a terminal: accounts started and finished, failures. */
+class Progress {
+  private started = 0;
+  private finished = 0;
+  private failed = 0;
+  private lastState = '';
+  private readonly tty: boolean;
+
+  constructor(private readonly out: NodeJS.WriteStream) {
+    this.tty = Boolean(out.isTTY);
+  }
+
+  update(event: EventLog): void {
+    if (event.type === 'MapIterationStarted') this.started++;
+    if (event.type === 'StateExited' && event.state.name === 'RecordResult') {
+      this.finished++;
+      if ((event.state.output as { outcome?: string } | undefined)?.outcome === 'FAILED') this.failed++;
+    }
+    if (event.type === 'StateEntered' && event.index === undefined) this.lastState = event.state.name;
+    if (this.tty) this.out.write(`\r${this.line()}\u001b[K`);
+  }
+
+  done(): void {
+    if (this.tty) this.out.write(`\r${this.line()}\u001b[K\n`);
+  }
+
+  private line(): string {
+    return `${this.lastState}: ${this.finished}/${this.started} accounts done, ${this.failed} failed`;
+  }
+}

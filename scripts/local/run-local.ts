@@ -1,0 +1,116 @@
+import './polyfill';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Context } from 'aws-lambda';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { S3Location } from '../../commons/run';
+import { adaptForLocalRun, LOAD_TARGETS_STATE } from './adapt-definition';
+import { type Definition, loadDefinition, taskStates } from './definition';
+import { FUNCTION_HANDLERS, type LambdaHandler } from './handlers';
+
+/** One event of a local execution (the library does not export the type). */
+export type EventLog =
+  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
+export interface LocalExecution {
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  /** The execution's event log, as GetExecutionHistory would give it. */
+  events: EventLog[];
+}
+
+export interface LocalRunOptions {
+  executionName: string;
+  /** Called for each event as it happens (progress display). */
+  onEvent?: (event: EventLog) => void;
+  /** Milliseconds to wait instead of each retrier's backoff, by state name (tests). */
+  retryIntervalOverrides?: Record<string, number | number[]>;
+  region?: string;
+  definition?: Definition;
+}
+
+/**
+ * Runs the deployed state machine definition locally under aws-local-stepfunctions, every Task
+ * bound to the real Lambda handler, against whatever AWS endpoint the environment names (the
+ * sandbox, or AWS itself). Handlers read their configuration from the environment, as in Lambda.
+ */
+export async function runLocal(input: unknown, options: LocalRunOptions): Promise<LocalExecution> {
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const definition = adaptForLocalRun(options.definition ?? loadDefinition(), { region });
+  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+  for (const task of taskStates(definition)) {
+    const functionName =
+      task.functionName ?? /function:casbridge-(.+)$/.exec(String(task.state.Resource))?.[1];
+    if (task.name === LOAD_TARGETS_STATE) {
+      handlers[task.name] = (state) => loadTargets((state as { targets: S3Location }).targets, region);
+      continue;
+    }
+    const handler = functionName ? FUNCTION_HANDLERS[functionName] : undefined;
+    if (!handler)
+      throw new Error(`local run: no handler for Task ${task.name} (${String(task.state.Resource)})`);
+    handlers[task.name] = asLambda(handler, functionName as string);
+  }
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } as never });
+  const execution = machine.run(input as never, {
+    overrides: {
+      taskResourceLocalHandlers: handlers as never,
+      ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+    },
+    context: { Execution: { Id: options.executionName, Name: options.executionName } } as never,
+  });
+  const events: EventLog[] = [];
+  const collecting = (async () => {
+    for await (const event of execution.eventLogs) {
+      events.push(event);
+      options.onEvent?.(event);
+    }
+  })();
+  try {
+    const output = await execution.result;
+    await collecting;
+    return { status: 'SUCCEEDED', output, events };
+  } catch (error) {
+    await collecting.catch(() => undefined);
+    const failure = error instanceof ExecutionError ? (error.cause as Error | undefined) : (error as Error);
+    return {
+      status: 'FAILED',
+      error: failure?.name ?? 'Error',
+      cause: String((failure as { cause?: unknown })?.cause ?? failure?.message ?? ''),
+      events,
+    };
+  }
+}
+
+/**
+ * Lambda hands a thrown error to Step Functions as its name and a JSON cause
+ * `{errorType, errorMessage}` — never the error object, whose `cause` may be an SDK exception.
+ * The local run does the same, so Catch and the record task see what they would on AWS.
+ */
+function asLambda(handler: LambdaHandler, functionName: string): (input: unknown) => Promise<unknown> {
+  return async (input) => {
+    const context = {
+      functionName: `casbridge-${functionName}`,
+      awsRequestId: crypto.randomUUID(),
+      getRemainingTimeInMillis: () => 300_000,
+    } as unknown as Context;
+    try {
+      return await handler(input as never, context);
+    } catch (error) {
+      const e = error as Error;
+      const thrown = new Error(e.message);
+      thrown.name = e.name || 'Error';
+      (thrown as { cause?: string }).cause = JSON.stringify({
+        errorType: thrown.name,
+        errorMessage: e.message,
+      });
+      throw thrown;
+    }
+  };
+}
+
+async function loadTargets(location: S3Location, region: string): Promise<unknown[]> {
+  const s3 = new S3Client({ region, forcePathStyle: true });
+  const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+  return JSON.parse(await object.Body!.transformToString()) as unknown[];
+}

@@ -1,0 +1,24 @@
+import type { Sandbox } from '../../sandbox';
+import { adaptForLocalRun } from '../../scripts/local/adapt-definition';
+import { loadDefinition, taskStates } from '../../scripts/local/definition';
+import { executeRunLocally, type LocalRunOutcome } from '../../scripts/local/execute-run';
+
+let executions = 0;
+
+/**
+ * Runs the real state machine definition locally against the sandbox, as `casbridge run --local`
+ * does. Retry waits take no wall time: each retry moves the sandbox clock forward by the
+ * retrier's backoff instead, so a role that becomes assumable after 30 s does so after the
+ * retries that would have waited that long.
+ */
+export async function runStateMachine(sandbox: Sandbox, input: unknown): Promise<LocalRunOutcome> {
+  const overrides: Record<string, number> = {};
+  for (const task of taskStates(adaptForLocalRun(loadDefinition()))) overrides[task.name] = 0;
+  return executeRunLocally(input, {
+    executionName: `test-${++executions}`,
+    retryIntervalOverrides: overrides,
+    onEvent: (event) => {
+      if (event.type === 'StateRetried') sandbox.world.clock.advance(2 ** event.retry.attempt * 10_000);
+    },
+  });
+}
