@@ -104,6 +104,14 @@ describe('casbridge sandbox', () => {
         AWS_SECRET_ACCESS_KEY: expect.stringMatching(/^\S{40}$/),
         AWS_REGION: 'us-east-1',
         AWS_DEFAULT_REGION: 'us-east-1',
+        // casbridge's configuration for `casbridge run --local` in the same shell.
+        CASBRIDGE_EXTERNAL_ID: 'casbridge-sandbox-external-id',
+        CASBRIDGE_LEDGER_TABLE: expect.any(String),
+        CASBRIDGE_LOG_BUCKET: expect.any(String),
+        CASBRIDGE_REPORTS_BUCKET: expect.any(String),
+        CASBRIDGE_TOPIC_ARN: expect.stringMatching(/^arn:aws:sns:/),
+        CASBRIDGE_SECRETS_KMS_KEY_ID: expect.stringMatching(/^arn:aws:kms:/),
+        CASBRIDGE_LOCAL_ROLE_ARN: expect.stringMatching(/^arn:aws:iam::\d{12}:role\/casbridge-/),
       });
       expect(sandbox.stdout()).toContain('200000000003  identity-prod-3');
       expect(exit).toEqual({ code: 0, signal: null });
