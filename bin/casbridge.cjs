@@ -5,6 +5,10 @@
 // it is noise for a CLI user, and it must be off before any SDK module runs.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+// Local runs execute the Lambda handlers in this process; their JSON log lines are for CloudWatch
+// and would bury the CLI's own output. POWERTOOLS_LOG_LEVEL=INFO brings them back.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+
 // The CLI ships as TypeScript: tsx's CommonJS hook compiles it on load (and caches the result).
 require('tsx/cjs');
 require('../scripts/cli.ts')
