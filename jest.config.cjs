@@ -16,5 +16,6 @@ module.exports = {
     { ...common, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'] },
     { ...common, displayName: 'state-machine', testMatch: ['<rootDir>/test/state-machine/**/*.test.ts'] },
     { ...common, displayName: 'pipeline', testMatch: ['<rootDir>/test/functions/**/*.test.ts'] },
+    { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
   ],
 };
