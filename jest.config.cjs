@@ -16,6 +16,8 @@ module.exports = {
     { ...common, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'] },
     { ...common, displayName: 'state-machine', testMatch: ['<rootDir>/test/state-machine/**/*.test.ts'] },
     { ...common, displayName: 'pipeline', testMatch: ['<rootDir>/test/functions/**/*.test.ts'] },
+    // Runs `npm run package` (osls) once and reads the template and zips it writes to .serverless/.
+    { ...common, displayName: 'stack', testMatch: ['<rootDir>/test/stack/**/*.test.ts'] },
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
   ],
 };

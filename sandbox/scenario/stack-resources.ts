@@ -1,7 +1,17 @@
 /**
  * What a deployed casbridge stack creates in the central account, named as the stack names it.
  * The sandbox seeds exactly these so the product runs against it unchanged; keep this the one
- * place that follows the stack's resources.
+ * place that follows the stack's resources. `serverless.yml` writes the same names, and
+ * test/stack/template.test.ts checks the packaged template against the functions below.
+ *
+ * The naming pattern:
+ * - the organization's data, one set per account and Region whatever the stage (casbridge runs
+ *   once per organization; its ledger, secrets and logs outlive any deployment):
+ *   `casbridge-ledger`, `casbridge-handoff`, `casbridge-reports-<account>-<region>`,
+ *   `casbridge-trail-logs-<account>-<region>`, `alias/casbridge-secrets`;
+ * - the deployment: the state machine `casbridge-<stage>`, and per function
+ *   `casbridge-<stage>-<function>` (the function, by the framework, and its role). Every role
+ *   starts with `casbridge-`: the member role trusts only those.
  */
 export interface StackResources {
   accountId: string;
@@ -12,7 +22,12 @@ export interface StackResources {
   topicName: string;
   topicArn: string;
   secretsKmsKeyArn: string;
-  /** Role the product's tasks run as; the member role trusts roles with this prefix. */
+  secretsKmsKeyAlias: string;
+  /**
+   * The role the product's tasks run as in the sandbox: one stand-in, with administrator rights,
+   * for the stack's per-function roles (functionRoleName); it shares their `casbridge-` prefix,
+   * which is what the member role trusts.
+   */
   taskRoleName: string;
   taskRoleArn: string;
   externalId: string;
@@ -20,20 +35,38 @@ export interface StackResources {
 
 export const DEFAULT_EXTERNAL_ID = 'casbridge-sandbox-external-id';
 
+/** Prefix of every casbridge name in the central account. */
+export const NAME_PREFIX = 'casbridge';
+/** The trail's key prefix in the log bucket when not configured (CASBRIDGE_TRAIL_PREFIX). */
+export const DEFAULT_TRAIL_PREFIX = 'casbridge';
+
 export function stackResources(accountId: string, region: string): StackResources {
+  const topicName = `${NAME_PREFIX}-handoff`;
   return {
     accountId,
     region,
-    reportsBucket: `casbridge-reports-${accountId}-${region}`,
-    logBucket: `casbridge-trail-logs-${accountId}-${region}`,
-    ledgerTable: 'casbridge-ledger',
-    topicName: 'casbridge-handoff',
-    topicArn: `arn:aws:sns:${region}:${accountId}:casbridge-handoff`,
+    reportsBucket: `${NAME_PREFIX}-reports-${accountId}-${region}`,
+    logBucket: `${NAME_PREFIX}-trail-logs-${accountId}-${region}`,
+    ledgerTable: `${NAME_PREFIX}-ledger`,
+    topicName,
+    topicArn: `arn:aws:sns:${region}:${accountId}:${topicName}`,
+    // A deployed key's id is AWS's choice; the sandbox fixes one.
     secretsKmsKeyArn: `arn:aws:kms:${region}:${accountId}:key/6f1c2d3e-0000-4000-8000-casbridge0001`,
-    taskRoleName: 'casbridge-tasks',
-    taskRoleArn: `arn:aws:iam::${accountId}:role/casbridge-tasks`,
+    secretsKmsKeyAlias: `alias/${NAME_PREFIX}-secrets`,
+    taskRoleName: `${NAME_PREFIX}-tasks`,
+    taskRoleArn: `arn:aws:iam::${accountId}:role/${NAME_PREFIX}-tasks`,
     externalId: DEFAULT_EXTERNAL_ID,
   };
+}
+
+/** The deployment's state machine. */
+export function stateMachineName(stage: string): string {
+  return `${NAME_PREFIX}-${stage}`;
+}
+
+/** A function's role in the deployed stack (`functionName` is its key in serverless.yml). */
+export function functionRoleName(stage: string, functionName: string): string {
+  return `${NAME_PREFIX}-${stage}-${functionName}`;
 }
 
 /**
@@ -41,7 +74,11 @@ export function stackResources(accountId: string, region: string): StackResource
  * (`aws:SourceOrgID`), so a new account needs no policy edit and concurrent onboardings never race
  * on the policy.
  */
-export function logBucketPolicy(bucket: string, organizationId: string): Record<string, unknown> {
+export function logBucketPolicy(
+  bucket: string,
+  organizationId: string,
+  trailPrefix: string = DEFAULT_TRAIL_PREFIX,
+): Record<string, unknown> {
   return {
     Version: '2012-10-17',
     Statement: [
@@ -58,7 +95,7 @@ export function logBucketPolicy(bucket: string, organizationId: string): Record<
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:PutObject',
-        Resource: `arn:aws:s3:::${bucket}/casbridge/*/AWSLogs/*`,
+        Resource: `arn:aws:s3:::${bucket}/${trailPrefix}/*/AWSLogs/*`,
         Condition: {
           StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceOrgID': organizationId },
         },
