@@ -164,3 +164,12 @@ export function localRoleArn(env: Record<string, string | undefined> = process.e
   const arn = env.CASBRIDGE_LOCAL_ROLE_ARN;
   return arn?.startsWith('arn:') ? arn : undefined;
 }
+
+/**
+ * The deployed state machine `casbridge run` starts (the stack's StateMachineArn output; the
+ * sandbox exports its own).
+ */
+export function stateMachineArn(env: Record<string, string | undefined> = process.env): string | undefined {
+  const arn = env.CASBRIDGE_STATE_MACHINE_ARN;
+  return arn?.startsWith('arn:') ? arn : undefined;
+}

@@ -31,9 +31,17 @@ export interface StackResources {
   taskRoleName: string;
   taskRoleArn: string;
   externalId: string;
+  /**
+   * The deployment's state machine (`stateMachineName(SANDBOX_STAGE)`): the sandbox's Step
+   * Functions runs it with the real handlers; the stack's `StateMachineArn` output on AWS.
+   */
+  stateMachineArn: string;
 }
 
 export const DEFAULT_EXTERNAL_ID = 'casbridge-sandbox-external-id';
+
+/** The stage the sandbox's stack stands for: serverless.yml's default (`--stage` unset). */
+export const SANDBOX_STAGE = 'dev';
 
 /** Prefix of every casbridge name in the central account. */
 export const NAME_PREFIX = 'casbridge';
@@ -56,6 +64,7 @@ export function stackResources(accountId: string, region: string): StackResource
     taskRoleName: `${NAME_PREFIX}-tasks`,
     taskRoleArn: `arn:aws:iam::${accountId}:role/${NAME_PREFIX}-tasks`,
     externalId: DEFAULT_EXTERNAL_ID,
+    stateMachineArn: `arn:aws:states:${region}:${accountId}:stateMachine:${stateMachineName(SANDBOX_STAGE)}`,
   };
 }
 

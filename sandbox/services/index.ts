@@ -6,6 +6,7 @@ import { organizationsService } from './organizations';
 import { s3Service } from './s3';
 import { secretsManagerService } from './secrets-manager';
 import { snsService } from './sns';
+import { stepFunctionsService } from './step-functions';
 import { stsService } from './sts';
 
 /** Every service the sandbox speaks, by SigV4 signing name. */
@@ -18,4 +19,5 @@ export const SERVICES: readonly ServiceDefinition[] = [
   secretsManagerService,
   snsService,
   dynamodbService,
+  stepFunctionsService,
 ];

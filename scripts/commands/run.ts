@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { getConfig, localRoleArn } from '../../commons/config';
+import { getConfig, localRoleArn, stateMachineArn } from '../../commons/config';
 import type { RunReport } from '../../commons/run';
 import { CliError } from '../errors';
 import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import type { EventLog } from '../local/run-local';
+import { type RemoteProgress, runRemotely } from '../remote/follow-run';
 import { renderReportTable } from '../render/report-table';
 
 export interface RunCommandOptions {
@@ -16,6 +17,7 @@ export interface RunCommandOptions {
   maxConcurrency?: number;
   input?: string;
   local: boolean;
+  stateMachineArn?: string;
   json?: string;
 }
 
@@ -46,6 +48,10 @@ export function runCommand(): Command {
       'run the state machine in this process against AWS_ENDPOINT_URL (the sandbox) or AWS',
       false,
     )
+    .option(
+      '--state-machine-arn <arn>',
+      'the deployed state machine to start (default: CASBRIDGE_STATE_MACHINE_ARN, the stack output StateMachineArn)',
+    )
     .option('--json <file>', 'also write the report as JSON to this file')
     .action(async (options: RunCommandOptions) => {
       process.exitCode = await runRun(options);
@@ -54,11 +60,7 @@ export function runCommand(): Command {
 
 export async function runRun(options: RunCommandOptions): Promise<number> {
   const input = runInput(options);
-  if (!options.local) {
-    throw new CliError(
-      'runs of the deployed state machine are not available yet: use --local against the sandbox or an AWS endpoint',
-    );
-  }
+  if (!options.local) return runDeployed(input, options);
   const config = loadConfiguration();
   const role = localRoleArn();
   if (role)
@@ -77,7 +79,42 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
     );
     return EXIT_NOT_STARTED;
   }
-  const report = outcome.report as RunReport;
+  return printReport(outcome.report as RunReport, options);
+}
+
+/**
+ * Starts an execution of the deployed state machine and follows it to its report through the
+ * Step Functions API: the same path against AWS and against the sandbox.
+ */
+async function runDeployed(input: unknown, options: RunCommandOptions): Promise<number> {
+  const arn = options.stateMachineArn ?? stateMachineArn();
+  if (!arn) {
+    throw new CliError(
+      'no state machine to start: pass --state-machine-arn, or set CASBRIDGE_STATE_MACHINE_ARN to the stack output StateMachineArn (`casbridge sandbox` exports it); or run in this process with --local',
+    );
+  }
+  const progress = new RemoteProgressLine(process.stderr);
+  const outcome = await runRemotely(input, {
+    stateMachineArn: arn,
+    executionName: `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    onProgress: (p) => progress.update(p),
+  });
+  progress.done();
+  if (outcome.startError) {
+    process.stderr.write(
+      `casbridge: the run did not start: ${outcome.startError.name}: ${outcome.startError.message}\n`,
+    );
+    return EXIT_NOT_STARTED;
+  }
+  if (!outcome.report) {
+    throw new CliError(
+      `execution ${outcome.executionArn} ended ${outcome.status} without a report: ${outcome.error ?? ''} ${outcome.cause ?? ''}`.trim(),
+    );
+  }
+  return printReport(outcome.report, options);
+}
+
+function printReport(report: RunReport, options: RunCommandOptions): number {
   process.stdout.write(`${renderReportTable(report)}\n`);
   if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
   return report.summary.byOutcome.FAILED > 0 ? EXIT_ACCOUNTS_FAILED : EXIT_OK;
@@ -159,5 +196,27 @@ class Progress {
 
   private line(): string {
     return `${this.lastState}: ${this.finished}/${this.started} accounts done, ${this.failed} failed`;
+  }
+}
+
+/** The remote run's progress on a terminal, from the map run's counts. */
+class RemoteProgressLine {
+  private last = '';
+  private readonly tty: boolean;
+
+  constructor(private readonly out: NodeJS.WriteStream) {
+    this.tty = Boolean(out.isTTY);
+  }
+
+  update(progress: RemoteProgress): void {
+    const a = progress.accounts;
+    this.last = a
+      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running, ${a.failed} failed`
+      : `${progress.status}: resolving the accounts`;
+    if (this.tty) this.out.write(`\r${this.last}\u001b[K`);
+  }
+
+  done(): void {
+    if (this.tty) this.out.write(`\r${this.last}\u001b[K\n`);
   }
 }

@@ -112,6 +112,8 @@ describe('casbridge sandbox', () => {
         CASBRIDGE_TOPIC_ARN: expect.stringMatching(/^arn:aws:sns:/),
         CASBRIDGE_SECRETS_KMS_KEY_ID: expect.stringMatching(/^arn:aws:kms:/),
         CASBRIDGE_LOCAL_ROLE_ARN: expect.stringMatching(/^arn:aws:iam::\d{12}:role\/casbridge-/),
+        // What `casbridge run` (without --local) starts: the sandbox's Step Functions runs it.
+        CASBRIDGE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:999988887777:stateMachine:casbridge-dev',
       });
       expect(sandbox.stdout()).toContain('200000000003  identity-prod-3');
       expect(exit).toEqual({ code: 0, signal: null });

@@ -1,0 +1,152 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  DescribeMapRunCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListMapRunsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { causeMessage } from '../../commons/failure';
+import { type ResolvedRun, type RunReport, runPrefix } from '../../commons/run';
+
+/** What a follower sees of a run while it goes on. */
+export interface RemoteProgress {
+  status: string;
+  /** Set once the map run started: its items are the run's target accounts. */
+  accounts?: { total: number; done: number; running: number; failed: number };
+}
+
+export interface RemoteRunOptions {
+  stateMachineArn: string;
+  executionName: string;
+  /** How often to ask for the execution's state. */
+  pollMs?: number;
+  onProgress?: (progress: RemoteProgress) => void;
+}
+
+export interface RemoteRunOutcome {
+  executionArn: string;
+  status: string;
+  error?: string;
+  cause?: string;
+  /** Set once ResolveTargets produced the run. */
+  runId?: string;
+  /** The run's report, read from the reports bucket where WriteReport put it. */
+  report?: RunReport;
+  /** Why the run could not start (ResolveTargets failed: bad input, bad event). */
+  startError?: { name: string; message: string };
+}
+
+const DEFAULT_POLL_MS = 500;
+const RESOLVE_TARGETS_STATE = 'ResolveTargets';
+
+/**
+ * Starts an execution of the deployed state machine and follows it to its report, with nothing
+ * but the Step Functions and S3 APIs an operator would use: DescribeExecution for the status,
+ * ListMapRuns and DescribeMapRun for the accounts' progress, GetExecutionHistory for the run that
+ * ResolveTargets made, and the report object WriteReport wrote. The Region is the state machine's.
+ */
+export async function runRemotely(input: unknown, options: RemoteRunOptions): Promise<RemoteRunOutcome> {
+  const region = options.stateMachineArn.split(':')[3] || undefined;
+  const sfn = new SFNClient({ ...(region ? { region } : {}) });
+  try {
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: options.stateMachineArn,
+        name: options.executionName,
+        input: JSON.stringify(input),
+      }),
+    );
+    const execution = await follow(sfn, executionArn as string, options);
+    const resolved = await resolvedRun(sfn, execution.executionArn as string);
+    const outcome: RemoteRunOutcome = {
+      executionArn: execution.executionArn as string,
+      status: execution.status as string,
+      ...(execution.error !== undefined ? { error: execution.error } : {}),
+      ...(execution.cause !== undefined ? { cause: execution.cause } : {}),
+    };
+    if (!resolved) {
+      return {
+        ...outcome,
+        startError: { name: execution.error ?? 'Error', message: causeMessage(execution.cause) },
+      };
+    }
+    const report = await readReport(resolved, region);
+    return { ...outcome, runId: resolved.run.runId, ...(report ? { report } : {}) };
+  } finally {
+    sfn.destroy();
+  }
+}
+
+async function follow(
+  sfn: SFNClient,
+  executionArn: string,
+  options: RemoteRunOptions,
+): Promise<DescribeExecutionCommandOutput> {
+  let mapRunArn: string | undefined;
+  for (;;) {
+    const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const progress: RemoteProgress = { status: execution.status ?? 'RUNNING' };
+    // A Distributed Map's run is found by its parent execution; DescribeExecution names only the
+    // map run that dispatched a child.
+    mapRunArn ??= (await sfn.send(new ListMapRunsCommand({ executionArn }))).mapRuns?.[0]?.mapRunArn;
+    if (mapRunArn) {
+      const counts = (await sfn.send(new DescribeMapRunCommand({ mapRunArn }))).itemCounts;
+      if (counts) {
+        progress.accounts = {
+          total: counts.total ?? 0,
+          done:
+            (counts.succeeded ?? 0) + (counts.failed ?? 0) + (counts.timedOut ?? 0) + (counts.aborted ?? 0),
+          running: counts.running ?? 0,
+          failed: (counts.failed ?? 0) + (counts.timedOut ?? 0) + (counts.aborted ?? 0),
+        };
+      }
+    }
+    options.onProgress?.(progress);
+    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') return execution;
+    await sleep(options.pollMs ?? DEFAULT_POLL_MS);
+  }
+}
+
+/** The run ResolveTargets returned, from the execution's history. */
+async function resolvedRun(sfn: SFNClient, executionArn: string): Promise<ResolvedRun | undefined> {
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }),
+    );
+    const exited = (page.events ?? []).find(isResolveTargetsExit);
+    const output = exited?.stateExitedEventDetails?.output;
+    if (output) return JSON.parse(output) as ResolvedRun;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return undefined;
+}
+
+function isResolveTargetsExit(event: HistoryEvent): boolean {
+  return event.type === 'TaskStateExited' && event.stateExitedEventDetails?.name === RESOLVE_TARGETS_STATE;
+}
+
+/** The report sits beside the run's targets: WriteReport writes it under the same run prefix. */
+async function readReport(resolved: ResolvedRun, region: string | undefined): Promise<RunReport | undefined> {
+  const s3 = new S3Client({ ...(region ? { region } : {}), forcePathStyle: true });
+  try {
+    const object = await s3.send(
+      new GetObjectCommand({
+        Bucket: resolved.targets.bucket,
+        Key: `${runPrefix(resolved.run.runId)}report.json`,
+      }),
+    );
+    return JSON.parse(await object.Body!.transformToString()) as RunReport;
+  } catch (error) {
+    // A run that failed before WriteReport has no report; the caller says so with the run's error.
+    if ((error as Error).name === 'NoSuchKey') return undefined;
+    throw error;
+  } finally {
+    s3.destroy();
+  }
+}

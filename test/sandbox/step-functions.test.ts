@@ -1,0 +1,222 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  DescribeMapRunCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  ListMapRunsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { useSandbox } from '../support/sandbox';
+
+/**
+ * The sandbox's Step Functions, driven by the real SDK client: executions of the stack's state
+ * machine run in the sandbox process with the real handlers (here: the test's process, whose
+ * environment the sandbox sets to the stack's on the first execution).
+ */
+const ACCOUNTS = 4;
+const WAIT_MS = 50_000;
+
+describe('Step Functions', () => {
+  const sandbox = useSandbox({ accounts: ACCOUNTS });
+  const sfn = () => new SFNClient(sandbox().clientConfig());
+  const machine = () => sandbox().stack.stateMachineArn;
+  let onboard: { executionArn: string; done: DescribeExecutionCommandOutput } | undefined;
+
+  /** Starts an onboard of the whole organization once; the tests below read what it left. */
+  async function onboardRun() {
+    if (!onboard) {
+      const input = JSON.stringify({ mode: 'onboard' });
+      const started = await sfn().send(
+        new StartExecutionCommand({ stateMachineArn: machine(), name: 'onboard-1', input }),
+      );
+      // The same name and input while it runs: the original execution, not a second one.
+      const again = await sfn().send(
+        new StartExecutionCommand({ stateMachineArn: machine(), name: 'onboard-1', input }),
+      );
+      expect(again).toMatchObject({ executionArn: started.executionArn, startDate: started.startDate });
+      onboard = { executionArn: started.executionArn!, done: await untilDone(started.executionArn!) };
+    }
+    return onboard;
+  }
+
+  async function untilDone(executionArn: string): Promise<DescribeExecutionCommandOutput> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const out = await sfn().send(new DescribeExecutionCommand({ executionArn }));
+      if (out.status !== 'RUNNING' || Date.now() > deadline) return out;
+      await sleep(100);
+    }
+  }
+
+  async function history(executionArn: string): Promise<HistoryEvent[]> {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await sfn().send(
+        new GetExecutionHistoryCommand({ executionArn, maxResults: 20, nextToken }),
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return events;
+  }
+
+  it(
+    "runs the stack's state machine to the end and fails it with AccountsFailed when an account fails",
+    async () => {
+      const { executionArn, done } = await onboardRun();
+
+      expect(executionArn).toBe(
+        `arn:aws:states:${sandbox().region}:${sandbox().stack.accountId}:execution:casbridge-dev:onboard-1`,
+      );
+      // Account 3 holds a foreign CloudAppSecurity user: its failure fails the run, after the report.
+      expect(done).toMatchObject({
+        status: 'FAILED',
+        error: 'AccountsFailed',
+        stateMachineArn: machine(),
+        name: 'onboard-1',
+        input: '{"mode":"onboard"}',
+      });
+      expect(done.stopDate!.getTime()).toBeGreaterThanOrEqual(done.startDate!.getTime());
+      expect(JSON.parse(done.cause!)).toMatchObject({ errorType: 'AccountsFailed' });
+    },
+    WAIT_MS + 10_000,
+  );
+
+  it(
+    'records the history as Step Functions does: ResolveTargets, the map run, WriteReport',
+    async () => {
+      const { executionArn } = await onboardRun();
+
+      const events = await history(executionArn);
+
+      expect(events.map((e) => e.id)).toEqual(events.map((_, i) => i + 1));
+      expect(events[0]).toMatchObject({
+        type: 'ExecutionStarted',
+        previousEventId: 0,
+        executionStartedEventDetails: { input: '{"mode":"onboard"}' },
+      });
+      const entered = events.filter((e) => e.type?.endsWith('StateEntered'));
+      expect(entered.map((e) => [e.type, e.stateEnteredEventDetails?.name])).toEqual([
+        ['TaskStateEntered', 'ResolveTargets'],
+        ['MapStateEntered', 'ProcessAccounts'],
+        ['TaskStateEntered', 'WriteReport'],
+      ]);
+      const resolved = events.find(
+        (e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'ResolveTargets',
+      );
+      expect(JSON.parse(resolved!.stateExitedEventDetails!.output!)).toMatchObject({
+        run: { mode: 'onboard', runId: expect.any(String) },
+        targets: { count: ACCOUNTS },
+      });
+      expect(events.map((e) => e.type)).toEqual(
+        expect.arrayContaining(['LambdaFunctionScheduled', 'MapRunStarted', 'MapRunSucceeded']),
+      );
+      expect(events.at(-1)).toMatchObject({
+        type: 'ExecutionFailed',
+        executionFailedEventDetails: { error: 'AccountsFailed' },
+      });
+      const reversed = await sfn().send(
+        new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 1 }),
+      );
+      expect(reversed.events?.[0]?.id).toBe(events.length);
+    },
+    WAIT_MS + 10_000,
+  );
+
+  it(
+    "counts the map run's items: every account processed, none still pending",
+    async () => {
+      const { executionArn } = await onboardRun();
+
+      const runs = await sfn().send(new ListMapRunsCommand({ executionArn }));
+      const mapRunArn = runs.mapRuns?.[0]?.mapRunArn;
+      const mapRun = await sfn().send(new DescribeMapRunCommand({ mapRunArn }));
+
+      expect(mapRunArn).toMatch(/:mapRun:casbridge-dev\/Accounts:[0-9a-f-]{36}$/);
+      // Each account catches its own failure into its result, so every child execution succeeds.
+      expect(mapRun).toMatchObject({
+        executionArn,
+        status: 'SUCCEEDED',
+        toleratedFailurePercentage: 100,
+        itemCounts: { pending: 0, running: 0, succeeded: ACCOUNTS, failed: 0, total: ACCOUNTS },
+        executionCounts: { succeeded: ACCOUNTS, total: ACCOUNTS, resultsWritten: ACCOUNTS },
+      });
+      expect(mapRun.startDate).toBeInstanceOf(Date);
+    },
+    WAIT_MS + 10_000,
+  );
+
+  it(
+    'lists the executions newest first, filtered by status',
+    async () => {
+      await onboardRun();
+      const second = await sfn().send(
+        new StartExecutionCommand({
+          stateMachineArn: machine(),
+          name: 'reconcile-1',
+          input: JSON.stringify({ mode: 'reconcile', accounts: [defaultAccountId(1)] }),
+        }),
+      );
+      await untilDone(second.executionArn!);
+
+      const all = await sfn().send(new ListExecutionsCommand({ stateMachineArn: machine() }));
+      const failed = await sfn().send(
+        new ListExecutionsCommand({ stateMachineArn: machine(), statusFilter: 'FAILED' }),
+      );
+      const firstPage = await sfn().send(
+        new ListExecutionsCommand({ stateMachineArn: machine(), maxResults: 1 }),
+      );
+
+      expect(all.executions?.map((e) => [e.name, e.status])).toEqual([
+        ['reconcile-1', 'SUCCEEDED'],
+        ['onboard-1', 'FAILED'],
+      ]);
+      expect(failed.executions?.map((e) => e.name)).toEqual(['onboard-1']);
+      expect(firstPage.executions).toHaveLength(1);
+      expect(firstPage.nextToken).toEqual(expect.any(String));
+    },
+    WAIT_MS + 10_000,
+  );
+
+  it(
+    'refuses to reuse the name of a finished execution with ExecutionAlreadyExists',
+    async () => {
+      await onboardRun();
+
+      await expect(
+        sfn().send(
+          new StartExecutionCommand({
+            stateMachineArn: machine(),
+            name: 'onboard-1',
+            input: JSON.stringify({ mode: 'onboard' }),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists', $metadata: { httpStatusCode: 400 } });
+    },
+    WAIT_MS + 10_000,
+  );
+
+  it('answers a state machine that is not deployed with StateMachineDoesNotExist', async () => {
+    const missing = machine().replace(/casbridge-dev$/, 'casbridge-prod');
+
+    await expect(
+      sfn().send(new StartExecutionCommand({ stateMachineArn: missing, input: '{}' })),
+    ).rejects.toMatchObject({ name: 'StateMachineDoesNotExist', message: expect.stringContaining(missing) });
+  });
+
+  it('refuses an input that is not JSON with InvalidExecutionInput, and an unknown execution', async () => {
+    await expect(
+      sfn().send(new StartExecutionCommand({ stateMachineArn: machine(), input: '{mode: onboard' })),
+    ).rejects.toMatchObject({ name: 'InvalidExecutionInput' });
+    const unknown = `${machine().replace(':stateMachine:', ':execution:')}:no-such-run`;
+    await expect(sfn().send(new DescribeExecutionCommand({ executionArn: unknown }))).rejects.toMatchObject({
+      name: 'ExecutionDoesNotExist',
+    });
+  });
+});

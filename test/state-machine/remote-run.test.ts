@@ -1,0 +1,165 @@
+import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ReportAccount, RunReport } from '../../commons/run';
+
+/**
+ * `casbridge run` without --local, as an operator runs it: the CLI starts an execution through
+ * the Step Functions API and follows it, here against `casbridge sandbox` in its own process,
+ * whose Step Functions runs the state machine with the real handlers. Compared with a local run
+ * over an identical sandbox, it must report the same thing.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+const BIN = path.join(ROOT, 'bin/casbridge.cjs');
+const ACCOUNTS = '12';
+const SLOW = 180_000;
+
+interface CliSandbox {
+  exports: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts `casbridge sandbox` and resolves with the exports it prints once ready. */
+async function startCliSandbox(): Promise<CliSandbox> {
+  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
+    process.execPath,
+    [BIN, 'sandbox', '--port', '0', '--accounts', ACCOUNTS],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line within 30 s; stderr: ${stderr}`)), 30_000);
+    child.stdout.on('data', () => {
+      if (/^export AWS_REGION=.*$/m.test(stdout)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`casbridge sandbox exited before it was ready; stderr: ${stderr}`));
+    });
+  });
+  const exports: Record<string, string> = {};
+  for (const match of stdout.matchAll(/^export ([A-Z_]+)=(.*)$/gm)) exports[match[1]!] = match[2]!;
+  return {
+    exports,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** Runs `casbridge <args>` with the sandbox's exports as its only AWS configuration. */
+function casbridge(
+  sandbox: CliSandbox,
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: os.tmpdir(),
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...sandbox.exports,
+  };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** What a run decided, without what differs from one run to the next (ids, times, key ids). */
+function decisions(report: RunReport) {
+  return {
+    mode: report.mode,
+    dryRun: report.dryRun,
+    trigger: report.trigger,
+    summary: report.summary,
+    accounts: [...report.accounts]
+      .sort((a, b) => a.accountId.localeCompare(b.accountId))
+      .map((account: ReportAccount) => ({
+        accountId: account.accountId,
+        name: account.name,
+        ou: account.ou,
+        outcome: account.outcome,
+        changed: account.changed,
+        connector: account.connector,
+        skipReason: account.skipReason,
+        error: account.error,
+        steps: Object.fromEntries(
+          Object.entries(account.steps).map(([step, result]) => [
+            step,
+            { action: result.action, reason: result.reason },
+          ]),
+        ),
+      })),
+  };
+}
+
+describe('casbridge run against the deployed state machine', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'casbridge-remote-run-'));
+  let sandboxes: CliSandbox[] = [];
+
+  beforeAll(async () => {
+    sandboxes = await Promise.all([startCliSandbox(), startCliSandbox()]);
+  }, SLOW);
+
+  afterAll(async () => {
+    await Promise.all(sandboxes.map((s) => s.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(
+    'reports exactly what a local run over the same organization reports, with the same exit code',
+    async () => {
+      const [deployed, local] = sandboxes as [CliSandbox, CliSandbox];
+      const remoteFile = path.join(dir, 'remote.json');
+      const localFile = path.join(dir, 'local.json');
+
+      const [remote, inProcess] = await Promise.all([
+        casbridge(deployed, ['run', '--mode', 'onboard', '--json', remoteFile]),
+        casbridge(local, ['run', '--local', '--mode', 'onboard', '--json', localFile]),
+      ]);
+
+      // Accounts 3 (a foreign connector user) and 7 (invited, no role) fail: exit code 2.
+      expect({ code: remote.code, stderr: remote.stderr }).toEqual({ code: 2, stderr: expect.any(String) });
+      expect(inProcess.code).toBe(2);
+      const remoteReport = JSON.parse(readFileSync(remoteFile, 'utf8')) as RunReport;
+      const localReport = JSON.parse(readFileSync(localFile, 'utf8')) as RunReport;
+      expect(remoteReport.summary).toMatchObject({
+        total: Number(ACCOUNTS) + 1,
+        failuresByError: { ForeignUserConflict: 1, RoleMissing: 1 },
+      });
+      expect(decisions(remoteReport)).toEqual(decisions(localReport));
+      expect(remote.stdout).toContain(remoteReport.runId);
+    },
+    SLOW,
+  );
+
+  it(
+    'says which flag or variable names the state machine when none is given',
+    async () => {
+      const [deployed] = sandboxes as [CliSandbox];
+      const { CASBRIDGE_STATE_MACHINE_ARN: _arn, ...rest } = deployed.exports;
+
+      const out = await casbridge({ ...deployed, exports: rest }, ['run', '--mode', 'reconcile']);
+
+      expect(out.code).toBe(1);
+      expect(out.stderr).toMatch(/--state-machine-arn.*CASBRIDGE_STATE_MACHINE_ARN/);
+    },
+    SLOW,
+  );
+});
