@@ -19,5 +19,7 @@ module.exports = {
     // Runs `npm run package` (osls) once and reads the template and zips it writes to .serverless/.
     { ...common, displayName: 'stack', testMatch: ['<rootDir>/test/stack/**/*.test.ts'] },
     { ...common, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.test.ts'] },
+    // Runs bin/casbridge.cjs as separate processes, as a user does.
+    { ...common, displayName: 'cli', testMatch: ['<rootDir>/test/cli/**/*.test.ts'] },
   ],
 };

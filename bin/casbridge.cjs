@@ -8,6 +8,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 // Local runs execute the Lambda handlers in this process; their JSON log lines are for CloudWatch
 // and would bury the CLI's own output. POWERTOOLS_LOG_LEVEL=INFO brings them back.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+// Likewise their CloudWatch metrics (EMF lines on stdout, read by CloudWatch, not by people):
+// POWERTOOLS_METRICS_DISABLED=false brings them back.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 // The CLI ships as TypeScript: tsx's CommonJS hook compiles it on load (and caches the result).
 require('tsx/cjs');

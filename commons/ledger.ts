@@ -27,6 +27,8 @@ export interface LedgerItem {
   lastRunAt?: string;
   lastError?: LedgerError | null;
   accessKeyId?: string;
+  /** When IAM created the key in service (`accessKeyId`): `casbridge status` shows its age. */
+  keyCreatedAt?: string;
   pendingAccessKeyId?: string | null;
   secretArn?: string;
   /** When the operator was last asked to connect, and for which key. */

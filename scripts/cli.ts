@@ -1,6 +1,12 @@
 import { Command, CommanderError } from 'commander';
+import { explainAwsFailure } from './aws-errors';
+import { confirmCommand } from './commands/confirm';
+import { credentialsCommand } from './commands/credentials';
+import { demoCommand } from './commands/demo';
+import { reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
 import { sandboxCommand } from './commands/sandbox';
+import { statusCommand } from './commands/status';
 import { isCliError } from './errors';
 
 /**
@@ -15,7 +21,15 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     // Commander would call process.exit itself; main() owns the exit code instead.
     .exitOverride();
-  for (const command of [sandboxCommand(), runCommand()]) {
+  for (const command of [
+    demoCommand(),
+    sandboxCommand(),
+    runCommand(),
+    statusCommand(),
+    reportCommand(),
+    credentialsCommand(),
+    confirmCommand(),
+  ]) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;
@@ -30,9 +44,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     // Commander has already printed its one-line message (or the help) to stderr.
     if (error instanceof CommanderError) return error.exitCode;
-    if (isCliError(error)) {
-      process.stderr.write(`casbridge: ${error.message}\n`);
-      return error.exitCode;
+    // A command that did not say what it was doing when AWS failed still gets the one sentence.
+    const explained = explainAwsFailure(error, { doing: 'complete the command' });
+    if (isCliError(explained)) {
+      process.stderr.write(`casbridge: ${explained.message}\n`);
+      return explained.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`casbridge: unexpected failure, a casbridge bug: ${firstLine(message)}\n`);

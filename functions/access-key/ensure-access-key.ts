@@ -81,7 +81,7 @@ async function reconcile(
     return {
       action: 'created',
       ...(currentId ? { reason: 'secret-key-missing' } : {}),
-      details: { accessKeyId: created },
+      details: { accessKeyId: created.accessKeyId, keyCreatedAt: created.createdAt },
     };
   }
   if (current.Status !== 'Active') {
@@ -96,7 +96,7 @@ async function reconcile(
     return {
       action: 'updated',
       reason: 'key-reactivated',
-      details: { accessKeyId: current.AccessKeyId ?? '' },
+      details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current) },
     };
   }
   if (pending && pendingId) {
@@ -104,7 +104,11 @@ async function reconcile(
       return {
         action: 'unchanged',
         reason: 'rotation-awaiting-connector',
-        details: { accessKeyId: current.AccessKeyId ?? '', pendingAccessKeyId: pendingId },
+        details: {
+          accessKeyId: current.AccessKeyId ?? '',
+          ...createdAt(current),
+          pendingAccessKeyId: pendingId,
+        },
       };
     }
     if (dryRun) return { action: 'updated', reason: 'dry-run' };
@@ -112,7 +116,11 @@ async function reconcile(
     return {
       action: 'updated',
       reason: 'rotation-completed',
-      details: { accessKeyId: pendingId, retiredAccessKeyId: current.AccessKeyId ?? '' },
+      details: {
+        accessKeyId: pendingId,
+        ...createdAt(pending),
+        retiredAccessKeyId: current.AccessKeyId ?? '',
+      },
     };
   }
   const orphans = await neverUsedStrays(iam, keys, [current.AccessKeyId, pendingId]);
@@ -125,7 +133,7 @@ async function reconcile(
     return {
       action: 'updated',
       reason: 'orphan-key-removed',
-      details: { accessKeyId: current.AccessKeyId ?? '', removed: orphans.length },
+      details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current), removed: orphans.length },
     };
   }
   const ageDays = (now - (current.CreateDate?.getTime() ?? now)) / DAY_MS;
@@ -136,10 +144,19 @@ async function reconcile(
     return {
       action: 'updated',
       reason: 'rotation-started',
-      details: { accessKeyId: current.AccessKeyId ?? '', pendingAccessKeyId: created },
+      details: {
+        accessKeyId: current.AccessKeyId ?? '',
+        ...createdAt(current),
+        pendingAccessKeyId: created.accessKeyId,
+      },
     };
   }
-  return { action: 'unchanged', details: { accessKeyId: current.AccessKeyId ?? '' } };
+  return { action: 'unchanged', details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current) } };
+}
+
+/** The key's creation time for the ledger (key age in `casbridge status`); IAM always sends it. */
+function createdAt(key: AccessKeyMetadata): { keyCreatedAt?: string } {
+  return key.CreateDate ? { keyCreatedAt: key.CreateDate.toISOString() } : {};
 }
 
 /**
@@ -188,7 +205,7 @@ async function createKeyAndStoreSecret(
   accountId: string,
   secret: DescribeSecretCommandOutput | undefined,
   stage: 'AWSCURRENT' | 'AWSPENDING',
-): Promise<string> {
+): Promise<{ accessKeyId: string; createdAt: string }> {
   const { iam, secrets, config } = deps;
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: config.userName }))).AccessKey;
   if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error('CreateAccessKey returned no key');
@@ -236,7 +253,10 @@ async function createKeyAndStoreSecret(
       .catch(() => undefined);
     throw error;
   }
-  return key.AccessKeyId;
+  return {
+    accessKeyId: key.AccessKeyId,
+    createdAt: (key.CreateDate ?? new Date((deps.now ?? Date.now)())).toISOString(),
+  };
 }
 
 async function completeRotation(

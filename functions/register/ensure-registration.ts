@@ -44,6 +44,12 @@ export interface HandoffMessage {
   requestedAt: string;
 }
 
+export interface RegisterOptions {
+  dryRun: boolean;
+  /** The results of the account's earlier steps in this run: the access key step's names the key's creation time. */
+  steps?: Record<string, StepResult>;
+}
+
 /** A receiver that has not answered by then is treated as down: the step retries rather than hang the task. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 /** SNS refuses subjects over 100 characters or outside printable ASCII (email headers). */
@@ -58,7 +64,7 @@ const MAX_SUBJECT_LENGTH = 100;
 export async function ensureRegistration(
   deps: RegisterDeps,
   account: Pick<TargetAccount, 'accountId' | 'name'>,
-  options: { dryRun: boolean },
+  options: RegisterOptions,
 ): Promise<StepResult> {
   try {
     return await register(deps, account, options);
@@ -70,7 +76,7 @@ export async function ensureRegistration(
 async function register(
   deps: RegisterDeps,
   account: Pick<TargetAccount, 'accountId' | 'name'>,
-  { dryRun }: { dryRun: boolean },
+  { dryRun, steps }: RegisterOptions,
 ): Promise<StepResult> {
   const { config, ledger } = deps;
   const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, account.accountId));
@@ -86,7 +92,13 @@ async function register(
   const keyId = pendingId ?? currentId;
   const type: HandoffType = pendingId ? 'connector.rotation' : 'connector.handoff';
   const item = await ledger.get(account.accountId);
-  const keys = { secretArn: secret.ARN, accessKeyId: currentId, pendingAccessKeyId: pendingId ?? null };
+  const keyCreatedAt = keyCreationTime(steps?.accessKey, currentId);
+  const keys = {
+    secretArn: secret.ARN,
+    accessKeyId: currentId,
+    pendingAccessKeyId: pendingId ?? null,
+    ...(keyCreatedAt ? { keyCreatedAt } : {}),
+  };
   const alreadyHandedOff =
     (item?.connector === 'CONNECTED' && connectedKey(item) === keyId) ||
     (item?.connector === 'AWAITING_CONNECTION' && item.handoffAccessKeyId === keyId);
@@ -161,13 +173,20 @@ async function register(
 
 function sameKeys(
   item: LedgerItem,
-  keys: { secretArn: string; accessKeyId: string; pendingAccessKeyId: string | null },
+  keys: { secretArn: string; accessKeyId: string; pendingAccessKeyId: string | null; keyCreatedAt?: string },
 ): boolean {
   return (
     item.secretArn === keys.secretArn &&
     item.accessKeyId === keys.accessKeyId &&
-    (item.pendingAccessKeyId ?? null) === keys.pendingAccessKeyId
+    (item.pendingAccessKeyId ?? null) === keys.pendingAccessKeyId &&
+    (keys.keyCreatedAt === undefined || item.keyCreatedAt === keys.keyCreatedAt)
   );
+}
+
+/** When the key in service was created, if this run's access key step reported it for that very key. */
+function keyCreationTime(accessKey: StepResult | undefined, keyId: string): string | undefined {
+  const created = accessKey?.details?.keyCreatedAt;
+  return accessKey?.details?.accessKeyId === keyId && typeof created === 'string' ? created : undefined;
 }
 
 /** The key the connector was last seen connected with: the one handed off, or (before any hand-off) the current one. */

@@ -1,5 +1,6 @@
+import { stepCell, stepColumns } from '../../commons/report/steps';
 import type { ReportAccount, RunReport } from '../../commons/run';
-import { OFFBOARD_PIPELINE, ONBOARD_PIPELINE } from '../../commons/step-result';
+import { PLAIN, paintConnector, paintOutcome, renderTable, type Style } from './style';
 
 /** One character per step action, so a row shows an account's whole pipeline at a glance. */
 export const STEP_MARKS: Readonly<Record<string, string>> = {
@@ -21,46 +22,65 @@ const STEP_LABELS: Readonly<Record<string, string>> = {
   offboard: 'off',
 };
 
+/** A terminal's usual width: the table and the wrapped remediations fit in it. */
+export const DEFAULT_WIDTH = 120;
+
+export interface RenderOptions {
+  /** Colour or plain (default plain: files, pipes and tests). */
+  style?: Style;
+  /** Wrap the remediation text at this width (default 120). */
+  width?: number;
+}
+
 /**
- * The per-account table and the summary as plain text: what `casbridge run`, `report` and the
- * demo print. Colour is added by the caller when the terminal supports it.
+ * The per-account table, what to do about each failure, and the summary: what `casbridge run`,
+ * `report` and the demo print. The account's name is left out so a row fits in 120 columns; the
+ * JSON, CSV and HTML reports carry it.
  */
-export function renderReportTable(report: RunReport, options: { width?: number } = {}): string {
-  const steps = report.mode === 'offboard' ? OFFBOARD_PIPELINE : ONBOARD_PIPELINE;
-  const header = [
-    'ACCOUNT',
-    'NAME',
-    'OU',
-    'OUTCOME',
-    ...steps.map((s) => STEP_LABELS[s] ?? s),
-    'CONNECTOR',
-    'ERROR',
-  ];
+export function renderReportTable(report: RunReport, options: RenderOptions = {}): string {
+  const style = options.style ?? PLAIN;
+  const steps = stepColumns(report);
+  const head = ['ACCOUNT', 'OU', 'OUTCOME', ...steps.map((s) => STEP_LABELS[s] ?? s), 'CONNECTOR', 'ERROR'];
   const rows = report.accounts.map((a) => [
     a.accountId,
-    a.name,
     a.ou || '(root)',
-    a.outcome,
-    ...steps.map((s) => stepMark(a, s)),
-    a.connector,
-    a.error ? `${a.error.name}${a.error.step ? ` in ${a.error.step}` : ''}` : (a.skipReason ?? ''),
+    paintOutcome(a.outcome, style),
+    ...steps.map((s) => paintMark(stepMark(a, s), style)),
+    paintConnector(a.connector, style),
+    // The failed step is the row's `x`; the error's name is what the README's troubleshooting lists.
+    a.error ? style.red(a.error.name) : style.dim(a.skipReason ?? ''),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  const out = [line(header), ...rows.map(line)];
-  const remediations = report.accounts
-    .filter((a) => a.error)
-    .map((a) => `  ${a.accountId} ${a.error!.name}: ${a.error!.remediation}`);
-  if (remediations.length > 0) out.push('', 'What to do:', ...remediations);
+  const out = [renderTable(head, rows, style)];
+  const remediations = renderRemediations(report.accounts, options.width ?? DEFAULT_WIDTH, style);
+  if (remediations) out.push('', remediations);
   out.push('', renderSummary(report));
-  const width = options.width;
-  return width
-    ? out.map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l)).join('\n')
-    : out.join('\n');
+  return out.join('\n');
+}
+
+/**
+ * What to do, once per distinct error and remediation, naming the accounts it applies to: a
+ * fault shared by fifty accounts is one instruction, not fifty lines.
+ */
+export function renderRemediations(accounts: readonly ReportAccount[], width: number, style: Style): string {
+  const groups = new Map<string, { name: string; remediation: string; accounts: string[] }>();
+  for (const account of accounts) {
+    if (!account.error) continue;
+    const key = `${account.error.name}\u0000${account.error.remediation}`;
+    const group = groups.get(key) ?? {
+      name: account.error.name,
+      remediation: account.error.remediation,
+      accounts: [],
+    };
+    group.accounts.push(account.accountId);
+    groups.set(key, group);
+  }
+  if (groups.size === 0) return '';
+  const lines = ['What to do:'];
+  for (const group of groups.values()) {
+    lines.push(`  ${style.red(group.name)} (${group.accounts.join(', ')})`);
+    lines.push(...wrap(group.remediation, width - 4).map((line) => `    ${line}`));
+  }
+  return lines.join('\n');
 }
 
 export function renderSummary(report: RunReport): string {
@@ -73,16 +93,39 @@ export function renderSummary(report: RunReport): string {
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   return [
-    `Run ${report.runId} (${report.mode}${report.dryRun ? ', dry run' : ''}): ${s.total} accounts — ` +
-      `${s.byOutcome.SUCCEEDED} succeeded, ${s.byOutcome.FAILED} failed, ${s.byOutcome.SKIPPED} skipped; ` +
-      `${s.changed} changed, ${s.unchanged} unchanged; ${(report.durationMs / 1000).toFixed(1)} s`,
-    `Connectors: ${connectors || 'none'}${failures ? ` | Failures: ${failures}` : ''}`,
+    `Run ${report.runId} (${report.mode}${report.dryRun ? ', dry run' : ''}, ${(report.durationMs / 1000).toFixed(1)} s): ` +
+      `${s.total} accounts — ${s.byOutcome.SUCCEEDED} succeeded, ${s.byOutcome.FAILED} failed, ${s.byOutcome.SKIPPED} skipped`,
+    `Changes: ${s.changed} accounts changed, ${s.unchanged} unchanged`,
+    `Connectors: ${connectors || 'none'}`,
+    ...(failures ? [`Failures: ${failures}`] : []),
     `Marks: + created  ~ updated  = unchanged  - skipped  x failed`,
   ].join('\n');
 }
 
+/** Words onto lines of at most `width` characters (a longer word keeps a line to itself). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 function stepMark(account: ReportAccount, step: string): string {
-  const result = account.steps[step];
-  if (result) return STEP_MARKS[result.action] ?? '?';
-  return account.error?.step === step ? STEP_MARKS.failed! : '';
+  const cell = stepCell(account, step);
+  return cell ? (STEP_MARKS[cell.status] ?? '?') : '';
+}
+
+function paintMark(mark: string, style: Style): string {
+  if (mark === STEP_MARKS.failed) return style.red(mark);
+  if (mark === STEP_MARKS.skipped || mark === STEP_MARKS.unchanged) return style.dim(mark);
+  if (mark === STEP_MARKS.created || mark === STEP_MARKS.updated) return style.green(mark);
+  return mark;
 }

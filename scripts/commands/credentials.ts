@@ -1,0 +1,137 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { Command } from 'commander';
+import { type Config, connectorSecretName } from '../../commons/config';
+import {
+  describeConnectorSecret,
+  KEY_TAG,
+  PENDING_KEY_TAG,
+  secretTag,
+} from '../../commons/connector-resources';
+import type { LedgerItem } from '../../commons/ledger';
+import { createRuntime, type Runtime } from '../../commons/runtime';
+import { handoffMessage } from '../../functions/register/ensure-registration';
+import { withAwsContext } from '../aws-errors';
+import { cliConfiguration, parseAccountId } from '../cli-input';
+import { CliError } from '../errors';
+
+export interface CredentialsCommandOptions {
+  yes: boolean;
+}
+
+/**
+ * `casbridge credentials ACCOUNT_ID`: the connector's access key id and secret, for pasting into
+ * the Defender portal. The secret goes to standard output only, never to a log or the ledger; the
+ * ledger records who revealed it and when.
+ */
+export function credentialsCommand(): Command {
+  return new Command('credentials')
+    .description(
+      "prints an account's connector key for pasting into the Defender portal, and records who revealed it",
+    )
+    .argument('<account-id>', 'the member account', parseAccountId)
+    .option('--yes', 'print the secret even though standard output is not a terminal', false)
+    .action(async (accountId: string, options: CredentialsCommandOptions) => {
+      process.stdout.write(await revealCredentials(accountId, options, Boolean(process.stdout.isTTY)));
+    });
+}
+
+export async function revealCredentials(
+  accountId: string,
+  options: CredentialsCommandOptions,
+  interactive: boolean,
+): Promise<string> {
+  // A secret in a pipe ends up in files and CI logs: only a person at a terminal, or one who says so.
+  if (!interactive && !options.yes)
+    throw new CliError(
+      'Refusing to print a secret access key to a pipe or file: run this in a terminal, or add --yes if you mean it.',
+    );
+  const config = cliConfiguration();
+  const runtime = createRuntime(config, { region: config.region });
+  const item = await knownAccount(runtime, accountId);
+  const secretName = connectorSecretName(config, accountId);
+  const context = {
+    doing: `read the connector secret ${secretName}`,
+    region: config.region,
+    notFound: `Account ${accountId} has no connector secret (${secretName}): onboard it first with \`casbridge run --mode onboard --accounts ${accountId}\`.`,
+  };
+  const secret = await withAwsContext(context, () => describeConnectorSecret(runtime.secrets, secretName));
+  const currentId = secretTag(secret, KEY_TAG);
+  if (!secret?.ARN || !currentId) throw new CliError(context.notFound);
+  const pendingId = secretTag(secret, PENDING_KEY_TAG);
+  // During a staged rotation the operator must paste the new key: the old one is retired once Defender uses it.
+  const stage = pendingId ? 'AWSPENDING' : 'AWSCURRENT';
+  const caller = await callerArn(runtime, config);
+  const value = await withAwsContext(context, () =>
+    runtime.secrets.send(new GetSecretValueCommand({ SecretId: secret.ARN, VersionStage: stage })),
+  );
+  const key = parseKey(value.SecretString, secretName);
+  const revealedAt = new Date().toISOString();
+  // Recorded before printing: a reveal the ledger does not know about must not happen.
+  await withAwsContext(
+    { doing: `record the reveal in the ledger table ${config.ledgerTable}`, region: config.region },
+    () => runtime.ledger.update(accountId, { revealedBy: caller, revealedAt }),
+  );
+  const steps = handoffMessage(
+    { accountId, name: item.name ?? accountId },
+    pendingId ? 'connector.rotation' : 'connector.handoff',
+    key.accessKeyId,
+    secret.ARN,
+    new Date(revealedAt),
+  ).portalSteps;
+  return [
+    `Account ${accountId}${item.name ? ` (${item.name})` : ''}: ${
+      pendingId
+        ? `a key rotation is pending; this is the NEW key (secret stage AWSPENDING), which replaces ${currentId} in the existing connector instance.`
+        : 'the key in service (secret stage AWSCURRENT).'
+    }`,
+    `Access key ID: ${key.accessKeyId}`,
+    `Secret access key: ${key.secretAccessKey}`,
+    '',
+    'In the Microsoft Defender portal:',
+    ...steps.map((step, i) => `  ${i + 1}. ${step}`),
+    '',
+    `Recorded in the ledger: revealed by ${caller} at ${revealedAt}.`,
+    '',
+  ].join('\n');
+}
+
+/** The ledger record of an account casbridge has worked on, or one sentence saying it has not. */
+export async function knownAccount(runtime: Runtime, accountId: string): Promise<LedgerItem> {
+  const { config } = runtime;
+  const item = await withAwsContext(
+    { doing: `read the ledger table ${config.ledgerTable}`, region: config.region },
+    () => runtime.ledger.get(accountId),
+  );
+  if (!item)
+    throw new CliError(
+      `Account ${accountId} is not in the ledger: casbridge has never worked on it (\`casbridge status\` lists the accounts it knows).`,
+    );
+  return item;
+}
+
+/** Who is at the terminal, as AWS knows them: what the ledger records for reveals and confirmations. */
+export async function callerArn(runtime: Runtime, config: Config): Promise<string> {
+  const identity = await withAwsContext(
+    { doing: 'identify the caller with STS', region: config.region },
+    () => runtime.sts.send(new GetCallerIdentityCommand({})),
+  );
+  if (!identity.Arn) throw new Error('STS GetCallerIdentity returned no ARN');
+  return identity.Arn;
+}
+
+function parseKey(
+  text: string | undefined,
+  secretName: string,
+): { accessKeyId: string; secretAccessKey: string } {
+  try {
+    const value = JSON.parse(text ?? '') as { accessKeyId?: unknown; secretAccessKey?: unknown };
+    if (typeof value.accessKeyId === 'string' && typeof value.secretAccessKey === 'string')
+      return { accessKeyId: value.accessKeyId, secretAccessKey: value.secretAccessKey };
+  } catch {
+    // Fall through: the message below must not quote the value.
+  }
+  throw new CliError(
+    `The secret ${secretName} does not hold a casbridge connector key (accessKeyId, secretAccessKey).`,
+  );
+}

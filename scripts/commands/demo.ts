@@ -1,0 +1,431 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { connectorSecretName, getConfig, localRoleArn } from '../../commons/config';
+import { renderHtml } from '../../commons/report/render-html';
+import type { ReportAccount, RunReport } from '../../commons/run';
+import { type Sandbox, startSandbox } from '../../sandbox';
+import {
+  defaultAccountId,
+  defaultFaultLabel,
+  defaultScenario,
+} from '../../sandbox/scenario/default-scenario';
+import type { ScenarioInput } from '../../sandbox/scenario/scenario';
+import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { cliConfiguration } from '../cli-input';
+import { CliError } from '../errors';
+import { actAsRole } from '../local/act-as-role';
+import { executeRunLocally } from '../local/execute-run';
+import type { EventLog } from '../local/run-local';
+import { renderRemediations, renderReportTable, renderSummary } from '../render/report-table';
+import { paintConnector, paintOutcome, renderTable, type Style, styleFor } from '../render/style';
+import { readScenarioFile } from './sandbox';
+
+export interface DemoCommandOptions {
+  accounts: number;
+  scenario?: string;
+  json: string;
+  html: string;
+}
+
+/** Exit codes: the demo ran as designed (its faulty accounts failed, as they should) / it did not. */
+export const DEMO_OK = 0;
+export const DEMO_BROKEN = 1;
+
+const DEFAULT_ACCOUNTS = 40;
+/** /out/ is git-ignored: the demo's files never end up in a commit by accident. */
+export const DEFAULT_JSON = 'out/casbridge-demo-report.json';
+export const DEFAULT_HTML = 'out/casbridge-demo-report.html';
+/**
+ * The default organization's new account becomes assumable after 30 s, which the RoleNotReady
+ * retrier (10 s·2^n, full jitter) rides out in up to a minute. The demo shortens it so nobody
+ * watches a minute of waiting; the retry path it shows is the same.
+ */
+const DEMO_ROLE_DELAY_SECONDS = 5;
+/** How many connectors the demo pretends Defender for Cloud Apps has started using. */
+const SIMULATED_CONNECTORS = 3;
+
+/** What each fault of the default organization must come to in a run: the demo's own check. */
+const EXPECTED: Readonly<Record<string, { outcome: ReportAccount['outcome']; error?: string }>> = {
+  healthy: { outcome: 'SUCCEEDED' },
+  'foreign-user': { outcome: 'FAILED', error: 'ForeignUserConflict' },
+  'invited-no-role': { outcome: 'FAILED', error: 'RoleMissing' },
+  'two-keys': { outcome: 'SUCCEEDED' },
+  suspended: { outcome: 'SKIPPED' },
+  'five-policy-versions': { outcome: 'SUCCEEDED' },
+  closed: { outcome: 'SKIPPED' },
+  'role-not-ready': { outcome: 'SUCCEEDED' },
+  'transient-iam-error': { outcome: 'SUCCEEDED' },
+  'scp-denies-trail': { outcome: 'FAILED', error: 'AccessDenied' },
+  throttled: { outcome: 'SUCCEEDED' },
+  'invited-with-role': { outcome: 'SUCCEEDED' },
+  'five-trails': { outcome: 'FAILED', error: 'LimitReached' },
+};
+
+/** `casbridge demo`: the whole product over a sandboxed organization, in one command. */
+export function demoCommand(): Command {
+  return new Command('demo')
+    .description(
+      'onboards then reconciles a sandboxed organization (with faults) through the real state machine, and reports',
+    )
+    .addOption(
+      new Option('--accounts <n>', 'member accounts of the default organization')
+        .argParser(parseAccounts)
+        .default(DEFAULT_ACCOUNTS)
+        .conflicts('scenario'),
+    )
+    .option('--scenario <file>', 'seed the organization a scenario JSON file describes (docs/sandbox.md)')
+    .option('--json <file>', 'write the final report as JSON here', DEFAULT_JSON)
+    .option('--html <file>', 'write the final report as HTML here', DEFAULT_HTML)
+    .action(async (options: DemoCommandOptions) => {
+      process.exitCode = await runDemo(options);
+    });
+}
+
+export async function runDemo(
+  options: DemoCommandOptions,
+  out: NodeJS.WriteStream = process.stdout,
+  err: NodeJS.WriteStream = process.stderr,
+): Promise<number> {
+  const scenarioFile = options.scenario;
+  const scenario =
+    scenarioFile === undefined ? demoScenario(options.accounts) : readScenarioFile(scenarioFile);
+  const style = styleFor(out);
+  const say = (...lines: string[]) => out.write(`${lines.join('\n')}\n`);
+  const sandbox = await startSandbox({ scenario }).catch((error: unknown) => {
+    throw new CliError(`The sandbox did not start: ${(error as Error).message}`, DEMO_BROKEN, {
+      cause: error,
+    });
+  });
+  try {
+    await actAsCasbridge(sandbox);
+    const members = sandbox.scenario.accounts.length;
+    say(
+      style.bold(
+        `casbridge demo: an organization of ${members} member accounts, emulated by the sandbox on ${sandbox.endpoint}.`,
+      ),
+      'No AWS account is touched: every call goes to the sandbox, through the same code a deployed casbridge runs.',
+      ...(scenarioFile === undefined ? faultLines(members) : [`Organization from ${scenarioFile}.`]),
+      '',
+    );
+
+    say(
+      style.bold('1. Onboard'),
+      '   `casbridge run --mode onboard` against the sandbox: the state machine, every step, every retry.',
+    );
+    const onboard = await runOnce('onboard', err);
+    say(renderReportTable(onboard, { style }));
+    const failed = onboard.summary.byOutcome.FAILED;
+    if (failed > 0)
+      say(
+        '',
+        `On its own this run exits 2 (${failed} accounts failed), as \`casbridge run\` does: those failures are the faults`,
+        'the organization was built with, each with the error name and remediation an operator would get.',
+      );
+
+    const simulated = onboard.accounts
+      .filter((a) => a.outcome === 'SUCCEEDED' && a.connector === 'AWAITING_CONNECTION')
+      .slice(0, SIMULATED_CONNECTORS)
+      .map((a) => a.accountId);
+    say(
+      '',
+      style.bold(
+        `2. Simulating the Defender connector of ${simulated.length} accounts: ${simulated.join(', ')}`,
+      ),
+      '   Defender for Cloud Apps has no API, so an operator pastes each key into the portal (`casbridge credentials`).',
+      '   Here each key is read from Secrets Manager and used for a CloudTrail call, as Defender would use it.',
+    );
+    await simulateConnectors(sandbox, simulated);
+
+    say(
+      '',
+      style.bold('3. Reconcile'),
+      '   The daily run: read calls only where nothing drifted; connectors seen in use become CONNECTED.',
+    );
+    const reconcile = await runOnce('reconcile', err);
+    say(renderChanges(onboard, reconcile, style), '', renderSummary(reconcile));
+
+    const problems = [
+      ...(scenarioFile === undefined
+        ? unexpectedOutcomes(onboard, 'onboard').concat(unexpectedOutcomes(reconcile, 'reconcile'))
+        : []),
+      ...notConnected(reconcile, simulated),
+    ];
+    writeReportFiles(reconcile, options);
+    say(
+      '',
+      style.bold('Next'),
+      `  The reconcile run's report, to open in a browser: ${options.html}`,
+      `  The same report as JSON: ${options.json}`,
+      '  Explore it yourself: start the sandbox as a server, paste the export lines it prints into another shell, then:',
+      '    node bin/casbridge.cjs sandbox',
+      '    node bin/casbridge.cjs run --local --mode onboard',
+      '    node bin/casbridge.cjs status',
+      `    node bin/casbridge.cjs credentials ${simulated[0] ?? defaultAccountId(1)}`,
+      `    node bin/casbridge.cjs confirm ${simulated[0] ?? defaultAccountId(1)}`,
+      '    /usr/bin/aws --endpoint-url http://127.0.0.1:4599 organizations list-accounts',
+    );
+    if (problems.length > 0) {
+      err.write(`casbridge: the demo did not go as designed:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+      return DEMO_BROKEN;
+    }
+    return DEMO_OK;
+  } finally {
+    await sandbox.close();
+  }
+}
+
+/** The default organization, with its new account's role delay cut to a few seconds. */
+export function demoScenario(accounts: number): ScenarioInput {
+  const scenario = defaultScenario({ accounts });
+  for (const account of scenario.accounts) {
+    if (account.faults?.roleNotAssumableForSeconds)
+      account.faults = { ...account.faults, roleNotAssumableForSeconds: DEMO_ROLE_DELAY_SECONDS };
+  }
+  return scenario;
+}
+
+/**
+ * The environment `casbridge run --local` gets from the exports `casbridge sandbox` prints, then
+ * acting as casbridge's task role: a local run of the demo is a local run like any other. Any AWS
+ * or casbridge variable of the user's shell is dropped first, so the demo can only reach the sandbox.
+ */
+async function actAsCasbridge(sandbox: Sandbox): Promise<void> {
+  for (const name of Object.keys(process.env)) {
+    if (/^(AWS_|CASBRIDGE_)/.test(name) && !name.startsWith('AWS_SDK_')) delete process.env[name];
+  }
+  Object.assign(process.env, {
+    ...stackEnvironment(sandbox.stack),
+    AWS_ENDPOINT_URL: sandbox.endpoint,
+    AWS_ACCESS_KEY_ID: sandbox.admin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
+  });
+  const config = cliConfiguration();
+  const role = localRoleArn();
+  if (!role) throw new Error('the sandbox stack names no task role');
+  await actAsRole(role, config.region);
+}
+
+async function runOnce(mode: 'onboard' | 'reconcile', err: NodeJS.WriteStream): Promise<RunReport> {
+  const progress = new DemoProgress(mode, err);
+  const outcome = await executeRunLocally(
+    { mode },
+    { executionName: `demo-${mode}-${Date.now()}`, onEvent: (event) => progress.update(event) },
+  );
+  progress.done(outcome.report);
+  if (!outcome.report) {
+    const why = outcome.startError
+      ? `${outcome.startError.name}: ${outcome.startError.message}`
+      : 'no report';
+    throw new CliError(`The demo's ${mode} run did not complete (${why}).`, DEMO_BROKEN);
+  }
+  return outcome.report;
+}
+
+/** Each connector's key, read from the one place it is kept, used as Defender would use it. */
+async function simulateConnectors(sandbox: Sandbox, accountIds: readonly string[]): Promise<void> {
+  const config = getConfig();
+  const secrets = new SecretsManagerClient(sandbox.clientConfig());
+  for (const accountId of accountIds) {
+    const value = await secrets.send(
+      new GetSecretValueCommand({ SecretId: connectorSecretName(config, accountId) }),
+    );
+    const key = JSON.parse(value.SecretString ?? '{}') as { accessKeyId: string; secretAccessKey: string };
+    const cloudtrail = new CloudTrailClient(sandbox.clientConfig(key));
+    await cloudtrail.send(new DescribeTrailsCommand({}));
+    cloudtrail.destroy();
+  }
+  secrets.destroy();
+}
+
+/** The reconcile's rows that differ from the onboard's (connector, outcome, or any step that changed). */
+function renderChanges(before: RunReport, after: RunReport, style: Style): string {
+  const previous = new Map(before.accounts.map((a) => [a.accountId, a]));
+  const changed = after.accounts.filter((a) => {
+    const p = previous.get(a.accountId);
+    return !p || p.connector !== a.connector || p.outcome !== a.outcome || a.changed;
+  });
+  const same = after.accounts.length - changed.length;
+  if (changed.length === 0) return `   Every account as after the onboard (${same}): nothing changed.`;
+  const rows = changed.map((a) => {
+    const p = previous.get(a.accountId);
+    return [
+      a.accountId,
+      a.ou || '(root)',
+      paintOutcome(a.outcome, style),
+      p ? `${p.connector} → ${paintConnector(a.connector, style)}` : paintConnector(a.connector, style),
+      a.changed ? 'changed' : 'read calls only',
+    ];
+  });
+  const lines = [
+    renderTable(['ACCOUNT', 'OU', 'OUTCOME', 'CONNECTOR', 'CHANGES'], rows, style),
+    `The other ${same} accounts are as the onboard left them: every step unchanged, or the same failure again.`,
+  ];
+  const remediations = renderRemediations(
+    changed.filter((a) => a.error),
+    120,
+    style,
+  );
+  if (remediations) lines.push('', remediations);
+  return lines.join('\n');
+}
+
+function unexpectedOutcomes(report: RunReport, mode: string): string[] {
+  const problems: string[] = [];
+  const byId = new Map(report.accounts.map((a) => [a.accountId, a]));
+  for (let i = 1; byId.has(defaultAccountId(i)); i++) {
+    const label = defaultFaultLabel(i);
+    const expected = EXPECTED[label];
+    const account = byId.get(defaultAccountId(i))!;
+    if (!expected) continue;
+    if (account.outcome !== expected.outcome || (expected.error && account.error?.name !== expected.error)) {
+      problems.push(
+        `${mode}: account ${account.accountId} (${label}) ended ${account.outcome}${account.error ? ` with ${account.error.name}` : ''}, expected ${expected.outcome}${expected.error ? ` with ${expected.error}` : ''}`,
+      );
+    }
+  }
+  return problems;
+}
+
+function notConnected(report: RunReport, accountIds: readonly string[]): string[] {
+  const byId = new Map(report.accounts.map((a) => [a.accountId, a]));
+  return accountIds
+    .filter((id) => byId.get(id)?.connector !== 'CONNECTED')
+    .map(
+      (id) =>
+        `reconcile: account ${id} used its connector key but is ${byId.get(id)?.connector ?? 'missing'}, not CONNECTED`,
+    );
+}
+
+function writeReportFiles(report: RunReport, options: DemoCommandOptions): void {
+  const files: [string, string][] = [
+    [options.json, `${JSON.stringify(report, null, 2)}\n`],
+    [options.html, renderHtml(report)],
+  ];
+  for (const [file, content] of files) {
+    try {
+      mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      writeFileSync(file, content);
+    } catch (error) {
+      throw new CliError(
+        `Cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`,
+        DEMO_BROKEN,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+function faultLines(members: number): string[] {
+  const counts = new Map<string, number>();
+  for (let i = 1; i <= members; i++) {
+    const label = defaultFaultLabel(i);
+    if (label !== 'healthy') counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  if (counts.size === 0) return ['Every account is healthy.'];
+  const roleNotReady = counts.has('role-not-ready');
+  return [
+    `Built-in faults: ${[...counts].map(([label, n]) => `${label} ${n}`).join(', ')}; the other accounts are healthy.`,
+    ...(roleNotReady
+      ? [
+          `The new account's role becomes assumable after ${DEMO_ROLE_DELAY_SECONDS} s here (30 s in \`casbridge sandbox\`), so the RoleNotReady retry is short.`,
+        ]
+      : []),
+  ];
+}
+
+function parseAccounts(value: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || count < 1 || count > 1000)
+    throw new InvalidArgumentError('The demo takes from 1 to 1000 accounts.');
+  return count;
+}
+
+/**
+ * Live progress on a terminal: one line rewritten per event (accounts done and failed, how many
+ * are in each step, how many wait for a new account's role). Elsewhere one line when a run starts
+ * and one when it ends.
+ */
+class DemoProgress {
+  private total = 0;
+  private finished = 0;
+  private failed = 0;
+  private readonly current = new Map<number, string>();
+  private readonly waitingForRole = new Set<number>();
+  private readonly tty: boolean;
+  private readonly startedAt = Date.now();
+  private lastDraw = 0;
+
+  constructor(
+    private readonly mode: string,
+    private readonly out: NodeJS.WriteStream,
+  ) {
+    this.tty = Boolean(out.isTTY);
+    if (!this.tty) out.write(`${mode} run started\n`);
+  }
+
+  update(event: EventLog): void {
+    if (event.type === 'StateExited' && event.state.name === 'ResolveTargets')
+      this.total = (event.state.output as { targets?: { count?: number } } | undefined)?.targets?.count ?? 0;
+    if (event.type === 'StateEntered' && event.index !== undefined) {
+      this.current.set(event.index, stepLabel(event.state.name));
+      if (event.state.name !== 'Access') this.waitingForRole.delete(event.index);
+    }
+    if (
+      event.type === 'StateRetried' &&
+      event.index !== undefined &&
+      event.retry.retrier.ErrorEquals.includes('RoleNotReady')
+    )
+      this.waitingForRole.add(event.index);
+    if (event.type === 'StateExited' && event.state.name === 'RecordResult' && event.index !== undefined) {
+      this.finished++;
+      this.current.delete(event.index);
+      this.waitingForRole.delete(event.index);
+      if ((event.state.output as { outcome?: string } | undefined)?.outcome === 'FAILED') this.failed++;
+    }
+    // Redraw at most every 50 ms: a fast run emits thousands of events.
+    const now = Date.now();
+    if (this.tty && now - this.lastDraw > 50) {
+      this.lastDraw = now;
+      // A line longer than the terminal wraps, and \r then rewrites only its last part.
+      const width = (this.out.columns || 120) - 1;
+      const line = this.line();
+      this.out.write(`\r${line.length > width ? `${line.slice(0, width - 1)}…` : line}\u001b[K`);
+    }
+  }
+
+  done(report: RunReport | undefined): void {
+    const seconds = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    const summary = report
+      ? `${this.mode} run finished in ${seconds} s: ${report.summary.byOutcome.SUCCEEDED} succeeded, ${report.summary.byOutcome.FAILED} failed, ${report.summary.byOutcome.SKIPPED} skipped`
+      : `${this.mode} run ended without a report after ${seconds} s`;
+    this.out.write(this.tty ? `\r${summary}\u001b[K\n` : `${summary}\n`);
+  }
+
+  private line(): string {
+    const steps = new Map<string, number>();
+    for (const step of this.current.values()) steps.set(step, (steps.get(step) ?? 0) + 1);
+    const inSteps = [...steps].map(([step, n]) => `${step} ${n}`).join(', ');
+    const waiting = this.waitingForRole.size;
+    return [
+      `${this.mode}: ${this.finished}/${this.total || '?'} accounts done, ${this.failed} failed`,
+      ...(inSteps ? [`in progress: ${inSteps}`] : []),
+      ...(waiting > 0
+        ? [
+            `waiting for ${waiting} new account${waiting === 1 ? "'s role" : "s' roles"} (RoleNotReady, retried)`,
+          ]
+        : []),
+    ].join(' | ');
+  }
+}
+
+/** `EnsureAccessKey` → `accessKey`: the step names of the report. */
+function stepLabel(state: string): string {
+  if (state === 'RecordResult') return 'recording';
+  const name = state.replace(/^Ensure/, '');
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}

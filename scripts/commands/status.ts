@@ -1,0 +1,43 @@
+import { Command } from 'commander';
+import { createRuntime } from '../../commons/runtime';
+import { withAwsContext } from '../aws-errors';
+import { cliConfiguration, parseAccountId } from '../cli-input';
+import { CliError } from '../errors';
+import { accountStatus, countByConnector, renderStatusTable } from '../render/status-table';
+import { styleFor } from '../render/style';
+
+export interface StatusCommandOptions {
+  account?: string;
+  json: boolean;
+}
+
+/** `casbridge status`: the ledger, one line per account, and the counts by connector status. */
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('shows the ledger: connector status, last outcome, key age and last error per account')
+    .option('--account <id>', 'only this account', parseAccountId)
+    .option('--json', 'print JSON instead of a table', false)
+    .action(async (options: StatusCommandOptions) => {
+      process.stdout.write(await runStatus(options));
+    });
+}
+
+export async function runStatus(options: StatusCommandOptions, now = Date.now()): Promise<string> {
+  const config = cliConfiguration();
+  const runtime = createRuntime(config, { region: config.region });
+  const items = await withAwsContext(
+    { doing: `read the ledger table ${config.ledgerTable}`, region: config.region },
+    async () => {
+      if (!options.account) return runtime.ledger.list();
+      const item = await runtime.ledger.get(options.account);
+      return item ? [item] : [];
+    },
+  );
+  if (options.account && items.length === 0)
+    throw new CliError(`Account ${options.account} is not in the ledger: casbridge has never worked on it.`);
+  const accounts = items.map((item) => accountStatus(item, now));
+  if (options.json) return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
+  if (accounts.length === 0)
+    return 'The ledger is empty: no run has worked on any account yet (try `casbridge run --mode onboard`).\n';
+  return `${renderStatusTable(accounts, styleFor(process.stdout))}\n`;
+}

@@ -1,0 +1,118 @@
+import type { ConnectorStatus, LedgerItem } from '../../commons/ledger';
+import { DEFAULT_WIDTH, wrap } from './report-table';
+import { PLAIN, paintConnector, paintOutcome, renderTable, type Style } from './style';
+
+const DAY_MS = 86_400_000;
+/** Long names would push the table past 120 columns; the JSON output has them whole. */
+const NAME_WIDTH = 18;
+const CONNECTOR_ORDER: readonly ConnectorStatus[] = [
+  'CONNECTED',
+  'AWAITING_CONNECTION',
+  'NOT_REGISTERED',
+  'OFFBOARDED',
+];
+
+/** One account's ledger record as `casbridge status --json` prints it: no lease internals. */
+export interface AccountStatus {
+  accountId: string;
+  name: string | null;
+  ou: string | null;
+  connector: ConnectorStatus;
+  lastOutcome: string | null;
+  lastRunId: string | null;
+  lastRunAt: string | null;
+  accessKeyId: string | null;
+  pendingAccessKeyId: string | null;
+  keyCreatedAt: string | null;
+  keyAgeDays: number | null;
+  secretArn: string | null;
+  handoffAt: string | null;
+  connectedAt: string | null;
+  confirmedAt: string | null;
+  confirmedBy: string | null;
+  revealedAt: string | null;
+  revealedBy: string | null;
+  lastError: { name: string; message: string; step: string | null; remediation: string | null } | null;
+}
+
+export function accountStatus(item: LedgerItem, now: number): AccountStatus {
+  return {
+    accountId: item.accountId,
+    name: item.name ?? null,
+    ou: item.ou ?? null,
+    connector: item.connector,
+    lastOutcome: item.lastOutcome ?? null,
+    lastRunId: item.lastRunId ?? null,
+    lastRunAt: item.lastRunAt ?? null,
+    accessKeyId: item.accessKeyId ?? null,
+    pendingAccessKeyId: item.pendingAccessKeyId ?? null,
+    keyCreatedAt: item.keyCreatedAt ?? null,
+    keyAgeDays: item.keyCreatedAt ? Math.floor((now - Date.parse(item.keyCreatedAt)) / DAY_MS) : null,
+    secretArn: item.secretArn ?? null,
+    handoffAt: item.handoffAt ?? null,
+    connectedAt: item.connectedAt ?? null,
+    confirmedAt: item.confirmedAt ?? null,
+    confirmedBy: item.confirmedBy ?? null,
+    revealedAt: item.revealedAt ?? null,
+    revealedBy: item.revealedBy ?? null,
+    lastError: item.lastError
+      ? {
+          name: item.lastError.name,
+          message: item.lastError.message,
+          step: item.lastError.step ?? null,
+          remediation: item.lastError.remediation ?? null,
+        }
+      : null,
+  };
+}
+
+/** Counts by connector status, in the order an operator works through them. */
+export function countByConnector(accounts: readonly AccountStatus[]): Record<ConnectorStatus, number> {
+  const counts = Object.fromEntries(CONNECTOR_ORDER.map((c) => [c, 0])) as Record<ConnectorStatus, number>;
+  for (const account of accounts) counts[account.connector] = (counts[account.connector] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * The ledger as a table (account, name, OU, connector, last outcome and run, key id and age),
+ * then each account's last error with its remediation, then the counts.
+ */
+export function renderStatusTable(accounts: readonly AccountStatus[], style: Style = PLAIN): string {
+  const head = ['ACCOUNT', 'NAME', 'OU', 'CONNECTOR', 'LAST OUTCOME', 'LAST RUN', 'KEY ID', 'KEY AGE'];
+  const rows = accounts.map((a) => [
+    a.accountId,
+    truncate(a.name ?? '', NAME_WIDTH),
+    a.ou === null ? '' : a.ou || '(root)',
+    paintConnector(a.connector, style),
+    a.lastOutcome ? paintOutcome(a.lastOutcome, style) : style.dim('never run'),
+    a.lastRunAt ? `${a.lastRunAt.slice(0, 16).replace('T', ' ')}Z` : '',
+    a.accessKeyId ?? '',
+    a.keyAgeDays === null ? '' : `${a.keyAgeDays} d`,
+  ]);
+  const out = [renderTable(head, rows, style)];
+  const failing = accounts.filter((a) => a.lastError);
+  if (failing.length > 0) {
+    out.push('', 'Last errors:');
+    for (const a of failing) {
+      const error = a.lastError!;
+      out.push(`  ${a.accountId} ${style.red(error.name)}${error.step ? ` in ${error.step}` : ''}`);
+      for (const text of [error.message, error.remediation ?? ''])
+        out.push(...wrap(text, DEFAULT_WIDTH - 4).map((line) => `    ${line}`));
+    }
+  }
+  out.push('', renderCounts(accounts));
+  return out.join('\n');
+}
+
+export function renderCounts(accounts: readonly AccountStatus[]): string {
+  const counts = Object.entries(countByConnector(accounts))
+    .filter(([, n]) => n > 0)
+    .map(([status, n]) => `${status} ${n}`)
+    .join(', ');
+  const failed = accounts.filter((a) => a.lastOutcome === 'FAILED').length;
+  return `${accounts.length} accounts in the ledger: ${counts || 'none'}; ${failed} failed their last run`;
+}
+
+function truncate(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}

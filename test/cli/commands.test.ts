@@ -1,0 +1,237 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Ledger } from '../../commons/ledger';
+import type { RunReport } from '../../commons/run';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { setLambdaEnvironment } from '../support/lambda-env';
+import { runStateMachine } from '../support/local-run';
+import { useSandbox } from '../support/sandbox';
+
+/**
+ * status, report, credentials and confirm as an operator runs them: separate processes with the
+ * exports `casbridge sandbox` prints, against a sandbox where an onboard run has finished.
+ */
+const execFileAsync = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+const BIN = path.join(ROOT, 'bin/casbridge.cjs');
+const HEALTHY = defaultAccountId(1);
+const ROLE_MISSING = defaultAccountId(7);
+const UNKNOWN = '123456789012';
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('the operator commands', () => {
+  const sandbox = useSandbox({ accounts: 8 });
+  let runId: string;
+  let dir: string;
+
+  /** The exports of `casbridge sandbox`: its administrator's keys and the stack's configuration. */
+  const exports = (): Record<string, string> => ({
+    ...stackEnvironment(sandbox().stack),
+    AWS_ENDPOINT_URL: sandbox().endpoint,
+    AWS_ACCESS_KEY_ID: sandbox().admin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: sandbox().admin.secretAccessKey,
+  });
+
+  async function casbridge(args: string[], env: Record<string, string> = exports()): Promise<Result> {
+    const shell = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
+    );
+    try {
+      const out = await execFileAsync(process.execPath, [BIN, ...args], {
+        cwd: ROOT,
+        env: { ...shell, NO_COLOR: '1', ...env },
+      });
+      return { code: 0, stdout: out.stdout, stderr: out.stderr };
+    } catch (error) {
+      const e = error as Result;
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+    }
+  }
+
+  const ledger = () =>
+    new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
+      sandbox().stack.ledgerTable,
+    );
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'casbridge-cli-'));
+    await setLambdaEnvironment(sandbox());
+    const outcome = await runStateMachine(sandbox(), { mode: 'onboard' });
+    runId = outcome.runId!;
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('status prints the ledger as a table, with each last error and the counts', async () => {
+    const result = await casbridge(['status']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^ACCOUNT +NAME +OU +CONNECTOR +LAST OUTCOME +LAST RUN +KEY ID +KEY AGE$/m);
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `^${HEALTHY} +\\S+ +Workloads/Dev +AWAITING_CONNECTION +SUCCEEDED +\\S+ \\S+ +AKIA\\w{16} +0 d$`,
+        'm',
+      ),
+    );
+    expect(result.stdout).toMatch(new RegExp(`^ {2}${ROLE_MISSING} RoleMissing in access$`, 'm'));
+    expect(result.stdout).toMatch(
+      /^8 accounts in the ledger: AWAITING_CONNECTION 6, NOT_REGISTERED 2; 2 failed their last run$/m,
+    );
+  });
+
+  it('status --account --json prints one account, its key id and never a secret', async () => {
+    const result = await casbridge(['status', '--account', HEALTHY, '--json']);
+    expect(result.code).toBe(0);
+    const status = JSON.parse(result.stdout) as {
+      accounts: Record<string, unknown>[];
+      counts: Record<string, number>;
+    };
+    expect(status.counts).toMatchObject({ AWAITING_CONNECTION: 1 });
+    expect(status.accounts).toEqual([
+      expect.objectContaining({
+        accountId: HEALTHY,
+        connector: 'AWAITING_CONNECTION',
+        lastOutcome: 'SUCCEEDED',
+        lastRunId: runId,
+        accessKeyId: expect.stringMatching(/^AKIA/),
+        keyAgeDays: 0,
+      }),
+    ]);
+    expect(result.stdout).not.toMatch(/secretAccessKey/);
+  });
+
+  it('report prints the latest run in every format, or writes it to a file', async () => {
+    const [table, json, csv, byId, html] = await Promise.all([
+      casbridge(['report']),
+      casbridge(['report', 'latest', '--format', 'json']),
+      casbridge(['report', '--format', 'csv']),
+      casbridge(['report', runId, '--format', 'json']),
+      casbridge(['report', '--format', 'html', '--out', `${dir}/report.html`]),
+    ]);
+    expect([table.code, json.code, csv.code, byId.code, html.code]).toEqual([0, 0, 0, 0, 0]);
+    expect(table.stdout).toMatch(
+      new RegExp(`^${ROLE_MISSING} +\\S+ +FAILED +x +NOT_REGISTERED +RoleMissing$`, 'm'),
+    );
+    expect(table.stdout).toContain(`Run ${runId} (onboard,`);
+    expect((JSON.parse(json.stdout) as RunReport).runId).toBe(runId);
+    expect(JSON.parse(byId.stdout)).toEqual(JSON.parse(json.stdout));
+    expect(csv.stdout.split('\r\n')[0]).toMatch(/^accountId,name,ou,outcome,changed,connector,access,/);
+    expect(readFileSync(`${dir}/report.html`, 'utf8')).toContain(
+      `<code data-testid="run-id">${runId}</code>`,
+    );
+  });
+
+  it('report names a run that does not exist in one sentence', async () => {
+    const result = await casbridge(['report', 'onboard-19990101T000000-nosuch']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `casbridge: There is no run onboard-19990101T000000-nosuch in s3://${sandbox().stack.reportsBucket}/runs/ (\`casbridge report\` shows the latest run).\n`,
+    );
+  });
+
+  it('credentials refuses to print a secret into a pipe without --yes', async () => {
+    const result = await casbridge(['credentials', HEALTHY]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toContain('add --yes');
+    expect((await ledger().get(HEALTHY))?.revealedAt).toBeUndefined();
+  });
+
+  it('credentials --yes prints the key Secrets Manager holds and records who revealed it', async () => {
+    const result = await casbridge(['credentials', HEALTHY, '--yes']);
+    expect(result.code).toBe(0);
+    const stored = JSON.parse(
+      (
+        await new SecretsManagerClient(sandbox().clientConfig()).send(
+          new GetSecretValueCommand({ SecretId: `casbridge/connector/${HEALTHY}` }),
+        )
+      ).SecretString!,
+    ) as { accessKeyId: string; secretAccessKey: string };
+    expect(result.stdout).toContain(
+      `Access key ID: ${stored.accessKeyId}\nSecret access key: ${stored.secretAccessKey}\n`,
+    );
+    expect(result.stdout).toContain('Choose + Connect an app → Amazon Web Services.');
+    expect(result.stderr).not.toContain(stored.secretAccessKey);
+    const item = await ledger().get(HEALTHY);
+    expect(item).toMatchObject({ revealedBy: sandbox().admin.arn, revealedAt: expect.any(String) });
+    expect(Date.now() - Date.parse(item!.revealedAt!)).toBeLessThan(60_000);
+  });
+
+  it('confirm records that the connector is live, and says what happens next', async () => {
+    const result = await casbridge(['confirm', HEALTHY]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('the verify step then marks it CONNECTED');
+    expect(await ledger().get(HEALTHY)).toMatchObject({
+      confirmedBy: sandbox().admin.arn,
+      confirmedAt: expect.any(String),
+    });
+  });
+
+  it('refuses an account casbridge does not know, in one line', async () => {
+    const results = await Promise.all([
+      casbridge(['credentials', UNKNOWN, '--yes']),
+      casbridge(['confirm', UNKNOWN]),
+      casbridge(['status', '--account', UNKNOWN]),
+    ]);
+    for (const result of results) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `casbridge: Account ${UNKNOWN} is not in the ledger: casbridge has never worked on it${result.stderr.includes('(`') ? ' (`casbridge status` lists the accounts it knows).' : '.'}\n`,
+      );
+    }
+  });
+
+  it('names the missing configuration variable in one line', async () => {
+    const { CASBRIDGE_LEDGER_TABLE: _, ...env } = exports();
+    const result = await casbridge(['status'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^casbridge: casbridge is not configured: CASBRIDGE_LEDGER_TABLE: not set/);
+  });
+
+  it('ends a bad flag, missing credentials or an unreachable endpoint in one line and a non-zero exit', async () => {
+    const noCredentials = {
+      ...exports(),
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_CONFIG_FILE: path.join(dir, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    const results = await Promise.all([
+      casbridge(['report', '--format', 'pdf']),
+      casbridge(['status', '--bogus']),
+      casbridge(['credentials', '12345']),
+      casbridge(['status'], noCredentials),
+      casbridge(['status'], { ...exports(), AWS_ENDPOINT_URL: 'http://127.0.0.1:9' }),
+    ]);
+    for (const result of results) {
+      expect(result.code).not.toBe(0);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(results.map((r) => r.stderr)).toEqual([
+      expect.stringContaining("argument 'pdf' is invalid"),
+      expect.stringContaining("unknown option '--bogus'"),
+      expect.stringContaining('An AWS account id is 12 digits.'),
+      expect.stringContaining('no AWS credentials were found'),
+      expect.stringContaining('nothing answers at 127.0.0.1:9 (ECONNREFUSED)'),
+    ]);
+  });
+});
