@@ -1,0 +1,910 @@
+import './quiet';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Context } from 'aws-lambda';
+import { parse as parseYaml } from 'yaml';
+import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { type Sandbox, startSandbox } from '../../sandbox';
+import type { CallRecord } from '../../sandbox/core/call-log';
+import { DEFAULT_PERFORMANCE_MODEL, type PerformanceModel } from '../../sandbox/core/performance-model';
+import type { ScenarioInput } from '../../sandbox/scenario/scenario';
+import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { actAsRole } from '../local/act-as-role';
+import { executeRunLocally } from '../local/execute-run';
+import { FUNCTION_HANDLERS } from '../local/handlers';
+import type { EventLog } from '../local/run-local';
+
+/**
+ * The run benchmark (`npm run bench [-- --accounts N --json FILE]`): one process, one sandbox
+ * organization of N healthy accounts with the latency and rate-limit model on, and
+ *
+ * 1. an onboard run of the N accounts through the local state machine (the deployed definition,
+ *    the real handlers), then a reconcile run of the same N;
+ * 2. a baseline: the same handlers one account at a time over a sample of other accounts (what a
+ *    shell loop over the AWS CLI does), its per-account time extrapolated to N;
+ * 3. the ideal bound of each phase from the model: the longest per-account critical path, or the
+ *    central account's rate-limited calls divided by their rates, whichever is larger;
+ *
+ * and, from `npm run package`, each function's zip size and module initialisation time.
+ * Targets (issue 6): wall ≤ 1.5× the ideal bound; reconcile of a compliant account read calls
+ * only, ≤ 10; onboarding of a fresh account ≤ 16 calls; retries < 5 % of calls; zips < 300 KB,
+ * initialisation < 150 ms.
+ */
+const TARGET_IDEAL_RATIO = 1.5;
+const TARGET_ONBOARD_CALLS = 16;
+const TARGET_RECONCILE_CALLS = 10;
+const TARGET_RETRY_SHARE = 0.05;
+const TARGET_ZIP_BYTES = 300 * 1024;
+const TARGET_INIT_MS = 150;
+
+/** Step Functions Standard, us-east-1: $0.025 per 1,000 state transitions (retries included). */
+const USD_PER_TRANSITION = 0.025 / 1000;
+/** Lambda arm64 (serverless.yml's architecture), us-east-1: per GB-second and per request. */
+const USD_PER_GB_SECOND = 0.0000133334;
+const USD_PER_REQUEST = 0.2 / 1_000_000;
+
+/** The error codes a throttled call answers with, across the services casbridge calls. */
+const THROTTLING_CODES = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'SlowDown',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+]);
+
+/** The per-account pipeline of the definition, in order: its Task states and their functions. */
+const PIPELINE = [
+  ['Access', 'access'],
+  ['EnsureUser', 'user'],
+  ['EnsurePolicy', 'policy'],
+  ['EnsureAccessKey', 'accessKey'],
+  ['EnsureTrail', 'trail'],
+  ['Register', 'register'],
+  ['Verify', 'verify'],
+  ['RecordResult', 'recordResult'],
+] as const;
+
+const FLEET_OU = 'Fleet';
+const BASELINE_OU = 'Baseline';
+const PROJECT_ROOT = path.resolve(__dirname, '../..');
+
+interface BenchOptions {
+  accounts: number;
+  concurrency: number;
+  sample: number;
+  json: string | undefined;
+  skipPackage: boolean;
+  initRuns: number;
+}
+
+type Mode = 'onboard' | 'reconcile';
+
+interface CallSplit {
+  read: number;
+  write: number;
+  byService: Record<string, { read: number; write: number }>;
+}
+
+async function main(): Promise<void> {
+  const options = readOptions();
+  const memory = sampleMemory();
+  const benchStarted = performance.now();
+  const sandbox = await startSandbox({
+    scenario: benchScenario(options.accounts, options.sample),
+    performanceModel: true,
+  });
+  try {
+    await actAsTaskRole(sandbox);
+    const model = sandbox.world.faults.getModel() ?? DEFAULT_PERFORMANCE_MODEL;
+    const fleetOu = ouId(sandbox, FLEET_OU);
+    const fleet = new Set(accountsIn(sandbox, FLEET_OU).map((a) => a.accountId));
+
+    const phases: Record<Mode, Awaited<ReturnType<typeof runPhase>>> = {
+      onboard: await runPhase(sandbox, 'onboard', fleetOu, fleet, options.concurrency),
+      reconcile: await runPhase(sandbox, 'reconcile', fleetOu, fleet, options.concurrency),
+    };
+    const sampleAccounts = accountsIn(sandbox, BASELINE_OU);
+    const baselines: Record<Mode, Awaited<ReturnType<typeof runBaseline>>> = {
+      onboard: await runBaseline(sandbox, sampleAccounts, 'onboard'),
+      reconcile: await runBaseline(sandbox, sampleAccounts, 'reconcile'),
+    };
+    const memoryPeak = memory.stop();
+    const packaged = options.skipPackage ? undefined : measurePackage(options.initRuns);
+    const memorySizes = functionMemorySizes();
+
+    const result = {
+      bench: 'run',
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+      machine: {
+        node: process.version,
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
+      },
+      accounts: options.accounts,
+      concurrency: options.concurrency,
+      baselineSample: options.sample,
+      model,
+      phases: Object.fromEntries(
+        (['onboard', 'reconcile'] as const).map((mode) => {
+          const phase = phases[mode];
+          const baseline = baselines[mode];
+          const ideal = idealBound(model, phase.calls, baseline.sequences, sandbox.stack.accountId);
+          const baselineMs = baseline.perAccountMs * options.accounts;
+          const calls = perAccountCalls(phase.calls, fleet, sandbox.stack.accountId, phase.mapWindow);
+          const lambda = lambdaCost(baseline.steps, phase.transitions.tasksPerAccount, memorySizes);
+          return [
+            mode,
+            {
+              wallMs: round(phase.wallMs),
+              outcomes: phase.outcomes,
+              idealBound: ideal,
+              ratioToIdeal: round2(phase.wallMs / ideal.boundMs),
+              baseline: {
+                sample: sampleAccounts.length,
+                perAccountMs: round(baseline.perAccountMs),
+                extrapolatedMs: round(baselineMs),
+                stepRetries: baseline.retries,
+                note: `one account at a time over ${sampleAccounts.length} accounts, extrapolated to ${options.accounts}`,
+              },
+              speedupOverBaseline: round2(baselineMs / phase.wallMs),
+              callsPerAccount: calls,
+              callsPerStep: baseline.steps,
+              runLevelCalls: runLevelCalls(phase.calls, sandbox.stack.accountId, phase.mapWindow),
+              throttling: {
+                throttledCalls: phase.throttled,
+                sdkRetries: phase.throttled,
+                stateRetries: phase.transitions.retries,
+                totalCalls: phase.calls.length,
+                retryShare: round4((phase.throttled + phase.transitions.retries) / phase.calls.length),
+              },
+              transitions: {
+                total: phase.transitions.total,
+                perAccount: round2(phase.transitions.perAccount),
+                runLevel: phase.transitions.runLevel,
+                usdPer1000Accounts: round4(phase.transitions.perAccount * 1000 * USD_PER_TRANSITION),
+              },
+              lambda,
+            },
+          ];
+        }),
+      ) as unknown as Record<Mode, PhaseResult>,
+      peakMemory: memoryPeak,
+      package: packaged,
+      benchWallMs: round(performance.now() - benchStarted),
+    };
+    const targets = checkTargets(result);
+    const full = { ...result, targets };
+    printTable(full);
+    if (options.json) writeFileSync(options.json, `${JSON.stringify(full, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(full)}\n`);
+  } finally {
+    memory.stop();
+    await sandbox.close();
+  }
+}
+
+// ---------------------------------------------------------------- the organization and the run
+
+/**
+ * N healthy accounts in one OU the runs target, and the baseline's sample in another, so the
+ * baseline starts from fresh accounts too. No faults: every throttle met is the rate model's.
+ */
+function benchScenario(accounts: number, sample: number): ScenarioInput {
+  const member = (prefix: number, i: number, ou: string) => ({
+    id: String(prefix * 100_000_000_000 + i),
+    name: `${ou.toLowerCase()}-${i}`,
+    ou,
+  });
+  return {
+    seed: 20261124,
+    organization: { organizationTrail: false },
+    organizationalUnits: [FLEET_OU, BASELINE_OU],
+    accounts: [
+      ...Array.from({ length: accounts }, (_, i) => member(3, i + 1, FLEET_OU)),
+      ...Array.from({ length: sample }, (_, i) => member(4, i + 1, BASELINE_OU)),
+    ],
+  };
+}
+
+/** What a deployed task sees: the stack's environment, the sandbox as AWS, the task role. */
+async function actAsTaskRole(sandbox: Sandbox): Promise<void> {
+  Object.assign(process.env, {
+    ...stackEnvironment(sandbox.stack),
+    AWS_ENDPOINT_URL: sandbox.endpoint,
+    AWS_ACCESS_KEY_ID: sandbox.admin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  await actAsRole(sandbox.stack.taskRoleArn, sandbox.region);
+}
+
+function ouId(sandbox: Sandbox, name: string): string {
+  const ou = [...sandbox.world.organization.ous.values()].find((o) => o.name === name);
+  if (!ou) throw new Error(`no OU ${name} in the bench organization`);
+  return ou.id;
+}
+
+function accountsIn(sandbox: Sandbox, ouName: string): TargetAccount[] {
+  const id = ouId(sandbox, ouName);
+  return [...sandbox.world.organization.accounts.values()]
+    .filter((a) => a.parentId === id)
+    .map((a) => ({
+      accountId: a.id,
+      name: a.name,
+      ou: ouName,
+      state: a.state,
+      joinedMethod: a.joinedMethod,
+      joinedTimestamp: a.joinedTimestamp.toISOString(),
+    }));
+}
+
+let executions = 0;
+
+/** One run of the state machine over the fleet OU, with every call and event it caused. */
+async function runPhase(
+  sandbox: Sandbox,
+  mode: Mode,
+  fleetOu: string,
+  fleet: Set<string>,
+  concurrency: number,
+) {
+  const log = sandbox.world.callLog;
+  const mark = log.mark();
+  // Calls by the central account between these marks are the accounts' own; outside, the run's.
+  const mapWindow = { from: mark, to: Number.POSITIVE_INFINITY };
+  const started = performance.now();
+  const outcome = await executeRunLocally(
+    { mode, organizationalUnits: [fleetOu], maxConcurrency: concurrency },
+    {
+      executionName: `bench-${mode}-${++executions}`,
+      onEvent: (event) => {
+        if (!('state' in event) || event.state.name !== 'ProcessAccounts') return;
+        if (event.type === 'StateEntered') mapWindow.from = log.mark();
+        if (event.type === 'StateExited') mapWindow.to = log.mark();
+      },
+    },
+  );
+  const wallMs = performance.now() - started;
+  progress(`${mode}: ${fleet.size} accounts in ${(wallMs / 1000).toFixed(1)} s`);
+  if (!outcome.report) throw new Error(`the ${mode} run did not start: ${outcome.startError?.message}`);
+  const calls = log.list({ sinceSeq: mark });
+  const outcomes: Record<string, number> = {};
+  for (const account of outcome.report.accounts) {
+    if (!fleet.has(account.accountId)) continue;
+    outcomes[account.outcome] = (outcomes[account.outcome] ?? 0) + 1;
+  }
+  return {
+    wallMs,
+    calls,
+    mapWindow,
+    outcomes,
+    throttled: calls.filter(isThrottled).length,
+    transitions: countTransitions(outcome.execution.events, fleet.size),
+  };
+}
+
+/**
+ * Transitions as Step Functions Standard bills them: one per state entered, and one per retry.
+ * States entered inside the map (an `index` names the iteration) are the accounts'; the rest are
+ * the run's. LoadTargets exists only in the local adaptation (on AWS the Distributed Map's
+ * ItemReader reads the targets) and is not counted.
+ */
+function countTransitions(events: EventLog[], accounts: number) {
+  let perAccountStates = 0;
+  let runLevel = 0;
+  let retries = 0;
+  let tasks = 0;
+  for (const event of events) {
+    if (event.type !== 'StateEntered' && event.type !== 'StateRetried') continue;
+    if (event.state.name === 'LoadTargets') continue;
+    if (event.type === 'StateRetried') retries++;
+    if (event.index !== undefined) {
+      perAccountStates++;
+      if (event.state.type === 'Task') tasks++;
+    } else runLevel++;
+  }
+  return {
+    total: perAccountStates + runLevel,
+    perAccount: perAccountStates / accounts,
+    tasksPerAccount: tasks / accounts,
+    runLevel,
+    retries,
+  };
+}
+
+// ---------------------------------------------------------------- the baseline
+
+/**
+ * The same handlers, one account at a time and one step after the other: a shell loop over the
+ * AWS CLI, without the CLI's own process start per call. Each step's calls are exact here,
+ * because nothing else runs meanwhile.
+ */
+async function runBaseline(sandbox: Sandbox, accounts: TargetAccount[], mode: Mode) {
+  const log = sandbox.world.callLog;
+  const runId = `bench-baseline-${mode}`;
+  const sequences: CallRecord[][] = [];
+  const stepCalls = new Map<string, { calls: number; read: number; write: number; ms: number }>();
+  let totalMs = 0;
+  let retries = 0;
+  for (const account of accounts) {
+    const accountMark = log.mark();
+    const started = performance.now();
+    let input: unknown = { runId, mode, dryRun: false, account, steps: {} };
+    for (const [state, fn] of PIPELINE) {
+      const mark = log.mark();
+      const stepStarted = performance.now();
+      const retried = await invokeWithRetry(fn, input);
+      input = retried.output;
+      retries += retried.retries;
+      const calls = log.list({ sinceSeq: mark }).filter((c) => !isThrottled(c));
+      const entry = stepCalls.get(state) ?? { calls: 0, read: 0, write: 0, ms: 0 };
+      entry.calls += calls.length;
+      entry.read += calls.filter((c) => c.readOnly).length;
+      entry.write += calls.filter((c) => !c.readOnly).length;
+      entry.ms += performance.now() - stepStarted;
+      stepCalls.set(state, entry);
+    }
+    totalMs += performance.now() - started;
+    const outcome = (input as { outcome?: string; steps?: Record<string, StepResult> }).outcome;
+    if (outcome !== 'SUCCEEDED') throw new Error(`baseline ${mode} of ${account.accountId}: ${outcome}`);
+    sequences.push(log.list({ sinceSeq: accountMark }));
+  }
+  const n = Math.max(1, accounts.length);
+  progress(`baseline ${mode}: ${accounts.length} accounts one at a time in ${(totalMs / 1000).toFixed(1)} s`);
+  return {
+    perAccountMs: totalMs / n,
+    retries,
+    sequences,
+    steps: Object.fromEntries(
+      [...stepCalls].map(([state, s]) => [
+        state,
+        {
+          calls: round2(s.calls / n),
+          read: round2(s.read / n),
+          write: round2(s.write / n),
+          ms: round(s.ms / n),
+        },
+      ]),
+    ) as Record<string, StepFigures>,
+  };
+}
+
+interface StepFigures {
+  calls: number;
+  read: number;
+  write: number;
+  ms: number;
+}
+
+/**
+ * The definition's Retry for the baseline: a retryable casbridge error (a throttle the SDK's own
+ * retries did not absorb, above all) waits 2 s, 4 s, … with full jitter and runs the step again.
+ */
+async function invokeWithRetry(
+  functionName: string,
+  input: unknown,
+): Promise<{ output: unknown; retries: number }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return { output: await invoke(functionName, input), retries: attempt };
+    } catch (error) {
+      const retryable = (error as { retryable?: unknown }).retryable === true;
+      if (!retryable || attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2_000 * 2 ** attempt));
+    }
+  }
+}
+
+async function invoke(functionName: string, input: unknown): Promise<unknown> {
+  const handler = FUNCTION_HANDLERS[functionName];
+  if (!handler) throw new Error(`no handler ${functionName}`);
+  const context = {
+    functionName: `casbridge-${functionName}`,
+    awsRequestId: crypto.randomUUID(),
+    getRemainingTimeInMillis: () => 300_000,
+  } as unknown as Context;
+  return handler(input as never, context);
+}
+
+// ---------------------------------------------------------------- the ideal bound
+
+/**
+ * The fastest the phase could go under the model with unlimited concurrency, whichever is larger:
+ * - the longest per-account critical path: the account's calls in order (from the baseline), each
+ *   at its service's mean latency, waiting where the account's own token bucket is empty (two
+ *   CloudTrail writes are a second apart);
+ * - the busiest central-account bucket: its calls in the phase beyond the burst, over its rate
+ *   (AssumeRole, Secrets Manager writes, Organizations pages all come from the central account).
+ */
+function idealBound(
+  model: PerformanceModel,
+  phaseCalls: CallRecord[],
+  sequences: CallRecord[][],
+  centralAccount: string,
+) {
+  let criticalPathMs = 0;
+  for (const sequence of sequences) {
+    let t = 0;
+    const buckets = new Map<string, { tokens: number; at: number }>();
+    for (const call of sequence) {
+      if (isThrottled(call)) continue;
+      const spec = model.rates[call.service]?.[call.readOnly ? 'read' : 'write'];
+      if (spec && call.account !== centralAccount) {
+        const key = `${call.service}/${call.readOnly}`;
+        const bucket = buckets.get(key) ?? { tokens: spec.burst, at: t };
+        bucket.tokens = Math.min(spec.burst, bucket.tokens + ((t - bucket.at) / 1000) * spec.perSecond);
+        if (bucket.tokens < 1) {
+          t += ((1 - bucket.tokens) / spec.perSecond) * 1000;
+          bucket.tokens = 1;
+        }
+        bucket.tokens -= 1;
+        bucket.at = t;
+        buckets.set(key, bucket);
+      }
+      t += model.latency[call.service]?.meanMs ?? 0;
+    }
+    criticalPathMs = Math.max(criticalPathMs, t);
+  }
+  const central = new Map<string, number>();
+  for (const call of phaseCalls) {
+    if (call.account !== centralAccount || isThrottled(call)) continue;
+    const key = `${call.service}:${call.readOnly ? 'read' : 'write'}`;
+    central.set(key, (central.get(key) ?? 0) + 1);
+  }
+  const centralBuckets = [...central]
+    .map(([key, calls]) => {
+      const [service, kind] = key.split(':') as [string, 'read' | 'write'];
+      const spec = model.rates[service]?.[kind];
+      return {
+        bucket: key,
+        calls,
+        perSecond: spec?.perSecond,
+        ms: spec ? round((Math.max(0, calls - spec.burst) / spec.perSecond) * 1000) : 0,
+      };
+    })
+    .filter((b) => b.perSecond !== undefined)
+    .sort((a, b) => b.ms - a.ms);
+  const centralMs = centralBuckets[0]?.ms ?? 0;
+  return {
+    boundMs: round(Math.max(criticalPathMs, centralMs)),
+    bindingConstraint: criticalPathMs >= centralMs ? 'per-account critical path' : centralBuckets[0]?.bucket,
+    criticalPathMs: round(criticalPathMs),
+    centralBuckets,
+  };
+}
+
+// ---------------------------------------------------------------- calls, cost
+
+/**
+ * Calls per account: every call made in a fleet account, plus the central account's calls made
+ * while the map ran (AssumeRole, Secrets Manager, SNS, the ledger), spread evenly over the
+ * accounts; the central calls before and after the map (ResolveTargets, WriteReport) are the
+ * run's, reported apart.
+ */
+function perAccountCalls(
+  calls: CallRecord[],
+  fleet: Set<string>,
+  central: string,
+  window: { from: number; to: number },
+) {
+  const all: CallSplit = { read: 0, write: 0, byService: {} };
+  for (const call of calls) {
+    const inFleet = call.account !== undefined && fleet.has(call.account);
+    const centralDuringMap = call.account === central && call.seq > window.from && call.seq <= window.to;
+    if (!inFleet && !centralDuringMap) continue;
+    if (isThrottled(call)) continue;
+    const kind = call.readOnly ? 'read' : 'write';
+    all[kind]++;
+    const service = all.byService[call.service] ?? { read: 0, write: 0 };
+    service[kind]++;
+    all.byService[call.service] = service;
+  }
+  const n = fleet.size;
+  const per = (v: number) => round2(v / n);
+  const ledger = all.byService.dynamodb ?? { read: 0, write: 0 };
+  return {
+    total: per(all.read + all.write),
+    read: per(all.read),
+    write: per(all.write),
+    withoutLedger: {
+      total: per(all.read + all.write - ledger.read - ledger.write),
+      read: per(all.read - ledger.read),
+      write: per(all.write - ledger.write),
+    },
+    byService: Object.fromEntries(
+      Object.entries(all.byService)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([service, s]) => [service, { read: per(s.read), write: per(s.write) }]),
+    ),
+  };
+}
+
+function runLevelCalls(calls: CallRecord[], central: string, window: { from: number; to: number }) {
+  const counts: Record<string, number> = {};
+  for (const call of calls) {
+    if (call.account !== central || (call.seq > window.from && call.seq <= window.to)) continue;
+    const key = `${call.service}:${call.operation}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/**
+ * Lambda cost per 1,000 accounts: each step's invocation at its baseline duration (one account at
+ * a time, so the duration is the calls' latency and the handler's CPU, not this machine's
+ * contention) and its configured memory, plus the request charge.
+ */
+function lambdaCost(
+  steps: Record<string, StepFigures>,
+  invocationsPerAccount: number,
+  memoryByFunction: Record<string, number>,
+) {
+  let gbSeconds = 0;
+  let invocations = 0;
+  for (const [state, fn] of PIPELINE) {
+    const step = steps[state];
+    if (!step) continue;
+    invocations++;
+    gbSeconds += (Math.ceil(step.ms) / 1000) * ((memoryByFunction[fn] ?? 128) / 1024);
+  }
+  return {
+    invocationsPerAccount: round2(invocationsPerAccount),
+    gbSecondsPerAccount: round4(gbSeconds),
+    usdPer1000Accounts: round4((gbSeconds * USD_PER_GB_SECOND + invocations * USD_PER_REQUEST) * 1000),
+  };
+}
+
+/** memorySize per function from serverless.yml (the provider's default where a function sets none). */
+function functionMemorySizes(): Record<string, number> {
+  const file = path.join(PROJECT_ROOT, 'serverless.yml');
+  if (!existsSync(file)) return {};
+  const doc = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'silent', customTags: cfnTags() }) as {
+    provider?: { memorySize?: number };
+    functions?: Record<string, { memorySize?: number }>;
+  };
+  const fallback = doc.provider?.memorySize ?? 1024;
+  return Object.fromEntries(
+    Object.entries(doc.functions ?? {}).map(([name, f]) => [name, f.memorySize ?? fallback]),
+  );
+}
+
+/** CloudFormation short-form tags, read as plain values: only memory sizes are wanted here. */
+function cfnTags() {
+  return [
+    '!Sub',
+    '!GetAtt',
+    '!Ref',
+    '!If',
+    '!Equals',
+    '!Not',
+    '!Join',
+    '!Select',
+    '!Split',
+    '!And',
+    '!Or',
+  ].flatMap((tag) =>
+    (['scalar', 'seq', 'map'] as const).map((collection) => ({
+      tag,
+      collection,
+      resolve: (value: unknown) => value,
+    })),
+  ) as never;
+}
+
+// ---------------------------------------------------------------- the package
+
+/**
+ * `npm run package`, then each function's zip: its size, and the time a fresh Node process takes
+ * to load its bundle (require of the handler module: what a cold start pays before the handler
+ * runs), the median of several processes.
+ */
+function measurePackage(runs: number) {
+  const packaged = spawnSync('npm', ['run', 'package'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  if (packaged.status !== 0) {
+    return {
+      error: `npm run package failed: ${(packaged.stderr || packaged.stdout).trim().split('\n').pop()}`,
+    };
+  }
+  const dir = path.join(PROJECT_ROOT, '.serverless');
+  const handlers = functionHandlers();
+  const functions: Record<
+    string,
+    { zipBytes: number; bundleBytes: number; initMs: number; initCpuMs: number; initRunsMs: number[] }
+  > = {};
+  for (const zip of readdirSync(dir).filter((f) => f.endsWith('.zip'))) {
+    const name = zip.replace(/\.zip$/, '');
+    const handler = handlers[name];
+    if (!handler) continue;
+    const unpacked = mkdtempSync(path.join(os.tmpdir(), `casbridge-${name}-`));
+    try {
+      const unzip = spawnSync('unzip', ['-q', path.join(dir, zip), '-d', unpacked]);
+      if (unzip.status !== 0) throw new Error(`unzip ${zip} failed`);
+      const module = path.join(unpacked, `${handler.replace(/\.[^.]+$/, '')}.js`);
+      const initRuns = Array.from({ length: runs }, () => initTime(module));
+      functions[name] = {
+        zipBytes: statSync(path.join(dir, zip)).size,
+        bundleBytes: statSync(module).size,
+        initMs: round(medianOf(initRuns.map((r) => r.wallMs))),
+        initCpuMs: round(medianOf(initRuns.map((r) => r.cpuMs))),
+        initRunsMs: initRuns.map((r) => round(r.wallMs)),
+      };
+    } finally {
+      rmSync(unpacked, { recursive: true, force: true });
+    }
+  }
+  return { functions };
+}
+
+function functionHandlers(): Record<string, string> {
+  const doc = parseYaml(readFileSync(path.join(PROJECT_ROOT, 'serverless.yml'), 'utf8'), {
+    logLevel: 'silent',
+    customTags: cfnTags(),
+  }) as { functions?: Record<string, { handler?: string }> };
+  return Object.fromEntries(
+    Object.entries(doc.functions ?? {}).flatMap(([name, f]) => (f.handler ? [[name, f.handler]] : [])),
+  );
+}
+
+/**
+ * Wall time of the require in a fresh process, and the CPU time it took: on a loaded machine the
+ * process waits for a core, and the CPU figure is the one that does not depend on the neighbours.
+ */
+function initTime(module: string): { wallMs: number; cpuMs: number } {
+  const script = `const c=process.cpuUsage();const t=process.hrtime.bigint();require(${JSON.stringify(module)});const u=process.cpuUsage(c);process.stdout.write(Number(process.hrtime.bigint()-t)/1e6+' '+(u.user+u.system)/1000)`;
+  const out = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1' },
+  });
+  const [wallMs, cpuMs] = out.stdout.split(' ').map(Number);
+  if (out.status !== 0 || !Number.isFinite(wallMs) || !Number.isFinite(cpuMs))
+    throw new Error(`loading ${module} failed: ${out.stderr}`);
+  return { wallMs: wallMs as number, cpuMs: cpuMs as number };
+}
+
+// ---------------------------------------------------------------- targets and output
+
+interface PhaseResult {
+  wallMs: number;
+  outcomes: Record<string, number>;
+  idealBound: ReturnType<typeof idealBound>;
+  ratioToIdeal: number;
+  baseline: { sample: number; perAccountMs: number; extrapolatedMs: number; note: string };
+  speedupOverBaseline: number;
+  callsPerAccount: ReturnType<typeof perAccountCalls>;
+  callsPerStep: Record<string, StepFigures>;
+  runLevelCalls: Record<string, number>;
+  throttling: {
+    throttledCalls: number;
+    sdkRetries: number;
+    stateRetries: number;
+    totalCalls: number;
+    retryShare: number;
+  };
+  transitions: { total: number; perAccount: number; runLevel: number; usdPer1000Accounts: number };
+  lambda: ReturnType<typeof lambdaCost>;
+}
+
+function checkTargets(result: {
+  phases: Record<Mode, PhaseResult>;
+  package: ReturnType<typeof measurePackage> | undefined;
+}) {
+  const { onboard, reconcile } = result.phases;
+  const functions = result.package && 'functions' in result.package ? result.package.functions : undefined;
+  return {
+    onboardWithin1_5xIdeal: onboard.ratioToIdeal <= TARGET_IDEAL_RATIO,
+    reconcileWithin1_5xIdeal: reconcile.ratioToIdeal <= TARGET_IDEAL_RATIO,
+    onboardCallsAtMost16: onboard.callsPerAccount.total <= TARGET_ONBOARD_CALLS,
+    reconcileCallsAtMost10: reconcile.callsPerAccount.total <= TARGET_RECONCILE_CALLS,
+    reconcileReadOnlyWithoutLedger: reconcile.callsPerAccount.withoutLedger.write === 0,
+    retriesUnder5Percent:
+      onboard.throttling.retryShare < TARGET_RETRY_SHARE &&
+      reconcile.throttling.retryShare < TARGET_RETRY_SHARE,
+    ...(functions
+      ? {
+          zipsUnder300KB: Object.values(functions).every((f) => f.zipBytes < TARGET_ZIP_BYTES),
+          initUnder150ms: Object.values(functions).every((f) => f.initMs < TARGET_INIT_MS),
+        }
+      : {}),
+  };
+}
+
+function printTable(result: {
+  accounts: number;
+  concurrency: number;
+  phases: Record<Mode, PhaseResult>;
+  peakMemory: { rssMiB: number; heapUsedMiB: number };
+  package: ReturnType<typeof measurePackage> | undefined;
+  targets: Record<string, boolean>;
+  benchWallMs: number;
+}): void {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const rows: [string, ...string[]][] = [['', 'onboard', 'reconcile']];
+  const both = (f: (p: PhaseResult) => string): [string, string] => [
+    f(result.phases.onboard),
+    f(result.phases.reconcile),
+  ];
+  rows.push(
+    [
+      'outcomes',
+      ...both((p) =>
+        Object.entries(p.outcomes)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', '),
+      ),
+    ],
+    ['wall time', ...both((p) => s(p.wallMs))],
+    ['ideal bound', ...both((p) => `${s(p.idealBound.boundMs)} (${p.idealBound.bindingConstraint})`)],
+    [
+      '  critical path / busiest central bucket',
+      ...both(
+        (p) =>
+          `${s(p.idealBound.criticalPathMs)} / ${p.idealBound.centralBuckets[0] ? `${p.idealBound.centralBuckets[0].bucket} ${s(p.idealBound.centralBuckets[0].ms)}` : '-'}`,
+      ),
+    ],
+    ['ratio to ideal (target ≤ 1.5)', ...both((p) => `${p.ratioToIdeal}×`)],
+    [
+      'baseline, extrapolated',
+      ...both((p) => `${s(p.baseline.extrapolatedMs)} (${s(p.baseline.perAccountMs)}/account)`),
+    ],
+    ['speed-up over baseline', ...both((p) => `${p.speedupOverBaseline}×`)],
+    [
+      'calls per account (read/write)',
+      ...both((p) => `${p.callsPerAccount.total} (${p.callsPerAccount.read}/${p.callsPerAccount.write})`),
+    ],
+    [
+      '  without the ledger',
+      ...both(
+        (p) =>
+          `${p.callsPerAccount.withoutLedger.total} (${p.callsPerAccount.withoutLedger.read}/${p.callsPerAccount.withoutLedger.write})`,
+      ),
+    ],
+  );
+  const services = [
+    ...new Set([
+      ...Object.keys(result.phases.onboard.callsPerAccount.byService),
+      ...Object.keys(result.phases.reconcile.callsPerAccount.byService),
+    ]),
+  ].sort();
+  for (const service of services) {
+    rows.push([
+      `  ${service} (read/write)`,
+      ...both((p) => {
+        const c = p.callsPerAccount.byService[service];
+        return c ? `${c.read}/${c.write}` : '-';
+      }),
+    ]);
+  }
+  for (const [state] of PIPELINE) {
+    rows.push([
+      `  step ${state} (calls, ms)`,
+      ...both((p) => {
+        const c = p.callsPerStep[state];
+        return c ? `${c.calls} (${c.read}r/${c.write}w), ${c.ms} ms` : '-';
+      }),
+    ]);
+  }
+  rows.push(
+    [
+      'throttled calls / state retries',
+      ...both(
+        (p) =>
+          `${p.throttling.throttledCalls} / ${p.throttling.stateRetries} of ${p.throttling.totalCalls} calls (${(p.throttling.retryShare * 100).toFixed(2)} %)`,
+      ),
+    ],
+    [
+      'transitions per account',
+      ...both((p) => `${p.transitions.perAccount} (run: ${p.transitions.runLevel})`),
+    ],
+    ['Step Functions per 1,000 accounts', ...both((p) => `$${p.transitions.usdPer1000Accounts.toFixed(3)}`)],
+    [
+      'Lambda per 1,000 accounts',
+      ...both(
+        (p) => `$${p.lambda.usdPer1000Accounts.toFixed(4)} (${p.lambda.gbSecondsPerAccount} GB-s/account)`,
+      ),
+    ],
+  );
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => `${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`.trimEnd();
+  process.stdout.write(`${result.accounts} accounts, concurrency ${result.concurrency}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  process.stdout.write(
+    `peak memory: ${result.peakMemory.rssMiB} MiB RSS, ${result.peakMemory.heapUsedMiB} MiB heap\n`,
+  );
+  const pkg = result.package;
+  if (pkg && 'functions' in pkg && pkg.functions) {
+    for (const [name, f] of Object.entries(pkg.functions))
+      process.stdout.write(
+        `${name.padEnd(16)} zip ${(f.zipBytes / 1024).toFixed(0)} KB (bundle ${(f.bundleBytes / 1024).toFixed(0)} KB), init ${f.initMs} ms wall, ${f.initCpuMs} ms CPU\n`,
+      );
+  } else if (pkg) process.stdout.write(`package: ${pkg.error}\n`);
+  for (const [name, ok] of Object.entries(result.targets))
+    process.stdout.write(`target ${name}: ${ok ? 'met' : 'MISSED'}\n`);
+  process.stdout.write(`bench took ${s(result.benchWallMs)}\n`);
+}
+
+// ---------------------------------------------------------------- helpers
+
+function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+function isThrottled(call: CallRecord): boolean {
+  return call.errorCode !== undefined && THROTTLING_CODES.has(call.errorCode);
+}
+
+function sampleMemory() {
+  let rss = 0;
+  let heap = 0;
+  const sample = () => {
+    const m = process.memoryUsage();
+    rss = Math.max(rss, m.rss);
+    heap = Math.max(heap, m.heapUsed);
+  };
+  const timer = setInterval(sample, 250);
+  timer.unref();
+  return {
+    stop: () => {
+      sample();
+      clearInterval(timer);
+      const maxRss = process.resourceUsage().maxRSS * 1024;
+      return { rssMiB: Math.round(Math.max(rss, maxRss) / 2 ** 20), heapUsedMiB: Math.round(heap / 2 ** 20) };
+    },
+  };
+}
+
+function readOptions(): BenchOptions {
+  const { values } = parseArgs({
+    options: {
+      accounts: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '150' },
+      sample: { type: 'string', default: '10' },
+      json: { type: 'string' },
+      'skip-package': { type: 'boolean', default: false },
+      'init-runs': { type: 'string', default: '5' },
+    },
+    strict: true,
+  });
+  const positive = (name: 'accounts' | 'concurrency' | 'sample' | 'init-runs'): number => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+    return value;
+  };
+  const concurrency = positive('concurrency');
+  if (concurrency > 1000) throw new Error('--concurrency is at most 1000 (the run input allows no more)');
+  return {
+    accounts: positive('accounts'),
+    concurrency,
+    sample: positive('sample'),
+    json: values.json,
+    skipPackage: values['skip-package'] ?? false,
+    initRuns: positive('init-runs'),
+  };
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+function round4(v: number): number {
+  return Math.round(v * 10000) / 10000;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
