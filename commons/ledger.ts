@@ -134,8 +134,16 @@ export class Ledger {
     }
   }
 
-  /** Sets the given fields (creating the item if needed) and stamps updatedAt. */
-  async update(accountId: string, fields: LedgerUpdate): Promise<LedgerItem> {
+  /**
+   * Sets the given fields (creating the item if needed) and stamps updatedAt. With
+   * `releaseLeaseOf`, the same write also frees the lease if that run still holds it — one write
+   * where an outcome and a release would take two; a lease someone else took is left alone.
+   */
+  async update(
+    accountId: string,
+    fields: LedgerUpdate,
+    options: { releaseLeaseOf?: string } = {},
+  ): Promise<LedgerItem> {
     const at = new Date(this.now()).toISOString();
     const names: Record<string, string> = {
       '#updatedAt': 'updatedAt',
@@ -156,16 +164,32 @@ export class Ledger {
       sets.push('#connector = if_not_exists(#connector, :unregistered)');
       values[':unregistered'] = 'NOT_REGISTERED';
     }
-    const out = await this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: { accountId },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
-    return out.Attributes as LedgerItem;
+    const send = async (release: boolean) =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { accountId },
+          UpdateExpression: `SET ${[...sets, ...(release ? ['leaseOwner = :null', 'leaseExpiresAt = :null'] : [])].join(', ')}`,
+          ...(release
+            ? {
+                ConditionExpression:
+                  'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner',
+              }
+            : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: release
+            ? { ...values, ':null': null, ':owner': options.releaseLeaseOf }
+            : values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+    if (options.releaseLeaseOf) {
+      try {
+        return (await send(true)).Attributes as LedgerItem;
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    return (await send(false)).Attributes as LedgerItem;
   }
 }

@@ -31,16 +31,19 @@ export async function recordResult(ledger: Ledger, input: RecordInput): Promise<
   if (input.dryRun) {
     connector = (await ledger.get(account.accountId))?.connector ?? 'NOT_REGISTERED';
   } else {
-    const item = await ledger.update(account.accountId, {
-      name: account.name,
-      ou: account.ou,
-      lastOutcome: outcome,
-      lastRunId: runId,
-      lastRunAt: new Date().toISOString(),
-      lastError: error ?? null,
-    });
+    const item = await ledger.update(
+      account.accountId,
+      {
+        name: account.name,
+        ou: account.ou,
+        lastOutcome: outcome,
+        lastRunId: runId,
+        lastRunAt: new Date().toISOString(),
+        lastError: error ?? null,
+      },
+      { releaseLeaseOf: runId },
+    );
     connector = item.connector;
-    await ledger.releaseLease(account.accountId, runId);
   }
   return {
     ...base(input),

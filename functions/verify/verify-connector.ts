@@ -87,7 +87,10 @@ async function verify(
     return { action: 'unchanged', details: { connector: 'CONNECTED', accessKeyId: keyId } };
   }
 
-  await requireConnectorPermissions(iam, connectorUserArn(config, accountId));
+  // Once per key, with the proof the key works: afterwards the policy step keeps the permissions
+  // as they were proven (it repairs drift before verify runs), so a daily reconcile skips it.
+  if (item.verifiedAccessKeyId !== keyId)
+    await requireConnectorPermissions(iam, connectorUserArn(config, accountId));
 
   const handoffAt = item.handoffAt ? new Date(item.handoffAt) : undefined;
   // Evidence first: if the connector already used the key, that proves it valid and casbridge's own

@@ -46,4 +46,13 @@ describe('the ledger', () => {
     });
     expect((await ledger().list()).map((i) => i.accountId)).toContain('777788889999');
   });
+
+  it('frees the lease with the outcome in one write, but never the lease of another run', async () => {
+    expect(await ledger().acquireLease('121212121212', 'run-x', 900)).toBe(true);
+    await ledger().update('121212121212', { lastOutcome: 'SUCCEEDED' }, { releaseLeaseOf: 'run-x' });
+    expect(await ledger().get('121212121212')).toMatchObject({ lastOutcome: 'SUCCEEDED', leaseOwner: null });
+    expect(await ledger().acquireLease('121212121212', 'run-y', 900)).toBe(true);
+    await ledger().update('121212121212', { lastOutcome: 'FAILED' }, { releaseLeaseOf: 'run-x' });
+    expect(await ledger().get('121212121212')).toMatchObject({ lastOutcome: 'FAILED', leaseOwner: 'run-y' });
+  });
 });
