@@ -1,16 +1,13 @@
 import type { Context } from 'aws-lambda';
 import type { TaskInput } from '../../commons/task-input';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { useSandbox } from '../support/sandbox';
 
 type Handler = (event: unknown, context: Context) => Promise<TaskInput>;
 
-const context = {
-  functionName: 'casbridge-test',
-  awsRequestId: 'req-1',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
+const context = lambdaContext('casbridge-test');
 
 describe('the task handlers', () => {
   const sandbox = useSandbox({ accounts: 40 });

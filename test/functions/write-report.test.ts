@@ -9,17 +9,14 @@ import type { TaskInput } from '../../commons/task-input';
 import { handler as writeReportHandler } from '../../functions/write-report/handler';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { taskRoleSettings } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-const CONTEXT = {
-  functionName: 'casbridge-write-report',
-  awsRequestId: 'req-report',
-  getRemainingTimeInMillis: () => 600_000,
-} as unknown as Context;
+const CONTEXT = lambdaContext('casbridge-write-report', 600_000);
 
 const EVIL_NAME = '<script>alert("owned")</script><img src=x onerror=alert(1)>';
 

@@ -1,94 +1,21 @@
-import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { BIN, type CliSandbox, type Credentials, ROOT, startCliSandbox } from '../support/cli-sandbox';
 
 /**
  * `casbridge sandbox` as a user runs it: a separate process started through the package's bin,
  * driven by Debian's AWS CLI (botocore parses responses more strictly than the JavaScript SDK).
  */
 const execFileAsync = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/casbridge.cjs');
 // The `aws` on PATH may be a v1 shim; Debian's 2.x lives here.
 const AWS_CLI = '/usr/bin/aws';
 const HAS_AWS_CLI = existsSync(AWS_CLI);
 const IN_CI = process.env.CI === 'true';
 const MEMBER = '200000000001';
 const SLOW = 60_000;
-
-interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-interface CliSandbox {
-  endpoint: string;
-  organizationId: string;
-  exports: Record<string, string>;
-  admin: Credentials;
-  stdout(): string;
-  stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts `casbridge sandbox` and resolves once it has printed its ready line and exports. */
-async function startCliSandbox(args: readonly string[]): Promise<CliSandbox> {
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
-    process.execPath,
-    [BIN, 'sandbox', ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within 30 s; stderr: ${stderr}`)), 30_000);
-    const check = () => {
-      if (/^export AWS_REGION=.*$/m.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout.on('data', check);
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`casbridge sandbox exited with ${code} before it was ready; stderr: ${stderr}`));
-    });
-  });
-  const lines = stdout.split('\n');
-  const ready = /^sandbox ready on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0] ?? '');
-  if (!ready) throw new Error(`first line is not the ready line: ${lines[0]}`);
-  const exports: Record<string, string> = {};
-  for (const line of lines) {
-    const match = /^export ([A-Z_]+)=(.*)$/.exec(line);
-    if (match) exports[match[1] as string] = match[2] as string;
-  }
-  return {
-    endpoint: ready[1] as string,
-    organizationId: /^Organization (o-[a-z0-9]+):/m.exec(stdout)?.[1] ?? '',
-    exports,
-    admin: {
-      accessKeyId: exports.AWS_ACCESS_KEY_ID ?? '',
-      secretAccessKey: exports.AWS_SECRET_ACCESS_KEY ?? '',
-    },
-    stdout: () => stdout,
-    stop: (signal) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-}
 
 describe('casbridge sandbox', () => {
   it(

@@ -1,9 +1,9 @@
-import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { ReportAccount, RunReport } from '../../commons/run';
+import { BIN, type CliSandbox, ROOT, startCliSandbox } from '../support/cli-sandbox';
 
 /**
  * `casbridge run` without --local, as an operator runs it: the CLI starts an execution through
@@ -11,55 +11,8 @@ import type { ReportAccount, RunReport } from '../../commons/run';
  * whose Step Functions runs the state machine with the real handlers. Compared with a local run
  * over an identical sandbox, it must report the same thing.
  */
-const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/casbridge.cjs');
 const ACCOUNTS = '12';
 const SLOW = 180_000;
-
-interface CliSandbox {
-  exports: Record<string, string>;
-  stop(): Promise<void>;
-}
-
-/** Starts `casbridge sandbox` and resolves with the exports it prints once ready. */
-async function startCliSandbox(): Promise<CliSandbox> {
-  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
-    process.execPath,
-    [BIN, 'sandbox', '--port', '0', '--accounts', ACCOUNTS],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within 30 s; stderr: ${stderr}`)), 30_000);
-    child.stdout.on('data', () => {
-      if (/^export AWS_REGION=.*$/m.test(stdout)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`casbridge sandbox exited before it was ready; stderr: ${stderr}`));
-    });
-  });
-  const exports: Record<string, string> = {};
-  for (const match of stdout.matchAll(/^export ([A-Z_]+)=(.*)$/gm)) exports[match[1]!] = match[2]!;
-  return {
-    exports,
-    stop: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
 
 /** Runs `casbridge <args>` with the sandbox's exports as its only AWS configuration. */
 function casbridge(
@@ -114,11 +67,14 @@ describe('casbridge run against the deployed state machine', () => {
   let sandboxes: CliSandbox[] = [];
 
   beforeAll(async () => {
-    sandboxes = await Promise.all([startCliSandbox(), startCliSandbox()]);
+    sandboxes = await Promise.all([
+      startCliSandbox(['--port', '0', '--accounts', ACCOUNTS]),
+      startCliSandbox(['--port', '0', '--accounts', ACCOUNTS]),
+    ]);
   }, SLOW);
 
   afterAll(async () => {
-    await Promise.all(sandboxes.map((s) => s.stop()));
+    await Promise.all(sandboxes.map((s) => s.stop('SIGTERM')));
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -12,14 +12,11 @@ import { handler as trailHandler } from '../../functions/trail/handler';
 import { handler as userHandler } from '../../functions/user/handler';
 import { handler as verifyHandler } from '../../functions/verify/handler';
 import type { Sandbox } from '../../sandbox';
+import { lambdaContext } from './lambda-context';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-const CONTEXT = {
-  functionName: 'casbridge-test',
-  awsRequestId: 'test',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
+const CONTEXT = lambdaContext('casbridge-test');
 
 /** The onboarding pipeline's task handlers, in order, as the state machine chains them. */
 export const ONBOARD_STEPS: readonly (readonly [string, Handler])[] = [

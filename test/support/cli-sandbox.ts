@@ -1,0 +1,78 @@
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+/** `casbridge sandbox` as a user starts it: a separate process through the package's bin. */
+export const ROOT = path.resolve(__dirname, '../..');
+export const BIN = path.join(ROOT, 'bin/casbridge.cjs');
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface CliSandbox {
+  endpoint: string;
+  organizationId: string;
+  exports: Record<string, string>;
+  admin: Credentials;
+  stdout(): string;
+  stop(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `casbridge sandbox` and resolves once it has printed its ready line and exports. */
+export async function startCliSandbox(args: readonly string[]): Promise<CliSandbox> {
+  const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
+    process.execPath,
+    [BIN, 'sandbox', ...args],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line within 30 s; stderr: ${stderr}`)), 30_000);
+    const check = () => {
+      if (/^export AWS_REGION=.*$/m.test(stdout)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then(({ code }) => {
+      clearTimeout(timer);
+      reject(new Error(`casbridge sandbox exited with ${code} before it was ready; stderr: ${stderr}`));
+    });
+  });
+  const lines = stdout.split('\n');
+  const ready = /^sandbox ready on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0] ?? '');
+  if (!ready) throw new Error(`first line is not the ready line: ${lines[0]}`);
+  const exports: Record<string, string> = {};
+  for (const line of lines) {
+    const match = /^export ([A-Z_]+)=(.*)$/.exec(line);
+    if (match) exports[match[1] as string] = match[2] as string;
+  }
+  return {
+    endpoint: ready[1] as string,
+    organizationId: /^Organization (o-[a-z0-9]+):/m.exec(stdout)?.[1] ?? '',
+    exports,
+    admin: {
+      accessKeyId: exports.AWS_ACCESS_KEY_ID ?? '',
+      secretAccessKey: exports.AWS_SECRET_ACCESS_KEY ?? '',
+    },
+    stdout: () => stdout,
+    stop: (signal) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
