@@ -13,6 +13,7 @@ export type StepName =
   | 'register'
   | 'verify'
   | 'offboard'
+  | 'record'
   | 'report';
 
 export interface CasBridgeErrorOptions {

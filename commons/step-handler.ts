@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import type { StepName } from './errors';
+import { classifyAwsError, type StepName } from './errors';
 import { logger } from './logger';
 import { getRuntime, type Runtime } from './runtime';
 import type { StepResult } from './step-result';
@@ -17,7 +17,7 @@ export interface StepContext<I = TaskInput> {
  * and request id before rethrowing them for the state machine's Retry/Catch.
  */
 export function lambdaHandler<I, O>(
-  task: string,
+  task: StepName,
   parse: (event: unknown) => I,
   logKeys: (input: I) => Record<string, unknown>,
   run: (ctx: StepContext<I>) => Promise<O>,
@@ -35,14 +35,16 @@ export function lambdaHandler<I, O>(
         errorMessage: e.message,
         awsRequestId: e.$metadata?.requestId,
       });
-      throw error;
+      // The safety net: an AWS error a domain module let through raw (a throttled ledger write,
+      // say) still reaches Retry/Catch by casbridge's names, not the SDK's.
+      throw classifyAwsError(error, task);
     }
   }).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
 /** A per-account task: its log lines carry the run id, the account id and the dry-run flag. */
 export function taskHandler<I extends TaskInput, O>(
-  task: string,
+  task: StepName,
   parse: (event: unknown) => I,
   run: (ctx: StepContext<I>) => Promise<O>,
 ) {

@@ -11,6 +11,21 @@ export async function ensureUser(
   accountId: string,
   options: { dryRun: boolean },
 ): Promise<StepResult> {
+  try {
+    return await reconcileUser(iam, config, accountId, options);
+  } catch (error) {
+    // Every AWS error of the step, reads included: a throttled GetUser must reach the state
+    // machine as the retryable TransientAwsError, not as the SDK's raw Throttling.
+    throw classifyAwsError(error, 'user');
+  }
+}
+
+async function reconcileUser(
+  iam: IAMClient,
+  config: Config,
+  accountId: string,
+  options: { dryRun: boolean },
+): Promise<StepResult> {
   const existing = await getConnectorUser(iam, config.userName);
   const arn = connectorUserArn(config, accountId);
   if (existing) {
@@ -30,8 +45,8 @@ export async function ensureUser(
   } catch (error) {
     // A concurrent or killed-and-retried run created it first: converge on what is there now.
     if (awsErrorName(error) === 'EntityAlreadyExistsException')
-      return ensureUser(iam, config, accountId, options);
-    throw classifyAwsError(error, 'user');
+      return reconcileUser(iam, config, accountId, options);
+    throw error;
   }
   return { action: 'created', details: { userArn: arn } };
 }

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import type { TaskInput } from '../../commons/task-input';
+import { handler as recordHandler } from '../../functions/record-result/handler';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
@@ -102,5 +103,21 @@ describe('the task handlers', () => {
   it('throw errors by name for the state machine, and log them by name', async () => {
     await expect(pipeline[0]!.handler(input(7), context)).rejects.toMatchObject({ name: 'RoleMissing' });
     expect(logs.join('')).toContain('"errorName":"RoleMissing"');
+  });
+
+  it('turn an AWS error a task let through raw into the retryable name of casbridge', async () => {
+    // The ledger write is throttled past the SDK's own attempts.
+    sandbox().world.faults.inject(sandbox().stack.accountId, {
+      service: 'dynamodb',
+      operation: 'UpdateItem',
+      code: 'ThrottlingException',
+      remaining: 5,
+    });
+    await expect(recordHandler(input(10), context)).rejects.toMatchObject({
+      name: 'TransientAwsError',
+      retryable: true,
+      step: 'record',
+    });
+    sandbox().world.faults.forAccount(sandbox().stack.accountId).injectedErrors = [];
   });
 });

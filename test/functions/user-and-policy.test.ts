@@ -114,4 +114,32 @@ describe('the user and policy steps', () => {
         .PolicyVersion?.Document ?? '';
     expect(decodeURIComponent(doc)).toContain('cloudtrail:LookupEvents');
   });
+
+  it('turn AWS throttling that outlasts the SDK retries into the retryable TransientAwsError, reads included', async () => {
+    const accountId = defaultAccountId(9);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    sandbox().world.faults.inject(accountId, {
+      service: 'iam',
+      operation: 'GetUser',
+      code: 'Throttling',
+      status: 400,
+      remaining: 3,
+    });
+    await expect(ensureUser(iam, config(), accountId, { dryRun: false })).rejects.toMatchObject({
+      name: 'TransientAwsError',
+      retryable: true,
+      step: 'user',
+    });
+    sandbox().world.faults.inject(accountId, {
+      service: 'iam',
+      operation: 'GetPolicy',
+      code: 'Throttling',
+      status: 400,
+      remaining: 3,
+    });
+    await expect(ensurePolicy(iam, config(), accountId, { dryRun: false })).rejects.toMatchObject({
+      name: 'TransientAwsError',
+      step: 'policy',
+    });
+  });
 });
