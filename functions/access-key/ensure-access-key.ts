@@ -81,7 +81,11 @@ async function reconcile(
     return {
       action: 'created',
       ...(currentId ? { reason: 'secret-key-missing' } : {}),
-      details: { accessKeyId: created.accessKeyId, keyCreatedAt: created.createdAt },
+      details: {
+        accessKeyId: created.accessKeyId,
+        keyCreatedAt: created.createdAt,
+        secretArn: created.secretArn,
+      },
     };
   }
   if (current.Status !== 'Active') {
@@ -96,7 +100,7 @@ async function reconcile(
     return {
       action: 'updated',
       reason: 'key-reactivated',
-      details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current) },
+      details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current), ...arnOf(secret) },
     };
   }
   if (pending && pendingId) {
@@ -108,6 +112,7 @@ async function reconcile(
           accessKeyId: current.AccessKeyId ?? '',
           ...createdAt(current),
           pendingAccessKeyId: pendingId,
+          ...arnOf(secret),
         },
       };
     }
@@ -120,6 +125,7 @@ async function reconcile(
         accessKeyId: pendingId,
         ...createdAt(pending),
         retiredAccessKeyId: current.AccessKeyId ?? '',
+        ...arnOf(secret),
       },
     };
   }
@@ -133,7 +139,12 @@ async function reconcile(
     return {
       action: 'updated',
       reason: 'orphan-key-removed',
-      details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current), removed: orphans.length },
+      details: {
+        accessKeyId: current.AccessKeyId ?? '',
+        ...createdAt(current),
+        removed: orphans.length,
+        ...arnOf(secret),
+      },
     };
   }
   const ageDays = (now - (current.CreateDate?.getTime() ?? now)) / DAY_MS;
@@ -148,10 +159,22 @@ async function reconcile(
         accessKeyId: current.AccessKeyId ?? '',
         ...createdAt(current),
         pendingAccessKeyId: created.accessKeyId,
+        secretArn: created.secretArn,
       },
     };
   }
-  return { action: 'unchanged', details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current) } };
+  return {
+    action: 'unchanged',
+    details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current), ...arnOf(secret) },
+  };
+}
+
+/**
+ * The secret's ARN in the step's result: with the key ids there, the register step knows the
+ * secret without describing it again.
+ */
+function arnOf(secret: DescribeSecretCommandOutput | undefined): { secretArn?: string } {
+  return secret?.ARN ? { secretArn: secret.ARN } : {};
 }
 
 /** The key's creation time for the ledger (key age in `casbridge status`); IAM always sends it. */
@@ -205,7 +228,7 @@ async function createKeyAndStoreSecret(
   accountId: string,
   secret: DescribeSecretCommandOutput | undefined,
   stage: 'AWSCURRENT' | 'AWSPENDING',
-): Promise<{ accessKeyId: string; createdAt: string }> {
+): Promise<{ accessKeyId: string; createdAt: string; secretArn: string }> {
   const { iam, secrets, config } = deps;
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: config.userName }))).AccessKey;
   if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error('CreateAccessKey returned no key');
@@ -218,9 +241,10 @@ async function createKeyAndStoreSecret(
   // The token makes a replay of this very write a no-op instead of a second version.
   const token = tokenFor(key.AccessKeyId);
   const tagKey = stage === 'AWSCURRENT' ? KEY_TAG : PENDING_KEY_TAG;
+  let secretArn = secret?.ARN ?? '';
   try {
     if (!secret) {
-      await secrets.send(
+      const out = await secrets.send(
         new CreateSecretCommand({
           Name: connectorSecretName(config, accountId),
           Description: `Defender for Cloud Apps connector key for AWS account ${accountId} (managed by casbridge)`,
@@ -233,6 +257,7 @@ async function createKeyAndStoreSecret(
           ],
         }),
       );
+      secretArn = out.ARN ?? '';
     } else {
       await secrets.send(
         new PutSecretValueCommand({
@@ -256,6 +281,7 @@ async function createKeyAndStoreSecret(
   return {
     accessKeyId: key.AccessKeyId,
     createdAt: (key.CreateDate ?? new Date((deps.now ?? Date.now)())).toISOString(),
+    secretArn,
   };
 }
 

@@ -79,10 +79,8 @@ async function register(
   { dryRun, steps }: RegisterOptions,
 ): Promise<StepResult> {
   const { config, ledger } = deps;
-  const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, account.accountId));
-  const currentId = secretTag(secret, KEY_TAG);
-  const pendingId = secretTag(secret, PENDING_KEY_TAG);
-  if (!secret?.ARN || !currentId) {
+  const { secretArn, currentId, pendingId } = await connectorKeys(deps, account.accountId, steps);
+  if (!secretArn || !currentId) {
     // In a dry run the access key step only planned the key, so there is nothing to name yet.
     if (dryRun)
       return { action: 'created', reason: 'dry-run', details: { connector: 'AWAITING_CONNECTION' } };
@@ -94,7 +92,7 @@ async function register(
   const item = await ledger.get(account.accountId);
   const keyCreatedAt = keyCreationTime(steps?.accessKey, currentId);
   const keys = {
-    secretArn: secret.ARN,
+    secretArn,
     accessKeyId: currentId,
     pendingAccessKeyId: pendingId ?? null,
     ...(keyCreatedAt ? { keyCreatedAt } : {}),
@@ -133,7 +131,7 @@ async function register(
   }
 
   const requestedAt = new Date((deps.now ?? Date.now)());
-  const message = handoffMessage(account, type, keyId, secret.ARN, requestedAt);
+  const message = handoffMessage(account, type, keyId, secretArn, requestedAt);
   const body = JSON.stringify(message);
   // Published before the ledger write: a run killed in between hands off again (at least once,
   // deduplicated by handoffId) rather than never.
@@ -163,7 +161,7 @@ async function register(
       connector: 'AWAITING_CONNECTION',
       type,
       accessKeyId: keyId,
-      secretArn: secret.ARN,
+      secretArn,
       instanceName: message.instanceName,
       messageId: published.MessageId ?? '',
       webhook: Boolean(config.webhookUrl),
@@ -314,4 +312,29 @@ async function signingKey(deps: RegisterDeps): Promise<string> {
     }
     throw error;
   }
+}
+
+/**
+ * The secret's ARN and the key ids it holds: from the access key step's result in this run when it
+ * has them (no second DescribeSecret per account), else from the secret's tags.
+ */
+async function connectorKeys(
+  deps: RegisterDeps,
+  accountId: string,
+  steps: Record<string, StepResult> | undefined,
+): Promise<{ secretArn?: string; currentId?: string; pendingId?: string }> {
+  const known = steps?.accessKey?.details;
+  if (typeof known?.secretArn === 'string' && typeof known.accessKeyId === 'string' && known.accessKeyId) {
+    return {
+      secretArn: known.secretArn,
+      currentId: known.accessKeyId,
+      ...(typeof known.pendingAccessKeyId === 'string' ? { pendingId: known.pendingAccessKeyId } : {}),
+    };
+  }
+  const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(deps.config, accountId));
+  return {
+    ...(secret?.ARN ? { secretArn: secret.ARN } : {}),
+    ...(secretTag(secret, KEY_TAG) ? { currentId: secretTag(secret, KEY_TAG) } : {}),
+    ...(secretTag(secret, PENDING_KEY_TAG) ? { pendingId: secretTag(secret, PENDING_KEY_TAG) } : {}),
+  };
 }

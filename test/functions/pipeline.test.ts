@@ -81,6 +81,9 @@ describe('the per-account pipeline over the default organization', () => {
       .world.callLog.list({ sinceSeq: mark })
       .filter((c) => c.account !== sandbox().stack.accountId && !c.readOnly && c.outcome === 'ok');
     expect(memberWrites).toEqual([]);
+    // The access key step reads the secret's metadata once; register takes it from that result.
+    const describes = sandbox().world.callLog.list({ sinceSeq: mark, operation: 'DescribeSecret' });
+    expect(describes).toHaveLength(healthy.length);
   });
 
   it('lets only one of two overlapping runs work on an account', async () => {
