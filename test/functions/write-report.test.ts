@@ -9,6 +9,7 @@ import type { TaskInput } from '../../commons/task-input';
 import { handler as writeReportHandler } from '../../functions/write-report/handler';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { parseCsv } from '../support/csv';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { taskRoleSettings } from '../support/product';
@@ -426,33 +427,3 @@ describe('the WriteReport task', () => {
     expect(object('runs/run-bad/report.json')).toBeUndefined();
   });
 });
-
-/** A strict RFC 4180 reader: quoted fields, doubled quotes, CRLF-terminated records. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) throw new Error('CSV does not end with CRLF');
-  return rows;
-}

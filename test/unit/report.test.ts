@@ -3,6 +3,7 @@ import { csvField, renderCsv } from '../../commons/report/render-csv';
 import { esc, formatDuration, renderHtml } from '../../commons/report/render-html';
 import { stepColumns } from '../../commons/report/steps';
 import type { ReportAccount, RunContext } from '../../commons/run';
+import { parseCsv } from '../support/csv';
 
 const RUN: RunContext = {
   runId: 'run-unit-1',
@@ -33,36 +34,6 @@ const FAILED = account('111111111103', {
   steps: { access: { action: 'unchanged' } },
   error: { name: 'ForeignUserConflict', step: 'user', message: 'not ours', remediation: 'Rename it.' },
 });
-
-/** A strict RFC 4180 reader: quoted fields, doubled quotes, CRLF records. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) throw new Error('CSV does not end with CRLF');
-  return rows;
-}
 
 describe('buildReport', () => {
   it('reports an empty run with every count at zero', () => {
