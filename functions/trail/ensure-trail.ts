@@ -81,15 +81,7 @@ async function reconcile(
     try {
       created = (
         await cloudtrail.send(
-          new CreateTrailCommand({
-            Name: config.trailName,
-            S3BucketName: config.logBucket,
-            S3KeyPrefix: prefix,
-            IsMultiRegionTrail: true,
-            IncludeGlobalServiceEvents: true,
-            EnableLogFileValidation: true,
-            TagsList: [MANAGED_TAG],
-          }),
+          new CreateTrailCommand({ ...desiredTrail(config, prefix), TagsList: [MANAGED_TAG] }),
         )
       ).TrailARN;
     } catch (error) {
@@ -117,16 +109,7 @@ async function reconcile(
   const details = { trailArn, drift: reasons.join(',') };
   if (dryRun) return { action: 'updated', reason: 'dry-run', details };
   if (drift.length > 0) {
-    await cloudtrail.send(
-      new UpdateTrailCommand({
-        Name: config.trailName,
-        S3BucketName: config.logBucket,
-        S3KeyPrefix: prefix,
-        IsMultiRegionTrail: true,
-        IncludeGlobalServiceEvents: true,
-        EnableLogFileValidation: true,
-      }),
-    );
+    await cloudtrail.send(new UpdateTrailCommand(desiredTrail(config, prefix)));
   }
   if (!status.IsLogging) {
     if (drift.length > 0) await spaceCloudTrailWrites();
@@ -208,4 +191,16 @@ const CLOUDTRAIL_WRITE_SPACING_MS = 1_000;
 
 function spaceCloudTrailWrites(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, CLOUDTRAIL_WRITE_SPACING_MS));
+}
+
+/** The trail casbridge wants, as both CreateTrail and UpdateTrail take it. */
+function desiredTrail(config: Config, prefix: string) {
+  return {
+    Name: config.trailName,
+    S3BucketName: config.logBucket,
+    S3KeyPrefix: prefix,
+    IsMultiRegionTrail: true,
+    IncludeGlobalServiceEvents: true,
+    EnableLogFileValidation: true,
+  };
 }

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import type { TaskInput } from '../../commons/task-input';
 import { handler as recordHandler } from '../../functions/record-result/handler';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { captureOutput } from '../support/capture-output';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { useSandbox } from '../support/sandbox';
@@ -31,13 +32,7 @@ describe('the task handlers', () => {
   });
 
   beforeEach(() => {
-    logs = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-        logs.push(String(chunk));
-        return true;
-      });
-    }
+    logs = captureOutput();
   });
 
   afterEach(() => jest.restoreAllMocks());

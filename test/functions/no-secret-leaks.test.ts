@@ -10,6 +10,7 @@ import {
 import { connectorSecretName } from '../../commons/config';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { captureOutput } from '../support/capture-output';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { accountInput, loadPipeline, OFFBOARD_STEPS } from '../support/pipeline';
 import { sandboxConfig } from '../support/product';
@@ -52,13 +53,7 @@ describe('a full pass of the pipeline', () => {
   afterAll(() => new Promise<void>((resolve) => webhook.close(() => resolve())));
 
   it('leaves no secret access key in logs, task outputs, messages, webhook bodies or the ledger', async () => {
-    const logs: string[] = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-        logs.push(String(chunk));
-        return true;
-      });
-    }
+    const logs = captureOutput();
     const onboard = await loadPipeline(sandbox());
     const offboard = await loadPipeline(sandbox(), OFFBOARD_STEPS);
     const ids = Array.from({ length: 12 }, (_, i) => defaultAccountId(i + 1));

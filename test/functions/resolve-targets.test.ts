@@ -7,6 +7,7 @@ import { parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
 import { type ResolveDependencies, resolveTargets } from '../../functions/resolve-targets/resolve-targets';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { captureOutput } from '../support/capture-output';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { sandboxConfig, taskRoleSettings } from '../support/product';
 import { useSandbox } from '../support/sandbox';
@@ -419,13 +420,7 @@ describe('ResolveTargets', () => {
     });
 
     beforeEach(() => {
-      logs = [];
-      for (const stream of [process.stdout, process.stderr]) {
-        jest.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-          logs.push(String(chunk));
-          return true;
-        });
-      }
+      logs = captureOutput();
     });
 
     afterEach(() => jest.restoreAllMocks());
