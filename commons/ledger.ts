@@ -42,7 +42,12 @@ export interface LedgerItem {
   revealedBy?: string;
   revealedAt?: string;
   offboardedAt?: string;
-  desiredStateHash?: string;
+  /**
+   * `<PolicyId>:<DefaultVersionId>:<hash of the desired document>` when the policy step last saw
+   * the default version hold the desired document. Versions are immutable, so while GetPolicy
+   * names the same policy and default version the document needs no second read.
+   */
+  policyVersion?: string;
   leaseOwner?: string | null;
   /** Epoch milliseconds; a lease past this is free. */
   leaseExpiresAt?: number | null;
@@ -53,6 +58,52 @@ export interface LedgerItem {
 export type LedgerUpdate = Partial<
   Omit<LedgerItem, 'accountId' | 'createdAt' | 'updatedAt' | 'leaseOwner' | 'leaseExpiresAt'>
 >;
+
+/**
+ * The fields of an account's item the pipeline's steps decide on. The access task reads them in
+ * the same write that claims the account and hands them down the pipeline (`TaskInput.ledger`),
+ * so no later step reads the ledger; steps hand their changes back in their results and
+ * RecordResult writes them with the outcome.
+ */
+export const LEDGER_VIEW_FIELDS = [
+  'connector',
+  'lastOutcome',
+  'accessKeyId',
+  'keyCreatedAt',
+  'pendingAccessKeyId',
+  'secretArn',
+  'handoffAt',
+  'handoffAccessKeyId',
+  'verifiedAccessKeyId',
+  'connectedAt',
+  'confirmedAt',
+  'policyVersion',
+] as const;
+
+export type LedgerView = Partial<Pick<LedgerItem, (typeof LEDGER_VIEW_FIELDS)[number]>>;
+
+/** The fields a step may change: what RecordResult writes for it. */
+export type LedgerChanges = Partial<
+  Pick<LedgerItem, Exclude<(typeof LEDGER_VIEW_FIELDS)[number], 'lastOutcome' | 'confirmedAt'>>
+>;
+
+/** The view of an item; an account the ledger has never seen has an empty one. */
+export function viewOf(item: LedgerItem | undefined): LedgerView {
+  const view: Record<string, unknown> = {};
+  for (const field of LEDGER_VIEW_FIELDS) {
+    const value = item?.[field];
+    if (value !== undefined) view[field] = value;
+  }
+  return view as LedgerView;
+}
+
+/**
+ * True when casbridge has never finished a run on the account: the steps then create first and
+ * read only if IAM answers that the resource exists, two calls fewer on a new account.
+ */
+export function neverOnboarded(view: LedgerView | undefined): boolean {
+  return view !== undefined && view.lastOutcome === undefined && view.accessKeyId === undefined;
+}
 
 export class Ledger {
   constructor(
@@ -68,6 +119,11 @@ export class Ledger {
     return out.Item as LedgerItem | undefined;
   }
 
+  /** The account's view, read without claiming it (a dry run). */
+  async view(accountId: string): Promise<LedgerView> {
+    return viewOf(await this.get(accountId));
+  }
+
   async list(): Promise<LedgerItem[]> {
     const items: LedgerItem[] = [];
     for await (const page of paginateScan({ client: this.doc }, { TableName: this.table })) {
@@ -81,9 +137,17 @@ export class Ledger {
    * Re-acquiring one's own lease succeeds, so a retried task is not locked out by itself.
    */
   async acquireLease(accountId: string, owner: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.lease(accountId, owner, ttlSeconds)).acquired;
+  }
+
+  private async lease(
+    accountId: string,
+    owner: string,
+    ttlSeconds: number,
+  ): Promise<{ acquired: true; previous: LedgerItem | undefined } | { acquired: false }> {
     const now = this.now();
     try {
-      await this.doc.send(
+      const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { accountId },
@@ -99,22 +163,29 @@ export class Ledger {
             ':null': null,
             ':unregistered': 'NOT_REGISTERED',
           },
+          // The item as it was: what the run starts from, in the same call.
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return true;
+      return { acquired: true, previous: out.Attributes as LedgerItem | undefined };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return { acquired: false };
       throw error;
     }
   }
 
-  /** Takes the account's lease for the run, or fails with LeaseHeld when another run holds it. */
-  async claim(accountId: string, runId: string, ttlSeconds: number): Promise<void> {
-    if (!(await this.acquireLease(accountId, runId, ttlSeconds))) {
+  /**
+   * Takes the account's lease for the run and returns the account's view as the ledger had it,
+   * or fails with LeaseHeld when another run holds the lease.
+   */
+  async claim(accountId: string, runId: string, ttlSeconds: number): Promise<LedgerView> {
+    const lease = await this.lease(accountId, runId, ttlSeconds);
+    if (!lease.acquired) {
       throw new LeaseHeldError(`Account ${accountId} is being processed by another casbridge run`, {
         step: 'access',
       });
     }
+    return viewOf(lease.previous);
   }
 
   /** Releases the lease if `owner` still holds it; someone else's lease is left alone. */

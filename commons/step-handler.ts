@@ -1,6 +1,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { classifyAwsError, type StepName } from './errors';
+import type { LedgerView } from './ledger';
 import { logger } from './logger';
 import { getRuntime, type Runtime } from './runtime';
 import type { StepResult } from './step-result';
@@ -58,9 +59,20 @@ export function taskHandler<I extends TaskInput, O>(
 
 /** A pipeline step: its result is added to the account's steps. */
 export function stepHandler(step: StepName, run: (ctx: StepContext) => Promise<StepResult>) {
-  return taskHandler(step, parseTaskInput, async (ctx): Promise<TaskInput> => {
-    const result = await run(ctx);
-    logger.info('step finished', { action: result.action, reason: result.reason });
-    return { ...ctx.input, steps: { ...ctx.input.steps, [step]: result } };
-  });
+  return taskHandler(step, parseTaskInput, async (ctx) => finishStep(ctx.input, step, await run(ctx)));
+}
+
+/**
+ * The next task's input: the step's result added to the account's steps, and its ledger changes
+ * applied to the view the later steps decide on (`view` replaces it: the access task's claim).
+ */
+export function finishStep(
+  input: TaskInput,
+  step: StepName,
+  result: StepResult,
+  view: LedgerView | undefined = input.ledger,
+): TaskInput {
+  logger.info('step finished', { action: result.action, reason: result.reason });
+  const ledger = view || result.ledger ? { ...view, ...result.ledger } : undefined;
+  return { ...input, steps: { ...input.steps, [step]: result }, ...(ledger ? { ledger } : {}) };
 }

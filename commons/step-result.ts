@@ -1,3 +1,5 @@
+import type { LedgerChanges } from './ledger';
+
 /** What one step did to one account: the unit of the per-account report. */
 export type StepAction = 'created' | 'updated' | 'unchanged' | 'skipped';
 
@@ -6,6 +8,12 @@ export interface StepResult {
   reason?: string;
   /** Small, secret-free facts (ids, names, counts) for the report. */
   details?: Record<string, string | number | boolean>;
+  /**
+   * What the step learned that the ledger must keep (a hand-off, a proven key, the checked policy
+   * version). Later steps see it in the task input's view; RecordResult writes it with the
+   * outcome, so a step never writes the ledger itself. Not part of the report.
+   */
+  ledger?: LedgerChanges;
 }
 
 /** The account a run works on, as ResolveTargets describes it. */

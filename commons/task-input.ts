@@ -1,16 +1,23 @@
 import { z } from 'zod';
 import { InvalidTaskInputError } from './errors';
+import { LEDGER_VIEW_FIELDS, type LedgerView } from './ledger';
 import type { StepResult, TargetAccount } from './step-result';
 
 /**
  * What flows between the per-account tasks of the state machine: the run, the account, and each
  * finished step's result. Small (well under Step Functions' 256 KiB) and free of secrets.
  */
+/** A view of the account's ledger item, or a step's changes to it: ids, times and statuses only. */
+const ledgerFieldsSchema = z
+  .object(Object.fromEntries(LEDGER_VIEW_FIELDS.map((field) => [field, z.string().nullable().optional()])))
+  .strict();
+
 const stepResultSchema = z
   .object({
     action: z.enum(['created', 'updated', 'unchanged', 'skipped']),
     reason: z.string().optional(),
     details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    ledger: ledgerFieldsSchema.optional(),
   })
   .strict();
 
@@ -32,6 +39,7 @@ export const taskInputSchema = z
     dryRun: z.boolean().default(false),
     account: targetAccountSchema,
     steps: z.record(z.string(), stepResultSchema).default({}),
+    ledger: ledgerFieldsSchema.optional(),
   })
   .strict();
 
@@ -41,6 +49,18 @@ export interface TaskInput {
   dryRun: boolean;
   account: TargetAccount;
   steps: Record<string, StepResult>;
+  /**
+   * The account's ledger item as the access task claimed it, with the changes of the steps since:
+   * what the later steps decide on, without reading the ledger again. Absent before access.
+   */
+  ledger?: LedgerView;
+}
+
+/** The ledger view a step after access decides on; its absence is a malformed input, not an empty ledger. */
+export function ledgerView(input: TaskInput): LedgerView {
+  if (!input.ledger)
+    throw new InvalidTaskInputError('Invalid task input: ledger: required after the access task');
+  return input.ledger;
 }
 
 /** Parses a task's input at the boundary; a bad one is a named, non-retryable error. */

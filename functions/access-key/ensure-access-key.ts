@@ -42,10 +42,16 @@ export interface AccessKeyDeps {
  * Rotation is staged: the new key goes to the second slot and the secret's AWSPENDING stage; the
  * old key is deactivated only once the connector has been seen using the new one.
  */
+export interface AccessKeyOptions {
+  dryRun: boolean;
+  /** The account's earlier steps in this run: a user created just now has no keys to list. */
+  steps?: Record<string, StepResult>;
+}
+
 export async function ensureAccessKey(
   deps: AccessKeyDeps,
   accountId: string,
-  options: { dryRun: boolean },
+  options: AccessKeyOptions,
 ): Promise<StepResult> {
   try {
     return await reconcile(deps, accountId, options);
@@ -57,12 +63,18 @@ export async function ensureAccessKey(
 async function reconcile(
   deps: AccessKeyDeps,
   accountId: string,
-  { dryRun }: { dryRun: boolean },
+  { dryRun, steps }: AccessKeyOptions,
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const now = (deps.now ?? Date.now)();
-  const keys = await listKeys(iam, config.userName);
-  const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
+  // The user step created the user in this run: it has no key, so no secret can hold one of its
+  // keys and the new key's secret is written straight away (an older secret of that name, left
+  // by an earlier user, is found when CreateSecret says it exists).
+  const newUser = !dryRun && steps?.user?.action === 'created';
+  const keys = newUser ? [] : await listKeys(iam, config.userName);
+  const secret = newUser
+    ? undefined
+    : await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
   const currentId = secretTag(secret, KEY_TAG);
   const pendingId = secretTag(secret, PENDING_KEY_TAG);
   const current = keys.find((k) => k.AccessKeyId === currentId);
@@ -241,35 +253,50 @@ async function createKeyAndStoreSecret(
   // The token makes a replay of this very write a no-op instead of a second version.
   const token = tokenFor(key.AccessKeyId);
   const tagKey = stage === 'AWSCURRENT' ? KEY_TAG : PENDING_KEY_TAG;
-  let secretArn = secret?.ARN ?? '';
+  const name = connectorSecretName(config, accountId);
+  const storeVersion = async (arn: string | undefined): Promise<string> => {
+    await secrets.send(
+      new PutSecretValueCommand({
+        SecretId: arn,
+        SecretString: value,
+        ClientRequestToken: token,
+        VersionStages: [stage],
+      }),
+    );
+    await secrets.send(
+      new TagResourceCommand({ SecretId: arn, Tags: [{ Key: tagKey, Value: key.AccessKeyId }] }),
+    );
+    return arn ?? '';
+  };
+  let secretArn: string;
   try {
-    if (!secret) {
-      const out = await secrets.send(
-        new CreateSecretCommand({
-          Name: connectorSecretName(config, accountId),
-          Description: `Defender for Cloud Apps connector key for AWS account ${accountId} (managed by casbridge)`,
-          SecretString: value,
-          ClientRequestToken: token,
-          ...(config.secretsKmsKeyId ? { KmsKeyId: config.secretsKmsKeyId } : {}),
-          Tags: [
-            { Key: ACCOUNT_TAG, Value: accountId },
-            { Key: tagKey, Value: key.AccessKeyId },
-          ],
-        }),
-      );
-      secretArn = out.ARN ?? '';
+    if (secret) {
+      secretArn = await storeVersion(secret.ARN);
     } else {
-      await secrets.send(
-        new PutSecretValueCommand({
-          SecretId: secret.ARN,
-          SecretString: value,
-          ClientRequestToken: token,
-          VersionStages: [stage],
-        }),
-      );
-      await secrets.send(
-        new TagResourceCommand({ SecretId: secret.ARN, Tags: [{ Key: tagKey, Value: key.AccessKeyId }] }),
-      );
+      try {
+        const out = await secrets.send(
+          new CreateSecretCommand({
+            Name: name,
+            Description: `Defender for Cloud Apps connector key for AWS account ${accountId} (managed by casbridge)`,
+            SecretString: value,
+            ClientRequestToken: token,
+            ...(config.secretsKmsKeyId ? { KmsKeyId: config.secretsKmsKeyId } : {}),
+            Tags: [
+              { Key: ACCOUNT_TAG, Value: accountId },
+              { Key: tagKey, Value: key.AccessKeyId },
+            ],
+          }),
+        );
+        secretArn = out.ARN ?? '';
+      } catch (error) {
+        // Not described first (a new user) and there after all: the key becomes its new version.
+        const found =
+          awsErrorName(error) === 'ResourceExistsException'
+            ? await describeConnectorSecret(secrets, name)
+            : undefined;
+        if (!found) throw error;
+        secretArn = await storeVersion(found.ARN);
+      }
     }
   } catch (error) {
     // The secret is returned only once: a key whose secret was not stored is useless, remove it.

@@ -1,12 +1,16 @@
-import { stepHandler } from '../../commons/step-handler';
+import { finishStep, taskHandler } from '../../commons/step-handler';
+import { parseTaskInput } from '../../commons/task-input';
 
 /**
  * Lambda: claim the account for this run (one run per account at a time; a dry run changes
- * nothing, the ledger included), then reach it through its role. The credentials stay in this
- * process.
+ * nothing, the ledger included), then reach it through its role. The claim returns the account's
+ * ledger view, which the later steps decide on. The credentials stay in this process.
  */
-export const handler = stepHandler('access', async ({ input, runtime }) => {
-  if (!input.dryRun)
-    await runtime.ledger.claim(input.account.accountId, input.runId, runtime.config.leaseSeconds);
-  return (await runtime.access(input.account, input.runId)).result;
+export const handler = taskHandler('access', parseTaskInput, async ({ input, runtime }) => {
+  const { accountId } = input.account;
+  const view = input.dryRun
+    ? await runtime.ledger.view(accountId)
+    : await runtime.ledger.claim(accountId, input.runId, runtime.config.leaseSeconds);
+  const { result } = await runtime.access(input.account, input.runId);
+  return finishStep(input, 'access', result, view);
 });

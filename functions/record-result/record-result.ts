@@ -1,12 +1,13 @@
 import { causeMessage, failureRecord } from '../../commons/failure';
-import type { ConnectorStatus, Ledger, Outcome } from '../../commons/ledger';
+import type { ConnectorStatus, Ledger, LedgerChanges, Outcome } from '../../commons/ledger';
 import type { ReportAccount } from '../../commons/run';
-import { pipelineFor } from '../../commons/step-result';
+import { pipelineFor, type StepResult } from '../../commons/step-result';
 import type { RecordInput } from '../../commons/task-input';
 
 /**
- * The end of every account's pipeline, failed or not: the ledger learns the outcome and the
- * error, the account's lease is released, and the report gets the account's result. A dry run
+ * The end of every account's pipeline, failed or not: the ledger learns, in one write, the
+ * outcome, the error and what the steps found (their `ledger` changes: a hand-off, a proven
+ * key), the account's lease is released, and the report gets the account's result. A dry run
  * records nothing in the ledger.
  */
 export async function recordResult(ledger: Ledger, input: RecordInput): Promise<ReportAccount> {
@@ -29,11 +30,14 @@ export async function recordResult(ledger: Ledger, input: RecordInput): Promise<
   const outcome: Outcome = error ? 'FAILED' : 'SUCCEEDED';
   let connector: ConnectorStatus;
   if (input.dryRun) {
-    connector = (await ledger.get(account.accountId))?.connector ?? 'NOT_REGISTERED';
+    // The view the access task read (an account whose access failed has none).
+    const view = input.ledger ?? (await ledger.view(account.accountId));
+    connector = view.connector ?? 'NOT_REGISTERED';
   } else {
     const item = await ledger.update(
       account.accountId,
       {
+        ...stepChanges(input),
         name: account.name,
         ou: account.ou,
         lastOutcome: outcome,
@@ -55,12 +59,16 @@ export async function recordResult(ledger: Ledger, input: RecordInput): Promise<
 }
 
 function base(input: RecordInput): Pick<ReportAccount, 'accountId' | 'name' | 'ou' | 'steps'> {
-  return {
-    accountId: input.account.accountId,
-    name: input.account.name,
-    ou: input.account.ou,
-    steps: input.steps,
-  };
+  const steps: Record<string, StepResult> = {};
+  for (const [name, { ledger: _changes, ...result }] of Object.entries(input.steps)) steps[name] = result;
+  return { accountId: input.account.accountId, name: input.account.name, ou: input.account.ou, steps };
+}
+
+/** The steps' ledger changes, later steps over earlier ones (the pipeline's order). */
+function stepChanges(input: RecordInput): LedgerChanges {
+  const changes: LedgerChanges = {};
+  for (const step of pipelineFor(input.mode)) Object.assign(changes, input.steps[step]?.ledger);
+  return changes;
 }
 
 /**

@@ -9,7 +9,7 @@ import {
   secretTag,
 } from '../../commons/connector-resources';
 import { awsErrorName, ConfigurationError, classifyAwsError, WebhookFailedError } from '../../commons/errors';
-import type { Ledger, LedgerItem } from '../../commons/ledger';
+import type { LedgerChanges, LedgerView } from '../../commons/ledger';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
 
 export interface RegisterDeps {
@@ -17,7 +17,6 @@ export interface RegisterDeps {
   sns: SNSClient;
   /** Secrets Manager in the central account: the connector secret's metadata and the webhook's signing key. */
   secrets: SecretsManagerClient;
-  ledger: Ledger;
   config: Config;
   now?: () => number;
 }
@@ -46,6 +45,8 @@ export interface HandoffMessage {
 
 export interface RegisterOptions {
   dryRun: boolean;
+  /** The account's ledger view: whether, and for which key, the operator was already asked. */
+  ledger: LedgerView;
   /** The results of the account's earlier steps in this run: the access key step's names the key's creation time. */
   steps?: Record<string, StepResult>;
 }
@@ -59,7 +60,8 @@ const MAX_SUBJECT_LENGTH = 100;
  * Step 6: Defender for Cloud Apps has no API to create app connectors, so registration is a
  * hand-off to a human. The operator is told, once per key, which account is ready, where its
  * secret is and the exact portal steps; the connector becomes AWAITING_CONNECTION until verify
- * sees it in use.
+ * sees it in use. What the ledger must keep (the hand-off, the keys) is in the result's `ledger`:
+ * RecordResult writes it with the outcome.
  */
 export async function ensureRegistration(
   deps: RegisterDeps,
@@ -76,9 +78,9 @@ export async function ensureRegistration(
 async function register(
   deps: RegisterDeps,
   account: Pick<TargetAccount, 'accountId' | 'name'>,
-  { dryRun, steps }: RegisterOptions,
+  { dryRun, steps, ledger: item }: RegisterOptions,
 ): Promise<StepResult> {
-  const { config, ledger } = deps;
+  const { config } = deps;
   const { secretArn, currentId, pendingId } = await connectorKeys(deps, account.accountId, steps);
   if (!secretArn || !currentId) {
     // In a dry run the access key step only planned the key, so there is nothing to name yet.
@@ -89,7 +91,6 @@ async function register(
   // During a staged rotation the operator must paste the new key; the old one keeps working meanwhile.
   const keyId = pendingId ?? currentId;
   const type: HandoffType = pendingId ? 'connector.rotation' : 'connector.handoff';
-  const item = await ledger.get(account.accountId);
   const keyCreatedAt = keyCreationTime(steps?.accessKey, currentId);
   const keys = {
     secretArn,
@@ -97,30 +98,28 @@ async function register(
     pendingAccessKeyId: pendingId ?? null,
     ...(keyCreatedAt ? { keyCreatedAt } : {}),
   };
-  const alreadyHandedOff =
-    (item?.connector === 'CONNECTED' && connectedKey(item) === keyId) ||
-    (item?.connector === 'AWAITING_CONNECTION' && item.handoffAccessKeyId === keyId);
   // A completed rotation moves the pending key to current without a new hand-off; `casbridge
   // status` should still name the keys as they are.
-  if (item && alreadyHandedOff && !dryRun && !sameKeys(item, keys))
-    await ledger.update(account.accountId, keys);
+  const keyChanges = dryRun || sameKeys(item, keys) ? {} : { ledger: keys };
 
-  if (item?.connector === 'CONNECTED' && connectedKey(item) === keyId) {
+  if (item.connector === 'CONNECTED' && connectedKey(item) === keyId) {
     return {
       action: 'unchanged',
       reason: 'connected',
       details: { connector: 'CONNECTED', accessKeyId: keyId },
+      ...keyChanges,
     };
   }
   // Reconcile runs daily: one hand-off per key, not one notification a day.
-  if (item?.connector === 'AWAITING_CONNECTION' && item.handoffAccessKeyId === keyId) {
+  if (item.connector === 'AWAITING_CONNECTION' && item.handoffAccessKeyId === keyId) {
     return {
       action: 'unchanged',
       reason: 'awaiting-connection',
       details: { connector: 'AWAITING_CONNECTION', accessKeyId: keyId },
+      ...keyChanges,
     };
   }
-  const action = item?.handoffAccessKeyId ? 'updated' : 'created';
+  const action = item.handoffAccessKeyId ? 'updated' : 'created';
   const reason = type === 'connector.rotation' ? 'rotation-handoff-sent' : 'handoff-sent';
   if (dryRun) {
     return {
@@ -133,8 +132,8 @@ async function register(
   const requestedAt = new Date((deps.now ?? Date.now)());
   const message = handoffMessage(account, type, keyId, secretArn, requestedAt);
   const body = JSON.stringify(message);
-  // Published before the ledger write: a run killed in between hands off again (at least once,
-  // deduplicated by handoffId) rather than never.
+  // Published before the ledger learns of it (RecordResult, at the account's end): a run killed
+  // in between hands off again (at least once, deduplicated by handoffId) rather than never.
   const published = await deps.sns.send(
     new PublishCommand({
       TopicArn: config.topicArn,
@@ -148,12 +147,12 @@ async function register(
   );
   if (config.webhookUrl) await postWebhook(deps, config.webhookUrl, body, requestedAt);
 
-  await ledger.update(account.accountId, {
+  const handoff: LedgerChanges = {
     connector: 'AWAITING_CONNECTION',
     handoffAt: requestedAt.toISOString(),
     handoffAccessKeyId: keyId,
     ...keys,
-  });
+  };
   return {
     action,
     reason,
@@ -166,11 +165,12 @@ async function register(
       messageId: published.MessageId ?? '',
       webhook: Boolean(config.webhookUrl),
     },
+    ledger: handoff,
   };
 }
 
 function sameKeys(
-  item: LedgerItem,
+  item: LedgerView,
   keys: { secretArn: string; accessKeyId: string; pendingAccessKeyId: string | null; keyCreatedAt?: string },
 ): boolean {
   return (
@@ -188,7 +188,7 @@ function keyCreationTime(accessKey: StepResult | undefined, keyId: string): stri
 }
 
 /** The key the connector was last seen connected with: the one handed off, or (before any hand-off) the current one. */
-function connectedKey(item: LedgerItem): string | undefined {
+function connectedKey(item: LedgerView): string | undefined {
   return item.handoffAccessKeyId ?? item.accessKeyId;
 }
 

@@ -9,7 +9,7 @@ import {
   classifyAwsError,
   KeyNotPropagatedError,
 } from '../../commons/errors';
-import type { Ledger, LedgerItem } from '../../commons/ledger';
+import type { LedgerView } from '../../commons/ledger';
 import type { StepResult } from '../../commons/step-result';
 import { usedByConnectorSince } from '../access-key/ensure-access-key';
 
@@ -18,7 +18,6 @@ export interface VerifyDeps {
   iam: IAMClient;
   /** Secrets Manager in the central account, where the connector's key is kept. */
   secrets: SecretsManagerClient;
-  ledger: Ledger;
   config: Config;
   /** Region and endpoint for the STS client that signs with the connector's own key. */
   settings: ClientSettings;
@@ -55,10 +54,18 @@ const PROPAGATION_MAX_DELAY_MS = 8_000;
  * not used it yet: IAM keeps only a key's last use, and STS is the one service the evidence
  * ignores, so casbridge's own call never passes for the connector nor hides the connector's use.
  */
+export interface VerifyOptions {
+  dryRun: boolean;
+  /** The account's ledger view, with this run's hand-off if register just made one. */
+  ledger: LedgerView;
+  /** The account's earlier steps in this run. */
+  steps?: Record<string, StepResult>;
+}
+
 export async function verifyConnector(
   deps: VerifyDeps,
   accountId: string,
-  options: { dryRun: boolean },
+  options: VerifyOptions,
 ): Promise<StepResult> {
   try {
     return await verify(deps, accountId, options);
@@ -70,19 +77,18 @@ export async function verifyConnector(
 async function verify(
   deps: VerifyDeps,
   accountId: string,
-  { dryRun }: { dryRun: boolean },
+  { dryRun, ledger: item, steps }: VerifyOptions,
 ): Promise<StepResult> {
-  const { ledger, iam, config } = deps;
-  const item = await ledger.get(accountId);
-  const keyId = item?.handoffAccessKeyId;
-  if (!item || !keyId || (item.connector !== 'AWAITING_CONNECTION' && item.connector !== 'CONNECTED')) {
+  const { iam, config } = deps;
+  const keyId = item.handoffAccessKeyId;
+  if (!keyId || (item.connector !== 'AWAITING_CONNECTION' && item.connector !== 'CONNECTED')) {
     return {
       action: 'skipped',
       reason: 'not-registered',
-      details: { connector: item?.connector ?? 'NOT_REGISTERED' },
+      details: { connector: item.connector ?? 'NOT_REGISTERED' },
     };
   }
-  // A healthy account costs one ledger read: its key was proven and the connector seen using it.
+  // A healthy account costs no call: its key was proven and the connector seen using it.
   if (item.connector === 'CONNECTED' && item.verifiedAccessKeyId === keyId) {
     return { action: 'unchanged', details: { connector: 'CONNECTED', accessKeyId: keyId } };
   }
@@ -94,39 +100,40 @@ async function verify(
 
   const handoffAt = item.handoffAt ? new Date(item.handoffAt) : undefined;
   // Evidence first: if the connector already used the key, that proves it valid and casbridge's own
-  // STS call (which would replace the key's last use) is not needed at all.
+  // STS call (which would replace the key's last use) is not needed at all. A key handed off in
+  // this very run cannot have been pasted into the portal yet: its last use is not asked.
+  const handedOffNow = steps?.register?.ledger?.handoffAccessKeyId === keyId;
   const evidence =
     connectionEvidence(item, handoffAt) ??
-    ((await usedByConnectorSince(iam, keyId, handoffAt)) ? 'key-used' : undefined);
+    (!handedOffNow && (await usedByConnectorSince(iam, keyId, handoffAt)) ? 'key-used' : undefined);
 
   const proven = item.verifiedAccessKeyId === keyId || evidence !== undefined;
   if (!proven && !dryRun) await proveKey(deps, accountId, keyId);
 
   if (!evidence) {
-    if (!dryRun && item.verifiedAccessKeyId !== keyId)
-      await ledger.update(accountId, { verifiedAccessKeyId: keyId });
     return {
       action: 'unchanged',
       reason: 'awaiting-connection',
       details: { connector: 'AWAITING_CONNECTION', accessKeyId: keyId },
+      ...(!dryRun && item.verifiedAccessKeyId !== keyId ? { ledger: { verifiedAccessKeyId: keyId } } : {}),
     };
   }
   if (dryRun)
     return { action: 'updated', reason: 'dry-run', details: { connector: 'CONNECTED', accessKeyId: keyId } };
-  await ledger.update(accountId, {
-    connector: 'CONNECTED',
-    connectedAt: new Date((deps.now ?? Date.now)()).toISOString(),
-    verifiedAccessKeyId: keyId,
-  });
   return {
     action: 'updated',
     reason: 'connector-connected',
     details: { connector: 'CONNECTED', accessKeyId: keyId, evidence },
+    ledger: {
+      connector: 'CONNECTED',
+      connectedAt: new Date((deps.now ?? Date.now)()).toISOString(),
+      verifiedAccessKeyId: keyId,
+    },
   };
 }
 
 /** An operator's `casbridge confirm` counts for the key handed off before it, not for an earlier one. */
-function connectionEvidence(item: LedgerItem, handoffAt: Date | undefined): 'confirmed' | undefined {
+function connectionEvidence(item: LedgerView, handoffAt: Date | undefined): 'confirmed' | undefined {
   if (!item.confirmedAt) return undefined;
   return !handoffAt || new Date(item.confirmedAt).getTime() >= handoffAt.getTime() ? 'confirmed' : undefined;
 }

@@ -2,6 +2,8 @@ import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtr
 import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
+  DeleteUserCommand,
+  DetachUserPolicyCommand,
   ListAccessKeysCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
@@ -11,7 +13,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { clientConfig } from '../../commons/aws-clients';
-import { connectorSecretName } from '../../commons/config';
+import { connectorPolicyArn, connectorSecretName } from '../../commons/config';
 import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
 import { ensurePolicy } from '../../functions/policy/ensure-policy';
 import { ensureUser } from '../../functions/user/ensure-user';
@@ -158,5 +160,43 @@ describe('the access key step', () => {
     const now = await keys();
     expect(now.map((k) => k.AccessKeyId)).toEqual([(await secret()).accessKeyId]);
     expect(now[0]?.AccessKeyId).not.toBe(first);
+  });
+  it("stores a new user's first key in the secret an earlier user left, without reading it first", async () => {
+    const { accountId, iam, deps, keys, secret, secrets } = await prepare(8);
+    await ensureAccessKey(deps, accountId, { dryRun: false });
+    // Someone deletes the connector user (keys and policy first, as IAM demands); its secret stays.
+    const [old] = await keys();
+    await iam.send(
+      new DeleteAccessKeyCommand({ UserName: 'CloudAppSecurity', AccessKeyId: old?.AccessKeyId }),
+    );
+    const policyArn = connectorPolicyArn(config(), accountId);
+    await iam.send(new DetachUserPolicyCommand({ UserName: 'CloudAppSecurity', PolicyArn: policyArn }));
+    await iam.send(new DeleteUserCommand({ UserName: 'CloudAppSecurity' }));
+    const user = await ensureUser(iam, config(), accountId, { dryRun: false });
+    expect(user.action).toBe('created');
+    const mark = sandbox().world.callLog.mark();
+
+    const result = await ensureAccessKey(deps, accountId, { dryRun: false, steps: { user } });
+
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark })
+        .map((c) => `${c.operation}${c.outcome === 'error' ? ` ${c.errorCode}` : ''}`),
+    ).toEqual([
+      'CreateAccessKey',
+      'CreateSecret ResourceExistsException',
+      'DescribeSecret',
+      'PutSecretValue',
+      'TagResource',
+    ]);
+
+    const [key] = await keys();
+    expect(result).toMatchObject({ action: 'created', details: { accessKeyId: key?.AccessKeyId } });
+    expect((await secret()).accessKeyId).toBe(key?.AccessKeyId);
+    const described = await secrets.send(
+      new DescribeSecretCommand({ SecretId: connectorSecretName(config(), accountId) }),
+    );
+    expect(described.Tags).toContainEqual({ Key: 'casbridge:access-key-id', Value: key?.AccessKeyId });
+    expect(result.details?.secretArn).toBe(described.ARN);
   });
 });

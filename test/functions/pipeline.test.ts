@@ -1,4 +1,5 @@
 import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { accountInput, loadPipeline, OFFBOARD_STEPS, type PipelineRunner } from '../support/pipeline';
@@ -24,7 +25,7 @@ const EXPECTED: Record<string, { outcome: string; error?: string; step?: string 
 };
 
 describe('the per-account pipeline over the default organization', () => {
-  const sandbox = useSandbox({ accounts: 41 });
+  const sandbox = useSandbox({ accounts: 44 });
   let pipeline: PipelineRunner;
 
   beforeAll(async () => {
@@ -107,6 +108,82 @@ describe('the per-account pipeline over the default organization', () => {
         .world.callLog.list({ sinceSeq: mark })
         .filter((c) => !c.readOnly),
     ).toEqual([]);
+  });
+
+  it('onboards a fresh account in 15 calls and reconciles it in 10, the ledger included', async () => {
+    // Account 42 is healthy and untouched by the other tests.
+    const id = defaultAccountId(42);
+    const calls = (since: number) =>
+      sandbox()
+        .world.callLog.list({ sinceSeq: since, outcome: 'ok' })
+        .map((c) => `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}`);
+    let mark = sandbox().world.callLog.mark();
+    const onboard = await pipeline.run(accountInput(sandbox(), id, 'run-fresh'));
+    expect(onboard).toMatchObject({ outcome: 'SUCCEEDED', connector: 'AWAITING_CONNECTION' });
+    expect(calls(mark)).toEqual([
+      'dynamodb:UpdateItem (write)', // access: the lease, returning the account's item as it was
+      'sts:AssumeRole', // once per account and process: the later steps reuse the session
+      'iam:CreateUser (write)', // never onboarded: create first, read only if it exists
+      'iam:CreatePolicy (write)',
+      'iam:AttachUserPolicy (write)',
+      'iam:CreateAccessKey (write)', // a user created just now has no keys, its secret is new
+      'secretsmanager:CreateSecret (write)',
+      'cloudtrail:DescribeTrails',
+      'cloudtrail:CreateTrail (write)',
+      'cloudtrail:StartLogging (write)',
+      'sns:Publish (write)', // register: the hand-off, recorded by RecordResult
+      'iam:SimulatePrincipalPolicy', // verify: once per key
+      'secretsmanager:GetSecretValue',
+      'sts:GetCallerIdentity', // with the connector's key, once
+      'dynamodb:UpdateItem (write)', // RecordResult: outcome, hand-off, proof and lease in one write
+    ]);
+
+    mark = sandbox().world.callLog.mark();
+    const reconcile = await pipeline.run(accountInput(sandbox(), id, 'run-fresh-2', { mode: 'reconcile' }));
+    expect(reconcile).toMatchObject({ outcome: 'SUCCEEDED', changed: false });
+    expect(calls(mark)).toEqual([
+      'dynamodb:UpdateItem (write)',
+      'iam:GetUser',
+      'iam:GetPolicy', // the default version is the one proven: not read again
+      'iam:ListAttachedUserPolicies',
+      'iam:ListAccessKeys',
+      'secretsmanager:DescribeSecret',
+      'cloudtrail:DescribeTrails',
+      'cloudtrail:GetTrailStatus',
+      'iam:GetAccessKeyLastUsed', // has the connector used the key yet?
+      'dynamodb:UpdateItem (write)',
+    ]);
+  });
+
+  it('records a hand-off made before a later step failed, so the next run does not hand off again', async () => {
+    const id = defaultAccountId(44); // healthy, untouched by the other tests
+    const { accountId, region, topicArn } = sandbox().stack;
+    const handoffs = () =>
+      (regionalState(sandbox().world, accountId, region).topics.get(topicArn)?.messages ?? []).filter(
+        (m) => JSON.parse(m.message).accountId === id,
+      );
+    // Verify cannot read the connector's key once: the account fails after its hand-off.
+    sandbox().world.faults.inject(accountId, {
+      service: 'secretsmanager',
+      operation: 'GetSecretValue',
+      code: 'AccessDeniedException',
+      remaining: 1,
+    });
+    const failed = await pipeline.run(accountInput(sandbox(), id, 'run-handoff-1'));
+    expect(failed).toMatchObject({ outcome: 'FAILED', error: { step: 'verify' } });
+    expect(failed.steps.register).toEqual({
+      action: 'created',
+      reason: 'handoff-sent',
+      details: expect.objectContaining({ connector: 'AWAITING_CONNECTION' }),
+    });
+    expect(handoffs()).toHaveLength(1);
+
+    const again = await pipeline.run(accountInput(sandbox(), id, 'run-handoff-2', { mode: 'retry-failed' }));
+    expect(again).toMatchObject({
+      outcome: 'SUCCEEDED',
+      steps: { register: { action: 'unchanged', reason: 'awaiting-connection' } },
+    });
+    expect(handoffs()).toHaveLength(1);
   });
 
   it('offboards an onboarded account: user, policy and keys gone, connector OFFBOARDED, record kept', async () => {

@@ -19,6 +19,7 @@ import { ensureRegistration } from '../../functions/register/ensure-registration
 import { ensureUser } from '../../functions/user/ensure-user';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { withLedger } from '../support/ledger-step';
 import { memberAccountClients } from '../support/member';
 import { sandboxConfig, taskRoleSettings } from '../support/product';
 import { useSandbox } from '../support/sandbox';
@@ -52,7 +53,6 @@ describe('the register step', () => {
     const deps = {
       sns: new SNSClient(clientConfig(settings)),
       secrets,
-      ledger,
       config,
       now,
       /** The access key step's dependencies, to complete a rotation. */
@@ -69,14 +69,19 @@ describe('the register step', () => {
           )
         ).SecretString ?? '{}',
       ) as { accessKeyId: string; secretAccessKey: string };
-    return { accountId, name, iam, secrets, ledger, deps, secretValue };
+    /** The step as the pipeline runs it, on the ledger view, its changes recorded. */
+    const register = (dryRun: boolean) =>
+      withLedger(ledger, accountId, (view) =>
+        ensureRegistration(deps, { accountId, name }, { dryRun, ledger: view }),
+      );
+    return { accountId, name, iam, secrets, ledger, deps, secretValue, register };
   }
 
   it('hands off the account once: one message naming the account, the secret and the portal steps, never the secret key', async () => {
-    const { accountId, name, deps, ledger, secretValue } = await prepare(1);
+    const { accountId, name, ledger, secretValue, register } = await prepare(1);
     const before = messages().length;
 
-    const result = await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+    const result = await register(false);
 
     expect(result).toMatchObject({
       action: 'created',
@@ -120,13 +125,13 @@ describe('the register step', () => {
 
   it('does not hand off the same key again on the next daily run', async () => {
     const first = await prepare(2);
-    await ensureRegistration(first.deps, first, { dryRun: false });
+    await first.register(false);
     const before = messages().length;
     sandbox().world.clock.advance(86_400_000);
     // The next day's run, with its own sessions, goes through the earlier steps again.
-    const { accountId, name, deps } = await prepare(2);
+    const { register } = await prepare(2);
 
-    const again = await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+    const again = await register(false);
 
     expect(again).toMatchObject({
       action: 'unchanged',
@@ -137,12 +142,12 @@ describe('the register step', () => {
   });
 
   it('leaves a connector that is connected with the same key alone', async () => {
-    const { accountId, name, deps, ledger } = await prepare(4);
-    await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+    const { accountId, ledger, register } = await prepare(4);
+    await register(false);
     await ledger.update(accountId, { connector: 'CONNECTED' });
     const before = messages().length;
 
-    const again = await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+    const again = await register(false);
 
     expect(again).toMatchObject({ action: 'unchanged', details: { connector: 'CONNECTED' } });
     expect((await ledger.get(accountId))?.connector).toBe('CONNECTED');
@@ -150,10 +155,10 @@ describe('the register step', () => {
   });
 
   it('plans the hand-off in a dry run without sending it', async () => {
-    const { accountId, name, deps, ledger } = await prepare(5);
+    const { accountId, ledger, register } = await prepare(5);
     const before = messages().length;
 
-    const plan = await ensureRegistration(deps, { accountId, name }, { dryRun: true });
+    const plan = await register(true);
 
     expect(plan).toMatchObject({ action: 'created', reason: 'dry-run' });
     expect(messages()).toHaveLength(before);
@@ -162,14 +167,14 @@ describe('the register step', () => {
 
   it('asks the operator to edit the existing instance when a rotation is pending', async () => {
     const first = await prepare(6);
-    await ensureRegistration(first.deps, first, { dryRun: false });
+    await first.register(false);
     await first.ledger.update(first.accountId, { connector: 'CONNECTED' });
     sandbox().world.clock.advance(91 * 86_400_000);
     // Ninety days on, the next run has fresh sessions and starts the rotation.
-    const { accountId, name, deps, ledger, secretValue } = await prepare(6);
+    const { accountId, name, deps, ledger, secretValue, register } = await prepare(6);
     const before = messages().length;
 
-    const result = await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+    const result = await register(false);
 
     const pending = await secretValue('AWSPENDING');
     expect(result).toMatchObject({
@@ -202,7 +207,7 @@ describe('the register step', () => {
     ).send(new DescribeTrailsCommand({}));
     await ensureAccessKey(deps.rotation, accountId, { dryRun: false });
     const sentBefore = messages().length;
-    await expect(ensureRegistration(deps, { accountId, name }, { dryRun: false })).resolves.toMatchObject({
+    await expect(register(false)).resolves.toMatchObject({
       action: 'unchanged',
       reason: 'awaiting-connection',
     });
@@ -244,7 +249,7 @@ describe('the register step', () => {
     it('posts the same JSON as the topic, signed with HMAC-SHA256 over the timestamp and body', async () => {
       const key = 'whsec-test-signing-key';
       const arn = await signingSecret('casbridge/webhook-signing', key);
-      const { accountId, name, deps, secretValue } = await prepare(8, {
+      const { secretValue, register } = await prepare(8, {
         CASBRIDGE_WEBHOOK_URL: url,
         CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
       });
@@ -252,7 +257,7 @@ describe('the register step', () => {
       received.length = 0;
       const before = messages().length;
 
-      await ensureRegistration(deps, { accountId, name }, { dryRun: false });
+      await register(false);
 
       expect(received).toHaveLength(1);
       const { headers, body } = received[0]!;
@@ -267,13 +272,13 @@ describe('the register step', () => {
 
     it('fails with the retryable WebhookFailed when the receiver answers 500', async () => {
       const arn = await signingSecret('casbridge/webhook-signing-2', 'another-key');
-      const { accountId, name, deps, ledger } = await prepare(9, {
+      const { accountId, ledger, register } = await prepare(9, {
         CASBRIDGE_WEBHOOK_URL: url,
         CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
       });
       status = 500;
 
-      await expect(ensureRegistration(deps, { accountId, name }, { dryRun: false })).rejects.toMatchObject({
+      await expect(register(false)).rejects.toMatchObject({
         name: 'WebhookFailed',
         retryable: true,
         step: 'register',
@@ -281,7 +286,7 @@ describe('the register step', () => {
       // Not recorded as handed off, so the retry delivers it.
       expect((await ledger.get(accountId))?.handoffAccessKeyId).toBeUndefined();
       status = 200;
-      await expect(ensureRegistration(deps, { accountId, name }, { dryRun: false })).resolves.toMatchObject({
+      await expect(register(false)).resolves.toMatchObject({
         action: 'created',
       });
     });
@@ -292,14 +297,12 @@ describe('the register step', () => {
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const port = (closed.address() as AddressInfo).port;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
-      const { accountId, name, deps } = await prepare(10, {
+      const { register } = await prepare(10, {
         CASBRIDGE_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/token-in-path`,
         CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
       });
 
-      const failure = (await ensureRegistration(deps, { accountId, name }, { dryRun: false }).catch(
-        (error: unknown) => error,
-      )) as Error;
+      const failure = (await register(false).catch((error: unknown) => error)) as Error;
 
       expect(failure).toMatchObject({ name: 'WebhookFailed', retryable: true });
       expect(failure.message).not.toContain('token-in-path');

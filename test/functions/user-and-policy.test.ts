@@ -80,11 +80,24 @@ describe('the user and policy steps', () => {
     });
   });
 
-  it('repair an edited document and a detached policy', async () => {
+  it('repair an edited document and a detached policy, a recorded version notwithstanding', async () => {
     const accountId = defaultAccountId(4);
     const { iam } = await memberAccountClients(sandbox(), config(), accountId);
     await ensureUser(iam, config(), accountId, { dryRun: false });
-    await ensurePolicy(iam, config(), accountId, { dryRun: false });
+    const created = await ensurePolicy(iam, config(), accountId, { dryRun: false });
+    // What the ledger keeps after the run: the default version proven to hold the document.
+    const ledger = { lastOutcome: 'SUCCEEDED' as const, policyVersion: created.ledger?.policyVersion };
+    expect(ledger.policyVersion).toMatch(/^ANPA\w+:v1:[0-9a-f]{16}$/);
+    const mark = sandbox().world.callLog.mark();
+    expect(await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger })).toEqual({
+      action: 'unchanged',
+      details: { policyArn: connectorPolicyArn(config(), accountId) },
+    });
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark })
+        .map((c) => c.operation),
+    ).toEqual(['GetPolicy', 'ListAttachedUserPolicies']);
     const arn = connectorPolicyArn(config(), accountId);
     // Someone with administrator rights in the account edits the policy and detaches it.
     const oaar = new IAMClient(
@@ -103,10 +116,13 @@ describe('the user and policy steps', () => {
       }),
     );
     await oaar.send(new DetachUserPolicyCommand({ UserName: 'CloudAppSecurity', PolicyArn: arn }));
-    expect(await ensurePolicy(iam, config(), accountId, { dryRun: false })).toMatchObject({
+    const repaired = await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger });
+    expect(repaired).toMatchObject({
       action: 'updated',
-      details: { reason: 'document-drift' },
+      details: { reason: 'document-drift', versionId: 'v3' },
     });
+    // The repaired version is the one recorded for the next run.
+    expect(repaired.ledger?.policyVersion).toMatch(/:v3:/);
     const policy = (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy!;
     expect(policy.AttachmentCount).toBe(1);
     const doc =

@@ -14,6 +14,7 @@ import { ensureUser } from '../../functions/user/ensure-user';
 import { verifyConnector } from '../../functions/verify/verify-connector';
 import type { Sandbox } from '../../sandbox';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { withLedger } from '../support/ledger-step';
 import { memberAccountClients } from '../support/member';
 import { sandboxConfig, taskRoleSettings } from '../support/product';
 import { useSandbox } from '../support/sandbox';
@@ -39,10 +40,12 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
   await ensurePolicy(iam, config, accountId, { dryRun: false });
   await ensureAccessKey({ iam, secrets, config, now }, accountId, { dryRun: false });
   if (options.register !== false) {
-    await ensureRegistration(
-      { sns: new SNSClient(clientConfig(settings)), secrets, ledger, config, now },
-      { accountId, name },
-      { dryRun: false },
+    await withLedger(ledger, accountId, (view) =>
+      ensureRegistration(
+        { sns: new SNSClient(clientConfig(settings)), secrets, config, now },
+        { accountId, name },
+        { dryRun: false, ledger: view },
+      ),
     );
   }
   const waits: number[] = [];
@@ -50,7 +53,7 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
     waits.push(ms);
     sandbox.world.clock.advance(ms);
   };
-  const deps = { iam, secrets, ledger, config, settings, sleep, now };
+  const deps = { iam, secrets, config, settings, sleep, now };
   const key = async () =>
     JSON.parse(
       (await secrets.send(new GetSecretValueCommand({ SecretId: connectorSecretName(config, accountId) })))
@@ -73,7 +76,8 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
       .list({ service: 'sts', operation: 'GetCallerIdentity' })
       .filter((c) => c.accessKeyId === accessKeyId);
   };
-  const verify = (dryRun = false) => verifyConnector(deps, accountId, { dryRun });
+  const verify = (dryRun = false) =>
+    withLedger(ledger, accountId, (view) => verifyConnector(deps, accountId, { dryRun, ledger: view }));
   return { accountId, config, iam, ledger, deps, key, lastUsed, connectorPolls, stsCalls, verify, waits };
 }
 

@@ -333,6 +333,7 @@ describe('the packaged stack', () => {
       access: [
         ['sts:AssumeRole', memberRole],
         ['dynamodb:UpdateItem', ledger],
+        ['dynamodb:GetItem', ledger],
       ],
       user: [['sts:AssumeRole', memberRole]],
       policy: [['sts:AssumeRole', memberRole]],
@@ -350,15 +351,11 @@ describe('the packaged stack', () => {
       register: [
         ['secretsmanager:DescribeSecret', secrets],
         ['sns:Publish', stack.topicArn],
-        ['dynamodb:GetItem', ledger],
-        ['dynamodb:UpdateItem', ledger],
       ],
       verify: [
         ['sts:AssumeRole', memberRole],
         ['secretsmanager:GetSecretValue', secrets],
         ['kms:Decrypt', key],
-        ['dynamodb:GetItem', ledger],
-        ['dynamodb:UpdateItem', ledger],
       ],
       offboard: [
         ['sts:AssumeRole', memberRole],
