@@ -25,6 +25,7 @@ import {
   secretTag,
 } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, LimitReachedError } from '../../commons/errors';
+import type { LedgerView } from '../../commons/ledger';
 import type { StepResult } from '../../commons/step-result';
 
 const DAY_MS = 86_400_000;
@@ -46,6 +47,8 @@ export interface AccessKeyOptions {
   dryRun: boolean;
   /** The account's earlier steps in this run: a user created just now has no keys to list. */
   steps?: Record<string, StepResult>;
+  /** The account's ledger view: the key in service and its secret as the last run recorded them. */
+  ledger?: LedgerView;
 }
 
 export async function ensureAccessKey(
@@ -63,7 +66,7 @@ export async function ensureAccessKey(
 async function reconcile(
   deps: AccessKeyDeps,
   accountId: string,
-  { dryRun, steps }: AccessKeyOptions,
+  { dryRun, steps, ledger }: AccessKeyOptions,
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const now = (deps.now ?? Date.now)();
@@ -72,6 +75,8 @@ async function reconcile(
   // by an earlier user, is found when CreateSecret says it exists).
   const newUser = !dryRun && steps?.user?.action === 'created';
   const keys = newUser ? [] : await listKeys(iam, config.userName);
+  const settled = settledKey(keys, ledger, config.keyMaxAgeDays, now);
+  if (settled) return settled;
   const secret = newUser
     ? undefined
     : await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
@@ -178,6 +183,28 @@ async function reconcile(
   return {
     action: 'unchanged',
     details: { accessKeyId: current.AccessKeyId ?? '', ...createdAt(current), ...arnOf(secret) },
+  };
+}
+
+/**
+ * The daily case, without reading the secret: the user has exactly the one key the ledger
+ * recorded as in service, active, not due for rotation, and no rotation is under way. The secret
+ * is casbridge's own, in its own account, and holds that key since the run that recorded it (the
+ * ledger learns a key only after its secret is written). Anything else reads the secret's tags.
+ */
+function settledKey(
+  keys: AccessKeyMetadata[],
+  ledger: LedgerView | undefined,
+  keyMaxAgeDays: number,
+  now: number,
+): StepResult | undefined {
+  const [key, ...others] = keys;
+  if (!key || others.length > 0 || !ledger?.secretArn || ledger.pendingAccessKeyId) return undefined;
+  if (!key.AccessKeyId || key.AccessKeyId !== ledger.accessKeyId || key.Status !== 'Active') return undefined;
+  if ((now - (key.CreateDate?.getTime() ?? now)) / DAY_MS > keyMaxAgeDays) return undefined;
+  return {
+    action: 'unchanged',
+    details: { accessKeyId: key.AccessKeyId, ...createdAt(key), secretArn: ledger.secretArn },
   };
 }
 

@@ -140,20 +140,37 @@ describe('the access key step', () => {
     expect(await keys()).toHaveLength(0);
   });
 
-  it('replaces a deleted key and reactivates a deactivated one', async () => {
+  it('replaces a deleted key and reactivates a deactivated one, whatever the ledger recorded', async () => {
     const { accountId, iam, deps, keys, secret } = await prepare(6);
-    await ensureAccessKey(deps, accountId, { dryRun: false });
+    const created = await ensureAccessKey(deps, accountId, { dryRun: false });
     const first = (await secret()).accessKeyId;
+    // What the ledger keeps after the run: the key in service and its secret.
+    const ledger = {
+      lastOutcome: 'SUCCEEDED' as const,
+      accessKeyId: String(created.details?.accessKeyId),
+      secretArn: String(created.details?.secretArn),
+    };
+    const mark = sandbox().world.callLog.mark();
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false, ledger })).toMatchObject({
+      action: 'unchanged',
+      details: { accessKeyId: first, secretArn: ledger.secretArn },
+    });
+    // The one key is the recorded one: the secret is not described again.
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark })
+        .map((c) => c.operation),
+    ).toEqual(['ListAccessKeys']);
     await iam.send(
       new UpdateAccessKeyCommand({ UserName: 'CloudAppSecurity', AccessKeyId: first, Status: 'Inactive' }),
     );
-    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false, ledger })).toMatchObject({
       action: 'updated',
       reason: 'key-reactivated',
     });
     expect((await keys())[0]?.Status).toBe('Active');
     await iam.send(new DeleteAccessKeyCommand({ UserName: 'CloudAppSecurity', AccessKeyId: first }));
-    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false, ledger })).toMatchObject({
       action: 'created',
       reason: 'secret-key-missing',
     });
