@@ -1,13 +1,11 @@
-import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 
 /**
- * The one place AWS clients are built. Central-account clients use the process's own
- * credentials (the Lambda role, or the environment locally); member-account clients use the
+ * What every AWS client is built from, in one place. Central-account clients use the process's
+ * own credentials (the Lambda role, or the environment locally); member-account clients use the
  * assumed member role, whose credentials are cached per account until shortly before they
- * expire, so a run assumes each role once, not once per step.
+ * expire, so a run assumes each role once, not once per step. The clients themselves are built in
+ * commons/clients/, one module per service, so a function bundles only the SDK clients it imports.
  */
 export interface ClientSettings {
   region: string;
@@ -60,50 +58,33 @@ export function clientConfig(settings: ClientSettings, credentials = settings.cr
   };
 }
 
-/** Assumes `roleArn` with STS and returns the session, uncached. */
-export async function assumeRoleSession(
-  sts: STSClient,
-  params: {
-    accountId: string;
-    roleName: string;
-    roleArn: string;
-    externalId?: string;
-    sessionName: string;
-    durationSeconds: number;
-  },
-): Promise<MemberSession> {
-  const out = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: params.roleArn,
-      RoleSessionName: params.sessionName,
-      DurationSeconds: params.durationSeconds,
-      ...(params.externalId ? { ExternalId: params.externalId } : {}),
-    }),
-  );
-  const c = out.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-    throw new Error('AssumeRole returned no credentials');
-  }
-  return {
-    accountId: params.accountId,
-    roleName: params.roleName,
-    credentials: {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      sessionToken: c.SessionToken,
-      expiration: c.Expiration,
-    },
+/** A central-account client's configuration. */
+export function centralClientConfig(settings: ClientSettings) {
+  // Reusing the middleware stack across sends saves about a third of the SDK's CPU per call.
+  return { ...clientConfig(settings), cacheMiddleware: true };
+}
+
+/** A member account as the steps reach it: the assumed role's session, and the client settings. */
+export interface MemberAccount {
+  readonly settings: ClientSettings;
+  readonly session: MemberSession;
+}
+
+/**
+ * A member-account client factory: one client per assumed session, so a warm function reuses it
+ * while the credentials last (the cache hands out the same session until then), and builds a
+ * new one with the renewed credentials.
+ */
+export function memberClient<C extends object>(
+  build: (config: ReturnType<typeof clientConfig>) => C,
+): (member: MemberAccount) => C {
+  const built = new WeakMap<MemberSession, C>();
+  return ({ settings, session }) => {
+    let client = built.get(session);
+    if (!client) {
+      client = build(clientConfig(settings, session.credentials));
+      built.set(session, client);
+    }
+    return client;
   };
-}
-
-/** Clients acting in a member account through its session. */
-export interface MemberClients {
-  iam: IAMClient;
-  cloudtrail: CloudTrailClient;
-  sts: STSClient;
-}
-
-export function memberClients(settings: ClientSettings, session: MemberSession): MemberClients {
-  const config = clientConfig(settings, session.credentials);
-  return { iam: new IAMClient(config), cloudtrail: new CloudTrailClient(config), sts: new STSClient(config) };
 }

@@ -1,73 +1,20 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { STSClient } from '@aws-sdk/client-sts';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ensureAccess } from '../functions/access/ensure-access';
-import {
-  type ClientSettings,
-  CredentialCache,
-  clientConfig,
-  type MemberClients,
-  memberClients,
-} from './aws-clients';
+import type { ClientSettings } from './aws-clients';
 import { type Config, getConfig } from './config';
-import { Ledger } from './ledger';
-import type { StepResult, TargetAccount } from './step-result';
 
 /**
- * What a task needs, built once per process (Lambda cold start, or the local runner): the
- * configuration, central-account clients, the ledger, and member-account clients reached through
- * the access step with cached credentials.
+ * What a task runs with, one per process (Lambda cold start, or the local runner): the
+ * configuration, and the settings every AWS client is built with. The clients themselves come
+ * from commons/clients/, one module per service, each built on first use and kept for the
+ * runtime's life: a function imports only the clients it calls, so its bundle holds (and its cold
+ * start loads) only those SDK clients.
  */
 export interface Runtime {
   readonly config: Config;
   readonly settings: ClientSettings;
-  readonly sts: STSClient;
-  readonly secrets: SecretsManagerClient;
-  readonly sns: SNSClient;
-  /** The organization's structure; only the management account (or a delegated admin) may read it. */
-  readonly organizations: OrganizationsClient;
-  /** The reports bucket: run targets, skipped accounts, results and reports. */
-  readonly s3: S3Client;
-  readonly ledger: Ledger;
-  /** Assumes (or reuses) the member role in the account; the result is the access step's. */
-  access(account: TargetAccount, runId: string): Promise<{ clients: MemberClients; result: StepResult }>;
 }
 
 export function createRuntime(config: Config, settings: ClientSettings): Runtime {
-  // Reusing the middleware stack across sends saves about a third of the SDK's CPU per call.
-  const central = { ...clientConfig(settings), cacheMiddleware: true };
-  const sts = new STSClient(central);
-  const cache = new CredentialCache();
-  const clientsByAccount = new Map<string, { key: string; clients: MemberClients }>();
-  return {
-    config,
-    settings,
-    sts,
-    secrets: new SecretsManagerClient(central),
-    sns: new SNSClient(central),
-    organizations: new OrganizationsClient(central),
-    // A custom endpoint (the sandbox) serves buckets by path, not as <bucket>.<host>.
-    s3: new S3Client({ ...central, ...(settings.endpoint ? { forcePathStyle: true } : {}) }),
-    // The document client wraps the middleware stack and refuses a cached one.
-    ledger: new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
-      config.ledgerTable,
-    ),
-    async access(account, runId) {
-      const { session, result } = await ensureAccess({ sts, cache, config }, account, runId);
-      const key = session.credentials.accessKeyId;
-      let entry = clientsByAccount.get(account.accountId);
-      if (entry?.key !== key) {
-        entry = { key, clients: memberClients(settings, session) };
-        clientsByAccount.set(account.accountId, entry);
-      }
-      return { clients: entry.clients, result };
-    },
-  };
+  return Object.freeze({ config, settings });
 }
 
 let cached: Runtime | undefined;
@@ -79,4 +26,20 @@ export function getRuntime(): Runtime {
     cached = createRuntime(config, { region: config.region });
   }
   return cached;
+}
+
+/**
+ * One value per runtime, built by `build` on first use: a warm Lambda reuses its clients (and
+ * their connections) across invocations, while a test's or the CLI's own runtime gets its own.
+ */
+export function perRuntime<T>(build: (runtime: Runtime) => T): (runtime: Runtime) => T {
+  const built = new WeakMap<Runtime, T>();
+  return (runtime) => {
+    let value = built.get(runtime);
+    if (value === undefined) {
+      value = build(runtime);
+      built.set(runtime, value);
+    }
+    return value;
+  };
 }

@@ -1,11 +1,14 @@
+import { iamClient } from '../../commons/clients/iam';
+import { accessAccount } from '../../commons/clients/member-account';
+import { secretsManagerClient } from '../../commons/clients/secrets-manager';
 import { stepHandler } from '../../commons/step-handler';
 import { ensureAccessKey } from './ensure-access-key';
 
 /** Lambda: the connector's access key, its secret kept in Secrets Manager only. */
 export const handler = stepHandler('accessKey', async ({ input, runtime }) => {
-  const { clients } = await runtime.access(input.account, input.runId);
+  const { member } = await accessAccount(runtime, input.account, input.runId);
   return ensureAccessKey(
-    { iam: clients.iam, secrets: runtime.secrets, config: runtime.config },
+    { iam: iamClient(member), secrets: secretsManagerClient(runtime), config: runtime.config },
     input.account.accountId,
     input,
   );

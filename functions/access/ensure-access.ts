@@ -1,5 +1,6 @@
 import type { STSClient } from '@aws-sdk/client-sts';
-import { assumeRoleSession, type CredentialCache, type MemberSession } from '../../commons/aws-clients';
+import type { CredentialCache, MemberSession } from '../../commons/aws-clients';
+import { assumeRoleSession } from '../../commons/clients/sts';
 import { type Config, memberRoleArn } from '../../commons/config';
 import { classifyAwsError, isAccessDenied, RoleMissingError, RoleNotReadyError } from '../../commons/errors';
 import type { StepResult, TargetAccount } from '../../commons/step-result';

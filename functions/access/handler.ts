@@ -1,3 +1,5 @@
+import { ledger } from '../../commons/clients/dynamodb';
+import { accessAccount } from '../../commons/clients/member-account';
 import { finishStep, taskHandler } from '../../commons/step-handler';
 import { parseTaskInput } from '../../commons/task-input';
 
@@ -9,8 +11,8 @@ import { parseTaskInput } from '../../commons/task-input';
 export const handler = taskHandler('access', parseTaskInput, async ({ input, runtime }) => {
   const { accountId } = input.account;
   const view = input.dryRun
-    ? await runtime.ledger.view(accountId)
-    : await runtime.ledger.claim(accountId, input.runId, runtime.config.leaseSeconds);
-  const { result } = await runtime.access(input.account, input.runId);
+    ? await ledger(runtime).view(accountId)
+    : await ledger(runtime).claim(accountId, input.runId, runtime.config.leaseSeconds);
+  const { result } = await accessAccount(runtime, input.account, input.runId);
   return finishStep(input, 'access', result, view);
 });

@@ -1,4 +1,9 @@
-import type { MemberClients } from '../../commons/aws-clients';
+import type { MemberAccount } from '../../commons/aws-clients';
+import { ledger } from '../../commons/clients/dynamodb';
+import { iamClient } from '../../commons/clients/iam';
+import { accessAccount } from '../../commons/clients/member-account';
+import { secretsManagerClient } from '../../commons/clients/secrets-manager';
+import { snsClient } from '../../commons/clients/sns';
 import { CasBridgeError } from '../../commons/errors';
 import { logger } from '../../commons/logger';
 import { stepHandler } from '../../commons/step-handler';
@@ -11,20 +16,20 @@ import { offboardAccount } from './offboard-account';
  */
 export const handler = stepHandler('offboard', async ({ input, runtime }) => {
   if (!input.dryRun)
-    await runtime.ledger.claim(input.account.accountId, input.runId, runtime.config.leaseSeconds);
-  let clients: MemberClients | undefined;
+    await ledger(runtime).claim(input.account.accountId, input.runId, runtime.config.leaseSeconds);
+  let member: MemberAccount | undefined;
   try {
-    clients = (await runtime.access(input.account, input.runId)).clients;
+    member = (await accessAccount(runtime, input.account, input.runId)).member;
   } catch (error) {
     if (!(error instanceof CasBridgeError) || error.retryable) throw error;
     logger.warn('account unreachable, offboarding central records only', { errorName: error.name });
   }
   return offboardAccount(
     {
-      ...(clients ? { iam: clients.iam } : {}),
-      secrets: runtime.secrets,
-      sns: runtime.sns,
-      ledger: runtime.ledger,
+      ...(member ? { iam: iamClient(member) } : {}),
+      secrets: secretsManagerClient(runtime),
+      sns: snsClient(runtime),
+      ledger: ledger(runtime),
       config: runtime.config,
     },
     input.account,

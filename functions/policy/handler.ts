@@ -1,8 +1,10 @@
+import { iamClient } from '../../commons/clients/iam';
+import { accessAccount } from '../../commons/clients/member-account';
 import { stepHandler } from '../../commons/step-handler';
 import { ensurePolicy } from './ensure-policy';
 
 /** Lambda: the connector policy, attached to the connector user. */
 export const handler = stepHandler('policy', async ({ input, runtime }) => {
-  const { clients } = await runtime.access(input.account, input.runId);
-  return ensurePolicy(clients.iam, runtime.config, input.account.accountId, input);
+  const { member } = await accessAccount(runtime, input.account, input.runId);
+  return ensurePolicy(iamClient(member), runtime.config, input.account.accountId, input);
 });

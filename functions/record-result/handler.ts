@@ -1,3 +1,4 @@
+import { ledger } from '../../commons/clients/dynamodb';
 import { logger } from '../../commons/logger';
 import { taskHandler } from '../../commons/step-handler';
 import { parseRecordInput } from '../../commons/task-input';
@@ -5,7 +6,7 @@ import { recordResult } from './record-result';
 
 /** Lambda: the account's outcome into the ledger, its lease released, its line of the report out. */
 export const handler = taskHandler('record', parseRecordInput, async ({ input, runtime }) => {
-  const result = await recordResult(runtime.ledger, input);
+  const result = await recordResult(ledger(runtime), input);
   logger.info('account finished', {
     outcome: result.outcome,
     changed: result.changed,

@@ -1,3 +1,6 @@
+import { ledger } from '../../commons/clients/dynamodb';
+import { organizationsClient } from '../../commons/clients/organizations';
+import { s3Client } from '../../commons/clients/s3';
 import { logger } from '../../commons/logger';
 import { lambdaHandler } from '../../commons/step-handler';
 import { randomRunSuffix, resolveTargets } from './resolve-targets';
@@ -14,9 +17,9 @@ export const handler = lambdaHandler(
   async ({ input, runtime }) => {
     const resolved = await resolveTargets(
       {
-        organizations: runtime.organizations,
-        s3: runtime.s3,
-        ledger: runtime.ledger,
+        organizations: organizationsClient(runtime),
+        s3: s3Client(runtime),
+        ledger: ledger(runtime),
         config: runtime.config,
         now: () => new Date(),
         randomId: randomRunSuffix,

@@ -1,8 +1,10 @@
+import { cloudTrailClient } from '../../commons/clients/cloudtrail';
+import { accessAccount } from '../../commons/clients/member-account';
 import { stepHandler } from '../../commons/step-handler';
 import { ensureTrail } from './ensure-trail';
 
 /** Lambda: the account's multi-Region trail, unless an organization trail covers it. */
 export const handler = stepHandler('trail', async ({ input, runtime }) => {
-  const { clients } = await runtime.access(input.account, input.runId);
-  return ensureTrail(clients.cloudtrail, runtime.config, input.account.accountId, input);
+  const { member } = await accessAccount(runtime, input.account, input.runId);
+  return ensureTrail(cloudTrailClient(member), runtime.config, input.account.accountId, input);
 });

@@ -1,8 +1,10 @@
+import { iamClient } from '../../commons/clients/iam';
+import { accessAccount } from '../../commons/clients/member-account';
 import { stepHandler } from '../../commons/step-handler';
 import { ensureUser } from './ensure-user';
 
 /** Lambda: the connector's IAM user. */
 export const handler = stepHandler('user', async ({ input, runtime }) => {
-  const { clients } = await runtime.access(input.account, input.runId);
-  return ensureUser(clients.iam, runtime.config, input.account.accountId, input);
+  const { member } = await accessAccount(runtime, input.account, input.runId);
+  return ensureUser(iamClient(member), runtime.config, input.account.accountId, input);
 });

@@ -1,5 +1,8 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { ledger } from '../../commons/clients/dynamodb';
+import { s3Client } from '../../commons/clients/s3';
+import { snsClient } from '../../commons/clients/sns';
 import { logger } from '../../commons/logger';
 import { lambdaHandler } from '../../commons/step-handler';
 import { parseWriteReportInput, writeReport } from './write-report';
@@ -17,7 +20,13 @@ export const handler = lambdaHandler(
   (input) => ({ runId: input.run.runId, dryRun: input.run.dryRun }),
   async ({ input, runtime }) => {
     const output = await writeReport(
-      { s3: runtime.s3, sns: runtime.sns, ledger: runtime.ledger, config: runtime.config, metrics },
+      {
+        s3: s3Client(runtime),
+        sns: snsClient(runtime),
+        ledger: ledger(runtime),
+        config: runtime.config,
+        metrics,
+      },
       input,
     );
     logger.info('report written', { reportKey: output.reportKey, ...output.summary.byOutcome });

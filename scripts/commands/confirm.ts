@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ledger } from '../../commons/clients/dynamodb';
 import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
@@ -33,7 +34,7 @@ export async function confirmConnector(accountId: string): Promise<string> {
   const confirmedAt = new Date().toISOString();
   await withAwsContext(
     { doing: `write to the ledger table ${config.ledgerTable}`, region: config.region },
-    () => runtime.ledger.update(accountId, { confirmedBy, confirmedAt }),
+    () => ledger(runtime).update(accountId, { confirmedBy, confirmedAt }),
   );
   const already = item.connector === 'CONNECTED';
   return [

@@ -1,6 +1,9 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { Command } from 'commander';
+import { ledger } from '../../commons/clients/dynamodb';
+import { secretsManagerClient } from '../../commons/clients/secrets-manager';
+import { stsClient } from '../../commons/clients/sts';
 import { type Config, connectorSecretName } from '../../commons/config';
 import {
   describeConnectorSecret,
@@ -55,7 +58,9 @@ export async function revealCredentials(
     region: config.region,
     notFound: `Account ${accountId} has no connector secret (${secretName}): onboard it first with \`casbridge run --mode onboard --accounts ${accountId}\`.`,
   };
-  const secret = await withAwsContext(context, () => describeConnectorSecret(runtime.secrets, secretName));
+  const secret = await withAwsContext(context, () =>
+    describeConnectorSecret(secretsManagerClient(runtime), secretName),
+  );
   const currentId = secretTag(secret, KEY_TAG);
   if (!secret?.ARN || !currentId) throw new CliError(context.notFound);
   const pendingId = secretTag(secret, PENDING_KEY_TAG);
@@ -63,14 +68,16 @@ export async function revealCredentials(
   const stage = pendingId ? 'AWSPENDING' : 'AWSCURRENT';
   const caller = await callerArn(runtime, config);
   const value = await withAwsContext(context, () =>
-    runtime.secrets.send(new GetSecretValueCommand({ SecretId: secret.ARN, VersionStage: stage })),
+    secretsManagerClient(runtime).send(
+      new GetSecretValueCommand({ SecretId: secret.ARN, VersionStage: stage }),
+    ),
   );
   const key = parseKey(value.SecretString, secretName);
   const revealedAt = new Date().toISOString();
   // Recorded before printing: a reveal the ledger does not know about must not happen.
   await withAwsContext(
     { doing: `record the reveal in the ledger table ${config.ledgerTable}`, region: config.region },
-    () => runtime.ledger.update(accountId, { revealedBy: caller, revealedAt }),
+    () => ledger(runtime).update(accountId, { revealedBy: caller, revealedAt }),
   );
   const steps = handoffMessage(
     { accountId, name: item.name ?? accountId },
@@ -101,7 +108,7 @@ export async function knownAccount(runtime: Runtime, accountId: string): Promise
   const { config } = runtime;
   const item = await withAwsContext(
     { doing: `read the ledger table ${config.ledgerTable}`, region: config.region },
-    () => runtime.ledger.get(accountId),
+    () => ledger(runtime).get(accountId),
   );
   if (!item)
     throw new CliError(
@@ -114,7 +121,7 @@ export async function knownAccount(runtime: Runtime, accountId: string): Promise
 export async function callerArn(runtime: Runtime, config: Config): Promise<string> {
   const identity = await withAwsContext(
     { doing: 'identify the caller with STS', region: config.region },
-    () => runtime.sts.send(new GetCallerIdentityCommand({})),
+    () => stsClient(runtime).send(new GetCallerIdentityCommand({})),
   );
   if (!identity.Arn) throw new Error('STS GetCallerIdentity returned no ARN');
   return identity.Arn;

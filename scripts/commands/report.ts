@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { s3Client } from '../../commons/clients/s3';
 import type { Config } from '../../commons/config';
 import { renderCsv } from '../../commons/report/render-csv';
 import { renderHtml } from '../../commons/report/render-html';
@@ -55,7 +56,7 @@ export function reportCommand(): Command {
 export async function readReport(config: Config, runId: string): Promise<RunReport> {
   const bucket = reportsBucket(config);
   const prefix = runId === LATEST ? `runs/${LATEST}/` : runPrefix(runId);
-  const runtime = createRuntime(config, { region: config.region });
+  const s3 = s3Client(createRuntime(config, { region: config.region }));
   const notFound =
     runId === LATEST
       ? `No run has written a report to s3://${bucket}/ yet: start one with \`casbridge run --mode onboard\`.`
@@ -63,13 +64,11 @@ export async function readReport(config: Config, runId: string): Promise<RunRepo
   const text = await withAwsContext(
     { doing: `read the report s3://${bucket}/${prefix}report.json`, region: config.region, notFound },
     async () => {
-      const object = await runtime.s3.send(
-        new GetObjectCommand({ Bucket: bucket, Key: `${prefix}report.json` }),
-      );
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}report.json` }));
       return object.Body!.transformToString();
     },
   );
-  runtime.s3.destroy();
+  s3.destroy();
   try {
     return JSON.parse(text) as RunReport;
   } catch {

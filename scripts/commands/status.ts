@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ledger } from '../../commons/clients/dynamodb';
 import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
@@ -28,8 +29,8 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
   const items = await withAwsContext(
     { doing: `read the ledger table ${config.ledgerTable}`, region: config.region },
     async () => {
-      if (!options.account) return runtime.ledger.list();
-      const item = await runtime.ledger.get(options.account);
+      if (!options.account) return ledger(runtime).list();
+      const item = await ledger(runtime).get(options.account);
       return item ? [item] : [];
     },
   );

@@ -1,5 +1,8 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
+import { ledger } from '../../commons/clients/dynamodb';
+import { organizationsClient } from '../../commons/clients/organizations';
+import { s3Client } from '../../commons/clients/s3';
 import type { Config } from '../../commons/config';
 import type { ResolvedRun, SkippedAccount } from '../../commons/run';
 import { createRuntime, type Runtime } from '../../commons/runtime';
@@ -40,9 +43,9 @@ describe('ResolveTargets', () => {
       ? sandboxConfig(sandbox(), overrides)
       : runtime.config;
     return {
-      organizations: runtime.organizations,
-      s3: runtime.s3,
-      ledger: runtime.ledger,
+      organizations: organizationsClient(runtime),
+      s3: s3Client(runtime),
+      ledger: ledger(runtime),
       config,
       now: () => now,
       randomId: () => 'abc123',
@@ -179,9 +182,9 @@ describe('ResolveTargets', () => {
       const held = defaultAccountId(5);
       const expired = defaultAccountId(6);
       const mine = defaultAccountId(8);
-      await runtime.ledger.acquireLease(held, 'reconcile-20250101T000000-other1', 900);
-      await runtime.ledger.acquireLease(expired, 'reconcile-20250101T000000-other2', -60);
-      await runtime.ledger.acquireLease(mine, 'onboard-event-redelivered-1', 900);
+      await ledger(runtime).acquireLease(held, 'reconcile-20250101T000000-other1', 900);
+      await ledger(runtime).acquireLease(expired, 'reconcile-20250101T000000-other2', -60);
+      await ledger(runtime).acquireLease(mine, 'onboard-event-redelivered-1', 900);
       try {
         const { targets, skipped } = await resolve({ mode: 'reconcile', accounts: [held, expired, mine] });
         expect(targetIds(targets)).toEqual([expired]);
@@ -203,17 +206,17 @@ describe('ResolveTargets', () => {
         const again = await resolve(organizationsEvent('redelivered-1', 'SUCCEEDED', mine));
         expect(targetIds(again.targets)).toEqual([mine]);
       } finally {
-        await runtime.ledger.releaseLease(held, 'reconcile-20250101T000000-other1');
-        await runtime.ledger.releaseLease(expired, 'reconcile-20250101T000000-other2');
-        await runtime.ledger.releaseLease(mine, 'onboard-event-redelivered-1');
+        await ledger(runtime).releaseLease(held, 'reconcile-20250101T000000-other1');
+        await ledger(runtime).releaseLease(expired, 'reconcile-20250101T000000-other2');
+        await ledger(runtime).releaseLease(mine, 'onboard-event-redelivered-1');
       }
     });
 
     it('retries only the ACTIVE accounts whose last outcome in the ledger is FAILED', async () => {
-      await runtime.ledger.update(defaultAccountId(9), { lastOutcome: 'FAILED' });
-      await runtime.ledger.update(defaultAccountId(10), { lastOutcome: 'FAILED' });
-      await runtime.ledger.update(defaultAccountId(11), { lastOutcome: 'SUCCEEDED' });
-      await runtime.ledger.update(defaultAccountId(13), { lastOutcome: 'FAILED' }); // suspended since
+      await ledger(runtime).update(defaultAccountId(9), { lastOutcome: 'FAILED' });
+      await ledger(runtime).update(defaultAccountId(10), { lastOutcome: 'FAILED' });
+      await ledger(runtime).update(defaultAccountId(11), { lastOutcome: 'SUCCEEDED' });
+      await ledger(runtime).update(defaultAccountId(13), { lastOutcome: 'FAILED' }); // suspended since
       const { run, targets, skipped } = await resolve({ mode: 'retry-failed' });
       expect(targetIds(targets)).toEqual([defaultAccountId(9), defaultAccountId(10)]);
       expect(targets.every((t) => t.mode === 'retry-failed')).toBe(true);

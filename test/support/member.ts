@@ -1,5 +1,9 @@
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { STSClient } from '@aws-sdk/client-sts';
-import { CredentialCache, clientConfig, type MemberClients, memberClients } from '../../commons/aws-clients';
+import { CredentialCache, clientConfig } from '../../commons/aws-clients';
+import { cloudTrailClient } from '../../commons/clients/cloudtrail';
+import { iamClient } from '../../commons/clients/iam';
 import type { Config } from '../../commons/config';
 import { ensureAccess } from '../../functions/access/ensure-access';
 import type { Sandbox } from '../../sandbox';
@@ -10,7 +14,7 @@ export async function memberAccountClients(
   sandbox: Sandbox,
   config: Config,
   accountId: string,
-): Promise<MemberClients> {
+): Promise<{ iam: IAMClient; cloudtrail: CloudTrailClient }> {
   const settings = await taskRoleSettings(sandbox);
   const account = sandbox.world.organization.accounts.get(accountId);
   if (!account) throw new Error(`no account ${accountId} in the sandbox`);
@@ -19,5 +23,6 @@ export async function memberAccountClients(
     { accountId, name: account.name, ou: '', state: account.state, joinedMethod: account.joinedMethod },
     'test-run',
   );
-  return memberClients(settings, session);
+  const member = { settings, session };
+  return { iam: iamClient(member), cloudtrail: cloudTrailClient(member) };
 }

@@ -1,0 +1,25 @@
+import { ensureAccess } from '../../functions/access/ensure-access';
+import { CredentialCache, type MemberAccount } from '../aws-clients';
+import { perRuntime, type Runtime } from '../runtime';
+import type { StepResult, TargetAccount } from '../step-result';
+import { stsClient } from './sts';
+
+const credentialCache = perRuntime(() => new CredentialCache());
+
+/**
+ * Assumes (or reuses) the member role in the account; the result is the access step's. The
+ * credentials stay in this process: member clients are built from `member` (commons/clients/iam,
+ * commons/clients/cloudtrail).
+ */
+export async function accessAccount(
+  runtime: Runtime,
+  account: TargetAccount,
+  runId: string,
+): Promise<{ member: MemberAccount; result: StepResult }> {
+  const { session, result } = await ensureAccess(
+    { sts: stsClient(runtime), cache: credentialCache(runtime), config: runtime.config },
+    account,
+    runId,
+  );
+  return { member: { settings: runtime.settings, session }, result };
+}
