@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidTaskInputError } from './errors';
 import { LEDGER_VIEW_FIELDS, type LedgerView } from './ledger';
 import type { StepResult, TargetAccount } from './step-result';

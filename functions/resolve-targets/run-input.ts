@@ -1,4 +1,4 @@
-import { type core, z } from 'zod';
+import * as z from 'zod';
 import { InvalidRunInputError } from '../../commons/errors';
 import type { RunMode, Trigger } from '../../commons/run';
 
@@ -128,7 +128,7 @@ const SERVICE_EVENT = 'AWS Service Event via CloudTrail';
  */
 const timestamp = z.string().optional();
 /** A CloudTrail record's object, loose; a missing one reads "is required". */
-const record = <S extends core.$ZodLooseShape>(shape: S) =>
+const record = <S extends z.core.$ZodLooseShape>(shape: S) =>
   z.looseObject(shape, { error: typeError('an object') });
 
 const state = z.enum(['SUCCEEDED', 'FAILED'], {
@@ -243,7 +243,7 @@ function unhandled(what: string): InvalidRunInputError {
 // ---------------------------------------------------------------- messages
 
 /** One InvalidRunInput naming every problem, each prefixed by its field (`accounts[2]: ...`). */
-function invalid(issues: readonly core.$ZodIssue[], prefix: PropertyKey[] = []): InvalidRunInputError {
+function invalid(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []): InvalidRunInputError {
   const problems = issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
