@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseHeldError } from './errors';
+import { type LEDGER_VIEW_FIELDS, viewOf } from './ledger-view';
 
 /**
  * The ledger: one DynamoDB item per account with its latest outcome and connector status, the
@@ -59,51 +60,12 @@ export type LedgerUpdate = Partial<
   Omit<LedgerItem, 'accountId' | 'createdAt' | 'updatedAt' | 'leaseOwner' | 'leaseExpiresAt'>
 >;
 
-/**
- * The fields of an account's item the pipeline's steps decide on. The access task reads them in
- * the same write that claims the account and hands them down the pipeline (`TaskInput.ledger`),
- * so no later step reads the ledger; steps hand their changes back in their results and
- * RecordResult writes them with the outcome.
- */
-export const LEDGER_VIEW_FIELDS = [
-  'connector',
-  'lastOutcome',
-  'accessKeyId',
-  'keyCreatedAt',
-  'pendingAccessKeyId',
-  'secretArn',
-  'handoffAt',
-  'handoffAccessKeyId',
-  'verifiedAccessKeyId',
-  'connectedAt',
-  'confirmedAt',
-  'policyVersion',
-] as const;
-
 export type LedgerView = Partial<Pick<LedgerItem, (typeof LEDGER_VIEW_FIELDS)[number]>>;
 
 /** The fields a step may change: what RecordResult writes for it. */
 export type LedgerChanges = Partial<
   Pick<LedgerItem, Exclude<(typeof LEDGER_VIEW_FIELDS)[number], 'lastOutcome' | 'confirmedAt'>>
 >;
-
-/** The view of an item; an account the ledger has never seen has an empty one. */
-export function viewOf(item: LedgerItem | undefined): LedgerView {
-  const view: Record<string, unknown> = {};
-  for (const field of LEDGER_VIEW_FIELDS) {
-    const value = item?.[field];
-    if (value !== undefined) view[field] = value;
-  }
-  return view as LedgerView;
-}
-
-/**
- * True when casbridge has never finished a run on the account: the steps then create first and
- * read only if IAM answers that the resource exists, two calls fewer on a new account.
- */
-export function neverOnboarded(view: LedgerView | undefined): boolean {
-  return view !== undefined && view.lastOutcome === undefined && view.accessKeyId === undefined;
-}
 
 export class Ledger {
   constructor(

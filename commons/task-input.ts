@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { InvalidTaskInputError } from './errors';
-import { LEDGER_VIEW_FIELDS, type LedgerView } from './ledger';
+import type { LedgerView } from './ledger';
+import { LEDGER_VIEW_FIELDS } from './ledger-view';
 import type { StepResult, TargetAccount } from './step-result';
 
 /**

@@ -14,7 +14,8 @@ import { type Config, connectorPolicyArn } from '../../commons/config';
 import { connectorPolicyDocument, samePolicy } from '../../commons/connector-policy';
 import { getConnectorPolicy } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError } from '../../commons/errors';
-import { type LedgerView, neverOnboarded } from '../../commons/ledger';
+import type { LedgerView } from '../../commons/ledger';
+import { neverOnboarded } from '../../commons/ledger-view';
 import type { StepResult } from '../../commons/step-result';
 
 /** IAM keeps at most five versions of a managed policy. */

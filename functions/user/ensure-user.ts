@@ -2,7 +2,8 @@ import { CreateUserCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { type Config, connectorUserArn } from '../../commons/config';
 import { getConnectorUser, isManaged, MANAGED_TAG } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, ForeignUserConflictError } from '../../commons/errors';
-import { type LedgerView, neverOnboarded } from '../../commons/ledger';
+import type { LedgerView } from '../../commons/ledger';
+import { neverOnboarded } from '../../commons/ledger-view';
 import type { StepResult } from '../../commons/step-result';
 
 export interface UserOptions {

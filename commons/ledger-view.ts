@@ -1,0 +1,43 @@
+import type { LedgerItem, LedgerView } from './ledger';
+
+/**
+ * The fields of an account's item the pipeline's steps decide on. The access task reads them in
+ * the same write that claims the account and hands them down the pipeline (`TaskInput.ledger`),
+ * so no later step reads the ledger; steps hand their changes back in their results and
+ * RecordResult writes them with the outcome.
+ *
+ * Apart from the Ledger (commons/ledger.ts, the table's client), so that a step which only reads
+ * the view its input carries does not bundle the DynamoDB client.
+ */
+export const LEDGER_VIEW_FIELDS = [
+  'connector',
+  'lastOutcome',
+  'accessKeyId',
+  'keyCreatedAt',
+  'pendingAccessKeyId',
+  'secretArn',
+  'handoffAt',
+  'handoffAccessKeyId',
+  'verifiedAccessKeyId',
+  'connectedAt',
+  'confirmedAt',
+  'policyVersion',
+] as const;
+
+/** The view of an item; an account the ledger has never seen has an empty one. */
+export function viewOf(item: LedgerItem | undefined): LedgerView {
+  const view: Record<string, unknown> = {};
+  for (const field of LEDGER_VIEW_FIELDS) {
+    const value = item?.[field];
+    if (value !== undefined) view[field] = value;
+  }
+  return view as LedgerView;
+}
+
+/**
+ * True when casbridge has never finished a run on the account: the steps then create first and
+ * read only if IAM answers that the resource exists, two calls fewer on a new account.
+ */
+export function neverOnboarded(view: LedgerView | undefined): boolean {
+  return view !== undefined && view.lastOutcome === undefined && view.accessKeyId === undefined;
+}
