@@ -580,6 +580,37 @@ describe('the packaged stack', () => {
     console.log(sizes.join('\n'));
   });
 
+  it('bundles into each function only the AWS SDK clients it calls', () => {
+    // Guards: cold starts slowed by clients a function never calls (each costs ~10-40 ms). A value
+    // import of any module that imports a client can bring the client along: esbuild keeps what
+    // it cannot prove free of side effects (lib-dynamodb does not declare itself so).
+    const expected: Record<string, string[]> = {
+      resolveTargets: ['client-dynamodb', 'client-organizations', 'client-s3'],
+      access: ['client-dynamodb', 'client-sts'],
+      user: ['client-iam', 'client-sts'],
+      policy: ['client-iam', 'client-sts'],
+      accessKey: ['client-iam', 'client-secrets-manager', 'client-sts'],
+      trail: ['client-cloudtrail', 'client-sts'],
+      register: ['client-secrets-manager', 'client-sns'],
+      verify: ['client-iam', 'client-secrets-manager', 'client-sts'],
+      offboard: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sns', 'client-sts'],
+      recordResult: ['client-dynamodb'],
+      writeReport: ['client-dynamodb', 'client-s3', 'client-sns'],
+    };
+    const bundled: Record<string, string[]> = {};
+    for (const [name] of functions()) {
+      const code = [...readZip(path.join(OUT, `${name}.zip`)).values()][0]?.toString('utf8') ?? '';
+      // Each client bundles its package.json's name (for its user agent); the credential chain's
+      // profile, SSO and web-identity links bring the SDK's nested STS and SSO clients.
+      bundled[name] = [
+        ...new Set(
+          [...code.matchAll(/\bname:"@aws-sdk\/(client-[a-z0-9-]+|nested-clients)"/g)].map((m) => m[1]),
+        ),
+      ].sort() as string[];
+    }
+    expect(bundled).toEqual(expected);
+  });
+
   it('loads each bundled handler on Node and reaches its input validation', () => {
     // Guards: a bundle that breaks only once built (an ES module mis-converted to CommonJS, a
     // tree-shaken side effect): the handler must load and refuse bad input by its error name.
