@@ -1,59 +1,62 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigurationError } from './errors';
+import './zod-locale';
 
 /**
  * casbridge's configuration, read from the environment once (at cold start) and validated here;
  * no other module reads process.env. Each variable is documented in the README's configuration
  * reference under the same name.
  */
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const bool = z.pipe(
+  z.enum(['true', 'false']),
+  z.transform((v) => v === 'true'),
+);
+const text = (minLength: number) => z.string().check(z.minLength(minLength));
+const whole = (...checks: z.core.$ZodCheck<number>[]) => z.coerce.number().check(z.int(), ...checks);
+const arn = z.string().check(z.startsWith('arn:'));
 
 const schema = z.object({
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-  CASBRIDGE_MEMBER_ROLE_NAME: z.string().min(1).default('CasBridgeExecutionRole'),
-  CASBRIDGE_EXTERNAL_ID: z.string().min(2),
+  AWS_REGION: z._default(text(1), 'us-east-1'),
+  CASBRIDGE_MEMBER_ROLE_NAME: z._default(text(1), 'CasBridgeExecutionRole'),
+  CASBRIDGE_EXTERNAL_ID: text(2),
   /** e.g. OrganizationAccountAccessRole: used when the member role is missing, flagged as over-privileged. */
-  CASBRIDGE_FALLBACK_ROLE_NAME: z.string().min(1).optional(),
-  CASBRIDGE_SESSION_SECONDS: z.coerce.number().int().min(900).max(3600).default(3600),
-  CASBRIDGE_USER_NAME: z
-    .string()
-    .regex(/^[\w+=,.@-]{1,64}$/)
-    .default('CloudAppSecurity'),
-  CASBRIDGE_USER_PATH: z
-    .string()
-    .regex(/^\/([\w+=,.@-]+\/)*$/)
-    .default('/casbridge/'),
-  CASBRIDGE_POLICY_NAME: z
-    .string()
-    .regex(/^[\w+=,.@-]{1,128}$/)
-    .default('CasBridgeCloudAppSecurity'),
-  CASBRIDGE_ALLOW_PUT_BUCKET_ACL: bool.default(true),
-  CASBRIDGE_KEY_MAX_AGE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
-  CASBRIDGE_SECRET_PREFIX: z.string().min(1).default('casbridge/connector/'),
-  CASBRIDGE_SECRETS_KMS_KEY_ID: z.string().min(1).optional(),
-  CASBRIDGE_TRAIL_NAME: z.string().min(3).default('casbridge'),
-  CASBRIDGE_LOG_BUCKET: z.string().min(3),
-  CASBRIDGE_TRAIL_PREFIX: z.string().min(1).default('casbridge'),
-  CASBRIDGE_ORG_TRAIL: z.enum(['skip', 'create']).default('skip'),
-  CASBRIDGE_TOPIC_ARN: z.string().startsWith('arn:'),
-  CASBRIDGE_WEBHOOK_URL: z.string().url().optional(),
-  CASBRIDGE_WEBHOOK_SECRET_ARN: z.string().startsWith('arn:').optional(),
-  CASBRIDGE_LEDGER_TABLE: z.string().min(3),
-  CASBRIDGE_REPORTS_BUCKET: z.string().min(3).optional(),
-  CASBRIDGE_LEASE_SECONDS: z.coerce.number().int().min(60).default(900),
+  CASBRIDGE_FALLBACK_ROLE_NAME: z.optional(text(1)),
+  CASBRIDGE_SESSION_SECONDS: z._default(whole(z.minimum(900), z.maximum(3600)), 3600),
+  CASBRIDGE_USER_NAME: z._default(z.string().check(z.regex(/^[\w+=,.@-]{1,64}$/)), 'CloudAppSecurity'),
+  CASBRIDGE_USER_PATH: z._default(z.string().check(z.regex(/^\/([\w+=,.@-]+\/)*$/)), '/casbridge/'),
+  CASBRIDGE_POLICY_NAME: z._default(
+    z.string().check(z.regex(/^[\w+=,.@-]{1,128}$/)),
+    'CasBridgeCloudAppSecurity',
+  ),
+  CASBRIDGE_ALLOW_PUT_BUCKET_ACL: z._default(bool, true),
+  CASBRIDGE_KEY_MAX_AGE_DAYS: z._default(whole(z.minimum(1), z.maximum(3650)), 90),
+  CASBRIDGE_SECRET_PREFIX: z._default(text(1), 'casbridge/connector/'),
+  CASBRIDGE_SECRETS_KMS_KEY_ID: z.optional(text(1)),
+  CASBRIDGE_TRAIL_NAME: z._default(text(3), 'casbridge'),
+  CASBRIDGE_LOG_BUCKET: text(3),
+  CASBRIDGE_TRAIL_PREFIX: z._default(text(1), 'casbridge'),
+  CASBRIDGE_ORG_TRAIL: z._default(z.enum(['skip', 'create']), 'skip'),
+  CASBRIDGE_TOPIC_ARN: arn,
+  CASBRIDGE_WEBHOOK_URL: z.optional(z.url()),
+  CASBRIDGE_WEBHOOK_SECRET_ARN: z.optional(arn),
+  CASBRIDGE_LEDGER_TABLE: text(3),
+  CASBRIDGE_REPORTS_BUCKET: z.optional(text(3)),
+  CASBRIDGE_LEASE_SECONDS: z._default(whole(z.minimum(60)), 900),
   /** Default parallelism of a run's fan-out; a run input's maxConcurrency overrides it. */
-  CASBRIDGE_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(40),
+  CASBRIDGE_MAX_CONCURRENCY: z._default(whole(z.minimum(1), z.maximum(1000)), 40),
   /** Comma-separated account ids casbridge never works on (skipped as `excluded`). */
-  CASBRIDGE_EXCLUDED_ACCOUNTS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((id) => id.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(/^\d{12}$/, 'each excluded account must be a 12-digit account id'))),
+  CASBRIDGE_EXCLUDED_ACCOUNTS: z.pipe(
+    z.pipe(
+      z._default(z.string(), ''),
+      z.transform((v) =>
+        v
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
+      ),
+    ),
+    z.array(z.string().check(z.regex(/^\d{12}$/, 'each excluded account must be a 12-digit account id'))),
+  ),
 });
 
 export interface Config {

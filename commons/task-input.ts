@@ -1,48 +1,43 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InvalidTaskInputError } from './errors';
 import type { LedgerView } from './ledger';
 import { LEDGER_VIEW_FIELDS } from './ledger-view';
 import type { StepResult, TargetAccount } from './step-result';
+import './zod-locale';
 
 /**
  * What flows between the per-account tasks of the state machine: the run, the account, and each
  * finished step's result. Small (well under Step Functions' 256 KiB) and free of secrets.
  */
 /** A view of the account's ledger item, or a step's changes to it: ids, times and statuses only. */
-const ledgerFieldsSchema = z
-  .object(Object.fromEntries(LEDGER_VIEW_FIELDS.map((field) => [field, z.string().nullable().optional()])))
-  .strict();
+const ledgerFieldsSchema = z.strictObject(
+  Object.fromEntries(LEDGER_VIEW_FIELDS.map((field) => [field, z.optional(z.nullable(z.string()))])),
+);
 
-const stepResultSchema = z
-  .object({
-    action: z.enum(['created', 'updated', 'unchanged', 'skipped']),
-    reason: z.string().optional(),
-    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    ledger: ledgerFieldsSchema.optional(),
-  })
-  .strict();
+const stepResultSchema = z.strictObject({
+  action: z.enum(['created', 'updated', 'unchanged', 'skipped']),
+  reason: z.optional(z.string()),
+  details: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+  ledger: z.optional(ledgerFieldsSchema),
+});
 
-export const targetAccountSchema = z
-  .object({
-    accountId: z.string().regex(/^\d{12}$/),
-    name: z.string(),
-    ou: z.string(),
-    state: z.string(),
-    joinedMethod: z.enum(['CREATED', 'INVITED']),
-    joinedTimestamp: z.string().optional(),
-  })
-  .strict();
+export const targetAccountSchema = z.strictObject({
+  accountId: z.string().check(z.regex(/^\d{12}$/)),
+  name: z.string(),
+  ou: z.string(),
+  state: z.string(),
+  joinedMethod: z.enum(['CREATED', 'INVITED']),
+  joinedTimestamp: z.optional(z.string()),
+});
 
-export const taskInputSchema = z
-  .object({
-    runId: z.string().regex(/^[\w.-]{1,80}$/),
-    mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
-    dryRun: z.boolean().default(false),
-    account: targetAccountSchema,
-    steps: z.record(z.string(), stepResultSchema).default({}),
-    ledger: ledgerFieldsSchema.optional(),
-  })
-  .strict();
+export const taskInputSchema = z.strictObject({
+  runId: z.string().check(z.regex(/^[\w.-]{1,80}$/)),
+  mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
+  dryRun: z._default(z.boolean(), false),
+  account: targetAccountSchema,
+  steps: z._default(z.record(z.string(), stepResultSchema), {}),
+  ledger: z.optional(ledgerFieldsSchema),
+});
 
 export interface TaskInput {
   runId: string;
@@ -75,12 +70,10 @@ export function parseTaskInput(event: unknown): TaskInput {
   return parsed.data as TaskInput;
 }
 
-const recordInputSchema = taskInputSchema
-  .extend({
-    // What a Catch with ResultPath $.failure puts there: the error name and its cause.
-    failure: z.object({ Error: z.string(), Cause: z.string().optional() }).strict().optional(),
-  })
-  .strict();
+const recordInputSchema = z.extend(taskInputSchema, {
+  // What a Catch with ResultPath $.failure puts there: the error name and its cause.
+  failure: z.optional(z.strictObject({ Error: z.string(), Cause: z.optional(z.string()) })),
+});
 
 export interface RecordInput extends TaskInput {
   /**

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ReportAccount } from '../run';
+import '../zod-locale';
 
 /**
  * One account's line of the report as it crosses a boundary: a record task's output read back by
@@ -9,27 +10,27 @@ import type { ReportAccount } from '../run';
  */
 const stepResultSchema = z.looseObject({
   action: z.enum(['created', 'updated', 'unchanged', 'skipped']),
-  reason: z.string().optional(),
-  details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  reason: z.optional(z.string()),
+  details: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
 });
 
 export const reportAccountSchema = z.looseObject({
-  accountId: z.string().regex(/^\d{12}$/),
+  accountId: z.string().check(z.regex(/^\d{12}$/)),
   name: z.string(),
   ou: z.string(),
   outcome: z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED']),
   changed: z.boolean(),
   steps: z.record(z.string(), stepResultSchema),
   connector: z.enum(['NOT_REGISTERED', 'AWAITING_CONNECTION', 'CONNECTED', 'OFFBOARDED']),
-  error: z
-    .looseObject({
+  error: z.optional(
+    z.looseObject({
       name: z.string(),
       message: z.string(),
-      step: z.string().optional(),
+      step: z.optional(z.string()),
       remediation: z.string(),
-    })
-    .optional(),
-  skipReason: z.string().optional(),
+    }),
+  ),
+  skipReason: z.optional(z.string()),
 });
 
 /** The parsed account, or the schema's complaint in one line. */

@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InvalidRunInputError } from '../../commons/errors';
+import '../../commons/zod-locale';
 import type { RunMode, Trigger } from '../../commons/run';
 
 /**
@@ -60,46 +61,48 @@ const typeError =
 
 const accountIdSchema = z
   .string({ error: typeError('a 12-digit account id') })
-  .regex(ACCOUNT_ID, { error: (iss) => `${describe(iss.input)} is not a 12-digit account id` });
+  .check(z.regex(ACCOUNT_ID, { error: (iss) => `${describe(iss.input)} is not a 12-digit account id` }));
 
 const ouIdSchema = z
   .string({ error: typeError('an OU id (ou-xxxx-xxxxxxxx)') })
-  .regex(OU_ID, { error: (iss) => `${describe(iss.input)} is not an OU id (ou-xxxx-xxxxxxxx)` });
+  .check(z.regex(OU_ID, { error: (iss) => `${describe(iss.input)} is not an OU id (ou-xxxx-xxxxxxxx)` }));
 
 /** An empty list is refused: "no accounts" and "every account" must not be one keystroke apart. */
 const nonEmpty = (what: string) => ({
   error: () => `names no ${what}; leave the field out to select every account`,
 });
 
-const runInputSchema = z
-  .object({
-    mode: z.enum(RUN_MODES, {
-      error: (iss) =>
-        iss.input === undefined
-          ? `is required: one of ${RUN_MODES.join(', ')}`
-          : `${describe(iss.input)} is not one of ${RUN_MODES.join(', ')}`,
-    }),
-    accounts: z
+const runInputSchema = z.strictObject({
+  mode: z.enum(RUN_MODES, {
+    error: (iss) =>
+      iss.input === undefined
+        ? `is required: one of ${RUN_MODES.join(', ')}`
+        : `${describe(iss.input)} is not one of ${RUN_MODES.join(', ')}`,
+  }),
+  accounts: z.optional(
+    z
       .array(accountIdSchema, { error: typeError('a list of account ids') })
-      .min(1, nonEmpty('account'))
-      .optional(),
-    organizationalUnits: z
-      .array(ouIdSchema, { error: typeError('a list of OU ids') })
-      .min(1, nonEmpty('OU'))
-      .optional(),
-    dryRun: z.boolean({ error: typeError('true or false') }).default(false),
-    maxConcurrency: z
+      .check(z.minLength(1, nonEmpty('account'))),
+  ),
+  organizationalUnits: z.optional(
+    z.array(ouIdSchema, { error: typeError('a list of OU ids') }).check(z.minLength(1, nonEmpty('OU'))),
+  ),
+  dryRun: z._default(z.boolean({ error: typeError('true or false') }), false),
+  maxConcurrency: z.optional(
+    z
       .number({ error: typeError('a number') })
-      .int({ error: (iss) => `${describe(iss.input)} is not a whole number` })
-      .min(1, { error: (iss) => `${describe(iss.input)} is below 1` })
-      .max(1000, { error: (iss) => `${describe(iss.input)} is above 1000` })
-      .optional(),
-    // The schedule rule sends {"mode":"reconcile","trigger":"schedule"}; a person need not say.
-    trigger: z
-      .enum(['manual', 'schedule'], { error: (iss) => `${describe(iss.input)} is not manual or schedule` })
-      .default('manual'),
-  })
-  .strict();
+      .check(
+        z.int({ error: (iss) => `${describe(iss.input)} is not a whole number` }),
+        z.minimum(1, { error: (iss) => `${describe(iss.input)} is below 1` }),
+        z.maximum(1000, { error: (iss) => `${describe(iss.input)} is above 1000` }),
+      ),
+  ),
+  // The schedule rule sends {"mode":"reconcile","trigger":"schedule"}; a person need not say.
+  trigger: z._default(
+    z.enum(['manual', 'schedule'], { error: (iss) => `${describe(iss.input)} is not manual or schedule` }),
+    'manual',
+  ),
+});
 
 function parseRunRequest(event: object): RunRequest {
   const parsed = runInputSchema.safeParse(event);
@@ -126,7 +129,7 @@ const SERVICE_EVENT = 'AWS Service Event via CloudTrail';
  * Tower's, and nothing casbridge decides depends on them. The envelope and the CloudTrail record
  * are loose: AWS adds fields to both, and an added field must not stop onboarding.
  */
-const timestamp = z.string().optional();
+const timestamp = z.optional(z.string());
 /** A CloudTrail record's object, loose; a missing one reads "is required". */
 const record = <S extends z.core.$ZodLooseShape>(shape: S) =>
   z.looseObject(shape, { error: typeError('an object') });
@@ -134,29 +137,27 @@ const record = <S extends z.core.$ZodLooseShape>(shape: S) =>
 const state = z.enum(['SUCCEEDED', 'FAILED'], {
   error: (iss) => `${describe(iss.input)} is not SUCCEEDED or FAILED`,
 });
-const optionalAccountId = accountIdSchema.optional();
+const optionalAccountId = z.optional(accountIdSchema);
 
-const envelopeSchema = z
-  .object({
-    // The event id becomes part of the run id, so it must be safe in an execution name.
-    id: z
-      .string({ error: typeError('an event id') })
-      .regex(/^[A-Za-z0-9-]{1,64}$/, { error: (iss) => `${describe(iss.input)} is not an event id` }),
-    source: z.string({ error: typeError('an event source') }),
-    'detail-type': z.string({ error: typeError('a detail type') }),
-    time: timestamp,
-    detail: record({ eventName: z.string().optional() }),
-  })
-  .loose();
+const envelopeSchema = z.looseObject({
+  // The event id becomes part of the run id, so it must be safe in an execution name.
+  id: z
+    .string({ error: typeError('an event id') })
+    .check(z.regex(/^[A-Za-z0-9-]{1,64}$/, { error: (iss) => `${describe(iss.input)} is not an event id` })),
+  source: z.string({ error: typeError('an event source') }),
+  'detail-type': z.string({ error: typeError('a detail type') }),
+  time: timestamp,
+  detail: record({ eventName: z.optional(z.string()) }),
+});
 
 const createAccountResultSchema = record({
   serviceEventDetails: record({
     createAccountStatus: record({
-      id: z.string().optional(),
+      id: z.optional(z.string()),
       state,
-      accountName: z.string().optional(),
+      accountName: z.optional(z.string()),
       accountId: optionalAccountId,
-      failureReason: z.string().optional(),
+      failureReason: z.optional(z.string()),
       requestedTimestamp: timestamp,
       completedTimestamp: timestamp,
     }),
@@ -165,8 +166,8 @@ const createAccountResultSchema = record({
 
 const managedAccountStatus = record({
   state,
-  account: record({ accountId: optionalAccountId, accountName: z.string().optional() }).optional(),
-  message: z.string().optional(),
+  account: z.optional(record({ accountId: optionalAccountId, accountName: z.optional(z.string()) })),
+  message: z.optional(z.string()),
   requestedTimestamp: timestamp,
   completedTimestamp: timestamp,
 });

@@ -2,7 +2,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Config } from '../../commons/config';
 import {
   AccountsFailedError,
@@ -24,6 +24,7 @@ import {
   type SkippedAccount,
 } from '../../commons/run';
 import type { TaskInput } from '../../commons/task-input';
+import '../../commons/zod-locale';
 import { getJson, type MapResults, readMapResults } from './map-results';
 
 export interface WriteReportDeps {
@@ -270,45 +271,48 @@ export function emitRunMetrics(metrics: Metrics, report: RunReport): void {
 
 // ---------------------------------------------------------------- input
 
-const location = z
-  .object({ bucket: z.string().min(3), key: z.string().min(1), count: z.number().int().min(0) })
-  .strict();
+const location = z.strictObject({
+  bucket: z.string().check(z.minLength(3)),
+  key: z.string().check(z.minLength(1)),
+  count: z.number().check(z.int(), z.minimum(0)),
+});
 
 const triggerSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('manual') }).strict(),
-  z.object({ type: z.literal('schedule') }).strict(),
-  z
-    .object({ type: z.literal('organizations-event'), eventId: z.string(), requestId: z.string().optional() })
-    .strict(),
-  z
-    .object({
-      type: z.literal('control-tower-event'),
-      eventId: z.string(),
-      eventName: z.enum(['CreateManagedAccount', 'UpdateManagedAccount']),
-    })
-    .strict(),
+  z.strictObject({ type: z.literal('manual') }),
+  z.strictObject({ type: z.literal('schedule') }),
+  z.strictObject({
+    type: z.literal('organizations-event'),
+    eventId: z.string(),
+    requestId: z.optional(z.string()),
+  }),
+  z.strictObject({
+    type: z.literal('control-tower-event'),
+    eventId: z.string(),
+    eventName: z.enum(['CreateManagedAccount', 'UpdateManagedAccount']),
+  }),
 ]);
 
-const inputSchema = z
-  .object({
-    run: z
-      .object({
-        runId: z.string().regex(/^[\w.-]{1,80}$/),
-        mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
-        dryRun: z.boolean(),
-        trigger: triggerSchema,
-        startedAt: z.iso.datetime({ offset: true }),
-        maxConcurrency: z.number().int().min(1),
-      })
-      .strict(),
-    targets: location,
-    skipped: location,
-    results: z.union([
-      z.array(z.unknown()),
-      z.looseObject({ ResultWriterDetails: z.object({ Bucket: z.string().min(3), Key: z.string().min(1) }) }),
-    ]),
-  })
-  .strict();
+const inputSchema = z.strictObject({
+  run: z.strictObject({
+    runId: z.string().check(z.regex(/^[\w.-]{1,80}$/)),
+    mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
+    dryRun: z.boolean(),
+    trigger: triggerSchema,
+    startedAt: z.iso.datetime({ offset: true }),
+    maxConcurrency: z.number().check(z.int(), z.minimum(1)),
+  }),
+  targets: location,
+  skipped: location,
+  results: z.union([
+    z.array(z.unknown()),
+    z.looseObject({
+      ResultWriterDetails: z.object({
+        Bucket: z.string().check(z.minLength(3)),
+        Key: z.string().check(z.minLength(1)),
+      }),
+    }),
+  ]),
+});
 
 /** Parses WriteReport's input at the boundary; a bad one is a named, non-retryable error. */
 export function parseWriteReportInput(event: unknown): WriteReportInput {
