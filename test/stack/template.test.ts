@@ -1,17 +1,22 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../commons/config';
 import { parseTrigger } from '../../functions/resolve-targets/run-input';
+import { startSandbox } from '../../sandbox';
+import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import {
   functionRoleName,
   logBucketPolicy,
   stackResources,
   stateMachineName,
 } from '../../sandbox/scenario/stack-resources';
+import { FUNCTION_HANDLERS, type LambdaHandler } from '../../scripts/local/handlers';
+import { setLambdaEnvironment } from '../support/lambda-env';
+import { runStateMachine } from '../support/local-run';
 import { asList, Resolver, type Resource, readZip, type Statement, type Template } from './cloudformation';
 
 /**
@@ -655,4 +660,49 @@ describe('the packaged stack', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('onboards, then finds unchanged, the healthy accounts with every Task run by its bundle', async () => {
+    // Guards: what only the bundles do, and no test of the source sees: the credentials read
+    // from the environment alone (commons/clients/lambda-credentials.ts) and the SDK schemas
+    // esbuild keeps (scripts/package/schema-keys.cjs). The state machine runs locally against the
+    // sandbox as in test/state-machine, each Task bound to its function's bundle.
+    const ACCOUNTS = 8;
+    const sandbox = await startSandbox({ accounts: ACCOUNTS });
+    const environment = { ...process.env };
+    const handlers = FUNCTION_HANDLERS as Record<string, LambdaHandler>;
+    const sourceHandlers = { ...handlers };
+    const dir = mkdtempSync(path.join(tmpdir(), 'casbridge-bundles-'));
+    try {
+      await setLambdaEnvironment(sandbox, { POWERTOOLS_LOG_LEVEL: 'CRITICAL' });
+      // Node's own require: the bundles load as Lambda loads them, not through jest's transform.
+      const load = createRequire(__filename);
+      for (const [name] of functions()) {
+        const [[file, code]] = [...readZip(path.join(OUT, `${name}.zip`))] as [[string, Buffer]];
+        const target = path.join(dir, name, file);
+        mkdirSync(path.dirname(target), { recursive: true });
+        writeFileSync(target, code);
+        handlers[name] = load(target).handler;
+      }
+
+      const onboard = await runStateMachine(sandbox, { mode: 'onboard' });
+      const reconcile = await runStateMachine(sandbox, { mode: 'reconcile' });
+
+      const healthy = Array.from({ length: ACCOUNTS }, (_, i) => i + 1)
+        .filter((i) => defaultFaultLabel(i) === 'healthy')
+        .map((i) => defaultAccountId(i));
+      const outcomes = (report: typeof onboard.report) =>
+        (report?.accounts ?? [])
+          .filter((a) => healthy.includes(a.accountId))
+          .map((a) => [a.accountId, a.outcome, a.changed])
+          .sort();
+      expect(healthy.length).toBeGreaterThan(2);
+      expect(outcomes(onboard.report)).toEqual(healthy.map((id) => [id, 'SUCCEEDED', true]).sort());
+      expect(outcomes(reconcile.report)).toEqual(healthy.map((id) => [id, 'SUCCEEDED', false]).sort());
+    } finally {
+      Object.assign(handlers, sourceHandlers);
+      for (const key of Object.keys(process.env)) if (!(key in environment)) delete process.env[key];
+      Object.assign(process.env, environment);
+      rmSync(dir, { recursive: true, force: true });
+      await sandbox.close();
+    }
+  }, 120_000);
 });
