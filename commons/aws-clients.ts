@@ -76,13 +76,14 @@ export interface MemberAccount {
  * new one with the renewed credentials.
  */
 export function memberClient<C extends object>(
-  build: (config: ReturnType<typeof clientConfig>) => C,
+  build: (config: ReturnType<typeof clientConfig> & { cacheMiddleware: boolean }) => C,
 ): (member: MemberAccount) => C {
   const built = new WeakMap<MemberSession, C>();
   return ({ settings, session }) => {
     let client = built.get(session);
     if (!client) {
-      client = build(clientConfig(settings, session.credentials));
+      // Each member client serves several calls of the account's steps: cache its stack too.
+      client = build({ ...clientConfig(settings, session.credentials), cacheMiddleware: true });
       built.set(session, client);
     }
     return client;
