@@ -43,6 +43,8 @@ export interface LedgerItem {
   revealedBy?: string;
   revealedAt?: string;
   offboardedAt?: string;
+  /** The configuration's desired state (commons/desired-state.ts) the account was last brought to. */
+  desiredStateHash?: string;
   /**
    * `<PolicyId>:<DefaultVersionId>:<hash of the desired document>` when the policy step last saw
    * the default version hold the desired document. Versions are immutable, so while GetPolicy

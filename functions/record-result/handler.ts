@@ -1,4 +1,5 @@
 import { ledger } from '../../commons/clients/dynamodb';
+import { desiredStateHash } from '../../commons/desired-state';
 import { logger } from '../../commons/logger';
 import { taskHandler } from '../../commons/step-handler';
 import { parseRecordInput } from '../../commons/task-input';
@@ -6,7 +7,7 @@ import { recordResult } from './record-result';
 
 /** Lambda: the account's outcome into the ledger, its lease released, its line of the report out. */
 export const handler = taskHandler('record', parseRecordInput, async ({ input, runtime }) => {
-  const result = await recordResult(ledger(runtime), input);
+  const result = await recordResult(ledger(runtime), input, desiredStateHash(runtime.config));
   logger.info('account finished', {
     outcome: result.outcome,
     changed: result.changed,

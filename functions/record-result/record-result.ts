@@ -10,7 +10,12 @@ import type { RecordInput } from '../../commons/task-input';
  * key), the account's lease is released, and the report gets the account's result. A dry run
  * records nothing in the ledger.
  */
-export async function recordResult(ledger: Ledger, input: RecordInput): Promise<ReportAccount> {
+export async function recordResult(
+  ledger: Ledger,
+  input: RecordInput,
+  /** The configuration's desired-state hash: kept for an account brought to that state. */
+  desiredStateHash: string,
+): Promise<ReportAccount> {
   const { account, runId } = input;
   const failure = input.failure ? describeCaught(input) : undefined;
   if (failure?.name === 'LeaseHeld') {
@@ -44,6 +49,7 @@ export async function recordResult(ledger: Ledger, input: RecordInput): Promise<
         lastRunId: runId,
         lastRunAt: new Date().toISOString(),
         lastError: error ?? null,
+        ...(outcome === 'SUCCEEDED' && input.mode !== 'offboard' ? { desiredStateHash } : {}),
       },
       { releaseLeaseOf: runId },
     );

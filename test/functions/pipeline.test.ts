@@ -1,4 +1,7 @@
 import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { ledger } from '../../commons/clients/dynamodb';
+import { desiredStateHash } from '../../commons/desired-state';
+import { getRuntime } from '../../commons/runtime';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { setLambdaEnvironment } from '../support/lambda-env';
@@ -137,6 +140,11 @@ describe('the per-account pipeline over the default organization', () => {
       'dynamodb:UpdateItem (write)', // RecordResult: outcome, hand-off, proof and lease in one write
     ]);
 
+    // The ledger keeps the desired state the account was brought to.
+    const runtime = getRuntime();
+    expect(await ledger(runtime).get(id)).toMatchObject({
+      desiredStateHash: desiredStateHash(runtime.config),
+    });
     // The same process still holds the member role's session; the next day's run adds an AssumeRole.
     mark = sandbox().world.callLog.mark();
     const reconcile = await pipeline.run(accountInput(sandbox(), id, 'run-fresh-2', { mode: 'reconcile' }));

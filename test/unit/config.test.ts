@@ -1,4 +1,5 @@
 import { connectorSecretName, loadConfig, trailKeyPrefix } from '../../commons/config';
+import { desiredStateHash } from '../../commons/desired-state';
 
 const MINIMAL = {
   CASBRIDGE_EXTERNAL_ID: 'ext-id',
@@ -44,5 +45,18 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(
       /CASBRIDGE_WEBHOOK_SECRET_ARN/,
     );
+  });
+  it('hashes the desired state: a change to what an account should look like changes it, nothing else does', () => {
+    const base = desiredStateHash(loadConfig(MINIMAL));
+    expect(base).toMatch(/^[0-9a-f]{16}$/);
+    expect(desiredStateHash(loadConfig({ ...MINIMAL, CASBRIDGE_LEASE_SECONDS: '600' }))).toBe(base);
+    for (const change of [
+      { CASBRIDGE_ALLOW_PUT_BUCKET_ACL: 'false' },
+      { CASBRIDGE_KEY_MAX_AGE_DAYS: '30' },
+      { CASBRIDGE_TRAIL_PREFIX: 'audit' },
+      { CASBRIDGE_ORG_TRAIL: 'create' },
+      { CASBRIDGE_USER_PATH: '/security/' },
+    ])
+      expect(desiredStateHash(loadConfig({ ...MINIMAL, ...change }))).not.toBe(base);
   });
 });
