@@ -16,6 +16,7 @@ import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import { FUNCTION_HANDLERS } from '../local/handlers';
 import type { EventLog } from '../local/run-local';
+import { processCpuMs, threadCpuMs } from './cpu-time';
 
 /**
  * The run benchmark (`npm run bench [-- --accounts N --json FILE]`): one process, one sandbox
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
             mode,
             {
               wallMs: round(phase.wallMs),
+              cpu: phase.cpu,
               outcomes: phase.outcomes,
               idealBound: ideal,
               ratioToIdeal: round2(phase.wallMs / ideal.boundMs),
@@ -259,6 +261,7 @@ async function runPhase(
   // Calls by the central account between these marks are the accounts' own; outside, the run's.
   const mapWindow = { from: mark, to: Number.POSITIVE_INFINITY };
   const started = performance.now();
+  const cpuBefore = { process: processCpuMs(), mainThread: threadCpuMs() };
   const outcome = await executeRunLocally(
     { mode, organizationalUnits: [fleetOu], maxConcurrency: concurrency },
     {
@@ -271,6 +274,14 @@ async function runPhase(
     },
   );
   const wallMs = performance.now() - started;
+  const mainThreadAfter = threadCpuMs();
+  const cpuMs = {
+    process: processCpuMs() - cpuBefore.process,
+    mainThread:
+      mainThreadAfter === undefined || cpuBefore.mainThread === undefined
+        ? undefined
+        : mainThreadAfter - cpuBefore.mainThread,
+  };
   progress(`${mode}: ${fleet.size} accounts in ${(wallMs / 1000).toFixed(1)} s`);
   if (!outcome.report) throw new Error(`the ${mode} run did not start: ${outcome.startError?.message}`);
   const calls = log.list({ sinceSeq: mark });
@@ -281,11 +292,30 @@ async function runPhase(
   }
   return {
     wallMs,
+    cpu: cpuFigures(cpuMs, calls.length, wallMs),
     calls,
     mapWindow,
     outcomes,
     throttled: calls.filter(isThrottled).length,
     transitions: countTransitions(outcome.execution.events, fleet.size),
+  };
+}
+
+/**
+ * Where the phase's CPU went: the whole process (every thread, GC helpers included) and the main
+ * thread (handlers, SDK clients, the interpreter and, in-process, the sandbox). CPU per call and
+ * calls per second are over every call the sandbox logged in the phase, throttled ones included.
+ */
+function cpuFigures(
+  cpuMs: { process: number; mainThread: number | undefined },
+  calls: number,
+  wallMs: number,
+) {
+  return {
+    processMs: round(cpuMs.process),
+    mainThreadMs: cpuMs.mainThread === undefined ? undefined : round(cpuMs.mainThread),
+    processMsPerCall: round2(cpuMs.process / Math.max(1, calls)),
+    callsPerSecond: round(calls / (wallMs / 1000)),
   };
 }
 
@@ -671,6 +701,7 @@ function initTime(module: string): { wallMs: number; cpuMs: number } {
 
 interface PhaseResult {
   wallMs: number;
+  cpu: ReturnType<typeof cpuFigures>;
   outcomes: Record<string, number>;
   idealBound: ReturnType<typeof idealBound>;
   ratioToIdeal: number;
@@ -739,6 +770,16 @@ function printTable(result: {
       ),
     ],
     ['wall time', ...both((p) => s(p.wallMs))],
+    [
+      'CPU: process (main thread)',
+      ...both(
+        (p) => `${s(p.cpu.processMs)} (${p.cpu.mainThreadMs === undefined ? '-' : s(p.cpu.mainThreadMs)})`,
+      ),
+    ],
+    [
+      '  calls/s, process CPU per call',
+      ...both((p) => `${p.cpu.callsPerSecond}/s, ${p.cpu.processMsPerCall} ms`),
+    ],
     ['ideal bound', ...both((p) => `${s(p.idealBound.boundMs)} (${p.idealBound.bindingConstraint})`)],
     [
       '  critical path / busiest central bucket',
