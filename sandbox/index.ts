@@ -83,20 +83,25 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     admin: seeded.admin,
     stack: seeded.stack,
     server,
-    clientConfig: (credentials = seeded.admin) => ({
-      endpoint,
-      region,
-      credentials: {
-        accessKeyId: credentials.accessKeyId,
-        secretAccessKey: credentials.secretAccessKey,
-        ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
-      },
-      forcePathStyle: true,
-    }),
+    clientConfig: (credentials = seeded.admin) => sandboxClientConfig(endpoint, region, credentials),
     close: async () => {
       await server.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },
+  };
+}
+
+/** AWS SDK v3 client configuration for a sandbox at `endpoint`, as the given caller. */
+export function sandboxClientConfig(endpoint: string, region: string, credentials: SandboxCredentials) {
+  return {
+    endpoint,
+    region,
+    credentials: {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+    },
+    forcePathStyle: true as const,
   };
 }
 

@@ -37,6 +37,7 @@ export function isReadOnlyOperation(operation: string): boolean {
 export class CallLog {
   private readonly records: CallRecord[] = [];
   private seq = 0;
+  private sharedSeq: Int32Array | undefined;
 
   constructor(private readonly capacity = 2_000_000) {}
 
@@ -44,7 +45,17 @@ export class CallLog {
     const full = { ...record, seq: ++this.seq };
     this.records.push(full);
     if (this.records.length > this.capacity) this.records.splice(0, this.records.length - this.capacity);
+    if (this.sharedSeq) Atomics.store(this.sharedSeq, 0, this.seq);
     return full;
+  }
+
+  /**
+   * Publishes the sequence number into shared memory after every call, so that the thread that
+   * started a sandbox in a worker thread can take a mark as synchronously as in-process callers.
+   */
+  shareSeq(view: Int32Array): void {
+    this.sharedSeq = view;
+    Atomics.store(view, 0, this.seq);
   }
 
   /** Sequence number of the last call: take it before an action, pass it as `sinceSeq` after. */

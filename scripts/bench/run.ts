@@ -12,6 +12,7 @@ import type { CallRecord } from '../../sandbox/core/call-log';
 import { DEFAULT_PERFORMANCE_MODEL, type PerformanceModel } from '../../sandbox/core/performance-model';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { type SandboxThread, startSandboxThread } from '../../sandbox/thread';
 import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import { FUNCTION_HANDLERS } from '../local/handlers';
@@ -20,7 +21,10 @@ import { processCpuMs, threadCpuMs } from './cpu-time';
 
 /**
  * The run benchmark (`npm run bench [-- --accounts N --json FILE]`): one process, one sandbox
- * organization of N healthy accounts with the latency and rate-limit model on, and
+ * organization of N healthy accounts with the latency and rate-limit model on, served from a
+ * worker thread so that the emulated AWS and casbridge's own code (handlers, SDK clients, the
+ * interpreter) do not take turns on one core, as they never do on AWS (`--sandbox same-thread`
+ * runs both on the main thread, as before, to compare), and
  *
  * 1. an onboard run of the N accounts through the local state machine (the deployed definition,
  *    the real handlers), then a reconcile run of the same N;
@@ -80,6 +84,7 @@ interface BenchOptions {
   json: string | undefined;
   skipPackage: boolean;
   initRuns: number;
+  sandbox: 'thread' | 'same-thread';
 }
 
 type Mode = 'onboard' | 'reconcile';
@@ -94,13 +99,17 @@ async function main(): Promise<void> {
   const options = readOptions();
   const memory = sampleMemory();
   const benchStarted = performance.now();
-  const sandbox = await startSandbox({
+  const sandboxOptions = {
     scenario: benchScenario(options.accounts, options.sample),
     performanceModel: true,
-  });
+  };
+  const sandbox =
+    options.sandbox === 'thread'
+      ? await startSandboxThread(sandboxOptions)
+      : sameThread(await startSandbox(sandboxOptions));
   try {
     await actAsTaskRole(sandbox);
-    const model = sandbox.world.faults.getModel() ?? DEFAULT_PERFORMANCE_MODEL;
+    const model = sandbox.performanceModel ?? DEFAULT_PERFORMANCE_MODEL;
     const fleetOu = ouId(sandbox, FLEET_OU);
     const fleet = new Set(accountsIn(sandbox, FLEET_OU).map((a) => a.accountId));
 
@@ -129,6 +138,7 @@ async function main(): Promise<void> {
       },
       accounts: options.accounts,
       concurrency: options.concurrency,
+      sandbox: options.sandbox,
       baselineSample: options.sample,
       model,
       phases: Object.fromEntries(
@@ -215,7 +225,7 @@ function benchScenario(accounts: number, sample: number): ScenarioInput {
 }
 
 /** What a deployed task sees: the stack's environment, the sandbox as AWS, the task role. */
-async function actAsTaskRole(sandbox: Sandbox): Promise<void> {
+async function actAsTaskRole(sandbox: SandboxThread): Promise<void> {
   Object.assign(process.env, {
     ...stackEnvironment(sandbox.stack),
     AWS_ENDPOINT_URL: sandbox.endpoint,
@@ -226,15 +236,15 @@ async function actAsTaskRole(sandbox: Sandbox): Promise<void> {
   await actAsRole(sandbox.stack.taskRoleArn, sandbox.region);
 }
 
-function ouId(sandbox: Sandbox, name: string): string {
-  const ou = [...sandbox.world.organization.ous.values()].find((o) => o.name === name);
+function ouId(sandbox: SandboxThread, name: string): string {
+  const ou = [...sandbox.organization.ous.values()].find((o) => o.name === name);
   if (!ou) throw new Error(`no OU ${name} in the bench organization`);
   return ou.id;
 }
 
-function accountsIn(sandbox: Sandbox, ouName: string): TargetAccount[] {
+function accountsIn(sandbox: SandboxThread, ouName: string): TargetAccount[] {
   const id = ouId(sandbox, ouName);
-  return [...sandbox.world.organization.accounts.values()]
+  return [...sandbox.organization.accounts.values()]
     .filter((a) => a.parentId === id)
     .map((a) => ({
       accountId: a.id,
@@ -250,41 +260,41 @@ let executions = 0;
 
 /** One run of the state machine over the fleet OU, with every call and event it caused. */
 async function runPhase(
-  sandbox: Sandbox,
+  sandbox: SandboxThread,
   mode: Mode,
   fleetOu: string,
   fleet: Set<string>,
   concurrency: number,
 ) {
-  const log = sandbox.world.callLog;
-  const mark = log.mark();
+  const mark = sandbox.markCalls();
   // Calls by the central account between these marks are the accounts' own; outside, the run's.
   const mapWindow = { from: mark, to: Number.POSITIVE_INFINITY };
   const started = performance.now();
-  const cpuBefore = { process: processCpuMs(), mainThread: threadCpuMs() };
+  const cpuBefore = {
+    process: processCpuMs(),
+    mainThread: threadCpuMs(),
+    sandboxThread: sandboxCpuMs(sandbox),
+  };
   const outcome = await executeRunLocally(
     { mode, organizationalUnits: [fleetOu], maxConcurrency: concurrency },
     {
       executionName: `bench-${mode}-${++executions}`,
       onEvent: (event) => {
         if (!('state' in event) || event.state.name !== 'ProcessAccounts') return;
-        if (event.type === 'StateEntered') mapWindow.from = log.mark();
-        if (event.type === 'StateExited') mapWindow.to = log.mark();
+        if (event.type === 'StateEntered') mapWindow.from = sandbox.markCalls();
+        if (event.type === 'StateExited') mapWindow.to = sandbox.markCalls();
       },
     },
   );
   const wallMs = performance.now() - started;
-  const mainThreadAfter = threadCpuMs();
   const cpuMs = {
     process: processCpuMs() - cpuBefore.process,
-    mainThread:
-      mainThreadAfter === undefined || cpuBefore.mainThread === undefined
-        ? undefined
-        : mainThreadAfter - cpuBefore.mainThread,
+    mainThread: difference(threadCpuMs(), cpuBefore.mainThread),
+    sandboxThread: difference(sandboxCpuMs(sandbox), cpuBefore.sandboxThread),
   };
   progress(`${mode}: ${fleet.size} accounts in ${(wallMs / 1000).toFixed(1)} s`);
   if (!outcome.report) throw new Error(`the ${mode} run did not start: ${outcome.startError?.message}`);
-  const calls = log.list({ sinceSeq: mark });
+  const calls = await sandbox.listCalls({ sinceSeq: mark });
   const outcomes: Record<string, number> = {};
   for (const account of outcome.report.accounts) {
     if (!fleet.has(account.accountId)) continue;
@@ -302,18 +312,20 @@ async function runPhase(
 }
 
 /**
- * Where the phase's CPU went: the whole process (every thread, GC helpers included) and the main
- * thread (handlers, SDK clients, the interpreter and, in-process, the sandbox). CPU per call and
- * calls per second are over every call the sandbox logged in the phase, throttled ones included.
+ * Where the phase's CPU went: the whole process (every thread, V8's GC helpers included), the
+ * main thread (handlers, SDK clients, the interpreter and, with `--sandbox same-thread`, the
+ * sandbox) and the sandbox's thread. CPU per call and calls per second are over every call the
+ * sandbox logged in the phase, throttled ones included.
  */
 function cpuFigures(
-  cpuMs: { process: number; mainThread: number | undefined },
+  cpuMs: { process: number; mainThread: number | undefined; sandboxThread: number | undefined },
   calls: number,
   wallMs: number,
 ) {
   return {
     processMs: round(cpuMs.process),
     mainThreadMs: cpuMs.mainThread === undefined ? undefined : round(cpuMs.mainThread),
+    sandboxThreadMs: cpuMs.sandboxThread === undefined ? undefined : round(cpuMs.sandboxThread),
     processMsPerCall: round2(cpuMs.process / Math.max(1, calls)),
     callsPerSecond: round(calls / (wallMs / 1000)),
   };
@@ -355,24 +367,23 @@ function countTransitions(events: EventLog[], accounts: number) {
  * AWS CLI, without the CLI's own process start per call. Each step's calls are exact here,
  * because nothing else runs meanwhile.
  */
-async function runBaseline(sandbox: Sandbox, accounts: TargetAccount[], mode: Mode) {
-  const log = sandbox.world.callLog;
+async function runBaseline(sandbox: SandboxThread, accounts: TargetAccount[], mode: Mode) {
   const runId = `bench-baseline-${mode}`;
   const sequences: CallRecord[][] = [];
   const stepCalls = new Map<string, { calls: number; read: number; write: number; ms: number }>();
   let totalMs = 0;
   let retries = 0;
   for (const account of accounts) {
-    const accountMark = log.mark();
+    const accountMark = sandbox.markCalls();
     const started = performance.now();
     let input: unknown = { runId, mode, dryRun: false, account, steps: {} };
     for (const [state, fn] of PIPELINE) {
-      const mark = log.mark();
+      const mark = sandbox.markCalls();
       const stepStarted = performance.now();
       const retried = await invokeWithRetry(fn, input);
       input = retried.output;
       retries += retried.retries;
-      const calls = log.list({ sinceSeq: mark }).filter((c) => !isThrottled(c));
+      const calls = (await sandbox.listCalls({ sinceSeq: mark })).filter((c) => !isThrottled(c));
       const entry = stepCalls.get(state) ?? { calls: 0, read: 0, write: 0, ms: 0 };
       entry.calls += calls.length;
       entry.read += calls.filter((c) => c.readOnly).length;
@@ -383,7 +394,7 @@ async function runBaseline(sandbox: Sandbox, accounts: TargetAccount[], mode: Mo
     totalMs += performance.now() - started;
     const outcome = (input as { outcome?: string; steps?: Record<string, StepResult> }).outcome;
     if (outcome !== 'SUCCEEDED') throw new Error(`baseline ${mode} of ${account.accountId}: ${outcome}`);
-    sequences.push(log.list({ sinceSeq: accountMark }));
+    sequences.push(await sandbox.listCalls({ sinceSeq: accountMark }));
   }
   const n = Math.max(1, accounts.length);
   progress(`baseline ${mode}: ${accounts.length} accounts one at a time in ${(totalMs / 1000).toFixed(1)} s`);
@@ -748,6 +759,7 @@ function checkTargets(result: {
 function printTable(result: {
   accounts: number;
   concurrency: number;
+  sandbox: BenchOptions['sandbox'];
   phases: Record<Mode, PhaseResult>;
   peakMemory: { rssMiB: number; heapUsedMiB: number };
   package: ReturnType<typeof measurePackage> | undefined;
@@ -771,9 +783,10 @@ function printTable(result: {
     ],
     ['wall time', ...both((p) => s(p.wallMs))],
     [
-      'CPU: process (main thread)',
+      'CPU: process (main thread / sandbox thread)',
       ...both(
-        (p) => `${s(p.cpu.processMs)} (${p.cpu.mainThreadMs === undefined ? '-' : s(p.cpu.mainThreadMs)})`,
+        (p) =>
+          `${s(p.cpu.processMs)} (${p.cpu.mainThreadMs === undefined ? '-' : s(p.cpu.mainThreadMs)} / ${p.cpu.sandboxThreadMs === undefined ? '-' : s(p.cpu.sandboxThreadMs)})`,
       ),
     ],
     [
@@ -852,7 +865,9 @@ function printTable(result: {
   );
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => `${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`.trimEnd();
-  process.stdout.write(`${result.accounts} accounts, concurrency ${result.concurrency}\n`);
+  process.stdout.write(
+    `${result.accounts} accounts, concurrency ${result.concurrency}, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}\n`,
+  );
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   process.stdout.write(
     `peak memory: ${result.peakMemory.rssMiB} MiB RSS, ${result.peakMemory.heapUsedMiB} MiB heap\n`,
@@ -870,6 +885,36 @@ function printTable(result: {
 }
 
 // ---------------------------------------------------------------- helpers
+
+/**
+ * A sandbox started in this thread, seen through the worker thread's interface: how the benchmark
+ * ran before the sandbox had a thread of its own (`--sandbox same-thread`), kept to compare.
+ */
+function sameThread(sandbox: Sandbox): SandboxThread {
+  return {
+    endpoint: sandbox.endpoint,
+    port: sandbox.port,
+    region: sandbox.region,
+    scenario: sandbox.scenario,
+    admin: sandbox.admin,
+    stack: sandbox.stack,
+    organization: sandbox.world.organization,
+    performanceModel: sandbox.world.faults.getModel(),
+    osThreadId: undefined,
+    clientConfig: sandbox.clientConfig,
+    markCalls: () => sandbox.world.callLog.mark(),
+    listCalls: async (filter) => sandbox.world.callLog.list(filter),
+    close: () => sandbox.close(),
+  };
+}
+
+function sandboxCpuMs(sandbox: SandboxThread): number | undefined {
+  return sandbox.osThreadId === undefined ? undefined : threadCpuMs(sandbox.osThreadId);
+}
+
+function difference(after: number | undefined, before: number | undefined): number | undefined {
+  return after === undefined || before === undefined ? undefined : after - before;
+}
 
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
@@ -908,6 +953,7 @@ function readOptions(): BenchOptions {
       json: { type: 'string' },
       'skip-package': { type: 'boolean', default: false },
       'init-runs': { type: 'string', default: '5' },
+      sandbox: { type: 'string', default: 'thread' },
     },
     strict: true,
   });
@@ -918,6 +964,8 @@ function readOptions(): BenchOptions {
   };
   const concurrency = positive('concurrency');
   if (concurrency > 1000) throw new Error('--concurrency is at most 1000 (the run input allows no more)');
+  if (values.sandbox !== 'thread' && values.sandbox !== 'same-thread')
+    throw new Error('--sandbox is thread or same-thread');
   return {
     accounts: positive('accounts'),
     concurrency,
@@ -925,6 +973,7 @@ function readOptions(): BenchOptions {
     json: values.json,
     skipPackage: values['skip-package'] ?? false,
     initRuns: positive('init-runs'),
+    sandbox: values.sandbox,
   };
 }
 
