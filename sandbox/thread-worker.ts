@@ -45,6 +45,8 @@ async function answer(sandbox: Sandbox, request: ThreadRequest): Promise<unknown
   switch (request.method) {
     case 'listCalls':
       return sandbox.world.callLog.list(request.filter);
+    case 'heapUsed':
+      return process.memoryUsage().heapUsed;
     case 'close':
       await sandbox.close();
       return undefined;

@@ -32,6 +32,8 @@ export interface SandboxThread {
   markCalls(): number;
   /** As `world.callLog.list(filter)`. */
   listCalls(filter?: CallFilter): Promise<CallRecord[]>;
+  /** The sandbox thread's V8 heap in use, in bytes (undefined when it shares this thread's heap). */
+  heapUsed(): Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export type ThreadReady =
 
 export type ThreadRequest =
   | { id: number; method: 'listCalls'; filter: CallFilter }
+  | { id: number; method: 'heapUsed' }
   | { id: number; method: 'close' };
 
 export type ThreadReply = { kind: 'reply'; id: number; result?: unknown; error?: string };
@@ -146,6 +149,7 @@ export async function startSandboxThread(options: SandboxOptions = {}): Promise<
       sandboxClientConfig(started.endpoint, started.region, credentials),
     markCalls: () => Atomics.load(callSeq, 0),
     listCalls: (filter = {}) => call<CallRecord[]>({ method: 'listCalls', filter }),
+    heapUsed: () => call<number>({ method: 'heapUsed' }),
     close: async () => {
       if (!failure) await call({ method: 'close' });
       await worker.terminate();

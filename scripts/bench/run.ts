@@ -97,7 +97,6 @@ interface CallSplit {
 
 async function main(): Promise<void> {
   const options = readOptions();
-  const memory = sampleMemory();
   const benchStarted = performance.now();
   const sandboxOptions = {
     scenario: benchScenario(options.accounts, options.sample),
@@ -107,6 +106,7 @@ async function main(): Promise<void> {
     options.sandbox === 'thread'
       ? await startSandboxThread(sandboxOptions)
       : sameThread(await startSandbox(sandboxOptions));
+  const memory = sampleMemory(sandbox);
   try {
     await actAsTaskRole(sandbox);
     const model = sandbox.performanceModel ?? DEFAULT_PERFORMANCE_MODEL;
@@ -153,6 +153,7 @@ async function main(): Promise<void> {
             mode,
             {
               wallMs: round(phase.wallMs),
+              wallSplit: phase.wallSplit,
               cpu: phase.cpu,
               outcomes: phase.outcomes,
               idealBound: ideal,
@@ -270,6 +271,7 @@ async function runPhase(
   // Calls by the central account between these marks are the accounts' own; outside, the run's.
   const mapWindow = { from: mark, to: Number.POSITIVE_INFINITY };
   const started = performance.now();
+  const mapTimes = { enteredMs: started, exitedMs: Number.NaN };
   const cpuBefore = {
     process: processCpuMs(),
     mainThread: threadCpuMs(),
@@ -281,8 +283,14 @@ async function runPhase(
       executionName: `bench-${mode}-${++executions}`,
       onEvent: (event) => {
         if (!('state' in event) || event.state.name !== 'ProcessAccounts') return;
-        if (event.type === 'StateEntered') mapWindow.from = sandbox.markCalls();
-        if (event.type === 'StateExited') mapWindow.to = sandbox.markCalls();
+        if (event.type === 'StateEntered') {
+          mapWindow.from = sandbox.markCalls();
+          mapTimes.enteredMs = performance.now();
+        }
+        if (event.type === 'StateExited') {
+          mapWindow.to = sandbox.markCalls();
+          mapTimes.exitedMs = performance.now();
+        }
       },
     },
   );
@@ -300,8 +308,16 @@ async function runPhase(
     if (!fleet.has(account.accountId)) continue;
     outcomes[account.outcome] = (outcomes[account.outcome] ?? 0) + 1;
   }
+  const exitedMs = Number.isNaN(mapTimes.exitedMs) ? started + wallMs : mapTimes.exitedMs;
   return {
     wallMs,
+    // The run's own work around the fan-out: ResolveTargets (the Organizations walk, page after
+    // page), LoadTargets, then WriteReport. The ideal bound does not count it.
+    wallSplit: {
+      beforeMapMs: round(mapTimes.enteredMs - started),
+      mapMs: round(exitedMs - mapTimes.enteredMs),
+      afterMapMs: round(started + wallMs - exitedMs),
+    },
     cpu: cpuFigures(cpuMs, calls.length, wallMs),
     calls,
     mapWindow,
@@ -315,7 +331,8 @@ async function runPhase(
  * Where the phase's CPU went: the whole process (every thread, V8's GC helpers included), the
  * main thread (handlers, SDK clients, the interpreter and, with `--sandbox same-thread`, the
  * sandbox) and the sandbox's thread. CPU per call and calls per second are over every call the
- * sandbox logged in the phase, throttled ones included.
+ * sandbox logged in the phase, throttled ones included. A thread busy for nearly the whole wall
+ * time means the phase waited for that thread's CPU, not for the model's latency and rates.
  */
 function cpuFigures(
   cpuMs: { process: number; mainThread: number | undefined; sandboxThread: number | undefined },
@@ -328,6 +345,8 @@ function cpuFigures(
     sandboxThreadMs: cpuMs.sandboxThread === undefined ? undefined : round(cpuMs.sandboxThread),
     processMsPerCall: round2(cpuMs.process / Math.max(1, calls)),
     callsPerSecond: round(calls / (wallMs / 1000)),
+    mainThreadBusy: cpuMs.mainThread === undefined ? undefined : round2(cpuMs.mainThread / wallMs),
+    sandboxThreadBusy: cpuMs.sandboxThread === undefined ? undefined : round2(cpuMs.sandboxThread / wallMs),
   };
 }
 
@@ -712,6 +731,7 @@ function initTime(module: string): { wallMs: number; cpuMs: number } {
 
 interface PhaseResult {
   wallMs: number;
+  wallSplit: { beforeMapMs: number; mapMs: number; afterMapMs: number };
   cpu: ReturnType<typeof cpuFigures>;
   outcomes: Record<string, number>;
   idealBound: ReturnType<typeof idealBound>;
@@ -761,7 +781,7 @@ function printTable(result: {
   concurrency: number;
   sandbox: BenchOptions['sandbox'];
   phases: Record<Mode, PhaseResult>;
-  peakMemory: { rssMiB: number; heapUsedMiB: number };
+  peakMemory: ReturnType<ReturnType<typeof sampleMemory>['stop']>;
   package: ReturnType<typeof measurePackage> | undefined;
   targets: Record<string, boolean>;
   benchWallMs: number;
@@ -783,11 +803,21 @@ function printTable(result: {
     ],
     ['wall time', ...both((p) => s(p.wallMs))],
     [
+      '  before the map / map / after',
+      ...both(
+        (p) => `${s(p.wallSplit.beforeMapMs)} / ${s(p.wallSplit.mapMs)} / ${s(p.wallSplit.afterMapMs)}`,
+      ),
+    ],
+    [
       'CPU: process (main thread / sandbox thread)',
       ...both(
         (p) =>
           `${s(p.cpu.processMs)} (${p.cpu.mainThreadMs === undefined ? '-' : s(p.cpu.mainThreadMs)} / ${p.cpu.sandboxThreadMs === undefined ? '-' : s(p.cpu.sandboxThreadMs)})`,
       ),
+    ],
+    [
+      '  busy share of the wall time (main / sandbox)',
+      ...both((p) => `${percent(p.cpu.mainThreadBusy)} / ${percent(p.cpu.sandboxThreadBusy)}`),
     ],
     [
       '  calls/s, process CPU per call',
@@ -870,7 +900,11 @@ function printTable(result: {
   );
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   process.stdout.write(
-    `peak memory: ${result.peakMemory.rssMiB} MiB RSS, ${result.peakMemory.heapUsedMiB} MiB heap\n`,
+    `peak memory: ${result.peakMemory.rssMiB} MiB RSS, ${result.peakMemory.heapUsedMiB} MiB heap${
+      result.peakMemory.sandboxThreadHeapMiB === undefined
+        ? ''
+        : ` (main thread ${result.peakMemory.mainThreadHeapMiB}, sandbox thread ${result.peakMemory.sandboxThreadHeapMiB})`
+    }\n`,
   );
   const pkg = result.package;
   if (pkg && 'functions' in pkg && pkg.functions) {
@@ -904,6 +938,8 @@ function sameThread(sandbox: Sandbox): SandboxThread {
     clientConfig: sandbox.clientConfig,
     markCalls: () => sandbox.world.callLog.mark(),
     listCalls: async (filter) => sandbox.world.callLog.list(filter),
+    // This thread's heap holds the sandbox too: nothing to add.
+    heapUsed: async () => undefined,
     close: () => sandbox.close(),
   };
 }
@@ -924,25 +960,42 @@ function isThrottled(call: CallRecord): boolean {
   return call.errorCode !== undefined && THROTTLING_CODES.has(call.errorCode);
 }
 
-function sampleMemory() {
+/**
+ * The process's peak RSS, and the peak V8 heap in use: this thread's and the sandbox thread's (each
+ * isolate has its own heap), sampled together every 250 ms.
+ */
+function sampleMemory(sandbox: SandboxThread) {
   let rss = 0;
-  let heap = 0;
+  let heap = { total: 0, main: 0, sandbox: 0 };
+  let sandboxHeap = 0;
   const sample = () => {
     const m = process.memoryUsage();
     rss = Math.max(rss, m.rss);
-    heap = Math.max(heap, m.heapUsed);
+    if (m.heapUsed + sandboxHeap > heap.total)
+      heap = { total: m.heapUsed + sandboxHeap, main: m.heapUsed, sandbox: sandboxHeap };
+    void sandbox.heapUsed().then((used) => {
+      sandboxHeap = used ?? 0;
+    }, ignore);
   };
   const timer = setInterval(sample, 250);
   timer.unref();
+  const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
   return {
     stop: () => {
       sample();
       clearInterval(timer);
       const maxRss = process.resourceUsage().maxRSS * 1024;
-      return { rssMiB: Math.round(Math.max(rss, maxRss) / 2 ** 20), heapUsedMiB: Math.round(heap / 2 ** 20) };
+      return {
+        rssMiB: mib(Math.max(rss, maxRss)),
+        heapUsedMiB: mib(heap.total),
+        mainThreadHeapMiB: mib(heap.main),
+        sandboxThreadHeapMiB: sandbox.osThreadId === undefined ? undefined : mib(heap.sandbox),
+      };
     },
   };
 }
+
+function ignore(): void {}
 
 function readOptions(): BenchOptions {
   const { values } = parseArgs({
@@ -980,6 +1033,10 @@ function readOptions(): BenchOptions {
 function medianOf(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function percent(share: number | undefined): string {
+  return share === undefined ? '-' : `${Math.round(share * 100)} %`;
 }
 
 function round(ms: number): number {

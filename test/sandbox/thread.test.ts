@@ -33,6 +33,13 @@ describe('a sandbox in a worker thread', () => {
     ]);
   });
 
+  it('reports the heap of its own thread', async () => {
+    // Act
+    const heapUsed = await thread().heapUsed();
+    // Assess
+    expect(heapUsed).toBeGreaterThan(1024 * 1024);
+  });
+
   it('hands over the seeded organization and the performance model', () => {
     // Assess
     expect(thread().organization.accounts.size).toBe(4);
