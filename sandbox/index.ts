@@ -10,6 +10,7 @@ import { parseScenario, type Scenario, type ScenarioInput } from './scenario/sce
 import { seedWorld } from './scenario/seed';
 import type { StackResources } from './scenario/stack-resources';
 import { SERVICES } from './services';
+import { useDynalite } from './services/dynamodb';
 
 export interface SandboxOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
@@ -68,6 +69,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', () => resolve()));
   world.settings.dynamodbEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  useDynalite(world, dynamo);
   await createLedgerTable(world.settings.dynamodbEndpoint, seeded.stack.ledgerTable);
 
   const server = new SandboxServer(world, SERVICES);
@@ -83,20 +85,25 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     admin: seeded.admin,
     stack: seeded.stack,
     server,
-    clientConfig: (credentials = seeded.admin) => ({
-      endpoint,
-      region,
-      credentials: {
-        accessKeyId: credentials.accessKeyId,
-        secretAccessKey: credentials.secretAccessKey,
-        ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
-      },
-      forcePathStyle: true,
-    }),
+    clientConfig: (credentials = seeded.admin) => sandboxClientConfig(endpoint, region, credentials),
     close: async () => {
       await server.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },
+  };
+}
+
+/** AWS SDK v3 client configuration for a sandbox at `endpoint`, as the given caller. */
+export function sandboxClientConfig(endpoint: string, region: string, credentials: SandboxCredentials) {
+  return {
+    endpoint,
+    region,
+    credentials: {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
+    },
+    forcePathStyle: true as const,
   };
 }
 

@@ -25,9 +25,6 @@ export type Decision =
  * management account is exempt, as on AWS), and the resource policy when there is one.
  */
 export class Authorizer {
-  /** Decisions keyed by the exact policies and request: evaluation costs ~0.5 ms, calls repeat. */
-  private readonly cache = new Map<string, Decision>();
-
   constructor(private readonly world: World) {}
 
   async authorize(
@@ -38,14 +35,7 @@ export class Authorizer {
     deniedError: { code: string; status: number },
   ): Promise<void> {
     if (!this.world.settings.enforcePolicies) return;
-    const simulation = simulationOf(this.world, principal, action, resource, options);
-    const key = createHash('sha1').update(JSON.stringify(simulation)).digest('base64');
-    let decision = this.cache.get(key);
-    if (!decision) {
-      decision = await evaluate(simulation);
-      if (this.cache.size > 100_000) this.cache.clear();
-      this.cache.set(key, decision);
-    }
+    const decision = await evaluate(simulationOf(this.world, principal, action, resource, options));
     if (!decision.allowed) {
       throw new AwsError(
         deniedError.code,
@@ -130,7 +120,55 @@ function simulationOf(
   } as unknown as Simulation;
 }
 
+/**
+ * Decisions already made, by `decisionKey`. A decision depends on nothing but its simulation, so
+ * every sandbox of the process shares them.
+ */
+const decisions = new Map<string, Decision>();
+const MAX_DECISIONS = 100_000;
+
 async function evaluate(simulation: Simulation): Promise<Decision> {
+  const key = decisionKey(simulation);
+  let decision = decisions.get(key);
+  if (!decision) {
+    decision = await runEvaluator(simulation);
+    if (decisions.size >= MAX_DECISIONS) decisions.clear();
+    decisions.set(key, decision);
+  }
+  return decision;
+}
+
+/**
+ * What identifies a decision. Evaluation costs about half a millisecond, and casbridge makes the
+ * same calls in every account, each account a new principal and new resource ARNs: keyed by the
+ * exact text, nearly every call of an onboarding missed. So account ids (any 12 digits standing
+ * alone) are named by order of first appearance, `#0`, `#1`, …, and the second account's
+ * CreateUser finds the first account's decision. That is sound because the evaluator compares
+ * such ids only as whole strings, which a consistent renaming preserves — unless a policy can tell
+ * two ids apart otherwise: a wildcard next to a digit (`arn:aws:iam::2000*`), or a numeric or date
+ * comparison, or a request resource with a wildcard next to a digit (SimulatePrincipalPolicy
+ * matches it as a pattern). Simulations holding any of these are keyed by their exact text.
+ */
+export function decisionKey(simulation: Simulation): string {
+  let text = JSON.stringify(simulation);
+  if (!ACCOUNT_ID_SENSITIVE.test(text)) {
+    const names = new Map<string, string>();
+    text = text.replace(ACCOUNT_ID, (id) => {
+      let name = names.get(id);
+      if (name === undefined) {
+        name = `#${names.size}`;
+        names.set(id, name);
+      }
+      return name;
+    });
+  }
+  return createHash('sha1').update(text).digest('base64');
+}
+
+const ACCOUNT_ID = /(?<![0-9])[0-9]{12}(?![0-9])/g;
+const ACCOUNT_ID_SENSITIVE = /[0-9][*?]|[*?][0-9]|Numeric|Date/;
+
+async function runEvaluator(simulation: Simulation): Promise<Decision> {
   const response = await runSimulation(simulation, {});
   if (response.resultType === 'error') {
     throw new Error(`sandbox policy evaluation failed: ${JSON.stringify(response.errors)}`);

@@ -29,7 +29,10 @@ export interface WorldSettings {
   keyPropagationMs: number;
   /** Evaluate caller permissions with the IAM policy evaluator (off only to measure its cost). */
   enforcePolicies: boolean;
-  /** Where the dynalite server behind the DynamoDB front listens. */
+  /**
+   * Where the dynalite server behind the DynamoDB front listens, for people and tools; the front
+   * itself hands requests to dynalite in memory.
+   */
   dynamodbEndpoint?: string;
   /**
    * Organizations List* calls serve an empty page with a NextToken now and then, as AWS may

@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import type { Server } from 'node:http';
 import { AwsError, isAwsError } from '../core/aws-error';
 import {
   JSON_ERRORS,
@@ -365,24 +367,12 @@ async function keyOfItem(ctx: RequestContext, input: Input): Promise<Item> {
 
 /** Sends one operation to dynalite; its errors come back as the AwsError DynamoDB would raise. */
 async function callDynalite(ctx: RequestContext, operation: string, input: Input): Promise<Item> {
-  const endpoint = ctx.world.settings.dynamodbEndpoint;
-  if (!endpoint) throw new AwsError('InternalServerError', 'The sandbox has no DynamoDB backend.', 500);
-  const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-amz-json-1.0',
-      'x-amz-target': `${TARGET_PREFIX}.${operation}`,
-      'x-amz-date': amzDate,
-      // dynalite checks that a SigV4 header is present and well formed, never the signature.
-      authorization: `AWS4-HMAC-SHA256 Credential=sandbox/${amzDate.slice(0, 8)}/${ctx.region}/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=sandbox`,
-    },
-    body: JSON.stringify(input),
-  });
-  const text = await response.text();
+  const server = dynalites.get(ctx.world);
+  if (!server) throw new AwsError('InternalServerError', 'The sandbox has no DynamoDB backend.', 500);
+  const response = await sendToDynalite(server, operation, JSON.stringify(input), ctx.region);
   let body: Item;
   try {
-    body = text === '' ? {} : asRecord(JSON.parse(text));
+    body = response.body === '' ? {} : asRecord(JSON.parse(response.body));
   } catch {
     throw new AwsError(
       'ValidationException',
@@ -390,8 +380,58 @@ async function callDynalite(ctx: RequestContext, operation: string, input: Input
       response.status,
     );
   }
-  if (!response.ok) throw dynaliteError(response.status, body);
+  if (response.status >= 300) throw dynaliteError(response.status, body);
   return withAccountArns(ctx, body) as Item;
+}
+
+/**
+ * dynalite is an http.Server whose 'request' listener reads the request as a stream and answers
+ * through `statusCode`, `setHeader` and `end`. Handing it an in-memory request and response skips
+ * the loopback socket, HTTP on both sides and fetch: about 0.5 ms of CPU per call, ten times what
+ * dynalite itself spends on a GetItem.
+ */
+function sendToDynalite(
+  server: Server,
+  operation: string,
+  body: string,
+  region: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const amzDate = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const request = Object.assign(new EventEmitter(), {
+      method: 'POST',
+      url: '/',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': `${TARGET_PREFIX}.${operation}`,
+        'x-amz-date': amzDate,
+        // dynalite checks that a SigV4 header is present and well formed, never the signature.
+        authorization: `AWS4-HMAC-SHA256 Credential=sandbox/${amzDate.slice(0, 8)}/${region}/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=sandbox`,
+      },
+    });
+    const response = {
+      statusCode: 200,
+      setHeader: () => undefined,
+      end(text?: string) {
+        resolve({ status: this.statusCode, body: text ?? '' });
+      },
+    };
+    try {
+      server.emit('request', request, response);
+      request.emit('data', Buffer.from(body, 'utf8'));
+      request.emit('end');
+    } catch (error) {
+      reject(error);
+    }
+  });
+}
+
+/** The dynalite server behind each world's DynamoDB front. */
+const dynalites = new WeakMap<World, Server>();
+
+/** Serves the world's DynamoDB calls from this dynalite server (in memory, whether or not it listens). */
+export function useDynalite(world: World, server: Server): void {
+  dynalites.set(world, server);
 }
 
 function dynaliteError(status: number, body: Item): AwsError {

@@ -12,14 +12,19 @@ import type { CallRecord } from '../../sandbox/core/call-log';
 import { DEFAULT_PERFORMANCE_MODEL, type PerformanceModel } from '../../sandbox/core/performance-model';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { type SandboxThread, startSandboxThread } from '../../sandbox/thread';
 import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import { FUNCTION_HANDLERS } from '../local/handlers';
 import type { EventLog } from '../local/run-local';
+import { processCpuMs, threadCpuMs } from './cpu-time';
 
 /**
  * The run benchmark (`npm run bench [-- --accounts N --json FILE]`): one process, one sandbox
- * organization of N healthy accounts with the latency and rate-limit model on, and
+ * organization of N healthy accounts with the latency and rate-limit model on, served from a
+ * worker thread so that the emulated AWS and casbridge's own code (handlers, SDK clients, the
+ * interpreter) do not take turns on one core, as they never do on AWS (`--sandbox same-thread`
+ * runs both on the main thread, as before, to compare), and
  *
  * 1. an onboard run of the N accounts through the local state machine (the deployed definition,
  *    the real handlers), then a reconcile run of the same N;
@@ -79,6 +84,7 @@ interface BenchOptions {
   json: string | undefined;
   skipPackage: boolean;
   initRuns: number;
+  sandbox: 'thread' | 'same-thread';
 }
 
 type Mode = 'onboard' | 'reconcile';
@@ -91,15 +97,19 @@ interface CallSplit {
 
 async function main(): Promise<void> {
   const options = readOptions();
-  const memory = sampleMemory();
   const benchStarted = performance.now();
-  const sandbox = await startSandbox({
+  const sandboxOptions = {
     scenario: benchScenario(options.accounts, options.sample),
     performanceModel: true,
-  });
+  };
+  const sandbox =
+    options.sandbox === 'thread'
+      ? await startSandboxThread(sandboxOptions)
+      : sameThread(await startSandbox(sandboxOptions));
+  const memory = sampleMemory(sandbox);
   try {
     await actAsTaskRole(sandbox);
-    const model = sandbox.world.faults.getModel() ?? DEFAULT_PERFORMANCE_MODEL;
+    const model = sandbox.performanceModel ?? DEFAULT_PERFORMANCE_MODEL;
     const fleetOu = ouId(sandbox, FLEET_OU);
     const fleet = new Set(accountsIn(sandbox, FLEET_OU).map((a) => a.accountId));
 
@@ -128,6 +138,7 @@ async function main(): Promise<void> {
       },
       accounts: options.accounts,
       concurrency: options.concurrency,
+      sandbox: options.sandbox,
       baselineSample: options.sample,
       model,
       phases: Object.fromEntries(
@@ -142,6 +153,8 @@ async function main(): Promise<void> {
             mode,
             {
               wallMs: round(phase.wallMs),
+              wallSplit: phase.wallSplit,
+              cpu: phase.cpu,
               outcomes: phase.outcomes,
               idealBound: ideal,
               ratioToIdeal: round2(phase.wallMs / ideal.boundMs),
@@ -213,7 +226,7 @@ function benchScenario(accounts: number, sample: number): ScenarioInput {
 }
 
 /** What a deployed task sees: the stack's environment, the sandbox as AWS, the task role. */
-async function actAsTaskRole(sandbox: Sandbox): Promise<void> {
+async function actAsTaskRole(sandbox: SandboxThread): Promise<void> {
   Object.assign(process.env, {
     ...stackEnvironment(sandbox.stack),
     AWS_ENDPOINT_URL: sandbox.endpoint,
@@ -224,15 +237,15 @@ async function actAsTaskRole(sandbox: Sandbox): Promise<void> {
   await actAsRole(sandbox.stack.taskRoleArn, sandbox.region);
 }
 
-function ouId(sandbox: Sandbox, name: string): string {
-  const ou = [...sandbox.world.organization.ous.values()].find((o) => o.name === name);
+function ouId(sandbox: SandboxThread, name: string): string {
+  const ou = [...sandbox.organization.ous.values()].find((o) => o.name === name);
   if (!ou) throw new Error(`no OU ${name} in the bench organization`);
   return ou.id;
 }
 
-function accountsIn(sandbox: Sandbox, ouName: string): TargetAccount[] {
+function accountsIn(sandbox: SandboxThread, ouName: string): TargetAccount[] {
   const id = ouId(sandbox, ouName);
-  return [...sandbox.world.organization.accounts.values()]
+  return [...sandbox.organization.accounts.values()]
     .filter((a) => a.parentId === id)
     .map((a) => ({
       accountId: a.id,
@@ -248,44 +261,92 @@ let executions = 0;
 
 /** One run of the state machine over the fleet OU, with every call and event it caused. */
 async function runPhase(
-  sandbox: Sandbox,
+  sandbox: SandboxThread,
   mode: Mode,
   fleetOu: string,
   fleet: Set<string>,
   concurrency: number,
 ) {
-  const log = sandbox.world.callLog;
-  const mark = log.mark();
+  const mark = sandbox.markCalls();
   // Calls by the central account between these marks are the accounts' own; outside, the run's.
   const mapWindow = { from: mark, to: Number.POSITIVE_INFINITY };
   const started = performance.now();
+  const mapTimes = { enteredMs: started, exitedMs: Number.NaN };
+  const cpuBefore = {
+    process: processCpuMs(),
+    mainThread: threadCpuMs(),
+    sandboxThread: sandboxCpuMs(sandbox),
+  };
   const outcome = await executeRunLocally(
     { mode, organizationalUnits: [fleetOu], maxConcurrency: concurrency },
     {
       executionName: `bench-${mode}-${++executions}`,
       onEvent: (event) => {
         if (!('state' in event) || event.state.name !== 'ProcessAccounts') return;
-        if (event.type === 'StateEntered') mapWindow.from = log.mark();
-        if (event.type === 'StateExited') mapWindow.to = log.mark();
+        if (event.type === 'StateEntered') {
+          mapWindow.from = sandbox.markCalls();
+          mapTimes.enteredMs = performance.now();
+        }
+        if (event.type === 'StateExited') {
+          mapWindow.to = sandbox.markCalls();
+          mapTimes.exitedMs = performance.now();
+        }
       },
     },
   );
   const wallMs = performance.now() - started;
+  const cpuMs = {
+    process: processCpuMs() - cpuBefore.process,
+    mainThread: difference(threadCpuMs(), cpuBefore.mainThread),
+    sandboxThread: difference(sandboxCpuMs(sandbox), cpuBefore.sandboxThread),
+  };
   progress(`${mode}: ${fleet.size} accounts in ${(wallMs / 1000).toFixed(1)} s`);
   if (!outcome.report) throw new Error(`the ${mode} run did not start: ${outcome.startError?.message}`);
-  const calls = log.list({ sinceSeq: mark });
+  const calls = await sandbox.listCalls({ sinceSeq: mark });
   const outcomes: Record<string, number> = {};
   for (const account of outcome.report.accounts) {
     if (!fleet.has(account.accountId)) continue;
     outcomes[account.outcome] = (outcomes[account.outcome] ?? 0) + 1;
   }
+  const exitedMs = Number.isNaN(mapTimes.exitedMs) ? started + wallMs : mapTimes.exitedMs;
   return {
     wallMs,
+    // The run's own work around the fan-out: ResolveTargets (the Organizations walk, page after
+    // page), LoadTargets, then WriteReport. The ideal bound does not count it.
+    wallSplit: {
+      beforeMapMs: round(mapTimes.enteredMs - started),
+      mapMs: round(exitedMs - mapTimes.enteredMs),
+      afterMapMs: round(started + wallMs - exitedMs),
+    },
+    cpu: cpuFigures(cpuMs, calls.length, wallMs),
     calls,
     mapWindow,
     outcomes,
     throttled: calls.filter(isThrottled).length,
     transitions: countTransitions(outcome.execution.events, fleet.size),
+  };
+}
+
+/**
+ * Where the phase's CPU went: the whole process (every thread, V8's GC helpers included), the
+ * main thread (handlers, SDK clients, the interpreter and, with `--sandbox same-thread`, the
+ * sandbox) and the sandbox's thread. CPU per call and calls per second are over every call the
+ * sandbox logged in the phase, throttled ones included. A thread busy for nearly the whole wall
+ * time means the phase waited for that thread's CPU, not for the model's latency and rates.
+ */
+function cpuFigures(
+  cpuMs: { process: number; mainThread: number | undefined; sandboxThread: number | undefined },
+  calls: number,
+  wallMs: number,
+) {
+  return {
+    processMs: round(cpuMs.process),
+    mainThreadMs: cpuMs.mainThread === undefined ? undefined : round(cpuMs.mainThread),
+    sandboxThreadMs: cpuMs.sandboxThread === undefined ? undefined : round(cpuMs.sandboxThread),
+    processMsPerCall: round2(cpuMs.process / Math.max(1, calls)),
+    callsPerSecond: round(calls / (wallMs / 1000)),
+    mainThreadBusy: cpuMs.mainThread === undefined ? undefined : round2(cpuMs.mainThread / wallMs),
+    sandboxThreadBusy: cpuMs.sandboxThread === undefined ? undefined : round2(cpuMs.sandboxThread / wallMs),
   };
 }
 
@@ -325,24 +386,23 @@ function countTransitions(events: EventLog[], accounts: number) {
  * AWS CLI, without the CLI's own process start per call. Each step's calls are exact here,
  * because nothing else runs meanwhile.
  */
-async function runBaseline(sandbox: Sandbox, accounts: TargetAccount[], mode: Mode) {
-  const log = sandbox.world.callLog;
+async function runBaseline(sandbox: SandboxThread, accounts: TargetAccount[], mode: Mode) {
   const runId = `bench-baseline-${mode}`;
   const sequences: CallRecord[][] = [];
   const stepCalls = new Map<string, { calls: number; read: number; write: number; ms: number }>();
   let totalMs = 0;
   let retries = 0;
   for (const account of accounts) {
-    const accountMark = log.mark();
+    const accountMark = sandbox.markCalls();
     const started = performance.now();
     let input: unknown = { runId, mode, dryRun: false, account, steps: {} };
     for (const [state, fn] of PIPELINE) {
-      const mark = log.mark();
+      const mark = sandbox.markCalls();
       const stepStarted = performance.now();
       const retried = await invokeWithRetry(fn, input);
       input = retried.output;
       retries += retried.retries;
-      const calls = log.list({ sinceSeq: mark }).filter((c) => !isThrottled(c));
+      const calls = (await sandbox.listCalls({ sinceSeq: mark })).filter((c) => !isThrottled(c));
       const entry = stepCalls.get(state) ?? { calls: 0, read: 0, write: 0, ms: 0 };
       entry.calls += calls.length;
       entry.read += calls.filter((c) => c.readOnly).length;
@@ -353,7 +413,7 @@ async function runBaseline(sandbox: Sandbox, accounts: TargetAccount[], mode: Mo
     totalMs += performance.now() - started;
     const outcome = (input as { outcome?: string; steps?: Record<string, StepResult> }).outcome;
     if (outcome !== 'SUCCEEDED') throw new Error(`baseline ${mode} of ${account.accountId}: ${outcome}`);
-    sequences.push(log.list({ sinceSeq: accountMark }));
+    sequences.push(await sandbox.listCalls({ sinceSeq: accountMark }));
   }
   const n = Math.max(1, accounts.length);
   progress(`baseline ${mode}: ${accounts.length} accounts one at a time in ${(totalMs / 1000).toFixed(1)} s`);
@@ -671,6 +731,8 @@ function initTime(module: string): { wallMs: number; cpuMs: number } {
 
 interface PhaseResult {
   wallMs: number;
+  wallSplit: { beforeMapMs: number; mapMs: number; afterMapMs: number };
+  cpu: ReturnType<typeof cpuFigures>;
   outcomes: Record<string, number>;
   idealBound: ReturnType<typeof idealBound>;
   ratioToIdeal: number;
@@ -717,8 +779,9 @@ function checkTargets(result: {
 function printTable(result: {
   accounts: number;
   concurrency: number;
+  sandbox: BenchOptions['sandbox'];
   phases: Record<Mode, PhaseResult>;
-  peakMemory: { rssMiB: number; heapUsedMiB: number };
+  peakMemory: ReturnType<ReturnType<typeof sampleMemory>['stop']>;
   package: ReturnType<typeof measurePackage> | undefined;
   targets: Record<string, boolean>;
   benchWallMs: number;
@@ -739,6 +802,27 @@ function printTable(result: {
       ),
     ],
     ['wall time', ...both((p) => s(p.wallMs))],
+    [
+      '  before the map / map / after',
+      ...both(
+        (p) => `${s(p.wallSplit.beforeMapMs)} / ${s(p.wallSplit.mapMs)} / ${s(p.wallSplit.afterMapMs)}`,
+      ),
+    ],
+    [
+      'CPU: process (main thread / sandbox thread)',
+      ...both(
+        (p) =>
+          `${s(p.cpu.processMs)} (${p.cpu.mainThreadMs === undefined ? '-' : s(p.cpu.mainThreadMs)} / ${p.cpu.sandboxThreadMs === undefined ? '-' : s(p.cpu.sandboxThreadMs)})`,
+      ),
+    ],
+    [
+      '  busy share of the wall time (main / sandbox)',
+      ...both((p) => `${percent(p.cpu.mainThreadBusy)} / ${percent(p.cpu.sandboxThreadBusy)}`),
+    ],
+    [
+      '  calls/s, process CPU per call',
+      ...both((p) => `${p.cpu.callsPerSecond}/s, ${p.cpu.processMsPerCall} ms`),
+    ],
     ['ideal bound', ...both((p) => `${s(p.idealBound.boundMs)} (${p.idealBound.bindingConstraint})`)],
     [
       '  critical path / busiest central bucket',
@@ -811,10 +895,16 @@ function printTable(result: {
   );
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => `${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`.trimEnd();
-  process.stdout.write(`${result.accounts} accounts, concurrency ${result.concurrency}\n`);
+  process.stdout.write(
+    `${result.accounts} accounts, concurrency ${result.concurrency}, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}\n`,
+  );
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   process.stdout.write(
-    `peak memory: ${result.peakMemory.rssMiB} MiB RSS, ${result.peakMemory.heapUsedMiB} MiB heap\n`,
+    `peak memory: ${result.peakMemory.rssMiB} MiB RSS, ${result.peakMemory.heapUsedMiB} MiB heap${
+      result.peakMemory.sandboxThreadHeapMiB === undefined
+        ? ''
+        : ` (main thread ${result.peakMemory.mainThreadHeapMiB}, sandbox thread ${result.peakMemory.sandboxThreadHeapMiB})`
+    }\n`,
   );
   const pkg = result.package;
   if (pkg && 'functions' in pkg && pkg.functions) {
@@ -830,6 +920,38 @@ function printTable(result: {
 
 // ---------------------------------------------------------------- helpers
 
+/**
+ * A sandbox started in this thread, seen through the worker thread's interface: how the benchmark
+ * ran before the sandbox had a thread of its own (`--sandbox same-thread`), kept to compare.
+ */
+function sameThread(sandbox: Sandbox): SandboxThread {
+  return {
+    endpoint: sandbox.endpoint,
+    port: sandbox.port,
+    region: sandbox.region,
+    scenario: sandbox.scenario,
+    admin: sandbox.admin,
+    stack: sandbox.stack,
+    organization: sandbox.world.organization,
+    performanceModel: sandbox.world.faults.getModel(),
+    osThreadId: undefined,
+    clientConfig: sandbox.clientConfig,
+    markCalls: () => sandbox.world.callLog.mark(),
+    listCalls: async (filter) => sandbox.world.callLog.list(filter),
+    // This thread's heap holds the sandbox too: nothing to add.
+    heapUsed: async () => undefined,
+    close: () => sandbox.close(),
+  };
+}
+
+function sandboxCpuMs(sandbox: SandboxThread): number | undefined {
+  return sandbox.osThreadId === undefined ? undefined : threadCpuMs(sandbox.osThreadId);
+}
+
+function difference(after: number | undefined, before: number | undefined): number | undefined {
+  return after === undefined || before === undefined ? undefined : after - before;
+}
+
 function progress(message: string): void {
   process.stderr.write(`bench: ${message}\n`);
 }
@@ -838,25 +960,42 @@ function isThrottled(call: CallRecord): boolean {
   return call.errorCode !== undefined && THROTTLING_CODES.has(call.errorCode);
 }
 
-function sampleMemory() {
+/**
+ * The process's peak RSS, and the peak V8 heap in use: this thread's and the sandbox thread's (each
+ * isolate has its own heap), sampled together every 250 ms.
+ */
+function sampleMemory(sandbox: SandboxThread) {
   let rss = 0;
-  let heap = 0;
+  let heap = { total: 0, main: 0, sandbox: 0 };
+  let sandboxHeap = 0;
   const sample = () => {
     const m = process.memoryUsage();
     rss = Math.max(rss, m.rss);
-    heap = Math.max(heap, m.heapUsed);
+    if (m.heapUsed + sandboxHeap > heap.total)
+      heap = { total: m.heapUsed + sandboxHeap, main: m.heapUsed, sandbox: sandboxHeap };
+    void sandbox.heapUsed().then((used) => {
+      sandboxHeap = used ?? 0;
+    }, ignore);
   };
   const timer = setInterval(sample, 250);
   timer.unref();
+  const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
   return {
     stop: () => {
       sample();
       clearInterval(timer);
       const maxRss = process.resourceUsage().maxRSS * 1024;
-      return { rssMiB: Math.round(Math.max(rss, maxRss) / 2 ** 20), heapUsedMiB: Math.round(heap / 2 ** 20) };
+      return {
+        rssMiB: mib(Math.max(rss, maxRss)),
+        heapUsedMiB: mib(heap.total),
+        mainThreadHeapMiB: mib(heap.main),
+        sandboxThreadHeapMiB: sandbox.osThreadId === undefined ? undefined : mib(heap.sandbox),
+      };
     },
   };
 }
+
+function ignore(): void {}
 
 function readOptions(): BenchOptions {
   const { values } = parseArgs({
@@ -867,6 +1006,7 @@ function readOptions(): BenchOptions {
       json: { type: 'string' },
       'skip-package': { type: 'boolean', default: false },
       'init-runs': { type: 'string', default: '5' },
+      sandbox: { type: 'string', default: 'thread' },
     },
     strict: true,
   });
@@ -877,6 +1017,8 @@ function readOptions(): BenchOptions {
   };
   const concurrency = positive('concurrency');
   if (concurrency > 1000) throw new Error('--concurrency is at most 1000 (the run input allows no more)');
+  if (values.sandbox !== 'thread' && values.sandbox !== 'same-thread')
+    throw new Error('--sandbox is thread or same-thread');
   return {
     accounts: positive('accounts'),
     concurrency,
@@ -884,12 +1026,17 @@ function readOptions(): BenchOptions {
     json: values.json,
     skipPackage: values['skip-package'] ?? false,
     initRuns: positive('init-runs'),
+    sandbox: values.sandbox,
   };
 }
 
 function medianOf(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function percent(share: number | undefined): string {
+  return share === undefined ? '-' : `${Math.round(share * 100)} %`;
 }
 
 function round(ms: number): number {
