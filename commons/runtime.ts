@@ -29,6 +29,15 @@ export function getRuntime(): Runtime {
 }
 
 /**
+ * Drops the process's runtime: the next task builds a new one, with new clients and no cached
+ * member-role sessions, as a new Lambda container would. For local runs that stand for a later
+ * day's run (the benchmark's reconcile), never for Lambda itself.
+ */
+export function resetRuntime(): void {
+  cached = undefined;
+}
+
+/**
  * One value per runtime, built by `build` on first use: a warm Lambda reuses its clients (and
  * their connections) across invocations, while a test's or the CLI's own runtime gets its own.
  */
