@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { AwsCredentialIdentity } from '@smithy/types';
 
 /**
@@ -70,20 +72,45 @@ export interface MemberAccount {
   readonly session: MemberSession;
 }
 
+let connections: { httpAgent: HttpAgent; httpsAgent: HttpsAgent } | undefined;
+
+/**
+ * One keep-alive connection pool for every member-account client of the process: accounts
+ * differ by their credentials, not by endpoint (IAM is global, CloudTrail regional), so a warm
+ * function reuses its connections, TLS sessions included, from one account to the next instead
+ * of opening new ones for each account's clients.
+ */
+function memberConnections(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
+  connections ??= {
+    httpAgent: new HttpAgent({ keepAlive: true }),
+    httpsAgent: new HttpsAgent({ keepAlive: true }),
+  };
+  return connections;
+}
+
 /**
  * A member-account client factory: one client per assumed session, so a warm function reuses it
  * while the credentials last (the cache hands out the same session until then), and builds a
  * new one with the renewed credentials.
  */
 export function memberClient<C extends object>(
-  build: (config: ReturnType<typeof clientConfig> & { cacheMiddleware: boolean }) => C,
+  build: (
+    config: ReturnType<typeof clientConfig> & {
+      cacheMiddleware: boolean;
+      requestHandler: { httpAgent: HttpAgent; httpsAgent: HttpsAgent };
+    },
+  ) => C,
 ): (member: MemberAccount) => C {
   const built = new WeakMap<MemberSession, C>();
   return ({ settings, session }) => {
     let client = built.get(session);
     if (!client) {
       // Each member client serves several calls of the account's steps: cache its stack too.
-      client = build({ ...clientConfig(settings, session.credentials), cacheMiddleware: true });
+      client = build({
+        ...clientConfig(settings, session.credentials),
+        cacheMiddleware: true,
+        requestHandler: memberConnections(),
+      });
       built.set(session, client);
     }
     return client;
