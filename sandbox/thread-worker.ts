@@ -1,7 +1,13 @@
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { type Sandbox, startSandbox } from './index';
-import type { ThreadReady, ThreadReply, ThreadRequest, ThreadStart } from './thread';
+import {
+  sandboxFacts,
+  type ThreadReady,
+  type ThreadReply,
+  type ThreadRequest,
+  type ThreadStart,
+} from './thread';
 
 /** The worker side of `startSandboxThread`: starts the sandbox here and answers the main thread. */
 async function serve(): Promise<void> {
@@ -29,14 +35,7 @@ async function serve(): Promise<void> {
   });
   port.postMessage({
     kind: 'ready',
-    endpoint: sandbox.endpoint,
-    port: sandbox.port,
-    region: sandbox.region,
-    scenario: sandbox.scenario,
-    admin: sandbox.admin,
-    stack: sandbox.stack,
-    organization: sandbox.world.organization,
-    performanceModel: sandbox.world.faults.getModel(),
+    ...sandboxFacts(sandbox),
     osThreadId: osThreadId(),
   } satisfies ThreadReady);
 }

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { CallFilter, CallRecord } from './core/call-log';
 import type { PerformanceModel } from './core/performance-model';
 import type { Organization } from './core/world';
-import { type SandboxCredentials, type SandboxOptions, sandboxClientConfig } from './index';
+import { type Sandbox, type SandboxCredentials, type SandboxOptions, sandboxClientConfig } from './index';
 import type { Scenario } from './scenario/scenario';
 import type { StackResources } from './scenario/stack-resources';
 
@@ -44,20 +44,28 @@ export interface ThreadStart {
   callSeq: Int32Array;
 }
 
+/** What a started sandbox tells about itself, by value: what crosses to the benchmark's thread. */
+export type SandboxFacts = Pick<
+  SandboxThread,
+  'endpoint' | 'port' | 'region' | 'scenario' | 'admin' | 'stack' | 'organization' | 'performanceModel'
+>;
+
+export function sandboxFacts(sandbox: Sandbox): SandboxFacts {
+  return {
+    endpoint: sandbox.endpoint,
+    port: sandbox.port,
+    region: sandbox.region,
+    scenario: sandbox.scenario,
+    admin: sandbox.admin,
+    stack: sandbox.stack,
+    organization: sandbox.world.organization,
+    performanceModel: sandbox.world.faults.getModel(),
+  };
+}
+
 /** The worker's first message: the sandbox serves, or could not start. */
 export type ThreadReady =
-  | {
-      kind: 'ready';
-      endpoint: string;
-      port: number;
-      region: string;
-      scenario: Scenario;
-      admin: SandboxCredentials & { arn: string };
-      stack: StackResources;
-      organization: Organization;
-      performanceModel: PerformanceModel | undefined;
-      osThreadId: number | undefined;
-    }
+  | (SandboxFacts & { kind: 'ready'; osThreadId: number | undefined })
   | { kind: 'failed'; message: string };
 
 export type ThreadRequest =

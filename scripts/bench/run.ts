@@ -13,7 +13,7 @@ import type { CallRecord } from '../../sandbox/core/call-log';
 import { DEFAULT_PERFORMANCE_MODEL, type PerformanceModel } from '../../sandbox/core/performance-model';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
-import { type SandboxThread, startSandboxThread } from '../../sandbox/thread';
+import { type SandboxThread, sandboxFacts, startSandboxThread } from '../../sandbox/thread';
 import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import { FUNCTION_HANDLERS } from '../local/handlers';
@@ -956,14 +956,7 @@ function printTable(result: {
  */
 function sameThread(sandbox: Sandbox): SandboxThread {
   return {
-    endpoint: sandbox.endpoint,
-    port: sandbox.port,
-    region: sandbox.region,
-    scenario: sandbox.scenario,
-    admin: sandbox.admin,
-    stack: sandbox.stack,
-    organization: sandbox.world.organization,
-    performanceModel: sandbox.world.faults.getModel(),
+    ...sandboxFacts(sandbox),
     osThreadId: undefined,
     clientConfig: sandbox.clientConfig,
     markCalls: () => sandbox.world.callLog.mark(),
