@@ -5,10 +5,6 @@ import { LEDGER_VIEW_FIELDS } from './ledger-view';
 import type { StepResult, TargetAccount } from './step-result';
 import './zod-locale';
 
-/**
- * What flows between the per-account tasks of the state machine: the run, the account, and each
- * finished step's result. Small (well under Step Functions' 256 KiB) and free of secrets.
- */
 /** A view of the account's ledger item, or a step's changes to it: ids, times and statuses only. */
 const ledgerFieldsSchema = z.strictObject(
   Object.fromEntries(LEDGER_VIEW_FIELDS.map((field) => [field, z.optional(z.nullable(z.string()))])),
@@ -39,6 +35,11 @@ export const taskInputSchema = z.strictObject({
   ledger: z.optional(ledgerFieldsSchema),
 });
 
+/**
+ * What flows between the per-account tasks of the state machine: the run, the account, each
+ * finished step's result and the account's ledger view. Small (well under Step Functions'
+ * 256 KiB) and free of secrets.
+ */
 export interface TaskInput {
   runId: string;
   mode: 'onboard' | 'reconcile' | 'offboard' | 'retry-failed';
