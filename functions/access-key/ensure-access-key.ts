@@ -70,16 +70,34 @@ async function reconcile(
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const now = (deps.now ?? Date.now)();
-  // The user step created the user in this run: it has no key, so no secret can hold one of its
-  // keys and the new key's secret is written straight away (an older secret of that name, left
-  // by an earlier user, is found when CreateSecret says it exists).
-  const newUser = !dryRun && steps?.user?.action === 'created';
-  const keys = newUser ? [] : await listKeys(iam, config.userName);
+  if (!dryRun && steps?.user?.action === 'created') {
+    // The user step created the user in this run: it has no key, so no secret can hold one of its
+    // keys and the new key's secret is written straight away (an older secret of that name, left
+    // by an earlier user, is found when CreateSecret says it exists).
+    try {
+      return await converge(deps, accountId, now, [], undefined, false);
+    } catch (error) {
+      // A retried attempt of this step meets keys an earlier one left (IAM allows two): look first.
+      if (awsErrorName(error) !== 'LimitExceededException') throw error;
+    }
+  }
+  const keys = await listKeys(iam, config.userName);
   const settled = settledKey(keys, ledger, config.keyMaxAgeDays, now);
   if (settled) return settled;
-  const secret = newUser
-    ? undefined
-    : await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
+  const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
+  return converge(deps, accountId, now, keys, secret, dryRun);
+}
+
+/** From the user's keys and the connector secret as they are, to one key in service. */
+async function converge(
+  deps: AccessKeyDeps,
+  accountId: string,
+  now: number,
+  keys: AccessKeyMetadata[],
+  secret: DescribeSecretCommandOutput | undefined,
+  dryRun: boolean,
+): Promise<StepResult> {
+  const { iam, config } = deps;
   const currentId = secretTag(secret, KEY_TAG);
   const pendingId = secretTag(secret, PENDING_KEY_TAG);
   const current = keys.find((k) => k.AccessKeyId === currentId);

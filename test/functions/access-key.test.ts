@@ -216,4 +216,17 @@ describe('the access key step', () => {
     expect(described.Tags).toContainEqual({ Key: 'casbridge:access-key-id', Value: key?.AccessKeyId });
     expect(result.details?.secretArn).toBe(described.ARN);
   });
+  it('converges when a retried attempt for a user created this run finds keys an earlier attempt left', async () => {
+    const { accountId, iam, deps, keys, secret } = await prepare(9);
+    // Two attempts died after CreateAccessKey: the user holds IAM's two keys, never used.
+    for (let i = 0; i < 2; i++) await iam.send(new CreateAccessKeyCommand({ UserName: 'CloudAppSecurity' }));
+    const user = { action: 'created' as const };
+
+    const result = await ensureAccessKey(deps, accountId, { dryRun: false, steps: { user } });
+
+    const left = await keys();
+    expect(result).toMatchObject({ action: 'created', details: { accessKeyId: left[0]?.AccessKeyId } });
+    expect(left).toHaveLength(1);
+    expect((await secret()).accessKeyId).toBe(left[0]?.AccessKeyId);
+  });
 });
