@@ -78,16 +78,23 @@ export function functionRoleName(stage: string, functionName: string): string {
   return `${NAME_PREFIX}-${stage}-${functionName}`;
 }
 
+/** The trail's name when not configured (CASBRIDGE_TRAIL_NAME). */
+export const DEFAULT_TRAIL_NAME = 'casbridge';
+
 /**
  * The central log bucket's policy: CloudTrail may write for any account of the organization
  * (`aws:SourceOrgID`), so a new account needs no policy edit and concurrent onboardings never race
- * on the policy.
+ * on the policy; but each account's casbridge trail (`aws:SourceArn`) only under that account's own
+ * prefix, `<trailPrefix>/<account>/AWSLogs/<account>/`. `${aws:SourceAccount}` is an IAM policy
+ * variable (a global condition key, resolved per request), not a template placeholder.
  */
 export function logBucketPolicy(
   bucket: string,
   organizationId: string,
   trailPrefix: string = DEFAULT_TRAIL_PREFIX,
+  trailName: string = DEFAULT_TRAIL_NAME,
 ): Record<string, unknown> {
+  const casbridgeTrails = `arn:aws:cloudtrail:*:\${aws:SourceAccount}:trail/${trailName}`;
   return {
     Version: '2012-10-17',
     Statement: [
@@ -97,16 +104,20 @@ export function logBucketPolicy(
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:GetBucketAcl',
         Resource: `arn:aws:s3:::${bucket}`,
-        Condition: { StringEquals: { 'aws:SourceOrgID': organizationId } },
+        Condition: {
+          StringEquals: { 'aws:SourceOrgID': organizationId },
+          StringLike: { 'aws:SourceArn': casbridgeTrails },
+        },
       },
       {
         Sid: 'CloudTrailWrite',
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:PutObject',
-        Resource: `arn:aws:s3:::${bucket}/${trailPrefix}/*/AWSLogs/*`,
+        Resource: `arn:aws:s3:::${bucket}/${trailPrefix}/\${aws:SourceAccount}/AWSLogs/\${aws:SourceAccount}/*`,
         Condition: {
           StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceOrgID': organizationId },
+          StringLike: { 'aws:SourceArn': casbridgeTrails },
         },
       },
     ],

@@ -540,9 +540,11 @@ async function checkBucketPolicy(
     : [`${base}/${ctx.accountId}`];
   const checks = [
     { action: 's3:GetBucketAcl', resource: `arn:aws:s3:::${bucketName}`, context },
+    // A log file's key as CloudTrail writes it (not a `*`: a policy variable such as
+    // ${aws:SourceAccount} in the policy's Resource is matched against a concrete key).
     ...logPrefixes.map((logPrefix) => ({
       action: 's3:PutObject',
-      resource: `arn:aws:s3:::${bucketName}/${logPrefix}/*`,
+      resource: `arn:aws:s3:::${bucketName}/${logPrefix}/CloudTrail/${ctx.region}/${ctx.accountId}_CloudTrail_${ctx.region}_policy-check.json.gz`,
       context: { ...context, 's3:x-amz-acl': 'bucket-owner-full-control' },
     })),
   ];

@@ -35,6 +35,42 @@ function cloudtrail(sandbox: Sandbox, credentials?: SandboxCredentials, region?:
   return new CloudTrailClient({ ...sandbox.clientConfig(credentials), ...(region ? { region } : {}) });
 }
 
+/**
+ * A bucket of the account's own that takes any of its trails (the central log bucket takes only
+ * the casbridge trail): for tests that need several trails in one account. Created from the
+ * central account, so the account's own event history holds only what the test does.
+ */
+async function ownTrailBucket(sandbox: Sandbox, accountId: string) {
+  const bucket = `own-trail-logs-${accountId}`;
+  const s3 = new S3Client(sandbox.clientConfig());
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const cloudTrail = { Service: 'cloudtrail.amazonaws.com' };
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: cloudTrail,
+            Action: 's3:GetBucketAcl',
+            Resource: `arn:aws:s3:::${bucket}`,
+          },
+          {
+            Effect: 'Allow',
+            Principal: cloudTrail,
+            Action: 's3:PutObject',
+            Resource: `arn:aws:s3:::${bucket}/AWSLogs/${accountId}/*`,
+            Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
+          },
+        ],
+      }),
+    }),
+  );
+  return bucket;
+}
+
 /** An administrator of a member account, through the role Organizations creates there. */
 function memberAdmin(sandbox: Sandbox, accountId: string): Promise<SandboxCredentials> {
   return assumeRole(sandbox, `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`);
@@ -77,6 +113,26 @@ describe('CloudTrail', () => {
     await expect(
       client.send(new CreateTrailCommand({ Name: 'casbridge', S3BucketName: 'no-such-log-bucket' })),
     ).rejects.toMatchObject({ name: 'S3BucketDoesNotExistException' });
+  });
+
+  it("refuses an account's trail delivering under another account's prefix of the central bucket, or under another name", async () => {
+    // The central log bucket's policy (stack-resources.ts logBucketPolicy, the stack's LogBucketPolicy)
+    // lets account X's casbridge trail write only <trailPrefix>/X/AWSLogs/X/.
+    const own = defaultAccountId(3);
+    const other = defaultAccountId(4);
+    const client = cloudtrail(sandbox(), await memberAdmin(sandbox(), own));
+    const under = (prefix: string, name = 'casbridge') =>
+      client.send(
+        new CreateTrailCommand({ Name: name, S3BucketName: sandbox().stack.logBucket, S3KeyPrefix: prefix }),
+      );
+    await expect(under(`casbridge/${other}`)).rejects.toMatchObject({
+      name: 'InsufficientS3BucketPolicyException',
+    });
+    await expect(under(`casbridge/${own}`, 'not-casbridge')).rejects.toMatchObject({
+      name: 'InsufficientS3BucketPolicyException',
+    });
+    const created = await under(`casbridge/${own}`);
+    expect(created).toMatchObject({ Name: 'casbridge', S3KeyPrefix: `casbridge/${own}` });
   });
 
   it('checks the bucket policy’s conditions against the trail CloudTrail would deliver for', async () => {
@@ -182,23 +238,15 @@ describe('CloudTrail', () => {
     const accountId = defaultAccountId(6);
     const admin = await memberAdmin(sandbox(), accountId);
     const home = cloudtrail(sandbox(), admin);
+    const bucket = await ownTrailBucket(sandbox(), accountId);
     for (let i = 1; i <= 5; i++) {
       await home.send(
-        new CreateTrailCommand({
-          Name: `everywhere-${i}`,
-          S3BucketName: sandbox().stack.logBucket,
-          S3KeyPrefix: `casbridge/${accountId}`,
-          IsMultiRegionTrail: true,
-        }),
+        new CreateTrailCommand({ Name: `everywhere-${i}`, S3BucketName: bucket, IsMultiRegionTrail: true }),
       );
     }
     await expect(
       cloudtrail(sandbox(), admin, 'eu-west-1').send(
-        new CreateTrailCommand({
-          Name: 'local',
-          S3BucketName: sandbox().stack.logBucket,
-          S3KeyPrefix: `casbridge/${accountId}`,
-        }),
+        new CreateTrailCommand({ Name: 'local', S3BucketName: bucket }),
       ),
     ).rejects.toMatchObject({ name: 'MaximumNumberOfTrailsExceededException' });
   });
@@ -311,14 +359,9 @@ describe('CloudTrail', () => {
   it('pages event history and refuses two lookup attributes or a page size over 50', async () => {
     const accountId = defaultAccountId(15);
     const client = cloudtrail(sandbox(), await memberAdmin(sandbox(), accountId));
+    const bucket = await ownTrailBucket(sandbox(), accountId);
     for (const name of ['t-one', 't-two', 't-three']) {
-      await client.send(
-        new CreateTrailCommand({
-          Name: name,
-          S3BucketName: sandbox().stack.logBucket,
-          S3KeyPrefix: `casbridge/${accountId}`,
-        }),
-      );
+      await client.send(new CreateTrailCommand({ Name: name, S3BucketName: bucket }));
     }
     const first = await client.send(new LookupEventsCommand({ MaxResults: 2 }));
     expect(first.Events).toHaveLength(2);

@@ -101,7 +101,9 @@ export class Resolver {
 
   private sub(arg: string | [string, Record<string, unknown>]): string {
     const [text, vars] = typeof arg === 'string' ? [arg, {}] : arg;
-    return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+    return text.replace(/\$\{(!?)([^}]+)\}/g, (_, literal: string, name: string) => {
+      // `${!x}` is Fn::Sub's escape for a literal `${x}` (an IAM policy variable, say).
+      if (literal) return `\${${name}}`;
       if (name in vars) return String(this.walk(vars[name]));
       const [logicalId, attribute] = name.split('.');
       return String(attribute ? this.getAtt(logicalId as string, attribute) : this.ref(name));
