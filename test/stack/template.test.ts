@@ -484,9 +484,10 @@ describe('the packaged stack', () => {
     }
   });
 
-  it('gives the log bucket the organization-wide CloudTrail policy the sandbox enforces', () => {
+  it("gives the log bucket the CloudTrail policy the sandbox enforces: each account's casbridge trail under its own prefix", () => {
     // Guards: InsufficientS3BucketPolicyException on every CreateTrail (a prefix or condition
-    // differing from what the trail step and the sandbox use).
+    // differing from what the trail step and the sandbox use), and one account's trail writing
+    // under another account's prefix (the sandbox's CloudTrail evaluates this same policy).
     const policy = cfn.resolve<{ PolicyDocument: { Statement: Statement[] } }>(
       (template.Resources.LogBucketPolicy as Resource).Properties,
     );
@@ -494,8 +495,68 @@ describe('the packaged stack', () => {
     expect(cloudTrail).toEqual(
       (logBucketPolicy(stack.logBucket, ORGANIZATION_ID) as { Statement: unknown[] }).Statement,
     );
-    expect(template.Resources.LogBucket?.Condition).toBe('CreateLogBucket');
-    expect(cfn.condition('CreateLogBucket')).toBe(true);
+    expect(policy.PolicyDocument.Statement.find((s) => s.Sid === 'CloudTrailWrite')?.Resource).toBe(
+      `arn:aws:s3:::${stack.logBucket}/casbridge/\${aws:SourceAccount}/AWSLogs/\${aws:SourceAccount}/*`,
+    );
+    // No existingLogBucket: the bucket is created, its condition settled at packaging.
+    expect(template.Resources.LogBucket).toMatchObject({ Type: 'AWS::S3::Bucket' });
+    expect(template.Resources.LogBucket).not.toHaveProperty('Condition');
+  });
+
+  it('starts runs through one role EventBridge may assume only for these rules of this account', () => {
+    // Guards: the confused deputy (another account's rule, or any rule, starting casbridge through
+    // its role: aws:SourceAccount and aws:SourceArn), a rule role able to do more than start this
+    // state machine, and serverless-step-functions' generated rule roles (no conditions) returning.
+    const rules = resourcesOfType('AWS::Events::Rule').map(([, r]) =>
+      cfn.resolve<{ Name: string; Targets: Record<string, unknown>[] }>(r.Properties),
+    );
+    expect(rules).toHaveLength(4);
+    const roleArn = `arn:aws:iam::${ACCOUNT}:role/casbridge-${STAGE}-events`;
+    for (const rule of rules) {
+      expect(rule.Targets).toHaveLength(1);
+      expect(rule.Targets[0]).toMatchObject({ RoleArn: roleArn });
+      // The dead-letter queue is off by default (eventsDeadLetterQueue).
+      expect(rule.Targets[0]).not.toHaveProperty('DeadLetterConfig');
+    }
+    const roles = resourcesOfType('AWS::IAM::Role').filter(([, r]) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('events.amazonaws.com'),
+    );
+    expect(roles.map(([id]) => id)).toEqual(['EventsRole']);
+    const [, role] = roles[0] as [string, Resource];
+    expect(cfn.resolve(role.Properties.AssumeRolePolicyDocument)).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'events.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': ACCOUNT },
+            ArnEquals: {
+              'aws:SourceArn': rules.map((r) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/${r.Name}`),
+            },
+          },
+        },
+      ],
+    });
+    expect(roleStatements(role)).toEqual([
+      {
+        Sid: 'StartRun',
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${stateMachineName(STAGE)}`,
+      },
+    ]);
+  });
+
+  it('leaves tracing and the events dead-letter queue off by default', () => {
+    // Guards: X-Ray cost and the state machine role's X-Ray grants ('*') appearing unasked.
+    const [, machine] = resourcesOfType('AWS::StepFunctions::StateMachine')[0] as [string, Resource];
+    expect(machine.Properties.TracingConfiguration).toEqual({ Enabled: false });
+    expect(roleStatements(template.Resources.StateMachineRole as Resource).map((s) => s.Sid)).not.toContain(
+      'XRayTraces',
+    );
+    expect(resourcesOfType('AWS::SQS::Queue')).toEqual([]);
   });
 
   it('names the central resources as the sandbox does, and keeps the data', () => {
