@@ -15,7 +15,16 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '../..');
 /** Never copied: dependencies (linked instead), git, build output, the linters' venv. */
-const SKIP = new Set(['node_modules', '.git', '.serverless', '.esbuild', '.venv-cfn', 'coverage', 'dist', 'out']);
+const SKIP = new Set([
+  'node_modules',
+  '.git',
+  '.serverless',
+  '.esbuild',
+  '.venv-cfn',
+  'coverage',
+  'dist',
+  'out',
+]);
 
 function npmScriptParams() {
   const script = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.package;

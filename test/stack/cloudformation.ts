@@ -138,6 +138,8 @@ export class Resolver {
         return this.keyId;
       case 'AWS::StepFunctions::StateMachine':
         return `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${this.walk(p.StateMachineName)}`;
+      case 'AWS::SQS::Queue':
+        return `https://sqs.${this.region}.amazonaws.com/${this.accountId}/${this.walk(p.QueueName)}`;
     }
     throw new Error(`Ref ${name} (${resource.Type}) is not modelled`);
   }
@@ -157,6 +159,8 @@ export class Resolver {
         return `arn:aws:iam::${this.accountId}:role/${this.walk(p.RoleName)}`;
       case 'AWS::KMS::Key':
         return `arn:aws:kms:${this.region}:${this.accountId}:key/${this.keyId}`;
+      case 'AWS::SQS::Queue':
+        return `arn:aws:sqs:${this.region}:${this.accountId}:${this.walk(p.QueueName)}`;
     }
     throw new Error(`Fn::GetAtt ${name}.Arn (${resource.Type}) is not modelled`);
   }
