@@ -7,6 +7,8 @@ const common = {
   transform,
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   setupFiles: ['<rootDir>/test/setup-env.cjs'],
+  // scripts/lint-cfn.sh's Python virtual environment: thousands of files no test imports.
+  modulePathIgnorePatterns: ['<rootDir>/.venv-cfn/'],
 };
 module.exports = {
   // Pipeline tests run many accounts through real handlers and the SDK's own retry waits.
