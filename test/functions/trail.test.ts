@@ -8,6 +8,7 @@ import {
   StopLoggingCommand,
   UpdateTrailCommand,
 } from '@aws-sdk/client-cloudtrail';
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../commons/config';
 import { ensureTrail } from '../../functions/trail/ensure-trail';
 import type { Sandbox } from '../../sandbox';
@@ -109,11 +110,36 @@ describe('the trail step', () => {
   it('moves a trail delivering elsewhere back to the central bucket under the account’s prefix', async () => {
     const { accountId, run, ours } = await prepare(sandbox(), config(), 5);
     await run();
-    // Someone points the trail at another prefix of the same bucket (the bucket policy admits it).
+    // Someone points the trail at a bucket of their own (the central bucket's policy admits the
+    // account's trail under its own prefix only).
+    const elsewhere = `elsewhere-${accountId}`;
+    const s3 = new S3Client(sandbox().clientConfig());
+    await s3.send(new CreateBucketCommand({ Bucket: elsewhere }));
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: elsewhere,
+        Policy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'cloudtrail.amazonaws.com' },
+              Action: ['s3:GetBucketAcl', 's3:PutObject'],
+              Resource: [`arn:aws:s3:::${elsewhere}`, `arn:aws:s3:::${elsewhere}/*`],
+            },
+          ],
+        }),
+      }),
+    );
     const admin = await adminCloudTrail(sandbox(), accountId);
-    await admin.send(new UpdateTrailCommand({ Name: 'casbridge', S3KeyPrefix: 'casbridge/elsewhere' }));
-    expect(await run()).toMatchObject({ action: 'updated', reason: 'prefix' });
-    expect((await ours())?.S3KeyPrefix).toBe(`casbridge/${accountId}`);
+    await admin.send(
+      new UpdateTrailCommand({ Name: 'casbridge', S3BucketName: elsewhere, S3KeyPrefix: 'elsewhere' }),
+    );
+    expect(await run()).toMatchObject({ action: 'updated', reason: 'bucket,prefix' });
+    expect(await ours()).toMatchObject({
+      S3BucketName: sandbox().stack.logBucket,
+      S3KeyPrefix: `casbridge/${accountId}`,
+    });
   });
 
   it('plans the trail in a dry run and changes nothing', async () => {
