@@ -278,7 +278,7 @@ describe('casbridge sandbox', () => {
       );
 
       it(
-        "returns the central log bucket's policy, which lets CloudTrail write for the whole organization",
+        "returns the central log bucket's policy, which lets each organization account's casbridge trail write under its own prefix",
         async () => {
           const logBucket =
             running()
@@ -293,10 +293,14 @@ describe('casbridge sandbox', () => {
               expect.objectContaining({
                 Sid: 'CloudTrailWrite',
                 Action: 's3:PutObject',
+                Resource: `arn:aws:s3:::${logBucket}/casbridge/\${aws:SourceAccount}/AWSLogs/\${aws:SourceAccount}/*`,
                 Condition: {
                   StringEquals: {
                     's3:x-amz-acl': 'bucket-owner-full-control',
                     'aws:SourceOrgID': running().organizationId,
+                  },
+                  StringLike: {
+                    'aws:SourceArn': `arn:aws:cloudtrail:*:\${aws:SourceAccount}:trail/casbridge`,
                   },
                 },
               }),
