@@ -3,7 +3,7 @@ const transform = {
   '^.+\\.[tj]sx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
 };
 const common = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/quiet-environment.cjs',
   transform,
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   setupFiles: ['<rootDir>/test/setup-env.cjs'],

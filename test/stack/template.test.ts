@@ -35,7 +35,6 @@ const validateAsl: AslValidator = require('asl-validator');
 
 let template: Template;
 let cfn: Resolver;
-let packageSeconds: number;
 
 beforeAll(() => {
   // Packaging must need neither AWS credentials nor a profile: it runs in CI and offline.
@@ -44,9 +43,7 @@ beforeAll(() => {
       ([k]) => !/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE)$/.test(k),
     ),
   );
-  const started = Date.now();
   execFileSync('npm', ['run', 'package'], { cwd: ROOT, env, stdio: 'pipe', timeout: 120_000 });
-  packageSeconds = (Date.now() - started) / 1000;
   template = JSON.parse(readFileSync(path.join(OUT, 'cloudformation-template-update-stack.json'), 'utf8'));
   cfn = new Resolver(template, ACCOUNT, REGION);
 }, 150_000);
@@ -146,7 +143,6 @@ describe('the packaged stack', () => {
   it('packages offline, without AWS credentials, into a template and one zip per function', () => {
     // Guards: a plugin or variable (${aws:accountId}, an esbuild `external`) that needs AWS or the
     // registry at packaging time, which would break CI and air-gapped builds.
-    console.log(`npm run package: ${packageSeconds.toFixed(1)} s`);
     expect(functions().size).toBeGreaterThan(0);
     for (const [name] of functions()) expect(statSync(path.join(OUT, `${name}.zip`)).isFile()).toBe(true);
   });
@@ -570,11 +566,9 @@ describe('the packaged stack', () => {
       // Not a require: the text of the S3 client's SigV4a error message, which names the package.
       '@aws-sdk/signature-v4-crt',
     ]);
-    const sizes: string[] = [];
     for (const [name] of functions()) {
       const zip = path.join(OUT, `${name}.zip`);
       const bytes = statSync(zip).size;
-      sizes.push(`${name}.zip ${(bytes / 1024).toFixed(1)} KB`);
       expect(bytes).toBeLessThan(MAX_ZIP_BYTES);
       const files = readZip(zip);
       expect([...files.keys()]).toEqual([expect.stringMatching(/^functions\/[a-z-]+\/handler\.js$/)]);
@@ -582,7 +576,6 @@ describe('the packaged stack', () => {
       const required = [...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1] as string);
       expect(required.filter((m) => !builtins.has(m))).toEqual([]);
     }
-    console.log(sizes.join('\n'));
   });
 
   it('bundles into each function only the AWS SDK clients it calls', () => {
