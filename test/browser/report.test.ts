@@ -577,7 +577,7 @@ describe('the HTML run report in headless Chromium', () => {
         const tops = await page
           .locator('.cards .card')
           .evaluateAll((cards) => cards.map((c) => Math.round(c.getBoundingClientRect().top as number)));
-        expect(tops).toHaveLength(7);
+        expect(tops).toHaveLength(8);
         expect(new Set(tops).size).toBe(1);
         const width = await page.locator('html').evaluate((html) => html.scrollWidth as number);
         expect(width).toBeLessThanOrEqual(DESK.width);
