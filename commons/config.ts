@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from './errors';
+import { IAM3_MAX_KEY_AGE_DAYS, IAM22_UNUSED_DAYS } from './handoff-overdue';
 import './zod-locale';
 
 /**
@@ -37,7 +38,10 @@ const schema = z.object({
   CASBRIDGE_KEY_MAX_AGE_DAYS: z._default(
     whole(
       z.minimum(1),
-      z.maximum(90, 'must be at most 90: Security Hub IAM.3 fails an active access key older than 90 days'),
+      z.maximum(
+        IAM3_MAX_KEY_AGE_DAYS,
+        `must be at most ${IAM3_MAX_KEY_AGE_DAYS}: Security Hub IAM.3 fails an active access key older than ${IAM3_MAX_KEY_AGE_DAYS} days`,
+      ),
     ),
     75,
   ),
@@ -49,7 +53,10 @@ const schema = z.object({
   CASBRIDGE_HANDOFF_OVERDUE_DAYS: z._default(
     whole(
       z.minimum(1),
-      z.maximum(44, 'must be at most 44: Security Hub IAM.22 fails an access key unused for 45 days'),
+      z.maximum(
+        IAM22_UNUSED_DAYS - 1,
+        `must be at most ${IAM22_UNUSED_DAYS - 1}: Security Hub IAM.22 fails an access key unused for ${IAM22_UNUSED_DAYS} days`,
+      ),
     ),
     14,
   ),

@@ -9,6 +9,12 @@ import type { LedgerView } from './ledger';
  */
 export const IAM22_UNUSED_DAYS = 45;
 
+/**
+ * AWS Security Hub IAM.3 (AWS Config rule access-keys-rotated, maxAccessKeyAge 90) fails an active
+ * access key older than 90 days; config.ts refuses a rotation age above it.
+ */
+export const IAM3_MAX_KEY_AGE_DAYS = 90;
+
 const DAY_MS = 86_400_000;
 
 /** How long a handed-off key has waited for the connector, and what casbridge owes the operator. */

@@ -9,7 +9,12 @@ import {
   secretTag,
 } from '../../commons/connector-resources';
 import { awsErrorName, ConfigurationError, classifyAwsError, WebhookFailedError } from '../../commons/errors';
-import { type HandoffWait, handoffWait, IAM22_UNUSED_DAYS } from '../../commons/handoff-overdue';
+import {
+  type HandoffWait,
+  handoffWait,
+  IAM3_MAX_KEY_AGE_DAYS,
+  IAM22_UNUSED_DAYS,
+} from '../../commons/handoff-overdue';
 import type { LedgerChanges, LedgerView } from '../../commons/ledger';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
 
@@ -52,6 +57,11 @@ export interface HandoffReminder {
   waitingDays: number;
   /** When Security Hub IAM.22 (credentials unused for 45 days) fails the key if it is still unused. */
   failsSecurityHubIam22At: string;
+  /**
+   * During a rotation: when Security Hub IAM.3 (active keys rotated within 90 days) fails the key
+   * still in service, which stays active until the connector uses the new one.
+   */
+  keyInServiceFailsSecurityHubIam3At?: string;
   notice: string;
 }
 
@@ -73,7 +83,8 @@ const MAX_SUBJECT_LENGTH = 100;
  * hand-off to a human. The operator is told, once per key, which account is ready, where its
  * secret is and the exact portal steps; the connector becomes AWAITING_CONNECTION until verify
  * sees it in use. A key still waiting after handoffOverdueDays is reminded of once per overdue
- * period, here because this is the step with the hand-off channels (and the grants to use them). What the ledger must keep (the hand-off, the keys) is in the result's `ledger`:
+ * period, here because this is the step with the hand-off channels and the grants to use them.
+ * What the ledger must keep (the hand-off, the keys, a reminder) is in the result's `ledger`:
  * RecordResult writes it with the outcome.
  */
 export async function ensureRegistration(
@@ -133,7 +144,17 @@ async function register(
     if (wait?.reminderDue) {
       const previousReminderAt =
         item.handoffReminderAccessKeyId === keyId ? (item.handoffReminderAt ?? undefined) : undefined;
-      return remind(deps, account, { type, keyId, secretArn, wait, previousReminderAt, dryRun, keyChanges });
+      const inServiceCreatedAt = type === 'connector.rotation' ? (item.keyCreatedAt ?? undefined) : undefined;
+      return remind(deps, account, {
+        type,
+        keyId,
+        secretArn,
+        wait,
+        previousReminderAt,
+        inServiceCreatedAt,
+        dryRun,
+        keyChanges,
+      });
     }
     const connector = wait?.overdue ? 'HANDOFF_OVERDUE' : 'AWAITING_CONNECTION';
     return {
@@ -195,15 +216,22 @@ async function remind(
     wait: HandoffWait;
     /** The reminder of this key sent before, if any: the new one's id follows it. */
     previousReminderAt: string | undefined;
+    /** During a rotation, when the key still in service was created. */
+    inServiceCreatedAt: string | undefined;
     dryRun: boolean;
     keyChanges: { ledger?: LedgerChanges };
   },
 ): Promise<StepResult> {
-  const { type, keyId, secretArn, wait, previousReminderAt, dryRun, keyChanges } = request;
+  const { type, keyId, secretArn, wait, previousReminderAt, inServiceCreatedAt, dryRun, keyChanges } =
+    request;
   const details = { connector: 'HANDOFF_OVERDUE', type, accessKeyId: keyId, waitingDays: wait.waitingDays };
   if (dryRun) return { action: 'updated', reason: 'dry-run', details };
   const requestedAt = new Date((deps.now ?? Date.now)());
-  const message = handoffMessage(account, type, keyId, secretArn, requestedAt, { wait, previousReminderAt });
+  const message = handoffMessage(account, type, keyId, secretArn, requestedAt, {
+    wait,
+    previousReminderAt,
+    inServiceCreatedAt,
+  });
   const messageId = await deliverHandoff(deps, message, requestedAt);
   return {
     action: 'updated',
@@ -276,7 +304,11 @@ export function handoffMessage(
   accessKeyId: string,
   secretArn: string,
   requestedAt: Date,
-  reminderOf?: { wait: HandoffWait; previousReminderAt: string | undefined },
+  reminderOf?: {
+    wait: HandoffWait;
+    previousReminderAt: string | undefined;
+    inServiceCreatedAt?: string | undefined;
+  },
 ): HandoffMessage {
   const instanceName = `${account.name} (${account.accountId})`;
   const credentialsCommand = `casbridge credentials ${account.accountId}`;
@@ -320,23 +352,38 @@ export function handoffMessage(
     confirmCommand,
     portalSteps,
     requestedAt: requestedAt.toISOString(),
-    ...(reminderOf ? { reminder: reminder(instanceName, accessKeyId, reminderOf.wait) } : {}),
+    ...(reminderOf
+      ? { reminder: reminder(instanceName, accessKeyId, reminderOf.wait, reminderOf.inServiceCreatedAt) }
+      : {}),
   };
 }
 
-function reminder(instanceName: string, accessKeyId: string, wait: HandoffWait): HandoffReminder {
+function reminder(
+  instanceName: string,
+  accessKeyId: string,
+  wait: HandoffWait,
+  inServiceCreatedAt: string | undefined,
+): HandoffReminder {
   const day = (iso: string) => iso.slice(0, 10);
   const iam22 =
     wait.daysUntilIam22 > 0
       ? `on ${day(wait.failsIam22At)}, in ${wait.daysUntilIam22} days`
       : `since ${day(wait.failsIam22At)}`;
+  const createdMs = inServiceCreatedAt ? Date.parse(inServiceCreatedAt) : Number.NaN;
+  const iam3At = Number.isFinite(createdMs)
+    ? new Date(createdMs + IAM3_MAX_KEY_AGE_DAYS * 86_400_000).toISOString()
+    : undefined;
   return {
     handedOffAt: wait.handoffAt,
     waitingDays: wait.waitingDays,
     failsSecurityHubIam22At: wait.failsIam22At,
+    ...(iam3At ? { keyInServiceFailsSecurityHubIam3At: iam3At } : {}),
     notice:
       `Access key ${accessKeyId} for "${instanceName}" has waited ${wait.waitingDays} days (handed off on ${day(wait.handoffAt)}) and the Defender for Cloud Apps connector has not used it yet. ` +
       `AWS Security Hub IAM.22 fails an access key unused for ${IAM22_UNUSED_DAYS} days: this one ${iam22}. ` +
+      (iam3At
+        ? `The key in service stays active until then, and IAM.3 fails it once it is ${IAM3_MAX_KEY_AGE_DAYS} days old, on ${day(iam3At)}. `
+        : '') +
       'Follow the portal steps below; a connector connected in the last day is recorded by the next run.',
   };
 }

@@ -40,13 +40,13 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
   );
   await ensureUser(iam, config, accountId, { dryRun: false });
   await ensurePolicy(iam, config, accountId, { dryRun: false });
-  await ensureAccessKey({ iam, secrets, config, now }, accountId, { dryRun: false });
+  const accessKey = await ensureAccessKey({ iam, secrets, config, now }, accountId, { dryRun: false });
   if (options.register !== false) {
     await withLedger(ledger, accountId, (view) =>
       ensureRegistration(
         { sns: new SNSClient(clientConfig(settings)), secrets, config, now },
         { accountId, name },
-        { dryRun: false, ledger: view },
+        { dryRun: false, ledger: view, steps: { accessKey } },
       ),
     );
   }
@@ -366,6 +366,12 @@ describe('a hand-off the connector does not act on', () => {
       reminder: { waitingDays: 14 },
     });
     expect(reminder.portalSteps.join('\n')).toContain('Edit settings');
+    // The key in service is what IAM.3 fails at 90 days: the reminder says when.
+    const inService = await ledgerItem(accountId);
+    expect(reminder.reminder.keyInServiceFailsSecurityHubIam3At).toBe(
+      new Date(Date.parse(inService!.keyCreatedAt!) + 90 * DAY).toISOString(),
+    );
+    expect(reminder.reminder.notice).toMatch(/IAM\.3 fails it once it is 90 days old/);
     // The connector still works with the key in service meanwhile: a rotation never breaks it.
     expect((await ledgerItem(accountId))?.accessKeyId).toBe(currentKey);
   });
