@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from './errors';
+import { IAM3_MAX_KEY_AGE_DAYS, IAM22_UNUSED_DAYS } from './handoff-overdue';
 import './zod-locale';
 
 /**
@@ -29,7 +30,36 @@ const schema = z.object({
     'CasBridgeCloudAppSecurity',
   ),
   CASBRIDGE_ALLOW_PUT_BUCKET_ACL: z._default(bool, true),
-  CASBRIDGE_KEY_MAX_AGE_DAYS: z._default(whole(z.minimum(1), z.maximum(3650)), 90),
+  /**
+   * Security Hub IAM.3 fails an active key older than 90 days, and a staged rotation keeps the old
+   * key active until the operator has pasted the new one: rotating at 75 days leaves the hand-off
+   * 15 days inside the control. Above 90 the control fails before a rotation even starts.
+   */
+  CASBRIDGE_KEY_MAX_AGE_DAYS: z._default(
+    whole(
+      z.minimum(1),
+      z.maximum(
+        IAM3_MAX_KEY_AGE_DAYS,
+        `must be at most ${IAM3_MAX_KEY_AGE_DAYS}: Security Hub IAM.3 fails an active access key older than ${IAM3_MAX_KEY_AGE_DAYS} days`,
+      ),
+    ),
+    75,
+  ),
+  /**
+   * Days a handed-off key may wait for the connector's first use before it is HANDOFF_OVERDUE and
+   * the operator is reminded. Below 45: Security Hub IAM.22 fails a key unused for 45 days, and a
+   * reminder must come while there is time to act on it.
+   */
+  CASBRIDGE_HANDOFF_OVERDUE_DAYS: z._default(
+    whole(
+      z.minimum(1),
+      z.maximum(
+        IAM22_UNUSED_DAYS - 1,
+        `must be at most ${IAM22_UNUSED_DAYS - 1}: Security Hub IAM.22 fails an access key unused for ${IAM22_UNUSED_DAYS} days`,
+      ),
+    ),
+    14,
+  ),
   CASBRIDGE_SECRET_PREFIX: z._default(text(1), 'casbridge/connector/'),
   CASBRIDGE_SECRETS_KMS_KEY_ID: z.optional(text(1)),
   CASBRIDGE_TRAIL_NAME: z._default(text(3), 'casbridge'),
@@ -70,6 +100,7 @@ export interface Config {
   policyName: string;
   allowPutBucketAcl: boolean;
   keyMaxAgeDays: number;
+  handoffOverdueDays: number;
   secretPrefix: string;
   secretsKmsKeyId: string | undefined;
   trailName: string;
@@ -110,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     policyName: e.CASBRIDGE_POLICY_NAME,
     allowPutBucketAcl: e.CASBRIDGE_ALLOW_PUT_BUCKET_ACL,
     keyMaxAgeDays: e.CASBRIDGE_KEY_MAX_AGE_DAYS,
+    handoffOverdueDays: e.CASBRIDGE_HANDOFF_OVERDUE_DAYS,
     secretPrefix: e.CASBRIDGE_SECRET_PREFIX,
     secretsKmsKeyId: e.CASBRIDGE_SECRETS_KMS_KEY_ID,
     trailName: e.CASBRIDGE_TRAIL_NAME,

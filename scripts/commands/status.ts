@@ -36,7 +36,7 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
   );
   if (options.account && items.length === 0)
     throw new CliError(`Account ${options.account} is not in the ledger: casbridge has never worked on it.`);
-  const accounts = items.map((item) => accountStatus(item, now));
+  const accounts = items.map((item) => accountStatus(item, now, config));
   if (options.json) return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
   if (accounts.length === 0)
     return 'The ledger is empty: no run has worked on any account yet (try `casbridge run --mode onboard`).\n';
