@@ -1,6 +1,7 @@
 import { QUERY_ERRORS, type RpcService } from '../core/service';
 import { accessKeyOperations } from './iam/access-keys';
 import { attachmentOperations } from './iam/attachments';
+import { groupOperations } from './iam/groups';
 import { policyOperations } from './iam/policies';
 import { roleOperations } from './iam/roles';
 import { simulateOperations } from './iam/simulate';
@@ -21,6 +22,7 @@ export const iamService: RpcService = {
     ...userOperations,
     ...policyOperations,
     ...attachmentOperations,
+    ...groupOperations,
     ...accessKeyOperations,
     ...roleOperations,
     ...simulateOperations,

@@ -3,6 +3,7 @@ import { paginate } from '../../core/pagination';
 import { type RequestContext, requireString } from '../../core/service';
 import {
   accountState,
+  type IamGroup,
   type IamRole,
   type IamState,
   type IamUser,
@@ -74,7 +75,7 @@ export function entityPath(input: Record<string, unknown>, member = 'Path'): str
 
 export function iamArn(
   accountId: string,
-  kind: 'user' | 'role' | 'policy',
+  kind: 'user' | 'role' | 'group' | 'policy',
   path: string,
   name: string,
 ): string {
@@ -120,6 +121,27 @@ export async function authorizedRole(
   await ctx.authorize(action, role?.arn ?? iamArn(ctx.accountId, 'role', '/', roleName), options);
   if (!role) throw noSuchEntity(`The role with name ${roleName} cannot be found.`);
   return role;
+}
+
+/** As {@link authorizedUser}, for groups (`arn:aws:iam::ACCOUNT:group/PATH/NAME`). */
+export async function authorizedGroup(
+  ctx: RequestContext,
+  action: string,
+  groupName: string,
+  options: { context?: Record<string, string | string[]> } = {},
+): Promise<IamGroup> {
+  const group = iamOf(ctx).groups.get(groupName.toLowerCase());
+  await ctx.authorize(action, group?.arn ?? iamArn(ctx.accountId, 'group', '/', groupName), options);
+  if (!group) throw noSuchEntity(`The group with name ${groupName} cannot be found.`);
+  return group;
+}
+
+/** The groups a user belongs to, by group name. */
+export function groupsOfUser(iam: IamState, userName: string): IamGroup[] {
+  const member = userName.toLowerCase();
+  return [...iam.groups.values()]
+    .filter((group) => group.members.includes(member))
+    .sort(byName((g) => g.groupName));
 }
 
 /**
