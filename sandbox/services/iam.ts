@@ -2,6 +2,7 @@ import { QUERY_ERRORS, type RpcService } from '../core/service';
 import { accessKeyOperations } from './iam/access-keys';
 import { attachmentOperations } from './iam/attachments';
 import { groupOperations } from './iam/groups';
+import { inlinePolicyOperations } from './iam/inline-policies';
 import { policyOperations } from './iam/policies';
 import { roleOperations } from './iam/roles';
 import { simulateOperations } from './iam/simulate';
@@ -23,6 +24,7 @@ export const iamService: RpcService = {
     ...policyOperations,
     ...attachmentOperations,
     ...groupOperations,
+    ...inlinePolicyOperations,
     ...accessKeyOperations,
     ...roleOperations,
     ...simulateOperations,

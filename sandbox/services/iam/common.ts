@@ -146,10 +146,14 @@ export function groupsOfUser(iam: IamState, userName: string): IamGroup[] {
 
 /**
  * Checks a submitted policy document as IAM does before storing it. `maxChars` is the quota on
- * its size, which IAM counts without whitespace.
+ * its size, which IAM counts without whitespace; inline user and group policies share one quota
+ * across the holder's documents and check it themselves ({@link policySize}).
  */
-export function parsePolicyDocument(text: string, quota: { name: string; maxChars: number }): PolicyDocument {
-  if (text.replace(/\s/g, '').length > quota.maxChars) {
+export function parsePolicyDocument(
+  text: string,
+  quota?: { name: string; maxChars: number },
+): PolicyDocument {
+  if (quota && policySize(text) > quota.maxChars) {
     throw limitExceeded(`Cannot exceed quota for ${quota.name}: ${quota.maxChars}`);
   }
   let parsed: unknown;
@@ -172,6 +176,11 @@ export function parsePolicyDocument(text: string, quota: { name: string; maxChar
     if (effect !== 'Allow' && effect !== 'Deny') throw malformed(`Invalid effect: ${String(effect)}`);
   }
   return parsed as PolicyDocument;
+}
+
+/** A document's size as IAM counts it against its quotas: characters other than whitespace. */
+export function policySize(document: string | PolicyDocument): number {
+  return (typeof document === 'string' ? document : JSON.stringify(document)).replace(/\s/g, '').length;
 }
 
 function malformed(message: string): AwsError {
