@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { getConfig, localRoleArn, stateMachineArn } from '../../commons/config';
 import type { RunReport } from '../../commons/run';
+import { parseRunInputText } from '../../functions/resolve-targets/run-input';
 import { CliError } from '../errors';
 import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
@@ -126,10 +127,22 @@ export function runInput(options: RunCommandOptions): unknown {
     if (options.mode || options.accounts || options.ou || options.dryRun) {
       throw new CliError('--input replaces --mode, --accounts, --ou and --dry-run: give one or the other');
     }
+    let text: string;
     try {
-      return JSON.parse(readFileSync(options.input, 'utf8'));
+      text = readFileSync(options.input, 'utf8');
     } catch (error) {
-      throw new CliError(`cannot read ${options.input} as JSON: ${(error as Error).message}`);
+      throw new CliError(
+        `cannot read ${options.input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+    try {
+      // Strict: a key named twice is refused here, before any run starts (JSON.parse keeps the last).
+      return parseRunInputText(text);
+    } catch (error) {
+      throw new CliError(
+        `the run did not start: ${(error as Error).name}: ${(error as Error).message}`,
+        EXIT_NOT_STARTED,
+      );
     }
   }
   if (!options.mode)
