@@ -209,6 +209,19 @@ describe('hostile names and messages at the terminal', () => {
     );
   });
 
+  it("credentials' portal steps and confirm quote the account's name escaped", async () => {
+    const credentials = await casbridge(['credentials', HOSTILE, '--yes']);
+    expect(credentials.code).toBe(0);
+    expectClean(credentials);
+    expect(credentials.stdout.toString()).toContain(`Account ${HOSTILE} (${SHOWN_NAME}):`);
+    expect(credentials.stdout.toString()).toContain(`${SHOWN_NAME} (${HOSTILE})`);
+
+    const confirm = await casbridge(['confirm', HOSTILE]);
+    expect(confirm.code).toBe(0);
+    expectClean(confirm);
+    expect(confirm.stdout.toString()).toContain(`account ${HOSTILE} (${SHOWN_NAME}) is live`);
+  });
+
   it('the sandbox banner and the demo show the names escaped', async () => {
     const file = path.join(dir, 'scenario.json');
     writeFileSync(file, JSON.stringify(SCENARIO));
