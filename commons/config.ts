@@ -74,6 +74,8 @@ const schema = z.object({
   CASBRIDGE_LEASE_SECONDS: z._default(whole(z.minimum(60)), 900),
   /** Default parallelism of a run's fan-out; a run input's maxConcurrency overrides it. */
   CASBRIDGE_MAX_CONCURRENCY: z._default(whole(z.minimum(1), z.maximum(1000)), 40),
+  /** Where Control Tower emits its lifecycle events; casbridge's own Region when unset. */
+  CASBRIDGE_CONTROL_TOWER_HOME_REGION: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/))),
   /** Comma-separated account ids casbridge never works on (skipped as `excluded`). */
   CASBRIDGE_EXCLUDED_ACCOUNTS: z.pipe(
     z.pipe(
@@ -115,6 +117,7 @@ export interface Config {
   leaseSeconds: number;
   maxConcurrency: number;
   excludedAccounts: readonly string[];
+  controlTowerHomeRegion: string;
 }
 
 /** Parses configuration from an environment; throws ConfigurationError naming every bad variable. */
@@ -156,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     leaseSeconds: e.CASBRIDGE_LEASE_SECONDS,
     maxConcurrency: e.CASBRIDGE_MAX_CONCURRENCY,
     excludedAccounts: Object.freeze([...new Set(e.CASBRIDGE_EXCLUDED_ACCOUNTS)]),
+    controlTowerHomeRegion: e.CASBRIDGE_CONTROL_TOWER_HOME_REGION ?? e.AWS_REGION,
   });
 }
 

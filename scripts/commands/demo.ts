@@ -21,6 +21,7 @@ import { executeRunLocally } from '../local/execute-run';
 import type { EventLog } from '../local/run-local';
 import { renderRemediations, renderReportTable, renderSummary } from '../render/report-table';
 import { paintConnector, paintOutcome, renderTable, type Style, styleFor } from '../render/style';
+import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
 import { readScenarioFile } from './sandbox';
 
 export interface DemoCommandOptions {
@@ -86,13 +87,15 @@ export function demoCommand(): Command {
 
 export async function runDemo(
   options: DemoCommandOptions,
-  out: NodeJS.WriteStream = process.stdout,
-  err: NodeJS.WriteStream = process.stderr,
+  outStream: NodeJS.WriteStream = process.stdout,
+  errStream: NodeJS.WriteStream = process.stderr,
 ): Promise<number> {
+  const out = terminal(outStream);
+  const err = terminal(errStream);
   const scenarioFile = options.scenario;
   const scenario =
     scenarioFile === undefined ? demoScenario(options.accounts) : readScenarioFile(scenarioFile);
-  const style = styleFor(out);
+  const style = styleFor(outStream);
   const say = (...lines: string[]) => out.write(`${lines.join('\n')}\n`);
   const sandbox = await startSandbox({ scenario }).catch((error: unknown) => {
     throw new CliError(`The sandbox did not start: ${(error as Error).message}`, DEMO_BROKEN, {
@@ -107,7 +110,9 @@ export async function runDemo(
         `casbridge demo: an organization of ${members} member accounts, emulated by the sandbox on ${sandbox.endpoint}.`,
       ),
       'No AWS account is touched: every call goes to the sandbox, through the same code a deployed casbridge runs.',
-      ...(scenarioFile === undefined ? faultLines(members) : [`Organization from ${scenarioFile}.`]),
+      ...(scenarioFile === undefined
+        ? faultLines(members)
+        : [`Organization from ${escapeControl(scenarioFile)}.`]),
       '',
     );
 
@@ -157,8 +162,8 @@ export async function runDemo(
     say(
       '',
       style.bold('Next'),
-      `  The reconcile run's report, to open in a browser: ${options.html}`,
-      `  The same report as JSON: ${options.json}`,
+      `  The reconcile run's report, to open in a browser: ${escapeControl(options.html)}`,
+      `  The same report as JSON: ${escapeControl(options.json)}`,
       '  Explore it yourself: start the sandbox as a server, paste the export lines it prints into another shell, then:',
       '    node bin/casbridge.cjs sandbox',
       '    node bin/casbridge.cjs run --local --mode onboard',
@@ -168,7 +173,9 @@ export async function runDemo(
       '    /usr/bin/aws --endpoint-url http://127.0.0.1:4599 organizations list-accounts',
     );
     if (problems.length > 0) {
-      err.write(`casbridge: the demo did not go as designed:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+      err.write(
+        `casbridge: the demo did not go as designed:\n${problems.map((p) => `  ${escapeControl(p)}`).join('\n')}\n`,
+      );
       return DEMO_BROKEN;
     }
     return DEMO_OK;
@@ -208,7 +215,7 @@ async function actAsCasbridge(sandbox: Sandbox): Promise<void> {
   await actAsRole(role, config.region);
 }
 
-async function runOnce(mode: 'onboard' | 'reconcile', err: NodeJS.WriteStream): Promise<RunReport> {
+async function runOnce(mode: 'onboard' | 'reconcile', err: TerminalStream): Promise<RunReport> {
   const progress = new DemoProgress(mode, err);
   const outcome = await executeRunLocally(
     { mode },
@@ -241,7 +248,9 @@ async function simulateConnectors(sandbox: Sandbox, accountIds: readonly string[
 }
 
 /** The reconcile's rows that differ from the onboard's (connector, outcome, or any step that changed). */
-function renderChanges(before: RunReport, after: RunReport, style: Style): string {
+function renderChanges(untrustedBefore: RunReport, untrustedAfter: RunReport, style: Style): string {
+  const before = terminalSafe(untrustedBefore);
+  const after = terminalSafe(untrustedAfter);
   const previous = new Map(before.accounts.map((a) => [a.accountId, a]));
   const changed = after.accounts.filter((a) => {
     const p = previous.get(a.accountId);
@@ -362,9 +371,9 @@ class DemoProgress {
 
   constructor(
     private readonly mode: string,
-    private readonly out: NodeJS.WriteStream,
+    private readonly out: TerminalStream,
   ) {
-    this.tty = Boolean(out.isTTY);
+    this.tty = out.isTTY;
     if (!this.tty) out.write(`${mode} run started\n`);
   }
 

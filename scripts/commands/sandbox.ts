@@ -5,6 +5,7 @@ import { defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { type AccountFaultsSpec, parseScenario, type Scenario } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { CliError } from '../errors';
+import { escapeControl, terminal } from '../render/terminal-text';
 
 export interface SandboxCommandOptions {
   port: number;
@@ -48,8 +49,9 @@ export function sandboxCommand(): Command {
 /** Starts the sandbox, prints how to reach it, serves until SIGINT or SIGTERM, then closes it. */
 export async function runSandbox(
   options: SandboxCommandOptions,
-  out: NodeJS.WritableStream = process.stdout,
+  stream: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
+  const out = terminal(stream);
   const scenario = options.scenario === undefined ? undefined : readScenarioFile(options.scenario);
   const sandbox = await startSandbox({
     port: options.port,
@@ -257,7 +259,9 @@ function countLabels(labels: readonly string[]): string {
     .join(', ');
 }
 
-function table(rows: readonly string[][]): string[] {
+/** Columns two spaces apart; a scenario's names are escaped first (a name must not break a row). */
+function table(untrusted: readonly string[][]): string[] {
+  const rows = untrusted.map((row) => row.map(escapeControl));
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {

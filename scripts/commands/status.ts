@@ -6,6 +6,7 @@ import { cliConfiguration, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
 import { accountStatus, countByConnector, renderStatusTable } from '../render/status-table';
 import { styleFor } from '../render/style';
+import { terminal } from '../render/terminal-text';
 
 export interface StatusCommandOptions {
   account?: string;
@@ -19,7 +20,7 @@ export function statusCommand(): Command {
     .option('--account <id>', 'only this account', parseAccountId)
     .option('--json', 'print JSON instead of a table', false)
     .action(async (options: StatusCommandOptions) => {
-      process.stdout.write(await runStatus(options));
+      terminal(process.stdout).write(await runStatus(options));
     });
 }
 

@@ -3,6 +3,7 @@ import { handoffWait } from '../../commons/handoff-overdue';
 import type { ConnectorStatus, LedgerItem } from '../../commons/ledger';
 import { DEFAULT_WIDTH, wrap } from './report-table';
 import { PLAIN, paintConnector, paintOutcome, renderTable, type Style } from './style';
+import { terminalSafe } from './terminal-text';
 
 const DAY_MS = 86_400_000;
 /** Long names would push the table past 120 columns; the JSON output has them whole. */
@@ -98,7 +99,9 @@ export function countByConnector(accounts: readonly AccountStatus[]): Record<Con
  * The ledger as a table (account, name, OU, connector, last outcome and run, key id and age),
  * then each account's last error with its remediation, then the counts.
  */
-export function renderStatusTable(accounts: readonly AccountStatus[], style: Style = PLAIN): string {
+export function renderStatusTable(untrusted: readonly AccountStatus[], style: Style = PLAIN): string {
+  // Names and OUs are the organization's, last errors quote AWS: escaped before they are laid out.
+  const accounts = terminalSafe(untrusted);
   const head = ['ACCOUNT', 'NAME', 'OU', 'CONNECTOR', 'LAST OUTCOME', 'LAST RUN', 'KEY ID', 'KEY AGE'];
   const rows = accounts.map((a) => [
     a.accountId,

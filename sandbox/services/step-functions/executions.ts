@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { parseRunInputText } from '../../../functions/resolve-targets/run-input';
 import { LOAD_TARGETS_STATE } from '../../../scripts/local/adapt-definition';
 import { loadDefinition, taskStates } from '../../../scripts/local/definition';
 import { type EventLog, runLocal } from '../../../scripts/local/run-local';
@@ -158,7 +159,23 @@ async function run(
   const maps = distributedMaps(definition.States);
   const mapRunByState = new Map<string, MapRun>();
 
-  const result = await runLocal(JSON.parse(execution.input) as unknown, {
+  let input: unknown;
+  try {
+    input = parseRunInputText(execution.input);
+  } catch (error) {
+    // AWS does not document what Step Functions does with a key named twice in an execution's
+    // input (it hands the Lambda a parsed copy, so casbridge could never tell). The sandbox takes
+    // the strict side: the execution fails as ResolveTargets fails a bad input, by name, before
+    // any state runs, so nothing against the sandbox ever runs on a silently collapsed input.
+    const { name, message } = error as Error;
+    execution.error = name;
+    execution.cause = JSON.stringify({ errorType: name, errorMessage: message });
+    recorder.failedExecution(execution.error, execution.cause);
+    execution.stopDate = world.clock.now();
+    execution.status = 'FAILED';
+    return;
+  }
+  const result = await runLocal(input, {
     executionName: execution.name,
     region: state.stack.region,
     onEvent: (event) => {
