@@ -87,15 +87,13 @@ describe('a run input given as text', () => {
     });
   });
 
-  it('refuses 200,000 account ids by their number, in a moment rather than a stack overflow', () => {
+  it('refuses 200,000 account ids by their number rather than overflowing the stack', () => {
     const ids = Array.from({ length: 200_000 }, (_, i) => String(300_000_000_000 + i));
-    const started = Date.now();
     expect(() => parseTrigger(parseRunInputText(JSON.stringify({ mode: 'onboard', accounts: ids })))).toThrow(
       expect.objectContaining({
         name: 'InvalidRunInput',
         message: expect.stringMatching(/^accounts: names 200,000 accounts; a run input names at most 10,000/),
       }),
     );
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 });

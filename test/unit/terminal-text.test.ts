@@ -139,6 +139,7 @@ describe('terminal text', () => {
         lastError: { name: 'AccessDenied', message: `denied\r${HOSTILE}` },
       } as never,
       Date.now(),
+      { handoffOverdueDays: 14 },
     );
     const ledger = renderStatusTable([status], createStyle(true));
     expect(rawControls(ledger.replace(COLOUR, ''))).toEqual([]);
