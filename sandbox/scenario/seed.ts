@@ -8,6 +8,7 @@ import type { IamRole, OrgAccount, PolicyDocument, World } from '../core/world';
 import { accountState, regionalState } from '../core/world';
 import { readTemplate, templateRoles } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
+import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
 import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
 
 export interface SeededWorld {
@@ -21,7 +22,7 @@ const ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
 /** Builds the world a scenario describes. Deterministic for a given scenario (ids come from its seed). */
 export function seedWorld(
   scenario: Scenario,
-  options: { keyPropagationMs?: number; templateRoot?: string } = {},
+  options: { keyPropagationMs?: number; templateRoot?: string; stackParameters?: StackParameters } = {},
 ): SeededWorld {
   const rng = new Rng(scenario.seed);
   const clock = new Clock();
@@ -119,7 +120,13 @@ export function seedWorld(
     const targets = scp.targets.map((t) => (t === 'Root' ? rootId : /^\d{12}$/.test(t) ? t : ensureOu(t)));
     addDenyScp(world, scp.name, scp.denyActions, targets);
   }
-  seedStack(world, stack, scenario.organization.organizationTrail);
+  seedStack(
+    world,
+    stack,
+    scenario.organization.organizationTrail,
+    options.stackParameters ?? {},
+    options.templateRoot ? `${options.templateRoot}/serverless.yml` : undefined,
+  );
   return { world, admin, stack };
 }
 
@@ -322,24 +329,17 @@ function seedPreexisting(
   }
 }
 
-function seedStack(world: World, stack: StackResources, organizationTrail: boolean): void {
+function seedStack(
+  world: World,
+  stack: StackResources,
+  organizationTrail: boolean,
+  parameters: StackParameters,
+  serverlessFile: string | undefined,
+): void {
   const now = world.clock.now();
   const mgmt = stack.accountId;
-  addRole(world, mgmt, {
-    roleName: stack.taskRoleName,
-    path: '/',
-    maxSessionDuration: 3600,
-    // Lambda runs the tasks; the management account's administrators may act as them for local runs.
-    assumeRolePolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mgmt}:root` }, Action: 'sts:AssumeRole' },
-      ],
-    },
-    attachedPolicyArns: [ADMIN_POLICY],
-    inlinePolicies: new Map(),
-  });
+  // Every role serverless.yml declares, as it declares it: each task runs as its function's role.
+  deployStackRoles(world, stack, stackDeployment(stack, world.organization.id, parameters, serverlessFile));
   for (const name of [stack.reportsBucket, stack.logBucket]) {
     world.buckets.set(name, {
       name,

@@ -10,9 +10,11 @@ import { parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
 import { type ResolveDependencies, resolveTargets } from '../../functions/resolve-targets/resolve-targets';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { captureOutput } from '../support/capture-output';
+import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -22,11 +24,7 @@ import { useSandbox } from '../support/sandbox';
 const ACCOUNTS = 100;
 const MANAGEMENT = '999988887777';
 
-const CONTEXT = {
-  functionName: 'casbridge-resolve-targets',
-  awsRequestId: 'req-resolve',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
+const CONTEXT: Context = lambdaContext(lambdaFunctionName(SANDBOX_STAGE, 'resolveTargets'));
 
 describe('ResolveTargets', () => {
   const sandbox = useSandbox({ accounts: ACCOUNTS });
@@ -34,7 +32,10 @@ describe('ResolveTargets', () => {
   let reader: S3Client;
 
   beforeAll(async () => {
-    runtime = createRuntime(sandboxConfig(sandbox()), await taskRoleSettings(sandbox()));
+    runtime = createRuntime(
+      sandboxConfig(sandbox()),
+      await functionRoleSettings(sandbox(), 'resolveTargets'),
+    );
     reader = new S3Client(sandbox().clientConfig());
   });
 
