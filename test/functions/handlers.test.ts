@@ -98,7 +98,9 @@ describe('the task handlers', () => {
   });
 
   it('throw errors by name for the state machine, and log them by name', async () => {
-    await expect(pipeline[0]!.handler(input(7), contextOf('access'))).rejects.toMatchObject({ name: 'RoleMissing' });
+    await expect(pipeline[0]!.handler(input(7), contextOf('access'))).rejects.toMatchObject({
+      name: 'RoleMissing',
+    });
     expect(logs.join('')).toContain('"errorName":"RoleMissing"');
   });
 
