@@ -74,7 +74,7 @@ export function grantsOf(
   const statements = (document as { Statement?: unknown }).Statement;
   const list = (Array.isArray(statements) ? statements : [statements]) as Record<string, unknown>[];
   return list.flatMap((statement, n) => {
-    if (!statement || statement.Effect !== 'Allow') return [];
+    if (statement?.Effect !== 'Allow') return [];
     const sid = typeof statement.Sid === 'string' ? statement.Sid : `#${n}`;
     const actions = ([] as unknown[]).concat(statement.Action ?? []).map(String);
     const resources = ([] as unknown[]).concat(statement.Resource ?? []).map(String);

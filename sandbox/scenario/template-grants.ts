@@ -61,4 +61,9 @@ export const GRANTS_NOT_CALLED_BY_CODE: readonly { pattern: RegExp; reason: stri
       /^serverless\.yml:StateMachineRole MapItemsAndResults s3:(PutObject|ListMultipartUploadParts|AbortMultipartUpload) /,
     reason: "the Distributed Map's ResultWriter writes the results; locally they stay in the payload",
   },
+  {
+    pattern: /^serverless\.yml:AccessKeyRole EncryptConnectorSecrets kms:Decrypt /,
+    reason:
+      "Secrets Manager uses the caller's kms:GenerateDataKey for a new secret version (the sandbox authorises it); whether CreateSecret and PutSecretValue also need kms:Decrypt is not settled here: kept for deployment until checked against AWS",
+  },
 ];
