@@ -17,7 +17,7 @@ describe('STS', () => {
     const me = await new STSClient(sandbox().clientConfig(creds)).send(new GetCallerIdentityCommand({}));
     expect(me.Account).toBe(defaultAccountId(1));
     expect(me.Arn).toBe(
-      `arn:aws:sts::${defaultAccountId(1)}:assumed-role/CasBridgeExecutionRole/test-session`,
+      `arn:aws:sts::${defaultAccountId(1)}:assumed-role/CasBridgeExecutionRole/by-hand-test`,
     );
   });
 

@@ -30,6 +30,8 @@ export const userOperations: Record<string, OperationHandler> = {
     const tags = checkedTags([], readTags(input.Tags));
     const arn = iamArn(ctx.accountId, 'user', path, userName);
     await ctx.authorize('iam:CreateUser', arn);
+    // As on AWS: tags given at creation need iam:TagUser on the user too.
+    if (tags.length > 0) await ctx.authorize('iam:TagUser', arn);
     const users = iamOf(ctx).users;
     if (users.has(userName.toLowerCase())) {
       throw entityAlreadyExists(`User with name ${userName} already exists.`);
