@@ -3,6 +3,7 @@ import { CallLog } from '../core/call-log';
 import { Clock } from '../core/clock';
 import { CredentialStore } from '../core/credentials';
 import { FaultEngine } from '../core/faults';
+import { markTemplateRole } from '../core/grant-usage';
 import { issueUserKey } from '../core/identity';
 import { AWS_MANAGED_POLICIES } from '../core/managed-policies';
 import { Rng } from '../core/rng';
@@ -10,6 +11,7 @@ import type { IamRole, OrgAccount, PolicyDocument, PolicyVersion, World } from '
 import { accountState, regionalState } from '../core/world';
 import { readTemplate, templateRoles } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
+import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
 import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
 
 export interface SeededWorld {
@@ -19,11 +21,13 @@ export interface SeededWorld {
 }
 
 const ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
+/** How the grant-usage check names the member role's template. */
+const MEMBER_ROLE_TEMPLATE = 'templates/member-role.yml';
 
 /** Builds the world a scenario describes. Deterministic for a given scenario (ids come from its seed). */
 export function seedWorld(
   scenario: Scenario,
-  options: { keyPropagationMs?: number; templateRoot?: string } = {},
+  options: { keyPropagationMs?: number; templateRoot?: string; stackParameters?: StackParameters } = {},
 ): SeededWorld {
   const rng = new Rng(scenario.seed);
   const clock = new Clock();
@@ -121,7 +125,13 @@ export function seedWorld(
     const targets = scp.targets.map((t) => (t === 'Root' ? rootId : /^\d{12}$/.test(t) ? t : ensureOu(t)));
     addDenyScp(world, scp.name, scp.denyActions, targets);
   }
-  seedStack(world, stack, scenario.organization.organizationTrail);
+  seedStack(
+    world,
+    stack,
+    scenario.organization.organizationTrail,
+    options.stackParameters ?? {},
+    options.templateRoot ? `${options.templateRoot}/serverless.yml` : undefined,
+  );
   return { world, admin, stack };
 }
 
@@ -223,6 +233,7 @@ function seedMemberAccount(
         attachedPolicyArns: role.managedPolicyArns,
         inlinePolicies: new Map(role.inlinePolicies.map((p) => [p.name, p.document as PolicyDocument])),
       });
+      markTemplateRole(created, { template: MEMBER_ROLE_TEMPLATE, logicalId: role.logicalId });
       if (faults.roleNotAssumableForSeconds)
         created.assumableAfterMs = startedMs + faults.roleNotAssumableForSeconds * 1000;
     }
@@ -395,24 +406,17 @@ function seedTampering(
   if (pre.loginProfile) user.loginProfile = { createDate: world.clock.now(), passwordResetRequired: false };
 }
 
-function seedStack(world: World, stack: StackResources, organizationTrail: boolean): void {
+function seedStack(
+  world: World,
+  stack: StackResources,
+  organizationTrail: boolean,
+  parameters: StackParameters,
+  serverlessFile: string | undefined,
+): void {
   const now = world.clock.now();
   const mgmt = stack.accountId;
-  addRole(world, mgmt, {
-    roleName: stack.taskRoleName,
-    path: '/',
-    maxSessionDuration: 3600,
-    // Lambda runs the tasks; the management account's administrators may act as them for local runs.
-    assumeRolePolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mgmt}:root` }, Action: 'sts:AssumeRole' },
-      ],
-    },
-    attachedPolicyArns: [ADMIN_POLICY],
-    inlinePolicies: new Map(),
-  });
+  // Every role serverless.yml declares, as it declares it: each task runs as its function's role.
+  deployStackRoles(world, stack, stackDeployment(stack, world.organization.id, parameters, serverlessFile));
   for (const name of [stack.reportsBucket, stack.logBucket]) {
     world.buckets.set(name, {
       name,
