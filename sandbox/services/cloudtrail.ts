@@ -11,6 +11,23 @@ import { regionalState } from '../core/world';
 const MAX_TRAILS_PER_REGION = 5;
 const MAX_EVENT_SELECTORS = 5;
 const MAX_DATA_RESOURCES = 250;
+const MAX_ADVANCED_VALUES = 500;
+/** The only management event sources a basic selector may exclude. */
+const EXCLUDABLE_MANAGEMENT_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'];
+const ADVANCED_FIELDS = [
+  'eventCategory',
+  'eventSource',
+  'eventName',
+  'eventType',
+  'readOnly',
+  'resources.type',
+  'resources.ARN',
+  'errorCode',
+  'sessionCredentialFromConsole',
+  'userIdentity.arn',
+  'vpcEndpointId',
+];
+const ADVANCED_OPERATORS = ['Equals', 'NotEquals', 'StartsWith', 'NotStartsWith', 'EndsWith', 'NotEndsWith'];
 /** CloudTrail delivers a log file about every five minutes while a trail logs. */
 const DELIVERY_INTERVAL_MS = 5 * 60_000;
 const TRAIL_ARN = /^arn:aws:cloudtrail:([a-z0-9-]+):(\d{12}):trail\/(.+)$/;
@@ -229,10 +246,7 @@ async function putEventSelectors(ctx: RequestContext, input: Record<string, unkn
     delete trail.advancedEventSelectors;
     return { TrailARN: trail.arn, EventSelectors: selectors };
   }
-  if (!Array.isArray(advanced) || advanced.length === 0) {
-    throw new AwsError('InvalidEventSelectorsException', 'AdvancedEventSelectors must not be empty.');
-  }
-  trail.advancedEventSelectors = advanced as Record<string, unknown>[];
+  trail.advancedEventSelectors = validateAdvancedEventSelectors(advanced);
   trail.eventSelectors = [];
   return { TrailARN: trail.arn, AdvancedEventSelectors: trail.advancedEventSelectors };
 }
@@ -262,13 +276,25 @@ function validateEventSelectors(value: unknown): Record<string, unknown>[] {
     }
     const resources = Array.isArray(selector.DataResources) ? selector.DataResources : [];
     dataResources += resources.length;
+    const includeManagement = selector.IncludeManagementEvents !== false;
+    // A selector that selects nothing is refused rather than stored.
+    if (!includeManagement && resources.length === 0) {
+      throw invalid(
+        'Invalid combination of parameters in EventSelectors. When includeManagementEvents is false, DataResources must not be empty',
+      );
+    }
+    const excluded = Array.isArray(selector.ExcludeManagementEventSources)
+      ? selector.ExcludeManagementEventSources.map(String)
+      : [];
+    const unknownSource = excluded.find((source) => !EXCLUDABLE_MANAGEMENT_SOURCES.includes(source));
+    if (unknownSource !== undefined) {
+      throw invalid(`Invalid value ${unknownSource} for ExcludeManagementEventSources.`);
+    }
     return {
       ReadWriteType: readWrite,
-      IncludeManagementEvents: selector.IncludeManagementEvents !== false,
+      IncludeManagementEvents: includeManagement,
       DataResources: resources,
-      ExcludeManagementEventSources: Array.isArray(selector.ExcludeManagementEventSources)
-        ? selector.ExcludeManagementEventSources
-        : [],
+      ExcludeManagementEventSources: excluded,
     };
   });
   if (dataResources > MAX_DATA_RESOURCES) {
@@ -277,6 +303,46 @@ function validateEventSelectors(value: unknown): Record<string, unknown>[] {
     );
   }
   return selectors;
+}
+
+/**
+ * Advanced selectors are lists of field conditions; every selector names the event category it
+ * selects (`eventCategory`), and a trail holds at most 500 condition values across them.
+ */
+function validateAdvancedEventSelectors(value: unknown): Record<string, unknown>[] {
+  const invalid = (message: string) => new AwsError('InvalidEventSelectorsException', message);
+  if (!Array.isArray(value) || value.length === 0) throw invalid('AdvancedEventSelectors must not be empty.');
+  let values = 0;
+  return value.map((raw) => {
+    const selector = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const fields = Array.isArray(selector.FieldSelectors)
+      ? (selector.FieldSelectors as Record<string, unknown>[])
+      : [];
+    if (!fields.some((f) => f?.Field === 'eventCategory')) {
+      throw invalid(
+        'Invalid AdvancedEventSelectors: each selector must have an eventCategory field selector.',
+      );
+    }
+    for (const field of fields) {
+      if (typeof field?.Field !== 'string' || !ADVANCED_FIELDS.includes(field.Field)) {
+        throw invalid(`Invalid AdvancedEventSelectors: unknown field ${String(field?.Field)}.`);
+      }
+      for (const operator of ADVANCED_OPERATORS) {
+        const list = field[operator];
+        if (list !== undefined && !Array.isArray(list)) throw invalid(`${operator} must be a list.`);
+        values += Array.isArray(list) ? list.length : 0;
+      }
+    }
+    if (values > MAX_ADVANCED_VALUES) {
+      throw invalid(
+        `A trail can have at most ${MAX_ADVANCED_VALUES} values across its advanced event selectors.`,
+      );
+    }
+    return {
+      ...(typeof selector.Name === 'string' ? { Name: selector.Name } : {}),
+      FieldSelectors: fields,
+    };
+  });
 }
 
 // ---------------------------------------------------------------- tags
