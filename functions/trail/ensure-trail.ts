@@ -80,7 +80,7 @@ async function reconcile(
 
   const prefix = trailKeyPrefix(config, accountId);
   if (!ours) {
-    const trailArn = `arn:aws:cloudtrail:${config.region}:${accountId}:trail/${config.trailName}`;
+    const trailArn = `arn:${config.partition}:cloudtrail:${config.region}:${accountId}:trail/${config.trailName}`;
     if (dryRun) return { action: 'created', reason: 'dry-run', details: { trailArn } };
     let created: string | undefined;
     try {

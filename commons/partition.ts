@@ -1,0 +1,19 @@
+/** The AWS partitions casbridge can run in; an ARN's second field. */
+export type Partition = 'aws' | 'aws-us-gov' | 'aws-cn' | 'aws-iso' | 'aws-iso-b' | 'aws-iso-e' | 'aws-iso-f';
+
+/**
+ * The partition a Region belongs to, from its name alone (no call: Lambda knows its Region from
+ * AWS_REGION). Every ARN casbridge builds takes its partition from here, because IAM refuses a
+ * policy naming another partition's ARN ("Partition "aws" is not valid for resource …") and Step
+ * Functions fails a state whose resource is in another partition than the execution.
+ */
+export function partitionOf(region: string): Partition {
+  // Longest prefixes first: us-isob- and us-isof- also start with us-iso.
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-isob-')) return 'aws-iso-b';
+  if (region.startsWith('us-isof-')) return 'aws-iso-f';
+  if (region.startsWith('eu-isoe-')) return 'aws-iso-e';
+  if (region.startsWith('us-iso-')) return 'aws-iso';
+  return 'aws';
+}
