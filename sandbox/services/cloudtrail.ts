@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PARTITION_PATTERN, worldArn } from '../core/arn';
 import { resourcePolicyAllows } from '../core/authorize';
 import { AwsError } from '../core/aws-error';
 import type { CallRecord } from '../core/call-log';
@@ -30,7 +31,7 @@ const ADVANCED_FIELDS = [
 const ADVANCED_OPERATORS = ['Equals', 'NotEquals', 'StartsWith', 'NotStartsWith', 'EndsWith', 'NotEndsWith'];
 /** CloudTrail delivers a log file about every five minutes while a trail logs. */
 const DELIVERY_INTERVAL_MS = 5 * 60_000;
-const TRAIL_ARN = /^arn:aws:cloudtrail:([a-z0-9-]+):(\d{12}):trail\/(.+)$/;
+const TRAIL_ARN = new RegExp(`^arn:${PARTITION_PATTERN}:cloudtrail:([a-z0-9-]+):(\\d{12}):trail\\/(.+)$`);
 const LOOKUP_KEYS = [
   'EventId',
   'EventName',
@@ -79,7 +80,7 @@ async function createTrail(ctx: RequestContext, input: Record<string, unknown>) 
   const name = requireMember(input, 'Name');
   validateTrailName(name);
   const bucketName = requireMember(input, 'S3BucketName');
-  const arn = trailArn(ctx.region, ctx.accountId, name);
+  const arn = trailArn(ctx, ctx.region, ctx.accountId, name);
   await ctx.authorize('cloudtrail:CreateTrail', arn);
   const multiRegion = optionalBoolean(input, 'IsMultiRegionTrail') ?? false;
   const globalEvents = optionalBoolean(input, 'IncludeGlobalServiceEvents') ?? true;
@@ -605,10 +606,14 @@ async function checkBucketPolicy(
     ? [`${base}/${ctx.accountId}`, `${base}/${org.id}`]
     : [`${base}/${ctx.accountId}`];
   const checks = [
-    { action: 's3:GetBucketAcl', resource: `arn:aws:s3:::${bucketName}`, context },
+    {
+      action: 's3:GetBucketAcl',
+      resource: `arn:${ctx.world.settings.partition}:s3:::${bucketName}`,
+      context,
+    },
     ...logPrefixes.map((logPrefix) => ({
       action: 's3:PutObject',
-      resource: `arn:aws:s3:::${bucketName}/${logPrefix}/*`,
+      resource: `arn:${ctx.world.settings.partition}:s3:::${bucketName}/${logPrefix}/*`,
       context: { ...context, 's3:x-amz-acl': 'bucket-owner-full-control' },
     })),
   ];
@@ -666,7 +671,7 @@ function visibleTrail(ctx: RequestContext, reference: string): Trail {
   }
   validateTrailName(reference);
   const match = visible.find((v) => !v.shadow && v.name === reference);
-  if (!match) throw trailNotFound(ctx, trailArn(ctx.region, ctx.accountId, reference));
+  if (!match) throw trailNotFound(ctx, trailArn(ctx, ctx.region, ctx.accountId, reference));
   return match.trail;
 }
 
@@ -690,7 +695,7 @@ function ownTrailInHomeRegion(ctx: RequestContext, reference: string): Trail {
           (v) => v.accountId === ctx.accountId && v.name === name,
         )
       : undefined;
-  if (!match) throw trailNotFound(ctx, trailArn(ctx.region, owner, name));
+  if (!match) throw trailNotFound(ctx, trailArn(ctx, ctx.region, owner, name));
   if (match.trail.homeRegion !== ctx.region) {
     throw new AwsError(
       'InvalidHomeRegionException',
@@ -722,8 +727,8 @@ function parseTrailArn(reference: string): { arn: string; region: string; accoun
   return { arn, region, accountId, name };
 }
 
-function trailArn(region: string, accountId: string, name: string): string {
-  return `arn:aws:cloudtrail:${region}:${accountId}:trail/${name}`;
+function trailArn(ctx: RequestContext, region: string, accountId: string, name: string): string {
+  return worldArn(ctx.world, 'cloudtrail', region, accountId, `trail/${name}`);
 }
 
 /**
@@ -775,8 +780,8 @@ function trailShape(trail: Trail) {
 function snsTopicArn(trail: Trail): string | undefined {
   if (!trail.snsTopicName) return undefined;
   if (trail.snsTopicName.startsWith('arn:')) return trail.snsTopicName;
-  const accountId = TRAIL_ARN.exec(trail.arn)?.[2] ?? '';
-  return `arn:aws:sns:${trail.homeRegion}:${accountId}:${trail.snsTopicName}`;
+  const [, partition, , , accountId] = trail.arn.split(':');
+  return `arn:${partition}:sns:${trail.homeRegion}:${accountId}:${trail.snsTopicName}`;
 }
 
 function requireManagementAccount(ctx: RequestContext): void {

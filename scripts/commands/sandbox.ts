@@ -171,7 +171,7 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
     lines.push(
       '  To act in a member account, assume the role Organizations created there, then export the',
       '  returned AccessKeyId, SecretAccessKey and SessionToken (as AWS_SESSION_TOKEN):',
-      `    ${aws} sts assume-role --role-arn arn:aws:iam::${member.id}:role/OrganizationAccountAccessRole --role-session-name explore`,
+      `    ${aws} sts assume-role --role-arn arn:${world.settings.partition}:iam::${member.id}:role/OrganizationAccountAccessRole --role-session-name explore`,
       `  casbridge itself assumes ${stack.taskRoleName}, then CasBridgeExecutionRole with --external-id ${stack.externalId}.`,
     );
   }

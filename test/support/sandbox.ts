@@ -43,8 +43,12 @@ export async function memberRoleCredentials(
   accountId: string,
 ): Promise<SandboxCredentials> {
   const task = await assumeRole(sandbox, sandbox.stack.taskRoleArn);
-  return assumeRole(sandbox, `arn:aws:iam::${accountId}:role/CasBridgeExecutionRole`, {
-    as: task,
-    externalId: sandbox.stack.externalId,
-  });
+  return assumeRole(
+    sandbox,
+    `arn:${sandbox.world.settings.partition}:iam::${accountId}:role/CasBridgeExecutionRole`,
+    {
+      as: task,
+      externalId: sandbox.stack.externalId,
+    },
+  );
 }

@@ -1,3 +1,4 @@
+import { worldArn } from '../../core/arn';
 import { AwsError } from '../../core/aws-error';
 import { paginate } from '../../core/pagination';
 import { type RequestContext, requireString } from '../../core/service';
@@ -73,12 +74,12 @@ export function entityPath(input: Record<string, unknown>, member = 'Path'): str
 }
 
 export function iamArn(
-  accountId: string,
+  ctx: Pick<RequestContext, 'world' | 'accountId'>,
   kind: 'user' | 'role' | 'policy',
   path: string,
   name: string,
 ): string {
-  return `arn:aws:iam::${accountId}:${kind}${path}${name}`;
+  return worldArn(ctx.world, 'iam', '', ctx.accountId, `${kind}${path}${name}`);
 }
 
 /**
@@ -104,7 +105,7 @@ export async function authorizedUser(
   options: { context?: Record<string, string | string[]> } = {},
 ): Promise<IamUser> {
   const user = iamOf(ctx).users.get(userName.toLowerCase());
-  await ctx.authorize(action, user?.arn ?? iamArn(ctx.accountId, 'user', '/', userName), options);
+  await ctx.authorize(action, user?.arn ?? iamArn(ctx, 'user', '/', userName), options);
   if (!user) throw noSuchEntity(`The user with name ${userName} cannot be found.`);
   return user;
 }
@@ -117,7 +118,7 @@ export async function authorizedRole(
   options: { context?: Record<string, string | string[]> } = {},
 ): Promise<IamRole> {
   const role = iamOf(ctx).roles.get(roleName.toLowerCase());
-  await ctx.authorize(action, role?.arn ?? iamArn(ctx.accountId, 'role', '/', roleName), options);
+  await ctx.authorize(action, role?.arn ?? iamArn(ctx, 'role', '/', roleName), options);
   if (!role) throw noSuchEntity(`The role with name ${roleName} cannot be found.`);
   return role;
 }

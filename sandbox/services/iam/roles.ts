@@ -41,7 +41,7 @@ export const roleOperations: Record<string, OperationHandler> = {
   CreateRole: async (ctx, input) => {
     const roleName = entityName(input, 'RoleName', 64);
     const path = entityPath(input);
-    const arn = iamArn(ctx.accountId, 'role', path, roleName);
+    const arn = iamArn(ctx, 'role', path, roleName);
     await ctx.authorize('iam:CreateRole', arn);
     const trust = parsePolicyDocument(requireString(input, 'AssumeRolePolicyDocument'), TRUST_POLICY_SIZE);
     const maxSessionDuration =

@@ -28,7 +28,7 @@ export const userOperations: Record<string, OperationHandler> = {
     const userName = entityName(input, 'UserName', 64);
     const path = entityPath(input);
     const tags = checkedTags([], readTags(input.Tags));
-    const arn = iamArn(ctx.accountId, 'user', path, userName);
+    const arn = iamArn(ctx, 'user', path, userName);
     await ctx.authorize('iam:CreateUser', arn);
     const users = iamOf(ctx).users;
     if (users.has(userName.toLowerCase())) {
