@@ -1,3 +1,4 @@
+import type { Partition } from '../../../commons/partition';
 import { worldArn } from '../../core/arn';
 import { AwsError } from '../../core/aws-error';
 import { paginate } from '../../core/pagination';
@@ -127,7 +128,11 @@ export async function authorizedRole(
  * Checks a submitted policy document as IAM does before storing it. `maxChars` is the quota on
  * its size, which IAM counts without whitespace.
  */
-export function parsePolicyDocument(text: string, quota: { name: string; maxChars: number }): PolicyDocument {
+export function parsePolicyDocument(
+  text: string,
+  quota: { name: string; maxChars: number },
+  partition?: Partition,
+): PolicyDocument {
   if (text.replace(/\s/g, '').length > quota.maxChars) {
     throw limitExceeded(`Cannot exceed quota for ${quota.name}: ${quota.maxChars}`);
   }
@@ -149,8 +154,23 @@ export function parsePolicyDocument(text: string, quota: { name: string; maxChar
     const effect = (item as Record<string, unknown>).Effect;
     if (effect === undefined) throw malformed('Missing required field Effect');
     if (effect !== 'Allow' && effect !== 'Deny') throw malformed(`Invalid effect: ${String(effect)}`);
+    if (partition) checkResourcePartitions(item as Record<string, unknown>, partition);
   }
   return parsed as PolicyDocument;
+}
+
+/** IAM refuses a resource ARN of another partition than the account's (GovCloud, China). */
+function checkResourcePartitions(statement: Record<string, unknown>, partition: Partition): void {
+  for (const key of ['Resource', 'NotResource']) {
+    const value = statement[key];
+    for (const resource of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+      if (typeof resource !== 'string' || !resource.startsWith('arn:')) continue;
+      const named = resource.split(':')[1];
+      if (named !== partition && named !== '*') {
+        throw malformed(`Partition "${named}" is not valid for resource "${resource}".`);
+      }
+    }
+  }
 }
 
 function malformed(message: string): AwsError {

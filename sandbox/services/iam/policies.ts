@@ -44,7 +44,7 @@ export const policyOperations: Record<string, OperationHandler> = {
     const text = requireString(input, 'PolicyDocument');
     const arn = iamArn(ctx, 'policy', path, policyName);
     await ctx.authorize('iam:CreatePolicy', arn);
-    parsePolicyDocument(text, MANAGED_POLICY_SIZE);
+    parsePolicyDocument(text, MANAGED_POLICY_SIZE, ctx.world.settings.partition);
     const policies = iamOf(ctx).policies;
     if ([...policies.keys()].some((existing) => existing.toLowerCase() === arn.toLowerCase())) {
       throw entityAlreadyExists(
@@ -105,7 +105,7 @@ export const policyOperations: Record<string, OperationHandler> = {
         'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.',
       );
     }
-    parsePolicyDocument(text, MANAGED_POLICY_SIZE);
+    parsePolicyDocument(text, MANAGED_POLICY_SIZE, ctx.world.settings.partition);
     const now = ctx.world.clock.now();
     const version: PolicyVersion = {
       versionId: `v${policy.nextVersionNumber}`,

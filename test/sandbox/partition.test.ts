@@ -1,0 +1,55 @@
+import { CreatePolicyCommand, IAMClient, ListPoliciesCommand } from '@aws-sdk/client-iam';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { useSandbox } from '../support/sandbox';
+
+describe('the sandbox in AWS GovCloud (US)', () => {
+  const sandbox = useSandbox({
+    scenario: { region: 'us-gov-west-1', accounts: [{ id: '310000000001', name: 'gov-member' }] },
+  });
+
+  it('names every principal and AWS managed policy in aws-us-gov', async () => {
+    const identity = await new STSClient(sandbox().clientConfig()).send(new GetCallerIdentityCommand({}));
+    expect(identity.Arn).toBe(`arn:aws-us-gov:iam::${sandbox().stack.accountId}:user/Admin`);
+    const managed = await new IAMClient(sandbox().clientConfig()).send(
+      new ListPoliciesCommand({ Scope: 'AWS' }),
+    );
+    expect(managed.Policies?.map((p) => p.Arn)).toContain('arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess');
+    expect(sandbox().stack.stateMachineArn).toMatch(/^arn:aws-us-gov:states:us-gov-west-1:/);
+  });
+
+  it('assumes a role by its aws-us-gov ARN and refuses the commercial-partition one', async () => {
+    const sts = new STSClient(sandbox().clientConfig());
+    const role = (partition: string) =>
+      sts.send(
+        new AssumeRoleCommand({
+          RoleArn: `arn:${partition}:iam::310000000001:role/OrganizationAccountAccessRole`,
+          RoleSessionName: 'partition-check',
+        }),
+      );
+    expect((await role('aws-us-gov')).AssumedRoleUser?.Arn).toBe(
+      'arn:aws-us-gov:sts::310000000001:assumed-role/OrganizationAccountAccessRole/partition-check',
+    );
+    await expect(role('aws')).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it('refuses a policy whose resource names another partition, as IAM does', async () => {
+    const iam = new IAMClient(sandbox().clientConfig());
+    const policy = (resource: string) =>
+      iam.send(
+        new CreatePolicyCommand({
+          PolicyName: `logs-${resource.split(':')[1]}`,
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 'logs:PutLogEvents', Resource: resource }],
+          }),
+        }),
+      );
+    await expect(policy('arn:aws:logs:*:*:*')).rejects.toMatchObject({
+      name: 'MalformedPolicyDocumentException',
+      message: 'Partition "aws" is not valid for resource "arn:aws:logs:*:*:*".',
+    });
+    expect((await policy('arn:aws-us-gov:logs:*:*:*')).Policy?.Arn).toBe(
+      `arn:aws-us-gov:iam::${sandbox().stack.accountId}:policy/logs-aws-us-gov`,
+    );
+  });
+});
