@@ -17,3 +17,26 @@ export function partitionOf(region: string): Partition {
   if (region.startsWith('us-iso-')) return 'aws-iso';
   return 'aws';
 }
+
+/**
+ * The Region a partition's global services (IAM, STS's global endpoint, Organizations) live in,
+ * where CloudTrail records their events.
+ */
+export function globalRegionOf(partition: Partition): string {
+  switch (partition) {
+    case 'aws-us-gov':
+      return 'us-gov-west-1';
+    case 'aws-cn':
+      return 'cn-north-1';
+    case 'aws-iso':
+      return 'us-iso-east-1';
+    case 'aws-iso-b':
+      return 'us-isob-east-1';
+    case 'aws-iso-e':
+      return 'eu-isoe-west-1';
+    case 'aws-iso-f':
+      return 'us-isof-south-1';
+    default:
+      return 'us-east-1';
+  }
+}

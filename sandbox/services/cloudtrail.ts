@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { globalRegionOf, type Partition } from '../../commons/partition';
 import { PARTITION_PATTERN, worldArn } from '../core/arn';
 import { resourcePolicyAllows } from '../core/authorize';
 import { AwsError } from '../core/aws-error';
@@ -395,7 +396,7 @@ interface LookupCursor {
 /**
  * Event history from the sandbox's call log: the management write events of the caller's account
  * in this Region, newest first, as CloudTrail records them (data events such as PutObject are not
- * in event history; IAM and Organizations, global services, record in us-east-1).
+ * in event history; IAM and Organizations, global services, record in their partition’s global Region: us-east-1, us-gov-west-1, …).
  */
 async function lookupEvents(ctx: RequestContext, input: Record<string, unknown>) {
   await ctx.authorize('cloudtrail:LookupEvents', '*');
@@ -443,7 +444,7 @@ async function lookupEvents(ctx: RequestContext, input: Record<string, unknown>)
   for (let i = records.length - 1; i >= 0; i--) {
     const record = records[i] as CallRecord;
     if (cursor && record.seq >= cursor.beforeSeq) continue;
-    if (!isRecordedEvent(record, ctx.region)) continue;
+    if (!isRecordedEvent(record, ctx.region, ctx.world.settings.partition)) continue;
     const timeMs = Date.parse(record.time);
     if ((start !== undefined && timeMs < start) || (end !== undefined && timeMs > end)) continue;
     const event = toEvent(record);
@@ -477,10 +478,10 @@ const DATA_EVENTS = new Set([
 ]);
 const GLOBAL_EVENT_SERVICES = new Set(['iam', 'organizations']);
 
-function isRecordedEvent(record: CallRecord, region: string): boolean {
+function isRecordedEvent(record: CallRecord, region: string, partition: Partition): boolean {
   if (record.readOnly || record.operation === '' || record.account === undefined) return false;
   if (DATA_EVENTS.has(`${record.service}:${record.operation}`)) return false;
-  const eventRegion = GLOBAL_EVENT_SERVICES.has(record.service) ? 'us-east-1' : record.region;
+  const eventRegion = GLOBAL_EVENT_SERVICES.has(record.service) ? globalRegionOf(partition) : record.region;
   return eventRegion === region;
 }
 

@@ -1,3 +1,4 @@
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { CreatePolicyCommand, IAMClient, ListPoliciesCommand } from '@aws-sdk/client-iam';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { useSandbox } from '../support/sandbox';
@@ -51,5 +52,21 @@ describe('the sandbox in AWS GovCloud (US)', () => {
     expect((await policy('arn:aws-us-gov:logs:*:*:*')).Policy?.Arn).toBe(
       `arn:aws-us-gov:iam::${sandbox().stack.accountId}:policy/logs-aws-us-gov`,
     );
+    // IAM is global: GovCloud's trails see its events in us-gov-west-1, not in us-east-1.
+    const history = await new CloudTrailClient(sandbox().clientConfig()).send(
+      new LookupEventsCommand({
+        LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreatePolicy' }],
+      }),
+    );
+    // The refused call and the created policy, newest first, as CloudTrail records both.
+    expect(
+      history.Events?.map((e) => {
+        const event = JSON.parse(e.CloudTrailEvent ?? '{}');
+        return [event.userIdentity.arn, event.errorCode];
+      }),
+    ).toEqual([
+      [`arn:aws-us-gov:iam::${sandbox().stack.accountId}:user/Admin`, undefined],
+      [`arn:aws-us-gov:iam::${sandbox().stack.accountId}:user/Admin`, 'MalformedPolicyDocument'],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { connectorPolicyArn, connectorUserArn, loadConfig, memberRoleArn } from '../../commons/config';
-import { partitionOf } from '../../commons/partition';
+import { globalRegionOf, partitionOf } from '../../commons/partition';
 
 describe('the partition of a Region', () => {
   it.each([
@@ -15,6 +15,12 @@ describe('the partition of a Region', () => {
     ['us-isof-south-1', 'aws-iso-f'],
   ])('puts %s in %s', (region, partition) => {
     expect(partitionOf(region)).toBe(partition);
+  });
+
+  it('names the Region where each partition records its global services’ events', () => {
+    expect(globalRegionOf('aws')).toBe('us-east-1');
+    expect(globalRegionOf(partitionOf('us-gov-east-1'))).toBe('us-gov-west-1');
+    expect(globalRegionOf(partitionOf('cn-northwest-1'))).toBe('cn-north-1');
   });
 
   it('gives the configuration’s IAM ARNs the partition of AWS_REGION', () => {
