@@ -1,5 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { CreatePolicyCommand, IAMClient, ListPoliciesCommand } from '@aws-sdk/client-iam';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListMapRunsCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { useSandbox } from '../support/sandbox';
 
@@ -68,5 +76,29 @@ describe('the sandbox in AWS GovCloud (US)', () => {
       [`arn:aws-us-gov:iam::${sandbox().stack.accountId}:user/Admin`, undefined],
       [`arn:aws-us-gov:iam::${sandbox().stack.accountId}:user/Admin`, 'MalformedPolicyDocument'],
     ]);
+  });
+
+  it('runs the stack’s state machine with execution, map run and task ARNs in aws-us-gov', async () => {
+    const sfn = new SFNClient(sandbox().clientConfig());
+    const { executionArn } = await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: sandbox().stack.stateMachineArn,
+        input: '{"mode":"onboard"}',
+      }),
+    );
+    expect(executionArn).toMatch(/^arn:aws-us-gov:states:us-gov-west-1:\d{12}:execution:casbridge-dev:/);
+    const deadline = Date.now() + 50_000;
+    let status = 'RUNNING';
+    while (status === 'RUNNING' && Date.now() < deadline) {
+      status = (await sfn.send(new DescribeExecutionCommand({ executionArn }))).status ?? 'UNKNOWN';
+      if (status === 'RUNNING') await sleep(100);
+    }
+    expect(status).toBe('SUCCEEDED');
+    const mapRuns = await sfn.send(new ListMapRunsCommand({ executionArn }));
+    expect(mapRuns.mapRuns?.[0]?.mapRunArn).toMatch(/^arn:aws-us-gov:states:us-gov-west-1:/);
+    const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
+    const text = JSON.stringify(history.events);
+    expect(text).toContain('arn:aws-us-gov:lambda:us-gov-west-1:');
+    expect(text).not.toContain('arn:aws:');
   });
 });
