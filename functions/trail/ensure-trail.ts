@@ -142,8 +142,10 @@ async function reconcile(
 /**
  * Whether the trail's event selectors miss management events. DescribeTrails already says whether
  * a trail's selectors were ever customised (`HasCustomEventSelectors`): one that never was has
- * CloudTrail's defaults, every management event read and write, so a compliant trail costs no
- * extra read. Only a customised one (or a description without the flag) is read.
+ * CloudTrail's defaults, every management event read and write, so a trail casbridge created
+ * costs no extra read. Only a customised one (or a description without the flag) is read; once
+ * PutEventSelectors has run (someone's edit, or casbridge's repair) the flag stays set, so such a
+ * trail costs one read per reconcile from then on.
  */
 async function readEventSelectorDrift(
   cloudtrail: CloudTrailClient,

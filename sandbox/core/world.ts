@@ -206,6 +206,11 @@ export interface Trail {
   stopLoggingTime?: Date;
   eventSelectors: Record<string, unknown>[];
   advancedEventSelectors?: Record<string, unknown>[];
+  /**
+   * Set by the first PutEventSelectors, whatever it puts: DescribeTrails' HasCustomEventSelectors
+   * (console-made trails, whose selectors the console writes, report true with the defaults).
+   */
+  customEventSelectors?: true;
   tags: Tag[];
 }
 

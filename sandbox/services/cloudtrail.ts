@@ -244,11 +244,13 @@ async function putEventSelectors(ctx: RequestContext, input: Record<string, unkn
   }
   if (basic !== undefined) {
     const selectors = validateEventSelectors(basic);
+    trail.customEventSelectors = true;
     trail.eventSelectors = selectors;
     delete trail.advancedEventSelectors;
     return { TrailARN: trail.arn, EventSelectors: selectors };
   }
   trail.advancedEventSelectors = validateAdvancedEventSelectors(advanced);
+  trail.customEventSelectors = true;
   trail.eventSelectors = [];
   return { TrailARN: trail.arn, AdvancedEventSelectors: trail.advancedEventSelectors };
 }
@@ -771,9 +773,7 @@ function trailShape(trail: Trail) {
   return {
     ...trailResponse(trail),
     HomeRegion: trail.homeRegion,
-    HasCustomEventSelectors:
-      trail.advancedEventSelectors !== undefined ||
-      JSON.stringify(trail.eventSelectors) !== JSON.stringify(DEFAULT_EVENT_SELECTORS),
+    HasCustomEventSelectors: trail.customEventSelectors === true,
     HasInsightSelectors: false,
   };
 }

@@ -201,6 +201,17 @@ describe('the trail step', () => {
       const again = sandbox().world.callLog.mark();
       expect(await run()).toMatchObject({ action: 'unchanged' });
       expect(writesSince(again)).toEqual([]);
+      // Once customised, always customised: the trail's selectors are read on every reconcile.
+      const reads = sandbox().world.callLog.list({
+        sinceSeq: again,
+        account: accountId,
+        service: 'cloudtrail',
+      });
+      expect(reads.map((c) => c.operation)).toEqual([
+        'DescribeTrails',
+        'GetTrailStatus',
+        'GetEventSelectors',
+      ]);
     },
   );
 

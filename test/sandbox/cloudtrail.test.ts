@@ -290,6 +290,14 @@ describe('CloudTrail', () => {
       AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'readOnly', Equals: ['true'] }] }],
     });
     expect(await custom()).toBe(false);
+    // Putting even the defaults marks the trail customised, as a console-made trail shows.
+    await client.send(
+      new PutEventSelectorsCommand({
+        TrailName: 'casbridge',
+        EventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true }],
+      }),
+    );
+    expect(await custom()).toBe(true);
     const advanced = [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] }];
     await client.send(
       new PutEventSelectorsCommand({ TrailName: 'casbridge', AdvancedEventSelectors: advanced }),
