@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from './errors';
 import { IAM3_MAX_KEY_AGE_DAYS, IAM22_UNUSED_DAYS } from './handoff-overdue';
+import { type Partition, partitionOf } from './partition';
 import './zod-locale';
 
 /**
@@ -93,6 +94,8 @@ const schema = z.object({
 
 export interface Config {
   region: string;
+  /** The Region's partition (`aws`, `aws-us-gov`, `aws-cn`): the second field of every ARN built. */
+  partition: Partition;
   memberRoleName: string;
   externalId: string;
   fallbackRoleName: string | undefined;
@@ -135,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   return Object.freeze({
     region: e.AWS_REGION,
+    partition: partitionOf(e.AWS_REGION),
     memberRoleName: e.CASBRIDGE_MEMBER_ROLE_NAME,
     externalId: e.CASBRIDGE_EXTERNAL_ID,
     fallbackRoleName: e.CASBRIDGE_FALLBACK_ROLE_NAME,
@@ -174,15 +178,15 @@ export function getConfig(): Config {
 // ---------------------------------------------------------------- names derived from configuration
 
 export function connectorUserArn(config: Config, accountId: string): string {
-  return `arn:aws:iam::${accountId}:user${config.userPath}${config.userName}`;
+  return `arn:${config.partition}:iam::${accountId}:user${config.userPath}${config.userName}`;
 }
 
 export function connectorPolicyArn(config: Config, accountId: string): string {
-  return `arn:aws:iam::${accountId}:policy${config.userPath}${config.policyName}`;
+  return `arn:${config.partition}:iam::${accountId}:policy${config.userPath}${config.policyName}`;
 }
 
 export function memberRoleArn(config: Config, accountId: string, roleName = config.memberRoleName): string {
-  return `arn:aws:iam::${accountId}:role/${roleName}`;
+  return `arn:${config.partition}:iam::${accountId}:role/${roleName}`;
 }
 
 /** One secret per member account, named deterministically so a re-run finds it. */

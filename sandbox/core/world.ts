@@ -1,3 +1,4 @@
+import type { Partition } from '../../commons/partition';
 import type { CallLog } from './call-log';
 import type { Clock } from './clock';
 import type { CredentialStore } from './credentials';
@@ -25,6 +26,8 @@ export interface World {
 export interface WorldSettings {
   /** Region a request is taken to target when its signature names none. */
   readonly defaultRegion: string;
+  /** The partition of the default Region: every ARN the sandbox builds or accepts is in it. */
+  readonly partition: Partition;
   /** How long a new IAM access key is refused (InvalidClientTokenId) before it works, as IAM propagates. */
   keyPropagationMs: number;
   /** Evaluate caller permissions with the IAM policy evaluator (off only to measure its cost). */
@@ -221,6 +224,11 @@ export interface Trail {
   stopLoggingTime?: Date;
   eventSelectors: Record<string, unknown>[];
   advancedEventSelectors?: Record<string, unknown>[];
+  /**
+   * Set by the first PutEventSelectors, whatever it puts: DescribeTrails' HasCustomEventSelectors
+   * (console-made trails, whose selectors the console writes, report true with the defaults).
+   */
+  customEventSelectors?: true;
   tags: Tag[];
 }
 

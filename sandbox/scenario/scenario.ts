@@ -47,7 +47,10 @@ export const accountFaultsSpec = z
         legacyDirectAttachment: z.boolean().optional(),
         // Tampering with the connector user (it is created, casbridge's, when any is set):
         /** AWS managed policies attached directly to it, e.g. `arn:aws:iam::aws:policy/AdministratorAccess`. */
-        extraAttachedPolicies: z.array(z.string().startsWith('arn:aws:iam::aws:policy/')).max(9).optional(),
+        extraAttachedPolicies: z
+          .array(z.string().regex(/^arn:aws[a-z-]*:iam::aws:policy\//))
+          .max(9)
+          .optional(),
         /** Inline policies on it, each allowing `actions` on `*`. */
         inlinePolicies: z
           .array(z.object({ name: z.string().min(1), actions: z.array(z.string()).min(1) }).strict())
@@ -58,7 +61,7 @@ export const accountFaultsSpec = z
             z
               .object({
                 name: z.string().min(1),
-                attachedPolicies: z.array(z.string().startsWith('arn:aws:iam::aws:policy/')).default([]),
+                attachedPolicies: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::aws:policy\//)).default([]),
               })
               .strict(),
           )

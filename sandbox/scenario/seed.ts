@@ -1,4 +1,5 @@
 import { connectorPolicyDocument } from '../../commons/connector-policy';
+import { partitionOf } from '../../commons/partition';
 import { CallLog } from '../core/call-log';
 import { Clock } from '../core/clock';
 import { CredentialStore } from '../core/credentials';
@@ -20,9 +21,10 @@ export interface SeededWorld {
   stack: StackResources;
 }
 
-const ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
 /** How the grant-usage check names the member role's template. */
 const MEMBER_ROLE_TEMPLATE = 'templates/member-role.yml';
+/** AWS's AdministratorAccess, in the world's partition. */
+const adminPolicy = (world: World) => `arn:${world.settings.partition}:iam::aws:policy/AdministratorAccess`;
 
 /** Builds the world a scenario describes. Deterministic for a given scenario (ids come from its seed). */
 export function seedWorld(
@@ -35,21 +37,23 @@ export function seedWorld(
   const orgId = scenario.organization.id ?? `o-${rng.lowerId(10)}`;
   const rootSuffix = rng.lowerId(4);
   const rootId = `r-${rootSuffix}`;
+  const partition = partitionOf(scenario.region);
   const world: World = {
     clock,
     rng,
     settings: {
       defaultRegion: scenario.region,
+      partition,
       keyPropagationMs: options.keyPropagationMs ?? 0,
       enforcePolicies: true,
     },
     organization: {
       id: orgId,
-      arn: `arn:aws:organizations::${mgmtId}:organization/${orgId}`,
+      arn: `arn:${partition}:organizations::${mgmtId}:organization/${orgId}`,
       managementAccountId: mgmtId,
       managementAccountEmail: `aws+${scenario.organization.managementAccountName}@example.com`,
       rootId,
-      rootArn: `arn:aws:organizations::${mgmtId}:root/${orgId}/${rootId}`,
+      rootArn: `arn:${partition}:organizations::${mgmtId}:root/${orgId}/${rootId}`,
       ous: new Map(),
       accounts: new Map(),
       scps: new Map(),
@@ -70,7 +74,7 @@ export function seedWorld(
     const id = `ou-${rootSuffix}-${rng.lowerId(8)}`;
     world.organization.ous.set(id, {
       id,
-      arn: `arn:aws:organizations::${mgmtId}:ou/${orgId}/${id}`,
+      arn: `arn:${partition}:organizations::${mgmtId}:ou/${orgId}/${id}`,
       name: path.slice(slash + 1),
       parentId,
     });
@@ -144,7 +148,7 @@ function addOrgAccount(world: World, account: Omit<OrgAccount, 'arn'>): void {
   const org = world.organization;
   org.accounts.set(account.id, {
     ...account,
-    arn: `arn:aws:organizations::${org.managementAccountId}:account/${org.id}/${account.id}`,
+    arn: `arn:${world.settings.partition}:organizations::${org.managementAccountId}:account/${org.id}/${account.id}`,
   });
   accountState(world, account.id);
 }
@@ -166,7 +170,7 @@ function seedManagementAccount(world: World, scenario: Scenario): SeededWorld['a
   const mgmtId = scenario.organization.managementAccountId;
   const iam = accountState(world, mgmtId).iam;
   const userName = 'Admin';
-  const arn = `arn:aws:iam::${mgmtId}:user/${userName}`;
+  const arn = `arn:${world.settings.partition}:iam::${mgmtId}:user/${userName}`;
   iam.users.set(userName.toLowerCase(), {
     userName,
     userId: world.rng.iamId('AIDA'),
@@ -174,7 +178,7 @@ function seedManagementAccount(world: World, scenario: Scenario): SeededWorld['a
     path: '/',
     createDate: world.clock.now(),
     tags: [],
-    attachedPolicyArns: [ADMIN_POLICY],
+    attachedPolicyArns: [adminPolicy(world)],
     inlinePolicies: new Map(),
   });
   const { record, secretAccessKey } = issueUserKey(world, mgmtId, userName, { propagated: true });
@@ -189,7 +193,7 @@ function addRole(
   const full: IamRole = {
     ...role,
     roleId: world.rng.iamId('AROA'),
-    arn: `arn:aws:iam::${accountId}:role${role.path}${role.roleName}`,
+    arn: `arn:${world.settings.partition}:iam::${accountId}:role${role.path}${role.roleName}`,
     createDate: world.clock.now(),
     tags: [],
   };
@@ -215,16 +219,24 @@ function seedMemberAccount(
       assumeRolePolicy: {
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mgmtId}:root` }, Action: 'sts:AssumeRole' },
+          {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:${world.settings.partition}:iam::${mgmtId}:root` },
+            Action: 'sts:AssumeRole',
+          },
         ],
       },
-      attachedPolicyArns: [ADMIN_POLICY],
+      attachedPolicyArns: [adminPolicy(world)],
       inlinePolicies: new Map(),
     });
   }
   const faults = account.faults ?? {};
   if (!faults.roleMissing) {
-    for (const role of templateRoles(template, roleParameters, { accountId: account.id, region })) {
+    for (const role of templateRoles(template, roleParameters, {
+      accountId: account.id,
+      region,
+      partition: world.settings.partition,
+    })) {
       const created = addRole(world, account.id, {
         roleName: role.roleName,
         path: role.path,
@@ -280,7 +292,7 @@ function seedPreexisting(
     iam.users.set(userName.toLowerCase(), {
       userName,
       userId: world.rng.iamId('AIDA'),
-      arn: `arn:aws:iam::${account.id}:user${pre.foreignUser ? '/' : userPath}${userName}`,
+      arn: `arn:${world.settings.partition}:iam::${account.id}:user${pre.foreignUser ? '/' : userPath}${userName}`,
       path: pre.foreignUser ? '/' : userPath,
       createDate: now,
       tags: pre.foreignUser
@@ -296,7 +308,7 @@ function seedPreexisting(
       });
     }
   }
-  const policyArn = `arn:aws:iam::${account.id}:policy${userPath}${policyName}`;
+  const policyArn = `arn:${world.settings.partition}:iam::${account.id}:policy${userPath}${policyName}`;
   if (pre.policyVersions) {
     const versions = Array.from({ length: pre.policyVersions }, (_, i) => ({
       versionId: `v${i + 1}`,
@@ -325,7 +337,7 @@ function seedPreexisting(
     const name = `legacy-trail-${i + 1}`;
     trails.set(name, {
       name,
-      arn: `arn:aws:cloudtrail:${region}:${account.id}:trail/${name}`,
+      arn: `arn:${world.settings.partition}:cloudtrail:${region}:${account.id}:trail/${name}`,
       homeRegion: region,
       s3BucketName: `legacy-logs-${account.id}`,
       includeGlobalServiceEvents: false,
@@ -345,7 +357,7 @@ function addCustomerPolicy(
   accountId: string,
   policy: { policyName: string; path: string; versions: PolicyVersion[] },
 ): void {
-  const arn = `arn:aws:iam::${accountId}:policy${policy.path}${policy.policyName}`;
+  const arn = `arn:${world.settings.partition}:iam::${accountId}:policy${policy.path}${policy.policyName}`;
   const defaultVersion = policy.versions.find((v) => v.isDefaultVersion) as PolicyVersion;
   const now = world.clock.now();
   accountState(world, accountId).iam.policies.set(arn, {
@@ -376,9 +388,13 @@ function seedTampering(
   const user = iam.users.get(userName.toLowerCase());
   if (!user) return;
   const known = (arn: string): string => {
-    if (!AWS_MANAGED_POLICIES.has(arn)) {
+    if (!AWS_MANAGED_POLICIES.get(arn)) {
       throw new Error(
-        `Invalid sandbox scenario: accounts[${accountId}].faults.preexisting names ${arn}, not an AWS managed policy the sandbox has (${[...AWS_MANAGED_POLICIES.keys()].join(', ')})`,
+        `Invalid sandbox scenario: accounts[${accountId}].faults.preexisting names ${arn}, not an AWS managed policy the sandbox has (${AWS_MANAGED_POLICIES.inPartition(
+          world.settings.partition,
+        )
+          .map(([managed]) => managed)
+          .join(', ')})`,
       );
     }
     return arn;
@@ -395,7 +411,7 @@ function seedTampering(
     iam.groups.set(group.name.toLowerCase(), {
       groupName: group.name,
       groupId: world.rng.iamId('AGPA'),
-      arn: `arn:aws:iam::${accountId}:group/${group.name}`,
+      arn: `arn:${world.settings.partition}:iam::${accountId}:group/${group.name}`,
       path: '/',
       createDate: world.clock.now(),
       members: [userName.toLowerCase()],
@@ -435,7 +451,10 @@ function seedStack(
     });
   }
   const logBucket = world.buckets.get(stack.logBucket);
-  if (logBucket) logBucket.policy = JSON.stringify(logBucketPolicy(stack.logBucket, world.organization.id));
+  if (logBucket)
+    logBucket.policy = JSON.stringify(
+      logBucketPolicy(stack.logBucket, world.organization.id, undefined, world.settings.partition),
+    );
   regionalState(world, mgmt, stack.region).topics.set(stack.topicArn, {
     arn: stack.topicArn,
     name: stack.topicName,
@@ -447,7 +466,7 @@ function seedStack(
     const name = 'aws-controltower-BaselineCloudTrail';
     regionalState(world, mgmt, stack.region).trails.set(name, {
       name,
-      arn: `arn:aws:cloudtrail:${stack.region}:${mgmt}:trail/${name}`,
+      arn: `arn:${world.settings.partition}:cloudtrail:${stack.region}:${mgmt}:trail/${name}`,
       homeRegion: stack.region,
       s3BucketName: `aws-controltower-logs-${mgmt}-${stack.region}`,
       includeGlobalServiceEvents: true,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { partitionOf } from '../../commons/partition';
 import { markTemplateRole } from '../core/grant-usage';
 import type { IamRole, PolicyDocument, World } from '../core/world';
 import { accountState } from '../core/world';
@@ -57,7 +58,7 @@ export function stackDeployment(
     region: stack.region,
     params: { externalId: stack.externalId, organizationId, ...parameters },
   });
-  const pseudo = { accountId: stack.accountId, region: stack.region };
+  const pseudo = { accountId: stack.accountId, region: stack.region, partition: partitionOf(stack.region) };
   const resources = stackResourceValues(stack, serverless.template.Resources, serverless.functions);
   const roles = templateRoles(serverless.template, {}, pseudo, { resources });
   const scope = templateScope(serverless.template, {}, pseudo, resources);
@@ -75,15 +76,18 @@ export function stackDeployment(
       key,
       functionName: lambdaFunctionName(SANDBOX_STAGE, key),
       roleName: role.roleName,
-      roleArn: roleArn(stack.accountId, role),
+      roleArn: roleArn(stack, role),
     };
   });
   return { parameters: { ...parameters }, functions, roles, keyPolicies };
 }
 
 /** The ARN of a template role in the account. */
-export function roleArn(accountId: string, role: Pick<TemplateRole, 'path' | 'roleName'>): string {
-  return `arn:aws:iam::${accountId}:role${role.path}${role.roleName}`;
+export function roleArn(
+  stack: Pick<StackResources, 'accountId' | 'region'>,
+  role: Pick<TemplateRole, 'path' | 'roleName'>,
+): string {
+  return `arn:${partitionOf(stack.region)}:iam::${stack.accountId}:role${role.path}${role.roleName}`;
 }
 
 /**
@@ -96,13 +100,17 @@ function stackResourceValues(
   functions: { key: string }[],
 ): ResourceValues {
   const { accountId, region } = stack;
+  const partition = partitionOf(region);
   const values: ResourceValues = {
     LedgerTable: {
       ref: stack.ledgerTable,
-      attributes: { Arn: `arn:aws:dynamodb:${region}:${accountId}:table/${stack.ledgerTable}` },
+      attributes: { Arn: `arn:${partition}:dynamodb:${region}:${accountId}:table/${stack.ledgerTable}` },
     },
-    ReportsBucket: { ref: stack.reportsBucket, attributes: { Arn: `arn:aws:s3:::${stack.reportsBucket}` } },
-    LogBucket: { ref: stack.logBucket, attributes: { Arn: `arn:aws:s3:::${stack.logBucket}` } },
+    ReportsBucket: {
+      ref: stack.reportsBucket,
+      attributes: { Arn: `arn:${partition}:s3:::${stack.reportsBucket}` },
+    },
+    LogBucket: { ref: stack.logBucket, attributes: { Arn: `arn:${partition}:s3:::${stack.logBucket}` } },
     HandoffTopic: { ref: stack.topicArn, attributes: { TopicName: stack.topicName } },
     SecretsKey: {
       ref: stack.secretsKmsKeyArn.slice(stack.secretsKmsKeyArn.lastIndexOf('/') + 1),
@@ -118,14 +126,14 @@ function stackResourceValues(
     const name = lambdaFunctionName(SANDBOX_STAGE, key);
     values[`${key.charAt(0).toUpperCase()}${key.slice(1)}LambdaFunction`] = {
       ref: name,
-      attributes: { Arn: `arn:aws:lambda:${region}:${accountId}:function:${name}` },
+      attributes: { Arn: `arn:${partition}:lambda:${region}:${accountId}:function:${name}` },
     };
   }
   for (const [logicalId, resource] of Object.entries(resources)) {
     const r = resource as { Type?: string; Properties?: { RoleName?: unknown; Path?: unknown } };
     if (r.Type !== 'AWS::IAM::Role' || typeof r.Properties?.RoleName !== 'string') continue;
     const role = { roleName: r.Properties.RoleName, path: String(r.Properties.Path ?? '/') };
-    values[logicalId] = { ref: role.roleName, attributes: { Arn: roleArn(accountId, role) } };
+    values[logicalId] = { ref: role.roleName, attributes: { Arn: roleArn(stack, role) } };
   }
   return values;
 }
@@ -167,7 +175,7 @@ export function deployStackRoles(world: World, stack: StackResources, deployment
     const created: IamRole = {
       ...fields,
       roleId: world.rng.iamId('AROA'),
-      arn: roleArn(stack.accountId, role),
+      arn: roleArn(stack, role),
       createDate: world.clock.now(),
       tags: [{ Key: 'managed-by', Value: 'casbridge' }],
     };

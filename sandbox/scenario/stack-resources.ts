@@ -1,3 +1,4 @@
+import { type Partition, partitionOf } from '../../commons/partition';
 /**
  * What a deployed casbridge stack creates in the central account, named as the stack names it.
  * The sandbox seeds exactly these so the product runs against it unchanged; keep this the one
@@ -43,6 +44,7 @@ export const DEFAULT_TRAIL_PREFIX = 'casbridge';
 
 export function stackResources(accountId: string, region: string): StackResources {
   const topicName = `${NAME_PREFIX}-handoff`;
+  const partition = partitionOf(region);
   return {
     accountId,
     region,
@@ -50,12 +52,12 @@ export function stackResources(accountId: string, region: string): StackResource
     logBucket: `${NAME_PREFIX}-trail-logs-${accountId}-${region}`,
     ledgerTable: `${NAME_PREFIX}-ledger`,
     topicName,
-    topicArn: `arn:aws:sns:${region}:${accountId}:${topicName}`,
+    topicArn: `arn:${partition}:sns:${region}:${accountId}:${topicName}`,
     // A deployed key's id is AWS's choice; the sandbox fixes one.
-    secretsKmsKeyArn: `arn:aws:kms:${region}:${accountId}:key/6f1c2d3e-0000-4000-8000-casbridge0001`,
+    secretsKmsKeyArn: `arn:${partition}:kms:${region}:${accountId}:key/6f1c2d3e-0000-4000-8000-casbridge0001`,
     secretsKmsKeyAlias: `alias/${NAME_PREFIX}-secrets`,
     externalId: DEFAULT_EXTERNAL_ID,
-    stateMachineArn: `arn:aws:states:${region}:${accountId}:stateMachine:${stateMachineName(SANDBOX_STAGE)}`,
+    stateMachineArn: `arn:${partition}:states:${region}:${accountId}:stateMachine:${stateMachineName(SANDBOX_STAGE)}`,
   };
 }
 
@@ -83,6 +85,7 @@ export function logBucketPolicy(
   bucket: string,
   organizationId: string,
   trailPrefix: string = DEFAULT_TRAIL_PREFIX,
+  partition: Partition = 'aws',
 ): Record<string, unknown> {
   return {
     Version: '2012-10-17',
@@ -92,7 +95,7 @@ export function logBucketPolicy(
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:GetBucketAcl',
-        Resource: `arn:aws:s3:::${bucket}`,
+        Resource: `arn:${partition}:s3:::${bucket}`,
         Condition: { StringEquals: { 'aws:SourceOrgID': organizationId } },
       },
       {
@@ -100,7 +103,7 @@ export function logBucketPolicy(
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:PutObject',
-        Resource: `arn:aws:s3:::${bucket}/${trailPrefix}/*/AWSLogs/*`,
+        Resource: `arn:${partition}:s3:::${bucket}/${trailPrefix}/*/AWSLogs/*`,
         Condition: {
           StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceOrgID': organizationId },
         },

@@ -1,3 +1,4 @@
+import { worldArn } from '../core/arn';
 import { AwsError } from '../core/aws-error';
 import { paginate } from '../core/pagination';
 import { JSON_ERRORS, type RequestContext, type RpcService, requireString } from '../core/service';
@@ -349,7 +350,7 @@ async function resolveSecret(
 }
 
 function secretArnPrefix(ctx: RequestContext): string {
-  return `arn:aws:secretsmanager:${ctx.region}:${ctx.accountId}:secret:`;
+  return worldArn(ctx.world, 'secretsmanager', ctx.region, ctx.accountId, 'secret:');
 }
 
 function versionOf(secret: Secret, versionId: string): SecretVersion {

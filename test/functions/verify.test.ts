@@ -46,7 +46,9 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
   );
   await ensureUser(iam, config, accountId, { dryRun: false });
   await ensurePolicy(iam, config, accountId, { dryRun: false });
-  const accessKey = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, { dryRun: false });
+  const accessKey = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, {
+    dryRun: false,
+  });
   if (options.register !== false) {
     await withLedger(ledger, accountId, (view) =>
       ensureRegistration(

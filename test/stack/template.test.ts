@@ -213,6 +213,18 @@ describe('the packaged stack', () => {
     expect(result.isValid).toBe(true);
   });
 
+  it('builds every ARN of the stack from the partition it is deployed in', () => {
+    // Guards: an ARN written for the commercial partition, which IAM refuses in GovCloud and China
+    // ("Partition "aws" is not valid for resource …") and Step Functions fails at run time (an
+    // ItemReader in another partition than the execution).
+    const resolved = JSON.stringify(
+      new Resolver(template, ACCOUNT, 'us-gov-west-1').resolve(template.Resources),
+    );
+    expect(resolved.match(/.{0,60}arn:aws:.{0,60}/g)).toBeNull();
+    expect(resolved).toContain('arn:aws-us-gov:states:::s3:getObject');
+    expect(resolved).toContain('arn:aws-us-gov:states:::s3:putObject');
+  });
+
   it('starts an onboard run on the three lifecycle events, with exactly their patterns and the whole event', () => {
     // Guards: a FAILED creation starting work on an account, a pattern that never matches (a typo
     // in a nested key fails silently on AWS), and an input transformer hiding the event from

@@ -15,7 +15,7 @@ class QuietEnvironment extends TestEnvironment {
     this.outsideTests = [];
     this.anyFailed = false;
     this.inTest = false;
-    const hold = (chunk, encoding, done) => {
+    const hold = (chunk, _encoding, done) => {
       (this.inTest ? this.held : this.outsideTests).push(String(chunk));
       done();
     };
@@ -53,7 +53,8 @@ class QuietEnvironment extends TestEnvironment {
 
 function testName(test) {
   const names = [];
-  for (let block = test; block && block.name !== 'ROOT_DESCRIBE_BLOCK'; block = block.parent) names.unshift(block.name);
+  for (let block = test; block && block.name !== 'ROOT_DESCRIBE_BLOCK'; block = block.parent)
+    names.unshift(block.name);
   return names.join(' › ');
 }
 

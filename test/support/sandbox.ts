@@ -66,10 +66,14 @@ export async function memberRoleCredentials(
   functionKey = 'access',
 ): Promise<SandboxCredentials> {
   const task = await functionRoleCredentials(sandbox, functionKey);
-  return assumeRole(sandbox, `arn:aws:iam::${accountId}:role/CasBridgeExecutionRole`, {
-    as: task,
-    externalId: sandbox.stack.externalId,
-    // Not casbridge's code: what this session does shows no member-role grant as used.
-    sessionName: `${HAND_MADE_SESSION_PREFIX}test`,
-  });
+  return assumeRole(
+    sandbox,
+    `arn:${sandbox.world.settings.partition}:iam::${accountId}:role/CasBridgeExecutionRole`,
+    {
+      as: task,
+      externalId: sandbox.stack.externalId,
+      // Not casbridge's code: what this session does shows no member-role grant as used.
+      sessionName: `${HAND_MADE_SESSION_PREFIX}test`,
+    },
+  );
 }

@@ -30,7 +30,7 @@ export const groupOperations: Record<string, OperationHandler> = {
   CreateGroup: async (ctx, input) => {
     const groupName = entityName(input, 'GroupName', 128);
     const path = entityPath(input);
-    const arn = iamArn(ctx.accountId, 'group', path, groupName);
+    const arn = iamArn(ctx, 'group', path, groupName);
     await ctx.authorize('iam:CreateGroup', arn);
     const groups = iamOf(ctx).groups;
     if (groups.has(groupName.toLowerCase())) {

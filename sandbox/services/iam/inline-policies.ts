@@ -69,7 +69,7 @@ async function put(ctx: RequestContext, input: Record<string, unknown>, kind: Ho
   });
   const policyName = entityName(input, 'PolicyName', 128);
   const text = requireString(input, 'PolicyDocument');
-  const document = parsePolicyDocument(text);
+  const document = parsePolicyDocument(text, undefined, ctx.world.settings.partition);
   let total = policySize(text);
   for (const [other, existing] of holder.inlinePolicies)
     if (other !== policyName) total += policySize(existing);

@@ -31,7 +31,7 @@ export const userOperations: Record<string, OperationHandler> = {
     const userName = entityName(input, 'UserName', 64);
     const path = entityPath(input);
     const tags = checkedTags([], readTags(input.Tags));
-    const arn = iamArn(ctx.accountId, 'user', path, userName);
+    const arn = iamArn(ctx, 'user', path, userName);
     const boundary =
       input.PermissionsBoundary === undefined ? undefined : policyArnOf(input, 'PermissionsBoundary');
     // iam:PermissionsBoundary lets an administrator allow new users only with a given boundary.

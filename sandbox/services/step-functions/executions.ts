@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { partitionOf } from '../../../commons/partition';
 import { useFunctionCredentials } from '../../../commons/runtime';
 import { parseRunInputText } from '../../../functions/resolve-targets/run-input';
 import { LOAD_TARGETS_STATE } from '../../../scripts/local/adapt-definition';
@@ -83,7 +84,7 @@ export function stepFunctionsState(world: World): StepFunctionsState {
 
 /** The state machine's own role, as serverless.yml names it (ExecutionStarted's roleArn). */
 export function stateMachineRoleArn(stack: StackResources): string {
-  return `arn:aws:iam::${stack.accountId}:role/casbridge-${SANDBOX_STAGE}-stateMachine`;
+  return `arn:${partitionOf(stack.region)}:iam::${stack.accountId}:role/casbridge-${SANDBOX_STAGE}-stateMachine`;
 }
 
 /** The sandbox this process's handlers are configured for (see bindProcessEnvironment). */
@@ -148,7 +149,7 @@ async function run(
   for (const task of taskStates(definition)) {
     if (!task.functionName) continue;
     taskResources[task.name] = {
-      resource: `arn:aws:lambda:${state.stack.region}:${state.stack.accountId}:function:casbridge-${SANDBOX_STAGE}-${task.functionName}`,
+      resource: `arn:${partitionOf(state.stack.region)}:lambda:${state.stack.region}:${state.stack.accountId}:function:casbridge-${SANDBOX_STAGE}-${task.functionName}`,
       ...(typeof task.state.TimeoutSeconds === 'number' ? { timeoutSeconds: task.state.TimeoutSeconds } : {}),
     };
   }
@@ -291,7 +292,7 @@ function openMapRun(
   input: unknown,
 ): MapRun {
   const machine = state.stack.stateMachineArn.slice(state.stack.stateMachineArn.lastIndexOf(':') + 1);
-  const prefix = `arn:aws:states:${state.stack.region}:${state.stack.accountId}`;
+  const prefix = `arn:${partitionOf(state.stack.region)}:states:${state.stack.region}:${state.stack.accountId}`;
   // The adapted definition reads the items into `$.items` before the map: the ItemReader's list.
   const items = (input as { items?: unknown[] } | null)?.items;
   const total = Array.isArray(items) ? items.length : 0;
