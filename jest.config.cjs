@@ -3,7 +3,7 @@ const transform = {
   '^.+\\.[tj]sx?$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' } }],
 };
 const common = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/quiet-environment.cjs',
   transform,
   transformIgnorePatterns: ['/node_modules/(?!(@middy)/)'],
   setupFiles: ['<rootDir>/test/setup-env.cjs'],
@@ -13,6 +13,8 @@ const common = {
 module.exports = {
   // Pipeline tests run many accounts through real handlers and the SDK's own retry waits.
   testTimeout: 60_000,
+  // After the whole suite: every grant of every casbridge role was used by some allowed call.
+  reporters: ['default', '<rootDir>/test/grant-usage-reporter.cjs'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'] },

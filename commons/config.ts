@@ -1,5 +1,7 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from './errors';
+import { IAM3_MAX_KEY_AGE_DAYS, IAM22_UNUSED_DAYS } from './handoff-overdue';
+import { type Partition, partitionOf } from './partition';
 import './zod-locale';
 
 /**
@@ -29,7 +31,36 @@ const schema = z.object({
     'CasBridgeCloudAppSecurity',
   ),
   CASBRIDGE_ALLOW_PUT_BUCKET_ACL: z._default(bool, true),
-  CASBRIDGE_KEY_MAX_AGE_DAYS: z._default(whole(z.minimum(1), z.maximum(3650)), 90),
+  /**
+   * Security Hub IAM.3 fails an active key older than 90 days, and a staged rotation keeps the old
+   * key active until the operator has pasted the new one: rotating at 75 days leaves the hand-off
+   * 15 days inside the control. Above 90 the control fails before a rotation even starts.
+   */
+  CASBRIDGE_KEY_MAX_AGE_DAYS: z._default(
+    whole(
+      z.minimum(1),
+      z.maximum(
+        IAM3_MAX_KEY_AGE_DAYS,
+        `must be at most ${IAM3_MAX_KEY_AGE_DAYS}: Security Hub IAM.3 fails an active access key older than ${IAM3_MAX_KEY_AGE_DAYS} days`,
+      ),
+    ),
+    75,
+  ),
+  /**
+   * Days a handed-off key may wait for the connector's first use before it is HANDOFF_OVERDUE and
+   * the operator is reminded. Below 45: Security Hub IAM.22 fails a key unused for 45 days, and a
+   * reminder must come while there is time to act on it.
+   */
+  CASBRIDGE_HANDOFF_OVERDUE_DAYS: z._default(
+    whole(
+      z.minimum(1),
+      z.maximum(
+        IAM22_UNUSED_DAYS - 1,
+        `must be at most ${IAM22_UNUSED_DAYS - 1}: Security Hub IAM.22 fails an access key unused for ${IAM22_UNUSED_DAYS} days`,
+      ),
+    ),
+    14,
+  ),
   CASBRIDGE_SECRET_PREFIX: z._default(text(1), 'casbridge/connector/'),
   CASBRIDGE_SECRETS_KMS_KEY_ID: z.optional(text(1)),
   CASBRIDGE_TRAIL_NAME: z._default(text(3), 'casbridge'),
@@ -44,6 +75,8 @@ const schema = z.object({
   CASBRIDGE_LEASE_SECONDS: z._default(whole(z.minimum(60)), 900),
   /** Default parallelism of a run's fan-out; a run input's maxConcurrency overrides it. */
   CASBRIDGE_MAX_CONCURRENCY: z._default(whole(z.minimum(1), z.maximum(1000)), 40),
+  /** Where Control Tower emits its lifecycle events; casbridge's own Region when unset. */
+  CASBRIDGE_CONTROL_TOWER_HOME_REGION: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/))),
   /** Comma-separated account ids casbridge never works on (skipped as `excluded`). */
   CASBRIDGE_EXCLUDED_ACCOUNTS: z.pipe(
     z.pipe(
@@ -61,6 +94,8 @@ const schema = z.object({
 
 export interface Config {
   region: string;
+  /** The Region's partition (`aws`, `aws-us-gov`, `aws-cn`): the second field of every ARN built. */
+  partition: Partition;
   memberRoleName: string;
   externalId: string;
   fallbackRoleName: string | undefined;
@@ -70,6 +105,7 @@ export interface Config {
   policyName: string;
   allowPutBucketAcl: boolean;
   keyMaxAgeDays: number;
+  handoffOverdueDays: number;
   secretPrefix: string;
   secretsKmsKeyId: string | undefined;
   trailName: string;
@@ -84,6 +120,7 @@ export interface Config {
   leaseSeconds: number;
   maxConcurrency: number;
   excludedAccounts: readonly string[];
+  controlTowerHomeRegion: string;
 }
 
 /** Parses configuration from an environment; throws ConfigurationError naming every bad variable. */
@@ -101,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   return Object.freeze({
     region: e.AWS_REGION,
+    partition: partitionOf(e.AWS_REGION),
     memberRoleName: e.CASBRIDGE_MEMBER_ROLE_NAME,
     externalId: e.CASBRIDGE_EXTERNAL_ID,
     fallbackRoleName: e.CASBRIDGE_FALLBACK_ROLE_NAME,
@@ -110,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     policyName: e.CASBRIDGE_POLICY_NAME,
     allowPutBucketAcl: e.CASBRIDGE_ALLOW_PUT_BUCKET_ACL,
     keyMaxAgeDays: e.CASBRIDGE_KEY_MAX_AGE_DAYS,
+    handoffOverdueDays: e.CASBRIDGE_HANDOFF_OVERDUE_DAYS,
     secretPrefix: e.CASBRIDGE_SECRET_PREFIX,
     secretsKmsKeyId: e.CASBRIDGE_SECRETS_KMS_KEY_ID,
     trailName: e.CASBRIDGE_TRAIL_NAME,
@@ -124,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     leaseSeconds: e.CASBRIDGE_LEASE_SECONDS,
     maxConcurrency: e.CASBRIDGE_MAX_CONCURRENCY,
     excludedAccounts: Object.freeze([...new Set(e.CASBRIDGE_EXCLUDED_ACCOUNTS)]),
+    controlTowerHomeRegion: e.CASBRIDGE_CONTROL_TOWER_HOME_REGION ?? e.AWS_REGION,
   });
 }
 
@@ -138,15 +178,15 @@ export function getConfig(): Config {
 // ---------------------------------------------------------------- names derived from configuration
 
 export function connectorUserArn(config: Config, accountId: string): string {
-  return `arn:aws:iam::${accountId}:user${config.userPath}${config.userName}`;
+  return `arn:${config.partition}:iam::${accountId}:user${config.userPath}${config.userName}`;
 }
 
 export function connectorPolicyArn(config: Config, accountId: string): string {
-  return `arn:aws:iam::${accountId}:policy${config.userPath}${config.policyName}`;
+  return `arn:${config.partition}:iam::${accountId}:policy${config.userPath}${config.policyName}`;
 }
 
 export function memberRoleArn(config: Config, accountId: string, roleName = config.memberRoleName): string {
-  return `arn:aws:iam::${accountId}:role/${roleName}`;
+  return `arn:${config.partition}:iam::${accountId}:role/${roleName}`;
 }
 
 /** One secret per member account, named deterministically so a re-run finds it. */
@@ -160,12 +200,15 @@ export function trailKeyPrefix(config: Config, accountId: string): string {
 }
 
 /**
- * For local runs only (`casbridge run --local`, the demo): the role the CLI acts as, as Lambda
- * would, because the member role trusts only casbridge's task roles.
+ * For local runs against the sandbox only (`casbridge run --local`): the sandbox's stand-in for
+ * the Lambda service, which gives each function its own role's credentials (`casbridge sandbox`
+ * exports it). Unset (against AWS), every function runs with the caller's own credentials.
  */
-export function localRoleArn(env: Record<string, string | undefined> = process.env): string | undefined {
-  const arn = env.CASBRIDGE_LOCAL_ROLE_ARN;
-  return arn?.startsWith('arn:') ? arn : undefined;
+export function localLambdaEndpoint(
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  const url = env.CASBRIDGE_LOCAL_LAMBDA_ENDPOINT;
+  return url && /^https?:\/\//.test(url) ? url : undefined;
 }
 
 /**

@@ -137,6 +137,18 @@ export class InvalidRunInputError extends CasBridgeError {
   readonly remediation = 'Fix the run input: see the README section on run input for the accepted fields.';
 }
 
+/**
+ * A lifecycle event that cannot be what it says: emitted in another account than the
+ * organization's management account, or in a Region where that event is not delivered. Nothing
+ * is read beyond DescribeOrganization, and nothing is written.
+ */
+export class InvalidLifecycleEventError extends CasBridgeError {
+  readonly name = 'InvalidLifecycleEvent';
+  readonly retryable = false;
+  readonly remediation =
+    "Only the management account's Organizations (us-east-1) and Control Tower (home Region) events start runs: check the EventBridge rule or forwarding that delivered it, and CASBRIDGE_CONTROL_TOWER_HOME_REGION.";
+}
+
 export class InvalidTaskInputError extends CasBridgeError {
   readonly name = 'InvalidTaskInput';
   readonly retryable = false;
@@ -206,6 +218,7 @@ export const ERROR_NAMES = [
   'LimitReached',
   'LeaseHeld',
   'InvalidRunInput',
+  'InvalidLifecycleEvent',
   'InvalidTaskInput',
   'ConfigurationError',
   'AccountsFailed',

@@ -18,6 +18,8 @@ export const LEDGER_VIEW_FIELDS = [
   'secretArn',
   'handoffAt',
   'handoffAccessKeyId',
+  'handoffReminderAt',
+  'handoffReminderAccessKeyId',
   'verifiedAccessKeyId',
   'connectedAt',
   'confirmedAt',

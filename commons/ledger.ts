@@ -8,7 +8,12 @@ import { type LEDGER_VIEW_FIELDS, viewOf } from './ledger-view';
  * key id and secret ARN (never the secret), the last error, and a lease that serialises work on
  * the account across executions. Every write goes through this module.
  */
-export type ConnectorStatus = 'NOT_REGISTERED' | 'AWAITING_CONNECTION' | 'CONNECTED' | 'OFFBOARDED';
+export type ConnectorStatus =
+  | 'NOT_REGISTERED'
+  | 'AWAITING_CONNECTION'
+  | 'HANDOFF_OVERDUE'
+  | 'CONNECTED'
+  | 'OFFBOARDED';
 export type Outcome = 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
 export interface LedgerError {
@@ -35,6 +40,12 @@ export interface LedgerItem {
   /** When the operator was last asked to connect, and for which key. */
   handoffAt?: string;
   handoffAccessKeyId?: string;
+  /**
+   * When the operator was last reminded of an overdue hand-off (commons/handoff-overdue.ts), and
+   * for which key: one reminder per key and overdue period, not one a day.
+   */
+  handoffReminderAt?: string;
+  handoffReminderAccessKeyId?: string;
   /** The key verify last proved valid with one STS call, so it is never used by casbridge again. */
   verifiedAccessKeyId?: string;
   connectedAt?: string;

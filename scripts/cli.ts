@@ -8,6 +8,7 @@ import { runCommand } from './commands/run';
 import { sandboxCommand } from './commands/sandbox';
 import { statusCommand } from './commands/status';
 import { isCliError } from './errors';
+import { escapeControl, terminal } from './render/terminal-text';
 
 /**
  * The `casbridge` program: wiring only. Each command lives in its own module under
@@ -20,7 +21,12 @@ export function buildProgram(): Command {
     )
     .showSuggestionAfterError(true)
     // Commander would call process.exit itself; main() owns the exit code instead.
-    .exitOverride();
+    .exitOverride()
+    // Commander's errors quote the flags and arguments as typed: no sequence in them reaches the terminal.
+    .configureOutput({
+      writeOut: (text) => terminal(process.stdout).write(text),
+      writeErr: (text) => terminal(process.stderr).writePlain(text),
+    });
   for (const command of [
     demoCommand(),
     sandboxCommand(),
@@ -47,11 +53,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     // A command that did not say what it was doing when AWS failed still gets the one sentence.
     const explained = explainAwsFailure(error, { doing: 'complete the command' });
     if (isCliError(explained)) {
-      process.stderr.write(`casbridge: ${explained.message}\n`);
+      terminal(process.stderr).write(`casbridge: ${escapeControl(explained.message)}\n`);
       return explained.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`casbridge: unexpected failure, a casbridge bug: ${firstLine(message)}\n`);
+    terminal(process.stderr).write(
+      `casbridge: unexpected failure, a casbridge bug: ${escapeControl(firstLine(message))}\n`,
+    );
     return 70;
   }
 }

@@ -8,6 +8,7 @@ export const OUTCOMES: readonly Outcome[] = ['SUCCEEDED', 'FAILED', 'SKIPPED'];
 export const CONNECTOR_STATUSES: readonly ConnectorStatus[] = [
   'CONNECTED',
   'AWAITING_CONNECTION',
+  'HANDOFF_OVERDUE',
   'NOT_REGISTERED',
   'OFFBOARDED',
 ];

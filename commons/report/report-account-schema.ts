@@ -21,7 +21,7 @@ export const reportAccountSchema = z.looseObject({
   outcome: z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED']),
   changed: z.boolean(),
   steps: z.record(z.string(), stepResultSchema),
-  connector: z.enum(['NOT_REGISTERED', 'AWAITING_CONNECTION', 'CONNECTED', 'OFFBOARDED']),
+  connector: z.enum(['NOT_REGISTERED', 'AWAITING_CONNECTION', 'HANDOFF_OVERDUE', 'CONNECTED', 'OFFBOARDED']),
   error: z.optional(
     z.looseObject({
       name: z.string(),

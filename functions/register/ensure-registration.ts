@@ -9,6 +9,12 @@ import {
   secretTag,
 } from '../../commons/connector-resources';
 import { awsErrorName, ConfigurationError, classifyAwsError, WebhookFailedError } from '../../commons/errors';
+import {
+  type HandoffWait,
+  handoffWait,
+  IAM3_MAX_KEY_AGE_DAYS,
+  IAM22_UNUSED_DAYS,
+} from '../../commons/handoff-overdue';
 import type { LedgerChanges, LedgerView } from '../../commons/ledger';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
 
@@ -41,6 +47,22 @@ export interface HandoffMessage {
   confirmCommand: string;
   portalSteps: string[];
   requestedAt: string;
+  /** Set on a reminder of a hand-off the connector has not acted on (commons/handoff-overdue.ts). */
+  reminder?: HandoffReminder;
+}
+
+/** What a reminder adds to the hand-off it repeats: how long the key has waited, and what that costs. */
+export interface HandoffReminder {
+  handedOffAt: string;
+  waitingDays: number;
+  /** When Security Hub IAM.22 (credentials unused for 45 days) fails the key if it is still unused. */
+  failsSecurityHubIam22At: string;
+  /**
+   * During a rotation: when Security Hub IAM.3 (active keys rotated within 90 days) fails the key
+   * still in service, which stays active until the connector uses the new one.
+   */
+  keyInServiceFailsSecurityHubIam3At?: string;
+  notice: string;
 }
 
 export interface RegisterOptions {
@@ -60,7 +82,9 @@ const MAX_SUBJECT_LENGTH = 100;
  * Step 6: Defender for Cloud Apps has no API to create app connectors, so registration is a
  * hand-off to a human. The operator is told, once per key, which account is ready, where its
  * secret is and the exact portal steps; the connector becomes AWAITING_CONNECTION until verify
- * sees it in use. What the ledger must keep (the hand-off, the keys) is in the result's `ledger`:
+ * sees it in use. A key still waiting after handoffOverdueDays is reminded of once per overdue
+ * period, here because this is the step with the hand-off channels and the grants to use them.
+ * What the ledger must keep (the hand-off, the keys, a reminder) is in the result's `ledger`:
  * RecordResult writes it with the outcome.
  */
 export async function ensureRegistration(
@@ -110,12 +134,33 @@ async function register(
       ...keyChanges,
     };
   }
-  // Reconcile runs daily: one hand-off per key, not one notification a day.
-  if (item.connector === 'AWAITING_CONNECTION' && item.handoffAccessKeyId === keyId) {
+  // Reconcile runs daily: one hand-off per key, not one notification a day; a key that waits
+  // past handoffOverdueDays gets one reminder per overdue period.
+  if (
+    (item.connector === 'AWAITING_CONNECTION' || item.connector === 'HANDOFF_OVERDUE') &&
+    item.handoffAccessKeyId === keyId
+  ) {
+    const wait = handoffWait(item, config, (deps.now ?? Date.now)());
+    if (wait?.reminderDue) {
+      const previousReminderAt =
+        item.handoffReminderAccessKeyId === keyId ? (item.handoffReminderAt ?? undefined) : undefined;
+      const inServiceCreatedAt = type === 'connector.rotation' ? (item.keyCreatedAt ?? undefined) : undefined;
+      return remind(deps, account, {
+        type,
+        keyId,
+        secretArn,
+        wait,
+        previousReminderAt,
+        inServiceCreatedAt,
+        dryRun,
+        keyChanges,
+      });
+    }
+    const connector = wait?.overdue ? 'HANDOFF_OVERDUE' : 'AWAITING_CONNECTION';
     return {
       action: 'unchanged',
-      reason: 'awaiting-connection',
-      details: { connector: 'AWAITING_CONNECTION', accessKeyId: keyId },
+      reason: wait?.overdue ? 'reminder-sent-earlier' : 'awaiting-connection',
+      details: { connector, accessKeyId: keyId },
       ...keyChanges,
     };
   }
@@ -131,21 +176,7 @@ async function register(
 
   const requestedAt = new Date((deps.now ?? Date.now)());
   const message = handoffMessage(account, type, keyId, secretArn, requestedAt);
-  const body = JSON.stringify(message);
-  // Published before the ledger learns of it (RecordResult, at the account's end): a run killed
-  // in between hands off again (at least once, deduplicated by handoffId) rather than never.
-  const published = await deps.sns.send(
-    new PublishCommand({
-      TopicArn: config.topicArn,
-      Subject: subjectFor(message),
-      Message: body,
-      MessageAttributes: {
-        type: { DataType: 'String', StringValue: type },
-        accountId: { DataType: 'String', StringValue: account.accountId },
-      },
-    }),
-  );
-  if (config.webhookUrl) await postWebhook(deps, config.webhookUrl, body, requestedAt);
+  const messageId = await deliverHandoff(deps, message, requestedAt);
 
   const handoff: LedgerChanges = {
     connector: 'AWAITING_CONNECTION',
@@ -162,11 +193,82 @@ async function register(
       accessKeyId: keyId,
       secretArn,
       instanceName: message.instanceName,
-      messageId: published.MessageId ?? '',
+      messageId,
       webhook: Boolean(config.webhookUrl),
     },
     ledger: handoff,
   };
+}
+
+/**
+ * The reminder of an overdue hand-off: the same message, channels and portal steps as the
+ * hand-off it repeats (a rotation's reminder still says Edit settings), with how long the key
+ * has waited and when Security Hub IAM.22 fails it. The ledger learns which key was reminded when,
+ * so the next reminder waits another overdue period. Never the secret, as every hand-off.
+ */
+async function remind(
+  deps: RegisterDeps,
+  account: Pick<TargetAccount, 'accountId' | 'name'>,
+  request: {
+    type: HandoffType;
+    keyId: string;
+    secretArn: string;
+    wait: HandoffWait;
+    /** The reminder of this key sent before, if any: the new one's id follows it. */
+    previousReminderAt: string | undefined;
+    /** During a rotation, when the key still in service was created. */
+    inServiceCreatedAt: string | undefined;
+    dryRun: boolean;
+    keyChanges: { ledger?: LedgerChanges };
+  },
+): Promise<StepResult> {
+  const { type, keyId, secretArn, wait, previousReminderAt, inServiceCreatedAt, dryRun, keyChanges } =
+    request;
+  const details = { connector: 'HANDOFF_OVERDUE', type, accessKeyId: keyId, waitingDays: wait.waitingDays };
+  if (dryRun) return { action: 'updated', reason: 'dry-run', details };
+  const requestedAt = new Date((deps.now ?? Date.now)());
+  const message = handoffMessage(account, type, keyId, secretArn, requestedAt, {
+    wait,
+    previousReminderAt,
+    inServiceCreatedAt,
+  });
+  const messageId = await deliverHandoff(deps, message, requestedAt);
+  return {
+    action: 'updated',
+    reason: 'reminder-sent',
+    details: { ...details, messageId, webhook: Boolean(deps.config.webhookUrl) },
+    ledger: {
+      ...keyChanges.ledger,
+      connector: 'HANDOFF_OVERDUE',
+      handoffReminderAt: requestedAt.toISOString(),
+      handoffReminderAccessKeyId: keyId,
+    },
+  };
+}
+
+/**
+ * Publishes a hand-off (or its reminder) to the topic and, if configured, the signed webhook, and
+ * returns the SNS message id. Published before the ledger learns of it (RecordResult, at the
+ * account's end): a run killed in between hands off again (at least once, deduplicated by
+ * handoffId) rather than never.
+ */
+async function deliverHandoff(deps: RegisterDeps, message: HandoffMessage, at: Date): Promise<string> {
+  const { config } = deps;
+  const body = JSON.stringify(message);
+  const published = await deps.sns.send(
+    new PublishCommand({
+      TopicArn: config.topicArn,
+      Subject: subjectFor(message),
+      Message: body,
+      MessageAttributes: {
+        type: { DataType: 'String', StringValue: message.type },
+        accountId: { DataType: 'String', StringValue: message.accountId },
+        ...(message.reminder ? { reminder: { DataType: 'String', StringValue: 'true' } } : {}),
+      },
+    }),
+  );
+  if (config.webhookUrl) await postWebhook(deps, config.webhookUrl, body, at);
+  return published.MessageId ?? '';
 }
 
 function sameKeys(
@@ -202,6 +304,11 @@ export function handoffMessage(
   accessKeyId: string,
   secretArn: string,
   requestedAt: Date,
+  reminderOf?: {
+    wait: HandoffWait;
+    previousReminderAt: string | undefined;
+    inServiceCreatedAt?: string | undefined;
+  },
 ): HandoffMessage {
   const instanceName = `${account.name} (${account.accountId})`;
   const credentialsCommand = `casbridge credentials ${account.accountId}`;
@@ -225,10 +332,15 @@ export function handoffMessage(
           `Paste the Access key and Secret key (access key id ${accessKeyId}), revealed by \`${credentialsCommand}\` from Secrets Manager secret ${secretArn}, then choose Next.`,
           check,
         ];
+  // Every delivery of one hand-off, or of one reminder, has the same id (a retried step publishes
+  // again); a reminder follows the reminder before it (or the hand-off), so each has its own.
+  const reminderSeed = reminderOf
+    ? `:reminder:${reminderOf.previousReminderAt ?? reminderOf.wait.handoffAt}`
+    : '';
   return {
     type,
     handoffId: createHash('sha256')
-      .update(`${type}:${account.accountId}:${accessKeyId}`)
+      .update(`${type}:${account.accountId}:${accessKeyId}${reminderSeed}`)
       .digest('hex')
       .slice(0, 32),
     accountId: account.accountId,
@@ -240,12 +352,46 @@ export function handoffMessage(
     confirmCommand,
     portalSteps,
     requestedAt: requestedAt.toISOString(),
+    ...(reminderOf
+      ? { reminder: reminder(instanceName, accessKeyId, reminderOf.wait, reminderOf.inServiceCreatedAt) }
+      : {}),
+  };
+}
+
+function reminder(
+  instanceName: string,
+  accessKeyId: string,
+  wait: HandoffWait,
+  inServiceCreatedAt: string | undefined,
+): HandoffReminder {
+  const day = (iso: string) => iso.slice(0, 10);
+  const iam22 =
+    wait.daysUntilIam22 > 0
+      ? `on ${day(wait.failsIam22At)}, in ${wait.daysUntilIam22} days`
+      : `since ${day(wait.failsIam22At)}`;
+  const createdMs = inServiceCreatedAt ? Date.parse(inServiceCreatedAt) : Number.NaN;
+  const iam3At = Number.isFinite(createdMs)
+    ? new Date(createdMs + IAM3_MAX_KEY_AGE_DAYS * 86_400_000).toISOString()
+    : undefined;
+  return {
+    handedOffAt: wait.handoffAt,
+    waitingDays: wait.waitingDays,
+    failsSecurityHubIam22At: wait.failsIam22At,
+    ...(iam3At ? { keyInServiceFailsSecurityHubIam3At: iam3At } : {}),
+    notice:
+      `Access key ${accessKeyId} for "${instanceName}" has waited ${wait.waitingDays} days (handed off on ${day(wait.handoffAt)}) and the Defender for Cloud Apps connector has not used it yet. ` +
+      `AWS Security Hub IAM.22 fails an access key unused for ${IAM22_UNUSED_DAYS} days: this one ${iam22}. ` +
+      (iam3At
+        ? `The key in service stays active until then, and IAM.3 fails it once it is ${IAM3_MAX_KEY_AGE_DAYS} days old, on ${day(iam3At)}. `
+        : '') +
+      'Follow the portal steps below; a connector connected in the last day is recorded by the next run.',
   };
 }
 
 function subjectFor(message: HandoffMessage): string {
   const verb = message.type === 'connector.rotation' ? 'Update the keys of' : 'Connect';
-  const subject = `casbridge: ${verb} ${message.instanceName} in Defender for Cloud Apps`
+  const overdue = message.reminder ? `Overdue ${message.reminder.waitingDays} days: ` : '';
+  const subject = `casbridge: ${overdue}${verb} ${message.instanceName} in Defender for Cloud Apps`
     .replace(/[^\x20-\x7e]/g, '?')
     .slice(0, MAX_SUBJECT_LENGTH);
   return subject;

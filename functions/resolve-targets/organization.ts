@@ -85,18 +85,18 @@ export async function walkOrganization(client: OrganizationsClient): Promise<Org
 /**
  * One account, for a lifecycle event: DescribeAccount and a walk up its parents, a handful of
  * calls where the full walk of a large organization would take hundreds. Undefined when the
- * account is not in the organization.
+ * account is not in the organization. The caller has the management account already
+ * (`managementAccount`): it checks the event's envelope against it first.
  */
 export async function describeOrganizationAccount(
   client: OrganizationsClient,
   accountId: string,
-): Promise<{ managementAccountId: string; account: OrganizationAccount | undefined }> {
-  const managementAccountId = await managementAccount(client);
+): Promise<OrganizationAccount | undefined> {
   let described: Account | undefined;
   try {
     described = (await client.send(new DescribeAccountCommand({ AccountId: accountId }))).Account;
   } catch (error) {
-    if (error instanceof AccountNotFoundException) return { managementAccountId, account: undefined };
+    if (error instanceof AccountNotFoundException) return undefined;
     throw error;
   }
   const path: string[] = [];
@@ -111,7 +111,7 @@ export async function describeOrganizationAccount(
     ouIds.unshift(parent.id);
     child = parent.id;
   }
-  return { managementAccountId, account: described && accountInfo(described, path.join('/'), ouIds) };
+  return described && accountInfo(described, path.join('/'), ouIds);
 }
 
 // ---------------------------------------------------------------- helpers
@@ -122,7 +122,8 @@ interface Parent {
   ouIds: string[];
 }
 
-async function managementAccount(client: OrganizationsClient): Promise<string> {
+/** The organization's management account (DescribeOrganization's MasterAccountId). */
+export async function managementAccount(client: OrganizationsClient): Promise<string> {
   const out = await client.send(new DescribeOrganizationCommand({}));
   const id = out.Organization?.MasterAccountId;
   if (!id) throw new Error('DescribeOrganization returned no management account id');

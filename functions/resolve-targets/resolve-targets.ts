@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../commons/config';
-import { ConfigurationError, classifyAwsError, InvalidRunInputError } from '../../commons/errors';
+import {
+  ConfigurationError,
+  classifyAwsError,
+  InvalidLifecycleEventError,
+  InvalidRunInputError,
+} from '../../commons/errors';
 import type { Ledger, LedgerItem } from '../../commons/ledger';
 import {
   type ResolvedRun,
@@ -15,11 +20,12 @@ import {
 import type { TaskInput } from '../../commons/task-input';
 import {
   describeOrganizationAccount,
+  managementAccount,
   type OrganizationAccount,
   type OrganizationView,
   walkOrganization,
 } from './organization';
-import { type LifecycleEvent, parseTrigger, type RunRequest } from './run-input';
+import { type LifecycleEvent, listProblems, parseTrigger, type RunRequest } from './run-input';
 
 export interface ResolveDependencies {
   organizations: OrganizationsClient;
@@ -126,6 +132,16 @@ async function planRequest(deps: ResolveDependencies, request: RunRequest, start
  * redelivered event is recognisable and finds its own lease rather than "another run's".
  */
 async function planEvent(deps: ResolveDependencies, event: LifecycleEvent, startedAt: Date): Promise<Plan> {
+  checkEnvelopeRegion(deps.config, event);
+  // The one DescribeOrganization a SUCCEEDED event needs anyway (the management account is never
+  // a target); a FAILED one spends it too, so a forged event cannot even record a run.
+  const managementAccountId = await managementAccount(deps.organizations);
+  if (event.envelope.account !== managementAccountId) {
+    throw new InvalidLifecycleEventError(
+      `account: event ${event.eventId} was emitted in account ${event.envelope.account}, not in the organization's management account ${managementAccountId}, where Organizations and Control Tower emit their lifecycle events`,
+      { step: 'resolve' },
+    );
+  }
   const run: RunContext = {
     runId: `onboard-event-${event.eventId}`,
     mode: 'onboard',
@@ -143,7 +159,7 @@ async function planEvent(deps: ResolveDependencies, event: LifecycleEvent, start
     return { run, targets: [], skipped };
   }
   const accountId = event.accountId as string;
-  const { managementAccountId, account } = await describeOrganizationAccount(deps.organizations, accountId);
+  const account = await describeOrganizationAccount(deps.organizations, accountId);
   if (!account) {
     throw new InvalidRunInputError(
       `account ${accountId} of event ${event.eventId} is not an account of the organization`,
@@ -155,6 +171,33 @@ async function planEvent(deps: ResolveDependencies, event: LifecycleEvent, start
     run,
     ...partition(deps, run, managementAccountId, [account], () => ({ named: true, ledger })),
   };
+}
+
+/**
+ * Organizations emits its events in the partition's Organizations Region only (us-east-1 in
+ * `aws`); Control Tower in its home Region (CASBRIDGE_CONTROL_TOWER_HOME_REGION, casbridge's own
+ * Region by default). A forwarded event keeps the Region it was emitted in, so the check holds
+ * for forwarded events too.
+ */
+function checkEnvelopeRegion(config: Config, event: LifecycleEvent): void {
+  const organizations = event.trigger.type === 'organizations-event';
+  const expected = organizations ? organizationsRegion(config.region) : config.controlTowerHomeRegion;
+  if (event.envelope.region === expected) return;
+  throw new InvalidLifecycleEventError(
+    `region: event ${event.eventId} was emitted in ${event.envelope.region}, but ${
+      organizations
+        ? `Organizations emits its lifecycle events only in ${expected}`
+        : `Control Tower's home Region is ${expected} (CASBRIDGE_CONTROL_TOWER_HOME_REGION)`
+    }`,
+    { step: 'resolve' },
+  );
+}
+
+/** Organizations is a global service hosted in one Region per partition. */
+export function organizationsRegion(region: string): string {
+  if (region.startsWith('us-gov-')) return 'us-gov-west-1';
+  if (region.startsWith('cn-')) return 'cn-northwest-1';
+  return 'us-east-1';
 }
 
 /**
@@ -170,7 +213,7 @@ function select(org: OrganizationView, request: RunRequest): OrganizationAccount
   request.organizationalUnits?.forEach((id, i) => {
     if (!org.ous.has(id)) problems.push(`organizationalUnits[${i}]: ${id} does not exist`);
   });
-  if (problems.length > 0) throw new InvalidRunInputError(problems.join('; '), { step: 'resolve' });
+  if (problems.length > 0) throw new InvalidRunInputError(listProblems(problems), { step: 'resolve' });
   if (!request.accounts && !request.organizationalUnits) return [...org.accounts.values()];
   const accounts = new Set(request.accounts);
   const ous = new Set(request.organizationalUnits);

@@ -1,7 +1,8 @@
 import * as z from 'zod/mini';
 import { InvalidRunInputError } from '../../commons/errors';
-import '../../commons/zod-locale';
 import type { RunMode, Trigger } from '../../commons/run';
+import { parseStrictJson } from '../../commons/strict-json';
+import '../../commons/zod-locale';
 
 /**
  * What starts a run, parsed at the boundary: the run input of DESIGN §4.1 (console, CLI,
@@ -31,6 +32,8 @@ export interface LifecycleEvent {
   /** Absent from a FAILED CreateAccountResult: the account was never created. */
   accountId: string | undefined;
   accountName: string | undefined;
+  /** The envelope's account and Region: where EventBridge says the event was emitted. */
+  envelope: { account: string; region: string };
   trigger: Extract<Trigger, { type: 'organizations-event' | 'control-tower-event' }>;
 }
 
@@ -38,6 +41,36 @@ export const RUN_MODES = ['onboard', 'reconcile', 'offboard', 'retry-failed'] as
 export const ACCOUNT_ID = /^\d{12}$/;
 /** Organizations' own pattern for an OU id. */
 export const OU_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+/**
+ * The most ids a run input may name. Organizations allows at most 10,000 accounts and 2,000 OUs
+ * in an organization (its quotas page), so a longer list cannot be a selection; it is refused by
+ * its length before any id is validated (validating 200,000 ids overflowed the stack: zod spreads
+ * every element's issue into one push). Step Functions' 256 KiB input holds 10,000 ids.
+ */
+export const MAX_RUN_ACCOUNTS = 10_000;
+export const MAX_RUN_ORGANIZATIONAL_UNITS = 2_000;
+/** A message lists this many problems, then counts the rest: one per id of 10,000 is unreadable. */
+const MAX_LISTED_PROBLEMS = 10;
+
+/**
+ * A run input (or event) given as JSON text — `casbridge run --input`, the sandbox's
+ * StartExecution — parsed strictly: a key named twice is refused by name, where `JSON.parse`
+ * would keep the last one silently. The value still goes through `parseTrigger`.
+ */
+export function parseRunInputText(text: string): unknown {
+  let parsed: ReturnType<typeof parseStrictJson>;
+  try {
+    parsed = parseStrictJson(text);
+  } catch (error) {
+    throw new InvalidRunInputError(`run input is not JSON: ${(error as Error).message}`, { step: 'resolve' });
+  }
+  if (parsed.ok) return parsed.value;
+  const { path, key } = parsed.duplicate;
+  throw new InvalidRunInputError(
+    `duplicate key '${fieldPath([...path, key])}': a JSON object names it twice, and which one counts is not up to casbridge to guess; give each field once`,
+    { step: 'resolve' },
+  );
+}
 
 export function parseTrigger(event: unknown): ParsedTrigger {
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
@@ -72,6 +105,22 @@ const nonEmpty = (what: string) => ({
   error: () => `names no ${what}; leave the field out to select every account`,
 });
 
+/**
+ * A list of ids: refused by its length first, so an oversized list costs one issue, not one per
+ * element (a pipe stops at its first failing stage).
+ */
+const idList = <T extends z.core.$ZodType>(element: T, what: string, max: number) =>
+  z.pipe(
+    z.array(z.unknown(), { error: typeError(`a list of ${what} ids`) }).check(
+      z.minLength(1, nonEmpty(what)),
+      z.maxLength(max, {
+        error: (iss) =>
+          `names ${(iss.input as unknown[]).length.toLocaleString('en-US')} ${what}s; a run input names at most ${max.toLocaleString('en-US')} (Organizations' limit per organization): leave the field out to select every account`,
+      }),
+    ),
+    z.array(element),
+  );
+
 const runInputSchema = z.strictObject({
   mode: z.enum(RUN_MODES, {
     error: (iss) =>
@@ -79,14 +128,8 @@ const runInputSchema = z.strictObject({
         ? `is required: one of ${RUN_MODES.join(', ')}`
         : `${describe(iss.input)} is not one of ${RUN_MODES.join(', ')}`,
   }),
-  accounts: z.optional(
-    z
-      .array(accountIdSchema, { error: typeError('a list of account ids') })
-      .check(z.minLength(1, nonEmpty('account'))),
-  ),
-  organizationalUnits: z.optional(
-    z.array(ouIdSchema, { error: typeError('a list of OU ids') }).check(z.minLength(1, nonEmpty('OU'))),
-  ),
+  accounts: z.optional(idList(accountIdSchema, 'account', MAX_RUN_ACCOUNTS)),
+  organizationalUnits: z.optional(idList(ouIdSchema, 'OU', MAX_RUN_ORGANIZATIONAL_UNITS)),
   dryRun: z._default(z.boolean({ error: typeError('true or false') }), false),
   maxConcurrency: z.optional(
     z
@@ -144,6 +187,14 @@ const envelopeSchema = z.looseObject({
   id: z
     .string({ error: typeError('an event id') })
     .check(z.regex(/^[A-Za-z0-9-]{1,64}$/, { error: (iss) => `${describe(iss.input)} is not an event id` })),
+  // Where the event was emitted; a forwarded event keeps both (EventBridge: the Region and account
+  // "where the event originated"), so ResolveTargets checks them against the organization.
+  account: accountIdSchema,
+  region: z
+    .string({ error: typeError('a Region') })
+    .check(
+      z.regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, { error: (iss) => `${describe(iss.input)} is not a Region` }),
+    ),
   source: z.string({ error: typeError('an event source') }),
   'detail-type': z.string({ error: typeError('a detail type') }),
   time: timestamp,
@@ -180,7 +231,8 @@ const CONTROL_TOWER_EVENTS = {
 function parseEvent(event: object): LifecycleEvent {
   const envelope = envelopeSchema.safeParse(event);
   if (!envelope.success) throw invalid(envelope.error.issues);
-  const { id, source, detail } = envelope.data;
+  const { id, source, detail, account, region } = envelope.data;
+  const origin = { account, region };
   const detailType = envelope.data['detail-type'];
   const eventName = detail.eventName;
   const what = `event ${source} / ${detailType} / ${eventName ?? '(no eventName)'}`;
@@ -189,7 +241,7 @@ function parseEvent(event: object): LifecycleEvent {
     const parsed = createAccountResultSchema.safeParse(detail);
     if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
     const status = parsed.data.serviceEventDetails.createAccountStatus;
-    return lifecycleEvent(id, status.state, status.accountId, status.accountName, {
+    return lifecycleEvent(id, status.state, status.accountId, status.accountName, origin, {
       type: 'organizations-event',
       eventId: id,
       ...(status.id ? { requestId: status.id } : {}),
@@ -207,7 +259,7 @@ function parseEvent(event: object): LifecycleEvent {
       .safeParse(detail);
     if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
     const status = parsed.data.serviceEventDetails[member] as z.output<typeof managedAccountStatus>;
-    return lifecycleEvent(id, status.state, status.account?.accountId, status.account?.accountName, {
+    return lifecycleEvent(id, status.state, status.account?.accountId, status.account?.accountName, origin, {
       type: 'control-tower-event',
       eventId: id,
       eventName,
@@ -224,6 +276,7 @@ function lifecycleEvent(
   outcome: 'SUCCEEDED' | 'FAILED',
   accountId: string | undefined,
   accountName: string | undefined,
+  envelope: LifecycleEvent['envelope'],
   trigger: LifecycleEvent['trigger'],
 ): LifecycleEvent {
   if (outcome === 'SUCCEEDED' && accountId === undefined) {
@@ -231,7 +284,15 @@ function lifecycleEvent(
       step: 'resolve',
     });
   }
-  return { kind: 'event', eventId, succeeded: outcome === 'SUCCEEDED', accountId, accountName, trigger };
+  return {
+    kind: 'event',
+    eventId,
+    succeeded: outcome === 'SUCCEEDED',
+    accountId,
+    accountName,
+    envelope,
+    trigger,
+  };
 }
 
 function unhandled(what: string): InvalidRunInputError {
@@ -253,7 +314,14 @@ function invalid(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []
     }
     return path.length ? `${fieldPath(path)}: ${issue.message}` : issue.message;
   });
-  return new InvalidRunInputError(problems.join('; '), { step: 'resolve' });
+  return new InvalidRunInputError(listProblems(problems), { step: 'resolve' });
+}
+
+/** The first problems, then how many more: a message stays readable, and within Step Functions' cause limit. */
+export function listProblems(problems: readonly string[]): string {
+  const listed = problems.slice(0, MAX_LISTED_PROBLEMS).join('; ');
+  const more = problems.length - MAX_LISTED_PROBLEMS;
+  return more > 0 ? `${listed}; and ${more.toLocaleString('en-US')} more` : listed;
 }
 
 export function fieldPath(path: readonly PropertyKey[]): string {
@@ -262,8 +330,12 @@ export function fieldPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+/** Long enough for any id casbridge takes; a longer value is cut so a message stays one line's worth. */
+const MAX_QUOTED = 64;
+
 function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'string')
+    return value.length > MAX_QUOTED ? `'${value.slice(0, MAX_QUOTED)}…'` : `'${value}'`;
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';

@@ -2,7 +2,9 @@ import {
   type CloudTrailClient,
   CreateTrailCommand,
   DescribeTrailsCommand,
+  GetEventSelectorsCommand,
   GetTrailStatusCommand,
+  PutEventSelectorsCommand,
   StartLoggingCommand,
   type Trail,
   UpdateTrailCommand,
@@ -17,17 +19,20 @@ import {
   LimitReachedError,
 } from '../../commons/errors';
 import type { StepResult } from '../../commons/step-result';
+import { DESIRED_EVENT_SELECTORS, eventSelectorDrift } from './event-selectors';
 
 /** What `ensureTrail` reports when an organization trail already logs this account. */
 export const COVERED_BY_ORGANIZATION_TRAIL = 'covered-by-organization-trail';
 
 /**
- * Step 5: a multi-Region trail with log-file validation, logging, delivering to the central log
- * bucket under the account's own prefix — unless an organization trail already logs the account.
+ * Step 5: a multi-Region trail with log-file validation, logging, recording every management
+ * event (read and write), delivering to the central log bucket under the account's own prefix —
+ * unless an organization trail already logs the account.
  *
  * CloudTrail allows one mutating call per second per account and Region, so every write here is
  * awaited before the next: never in parallel. A compliant account costs two reads (DescribeTrails,
- * GetTrailStatus); only a stopped organization trail in `skip` mode costs a third.
+ * GetTrailStatus); a trail whose event selectors were ever customised costs a third
+ * (GetEventSelectors), and so does a stopped organization trail in `skip` mode.
  */
 export async function ensureTrail(
   cloudtrail: CloudTrailClient,
@@ -75,7 +80,7 @@ async function reconcile(
 
   const prefix = trailKeyPrefix(config, accountId);
   if (!ours) {
-    const trailArn = `arn:aws:cloudtrail:${config.region}:${accountId}:trail/${config.trailName}`;
+    const trailArn = `arn:${config.partition}:cloudtrail:${config.region}:${accountId}:trail/${config.trailName}`;
     if (dryRun) return { action: 'created', reason: 'dry-run', details: { trailArn } };
     let created: string | undefined;
     try {
@@ -102,20 +107,53 @@ async function reconcile(
   const trailArn = ours.TrailARN ?? config.trailName;
   const drift = driftOf(ours, config, prefix);
   const status = await cloudtrail.send(new GetTrailStatusCommand({ Name: trailArn }));
+  const selectorDrift = await readEventSelectorDrift(cloudtrail, ours, trailArn);
   const reasons = [...drift];
+  if (selectorDrift) reasons.push(selectorDrift);
   if (!status.IsLogging) reasons.push('restarted-logging');
   if (reasons.length === 0) return { action: 'unchanged', details: { trailArn } };
 
   const details = { trailArn, drift: reasons.join(',') };
   if (dryRun) return { action: 'updated', reason: 'dry-run', details };
-  if (drift.length > 0) {
-    await cloudtrail.send(new UpdateTrailCommand(desiredTrail(config, prefix)));
+  const writes: (() => Promise<unknown>)[] = [];
+  if (drift.length > 0)
+    writes.push(() => cloudtrail.send(new UpdateTrailCommand(desiredTrail(config, prefix))));
+  if (selectorDrift) {
+    // By name: the trail is this account's and homed here (checked above), so the name can only
+    // mean casbridge's own trail, never another account's or the organization's.
+    writes.push(() =>
+      cloudtrail.send(
+        new PutEventSelectorsCommand({
+          TrailName: config.trailName,
+          EventSelectors: DESIRED_EVENT_SELECTORS,
+        }),
+      ),
+    );
   }
-  if (!status.IsLogging) {
-    if (drift.length > 0) await spaceCloudTrailWrites();
-    await cloudtrail.send(new StartLoggingCommand({ Name: config.trailName }));
+  if (!status.IsLogging)
+    writes.push(() => cloudtrail.send(new StartLoggingCommand({ Name: config.trailName })));
+  for (const [index, write] of writes.entries()) {
+    if (index > 0) await spaceCloudTrailWrites();
+    await write();
   }
   return { action: 'updated', reason: details.drift, details };
+}
+
+/**
+ * Whether the trail's event selectors miss management events. DescribeTrails already says whether
+ * a trail's selectors were ever customised (`HasCustomEventSelectors`): one that never was has
+ * CloudTrail's defaults, every management event read and write, so a trail casbridge created
+ * costs no extra read. Only a customised one (or a description without the flag) is read; once
+ * PutEventSelectors has run (someone's edit, or casbridge's repair) the flag stays set, so such a
+ * trail costs one read per reconcile from then on.
+ */
+async function readEventSelectorDrift(
+  cloudtrail: CloudTrailClient,
+  trail: Trail,
+  trailArn: string,
+): Promise<string | undefined> {
+  if (trail.HasCustomEventSelectors === false) return undefined;
+  return eventSelectorDrift(await cloudtrail.send(new GetEventSelectorsCommand({ TrailName: trailArn })));
 }
 
 /**

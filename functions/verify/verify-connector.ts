@@ -9,7 +9,8 @@ import {
   classifyAwsError,
   KeyNotPropagatedError,
 } from '../../commons/errors';
-import type { LedgerView } from '../../commons/ledger';
+import { handoffWait } from '../../commons/handoff-overdue';
+import type { ConnectorStatus, LedgerChanges, LedgerView } from '../../commons/ledger';
 import type { StepResult } from '../../commons/step-result';
 import { usedByConnectorSince } from '../access-key/ensure-access-key';
 
@@ -81,7 +82,12 @@ async function verify(
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const keyId = item.handoffAccessKeyId;
-  if (!keyId || (item.connector !== 'AWAITING_CONNECTION' && item.connector !== 'CONNECTED')) {
+  if (
+    !keyId ||
+    (item.connector !== 'AWAITING_CONNECTION' &&
+      item.connector !== 'HANDOFF_OVERDUE' &&
+      item.connector !== 'CONNECTED')
+  ) {
     return {
       action: 'skipped',
       reason: 'not-registered',
@@ -111,11 +117,23 @@ async function verify(
   if (!proven && !dryRun) await proveKey(deps, accountId, keyId);
 
   if (!evidence) {
+    // Not seen in use within handoffOverdueDays of the hand-off: Security Hub IAM.22 fails the
+    // unused key at 45 days, so the account says so (the register step reminds the operator).
+    const wait = handoffWait(item, config, (deps.now ?? Date.now)());
+    const connector: ConnectorStatus = wait?.overdue ? 'HANDOFF_OVERDUE' : 'AWAITING_CONNECTION';
+    const changes: LedgerChanges = {
+      ...(item.verifiedAccessKeyId !== keyId ? { verifiedAccessKeyId: keyId } : {}),
+      ...(item.connector !== connector ? { connector } : {}),
+    };
     return {
       action: 'unchanged',
-      reason: 'awaiting-connection',
-      details: { connector: 'AWAITING_CONNECTION', accessKeyId: keyId },
-      ...(!dryRun && item.verifiedAccessKeyId !== keyId ? { ledger: { verifiedAccessKeyId: keyId } } : {}),
+      reason: wait?.overdue ? 'handoff-overdue' : 'awaiting-connection',
+      details: {
+        connector,
+        accessKeyId: keyId,
+        ...(wait ? { waitingDays: wait.waitingDays } : {}),
+      },
+      ...(!dryRun && Object.keys(changes).length > 0 ? { ledger: changes } : {}),
     };
   }
   if (dryRun)

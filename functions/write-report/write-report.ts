@@ -247,8 +247,8 @@ function summarySubject(report: RunReport): string {
 }
 
 /**
- * The run's metrics in the `casbridge` namespace (EMF): counts by outcome, changed accounts, the
- * run's duration, and FailedAccounts once per error name with the name as a dimension (each its
+ * The run's metrics in the `casbridge` namespace (EMF): counts by outcome, changed accounts,
+ * overdue hand-offs, the run's duration, and FailedAccounts once per error name with the name as a dimension (each its
  * own EMF document, as a dimension applies to every metric of a document).
  */
 export function emitRunMetrics(metrics: Metrics, report: RunReport): void {
@@ -260,6 +260,8 @@ export function emitRunMetrics(metrics: Metrics, report: RunReport): void {
   metrics.addMetric('AccountsFailed', MetricUnit.Count, s.byOutcome.FAILED);
   metrics.addMetric('AccountsSkipped', MetricUnit.Count, s.byOutcome.SKIPPED);
   metrics.addMetric('AccountsChanged', MetricUnit.Count, s.changed);
+  // An alarm on it catches hand-offs nobody acts on before Security Hub IAM.22 does (45 days).
+  metrics.addMetric('HandoffsOverdue', MetricUnit.Count, s.byConnector.HANDOFF_OVERDUE ?? 0);
   metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
   for (const [errorName, count] of Object.entries(s.failuresByError)) {
     const single = metrics.singleMetric();

@@ -1,3 +1,4 @@
+import { worldArn } from './arn';
 import type { Credential } from './credentials';
 import type { AccessKeyRecord, IamRole, World } from './world';
 import { accountState } from './world';
@@ -33,7 +34,7 @@ export function issueUserKey(
 
 function userArn(world: World, accountId: string, userName: string): string {
   const user = world.accounts.get(accountId)?.iam.users.get(userName.toLowerCase());
-  return user?.arn ?? `arn:aws:iam::${accountId}:user/${userName}`;
+  return user?.arn ?? worldArn(world, 'iam', '', accountId, `user/${userName}`);
 }
 
 /** Temporary credentials acting as `role` in its account, as AssumeRole returns them. */
@@ -54,7 +55,7 @@ export function issueRoleSession(
       roleName: role.roleName,
       sessionName,
       roleArn: role.arn,
-      arn: `arn:aws:sts::${accountId}:assumed-role/${role.roleName}/${sessionName}`,
+      arn: worldArn(world, 'sts', '', accountId, `assumed-role/${role.roleName}/${sessionName}`),
     },
     expiresAtMs: world.clock.nowMs() + durationSeconds * 1000,
     usableAfterMs: 0,

@@ -1,3 +1,4 @@
+import type { Partition } from '../../commons/partition';
 import type { CallLog } from './call-log';
 import type { Clock } from './clock';
 import type { CredentialStore } from './credentials';
@@ -25,6 +26,8 @@ export interface World {
 export interface WorldSettings {
   /** Region a request is taken to target when its signature names none. */
   readonly defaultRegion: string;
+  /** The partition of the default Region: every ARN the sandbox builds or accepts is in it. */
+  readonly partition: Partition;
   /** How long a new IAM access key is refused (InvalidClientTokenId) before it works, as IAM propagates. */
   keyPropagationMs: number;
   /** Evaluate caller permissions with the IAM policy evaluator (off only to measure its cost). */
@@ -122,6 +125,8 @@ export interface IamState {
   /** Keyed by lower-cased name: IAM names are case-insensitive. */
   readonly users: Map<string, IamUser>;
   readonly roles: Map<string, IamRole>;
+  /** Keyed by lower-cased name, like users. */
+  readonly groups: Map<string, IamGroup>;
   /** Customer managed policies by ARN. */
   readonly policies: Map<string, ManagedPolicy>;
   readonly accessKeys: Map<string, AccessKeyRecord>;
@@ -134,6 +139,22 @@ export interface IamUser {
   path: string;
   createDate: Date;
   tags: Tag[];
+  attachedPolicyArns: string[];
+  inlinePolicies: Map<string, PolicyDocument>;
+  /** The managed policy that caps what the user's identity policies can grant. */
+  permissionsBoundaryArn?: string;
+  /** A console password exists; the password itself is never kept (IAM never returns it). */
+  loginProfile?: { createDate: Date; passwordResetRequired: boolean };
+}
+
+export interface IamGroup {
+  groupName: string;
+  groupId: string;
+  arn: string;
+  path: string;
+  createDate: Date;
+  /** Lower-cased names of the member users, in the order they were added. */
+  members: string[];
   attachedPolicyArns: string[];
   inlinePolicies: Map<string, PolicyDocument>;
 }
@@ -203,6 +224,11 @@ export interface Trail {
   stopLoggingTime?: Date;
   eventSelectors: Record<string, unknown>[];
   advancedEventSelectors?: Record<string, unknown>[];
+  /**
+   * Set by the first PutEventSelectors, whatever it puts: DescribeTrails' HasCustomEventSelectors
+   * (console-made trails, whose selectors the console writes, report true with the defaults).
+   */
+  customEventSelectors?: true;
   tags: Tag[];
 }
 
@@ -276,7 +302,13 @@ export interface PublishedMessage {
 // ---------------------------------------------------------------- helpers
 
 export function emptyIamState(): IamState {
-  return { users: new Map(), roles: new Map(), policies: new Map(), accessKeys: new Map() };
+  return {
+    users: new Map(),
+    roles: new Map(),
+    groups: new Map(),
+    policies: new Map(),
+    accessKeys: new Map(),
+  };
 }
 
 export function accountState(world: World, accountId: string): AccountState {

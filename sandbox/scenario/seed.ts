@@ -1,13 +1,18 @@
+import { connectorPolicyDocument } from '../../commons/connector-policy';
+import { partitionOf } from '../../commons/partition';
 import { CallLog } from '../core/call-log';
 import { Clock } from '../core/clock';
 import { CredentialStore } from '../core/credentials';
 import { FaultEngine } from '../core/faults';
+import { markTemplateRole } from '../core/grant-usage';
 import { issueUserKey } from '../core/identity';
+import { AWS_MANAGED_POLICIES } from '../core/managed-policies';
 import { Rng } from '../core/rng';
-import type { IamRole, OrgAccount, PolicyDocument, World } from '../core/world';
+import type { IamRole, OrgAccount, PolicyDocument, PolicyVersion, World } from '../core/world';
 import { accountState, regionalState } from '../core/world';
 import { readTemplate, templateRoles } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
+import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
 import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
 
 export interface SeededWorld {
@@ -16,12 +21,15 @@ export interface SeededWorld {
   stack: StackResources;
 }
 
-const ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
+/** How the grant-usage check names the member role's template. */
+const MEMBER_ROLE_TEMPLATE = 'templates/member-role.yml';
+/** AWS's AdministratorAccess, in the world's partition. */
+const adminPolicy = (world: World) => `arn:${world.settings.partition}:iam::aws:policy/AdministratorAccess`;
 
 /** Builds the world a scenario describes. Deterministic for a given scenario (ids come from its seed). */
 export function seedWorld(
   scenario: Scenario,
-  options: { keyPropagationMs?: number; templateRoot?: string } = {},
+  options: { keyPropagationMs?: number; templateRoot?: string; stackParameters?: StackParameters } = {},
 ): SeededWorld {
   const rng = new Rng(scenario.seed);
   const clock = new Clock();
@@ -29,21 +37,23 @@ export function seedWorld(
   const orgId = scenario.organization.id ?? `o-${rng.lowerId(10)}`;
   const rootSuffix = rng.lowerId(4);
   const rootId = `r-${rootSuffix}`;
+  const partition = partitionOf(scenario.region);
   const world: World = {
     clock,
     rng,
     settings: {
       defaultRegion: scenario.region,
+      partition,
       keyPropagationMs: options.keyPropagationMs ?? 0,
       enforcePolicies: true,
     },
     organization: {
       id: orgId,
-      arn: `arn:aws:organizations::${mgmtId}:organization/${orgId}`,
+      arn: `arn:${partition}:organizations::${mgmtId}:organization/${orgId}`,
       managementAccountId: mgmtId,
       managementAccountEmail: `aws+${scenario.organization.managementAccountName}@example.com`,
       rootId,
-      rootArn: `arn:aws:organizations::${mgmtId}:root/${orgId}/${rootId}`,
+      rootArn: `arn:${partition}:organizations::${mgmtId}:root/${orgId}/${rootId}`,
       ous: new Map(),
       accounts: new Map(),
       scps: new Map(),
@@ -64,7 +74,7 @@ export function seedWorld(
     const id = `ou-${rootSuffix}-${rng.lowerId(8)}`;
     world.organization.ous.set(id, {
       id,
-      arn: `arn:aws:organizations::${mgmtId}:ou/${orgId}/${id}`,
+      arn: `arn:${partition}:organizations::${mgmtId}:ou/${orgId}/${id}`,
       name: path.slice(slash + 1),
       parentId,
     });
@@ -119,7 +129,13 @@ export function seedWorld(
     const targets = scp.targets.map((t) => (t === 'Root' ? rootId : /^\d{12}$/.test(t) ? t : ensureOu(t)));
     addDenyScp(world, scp.name, scp.denyActions, targets);
   }
-  seedStack(world, stack, scenario.organization.organizationTrail);
+  seedStack(
+    world,
+    stack,
+    scenario.organization.organizationTrail,
+    options.stackParameters ?? {},
+    options.templateRoot ? `${options.templateRoot}/serverless.yml` : undefined,
+  );
   return { world, admin, stack };
 }
 
@@ -132,7 +148,7 @@ function addOrgAccount(world: World, account: Omit<OrgAccount, 'arn'>): void {
   const org = world.organization;
   org.accounts.set(account.id, {
     ...account,
-    arn: `arn:aws:organizations::${org.managementAccountId}:account/${org.id}/${account.id}`,
+    arn: `arn:${world.settings.partition}:organizations::${org.managementAccountId}:account/${org.id}/${account.id}`,
   });
   accountState(world, account.id);
 }
@@ -154,7 +170,7 @@ function seedManagementAccount(world: World, scenario: Scenario): SeededWorld['a
   const mgmtId = scenario.organization.managementAccountId;
   const iam = accountState(world, mgmtId).iam;
   const userName = 'Admin';
-  const arn = `arn:aws:iam::${mgmtId}:user/${userName}`;
+  const arn = `arn:${world.settings.partition}:iam::${mgmtId}:user/${userName}`;
   iam.users.set(userName.toLowerCase(), {
     userName,
     userId: world.rng.iamId('AIDA'),
@@ -162,7 +178,7 @@ function seedManagementAccount(world: World, scenario: Scenario): SeededWorld['a
     path: '/',
     createDate: world.clock.now(),
     tags: [],
-    attachedPolicyArns: [ADMIN_POLICY],
+    attachedPolicyArns: [adminPolicy(world)],
     inlinePolicies: new Map(),
   });
   const { record, secretAccessKey } = issueUserKey(world, mgmtId, userName, { propagated: true });
@@ -177,7 +193,7 @@ function addRole(
   const full: IamRole = {
     ...role,
     roleId: world.rng.iamId('AROA'),
-    arn: `arn:aws:iam::${accountId}:role${role.path}${role.roleName}`,
+    arn: `arn:${world.settings.partition}:iam::${accountId}:role${role.path}${role.roleName}`,
     createDate: world.clock.now(),
     tags: [],
   };
@@ -203,16 +219,24 @@ function seedMemberAccount(
       assumeRolePolicy: {
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mgmtId}:root` }, Action: 'sts:AssumeRole' },
+          {
+            Effect: 'Allow',
+            Principal: { AWS: `arn:${world.settings.partition}:iam::${mgmtId}:root` },
+            Action: 'sts:AssumeRole',
+          },
         ],
       },
-      attachedPolicyArns: [ADMIN_POLICY],
+      attachedPolicyArns: [adminPolicy(world)],
       inlinePolicies: new Map(),
     });
   }
   const faults = account.faults ?? {};
   if (!faults.roleMissing) {
-    for (const role of templateRoles(template, roleParameters, { accountId: account.id, region })) {
+    for (const role of templateRoles(template, roleParameters, {
+      accountId: account.id,
+      region,
+      partition: world.settings.partition,
+    })) {
       const created = addRole(world, account.id, {
         roleName: role.roleName,
         path: role.path,
@@ -221,6 +245,7 @@ function seedMemberAccount(
         attachedPolicyArns: role.managedPolicyArns,
         inlinePolicies: new Map(role.inlinePolicies.map((p) => [p.name, p.document as PolicyDocument])),
       });
+      markTemplateRole(created, { template: MEMBER_ROLE_TEMPLATE, logicalId: role.logicalId });
       if (faults.roleNotAssumableForSeconds)
         created.assumableAfterMs = startedMs + faults.roleNotAssumableForSeconds * 1000;
     }
@@ -256,11 +281,18 @@ function seedPreexisting(
   const userPath = parameters.UserPath ?? '/casbridge/';
   const policyName = parameters.PolicyName ?? 'CasBridgeCloudAppSecurity';
   const now = world.clock.now();
-  if (pre.foreignUser || pre.accessKeys) {
+  const tampered = Boolean(
+    pre.legacyDirectAttachment ||
+      pre.extraAttachedPolicies?.length ||
+      pre.inlinePolicies?.length ||
+      pre.otherGroups?.length ||
+      pre.loginProfile,
+  );
+  if (pre.foreignUser || pre.accessKeys || tampered) {
     iam.users.set(userName.toLowerCase(), {
       userName,
       userId: world.rng.iamId('AIDA'),
-      arn: `arn:aws:iam::${account.id}:user${pre.foreignUser ? '/' : userPath}${userName}`,
+      arn: `arn:${world.settings.partition}:iam::${account.id}:user${pre.foreignUser ? '/' : userPath}${userName}`,
       path: pre.foreignUser ? '/' : userPath,
       createDate: now,
       tags: pre.foreignUser
@@ -276,8 +308,8 @@ function seedPreexisting(
       });
     }
   }
+  const policyArn = `arn:${world.settings.partition}:iam::${account.id}:policy${userPath}${policyName}`;
   if (pre.policyVersions) {
-    const arn = `arn:aws:iam::${account.id}:policy${userPath}${policyName}`;
     const versions = Array.from({ length: pre.policyVersions }, (_, i) => ({
       versionId: `v${i + 1}`,
       document: JSON.stringify({
@@ -289,25 +321,23 @@ function seedPreexisting(
       isDefaultVersion: i === pre.policyVersions! - 1,
       createDate: new Date(now.getTime() - (pre.policyVersions! - i) * 86_400_000),
     }));
-    iam.policies.set(arn, {
+    addCustomerPolicy(world, account.id, { policyName, path: userPath, versions });
+  } else if (pre.legacyDirectAttachment) {
+    // The document casbridge wrote then (its default, with s3:PutBucketAcl).
+    const document = JSON.stringify(connectorPolicyDocument({ allowPutBucketAcl: true }));
+    addCustomerPolicy(world, account.id, {
       policyName,
-      policyId: world.rng.iamId('ANPA'),
-      arn,
       path: userPath,
-      defaultVersionId: `v${pre.policyVersions}`,
-      versions,
-      nextVersionNumber: pre.policyVersions + 1,
-      createDate: now,
-      updateDate: now,
-      tags: [],
+      versions: [{ versionId: 'v1', document, isDefaultVersion: true, createDate: now }],
     });
   }
+  seedTampering(world, account.id, userName, pre, policyArn);
   const trails = regionalState(world, account.id, region).trails;
   for (let i = 0; i < (pre.trails ?? 0); i++) {
     const name = `legacy-trail-${i + 1}`;
     trails.set(name, {
       name,
-      arn: `arn:aws:cloudtrail:${region}:${account.id}:trail/${name}`,
+      arn: `arn:${world.settings.partition}:cloudtrail:${region}:${account.id}:trail/${name}`,
       homeRegion: region,
       s3BucketName: `legacy-logs-${account.id}`,
       includeGlobalServiceEvents: false,
@@ -322,24 +352,87 @@ function seedPreexisting(
   }
 }
 
-function seedStack(world: World, stack: StackResources, organizationTrail: boolean): void {
+function addCustomerPolicy(
+  world: World,
+  accountId: string,
+  policy: { policyName: string; path: string; versions: PolicyVersion[] },
+): void {
+  const arn = `arn:${world.settings.partition}:iam::${accountId}:policy${policy.path}${policy.policyName}`;
+  const defaultVersion = policy.versions.find((v) => v.isDefaultVersion) as PolicyVersion;
+  const now = world.clock.now();
+  accountState(world, accountId).iam.policies.set(arn, {
+    ...policy,
+    policyId: world.rng.iamId('ANPA'),
+    arn,
+    defaultVersionId: defaultVersion.versionId,
+    nextVersionNumber: policy.versions.length + 1,
+    createDate: now,
+    updateDate: now,
+    tags: [],
+  });
+}
+
+/**
+ * What someone other than casbridge did to the connector user: policies beside casbridge's,
+ * groups that are not casbridge's, a console password; and the direct attachment of the
+ * connector policy an account onboarded before casbridge used a group still has.
+ */
+function seedTampering(
+  world: World,
+  accountId: string,
+  userName: string,
+  pre: NonNullable<NonNullable<ScenarioAccount['faults']>['preexisting']>,
+  connectorPolicyArn: string,
+): void {
+  const iam = accountState(world, accountId).iam;
+  const user = iam.users.get(userName.toLowerCase());
+  if (!user) return;
+  const known = (arn: string): string => {
+    if (!AWS_MANAGED_POLICIES.get(arn)) {
+      throw new Error(
+        `Invalid sandbox scenario: accounts[${accountId}].faults.preexisting names ${arn}, not an AWS managed policy the sandbox has (${AWS_MANAGED_POLICIES.inPartition(
+          world.settings.partition,
+        )
+          .map(([managed]) => managed)
+          .join(', ')})`,
+      );
+    }
+    return arn;
+  };
+  if (pre.legacyDirectAttachment) user.attachedPolicyArns.push(connectorPolicyArn);
+  for (const arn of pre.extraAttachedPolicies ?? []) user.attachedPolicyArns.push(known(arn));
+  for (const inline of pre.inlinePolicies ?? []) {
+    user.inlinePolicies.set(inline.name, {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: inline.actions, Resource: '*' }],
+    });
+  }
+  for (const group of pre.otherGroups ?? []) {
+    iam.groups.set(group.name.toLowerCase(), {
+      groupName: group.name,
+      groupId: world.rng.iamId('AGPA'),
+      arn: `arn:${world.settings.partition}:iam::${accountId}:group/${group.name}`,
+      path: '/',
+      createDate: world.clock.now(),
+      members: [userName.toLowerCase()],
+      attachedPolicyArns: group.attachedPolicies.map(known),
+      inlinePolicies: new Map(),
+    });
+  }
+  if (pre.loginProfile) user.loginProfile = { createDate: world.clock.now(), passwordResetRequired: false };
+}
+
+function seedStack(
+  world: World,
+  stack: StackResources,
+  organizationTrail: boolean,
+  parameters: StackParameters,
+  serverlessFile: string | undefined,
+): void {
   const now = world.clock.now();
   const mgmt = stack.accountId;
-  addRole(world, mgmt, {
-    roleName: stack.taskRoleName,
-    path: '/',
-    maxSessionDuration: 3600,
-    // Lambda runs the tasks; the management account's administrators may act as them for local runs.
-    assumeRolePolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mgmt}:root` }, Action: 'sts:AssumeRole' },
-      ],
-    },
-    attachedPolicyArns: [ADMIN_POLICY],
-    inlinePolicies: new Map(),
-  });
+  // Every role serverless.yml declares, as it declares it: each task runs as its function's role.
+  deployStackRoles(world, stack, stackDeployment(stack, world.organization.id, parameters, serverlessFile));
   for (const name of [stack.reportsBucket, stack.logBucket]) {
     world.buckets.set(name, {
       name,
@@ -358,7 +451,10 @@ function seedStack(world: World, stack: StackResources, organizationTrail: boole
     });
   }
   const logBucket = world.buckets.get(stack.logBucket);
-  if (logBucket) logBucket.policy = JSON.stringify(logBucketPolicy(stack.logBucket, world.organization.id));
+  if (logBucket)
+    logBucket.policy = JSON.stringify(
+      logBucketPolicy(stack.logBucket, world.organization.id, undefined, world.settings.partition),
+    );
   regionalState(world, mgmt, stack.region).topics.set(stack.topicArn, {
     arn: stack.topicArn,
     name: stack.topicName,
@@ -370,7 +466,7 @@ function seedStack(world: World, stack: StackResources, organizationTrail: boole
     const name = 'aws-controltower-BaselineCloudTrail';
     regionalState(world, mgmt, stack.region).trails.set(name, {
       name,
-      arn: `arn:aws:cloudtrail:${stack.region}:${mgmt}:trail/${name}`,
+      arn: `arn:${world.settings.partition}:cloudtrail:${stack.region}:${mgmt}:trail/${name}`,
       homeRegion: stack.region,
       s3BucketName: `aws-controltower-logs-${mgmt}-${stack.region}`,
       includeGlobalServiceEvents: true,

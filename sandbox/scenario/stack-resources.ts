@@ -1,3 +1,4 @@
+import { type Partition, partitionOf } from '../../commons/partition';
 /**
  * What a deployed casbridge stack creates in the central account, named as the stack names it.
  * The sandbox seeds exactly these so the product runs against it unchanged; keep this the one
@@ -23,13 +24,6 @@ export interface StackResources {
   topicArn: string;
   secretsKmsKeyArn: string;
   secretsKmsKeyAlias: string;
-  /**
-   * The role the product's tasks run as in the sandbox: one stand-in, with administrator rights,
-   * for the stack's per-function roles (functionRoleName); it shares their `casbridge-` prefix,
-   * which is what the member role trusts.
-   */
-  taskRoleName: string;
-  taskRoleArn: string;
   externalId: string;
   /**
    * The deployment's state machine (`stateMachineName(SANDBOX_STAGE)`): the sandbox's Step
@@ -50,6 +44,7 @@ export const DEFAULT_TRAIL_PREFIX = 'casbridge';
 
 export function stackResources(accountId: string, region: string): StackResources {
   const topicName = `${NAME_PREFIX}-handoff`;
+  const partition = partitionOf(region);
   return {
     accountId,
     region,
@@ -57,14 +52,12 @@ export function stackResources(accountId: string, region: string): StackResource
     logBucket: `${NAME_PREFIX}-trail-logs-${accountId}-${region}`,
     ledgerTable: `${NAME_PREFIX}-ledger`,
     topicName,
-    topicArn: `arn:aws:sns:${region}:${accountId}:${topicName}`,
+    topicArn: `arn:${partition}:sns:${region}:${accountId}:${topicName}`,
     // A deployed key's id is AWS's choice; the sandbox fixes one.
-    secretsKmsKeyArn: `arn:aws:kms:${region}:${accountId}:key/6f1c2d3e-0000-4000-8000-casbridge0001`,
+    secretsKmsKeyArn: `arn:${partition}:kms:${region}:${accountId}:key/6f1c2d3e-0000-4000-8000-casbridge0001`,
     secretsKmsKeyAlias: `alias/${NAME_PREFIX}-secrets`,
-    taskRoleName: `${NAME_PREFIX}-tasks`,
-    taskRoleArn: `arn:aws:iam::${accountId}:role/${NAME_PREFIX}-tasks`,
     externalId: DEFAULT_EXTERNAL_ID,
-    stateMachineArn: `arn:aws:states:${region}:${accountId}:stateMachine:${stateMachineName(SANDBOX_STAGE)}`,
+    stateMachineArn: `arn:${partition}:states:${region}:${accountId}:stateMachine:${stateMachineName(SANDBOX_STAGE)}`,
   };
 }
 
@@ -76,6 +69,11 @@ export function stateMachineName(stage: string): string {
 /** A function's role in the deployed stack (`functionName` is its key in serverless.yml). */
 export function functionRoleName(stage: string, functionName: string): string {
   return `${NAME_PREFIX}-${stage}-${functionName}`;
+}
+
+/** A function of the deployed stack, as Lambda names it (`functionKey` is its key in serverless.yml). */
+export function lambdaFunctionName(stage: string, functionKey: string): string {
+  return `${NAME_PREFIX}-${stage}-${functionKey}`;
 }
 
 /** The trail's name when not configured (CASBRIDGE_TRAIL_NAME). */
@@ -92,9 +90,10 @@ export function logBucketPolicy(
   bucket: string,
   organizationId: string,
   trailPrefix: string = DEFAULT_TRAIL_PREFIX,
+  partition: Partition = 'aws',
   trailName: string = DEFAULT_TRAIL_NAME,
 ): Record<string, unknown> {
-  const casbridgeTrails = `arn:aws:cloudtrail:*:\${aws:SourceAccount}:trail/${trailName}`;
+  const casbridgeTrails = `arn:${partition}:cloudtrail:*:\${aws:SourceAccount}:trail/${trailName}`;
   return {
     Version: '2012-10-17',
     Statement: [
@@ -103,7 +102,7 @@ export function logBucketPolicy(
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:GetBucketAcl',
-        Resource: `arn:aws:s3:::${bucket}`,
+        Resource: `arn:${partition}:s3:::${bucket}`,
         Condition: {
           StringEquals: { 'aws:SourceOrgID': organizationId },
           StringLike: { 'aws:SourceArn': casbridgeTrails },
@@ -114,7 +113,7 @@ export function logBucketPolicy(
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:PutObject',
-        Resource: `arn:aws:s3:::${bucket}/${trailPrefix}/\${aws:SourceAccount}/AWSLogs/\${aws:SourceAccount}/*`,
+        Resource: `arn:${partition}:s3:::${bucket}/${trailPrefix}/\${aws:SourceAccount}/AWSLogs/\${aws:SourceAccount}/*`,
         Condition: {
           StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceOrgID': organizationId },
           StringLike: { 'aws:SourceArn': casbridgeTrails },

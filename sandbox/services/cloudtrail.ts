@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { globalRegionOf, type Partition } from '../../commons/partition';
+import { PARTITION_PATTERN, worldArn } from '../core/arn';
 import { resourcePolicyAllows } from '../core/authorize';
 import { AwsError } from '../core/aws-error';
 import type { CallRecord } from '../core/call-log';
@@ -11,9 +13,26 @@ import { regionalState } from '../core/world';
 const MAX_TRAILS_PER_REGION = 5;
 const MAX_EVENT_SELECTORS = 5;
 const MAX_DATA_RESOURCES = 250;
+const MAX_ADVANCED_VALUES = 500;
+/** The only management event sources a basic selector may exclude. */
+const EXCLUDABLE_MANAGEMENT_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'];
+const ADVANCED_FIELDS = [
+  'eventCategory',
+  'eventSource',
+  'eventName',
+  'eventType',
+  'readOnly',
+  'resources.type',
+  'resources.ARN',
+  'errorCode',
+  'sessionCredentialFromConsole',
+  'userIdentity.arn',
+  'vpcEndpointId',
+];
+const ADVANCED_OPERATORS = ['Equals', 'NotEquals', 'StartsWith', 'NotStartsWith', 'EndsWith', 'NotEndsWith'];
 /** CloudTrail delivers a log file about every five minutes while a trail logs. */
 const DELIVERY_INTERVAL_MS = 5 * 60_000;
-const TRAIL_ARN = /^arn:aws:cloudtrail:([a-z0-9-]+):(\d{12}):trail\/(.+)$/;
+const TRAIL_ARN = new RegExp(`^arn:${PARTITION_PATTERN}:cloudtrail:([a-z0-9-]+):(\\d{12}):trail\\/(.+)$`);
 const LOOKUP_KEYS = [
   'EventId',
   'EventName',
@@ -62,8 +81,10 @@ async function createTrail(ctx: RequestContext, input: Record<string, unknown>) 
   const name = requireMember(input, 'Name');
   validateTrailName(name);
   const bucketName = requireMember(input, 'S3BucketName');
-  const arn = trailArn(ctx.region, ctx.accountId, name);
+  const arn = trailArn(ctx, ctx.region, ctx.accountId, name);
   await ctx.authorize('cloudtrail:CreateTrail', arn);
+  // As on AWS: tags given at creation need cloudtrail:AddTags on the trail too.
+  if (readTags(input.TagsList).length > 0) await ctx.authorize('cloudtrail:AddTags', arn);
   const multiRegion = optionalBoolean(input, 'IsMultiRegionTrail') ?? false;
   const globalEvents = optionalBoolean(input, 'IncludeGlobalServiceEvents') ?? true;
   const organizationTrail = optionalBoolean(input, 'IsOrganizationTrail') ?? false;
@@ -225,14 +246,13 @@ async function putEventSelectors(ctx: RequestContext, input: Record<string, unkn
   }
   if (basic !== undefined) {
     const selectors = validateEventSelectors(basic);
+    trail.customEventSelectors = true;
     trail.eventSelectors = selectors;
     delete trail.advancedEventSelectors;
     return { TrailARN: trail.arn, EventSelectors: selectors };
   }
-  if (!Array.isArray(advanced) || advanced.length === 0) {
-    throw new AwsError('InvalidEventSelectorsException', 'AdvancedEventSelectors must not be empty.');
-  }
-  trail.advancedEventSelectors = advanced as Record<string, unknown>[];
+  trail.advancedEventSelectors = validateAdvancedEventSelectors(advanced);
+  trail.customEventSelectors = true;
   trail.eventSelectors = [];
   return { TrailARN: trail.arn, AdvancedEventSelectors: trail.advancedEventSelectors };
 }
@@ -262,13 +282,25 @@ function validateEventSelectors(value: unknown): Record<string, unknown>[] {
     }
     const resources = Array.isArray(selector.DataResources) ? selector.DataResources : [];
     dataResources += resources.length;
+    const includeManagement = selector.IncludeManagementEvents !== false;
+    // A selector that selects nothing is refused rather than stored.
+    if (!includeManagement && resources.length === 0) {
+      throw invalid(
+        'Invalid combination of parameters in EventSelectors. When includeManagementEvents is false, DataResources must not be empty',
+      );
+    }
+    const excluded = Array.isArray(selector.ExcludeManagementEventSources)
+      ? selector.ExcludeManagementEventSources.map(String)
+      : [];
+    const unknownSource = excluded.find((source) => !EXCLUDABLE_MANAGEMENT_SOURCES.includes(source));
+    if (unknownSource !== undefined) {
+      throw invalid(`Invalid value ${unknownSource} for ExcludeManagementEventSources.`);
+    }
     return {
       ReadWriteType: readWrite,
-      IncludeManagementEvents: selector.IncludeManagementEvents !== false,
+      IncludeManagementEvents: includeManagement,
       DataResources: resources,
-      ExcludeManagementEventSources: Array.isArray(selector.ExcludeManagementEventSources)
-        ? selector.ExcludeManagementEventSources
-        : [],
+      ExcludeManagementEventSources: excluded,
     };
   });
   if (dataResources > MAX_DATA_RESOURCES) {
@@ -277,6 +309,46 @@ function validateEventSelectors(value: unknown): Record<string, unknown>[] {
     );
   }
   return selectors;
+}
+
+/**
+ * Advanced selectors are lists of field conditions; every selector names the event category it
+ * selects (`eventCategory`), and a trail holds at most 500 condition values across them.
+ */
+function validateAdvancedEventSelectors(value: unknown): Record<string, unknown>[] {
+  const invalid = (message: string) => new AwsError('InvalidEventSelectorsException', message);
+  if (!Array.isArray(value) || value.length === 0) throw invalid('AdvancedEventSelectors must not be empty.');
+  let values = 0;
+  return value.map((raw) => {
+    const selector = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+    const fields = Array.isArray(selector.FieldSelectors)
+      ? (selector.FieldSelectors as Record<string, unknown>[])
+      : [];
+    if (!fields.some((f) => f?.Field === 'eventCategory')) {
+      throw invalid(
+        'Invalid AdvancedEventSelectors: each selector must have an eventCategory field selector.',
+      );
+    }
+    for (const field of fields) {
+      if (typeof field?.Field !== 'string' || !ADVANCED_FIELDS.includes(field.Field)) {
+        throw invalid(`Invalid AdvancedEventSelectors: unknown field ${String(field?.Field)}.`);
+      }
+      for (const operator of ADVANCED_OPERATORS) {
+        const list = field[operator];
+        if (list !== undefined && !Array.isArray(list)) throw invalid(`${operator} must be a list.`);
+        values += Array.isArray(list) ? list.length : 0;
+      }
+    }
+    if (values > MAX_ADVANCED_VALUES) {
+      throw invalid(
+        `A trail can have at most ${MAX_ADVANCED_VALUES} values across its advanced event selectors.`,
+      );
+    }
+    return {
+      ...(typeof selector.Name === 'string' ? { Name: selector.Name } : {}),
+      FieldSelectors: fields,
+    };
+  });
 }
 
 // ---------------------------------------------------------------- tags
@@ -328,7 +400,7 @@ interface LookupCursor {
 /**
  * Event history from the sandbox's call log: the management write events of the caller's account
  * in this Region, newest first, as CloudTrail records them (data events such as PutObject are not
- * in event history; IAM and Organizations, global services, record in us-east-1).
+ * in event history; IAM and Organizations, global services, record in their partition’s global Region: us-east-1, us-gov-west-1, …).
  */
 async function lookupEvents(ctx: RequestContext, input: Record<string, unknown>) {
   await ctx.authorize('cloudtrail:LookupEvents', '*');
@@ -376,7 +448,7 @@ async function lookupEvents(ctx: RequestContext, input: Record<string, unknown>)
   for (let i = records.length - 1; i >= 0; i--) {
     const record = records[i] as CallRecord;
     if (cursor && record.seq >= cursor.beforeSeq) continue;
-    if (!isRecordedEvent(record, ctx.region)) continue;
+    if (!isRecordedEvent(record, ctx.region, ctx.world.settings.partition)) continue;
     const timeMs = Date.parse(record.time);
     if ((start !== undefined && timeMs < start) || (end !== undefined && timeMs > end)) continue;
     const event = toEvent(record);
@@ -410,10 +482,10 @@ const DATA_EVENTS = new Set([
 ]);
 const GLOBAL_EVENT_SERVICES = new Set(['iam', 'organizations']);
 
-function isRecordedEvent(record: CallRecord, region: string): boolean {
+function isRecordedEvent(record: CallRecord, region: string, partition: Partition): boolean {
   if (record.readOnly || record.operation === '' || record.account === undefined) return false;
   if (DATA_EVENTS.has(`${record.service}:${record.operation}`)) return false;
-  const eventRegion = GLOBAL_EVENT_SERVICES.has(record.service) ? 'us-east-1' : record.region;
+  const eventRegion = GLOBAL_EVENT_SERVICES.has(record.service) ? globalRegionOf(partition) : record.region;
   return eventRegion === region;
 }
 
@@ -539,12 +611,16 @@ async function checkBucketPolicy(
     ? [`${base}/${ctx.accountId}`, `${base}/${org.id}`]
     : [`${base}/${ctx.accountId}`];
   const checks = [
-    { action: 's3:GetBucketAcl', resource: `arn:aws:s3:::${bucketName}`, context },
+    {
+      action: 's3:GetBucketAcl',
+      resource: `arn:${ctx.world.settings.partition}:s3:::${bucketName}`,
+      context,
+    },
     // A log file's key as CloudTrail writes it (not a `*`: a policy variable such as
     // ${aws:SourceAccount} in the policy's Resource is matched against a concrete key).
     ...logPrefixes.map((logPrefix) => ({
       action: 's3:PutObject',
-      resource: `arn:aws:s3:::${bucketName}/${logPrefix}/CloudTrail/${ctx.region}/${ctx.accountId}_CloudTrail_${ctx.region}_policy-check.json.gz`,
+      resource: `arn:${ctx.world.settings.partition}:s3:::${bucketName}/${logPrefix}/CloudTrail/${ctx.region}/${ctx.accountId}_CloudTrail_${ctx.region}_policy-check.json.gz`,
       context: { ...context, 's3:x-amz-acl': 'bucket-owner-full-control' },
     })),
   ];
@@ -602,7 +678,7 @@ function visibleTrail(ctx: RequestContext, reference: string): Trail {
   }
   validateTrailName(reference);
   const match = visible.find((v) => !v.shadow && v.name === reference);
-  if (!match) throw trailNotFound(ctx, trailArn(ctx.region, ctx.accountId, reference));
+  if (!match) throw trailNotFound(ctx, trailArn(ctx, ctx.region, ctx.accountId, reference));
   return match.trail;
 }
 
@@ -626,7 +702,7 @@ function ownTrailInHomeRegion(ctx: RequestContext, reference: string): Trail {
           (v) => v.accountId === ctx.accountId && v.name === name,
         )
       : undefined;
-  if (!match) throw trailNotFound(ctx, trailArn(ctx.region, owner, name));
+  if (!match) throw trailNotFound(ctx, trailArn(ctx, ctx.region, owner, name));
   if (match.trail.homeRegion !== ctx.region) {
     throw new AwsError(
       'InvalidHomeRegionException',
@@ -658,8 +734,8 @@ function parseTrailArn(reference: string): { arn: string; region: string; accoun
   return { arn, region, accountId, name };
 }
 
-function trailArn(region: string, accountId: string, name: string): string {
-  return `arn:aws:cloudtrail:${region}:${accountId}:trail/${name}`;
+function trailArn(ctx: RequestContext, region: string, accountId: string, name: string): string {
+  return worldArn(ctx.world, 'cloudtrail', region, accountId, `trail/${name}`);
 }
 
 /**
@@ -701,9 +777,7 @@ function trailShape(trail: Trail) {
   return {
     ...trailResponse(trail),
     HomeRegion: trail.homeRegion,
-    HasCustomEventSelectors:
-      trail.advancedEventSelectors !== undefined ||
-      JSON.stringify(trail.eventSelectors) !== JSON.stringify(DEFAULT_EVENT_SELECTORS),
+    HasCustomEventSelectors: trail.customEventSelectors === true,
     HasInsightSelectors: false,
   };
 }
@@ -711,8 +785,8 @@ function trailShape(trail: Trail) {
 function snsTopicArn(trail: Trail): string | undefined {
   if (!trail.snsTopicName) return undefined;
   if (trail.snsTopicName.startsWith('arn:')) return trail.snsTopicName;
-  const accountId = TRAIL_ARN.exec(trail.arn)?.[2] ?? '';
-  return `arn:aws:sns:${trail.homeRegion}:${accountId}:${trail.snsTopicName}`;
+  const [, partition, , , accountId] = trail.arn.split(':');
+  return `arn:${partition}:sns:${trail.homeRegion}:${accountId}:${trail.snsTopicName}`;
 }
 
 function requireManagementAccount(ctx: RequestContext): void {

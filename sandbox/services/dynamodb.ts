@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:http';
+import { PARTITION_PATTERN, worldArn } from '../core/arn';
 import { AwsError, isAwsError } from '../core/aws-error';
 import {
   JSON_ERRORS,
@@ -53,7 +54,9 @@ type Item = Record<string, unknown>;
 const TARGET_PREFIX = 'DynamoDB_20120810';
 const SINGLE_ITEM_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
 const WRITES = new Set([...SINGLE_ITEM_WRITES, 'BatchWriteItem']);
-const TABLE_ARN = /^arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table\/([A-Za-z0-9_.-]{3,255})$/;
+const TABLE_ARN = new RegExp(
+  `^arn:${PARTITION_PATTERN}:dynamodb:[a-z0-9-]+:\\d{12}:table\\/([A-Za-z0-9_.-]{3,255})$`,
+);
 const MAX_TRANSACT_ITEMS = 100;
 
 function forwardTableOperation(operation: string): OperationHandler {
@@ -449,7 +452,10 @@ function withAccountArns(ctx: RequestContext, value: unknown): unknown {
   for (const [key, child] of Object.entries(value)) {
     out[key] =
       key.endsWith('Arn') && typeof child === 'string'
-        ? child.replace(/^arn:aws:dynamodb:[^:]*:[^:]*:/, `arn:aws:dynamodb:${ctx.region}:${ctx.accountId}:`)
+        ? child.replace(
+            /^arn:[^:]*:dynamodb:[^:]*:[^:]*:/,
+            worldArn(ctx.world, 'dynamodb', ctx.region, ctx.accountId, ''),
+          )
         : withAccountArns(ctx, child);
   }
   return out;
@@ -525,7 +531,7 @@ function tableNameOf(nameOrArn: string): string {
 }
 
 function tableArn(ctx: RequestContext, tableName: string): string {
-  return `arn:aws:dynamodb:${ctx.region}:${ctx.accountId}:table/${tableName}`;
+  return worldArn(ctx.world, 'dynamodb', ctx.region, ctx.accountId, `table/${tableName}`);
 }
 
 function asRecord(value: unknown): Input {

@@ -375,7 +375,8 @@ function pathOf(org: Organization, parentId: string): string {
 }
 
 function arnOf(org: Organization, kind: IdKind, id: string): string {
-  const base = `arn:aws:organizations::${org.managementAccountId}`;
+  // The organization's own ARN carries the partition every ARN in it shares.
+  const base = `arn:${org.arn.split(':')[1]}:organizations::${org.managementAccountId}`;
   // The sandbox's only policy type is the SCP; a policy ARN names its type.
   if (kind === 'policy') return `${base}:policy/${org.id}/service_control_policy/${id}`;
   return `${base}:${kind}/${org.id}/${id}`;

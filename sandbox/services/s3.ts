@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { PARTITION_PATTERN, worldArn } from '../core/arn';
 import { AwsError } from '../core/aws-error';
 import type { CommonErrors, RequestContext, RestRequest, RestResponse, RestService } from '../core/service';
 import type { Bucket, PolicyDocument, S3Object } from '../core/world';
@@ -13,6 +14,8 @@ import {
   type XmlNode,
 } from '../protocols/rest-xml';
 
+/** An S3 ARN's bucket name (before any `/key`). */
+const S3_ARN = new RegExp(`^arn:${PARTITION_PATTERN}:s3:::([^/]*)`);
 const NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const MAX_KEYS = 1000;
 const SSE_ALGORITHMS = new Set(['AES256', 'aws:kms', 'aws:kms:dsse']);
@@ -172,7 +175,7 @@ async function listBuckets(ctx: RequestContext, request: RestRequest): Promise<R
 
 async function createBucket(ctx: RequestContext, request: RestRequest, { bucket: name }: Target) {
   validateBucketName(name);
-  await ctx.authorize('s3:CreateBucket', bucketArn(name));
+  await ctx.authorize('s3:CreateBucket', bucketArn(ctx, name));
   const region = requestedRegion(ctx, request.body);
   const existing = ctx.world.buckets.get(name);
   if (existing && existing.ownerAccountId !== ctx.accountId) {
@@ -270,7 +273,7 @@ async function putBucketPolicy(ctx: RequestContext, request: RestRequest, target
   if (bucket.publicAccessBlock?.BlockPublicPolicy && isPublicPolicy(policy)) {
     throw new AwsError(
       'AccessDenied',
-      `User: ${ctx.principal.arn} is not authorized to perform: s3:PutBucketPolicy on resource: ${bucketArn(bucket.name)} because public policies are blocked by the BlockPublicPolicy block public access setting.`,
+      `User: ${ctx.principal.arn} is not authorized to perform: s3:PutBucketPolicy on resource: ${bucketArn(ctx, bucket.name)} because public policies are blocked by the BlockPublicPolicy block public access setting.`,
       403,
     );
   }
@@ -335,8 +338,8 @@ function validateBucketPolicy(text: string, bucketName: string): PolicyDocument 
 }
 
 function refersToBucket(resource: string, bucketName: string): boolean {
-  if (!resource.startsWith('arn:aws:s3:::')) return false;
-  const bucketPart = resource.slice('arn:aws:s3:::'.length).split('/')[0] ?? '';
+  const bucketPart = S3_ARN.exec(resource)?.[1];
+  if (bucketPart === undefined) return false;
   const pattern = new RegExp(
     `^${bucketPart
       .replace(/[.+^${}()|[\]\\]/g, '\\$&')
@@ -483,7 +486,7 @@ async function putObject(ctx: RequestContext, request: RestRequest, target: Targ
   const bucket = existingBucket(ctx, target.bucket);
   const acl = request.headers['x-amz-acl'];
   const sse = request.headers['x-amz-server-side-encryption'];
-  await authorizeOn(ctx, bucket, 's3:PutObject', objectArn(bucket.name, target.key), {
+  await authorizeOn(ctx, bucket, 's3:PutObject', objectArn(ctx, bucket.name, target.key), {
     ...(acl ? { 's3:x-amz-acl': acl } : {}),
     ...(sse ? { 's3:x-amz-server-side-encryption': sse } : {}),
   });
@@ -515,11 +518,11 @@ async function putObject(ctx: RequestContext, request: RestRequest, target: Targ
 
 async function getObject(ctx: RequestContext, request: RestRequest, target: Target, withBody: boolean) {
   const bucket = existingBucket(ctx, target.bucket);
-  await authorizeOn(ctx, bucket, 's3:GetObject', objectArn(bucket.name, target.key));
+  await authorizeOn(ctx, bucket, 's3:GetObject', objectArn(ctx, bucket.name, target.key));
   const object = bucket.objects.get(target.key);
   if (!object) {
     // Without s3:ListBucket a caller may not learn that a key is absent: S3 answers 403, not 404.
-    await authorizeOn(ctx, bucket, 's3:ListBucket', bucketArn(bucket.name));
+    await authorizeOn(ctx, bucket, 's3:ListBucket', bucketArn(ctx, bucket.name));
     throw new AwsError('NoSuchKey', 'The specified key does not exist.', 404, { Key: target.key });
   }
   const headers: Record<string, string> = {
@@ -542,7 +545,7 @@ async function getObject(ctx: RequestContext, request: RestRequest, target: Targ
 
 async function deleteObject(ctx: RequestContext, _request: RestRequest, target: Target) {
   const bucket = existingBucket(ctx, target.bucket);
-  await authorizeOn(ctx, bucket, 's3:DeleteObject', objectArn(bucket.name, target.key));
+  await authorizeOn(ctx, bucket, 's3:DeleteObject', objectArn(ctx, bucket.name, target.key));
   bucket.objects.delete(target.key);
   return { status: 204 };
 }
@@ -553,7 +556,7 @@ async function listObjectsV2(ctx: RequestContext, request: RestRequest, target: 
   const delimiter = q.get('delimiter') ?? '';
   const maxKeys = readLimit(q.get('max-keys'), MAX_KEYS, 'max-keys');
   const bucket = existingBucket(ctx, target.bucket);
-  await authorizeOn(ctx, bucket, 's3:ListBucket', bucketArn(bucket.name), {
+  await authorizeOn(ctx, bucket, 's3:ListBucket', bucketArn(ctx, bucket.name), {
     ...(q.has('prefix') ? { 's3:prefix': prefix } : {}),
     ...(q.has('delimiter') ? { 's3:delimiter': delimiter } : {}),
     ...(q.has('max-keys') ? { 's3:max-keys': String(maxKeys) } : {}),
@@ -694,7 +697,7 @@ function existingBucket(ctx: RequestContext, name: string): Bucket {
 
 async function accessBucket(ctx: RequestContext, name: string, action: string): Promise<Bucket> {
   const bucket = existingBucket(ctx, name);
-  await authorizeOn(ctx, bucket, action, bucketArn(name));
+  await authorizeOn(ctx, bucket, action, bucketArn(ctx, name));
   return bucket;
 }
 
@@ -741,12 +744,12 @@ export function validateBucketName(name: string): void {
 
 // ---------------------------------------------------------------- helpers
 
-function bucketArn(name: string): string {
-  return `arn:aws:s3:::${name}`;
+function bucketArn(ctx: RequestContext, name: string): string {
+  return worldArn(ctx.world, 's3', '', '', name);
 }
 
-function objectArn(bucket: string, key: string): string {
-  return `arn:aws:s3:::${bucket}/${key}`;
+function objectArn(ctx: RequestContext, bucket: string, key: string): string {
+  return worldArn(ctx.world, 's3', '', '', `${bucket}/${key}`);
 }
 
 function ownerOf(accountId: string): XmlNode {

@@ -1,3 +1,4 @@
+import { PARTITION_PATTERN, worldArn } from '../core/arn';
 import { AwsError } from '../core/aws-error';
 import { paginate } from '../core/pagination';
 import { QUERY_ERRORS, type RequestContext, type RpcService, requireString } from '../core/service';
@@ -7,7 +8,7 @@ import { queryMap } from '../protocols/query';
 
 const TOPIC_NAME = /^[A-Za-z0-9_-]{1,256}$/;
 const FIFO_TOPIC_NAME = /^[A-Za-z0-9_-]{1,251}\.fifo$/;
-const TOPIC_ARN = /^arn:aws:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_.-]+)$/;
+const TOPIC_ARN = new RegExp(`^arn:${PARTITION_PATTERN}:sns:([a-z0-9-]+):(\\d{12}):([A-Za-z0-9_.-]+)$`);
 const LIST_TOPICS_PAGE = 100;
 const MAX_TAGS = 50;
 const MAX_SUBJECT_LENGTH = 100;
@@ -48,7 +49,7 @@ async function createTopic(ctx: RequestContext, input: Input) {
     );
   }
   const tags = readTags(input.Tags);
-  const arn = `arn:aws:sns:${ctx.region}:${ctx.accountId}:${name}`;
+  const arn = worldArn(ctx.world, 'sns', ctx.region, ctx.accountId, name);
   await ctx.authorize('sns:CreateTopic', arn);
   const topics = topicsOf(ctx);
   const existing = topics.get(arn);

@@ -1,3 +1,4 @@
+import { PARTITION_PATTERN, worldArn } from '../core/arn';
 import { AwsError } from '../core/aws-error';
 import { paginate } from '../core/pagination';
 import { JSON_ERRORS, type RequestContext, type RestRequest, type RestService } from '../core/service';
@@ -13,9 +14,15 @@ import {
 import { withoutExecutionData } from './step-functions/history';
 
 const TARGET_PREFIX = 'AWSStepFunctions.';
-const STATE_MACHINE_ARN = /^arn:aws:states:([a-z0-9-]+):(\d{12}):stateMachine:([^:/]+)$/;
-const EXECUTION_ARN = /^arn:aws:states:([a-z0-9-]+):(\d{12}):execution:([^:/]+):([^:]+)$/;
-const MAP_RUN_ARN = /^arn:aws:states:([a-z0-9-]+):(\d{12}):mapRun:([^:/]+)\/([^:]+):([^:]+)$/;
+const STATE_MACHINE_ARN = new RegExp(
+  `^arn:${PARTITION_PATTERN}:states:([a-z0-9-]+):(\\d{12}):stateMachine:([^:/]+)$`,
+);
+const EXECUTION_ARN = new RegExp(
+  `^arn:${PARTITION_PATTERN}:states:([a-z0-9-]+):(\\d{12}):execution:([^:/]+):([^:]+)$`,
+);
+const MAP_RUN_ARN = new RegExp(
+  `^arn:${PARTITION_PATTERN}:states:([a-z0-9-]+):(\\d{12}):mapRun:([^:/]+)\\/([^:]+):([^:]+)$`,
+);
 /** Whitespace, brackets, wildcards and these punctuation marks are refused (control characters too). */
 const NAME_FORBIDDEN = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/;
 const MAX_NAME_LENGTH = 80;
@@ -131,7 +138,13 @@ async function startExecution(ctx: RequestContext, input: Input, request: RestRe
       `Invalid State Machine Execution Input: '${(error as Error).message}'`,
     );
   }
-  const executionArn = `arn:aws:states:${ctx.region}:${ctx.accountId}:execution:${nameOf(stateMachineArn)}:${name}`;
+  const executionArn = worldArn(
+    ctx.world,
+    'states',
+    ctx.region,
+    ctx.accountId,
+    `execution:${nameOf(stateMachineArn)}:${name}`,
+  );
   const existing = state.executions.get(executionArn);
   if (existing) {
     // A Standard execution is idempotent by name only while it runs and with the same input.

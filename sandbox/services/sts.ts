@@ -1,8 +1,11 @@
+import { PARTITION_PATTERN } from '../core/arn';
 import { AwsError } from '../core/aws-error';
 import { issueRoleSession } from '../core/identity';
 import { QUERY_ERRORS, type RequestContext, type RpcService, requireString } from '../core/service';
 
-const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+const ROLE_ARN = new RegExp(
+  `^arn:${PARTITION_PATTERN}:iam::(\\d{12}):role\\/(?:[\\w+=,.@-]+\\/)*([\\w+=,.@-]{1,64})$`,
+);
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 /** A session made with role credentials is role chaining, which AWS caps at one hour. */
 const CHAINED_SESSION_MAX_SECONDS = 3600;

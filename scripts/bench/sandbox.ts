@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { GetUserCommand, IAMClient, ListUsersCommand } from '@aws-sdk/client-iam';
 import { DescribeAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { partitionOf } from '../../commons/partition';
 import { type Sandbox, type SandboxCredentials, startSandbox } from '../../sandbox';
 import type { CallRecord } from '../../sandbox/core/call-log';
 import {
@@ -230,7 +231,7 @@ async function buildOperations(target: Target, agent: http.Agent, accounts: numb
     memberIds.map(async (accountId) => {
       const out = await adminSts.send(
         new AssumeRoleCommand({
-          RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
+          RoleArn: `arn:${partitionOf(target.region)}:iam::${accountId}:role/OrganizationAccountAccessRole`,
           RoleSessionName: 'bench',
         }),
       );

@@ -4,6 +4,7 @@ import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
+import { escapeControl, terminal } from '../render/terminal-text';
 import { callerArn, knownAccount } from './credentials';
 
 /**
@@ -16,7 +17,7 @@ export function confirmCommand(): Command {
     .description("records that an account's Defender connector is live (the next run marks it CONNECTED)")
     .argument('<account-id>', 'the member account', parseAccountId)
     .action(async (accountId: string) => {
-      process.stdout.write(await confirmConnector(accountId));
+      terminal(process.stdout).write(await confirmConnector(accountId));
     });
 }
 
@@ -38,7 +39,7 @@ export async function confirmConnector(accountId: string): Promise<string> {
   );
   const already = item.connector === 'CONNECTED';
   return [
-    `Recorded that the Defender connector of account ${accountId}${item.name ? ` (${item.name})` : ''} is live: confirmed by ${confirmedBy} at ${confirmedAt}.`,
+    `Recorded that the Defender connector of account ${accountId}${item.name ? ` (${escapeControl(item.name)})` : ''} is live: confirmed by ${escapeControl(confirmedBy)} at ${confirmedAt}.`,
     already
       ? 'The connector was already CONNECTED; the confirmation is kept as evidence.'
       : `Its status is ${item.connector} until the next run: the verify step then marks it CONNECTED (\`casbridge run --mode reconcile --accounts ${accountId}\`, or wait for the daily run).`,

@@ -17,6 +17,7 @@ import { handoffMessage } from '../../functions/register/ensure-registration';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
+import { escapeControl, terminal } from '../render/terminal-text';
 
 export interface CredentialsCommandOptions {
   yes: boolean;
@@ -35,7 +36,9 @@ export function credentialsCommand(): Command {
     .argument('<account-id>', 'the member account', parseAccountId)
     .option('--yes', 'print the secret even though standard output is not a terminal', false)
     .action(async (accountId: string, options: CredentialsCommandOptions) => {
-      process.stdout.write(await revealCredentials(accountId, options, Boolean(process.stdout.isTTY)));
+      terminal(process.stdout).write(
+        await revealCredentials(accountId, options, Boolean(process.stdout.isTTY)),
+      );
     });
 }
 
@@ -79,15 +82,17 @@ export async function revealCredentials(
     { doing: `record the reveal in the ledger table ${config.ledgerTable}`, region: config.region },
     () => ledger(runtime).update(accountId, { revealedBy: caller, revealedAt }),
   );
+  // The account's name is the organization's to choose, and the portal steps quote it.
+  const name = item.name === undefined ? undefined : escapeControl(item.name);
   const steps = handoffMessage(
-    { accountId, name: item.name ?? accountId },
+    { accountId, name: name ?? accountId },
     pendingId ? 'connector.rotation' : 'connector.handoff',
     key.accessKeyId,
     secret.ARN,
     new Date(revealedAt),
   ).portalSteps;
   return [
-    `Account ${accountId}${item.name ? ` (${item.name})` : ''}: ${
+    `Account ${accountId}${name ? ` (${name})` : ''}: ${
       pendingId
         ? `a key rotation is pending; this is the NEW key (secret stage AWSPENDING), which replaces ${currentId} in the existing connector instance.`
         : 'the key in service (secret stage AWSCURRENT).'
@@ -98,7 +103,7 @@ export async function revealCredentials(
     'In the Microsoft Defender portal:',
     ...steps.map((step, i) => `  ${i + 1}. ${step}`),
     '',
-    `Recorded in the ledger: revealed by ${caller} at ${revealedAt}.`,
+    `Recorded in the ledger: revealed by ${escapeControl(caller)} at ${revealedAt}.`,
     '',
   ].join('\n');
 }

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connectorSecretName, getConfig, localRoleArn } from '../../commons/config';
+import { connectorSecretName, getConfig } from '../../commons/config';
 import { renderHtml } from '../../commons/report/render-html';
 import type { ReportAccount, RunReport } from '../../commons/run';
+import { useFunctionCredentials } from '../../commons/runtime';
 import { type Sandbox, startSandbox } from '../../sandbox';
 import {
   defaultAccountId,
@@ -14,13 +15,14 @@ import {
 } from '../../sandbox/scenario/default-scenario';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
 import { cliConfiguration } from '../cli-input';
 import { CliError } from '../errors';
-import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import type { EventLog } from '../local/run-local';
 import { renderRemediations, renderReportTable, renderSummary } from '../render/report-table';
 import { paintConnector, paintOutcome, renderTable, type Style, styleFor } from '../render/style';
+import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
 import { readScenarioFile } from './sandbox';
 
 export interface DemoCommandOptions {
@@ -86,13 +88,15 @@ export function demoCommand(): Command {
 
 export async function runDemo(
   options: DemoCommandOptions,
-  out: NodeJS.WriteStream = process.stdout,
-  err: NodeJS.WriteStream = process.stderr,
+  outStream: NodeJS.WriteStream = process.stdout,
+  errStream: NodeJS.WriteStream = process.stderr,
 ): Promise<number> {
+  const out = terminal(outStream);
+  const err = terminal(errStream);
   const scenarioFile = options.scenario;
   const scenario =
     scenarioFile === undefined ? demoScenario(options.accounts) : readScenarioFile(scenarioFile);
-  const style = styleFor(out);
+  const style = styleFor(outStream);
   const say = (...lines: string[]) => out.write(`${lines.join('\n')}\n`);
   const sandbox = await startSandbox({ scenario }).catch((error: unknown) => {
     throw new CliError(`The sandbox did not start: ${(error as Error).message}`, DEMO_BROKEN, {
@@ -100,14 +104,16 @@ export async function runDemo(
     });
   });
   try {
-    await actAsCasbridge(sandbox);
+    actAsCasbridge(sandbox);
     const members = sandbox.scenario.accounts.length;
     say(
       style.bold(
         `casbridge demo: an organization of ${members} member accounts, emulated by the sandbox on ${sandbox.endpoint}.`,
       ),
       'No AWS account is touched: every call goes to the sandbox, through the same code a deployed casbridge runs.',
-      ...(scenarioFile === undefined ? faultLines(members) : [`Organization from ${scenarioFile}.`]),
+      ...(scenarioFile === undefined
+        ? faultLines(members)
+        : [`Organization from ${escapeControl(scenarioFile)}.`]),
       '',
     );
 
@@ -157,8 +163,8 @@ export async function runDemo(
     say(
       '',
       style.bold('Next'),
-      `  The reconcile run's report, to open in a browser: ${options.html}`,
-      `  The same report as JSON: ${options.json}`,
+      `  The reconcile run's report, to open in a browser: ${escapeControl(options.html)}`,
+      `  The same report as JSON: ${escapeControl(options.json)}`,
       '  Explore it yourself: start the sandbox as a server, paste the export lines it prints into another shell, then:',
       '    node bin/casbridge.cjs sandbox',
       '    node bin/casbridge.cjs run --local --mode onboard',
@@ -168,7 +174,9 @@ export async function runDemo(
       '    /usr/bin/aws --endpoint-url http://127.0.0.1:4599 organizations list-accounts',
     );
     if (problems.length > 0) {
-      err.write(`casbridge: the demo did not go as designed:\n${problems.map((p) => `  ${p}`).join('\n')}\n`);
+      err.write(
+        `casbridge: the demo did not go as designed:\n${problems.map((p) => `  ${escapeControl(p)}`).join('\n')}\n`,
+      );
       return DEMO_BROKEN;
     }
     return DEMO_OK;
@@ -188,27 +196,27 @@ export function demoScenario(accounts: number): ScenarioInput {
 }
 
 /**
- * The environment `casbridge run --local` gets from the exports `casbridge sandbox` prints, then
- * acting as casbridge's task role: a local run of the demo is a local run like any other. Any AWS
- * or casbridge variable of the user's shell is dropped first, so the demo can only reach the sandbox.
+ * The environment `casbridge run --local` gets from the exports `casbridge sandbox` prints: the
+ * management account's administrator as the caller, and each function as its own role, handed
+ * over by the sandbox as Lambda would: a local run of the demo is a local run like any other. Any
+ * AWS or casbridge variable of the user's shell is dropped first, so the demo can only reach the
+ * sandbox.
  */
-async function actAsCasbridge(sandbox: Sandbox): Promise<void> {
+function actAsCasbridge(sandbox: Sandbox): void {
   for (const name of Object.keys(process.env)) {
     if (/^(AWS_|CASBRIDGE_)/.test(name) && !name.startsWith('AWS_SDK_')) delete process.env[name];
   }
   Object.assign(process.env, {
-    ...stackEnvironment(sandbox.stack),
+    ...stackEnvironment(sandbox.stack, sandbox.deployment.parameters),
     AWS_ENDPOINT_URL: sandbox.endpoint,
     AWS_ACCESS_KEY_ID: sandbox.admin.accessKeyId,
     AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
   });
-  const config = cliConfiguration();
-  const role = localRoleArn();
-  if (!role) throw new Error('the sandbox stack names no task role');
-  await actAsRole(role, config.region);
+  cliConfiguration();
+  useFunctionCredentials(inProcessFunctionCredentials(sandbox.world));
 }
 
-async function runOnce(mode: 'onboard' | 'reconcile', err: NodeJS.WriteStream): Promise<RunReport> {
+async function runOnce(mode: 'onboard' | 'reconcile', err: TerminalStream): Promise<RunReport> {
   const progress = new DemoProgress(mode, err);
   const outcome = await executeRunLocally(
     { mode },
@@ -241,7 +249,9 @@ async function simulateConnectors(sandbox: Sandbox, accountIds: readonly string[
 }
 
 /** The reconcile's rows that differ from the onboard's (connector, outcome, or any step that changed). */
-function renderChanges(before: RunReport, after: RunReport, style: Style): string {
+function renderChanges(untrustedBefore: RunReport, untrustedAfter: RunReport, style: Style): string {
+  const before = terminalSafe(untrustedBefore);
+  const after = terminalSafe(untrustedAfter);
   const previous = new Map(before.accounts.map((a) => [a.accountId, a]));
   const changed = after.accounts.filter((a) => {
     const p = previous.get(a.accountId);
@@ -362,9 +372,9 @@ class DemoProgress {
 
   constructor(
     private readonly mode: string,
-    private readonly out: NodeJS.WriteStream,
+    private readonly out: TerminalStream,
   ) {
-    this.tty = Boolean(out.isTTY);
+    this.tty = out.isTTY;
     if (!this.tty) out.write(`${mode} run started\n`);
   }
 

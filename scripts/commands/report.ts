@@ -12,6 +12,7 @@ import { cliConfiguration, reportsBucket } from '../cli-input';
 import { CliError } from '../errors';
 import { renderReportTable } from '../render/report-table';
 import { PLAIN, styleFor } from '../render/style';
+import { escapeControl, terminal } from '../render/terminal-text';
 
 export type ReportFormat = 'table' | 'json' | 'csv' | 'html';
 
@@ -41,14 +42,17 @@ export function reportCommand(): Command {
       const text = formatReport(report, options.format, style);
       if (options.out) {
         writeFileSync(options.out, text);
-        process.stderr.write(`Wrote the ${options.format} report of run ${report.runId} to ${options.out}\n`);
+        // The file holds the report exactly; only what is shown on the terminal is escaped.
+        terminal(process.stderr).write(
+          `Wrote the ${options.format} report of run ${escapeControl(report.runId)} to ${escapeControl(options.out)}\n`,
+        );
         return;
       }
       if (options.format === 'html' && process.stdout.isTTY)
         throw new CliError(
           'The HTML report is a file to open in a browser: give --out FILE (or redirect the output).',
         );
-      process.stdout.write(text);
+      terminal(process.stdout).write(text);
     });
 }
 

@@ -1,13 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { getConfig, localRoleArn, stateMachineArn } from '../../commons/config';
+import { getConfig, localLambdaEndpoint, stateMachineArn } from '../../commons/config';
 import type { RunReport } from '../../commons/run';
+import { useFunctionCredentials } from '../../commons/runtime';
+import { parseRunInputText } from '../../functions/resolve-targets/run-input';
 import { CliError } from '../errors';
-import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import type { EventLog } from '../local/run-local';
+import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
 import { type RemoteProgress, runRemotely } from '../remote/follow-run';
 import { renderReportTable } from '../render/report-table';
+import { escapeControl, type TerminalStream, terminal } from '../render/terminal-text';
 
 export interface RunCommandOptions {
   mode?: string;
@@ -45,7 +48,7 @@ export function runCommand(): Command {
     .option('--input <file>', 'a run input or an EventBridge event as JSON, instead of the flags above')
     .option(
       '--local',
-      'run the state machine in this process against AWS_ENDPOINT_URL (the sandbox) or AWS',
+      'run the state machine in this process against AWS_ENDPOINT_URL (the sandbox: each function as its own role) or AWS (every function with your own credentials)',
       false,
     )
     .option(
@@ -61,24 +64,18 @@ export function runCommand(): Command {
 export async function runRun(options: RunCommandOptions): Promise<number> {
   const input = runInput(options);
   if (!options.local) return runDeployed(input, options);
-  const config = loadConfiguration();
-  const role = localRoleArn();
-  if (role)
-    await actAsRole(role, config.region).catch((error: Error) => {
-      throw new CliError(`cannot act as ${role}: ${error.name}: ${error.message}`);
-    });
-  const progress = new Progress(process.stderr);
+  loadConfiguration();
+  // The sandbox stands in for Lambda and gives each function its role; against AWS there is no
+  // Lambda service in a local run, so every function runs with the caller's own credentials.
+  const lambda = localLambdaEndpoint();
+  if (lambda) useFunctionCredentials(sandboxFunctionCredentials(lambda));
+  const progress = new Progress(terminal(process.stderr));
   const outcome = await executeRunLocally(input, {
     executionName: `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     onEvent: (event) => progress.update(event),
   });
   progress.done();
-  if (outcome.startError) {
-    process.stderr.write(
-      `casbridge: the run did not start: ${outcome.startError.name}: ${outcome.startError.message}\n`,
-    );
-    return EXIT_NOT_STARTED;
-  }
+  if (outcome.startError) return notStarted(outcome.startError);
   return printReport(outcome.report as RunReport, options);
 }
 
@@ -93,19 +90,14 @@ async function runDeployed(input: unknown, options: RunCommandOptions): Promise<
       'no state machine to start: pass --state-machine-arn, or set CASBRIDGE_STATE_MACHINE_ARN to the stack output StateMachineArn (`casbridge sandbox` exports it); or run in this process with --local',
     );
   }
-  const progress = new RemoteProgressLine(process.stderr);
+  const progress = new RemoteProgressLine(terminal(process.stderr));
   const outcome = await runRemotely(input, {
     stateMachineArn: arn,
     executionName: `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     onProgress: (p) => progress.update(p),
   });
   progress.done();
-  if (outcome.startError) {
-    process.stderr.write(
-      `casbridge: the run did not start: ${outcome.startError.name}: ${outcome.startError.message}\n`,
-    );
-    return EXIT_NOT_STARTED;
-  }
+  if (outcome.startError) return notStarted(outcome.startError);
   if (!outcome.report) {
     throw new CliError(
       `execution ${outcome.executionArn} ended ${outcome.status} without a report: ${outcome.error ?? ''} ${outcome.cause ?? ''}`.trim(),
@@ -114,8 +106,16 @@ async function runDeployed(input: unknown, options: RunCommandOptions): Promise<
   return printReport(outcome.report, options);
 }
 
+/** The run's own error (a bad input quotes it): one line, escaped. */
+function notStarted(error: { name: string; message: string }): number {
+  terminal(process.stderr).write(
+    `casbridge: the run did not start: ${escapeControl(error.name)}: ${escapeControl(error.message)}\n`,
+  );
+  return EXIT_NOT_STARTED;
+}
+
 function printReport(report: RunReport, options: RunCommandOptions): number {
-  process.stdout.write(`${renderReportTable(report)}\n`);
+  terminal(process.stdout).write(`${renderReportTable(report)}\n`);
   if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
   return report.summary.byOutcome.FAILED > 0 ? EXIT_ACCOUNTS_FAILED : EXIT_OK;
 }
@@ -126,10 +126,22 @@ export function runInput(options: RunCommandOptions): unknown {
     if (options.mode || options.accounts || options.ou || options.dryRun) {
       throw new CliError('--input replaces --mode, --accounts, --ou and --dry-run: give one or the other');
     }
+    let text: string;
     try {
-      return JSON.parse(readFileSync(options.input, 'utf8'));
+      text = readFileSync(options.input, 'utf8');
     } catch (error) {
-      throw new CliError(`cannot read ${options.input} as JSON: ${(error as Error).message}`);
+      throw new CliError(
+        `cannot read ${options.input}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
+    }
+    try {
+      // Strict: a key named twice is refused here, before any run starts (JSON.parse keeps the last).
+      return parseRunInputText(text);
+    } catch (error) {
+      throw new CliError(
+        `the run did not start: ${(error as Error).name}: ${(error as Error).message}`,
+        EXIT_NOT_STARTED,
+      );
     }
   }
   if (!options.mode)
@@ -176,8 +188,8 @@ class Progress {
   private lastState = '';
   private readonly tty: boolean;
 
-  constructor(private readonly out: NodeJS.WriteStream) {
-    this.tty = Boolean(out.isTTY);
+  constructor(private readonly out: TerminalStream) {
+    this.tty = out.isTTY;
   }
 
   update(event: EventLog): void {
@@ -204,8 +216,8 @@ class RemoteProgressLine {
   private last = '';
   private readonly tty: boolean;
 
-  constructor(private readonly out: NodeJS.WriteStream) {
-    this.tty = Boolean(out.isTTY);
+  constructor(private readonly out: TerminalStream) {
+    this.tty = out.isTTY;
   }
 
   update(progress: RemoteProgress): void {

@@ -5,6 +5,7 @@ import { defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { type AccountFaultsSpec, parseScenario, type Scenario } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { CliError } from '../errors';
+import { escapeControl, terminal } from '../render/terminal-text';
 
 export interface SandboxCommandOptions {
   port: number;
@@ -48,8 +49,9 @@ export function sandboxCommand(): Command {
 /** Starts the sandbox, prints how to reach it, serves until SIGINT or SIGTERM, then closes it. */
 export async function runSandbox(
   options: SandboxCommandOptions,
-  out: NodeJS.WritableStream = process.stdout,
+  stream: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
+  const out = terminal(stream);
   const scenario = options.scenario === undefined ? undefined : readScenarioFile(options.scenario);
   const sandbox = await startSandbox({
     port: options.port,
@@ -106,9 +108,12 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
     `export AWS_DEFAULT_REGION=${sandbox.region}`,
     // casbridge's own configuration, as the stack gives it to its functions, so that
     // `casbridge run --local` works in the same shell.
-    ...Object.entries(stackEnvironment(stack))
+    ...Object.entries(stackEnvironment(stack, sandbox.deployment.parameters))
       .filter(([name]) => name !== 'AWS_REGION')
       .map(([name, value]) => `export ${name}=${value}`),
+    // For `casbridge run --local`: the sandbox's stand-in for Lambda, which gives each function
+    // its own role's credentials.
+    `export CASBRIDGE_LOCAL_LAMBDA_ENDPOINT=${endpoint}`,
     '',
   ];
 
@@ -154,7 +159,10 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
       ['log bucket', stack.logBucket],
       ['ledger table', stack.ledgerTable],
       ['topic', stack.topicArn],
-      ['task role', stack.taskRoleArn],
+      [
+        'function roles',
+        `${sandbox.deployment.functions.length} (${sandbox.deployment.functions[0]?.roleArn ?? ''}, …)`,
+      ],
       ['ExternalId', stack.externalId],
     ]).map((row) => `  ${row}`),
   );
@@ -171,8 +179,9 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
     lines.push(
       '  To act in a member account, assume the role Organizations created there, then export the',
       '  returned AccessKeyId, SecretAccessKey and SessionToken (as AWS_SESSION_TOKEN):',
-      `    ${aws} sts assume-role --role-arn arn:aws:iam::${member.id}:role/OrganizationAccountAccessRole --role-session-name explore`,
-      `  casbridge itself assumes ${stack.taskRoleName}, then CasBridgeExecutionRole with --external-id ${stack.externalId}.`,
+      `    ${aws} sts assume-role --role-arn arn:${world.settings.partition}:iam::${member.id}:role/OrganizationAccountAccessRole --role-session-name explore`,
+      `  casbridge's functions each run as their own role (${sandbox.deployment.functions[0]?.roleName ?? ''}, …), which trusts only Lambda;`,
+      `  those that reach a member account assume CasBridgeExecutionRole there with --external-id ${stack.externalId}.`,
     );
   }
   lines.push(
@@ -257,7 +266,9 @@ function countLabels(labels: readonly string[]): string {
     .join(', ');
 }
 
-function table(rows: readonly string[][]): string[] {
+/** Columns two spaces apart; a scenario's names are escaped first (a name must not break a row). */
+function table(untrusted: readonly string[][]): string[] {
+  const rows = untrusted.map((row) => row.map(escapeControl));
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {

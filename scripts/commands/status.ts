@@ -6,6 +6,7 @@ import { cliConfiguration, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
 import { accountStatus, countByConnector, renderStatusTable } from '../render/status-table';
 import { styleFor } from '../render/style';
+import { terminal } from '../render/terminal-text';
 
 export interface StatusCommandOptions {
   account?: string;
@@ -19,7 +20,7 @@ export function statusCommand(): Command {
     .option('--account <id>', 'only this account', parseAccountId)
     .option('--json', 'print JSON instead of a table', false)
     .action(async (options: StatusCommandOptions) => {
-      process.stdout.write(await runStatus(options));
+      terminal(process.stdout).write(await runStatus(options));
     });
 }
 
@@ -36,7 +37,7 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
   );
   if (options.account && items.length === 0)
     throw new CliError(`Account ${options.account} is not in the ledger: casbridge has never worked on it.`);
-  const accounts = items.map((item) => accountStatus(item, now));
+  const accounts = items.map((item) => accountStatus(item, now, config));
   if (options.json) return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
   if (accounts.length === 0)
     return 'The ledger is empty: no run has worked on any account yet (try `casbridge run --mode onboard`).\n';

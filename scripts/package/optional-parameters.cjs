@@ -13,6 +13,7 @@ const ALL_OPTIONAL_PARAMETERS = {
   excludedAccounts: '111111111111,222222222222',
   tracing: 'true',
   eventsDeadLetterQueue: 'true',
+  controlTowerHomeRegion: 'eu-west-1',
 };
 
 module.exports = { ALL_OPTIONAL_PARAMETERS };

@@ -1,6 +1,7 @@
 import { stepCell, stepColumns } from '../../commons/report/steps';
 import type { ReportAccount, RunReport } from '../../commons/run';
 import { PLAIN, paintConnector, paintOutcome, renderTable, type Style } from './style';
+import { terminalSafe } from './terminal-text';
 
 /** One character per step action, so a row shows an account's whole pipeline at a glance. */
 export const STEP_MARKS: Readonly<Record<string, string>> = {
@@ -37,7 +38,9 @@ export interface RenderOptions {
  * `report` and the demo print. The account's name is left out so a row fits in 120 columns; the
  * JSON, CSV and HTML reports carry it.
  */
-export function renderReportTable(report: RunReport, options: RenderOptions = {}): string {
+export function renderReportTable(untrusted: RunReport, options: RenderOptions = {}): string {
+  // A report read back from S3 holds the organization's names and AWS's messages as they were.
+  const report = terminalSafe(untrusted);
   const style = options.style ?? PLAIN;
   const steps = stepColumns(report);
   const head = ['ACCOUNT', 'OU', 'OUTCOME', ...steps.map((s) => STEP_LABELS[s] ?? s), 'CONNECTOR', 'ERROR'];
@@ -61,7 +64,8 @@ export function renderReportTable(report: RunReport, options: RenderOptions = {}
  * What to do, once per distinct error and remediation, naming the accounts it applies to: a
  * fault shared by fifty accounts is one instruction, not fifty lines.
  */
-export function renderRemediations(accounts: readonly ReportAccount[], width: number, style: Style): string {
+export function renderRemediations(untrusted: readonly ReportAccount[], width: number, style: Style): string {
+  const accounts = terminalSafe(untrusted);
   const groups = new Map<string, { name: string; remediation: string; accounts: string[] }>();
   for (const account of accounts) {
     if (!account.error) continue;
@@ -83,7 +87,8 @@ export function renderRemediations(accounts: readonly ReportAccount[], width: nu
   return lines.join('\n');
 }
 
-export function renderSummary(report: RunReport): string {
+export function renderSummary(untrusted: RunReport): string {
+  const report = terminalSafe(untrusted);
   const s = report.summary;
   const connectors = Object.entries(s.byConnector)
     .filter(([, n]) => n > 0)

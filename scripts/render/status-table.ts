@@ -1,6 +1,9 @@
+import type { Config } from '../../commons/config';
+import { handoffWait } from '../../commons/handoff-overdue';
 import type { ConnectorStatus, LedgerItem } from '../../commons/ledger';
 import { DEFAULT_WIDTH, wrap } from './report-table';
 import { PLAIN, paintConnector, paintOutcome, renderTable, type Style } from './style';
+import { terminalSafe } from './terminal-text';
 
 const DAY_MS = 86_400_000;
 /** Long names would push the table past 120 columns; the JSON output has them whole. */
@@ -8,6 +11,7 @@ const NAME_WIDTH = 18;
 const CONNECTOR_ORDER: readonly ConnectorStatus[] = [
   'CONNECTED',
   'AWAITING_CONNECTION',
+  'HANDOFF_OVERDUE',
   'NOT_REGISTERED',
   'OFFBOARDED',
 ];
@@ -27,6 +31,14 @@ export interface AccountStatus {
   keyAgeDays: number | null;
   secretArn: string | null;
   handoffAt: string | null;
+  /** The key the operator was asked to paste (the pending one during a rotation). */
+  handoffAccessKeyId: string | null;
+  /** Whole days the handed-off key has waited for the connector; null when none waits. */
+  handoffWaitingDays: number | null;
+  /** When the operator was last reminded of the waiting key. */
+  handoffReminderAt: string | null;
+  /** When Security Hub IAM.22 fails the waiting key if it stays unused. */
+  failsIam22At: string | null;
   connectedAt: string | null;
   confirmedAt: string | null;
   confirmedBy: string | null;
@@ -35,7 +47,12 @@ export interface AccountStatus {
   lastError: { name: string; message: string; step: string | null; remediation: string | null } | null;
 }
 
-export function accountStatus(item: LedgerItem, now: number): AccountStatus {
+export function accountStatus(
+  item: LedgerItem,
+  now: number,
+  config: Pick<Config, 'handoffOverdueDays'>,
+): AccountStatus {
+  const wait = handoffWait(item, config, now);
   return {
     accountId: item.accountId,
     name: item.name ?? null,
@@ -50,6 +67,11 @@ export function accountStatus(item: LedgerItem, now: number): AccountStatus {
     keyAgeDays: item.keyCreatedAt ? Math.floor((now - Date.parse(item.keyCreatedAt)) / DAY_MS) : null,
     secretArn: item.secretArn ?? null,
     handoffAt: item.handoffAt ?? null,
+    handoffAccessKeyId: item.handoffAccessKeyId ?? null,
+    handoffWaitingDays: wait?.waitingDays ?? null,
+    handoffReminderAt:
+      wait && item.handoffReminderAccessKeyId === wait.accessKeyId ? (item.handoffReminderAt ?? null) : null,
+    failsIam22At: wait?.failsIam22At ?? null,
     connectedAt: item.connectedAt ?? null,
     confirmedAt: item.confirmedAt ?? null,
     confirmedBy: item.confirmedBy ?? null,
@@ -77,7 +99,9 @@ export function countByConnector(accounts: readonly AccountStatus[]): Record<Con
  * The ledger as a table (account, name, OU, connector, last outcome and run, key id and age),
  * then each account's last error with its remediation, then the counts.
  */
-export function renderStatusTable(accounts: readonly AccountStatus[], style: Style = PLAIN): string {
+export function renderStatusTable(untrusted: readonly AccountStatus[], style: Style = PLAIN): string {
+  // Names and OUs are the organization's, last errors quote AWS: escaped before they are laid out.
+  const accounts = terminalSafe(untrusted);
   const head = ['ACCOUNT', 'NAME', 'OU', 'CONNECTOR', 'LAST OUTCOME', 'LAST RUN', 'KEY ID', 'KEY AGE'];
   const rows = accounts.map((a) => [
     a.accountId,
@@ -90,6 +114,18 @@ export function renderStatusTable(accounts: readonly AccountStatus[], style: Sty
     a.keyAgeDays === null ? '' : `${a.keyAgeDays} d`,
   ]);
   const out = [renderTable(head, rows, style)];
+  const overdue = accounts.filter((a) => a.connector === 'HANDOFF_OVERDUE');
+  if (overdue.length > 0) {
+    out.push('', 'Hand-offs overdue (Security Hub IAM.22 fails a key unused for 45 days):');
+    for (const a of overdue) {
+      const waited = a.handoffWaitingDays === null ? '' : ` has waited ${a.handoffWaitingDays} d;`;
+      const reminded = a.handoffReminderAt ? ` reminded ${a.handoffReminderAt.slice(0, 10)};` : '';
+      const fails = a.failsIam22At ? ` IAM.22 from ${a.failsIam22At.slice(0, 10)}` : '';
+      out.push(
+        `  ${a.accountId} ${style.red('HANDOFF_OVERDUE')} key ${a.handoffAccessKeyId ?? '?'}${waited}${reminded}${fails}`,
+      );
+    }
+  }
   const failing = accounts.filter((a) => a.lastError);
   if (failing.length > 0) {
     out.push('', 'Last errors:');

@@ -72,9 +72,13 @@ export function paintOutcome(outcome: string, style: Style): string {
   return outcome;
 }
 
-/** A connector status in its colour: green connected, yellow awaiting the operator, dim otherwise. */
+/**
+ * A connector status in its colour: green connected, yellow awaiting the operator, red when the
+ * operator is overdue (Security Hub IAM.22 is coming), dim otherwise.
+ */
 export function paintConnector(status: string, style: Style): string {
   if (status === 'CONNECTED') return style.green(status);
   if (status === 'AWAITING_CONNECTION') return style.yellow(status);
+  if (status === 'HANDOFF_OVERDUE') return style.red(status);
   return style.dim(status);
 }

@@ -173,11 +173,8 @@ function buildFixture(): RunReport {
     worked('mobile-backend', 'Workloads/Prod', { changed: true, steps: UPDATED }),
     worked('observability', 'Infrastructure', {}),
     worked('partner-gateway', 'Workloads/Prod', {}),
-    worked('kiosk-fleet', 'Workloads/Dev', {
-      changed: true,
-      steps: CREATED,
-      connector: 'AWAITING_CONNECTION',
-    }),
+    // Handed off two weeks ago and still unused: reminded, Security Hub IAM.22 on its way.
+    worked('kiosk-fleet', 'Workloads/Dev', { connector: 'HANDOFF_OVERDUE' }),
   ];
   const skipped: SkippedForReport[] = [
     { accountId: id(), name: 'legacy-erp', ou: 'Suspended', reason: 'suspended' },
@@ -237,6 +234,7 @@ describe('the HTML run report in headless Chromium', () => {
     for (const status of [
       'CONNECTED',
       'AWAITING_CONNECTION',
+      'HANDOFF_OVERDUE',
       'NOT_REGISTERED',
       'OFFBOARDED',
     ] as ConnectorStatus[]) {
@@ -367,6 +365,7 @@ describe('the HTML run report in headless Chromium', () => {
           'summary-changed': s.changed,
           'summary-connected': s.byConnector.CONNECTED,
           'summary-awaiting': s.byConnector.AWAITING_CONNECTION,
+          'summary-overdue': s.byConnector.HANDOFF_OVERDUE,
         };
         expect(
           Object.fromEntries(Object.keys(cards).map((testId) => [testId, Number(shown[testId])])),
@@ -409,11 +408,9 @@ describe('the HTML run report in headless Chromium', () => {
         ]);
         const connectors = await bars('chart-connectors', 'connector');
         expect(connectors.map((b) => [b.key, b.count, b.shown])).toEqual(
-          (['CONNECTED', 'AWAITING_CONNECTION', 'NOT_REGISTERED', 'OFFBOARDED'] as const).map((c) => [
-            c,
-            REPORT.summary.byConnector[c],
-            REPORT.summary.byConnector[c],
-          ]),
+          (
+            ['CONNECTED', 'AWAITING_CONNECTION', 'HANDOFF_OVERDUE', 'NOT_REGISTERED', 'OFFBOARDED'] as const
+          ).map((c) => [c, REPORT.summary.byConnector[c], REPORT.summary.byConnector[c]]),
         );
         // Bar lengths are proportional: the largest count has the longest bar.
         for (const chart of [outcomes, connectors]) {
@@ -580,7 +577,7 @@ describe('the HTML run report in headless Chromium', () => {
         const tops = await page
           .locator('.cards .card')
           .evaluateAll((cards) => cards.map((c) => Math.round(c.getBoundingClientRect().top as number)));
-        expect(tops).toHaveLength(7);
+        expect(tops).toHaveLength(8);
         expect(new Set(tops).size).toBe(1);
         const width = await page.locator('html').evaluate((html) => html.scrollWidth as number);
         expect(width).toBeLessThanOrEqual(DESK.width);

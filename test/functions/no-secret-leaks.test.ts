@@ -7,7 +7,9 @@ import {
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { connectorSecretName } from '../../commons/config';
+import { Ledger } from '../../commons/ledger';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { captureOutput } from '../support/capture-output';
@@ -18,7 +20,8 @@ import { useSandbox } from '../support/sandbox';
 
 /**
  * DESIGN §6: secrets never appear in task input/output, logs, reports, notifications or error
- * messages. One full pass (onboard, connector use, reconcile, rotation, offboard) is recorded
+ * messages. One full pass (onboard, connector use, reconcile, rotation, overdue reminders,
+ * offboard) is recorded
  * everywhere a secret could escape to, then searched for every secret the sandbox ever issued.
  */
 describe('a full pass of the pipeline', () => {
@@ -44,10 +47,12 @@ describe('a full pass of the pipeline', () => {
         SecretString: 'webhook-signing-key-0123456789',
       }),
     );
-    await setLambdaEnvironment(sandbox(), {
-      CASBRIDGE_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/casbridge`,
-      CASBRIDGE_WEBHOOK_SECRET_ARN: signing.ARN!,
+    // Deployed with the webhook, as an operator would: the register role may read its signing key.
+    sandbox().deployStack({
+      webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/casbridge`,
+      webhookSecretArn: signing.ARN!,
     });
+    setLambdaEnvironment(sandbox());
   });
 
   afterAll(() => new Promise<void>((resolve) => webhook.close(() => resolve())));
@@ -78,11 +83,24 @@ describe('a full pass of the pipeline', () => {
     }
     for (const id of ids)
       results.push(await onboard.run(accountInput(sandbox(), id, 'run-3', { mode: 'reconcile' })));
+    // Age every hand-off past handoffOverdueDays the same way: the next reconcile sends reminders.
+    const ledger = new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
+      sandbox().stack.ledgerTable,
+    );
+    for (const item of await ledger.list())
+      if (item.handoffAt)
+        await ledger.update(item.accountId, {
+          handoffAt: new Date(Date.parse(item.handoffAt) - 15 * 86_400_000).toISOString(),
+        });
+    for (const id of ids)
+      results.push(await onboard.run(accountInput(sandbox(), id, 'run-3b', { mode: 'reconcile' })));
     results.push(await offboard.run(accountInput(sandbox(), ids[1]!, 'run-4', { mode: 'offboard' })));
     jest.restoreAllMocks();
 
     expect(results.filter((r) => r.steps.register?.action === 'created').length).toBeGreaterThan(5);
     expect(results.some((r) => r.steps.accessKey?.reason === 'rotation-started')).toBe(true);
+    expect(results.filter((r) => r.steps.register?.reason === 'reminder-sent').length).toBeGreaterThan(5);
     expect(webhookBodies.length).toBeGreaterThan(5);
 
     const world = sandbox().world;

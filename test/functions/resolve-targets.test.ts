@@ -10,9 +10,11 @@ import { parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
 import { type ResolveDependencies, resolveTargets } from '../../functions/resolve-targets/resolve-targets';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { captureOutput } from '../support/capture-output';
+import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -22,19 +24,21 @@ import { useSandbox } from '../support/sandbox';
 const ACCOUNTS = 100;
 const MANAGEMENT = '999988887777';
 
-const CONTEXT = {
-  functionName: 'casbridge-resolve-targets',
-  awsRequestId: 'req-resolve',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
+const CONTEXT: Context = lambdaContext(lambdaFunctionName(SANDBOX_STAGE, 'resolveTargets'));
 
 describe('ResolveTargets', () => {
   const sandbox = useSandbox({ accounts: ACCOUNTS });
   let runtime: Runtime;
+  /** The ledger writes other tasks make (leases by Access, outcomes by RecordResult), as Access's role. */
+  let claims: Runtime;
   let reader: S3Client;
 
   beforeAll(async () => {
-    runtime = createRuntime(sandboxConfig(sandbox()), await taskRoleSettings(sandbox()));
+    runtime = createRuntime(
+      sandboxConfig(sandbox()),
+      await functionRoleSettings(sandbox(), 'resolveTargets'),
+    );
+    claims = createRuntime(sandboxConfig(sandbox()), await functionRoleSettings(sandbox(), 'access'));
     reader = new S3Client(sandbox().clientConfig());
   });
 
@@ -182,9 +186,9 @@ describe('ResolveTargets', () => {
       const held = defaultAccountId(5);
       const expired = defaultAccountId(6);
       const mine = defaultAccountId(8);
-      await ledger(runtime).acquireLease(held, 'reconcile-20250101T000000-other1', 900);
-      await ledger(runtime).acquireLease(expired, 'reconcile-20250101T000000-other2', -60);
-      await ledger(runtime).acquireLease(mine, 'onboard-event-redelivered-1', 900);
+      await ledger(claims).acquireLease(held, 'reconcile-20250101T000000-other1', 900);
+      await ledger(claims).acquireLease(expired, 'reconcile-20250101T000000-other2', -60);
+      await ledger(claims).acquireLease(mine, 'onboard-event-redelivered-1', 900);
       try {
         const { targets, skipped } = await resolve({ mode: 'reconcile', accounts: [held, expired, mine] });
         expect(targetIds(targets)).toEqual([expired]);
@@ -206,17 +210,17 @@ describe('ResolveTargets', () => {
         const again = await resolve(organizationsEvent('redelivered-1', 'SUCCEEDED', mine));
         expect(targetIds(again.targets)).toEqual([mine]);
       } finally {
-        await ledger(runtime).releaseLease(held, 'reconcile-20250101T000000-other1');
-        await ledger(runtime).releaseLease(expired, 'reconcile-20250101T000000-other2');
-        await ledger(runtime).releaseLease(mine, 'onboard-event-redelivered-1');
+        await ledger(claims).releaseLease(held, 'reconcile-20250101T000000-other1');
+        await ledger(claims).releaseLease(expired, 'reconcile-20250101T000000-other2');
+        await ledger(claims).releaseLease(mine, 'onboard-event-redelivered-1');
       }
     });
 
     it('retries only the ACTIVE accounts whose last outcome in the ledger is FAILED', async () => {
-      await ledger(runtime).update(defaultAccountId(9), { lastOutcome: 'FAILED' });
-      await ledger(runtime).update(defaultAccountId(10), { lastOutcome: 'FAILED' });
-      await ledger(runtime).update(defaultAccountId(11), { lastOutcome: 'SUCCEEDED' });
-      await ledger(runtime).update(defaultAccountId(13), { lastOutcome: 'FAILED' }); // suspended since
+      await ledger(claims).update(defaultAccountId(9), { lastOutcome: 'FAILED' });
+      await ledger(claims).update(defaultAccountId(10), { lastOutcome: 'FAILED' });
+      await ledger(claims).update(defaultAccountId(11), { lastOutcome: 'SUCCEEDED' });
+      await ledger(claims).update(defaultAccountId(13), { lastOutcome: 'FAILED' }); // suspended since
       const { run, targets, skipped } = await resolve({ mode: 'retry-failed' });
       expect(targetIds(targets)).toEqual([defaultAccountId(9), defaultAccountId(10)]);
       expect(targets.every((t) => t.mode === 'retry-failed')).toBe(true);
@@ -298,7 +302,36 @@ describe('ResolveTargets', () => {
       expect(targets).toEqual([]);
       expect(skipped).toEqual([]);
       expect(run.run.trigger).toMatchObject({ type: 'organizations-event', eventId: 'failed-1' });
-      expect(sandbox().world.callLog.list({ sinceSeq: mark, service: 'organizations' })).toEqual([]);
+      // Only the management account, to check where the event came from: no account is read.
+      expect(
+        sandbox()
+          .world.callLog.list({ sinceSeq: mark, service: 'organizations' })
+          .map((c) => c.operation),
+      ).toEqual(['DescribeOrganization']);
+    });
+
+    it('checks the envelope of a SUCCEEDED event without a call of its own', async () => {
+      const mark = sandbox().world.callLog.mark();
+      await resolve(organizationsEvent('one-call-1', 'SUCCEEDED', defaultAccountId(1)));
+      const operations = sandbox()
+        .world.callLog.list({ sinceSeq: mark, service: 'organizations' })
+        .map((c) => c.operation);
+      expect(operations.filter((o) => o === 'DescribeOrganization')).toEqual(['DescribeOrganization']);
+    });
+
+    it('onboards a Control Tower event forwarded from the configured home Region, which it keeps as its own', async () => {
+      const { targets } = await resolve(
+        controlTowerEvent(
+          'ct-fwd-1',
+          'CreateManagedAccount',
+          'SUCCEEDED',
+          defaultAccountId(20),
+          {},
+          'eu-west-1',
+        ),
+        deps({ CASBRIDGE_CONTROL_TOWER_HOME_REGION: 'eu-west-1' }),
+      );
+      expect(targets.map((t) => t.account.accountId)).toEqual([defaultAccountId(20)]);
     });
 
     it('onboards the account of a Control Tower event, whatever its timestamps look like', async () => {
@@ -389,6 +422,44 @@ describe('ResolveTargets', () => {
         () => controlTowerEvent('ct-9', 'CreateManagedAccount', 'SUCCEEDED', '111122223333'),
         /account 111122223333 of event ct-9 is not an account of the organization/,
       ],
+      [
+        '200,000 account ids, refused by their number before any id is read',
+        () => ({ mode: 'onboard', accounts: Array.from({ length: 200_000 }, (_, i) => `x${i}`) }),
+        /^accounts: names 200,000 accounts; a run input names at most 10,000 \(Organizations' limit per organization\)/,
+      ],
+      [
+        'one account id more than an organization can hold',
+        () => ({
+          mode: 'onboard',
+          accounts: Array.from({ length: 10_001 }, (_, i) => String(200_000_000_000 + i)),
+        }),
+        /^accounts: names 10,001 accounts; a run input names at most 10,000/,
+      ],
+      [
+        'more OU ids than an organization can hold',
+        () => ({
+          mode: 'reconcile',
+          organizationalUnits: Array.from({ length: 2_001 }, () => 'ou-ab12-3cd45ef6'),
+        }),
+        /^organizationalUnits: names 2,001 OUs; a run input names at most 2,000/,
+      ],
+      [
+        'many malformed ids, listed ten at a time',
+        () => ({ mode: 'onboard', accounts: Array.from({ length: 50 }, (_, i) => `bad-${i}`) }),
+        /^accounts\[0\]: 'bad-0' is not a 12-digit account id; .*accounts\[9\]: 'bad-9' .*; and 40 more$/,
+      ],
+      [
+        'an event without its envelope account',
+        () => {
+          const { account: _, ...event } = organizationsEvent(
+            'no-account-1',
+            'SUCCEEDED',
+            defaultAccountId(1),
+          );
+          return event;
+        },
+        /^account: is required/,
+      ],
     ];
 
     it.each(cases)(
@@ -402,6 +473,73 @@ describe('ResolveTargets', () => {
         });
         expect(writesSince(mark)).toEqual([]);
         expect(await reportObjects()).toEqual(before);
+      },
+    );
+
+    const misplaced: [string, () => unknown, string][] = [
+      [
+        'a CreateAccountResult emitted in another account than the management account',
+        () => ({
+          ...organizationsEvent('forged-1', 'SUCCEEDED', defaultAccountId(1)),
+          account: '111122223333',
+        }),
+        "account: event forged-1 was emitted in account 111122223333, not in the organization's management account 999988887777",
+      ],
+      [
+        'a FAILED CreateAccountResult emitted in another account',
+        () => ({ ...organizationsEvent('forged-2', 'FAILED'), account: defaultAccountId(2) }),
+        `account: event forged-2 was emitted in account ${defaultAccountId(2)}, not in the organization's management account 999988887777`,
+      ],
+      [
+        'a CreateAccountResult emitted outside us-east-1',
+        () => ({ ...organizationsEvent('west-1', 'SUCCEEDED', defaultAccountId(1)), region: 'eu-west-1' }),
+        'region: event west-1 was emitted in eu-west-1, but Organizations emits its lifecycle events only in us-east-1',
+      ],
+      [
+        'a Control Tower event emitted outside its home Region',
+        () =>
+          controlTowerEvent(
+            'ct-west-1',
+            'CreateManagedAccount',
+            'SUCCEEDED',
+            defaultAccountId(20),
+            {},
+            'eu-west-1',
+          ),
+        "region: event ct-west-1 was emitted in eu-west-1, but Control Tower's home Region is us-east-1 (CASBRIDGE_CONTROL_TOWER_HOME_REGION)",
+      ],
+      [
+        'a Control Tower event emitted in another account',
+        () => ({
+          ...controlTowerEvent('ct-forged', 'UpdateManagedAccount', 'SUCCEEDED', defaultAccountId(20)),
+          account: defaultAccountId(20),
+        }),
+        `account: event ct-forged was emitted in account ${defaultAccountId(20)}, not in the organization's management account`,
+      ],
+    ];
+
+    it.each(misplaced)(
+      'refuses with InvalidLifecycleEvent, reading no account and writing nothing: %s',
+      async (_, event, message) => {
+        const before = await reportObjects();
+        const ledgerBefore = await ledger(runtime).list();
+        const mark = sandbox().world.callLog.mark();
+        const refusal = resolveTargets(deps(), event());
+        await expect(refusal).rejects.toMatchObject({
+          name: 'InvalidLifecycleEvent',
+          step: 'resolve',
+          retryable: false,
+          message: expect.stringContaining(message),
+        });
+        expect(writesSince(mark)).toEqual([]);
+        expect(
+          sandbox()
+            .world.callLog.list({ sinceSeq: mark, service: 'organizations' })
+            .map((c) => c.operation)
+            .filter((o) => o !== 'DescribeOrganization'),
+        ).toEqual([]);
+        expect(await reportObjects()).toEqual(before);
+        expect(await ledger(runtime).list()).toEqual(ledgerBefore);
       },
     );
 
@@ -492,6 +630,7 @@ function controlTowerEvent(
   state: 'SUCCEEDED' | 'FAILED',
   accountId: string,
   timestamps: { requestedTimestamp?: string; completedTimestamp?: string } = {},
+  region = 'us-east-1',
 ) {
   const status =
     eventName === 'CreateManagedAccount' ? 'createManagedAccountStatus' : 'updateManagedAccountStatus';
@@ -502,13 +641,13 @@ function controlTowerEvent(
     source: 'aws.controltower',
     account: '999988887777',
     time: '2025-03-04T11:02:10Z',
-    region: 'eu-west-1',
+    region,
     resources: [],
     detail: {
       eventVersion: '1.05',
       eventSource: 'controltower.amazonaws.com',
       eventName,
-      awsRegion: 'eu-west-1',
+      awsRegion: region,
       eventType: 'AwsServiceEvent',
       serviceEventDetails: {
         [status]: {

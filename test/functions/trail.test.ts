@@ -2,8 +2,11 @@ import {
   CloudTrailClient,
   CreateTrailCommand,
   DescribeTrailsCommand,
+  GetEventSelectorsCommand,
   GetTrailStatusCommand,
   ListTagsCommand,
+  PutEventSelectorsCommand,
+  type PutEventSelectorsCommandInput,
   StartLoggingCommand,
   StopLoggingCommand,
   UpdateTrailCommand,
@@ -20,7 +23,7 @@ import { assumeRole, useSandbox } from '../support/sandbox';
 /** The trail step as the pipeline runs it: through the member role the access step assumed. */
 async function prepare(sandbox: Sandbox, config: Config, index: number) {
   const accountId = defaultAccountId(index);
-  const { cloudtrail } = await memberAccountClients(sandbox, config, accountId);
+  const { cloudtrail } = await memberAccountClients(sandbox, config, accountId, 'trail');
   const run = (dryRun = false) => ensureTrail(cloudtrail, config, accountId, { dryRun });
   const ours = async () =>
     (await cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList?.find(
@@ -64,6 +67,17 @@ describe('the trail step', () => {
     const admin = await adminCloudTrail(sandbox(), accountId);
     const tags = await admin.send(new ListTagsCommand({ ResourceIdList: [trailArn] }));
     expect(tags.ResourceTagList?.[0]?.TagsList).toEqual([{ Key: 'managed-by', Value: 'casbridge' }]);
+    // CreateTrail already gives every management event, read and write: nothing to write for it.
+    const selectors = await admin.send(new GetEventSelectorsCommand({ TrailName: trailArn }));
+    expect(selectors.EventSelectors).toEqual([
+      {
+        ReadWriteType: 'All',
+        IncludeManagementEvents: true,
+        DataResources: [],
+        ExcludeManagementEventSources: [],
+      },
+    ]);
+    expect(writesSince(0).map((c) => c.operation)).not.toContain('PutEventSelectors');
 
     const mark = sandbox().world.callLog.mark();
     expect(await run()).toEqual({ action: 'unchanged', details: { trailArn } });
@@ -140,6 +154,182 @@ describe('the trail step', () => {
       S3BucketName: sandbox().stack.logBucket,
       S3KeyPrefix: `casbridge/${accountId}`,
     });
+  });
+
+  const dataEvents = [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3:::some-bucket/'] }];
+  const selectorDrifts: [string, Omit<PutEventSelectorsCommandInput, 'TrailName'>, string][] = [
+    [
+      'write events only',
+      { EventSelectors: [{ ReadWriteType: 'WriteOnly' }] },
+      'management-events-write-only',
+    ],
+    ['read events only', { EventSelectors: [{ ReadWriteType: 'ReadOnly' }] }, 'management-events-read-only'],
+    [
+      'management events excluded, data events kept',
+      { EventSelectors: [{ IncludeManagementEvents: false, DataResources: dataEvents }] },
+      'management-events-off',
+    ],
+    [
+      'KMS management events excluded',
+      { EventSelectors: [{ ExcludeManagementEventSources: ['kms.amazonaws.com'] }] },
+      'management-events-narrowed',
+    ],
+    [
+      'advanced selectors that select data events only',
+      {
+        AdvancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Data'] },
+              { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+            ],
+          },
+        ],
+      },
+      'management-events-off',
+    ],
+    [
+      'advanced selectors that select write management events only',
+      {
+        AdvancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Management'] },
+              { Field: 'readOnly', Equals: ['false'] },
+            ],
+          },
+        ],
+      },
+      'management-events-write-only',
+    ],
+  ];
+
+  it.each(selectorDrifts)(
+    'repairs event selectors someone changed to %s, then only reads',
+    async (_, change, reason) => {
+      const { accountId, cloudtrail, run, writesSince } = await prepare(sandbox(), config(), 9);
+      await run();
+      const admin = await adminCloudTrail(sandbox(), accountId);
+      await admin.send(new PutEventSelectorsCommand({ TrailName: 'casbridge', ...change }));
+      const mark = sandbox().world.callLog.mark();
+      expect(await run()).toMatchObject({ action: 'updated', reason, details: { drift: reason } });
+      expect(writesSince(mark).map((c) => c.operation)).toEqual(['PutEventSelectors']);
+      const selectors = await cloudtrail.send(new GetEventSelectorsCommand({ TrailName: 'casbridge' }));
+      expect(selectors.AdvancedEventSelectors).toBeUndefined();
+      expect(selectors.EventSelectors).toEqual([
+        {
+          ReadWriteType: 'All',
+          IncludeManagementEvents: true,
+          DataResources: [],
+          ExcludeManagementEventSources: [],
+        },
+      ]);
+      const again = sandbox().world.callLog.mark();
+      expect(await run()).toMatchObject({ action: 'unchanged' });
+      expect(writesSince(again)).toEqual([]);
+      // Once customised, always customised: the trail's selectors are read on every reconcile.
+      const reads = sandbox().world.callLog.list({
+        sinceSeq: again,
+        account: accountId,
+        service: 'cloudtrail',
+      });
+      expect(reads.map((c) => c.operation)).toEqual([
+        'DescribeTrails',
+        'GetTrailStatus',
+        'GetEventSelectors',
+      ]);
+    },
+  );
+
+  it('leaves customised event selectors that still record every management event as they are', async () => {
+    const { accountId, run, writesSince } = await prepare(sandbox(), config(), 10);
+    await run();
+    const admin = await adminCloudTrail(sandbox(), accountId);
+    // Someone added S3 data events beside the management events: the connector loses nothing.
+    await admin.send(
+      new PutEventSelectorsCommand({
+        TrailName: 'casbridge',
+        AdvancedEventSelectors: [
+          { Name: 'management', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+          {
+            Name: 's3',
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Data'] },
+              { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+            ],
+          },
+        ],
+      }),
+    );
+    const mark = sandbox().world.callLog.mark();
+    expect(await run()).toMatchObject({ action: 'unchanged' });
+    expect(writesSince(mark)).toEqual([]);
+    const reads = sandbox().world.callLog.list({ sinceSeq: mark, account: accountId, service: 'cloudtrail' });
+    // A customised trail costs one more read than a default one: its selectors.
+    expect(reads.map((c) => c.operation)).toEqual(['DescribeTrails', 'GetTrailStatus', 'GetEventSelectors']);
+  });
+
+  it('plans an event selector repair in a dry run and changes nothing', async () => {
+    const { accountId, cloudtrail, run, writesSince } = await prepare(sandbox(), config(), 11);
+    await run();
+    const admin = await adminCloudTrail(sandbox(), accountId);
+    await admin.send(
+      new PutEventSelectorsCommand({
+        TrailName: 'casbridge',
+        EventSelectors: [{ ReadWriteType: 'WriteOnly' }],
+      }),
+    );
+    await admin.send(new StopLoggingCommand({ Name: 'casbridge' }));
+    const mark = sandbox().world.callLog.mark();
+    expect(await run(true)).toEqual({
+      action: 'updated',
+      reason: 'dry-run',
+      details: {
+        trailArn: `arn:aws:cloudtrail:us-east-1:${accountId}:trail/casbridge`,
+        drift: 'management-events-write-only,restarted-logging',
+      },
+    });
+    expect(writesSince(mark)).toEqual([]);
+    const selectors = await cloudtrail.send(new GetEventSelectorsCommand({ TrailName: 'casbridge' }));
+    expect(selectors.EventSelectors?.[0]?.ReadWriteType).toBe('WriteOnly');
+    // The real run then repairs both, one CloudTrail write per second.
+    expect(await run()).toMatchObject({
+      action: 'updated',
+      reason: 'management-events-write-only,restarted-logging',
+    });
+    expect(writesSince(mark).map((c) => c.operation)).toEqual(['PutEventSelectors', 'StartLogging']);
+  });
+
+  it('never touches the event selectors of another trail, and the member role may not', async () => {
+    const { accountId, cloudtrail, run, writesSince } = await prepare(sandbox(), config(), 12);
+    const admin = await adminCloudTrail(sandbox(), accountId);
+    await admin.send(
+      new CreateTrailCommand({
+        Name: 'audit',
+        S3BucketName: sandbox().stack.logBucket,
+        S3KeyPrefix: 'casbridge/audit',
+      }),
+    );
+    await admin.send(
+      new PutEventSelectorsCommand({ TrailName: 'audit', EventSelectors: [{ ReadWriteType: 'WriteOnly' }] }),
+    );
+    const mark = sandbox().world.callLog.mark();
+    expect(await run()).toMatchObject({ action: 'created' });
+    expect(await run()).toMatchObject({ action: 'unchanged' });
+    expect(writesSince(mark).map((c) => c.operation)).toEqual(['CreateTrail', 'StartLogging']);
+    const audit = await admin.send(new GetEventSelectorsCommand({ TrailName: 'audit' }));
+    expect(audit.EventSelectors?.[0]?.ReadWriteType).toBe('WriteOnly');
+    // The member role's grant names casbridge's trail only.
+    await expect(
+      cloudtrail.send(
+        new PutEventSelectorsCommand({ TrailName: 'audit', EventSelectors: [{ ReadWriteType: 'All' }] }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await expect(cloudtrail.send(new GetEventSelectorsCommand({ TrailName: 'audit' }))).rejects.toMatchObject(
+      {
+        name: 'AccessDeniedException',
+      },
+    );
   });
 
   it('plans the trail in a dry run and changes nothing', async () => {

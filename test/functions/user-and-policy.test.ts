@@ -20,7 +20,7 @@ describe('the user and policy steps', () => {
 
   it('create the tagged user and the attached policy in a fresh account, then change nothing on a re-run', async () => {
     const accountId = defaultAccountId(1);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     expect(await ensureUser(iam, config(), accountId, { dryRun: false })).toMatchObject({
       action: 'created',
     });
@@ -40,7 +40,7 @@ describe('the user and policy steps', () => {
 
   it('plan the same in a dry run and change nothing', async () => {
     const accountId = defaultAccountId(2);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     const mark = sandbox().world.callLog.mark();
     expect(await ensureUser(iam, config(), accountId, { dryRun: true })).toMatchObject({
       action: 'created',
@@ -59,7 +59,7 @@ describe('the user and policy steps', () => {
 
   it('refuse a same-named user that is not ours', async () => {
     const accountId = defaultAccountId(3);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     await expect(ensureUser(iam, config(), accountId, { dryRun: false })).rejects.toMatchObject({
       name: 'ForeignUserConflict',
       step: 'user',
@@ -68,7 +68,7 @@ describe('the user and policy steps', () => {
 
   it('repair a drifted policy when five versions exist, deleting the oldest non-default one', async () => {
     const accountId = defaultAccountId(17);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     await ensureUser(iam, config(), accountId, { dryRun: false });
     const result = await ensurePolicy(iam, config(), accountId, { dryRun: false });
     expect(result).toMatchObject({ action: 'updated', details: { reason: 'document-drift' } });
@@ -82,7 +82,7 @@ describe('the user and policy steps', () => {
 
   it('repair an edited document and a detached policy, a recorded version notwithstanding', async () => {
     const accountId = defaultAccountId(4);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     await ensureUser(iam, config(), accountId, { dryRun: false });
     const created = await ensurePolicy(iam, config(), accountId, { dryRun: false });
     // What the ledger keeps after the run: the default version proven to hold the document.
@@ -133,7 +133,7 @@ describe('the user and policy steps', () => {
 
   it('turn AWS throttling that outlasts the SDK retries into the retryable TransientAwsError, reads included', async () => {
     const accountId = defaultAccountId(9);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     sandbox().world.faults.inject(accountId, {
       service: 'iam',
       operation: 'GetUser',

@@ -13,10 +13,12 @@ import { ensureRegistration } from '../../functions/register/ensure-registration
 import { ensureUser } from '../../functions/user/ensure-user';
 import { verifyConnector } from '../../functions/verify/verify-connector';
 import type { Sandbox } from '../../sandbox';
+import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { accountStatus, renderStatusTable } from '../../scripts/render/status-table';
 import { withLedger } from '../support/ledger-step';
 import { memberAccountClients } from '../support/member';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -27,24 +29,37 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
   const config = sandboxConfig(sandbox);
   const accountId = defaultAccountId(index);
   const name = sandbox.world.organization.accounts.get(accountId)?.name ?? '';
-  const { iam } = await memberAccountClients(sandbox, config, accountId);
-  const settings = await taskRoleSettings(sandbox);
+  const { iam } = await memberAccountClients(sandbox, config, accountId, 'verify');
+  // Each step as its own function's role: the key's secret written by accessKey, the hand-off
+  // by register, the ledger by recordResult, and verify reading the secret.
+  const settings = await functionRoleSettings(sandbox, 'verify');
   const secrets = new SecretsManagerClient(clientConfig(settings));
+  const keySecrets = new SecretsManagerClient(clientConfig(await functionRoleSettings(sandbox, 'accessKey')));
+  const registerSettings = await functionRoleSettings(sandbox, 'register');
   const now = () => sandbox.world.clock.nowMs();
   const ledger = new Ledger(
-    DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
+    DynamoDBDocumentClient.from(
+      new DynamoDBClient(clientConfig(await functionRoleSettings(sandbox, 'recordResult'))),
+    ),
     sandbox.stack.ledgerTable,
     now,
   );
   await ensureUser(iam, config, accountId, { dryRun: false });
   await ensurePolicy(iam, config, accountId, { dryRun: false });
-  await ensureAccessKey({ iam, secrets, config, now }, accountId, { dryRun: false });
+  const accessKey = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, {
+    dryRun: false,
+  });
   if (options.register !== false) {
     await withLedger(ledger, accountId, (view) =>
       ensureRegistration(
-        { sns: new SNSClient(clientConfig(settings)), secrets, config, now },
+        {
+          sns: new SNSClient(clientConfig(registerSettings)),
+          secrets: new SecretsManagerClient(clientConfig(registerSettings)),
+          config,
+          now,
+        },
         { accountId, name },
-        { dryRun: false, ledger: view },
+        { dryRun: false, ledger: view, steps: { accessKey } },
       ),
     );
   }
@@ -232,5 +247,176 @@ describe('the verify step while IAM propagates a new key', () => {
       details: { connector: 'AWAITING_CONNECTION' },
     });
     expect((await ledger.get(accountId))?.verifiedAccessKeyId).toBe((await key()).accessKeyId);
+  });
+});
+
+describe('a hand-off the connector does not act on', () => {
+  const sandbox = useSandbox({ accounts: 4 });
+  const DAY = 86_400_000;
+
+  /** The hand-off topic's messages about one account, as SNS delivered them. */
+  const messagesFor = (accountId: string) => {
+    const { accountId: central, region, topicArn } = sandbox().stack;
+    return (regionalState(sandbox().world, central, region).topics.get(topicArn)?.messages ?? []).filter(
+      (m) =>
+        (m.messageAttributes.accountId as { StringValue?: string } | undefined)?.StringValue === accountId,
+    );
+  };
+  /** A later day's reconcile: fresh sessions through the steps to register (prepare), then verify. */
+  const dayLater = async (index: number, days: number) => {
+    sandbox().world.clock.advance(days * DAY);
+    const run = await prepare(sandbox(), index);
+    return { ...run, verified: await run.verify() };
+  };
+  /** The ledger item, read with the administrator's credentials: a test's own sessions expire as days pass. */
+  const ledgerItem = (accountId: string) =>
+    new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
+      sandbox().stack.ledgerTable,
+    ).get(accountId);
+
+  it('is HANDOFF_OVERDUE after handoffOverdueDays, reminded once per overdue period, and CONNECTED once used', async () => {
+    const first = await prepare(sandbox(), 1);
+    const { accountId, config } = first;
+    await expect(first.verify()).resolves.toMatchObject({ details: { connector: 'AWAITING_CONNECTION' } });
+    const [handoff] = messagesFor(accountId);
+    const { accessKeyId, secretAccessKey } = await first.key();
+    expect(config.handoffOverdueDays).toBe(14);
+
+    // Fifteen days without the connector: one reminder, through the hand-off's own channel.
+    const late = await dayLater(1, 15);
+
+    expect(late.verified).toMatchObject({
+      action: 'unchanged',
+      reason: 'handoff-overdue',
+      details: { connector: 'HANDOFF_OVERDUE', accessKeyId, waitingDays: 15 },
+    });
+    const sent = messagesFor(accountId);
+    expect(sent).toHaveLength(2);
+    const reminder = JSON.parse(sent[1]!.message);
+    const original = JSON.parse(handoff!.message);
+    const item = await ledgerItem(accountId);
+    expect(reminder).toMatchObject({
+      type: 'connector.handoff',
+      accessKeyId,
+      portalSteps: original.portalSteps,
+      reminder: {
+        handedOffAt: item?.handoffAt,
+        waitingDays: 15,
+        failsSecurityHubIam22At: new Date(Date.parse(item!.handoffAt!) + 45 * DAY).toISOString(),
+      },
+    });
+    expect(reminder.reminder.notice).toMatch(/waited 15 days.*Security Hub IAM\.22.*45 days.*in 30 days/);
+    // Subscribers dedupe on handoffId: a reminder is a message of its own.
+    expect(reminder.handoffId).not.toBe(original.handoffId);
+    expect(sent[1]!.subject).toMatch(/^casbridge: Overdue 15 days: Connect /);
+    expect(sent[1]!.messageAttributes).toMatchObject({ type: { StringValue: 'connector.handoff' } });
+    expect(JSON.stringify(sent)).not.toContain(secretAccessKey);
+    expect(item).toMatchObject({
+      connector: 'HANDOFF_OVERDUE',
+      handoffReminderAccessKeyId: accessKeyId,
+      handoffReminderAt: reminder.requestedAt,
+    });
+    expect(JSON.stringify(item)).not.toContain(secretAccessKey);
+
+    // `casbridge status` shows the account, the wait and the count.
+    const status = renderStatusTable([accountStatus(item!, sandbox().world.clock.nowMs(), config)]);
+    // Name and OU come with RecordResult, which this test does not run.
+    expect(status).toMatch(new RegExp(`^${accountId} +HANDOFF_OVERDUE +never run +${accessKeyId}`, 'm'));
+    expect(status).toContain(`${accountId} HANDOFF_OVERDUE key ${accessKeyId} has waited 15 d; reminded`);
+    expect(status).toMatch(/^1 accounts in the ledger: HANDOFF_OVERDUE 1;/m);
+
+    // The next daily run: still overdue, no second reminder.
+    await expect(dayLater(1, 1)).resolves.toMatchObject({
+      verified: { details: { connector: 'HANDOFF_OVERDUE', waitingDays: 16 } },
+    });
+    expect(messagesFor(accountId)).toHaveLength(2);
+
+    // Another overdue period after the reminder: the second one, before IAM.22 fails at day 45.
+    await dayLater(1, 13);
+    expect(messagesFor(accountId)).toHaveLength(3);
+    const second = JSON.parse(messagesFor(accountId)[2]!.message);
+    expect(second.reminder).toMatchObject({ waitingDays: 29 });
+    expect(second.handoffId).not.toBe(reminder.handoffId);
+
+    // The operator pastes the key at last; the connector polls CloudTrail and the account connects.
+    sandbox().world.clock.advance(60_000);
+    const connecting = await prepare(sandbox(), 1);
+    await connecting.connectorPolls();
+    await expect(connecting.verify()).resolves.toMatchObject({
+      action: 'updated',
+      details: { connector: 'CONNECTED', evidence: 'key-used' },
+    });
+    expect((await ledgerItem(accountId))?.connector).toBe('CONNECTED');
+    // Connected: no reminder, whatever time passes.
+    await dayLater(1, 15);
+    expect(messagesFor(accountId)).toHaveLength(3);
+  });
+
+  it("treats a rotation's pending key alike: reminded with the rotation's portal steps", async () => {
+    const first = await prepare(sandbox(), 2);
+    const { accountId } = first;
+    await first.connectorPolls();
+    await expect(first.verify()).resolves.toMatchObject({ details: { connector: 'CONNECTED' } });
+    const currentKey = (await first.key()).accessKeyId;
+
+    // Day 76: the rotation hands off the pending key; fourteen days later it is still unused.
+    await dayLater(2, 76);
+    const rotation = messagesFor(accountId).at(-1)!;
+    expect(JSON.parse(rotation.message)).toMatchObject({ type: 'connector.rotation' });
+    const pendingKey = (await ledgerItem(accountId))?.pendingAccessKeyId;
+    expect(pendingKey).toMatch(/^AKIA/);
+    const late = await dayLater(2, 14);
+
+    expect(late.verified).toMatchObject({
+      reason: 'handoff-overdue',
+      details: { connector: 'HANDOFF_OVERDUE', accessKeyId: pendingKey, waitingDays: 14 },
+    });
+    const reminder = JSON.parse(messagesFor(accountId).at(-1)!.message);
+    expect(reminder).toMatchObject({
+      type: 'connector.rotation',
+      accessKeyId: pendingKey,
+      reminder: { waitingDays: 14 },
+    });
+    expect(reminder.portalSteps.join('\n')).toContain('Edit settings');
+    // The key in service is what IAM.3 fails at 90 days: the reminder says when.
+    const inService = await ledgerItem(accountId);
+    expect(reminder.reminder.keyInServiceFailsSecurityHubIam3At).toBe(
+      new Date(Date.parse(inService!.keyCreatedAt!) + 90 * DAY).toISOString(),
+    );
+    expect(reminder.reminder.notice).toMatch(/IAM\.3 fails it once it is 90 days old/);
+    // The connector still works with the key in service meanwhile: a rotation never breaks it.
+    expect((await ledgerItem(accountId))?.accessKeyId).toBe(currentKey);
+  });
+
+  it('plans the reminder in a dry run without sending it or marking the account', async () => {
+    const first = await prepare(sandbox(), 4);
+    const { accountId } = first;
+    sandbox().world.clock.advance(20 * DAY);
+    const later = await prepare(sandbox(), 4, { register: false });
+    const before = messagesFor(accountId).length;
+
+    const plan = await withLedger(later.ledger, accountId, (view) =>
+      ensureRegistration(
+        {
+          sns: new SNSClient(clientConfig(later.deps.settings)),
+          secrets: later.deps.secrets,
+          config: later.config,
+          now: later.deps.now,
+        },
+        { accountId, name: '' },
+        { dryRun: true, ledger: view },
+      ),
+    );
+
+    expect(plan).toMatchObject({
+      action: 'updated',
+      reason: 'dry-run',
+      details: { connector: 'HANDOFF_OVERDUE' },
+    });
+    await expect(later.verify(true)).resolves.toMatchObject({ details: { connector: 'HANDOFF_OVERDUE' } });
+    expect(messagesFor(accountId)).toHaveLength(before);
+    expect(await ledgerItem(accountId)).toMatchObject({ connector: 'AWAITING_CONNECTION' });
+    expect((await ledgerItem(accountId))?.handoffReminderAt).toBeUndefined();
   });
 });

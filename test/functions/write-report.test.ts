@@ -12,7 +12,7 @@ import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { parseCsv } from '../support/csv';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { taskRoleSettings } from '../support/product';
+import { functionRoleSettings } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -33,7 +33,8 @@ describe('the WriteReport task', () => {
     handler = writeReportHandler as Handler;
     s3 = new S3Client(sandbox().clientConfig());
     // A skipped account onboarded by an earlier run: its connector status comes from the ledger.
-    const settings = await taskRoleSettings(sandbox());
+    // Recorded as RecordResult records an account's outcome.
+    const settings = await functionRoleSettings(sandbox(), 'recordResult');
     const ledger = new Ledger(
       DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
       sandbox().stack.ledgerTable,
@@ -155,7 +156,13 @@ describe('the WriteReport task', () => {
         byOutcome: { SUCCEEDED: 2, FAILED: 0, SKIPPED: 3 },
         changed: 2,
         unchanged: 3,
-        byConnector: { CONNECTED: 1, AWAITING_CONNECTION: 3, NOT_REGISTERED: 1, OFFBOARDED: 0 },
+        byConnector: {
+          CONNECTED: 1,
+          AWAITING_CONNECTION: 3,
+          HANDOFF_OVERDUE: 0,
+          NOT_REGISTERED: 1,
+          OFFBOARDED: 0,
+        },
         failuresByError: {},
       },
     });
@@ -243,9 +250,14 @@ describe('the WriteReport task', () => {
     expect(raw).not.toContain(id(1));
   });
 
-  it('emits the run metrics as EMF in the casbridge namespace', async () => {
-    const run = await resolvedRun('run-metrics', [target(1)]);
-    await handler({ ...run, results: [result(1)] }, CONTEXT);
+  it('emits the run metrics as EMF in the casbridge namespace, overdue hand-offs counted', async () => {
+    const run = await resolvedRun('run-metrics', [target(1), target(2)]);
+    const overdue = result(2, {
+      changed: false,
+      connector: 'HANDOFF_OVERDUE',
+      steps: { verify: { action: 'unchanged', reason: 'handoff-overdue' } },
+    });
+    await handler({ ...run, results: [result(1), overdue] }, CONTEXT);
     const emf = stdout
       .flatMap((chunk) => chunk.split('\n'))
       .filter((line) => line.includes('"_aws"'))
@@ -264,15 +276,17 @@ describe('the WriteReport task', () => {
         'AccountsFailed',
         'AccountsSkipped',
         'AccountsChanged',
+        'HandoffsOverdue',
         'RunDurationMs',
       ]),
     );
     expect(emf.every((doc) => doc._aws.CloudWatchMetrics[0]?.Namespace === 'casbridge')).toBe(true);
     expect(emf.find((doc) => 'AccountsSucceeded' in doc)).toMatchObject({
-      AccountsSucceeded: 1,
+      AccountsSucceeded: 2,
       AccountsFailed: 0,
       AccountsSkipped: 2,
       AccountsChanged: 1,
+      HandoffsOverdue: 1,
       runId: 'run-metrics',
     });
   });

@@ -318,6 +318,45 @@ describe('CloudTrail', () => {
     ).rejects.toMatchObject({ name: 'InvalidEventSelectorsException' });
   });
 
+  it('refuses event selectors that select nothing, and says in DescribeTrails which trails have custom ones', async () => {
+    const accountId = defaultAccountId(11);
+    const client = cloudtrail(sandbox(), await memberRoleCredentials(sandbox(), accountId));
+    await client.send(casbridgeTrail(sandbox(), accountId));
+    const custom = async () =>
+      (await client.send(new DescribeTrailsCommand({ trailNameList: ['casbridge'] }))).trailList?.[0]
+        ?.HasCustomEventSelectors;
+    expect(await custom()).toBe(false);
+    const refused = (input: Omit<ConstructorParameters<typeof PutEventSelectorsCommand>[0], 'TrailName'>) =>
+      expect(
+        client.send(new PutEventSelectorsCommand({ TrailName: 'casbridge', ...input })),
+      ).rejects.toMatchObject({
+        name: 'InvalidEventSelectorsException',
+      });
+    await refused({ EventSelectors: [{ IncludeManagementEvents: false }] });
+    await refused({ EventSelectors: [{ ExcludeManagementEventSources: ['iam.amazonaws.com'] }] });
+    await refused({
+      AdvancedEventSelectors: [{ FieldSelectors: [{ Field: 'readOnly', Equals: ['true'] }] }],
+    });
+    expect(await custom()).toBe(false);
+    // Putting even the defaults marks the trail customised, as a console-made trail shows.
+    await client.send(
+      new PutEventSelectorsCommand({
+        TrailName: 'casbridge',
+        EventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true }],
+      }),
+    );
+    expect(await custom()).toBe(true);
+    const advanced = [{ FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] }];
+    await client.send(
+      new PutEventSelectorsCommand({ TrailName: 'casbridge', AdvancedEventSelectors: advanced }),
+    );
+    expect(await custom()).toBe(true);
+    // A trail has basic or advanced selectors, never both: GetEventSelectors returns the kind it has.
+    const read = await client.send(new GetEventSelectorsCommand({ TrailName: 'casbridge' }));
+    expect(read.AdvancedEventSelectors).toEqual(advanced);
+    expect(read.EventSelectors).toBeUndefined();
+  });
+
   it('forgets a deleted trail', async () => {
     const accountId = defaultAccountId(12);
     const client = cloudtrail(sandbox(), await memberAdmin(sandbox(), accountId));
@@ -346,7 +385,7 @@ describe('CloudTrail', () => {
     expect(event).toMatchObject({
       EventName: 'CreateTrail',
       EventSource: 'cloudtrail.amazonaws.com',
-      Username: 'test-session',
+      Username: 'by-hand-test',
       AccessKeyId: creds.accessKeyId,
     });
     expect(JSON.parse(event?.CloudTrailEvent ?? '{}')).toMatchObject({

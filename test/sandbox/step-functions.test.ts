@@ -219,4 +219,27 @@ describe('Step Functions', () => {
       name: 'ExecutionDoesNotExist',
     });
   });
+
+  it('fails an execution whose input names a key twice with InvalidRunInput naming the key, before any state runs', async () => {
+    const world = sandbox().world;
+    const mark = world.callLog.mark();
+    const started = await sfn().send(
+      new StartExecutionCommand({
+        stateMachineArn: machine(),
+        name: 'duplicate-mode',
+        input: '{"mode":"onboard","mode":"offboard"}',
+      }),
+    );
+    const done = await untilDone(started.executionArn!);
+
+    expect(done).toMatchObject({ status: 'FAILED', error: 'InvalidRunInput' });
+    expect(JSON.parse(done.cause ?? '{}')).toMatchObject({
+      errorType: 'InvalidRunInput',
+      errorMessage: expect.stringContaining("duplicate key 'mode'"),
+    });
+    const types = (await history(started.executionArn!)).map((e) => e.type);
+    expect(types).toEqual(['ExecutionStarted', 'ExecutionFailed']);
+    // Neither an offboard nor an onboard: no call reached any service.
+    expect(world.callLog.list({ sinceSeq: mark }).filter((c) => c.service !== 'states')).toEqual([]);
+  });
 });

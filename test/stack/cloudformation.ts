@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';
+import { partitionOf } from '../../commons/partition';
 
 /**
  * Just enough of CloudFormation to read the packaged template as AWS would deploy it: intrinsic
@@ -119,7 +120,7 @@ export class Resolver {
       case 'AWS::Region':
         return this.region;
       case 'AWS::Partition':
-        return 'aws';
+        return partitionOf(this.region);
     }
     const resource = this.resource(name);
     const p = resource.Properties;
@@ -129,7 +130,7 @@ export class Resolver {
       case 'AWS::DynamoDB::Table':
         return this.walk(p.TableName);
       case 'AWS::SNS::Topic':
-        return `arn:aws:sns:${this.region}:${this.accountId}:${this.walk(p.TopicName)}`;
+        return `arn:${partitionOf(this.region)}:sns:${this.region}:${this.accountId}:${this.walk(p.TopicName)}`;
       case 'AWS::Lambda::Function':
         return this.walk(p.FunctionName);
       case 'AWS::IAM::Role':
@@ -137,7 +138,7 @@ export class Resolver {
       case 'AWS::KMS::Key':
         return this.keyId;
       case 'AWS::StepFunctions::StateMachine':
-        return `arn:aws:states:${this.region}:${this.accountId}:stateMachine:${this.walk(p.StateMachineName)}`;
+        return `arn:${partitionOf(this.region)}:states:${this.region}:${this.accountId}:stateMachine:${this.walk(p.StateMachineName)}`;
       case 'AWS::SQS::Queue':
         return `https://sqs.${this.region}.amazonaws.com/${this.accountId}/${this.walk(p.QueueName)}`;
     }
@@ -150,17 +151,17 @@ export class Resolver {
     const p = resource.Properties;
     switch (resource.Type) {
       case 'AWS::S3::Bucket':
-        return `arn:aws:s3:::${this.walk(p.BucketName)}`;
+        return `arn:${partitionOf(this.region)}:s3:::${this.walk(p.BucketName)}`;
       case 'AWS::DynamoDB::Table':
-        return `arn:aws:dynamodb:${this.region}:${this.accountId}:table/${this.walk(p.TableName)}`;
+        return `arn:${partitionOf(this.region)}:dynamodb:${this.region}:${this.accountId}:table/${this.walk(p.TableName)}`;
       case 'AWS::Lambda::Function':
-        return `arn:aws:lambda:${this.region}:${this.accountId}:function:${this.walk(p.FunctionName)}`;
+        return `arn:${partitionOf(this.region)}:lambda:${this.region}:${this.accountId}:function:${this.walk(p.FunctionName)}`;
       case 'AWS::IAM::Role':
-        return `arn:aws:iam::${this.accountId}:role/${this.walk(p.RoleName)}`;
+        return `arn:${partitionOf(this.region)}:iam::${this.accountId}:role/${this.walk(p.RoleName)}`;
       case 'AWS::KMS::Key':
-        return `arn:aws:kms:${this.region}:${this.accountId}:key/${this.keyId}`;
+        return `arn:${partitionOf(this.region)}:kms:${this.region}:${this.accountId}:key/${this.keyId}`;
       case 'AWS::SQS::Queue':
-        return `arn:aws:sqs:${this.region}:${this.accountId}:${this.walk(p.QueueName)}`;
+        return `arn:${partitionOf(this.region)}:sqs:${this.region}:${this.accountId}:${this.walk(p.QueueName)}`;
     }
     throw new Error(`Fn::GetAtt ${name}.Arn (${resource.Type}) is not modelled`);
   }

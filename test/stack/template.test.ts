@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../commons/config';
+import { useFunctionCredentials } from '../../commons/runtime';
 import { parseTrigger } from '../../functions/resolve-targets/run-input';
 import { startSandbox } from '../../sandbox';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { stackDeployment } from '../../sandbox/scenario/stack-deployment';
 import {
   functionRoleName,
   logBucketPolicy,
@@ -35,7 +37,6 @@ const validateAsl: AslValidator = require('asl-validator');
 
 let template: Template;
 let cfn: Resolver;
-let packageSeconds: number;
 
 beforeAll(() => {
   // Packaging must need neither AWS credentials nor a profile: it runs in CI and offline.
@@ -44,11 +45,10 @@ beforeAll(() => {
       ([k]) => !/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|SESSION_TOKEN|PROFILE)$/.test(k),
     ),
   );
-  const started = Date.now();
   execFileSync('npm', ['run', 'package'], { cwd: ROOT, env, stdio: 'pipe', timeout: 120_000 });
-  packageSeconds = (Date.now() - started) / 1000;
   template = JSON.parse(readFileSync(path.join(OUT, 'cloudformation-template-update-stack.json'), 'utf8'));
-  cfn = new Resolver(template, ACCOUNT, REGION);
+  // The key id the sandbox gives the secrets key: AWS's choice on a deployment.
+  cfn = new Resolver(template, ACCOUNT, REGION, stack.secretsKmsKeyArn.split('/').pop());
 }, 150_000);
 
 const stack = stackResources(ACCOUNT, REGION);
@@ -146,7 +146,6 @@ describe('the packaged stack', () => {
   it('packages offline, without AWS credentials, into a template and one zip per function', () => {
     // Guards: a plugin or variable (${aws:accountId}, an esbuild `external`) that needs AWS or the
     // registry at packaging time, which would break CI and air-gapped builds.
-    console.log(`npm run package: ${packageSeconds.toFixed(1)} s`);
     expect(functions().size).toBeGreaterThan(0);
     for (const [name] of functions()) expect(statSync(path.join(OUT, `${name}.zip`)).isFile()).toBe(true);
   });
@@ -212,6 +211,18 @@ describe('the packaged stack', () => {
     const result = validateAsl(structuredClone(definition));
     expect(result.errors).toEqual([]);
     expect(result.isValid).toBe(true);
+  });
+
+  it('builds every ARN of the stack from the partition it is deployed in', () => {
+    // Guards: an ARN written for the commercial partition, which IAM refuses in GovCloud and China
+    // ("Partition "aws" is not valid for resource …") and Step Functions fails at run time (an
+    // ItemReader in another partition than the execution).
+    const resolved = JSON.stringify(
+      new Resolver(template, ACCOUNT, 'us-gov-west-1').resolve(template.Resources),
+    );
+    expect(resolved.match(/.{0,60}arn:aws:.{0,60}/g)).toBeNull();
+    expect(resolved).toContain('arn:aws-us-gov:states:::s3:getObject');
+    expect(resolved).toContain('arn:aws-us-gov:states:::s3:putObject');
   });
 
   it('starts an onboard run on the three lifecycle events, with exactly their patterns and the whole event', () => {
@@ -315,12 +326,11 @@ describe('the packaged stack', () => {
   });
 
   it('grants each function exactly the calls its code makes, on casbridge resources only', () => {
-    // Guards: a permission lost in an edit (AccessDenied in production only: the sandbox runs
-    // every task as one administrator role) or one function quietly gaining another's rights.
+    // Guards: a permission lost in an edit, or one function quietly gaining another's rights.
     const ledger = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${stack.ledgerTable}`;
     const secrets = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:casbridge/connector/*`;
     const runs = `arn:aws:s3:::${stack.reportsBucket}/runs/*`;
-    const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-4000-8000-000000000000`;
+    const key = stack.secretsKmsKeyArn;
     const memberRole = 'arn:aws:iam::*:role/CasBridgeExecutionRole';
     const expected: Record<string, [string, string][]> = {
       resolveTargets: [
@@ -399,6 +409,88 @@ describe('the packaged stack', () => {
           StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` },
         });
     }
+  });
+
+  it('gives the sandbox exactly the packaged roles, statement for statement, once resolved', () => {
+    // Guards: the sandbox (and so every test, the demo and the benchmark) running the tasks under
+    // roles that differ from what a deployment creates. Both come from serverless.yml: the
+    // sandbox reads it itself (sandbox/scenario/stack-deployment.ts), osls compiles it here.
+    const deployment = stackDeployment(stack, ORGANIZATION_ID);
+    const packagedRoles = deployment.roles.map((role) => {
+      const packaged = template.Resources[role.logicalId];
+      expect([role.logicalId, packaged?.Type]).toEqual([role.logicalId, 'AWS::IAM::Role']);
+      const p = cfn.resolve<Record<string, unknown>>(packaged?.Properties);
+      return {
+        logicalId: role.logicalId,
+        roleName: p.RoleName,
+        path: p.Path ?? '/',
+        trust: p.AssumeRolePolicyDocument,
+        policies: (p.Policies as { PolicyName: string; PolicyDocument: unknown }[]).map((x) => ({
+          name: x.PolicyName,
+          document: x.PolicyDocument,
+        })),
+        managed: p.ManagedPolicyArns ?? [],
+      };
+    });
+    expect(
+      deployment.roles.map((role) => ({
+        logicalId: role.logicalId,
+        roleName: role.roleName,
+        path: role.path,
+        trust: role.assumeRolePolicyDocument,
+        policies: role.inlinePolicies,
+        managed: role.managedPolicyArns,
+      })),
+    ).toEqual(packagedRoles);
+    // Every function runs as one of them, the one its Lambda resource names.
+    for (const [name, fn] of functions())
+      expect(deployment.functions.find((f) => f.key === name)?.roleName).toBe(
+        cfn.resolve(roleOf(fn)[1].Properties.RoleName),
+      );
+    // And so does the key policy the sandbox's Secrets Manager applies to the secrets key.
+    expect(deployment.keyPolicies[stack.secretsKmsKeyArn]).toEqual(
+      cfn.resolve((template.Resources.SecretsKey as Resource).Properties.KeyPolicy),
+    );
+  });
+
+  it('grants each function only actions its bundle can call', () => {
+    // Guards: a grant no code can use (least privilege: DESIGN §6). Each SDK command class a
+    // bundle holds is authorised as the IAM action `service:Operation`; what the sandbox sees
+    // each role actually use across the suite is checked by test/grant-usage-reporter.cjs.
+    const prefixes: Record<string, string> = {
+      'client-dynamodb': 'dynamodb',
+      'client-organizations': 'organizations',
+      'client-s3': 's3',
+      'client-sts': 'sts',
+      'client-iam': 'iam',
+      'client-secrets-manager': 'secretsmanager',
+      'client-cloudtrail': 'cloudtrail',
+      'client-sns': 'sns',
+    };
+    const problems: string[] = [];
+    for (const [name, fn] of functions()) {
+      const code = [...readZip(path.join(OUT, `${name}.zip`)).values()][0]?.toString('utf8') ?? '';
+      const services = [...code.matchAll(/\bname:"@aws-sdk\/(client-[a-z0-9-]+)"/g)]
+        .map((m) => prefixes[m[1] as string])
+        .filter((p): p is string => p !== undefined);
+      // An SDK v3 command class: `class extends Command(…, "Operation", Schema){}` once minified.
+      const operations = new Set(
+        [...code.matchAll(/class extends [\w$]+\([\w$]+,[\w$]+,"([A-Za-z]+)",[\w$]+\)\{\}/g)].map(
+          (m) => m[1] as string,
+        ),
+      );
+      const callable = (action: string) => {
+        const [service, operation] = action.split(':') as [string, string];
+        if (service === 'logs') return true; // the Lambda runtime writes the function's log group
+        // Secrets Manager uses the secrets key on the caller's behalf (kms:ViaService).
+        if (service === 'kms') return services.includes('secretsmanager');
+        return services.includes(service) && operations.has(operation);
+      };
+      for (const statement of roleStatements(roleOf(fn)[1]))
+        for (const action of asList(statement.Action))
+          if (!callable(action)) problems.push(`${name}: ${statement.Sid} ${action}`);
+    }
+    expect(problems).toEqual([]);
   });
 
   it('lets only casbridge-* roles assume the member role, as its trust policy demands', () => {
@@ -631,11 +723,9 @@ describe('the packaged stack', () => {
       // Not a require: the text of the S3 client's SigV4a error message, which names the package.
       '@aws-sdk/signature-v4-crt',
     ]);
-    const sizes: string[] = [];
     for (const [name] of functions()) {
       const zip = path.join(OUT, `${name}.zip`);
       const bytes = statSync(zip).size;
-      sizes.push(`${name}.zip ${(bytes / 1024).toFixed(1)} KB`);
       expect(bytes).toBeLessThan(MAX_ZIP_BYTES);
       const files = readZip(zip);
       expect([...files.keys()]).toEqual([expect.stringMatching(/^functions\/[a-z-]+\/handler\.js$/)]);
@@ -643,7 +733,6 @@ describe('the packaged stack', () => {
       const required = [...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1] as string);
       expect(required.filter((m) => !builtins.has(m))).toEqual([]);
     }
-    console.log(sizes.join('\n'));
   });
 
   it('bundles into each function only the AWS SDK clients it calls', () => {
@@ -759,6 +848,7 @@ describe('the packaged stack', () => {
       expect(outcomes(onboard.report)).toEqual(healthy.map((id) => [id, 'SUCCEEDED', true]).sort());
       expect(outcomes(reconcile.report)).toEqual(healthy.map((id) => [id, 'SUCCEEDED', false]).sort());
     } finally {
+      useFunctionCredentials(undefined);
       Object.assign(handlers, sourceHandlers);
       for (const key of Object.keys(process.env)) if (!(key in environment)) delete process.env[key];
       Object.assign(process.env, environment);

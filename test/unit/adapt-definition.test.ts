@@ -40,4 +40,14 @@ describe('the local adaptation of the state machine', () => {
     expect((deployed.States.ProcessAccounts as State).ItemReader).toBeDefined();
     expect(deployed.States.ResolveTargets?.Next).toBe('ProcessAccounts');
   });
+
+  it('builds every ARN in the partition of the Region it runs in', () => {
+    const gov = adaptForLocalRun(deployed, { region: 'us-gov-west-1', accountId: '999988887777' });
+    const text = JSON.stringify(gov);
+    expect(text).not.toContain('arn:aws:');
+    expect(text).not.toContain('#{');
+    expect(gov.States[LOAD_TARGETS_STATE]?.Resource).toBe(
+      'arn:aws-us-gov:lambda:us-gov-west-1:999988887777:function:casbridge-local-load-targets',
+    );
+  });
 });

@@ -15,7 +15,8 @@ describe('configuration', () => {
       memberRoleName: 'CasBridgeExecutionRole',
       userName: 'CloudAppSecurity',
       userPath: '/casbridge/',
-      keyMaxAgeDays: 90,
+      keyMaxAgeDays: 75,
+      handoffOverdueDays: 14,
       allowPutBucketAcl: true,
       organizationTrail: 'skip',
       sessionSeconds: 3600,
@@ -39,6 +40,25 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_SESSION_SECONDS: '7200' })).toThrow(
       /CASBRIDGE_SESSION_SECONDS/,
     );
+  });
+
+  it('refuses a key age for rotation above 90 days by name, since Security Hub IAM.3 would fail first', () => {
+    expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_KEY_MAX_AGE_DAYS: '91' })).toThrow(
+      expect.objectContaining({
+        name: 'ConfigurationError',
+        message: expect.stringMatching(/CASBRIDGE_KEY_MAX_AGE_DAYS: must be at most 90: Security Hub IAM\.3/),
+      }),
+    );
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_KEY_MAX_AGE_DAYS: '90' }).keyMaxAgeDays).toBe(90);
+  });
+
+  it('refuses an overdue period of 45 days or more by name, since Security Hub IAM.22 fails at 45', () => {
+    for (const days of ['45', '0', 'two weeks'])
+      expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_HANDOFF_OVERDUE_DAYS: days })).toThrow(
+        /CASBRIDGE_HANDOFF_OVERDUE_DAYS/,
+      );
+    expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_HANDOFF_OVERDUE_DAYS: '45' })).toThrow(/IAM\.22/);
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_HANDOFF_OVERDUE_DAYS: '7' }).handoffOverdueDays).toBe(7);
   });
 
   it('refuses a webhook without a signing secret', () => {

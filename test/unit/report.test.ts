@@ -44,7 +44,13 @@ describe('buildReport', () => {
       byOutcome: { SUCCEEDED: 0, FAILED: 0, SKIPPED: 0 },
       changed: 0,
       unchanged: 0,
-      byConnector: { CONNECTED: 0, AWAITING_CONNECTION: 0, NOT_REGISTERED: 0, OFFBOARDED: 0 },
+      byConnector: {
+        CONNECTED: 0,
+        AWAITING_CONNECTION: 0,
+        HANDOFF_OVERDUE: 0,
+        NOT_REGISTERED: 0,
+        OFFBOARDED: 0,
+      },
       failuresByError: {},
     });
     expect(report.durationMs).toBe(125_000);
@@ -78,7 +84,13 @@ describe('buildReport', () => {
       byOutcome: { SUCCEEDED: 2, FAILED: 1, SKIPPED: 2 },
       changed: 1,
       unchanged: 4,
-      byConnector: { CONNECTED: 1, AWAITING_CONNECTION: 1, NOT_REGISTERED: 2, OFFBOARDED: 1 },
+      byConnector: {
+        CONNECTED: 1,
+        AWAITING_CONNECTION: 1,
+        HANDOFF_OVERDUE: 0,
+        NOT_REGISTERED: 2,
+        OFFBOARDED: 1,
+      },
       failuresByError: { ForeignUserConflict: 1 },
     });
   });
@@ -103,6 +115,42 @@ describe('buildReport', () => {
       { ...FAILED, accountId: '111111111105', error: undefined },
     ]);
     expect(summary.failuresByError).toEqual({ ForeignUserConflict: 2, Unknown: 1 });
+  });
+});
+
+describe('an overdue hand-off in the report', () => {
+  const overdue = account('111111111102', {
+    connector: 'HANDOFF_OVERDUE',
+    steps: {
+      register: { action: 'updated', reason: 'reminder-sent' },
+      verify: { action: 'unchanged', reason: 'handoff-overdue' },
+    },
+  });
+  const report = buildReport(RUN, [account('111111111101'), overdue], [], FINISHED);
+
+  it('counts HANDOFF_OVERDUE apart from AWAITING_CONNECTION in the summary', () => {
+    expect(report.summary.byConnector).toMatchObject({
+      CONNECTED: 1,
+      AWAITING_CONNECTION: 0,
+      HANDOFF_OVERDUE: 1,
+    });
+  });
+
+  it('names the status in the CSV connector column', () => {
+    const [header, , row] = parseCsv(renderCsv(report));
+    expect(row![header!.indexOf('connector')]).toBe('HANDOFF_OVERDUE');
+  });
+
+  it('shows the status chip on the account row and the count on its own summary card', () => {
+    const html = renderHtml(report);
+    expect(html).toMatch(
+      /<tr data-account-id="111111111102"[^>]*data-connector="HANDOFF_OVERDUE"[\s\S]*?<span class="pill connector-handoff-overdue">Hand-off overdue<\/span>/,
+    );
+    expect(html).toContain('data-testid="summary-overdue">1<');
+    expect(html).toContain('.connector-handoff-overdue{');
+    expect(html).toMatch(
+      /<g class="bar bar-handoff-overdue" data-connector="HANDOFF_OVERDUE" data-count="1">/,
+    );
   });
 });
 

@@ -1,8 +1,11 @@
+import type { Partition } from '../../../commons/partition';
+import { worldArn } from '../../core/arn';
 import { AwsError } from '../../core/aws-error';
 import { paginate } from '../../core/pagination';
 import { type RequestContext, requireString } from '../../core/service';
 import {
   accountState,
+  type IamGroup,
   type IamRole,
   type IamState,
   type IamUser,
@@ -73,12 +76,12 @@ export function entityPath(input: Record<string, unknown>, member = 'Path'): str
 }
 
 export function iamArn(
-  accountId: string,
-  kind: 'user' | 'role' | 'policy',
+  ctx: Pick<RequestContext, 'world' | 'accountId'>,
+  kind: 'user' | 'role' | 'group' | 'policy',
   path: string,
   name: string,
 ): string {
-  return `arn:aws:iam::${accountId}:${kind}${path}${name}`;
+  return worldArn(ctx.world, 'iam', '', ctx.accountId, `${kind}${path}${name}`);
 }
 
 /**
@@ -104,7 +107,7 @@ export async function authorizedUser(
   options: { context?: Record<string, string | string[]> } = {},
 ): Promise<IamUser> {
   const user = iamOf(ctx).users.get(userName.toLowerCase());
-  await ctx.authorize(action, user?.arn ?? iamArn(ctx.accountId, 'user', '/', userName), options);
+  await ctx.authorize(action, user?.arn ?? iamArn(ctx, 'user', '/', userName), options);
   if (!user) throw noSuchEntity(`The user with name ${userName} cannot be found.`);
   return user;
 }
@@ -117,17 +120,43 @@ export async function authorizedRole(
   options: { context?: Record<string, string | string[]> } = {},
 ): Promise<IamRole> {
   const role = iamOf(ctx).roles.get(roleName.toLowerCase());
-  await ctx.authorize(action, role?.arn ?? iamArn(ctx.accountId, 'role', '/', roleName), options);
+  await ctx.authorize(action, role?.arn ?? iamArn(ctx, 'role', '/', roleName), options);
   if (!role) throw noSuchEntity(`The role with name ${roleName} cannot be found.`);
   return role;
 }
 
+/** As {@link authorizedUser}, for groups (`arn:aws:iam::ACCOUNT:group/PATH/NAME`). */
+export async function authorizedGroup(
+  ctx: RequestContext,
+  action: string,
+  groupName: string,
+  options: { context?: Record<string, string | string[]> } = {},
+): Promise<IamGroup> {
+  const group = iamOf(ctx).groups.get(groupName.toLowerCase());
+  await ctx.authorize(action, group?.arn ?? iamArn(ctx, 'group', '/', groupName), options);
+  if (!group) throw noSuchEntity(`The group with name ${groupName} cannot be found.`);
+  return group;
+}
+
+/** The groups a user belongs to, by group name. */
+export function groupsOfUser(iam: IamState, userName: string): IamGroup[] {
+  const member = userName.toLowerCase();
+  return [...iam.groups.values()]
+    .filter((group) => group.members.includes(member))
+    .sort(byName((g) => g.groupName));
+}
+
 /**
  * Checks a submitted policy document as IAM does before storing it. `maxChars` is the quota on
- * its size, which IAM counts without whitespace.
+ * its size, which IAM counts without whitespace; inline user and group policies share one quota
+ * across the holder's documents and check it themselves ({@link policySize}).
  */
-export function parsePolicyDocument(text: string, quota: { name: string; maxChars: number }): PolicyDocument {
-  if (text.replace(/\s/g, '').length > quota.maxChars) {
+export function parsePolicyDocument(
+  text: string,
+  quota?: { name: string; maxChars: number },
+  partition?: Partition,
+): PolicyDocument {
+  if (quota && policySize(text) > quota.maxChars) {
     throw limitExceeded(`Cannot exceed quota for ${quota.name}: ${quota.maxChars}`);
   }
   let parsed: unknown;
@@ -148,8 +177,28 @@ export function parsePolicyDocument(text: string, quota: { name: string; maxChar
     const effect = (item as Record<string, unknown>).Effect;
     if (effect === undefined) throw malformed('Missing required field Effect');
     if (effect !== 'Allow' && effect !== 'Deny') throw malformed(`Invalid effect: ${String(effect)}`);
+    if (partition) checkResourcePartitions(item as Record<string, unknown>, partition);
   }
   return parsed as PolicyDocument;
+}
+
+/** A document's size as IAM counts it against its quotas: characters other than whitespace. */
+export function policySize(document: string | PolicyDocument): number {
+  return (typeof document === 'string' ? document : JSON.stringify(document)).replace(/\s/g, '').length;
+}
+
+/** IAM refuses a resource ARN of another partition than the account's (GovCloud, China). */
+function checkResourcePartitions(statement: Record<string, unknown>, partition: Partition): void {
+  for (const key of ['Resource', 'NotResource']) {
+    const value = statement[key];
+    for (const resource of Array.isArray(value) ? value : value === undefined ? [] : [value]) {
+      if (typeof resource !== 'string' || !resource.startsWith('arn:')) continue;
+      const named = resource.split(':')[1];
+      if (named !== partition && named !== '*') {
+        throw malformed(`Partition "${named}" is not valid for resource "${resource}".`);
+      }
+    }
+  }
 }
 
 function malformed(message: string): AwsError {

@@ -1,3 +1,5 @@
+import type { Partition } from '../../../commons/partition';
+import { PARTITION_PATTERN } from '../../core/arn';
 import { AwsError } from '../../core/aws-error';
 import { AWS_MANAGED_POLICIES } from '../../core/managed-policies';
 import { type OperationHandler, type RequestContext, requireString } from '../../core/service';
@@ -26,7 +28,9 @@ const MANAGED_POLICY_SIZE = { name: 'PolicySize', maxChars: 6144 };
 const MAX_POLICY_VERSIONS = 5;
 /** When the sandbox says AWS published its managed policies; any fixed date in the past will do. */
 const AWS_EPOCH = new Date('2015-02-06T18:39:46Z');
-const POLICY_ARN = /^arn:aws:iam::(\d{12}|aws):policy(\/(?:[\u0021-\u007e]+\/)?)?([\w+=,.@-]+)$/;
+const POLICY_ARN = new RegExp(
+  `^arn:${PARTITION_PATTERN}:iam::(\\d{12}|aws):policy(\\/(?:[\\u0021-\\u007e]+\\/)?)?([\\w+=,.@-]+)$`,
+);
 
 /** A managed policy as the attach and list calls see it: the account's own, or one of AWS's. */
 export type AnyManagedPolicy =
@@ -38,9 +42,9 @@ export const policyOperations: Record<string, OperationHandler> = {
     const policyName = entityName(input, 'PolicyName', 128);
     const path = entityPath(input);
     const text = requireString(input, 'PolicyDocument');
-    const arn = iamArn(ctx.accountId, 'policy', path, policyName);
+    const arn = iamArn(ctx, 'policy', path, policyName);
     await ctx.authorize('iam:CreatePolicy', arn);
-    parsePolicyDocument(text, MANAGED_POLICY_SIZE);
+    parsePolicyDocument(text, MANAGED_POLICY_SIZE, ctx.world.settings.partition);
     const policies = iamOf(ctx).policies;
     if ([...policies.keys()].some((existing) => existing.toLowerCase() === arn.toLowerCase())) {
       throw entityAlreadyExists(
@@ -73,7 +77,8 @@ export const policyOperations: Record<string, OperationHandler> = {
 
   DeletePolicy: async (ctx, input) => {
     const policy = await customerPolicy(ctx, 'iam:DeletePolicy', input);
-    if (attachmentCount(iamOf(ctx), policy.arn) > 0) {
+    const iam = iamOf(ctx);
+    if (attachmentCount(iam, policy.arn) > 0 || boundaryUsageCount(iam, policy.arn) > 0) {
       throw deleteConflict('Cannot delete a policy attached to entities.');
     }
     if (policy.versions.length > 1) {
@@ -101,7 +106,7 @@ export const policyOperations: Record<string, OperationHandler> = {
         'A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.',
       );
     }
-    parsePolicyDocument(text, MANAGED_POLICY_SIZE);
+    parsePolicyDocument(text, MANAGED_POLICY_SIZE, ctx.world.settings.partition);
     const now = ctx.world.clock.now();
     const version: PolicyVersion = {
       versionId: `v${policy.nextVersionNumber}`,
@@ -152,7 +157,7 @@ export const policyOperations: Record<string, OperationHandler> = {
     }
     const iam = iamOf(ctx);
     const all: AnyManagedPolicy[] = [
-      ...(scope === 'Local' ? [] : awsManagedPolicies()),
+      ...(scope === 'Local' ? [] : awsManagedPolicies(ctx.world.settings.partition)),
       ...(scope === 'AWS'
         ? []
         : [...iam.policies.values()].map((policy) => ({ kind: 'customer' as const, policy }))),
@@ -181,18 +186,26 @@ export function findManagedPolicy(iam: IamState, arn: string): AnyManagedPolicy 
   return policy ? { kind: 'customer', policy } : undefined;
 }
 
-/** Validates a `PolicyArn` member; IAM rejects a malformed one before looking it up. */
-export function policyArnOf(input: Record<string, unknown>): string {
-  const arn = requireString(input, 'PolicyArn');
+/** Validates a `PolicyArn` member (or another naming a policy); IAM rejects a malformed one before looking it up. */
+export function policyArnOf(input: Record<string, unknown>, member = 'PolicyArn'): string {
+  const arn = requireString(input, member);
   if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
   return arn;
 }
 
-/** How many users and roles of the account have the policy attached (GetPolicy's AttachmentCount). */
+/** How many users, roles and groups of the account have the policy attached (GetPolicy's AttachmentCount). */
 export function attachmentCount(iam: IamState, arn: string): number {
   let count = 0;
   for (const user of iam.users.values()) if (user.attachedPolicyArns.includes(arn)) count++;
   for (const role of iam.roles.values()) if (role.attachedPolicyArns.includes(arn)) count++;
+  for (const group of iam.groups.values()) if (group.attachedPolicyArns.includes(arn)) count++;
+  return count;
+}
+
+/** How many users have the policy as their permissions boundary (PermissionsBoundaryUsageCount). */
+export function boundaryUsageCount(iam: IamState, arn: string): number {
+  let count = 0;
+  for (const user of iam.users.values()) if (user.permissionsBoundaryArn === arn) count++;
   return count;
 }
 
@@ -233,8 +246,8 @@ async function customerPolicy(
   return found.policy;
 }
 
-function awsManagedPolicies(): AnyManagedPolicy[] {
-  return [...AWS_MANAGED_POLICIES].map(([arn, managed]) => ({
+function awsManagedPolicies(partition: Partition): AnyManagedPolicy[] {
+  return AWS_MANAGED_POLICIES.inPartition(partition).map(([arn, managed]) => ({
     kind: 'aws' as const,
     arn,
     name: managed.name,
@@ -291,7 +304,7 @@ function policyShape(iam: IamState, found: AnyManagedPolicy) {
       Path: '/',
       DefaultVersionId: 'v1',
       AttachmentCount: count,
-      PermissionsBoundaryUsageCount: 0,
+      PermissionsBoundaryUsageCount: boundaryUsageCount(iam, arnOf(found)),
       IsAttachable: true,
       CreateDate: AWS_EPOCH,
       UpdateDate: AWS_EPOCH,
@@ -305,7 +318,7 @@ function policyShape(iam: IamState, found: AnyManagedPolicy) {
     Path: policy.path,
     DefaultVersionId: policy.defaultVersionId,
     AttachmentCount: count,
-    PermissionsBoundaryUsageCount: 0,
+    PermissionsBoundaryUsageCount: boundaryUsageCount(iam, arnOf(found)),
     IsAttachable: true,
     Description: policy.description,
     CreateDate: policy.createDate,

@@ -41,9 +41,13 @@ export const roleOperations: Record<string, OperationHandler> = {
   CreateRole: async (ctx, input) => {
     const roleName = entityName(input, 'RoleName', 64);
     const path = entityPath(input);
-    const arn = iamArn(ctx.accountId, 'role', path, roleName);
+    const arn = iamArn(ctx, 'role', path, roleName);
     await ctx.authorize('iam:CreateRole', arn);
-    const trust = parsePolicyDocument(requireString(input, 'AssumeRolePolicyDocument'), TRUST_POLICY_SIZE);
+    const trust = parsePolicyDocument(
+      requireString(input, 'AssumeRolePolicyDocument'),
+      TRUST_POLICY_SIZE,
+      ctx.world.settings.partition,
+    );
     const maxSessionDuration =
       input.MaxSessionDuration === undefined ? 3600 : Number(input.MaxSessionDuration);
     if (!Number.isInteger(maxSessionDuration) || maxSessionDuration < 3600 || maxSessionDuration > 43200) {
@@ -87,7 +91,11 @@ export const roleOperations: Record<string, OperationHandler> = {
   PutRolePolicy: async (ctx, input) => {
     const role = await authorizedRole(ctx, 'iam:PutRolePolicy', entityName(input, 'RoleName', 64));
     const policyName = entityName(input, 'PolicyName', 128);
-    const document = parsePolicyDocument(requireString(input, 'PolicyDocument'), ROLE_POLICY_SIZE);
+    const document = parsePolicyDocument(
+      requireString(input, 'PolicyDocument'),
+      ROLE_POLICY_SIZE,
+      ctx.world.settings.partition,
+    );
     role.inlinePolicies.set(policyName, document);
     return undefined;
   },

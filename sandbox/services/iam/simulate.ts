@@ -1,9 +1,12 @@
+import { PARTITION_PATTERN } from '../../core/arn';
 import { decideRequest } from '../../core/authorize';
 import type { Principal } from '../../core/credentials';
 import { type OperationHandler, type RequestContext, requireString } from '../../core/service';
 import { iamOf, iamPage, invalidInput, noSuchEntity } from './common';
 
-const SOURCE_ARN = /^arn:aws:iam::(\d{12}):(user|role)(\/|\/[\u0021-\u007e]+\/)([\w+=,.@-]+)$/;
+const SOURCE_ARN = new RegExp(
+  `^arn:${PARTITION_PATTERN}:iam::(\\d{12}):(user|role)(\\/|\\/[\\u0021-\\u007e]+\\/)([\\w+=,.@-]+)$`,
+);
 
 export const simulateOperations: Record<string, OperationHandler> = {
   /**
@@ -39,6 +42,10 @@ export const simulateOperations: Record<string, OperationHandler> = {
           decision.allowedByOrganizations === undefined
             ? undefined
             : { AllowedByOrganizations: decision.allowedByOrganizations },
+        PermissionsBoundaryDecisionDetail:
+          decision.allowedByPermissionsBoundary === undefined
+            ? undefined
+            : { AllowedByPermissionsBoundary: decision.allowedByPermissionsBoundary },
       });
     }
     return { EvaluationResults: results, ...more };

@@ -8,6 +8,7 @@ import {
   entityAlreadyExists,
   entityName,
   entityPath,
+  groupsOfUser,
   iamArn,
   iamOf,
   iamPage,
@@ -15,21 +16,33 @@ import {
   targetUserName,
   underPathPrefix,
 } from './common';
+import { requireBoundaryPolicy } from './permissions-boundaries';
+import { policyArnOf } from './policies';
 
 const TAGS_PER_USER = 50;
 
 export const userOperations: Record<string, OperationHandler> = {
   GetUser: async (ctx, input) => {
     const user = await authorizedUser(ctx, 'iam:GetUser', targetUserName(ctx, input));
-    return { User: userShape(user, { withTags: true }) };
+    return { User: userShape(user, { detailed: true }) };
   },
 
   CreateUser: async (ctx, input) => {
     const userName = entityName(input, 'UserName', 64);
     const path = entityPath(input);
     const tags = checkedTags([], readTags(input.Tags));
-    const arn = iamArn(ctx.accountId, 'user', path, userName);
-    await ctx.authorize('iam:CreateUser', arn);
+    const arn = iamArn(ctx, 'user', path, userName);
+    const boundary =
+      input.PermissionsBoundary === undefined ? undefined : policyArnOf(input, 'PermissionsBoundary');
+    // iam:PermissionsBoundary lets an administrator allow new users only with a given boundary.
+    await ctx.authorize(
+      'iam:CreateUser',
+      arn,
+      boundary === undefined ? {} : { context: { 'iam:PermissionsBoundary': boundary } },
+    );
+    if (boundary !== undefined) requireBoundaryPolicy(ctx, boundary);
+    // As on AWS: tags given at creation need iam:TagUser on the user too.
+    if (tags.length > 0) await ctx.authorize('iam:TagUser', arn);
     const users = iamOf(ctx).users;
     if (users.has(userName.toLowerCase())) {
       throw entityAlreadyExists(`User with name ${userName} already exists.`);
@@ -43,23 +56,30 @@ export const userOperations: Record<string, OperationHandler> = {
       tags,
       attachedPolicyArns: [],
       inlinePolicies: new Map(),
+      ...(boundary === undefined ? {} : { permissionsBoundaryArn: boundary }),
     };
     users.set(userName.toLowerCase(), user);
-    return { User: userShape(user, { withTags: tags.length > 0 }) };
+    return { User: userShape(user, { detailed: true }) };
   },
 
   DeleteUser: async (ctx, input) => {
     const user = await authorizedUser(ctx, 'iam:DeleteUser', entityName(input, 'UserName', 64));
     const iam = iamOf(ctx);
     const key = user.userName.toLowerCase();
+    // IAM refuses while anything hangs off the user, checked in the order the API Reference lists
+    // what to remove first: password, keys, inline policies, managed policies, group memberships.
+    if (user.loginProfile) throw deleteConflict('Cannot delete entity, must delete login profile first.');
     if ([...iam.accessKeys.values()].some((k) => k.userName.toLowerCase() === key)) {
       throw deleteConflict('Cannot delete entity, must delete access keys first.');
     }
+    if (user.inlinePolicies.size > 0)
+      throw deleteConflict('Cannot delete entity, must delete policies first.');
     if (user.attachedPolicyArns.length > 0) {
       throw deleteConflict('Cannot delete entity, must detach all policies first.');
     }
-    if (user.inlinePolicies.size > 0)
-      throw deleteConflict('Cannot delete entity, must delete policies first.');
+    if (groupsOfUser(iam, key).length > 0) {
+      throw deleteConflict('Cannot delete entity, must remove users from group first.');
+    }
     iam.users.delete(key);
     return undefined;
   },
@@ -88,19 +108,26 @@ export const userOperations: Record<string, OperationHandler> = {
     await ctx.authorize('iam:ListUsers', '*');
     const users = underPathPrefix([...iamOf(ctx).users.values()], input).sort(byName((u) => u.userName));
     const { page, ...more } = iamPage(users, input);
-    return { Users: page.map((user) => userShape(user, { withTags: false })), ...more };
+    return { Users: page.map((user) => userShape(user, { detailed: false })), ...more };
   },
 };
 
-/** The `User` structure; only GetUser (and CreateUser with tags) carry the tags. */
-function userShape(user: IamUser, options: { withTags: boolean }) {
+/**
+ * The `User` structure; only GetUser (and CreateUser) carry the tags and the permissions
+ * boundary: the List calls leave them out, as IAM's do.
+ */
+export function userShape(user: IamUser, options: { detailed: boolean }) {
   return {
     Path: user.path,
     UserName: user.userName,
     UserId: user.userId,
     Arn: user.arn,
     CreateDate: user.createDate,
-    Tags: options.withTags && user.tags.length > 0 ? user.tags : undefined,
+    PermissionsBoundary:
+      options.detailed && user.permissionsBoundaryArn !== undefined
+        ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: user.permissionsBoundaryArn }
+        : undefined,
+    Tags: options.detailed && user.tags.length > 0 ? user.tags : undefined,
   };
 }
 
