@@ -36,6 +36,29 @@ async function prepare(sandbox: Sandbox, config: Config, index: number) {
   return { accountId, cloudtrail, run, ours, logging, writesSince };
 }
 
+/** A bucket of the central account any trail may deliver to (the central log bucket takes casbridge's only). */
+async function anyTrailBucket(sandbox: Sandbox, bucket: string): Promise<string> {
+  const s3 = new S3Client(sandbox.clientConfig());
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: bucket,
+      Policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'cloudtrail.amazonaws.com' },
+            Action: ['s3:GetBucketAcl', 's3:PutObject'],
+            Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+          },
+        ],
+      }),
+    }),
+  );
+  return bucket;
+}
+
 /** An administrator of the member account, through the role Organizations creates there. */
 async function adminCloudTrail(sandbox: Sandbox, accountId: string): Promise<CloudTrailClient> {
   return new CloudTrailClient(
@@ -126,25 +149,7 @@ describe('the trail step', () => {
     await run();
     // Someone points the trail at a bucket of their own (the central bucket's policy admits the
     // account's trail under its own prefix only).
-    const elsewhere = `elsewhere-${accountId}`;
-    const s3 = new S3Client(sandbox().clientConfig());
-    await s3.send(new CreateBucketCommand({ Bucket: elsewhere }));
-    await s3.send(
-      new PutBucketPolicyCommand({
-        Bucket: elsewhere,
-        Policy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Effect: 'Allow',
-              Principal: { Service: 'cloudtrail.amazonaws.com' },
-              Action: ['s3:GetBucketAcl', 's3:PutObject'],
-              Resource: [`arn:aws:s3:::${elsewhere}`, `arn:aws:s3:::${elsewhere}/*`],
-            },
-          ],
-        }),
-      }),
-    );
+    const elsewhere = await anyTrailBucket(sandbox(), `elsewhere-${accountId}`);
     const admin = await adminCloudTrail(sandbox(), accountId);
     await admin.send(
       new UpdateTrailCommand({ Name: 'casbridge', S3BucketName: elsewhere, S3KeyPrefix: 'elsewhere' }),
@@ -304,10 +309,10 @@ describe('the trail step', () => {
     const { accountId, cloudtrail, run, writesSince } = await prepare(sandbox(), config(), 12);
     const admin = await adminCloudTrail(sandbox(), accountId);
     await admin.send(
+      // The central bucket takes only casbridge's trail: another trail delivers elsewhere.
       new CreateTrailCommand({
         Name: 'audit',
-        S3BucketName: sandbox().stack.logBucket,
-        S3KeyPrefix: 'casbridge/audit',
+        S3BucketName: await anyTrailBucket(sandbox(), `audit-${accountId}`),
       }),
     );
     await admin.send(
