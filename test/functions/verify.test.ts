@@ -396,11 +396,12 @@ describe('a hand-off the connector does not act on', () => {
     const later = await prepare(sandbox(), 4, { register: false });
     const before = messagesFor(accountId).length;
 
+    const registerSettings = await functionRoleSettings(sandbox(), 'register');
     const plan = await withLedger(later.ledger, accountId, (view) =>
       ensureRegistration(
         {
-          sns: new SNSClient(clientConfig(later.deps.settings)),
-          secrets: later.deps.secrets,
+          sns: new SNSClient(clientConfig(registerSettings)),
+          secrets: new SecretsManagerClient(clientConfig(registerSettings)),
           config: later.config,
           now: later.deps.now,
         },
