@@ -56,30 +56,25 @@ export function readTemplate(path: string): Record<string, unknown> {
   return parse(readFileSync(path, 'utf8'), { customTags: INTRINSIC_TAGS }) as Record<string, unknown>;
 }
 
+/** A customer managed policy a template creates (AWS::IAM::ManagedPolicy). */
+export interface TemplateManagedPolicy {
+  logicalId: string;
+  policyName: string;
+  path: string;
+  description?: string;
+  document: Record<string, unknown>;
+}
+
+type Pseudo = { accountId: string; region: string; partition?: string };
+
 /** The IAM roles a template creates, resolved for one account. */
 export function templateRoles(
   template: Record<string, unknown>,
   parameters: Record<string, string>,
-  pseudo: { accountId: string; region: string; partition?: string },
+  pseudo: Pseudo,
 ): TemplateRole[] {
-  const values: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(
-    (template.Parameters ?? {}) as Record<string, { Default?: unknown }>,
-  )) {
-    const value = parameters[name] ?? (spec.Default === undefined ? undefined : String(spec.Default));
-    if (value === undefined) throw new Error(`template parameter ${name} has no value`);
-    values[name] = value;
-  }
-  values['AWS::AccountId'] = pseudo.accountId;
-  values['AWS::Region'] = pseudo.region;
-  values['AWS::Partition'] = pseudo.partition ?? 'aws';
-  const resolve = (node: unknown): unknown => resolveIntrinsics(node, values);
   const roles: TemplateRole[] = [];
-  for (const [logicalId, resource] of Object.entries(
-    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
-  )) {
-    if (resource.Type !== 'AWS::IAM::Role') continue;
-    const props = resolve(resource.Properties ?? {}) as Record<string, unknown>;
+  for (const { logicalId, props } of templateResources(template, parameters, pseudo, 'AWS::IAM::Role')) {
     roles.push({
       logicalId,
       roleName: String(props.RoleName ?? logicalId),
@@ -96,6 +91,50 @@ export function templateRoles(
     });
   }
   return roles;
+}
+
+/** The customer managed policies a template creates, resolved for one account. */
+export function templateManagedPolicies(
+  template: Record<string, unknown>,
+  parameters: Record<string, string>,
+  pseudo: Pseudo,
+): TemplateManagedPolicy[] {
+  return templateResources(template, parameters, pseudo, 'AWS::IAM::ManagedPolicy').map(
+    ({ logicalId, props }) => ({
+      logicalId,
+      policyName: String(props.ManagedPolicyName ?? logicalId),
+      path: String(props.Path ?? '/'),
+      ...(props.Description === undefined ? {} : { description: String(props.Description) }),
+      document: props.PolicyDocument as Record<string, unknown>,
+    }),
+  );
+}
+
+function templateResources(
+  template: Record<string, unknown>,
+  parameters: Record<string, string>,
+  pseudo: Pseudo,
+  type: string,
+): { logicalId: string; props: Record<string, unknown> }[] {
+  const values: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(
+    (template.Parameters ?? {}) as Record<string, { Default?: unknown }>,
+  )) {
+    const value = parameters[name] ?? (spec.Default === undefined ? undefined : String(spec.Default));
+    if (value === undefined) throw new Error(`template parameter ${name} has no value`);
+    values[name] = value;
+  }
+  values['AWS::AccountId'] = pseudo.accountId;
+  values['AWS::Region'] = pseudo.region;
+  values['AWS::Partition'] = pseudo.partition ?? 'aws';
+  return Object.entries(
+    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
+  )
+    .filter(([, resource]) => resource.Type === type)
+    .map(([logicalId, resource]) => ({
+      logicalId,
+      props: resolveIntrinsics(resource.Properties ?? {}, values) as Record<string, unknown>,
+    }));
 }
 
 function resolveIntrinsics(node: unknown, values: Record<string, string>): unknown {

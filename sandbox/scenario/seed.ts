@@ -6,7 +6,7 @@ import { issueUserKey } from '../core/identity';
 import { Rng } from '../core/rng';
 import type { IamRole, OrgAccount, PolicyDocument, World } from '../core/world';
 import { accountState, regionalState } from '../core/world';
-import { readTemplate, templateRoles } from './cloudformation';
+import { readTemplate, templateManagedPolicies, templateRoles } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
 import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
 
@@ -212,12 +212,38 @@ function seedMemberAccount(
   }
   const faults = account.faults ?? {};
   if (!faults.roleMissing) {
-    for (const role of templateRoles(template, roleParameters, { accountId: account.id, region })) {
+    // The StackSet's own policies (the connector's permissions boundary) come with the role.
+    const pseudo = { accountId: account.id, region };
+    for (const policy of templateManagedPolicies(template, roleParameters, pseudo)) {
+      const arn = `arn:aws:iam::${account.id}:policy${policy.path}${policy.policyName}`;
+      const now = world.clock.now();
+      accountState(world, account.id).iam.policies.set(arn, {
+        policyName: policy.policyName,
+        policyId: world.rng.iamId('ANPA'),
+        arn,
+        path: policy.path,
+        ...(policy.description ? { description: policy.description } : {}),
+        defaultVersionId: 'v1',
+        versions: [
+          {
+            versionId: 'v1',
+            document: JSON.stringify(policy.document),
+            isDefaultVersion: true,
+            createDate: now,
+          },
+        ],
+        nextVersionNumber: 2,
+        createDate: now,
+        updateDate: now,
+        tags: [],
+      });
+    }
+    for (const role of templateRoles(template, roleParameters, pseudo)) {
       const created = addRole(world, account.id, {
         roleName: role.roleName,
         path: role.path,
         maxSessionDuration: role.maxSessionDuration,
-        assumeRolePolicy: role.assumeRolePolicyDocument as PolicyDocument,
+        assumeRolePolicy: admitStandInTaskRole(role.assumeRolePolicyDocument as PolicyDocument, mgmtId),
         attachedPolicyArns: role.managedPolicyArns,
         inlinePolicies: new Map(role.inlinePolicies.map((p) => [p.name, p.document as PolicyDocument])),
       });
@@ -240,6 +266,29 @@ function seedMemberAccount(
     });
   }
   seedPreexisting(world, account, roleParameters, region);
+}
+
+/**
+ * TEMPORARY, until the sandbox runs every task as its own function role (issue 10 §2): the
+ * template trusts exactly `casbridge-<stage>-<function>`, and the sandbox's tasks still run as
+ * the one stand-in role, so the seeded trust policy admits that role too. Remove with the roles
+ * lane's merge; nothing else deviates from the template.
+ */
+function admitStandInTaskRole(trust: PolicyDocument, mgmtId: string): PolicyDocument {
+  const standIn = stackResources(mgmtId, 'us-east-1').taskRoleArn;
+  const statements = (trust.Statement as Record<string, unknown>[]).map((statement) => {
+    const arnEquals = (statement.Condition as Record<string, Record<string, unknown>> | undefined)?.ArnEquals;
+    const names = arnEquals?.['aws:PrincipalArn'];
+    if (!arnEquals || !Array.isArray(names)) return statement;
+    return {
+      ...statement,
+      Condition: {
+        ...(statement.Condition as Record<string, unknown>),
+        ArnEquals: { ...arnEquals, 'aws:PrincipalArn': [...names, standIn] },
+      },
+    };
+  });
+  return { ...trust, Statement: statements } as PolicyDocument;
 }
 
 /** Resources already in the account before casbridge comes: the limits and conflicts it must handle. */
