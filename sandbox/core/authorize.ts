@@ -4,20 +4,20 @@ import { AwsError } from './aws-error';
 import type { Principal } from './credentials';
 import { AWS_MANAGED_POLICIES, FULL_AWS_ACCESS_SCP } from './managed-policies';
 import type { AuthorizeOptions } from './service';
-import type { PolicyDocument, World } from './world';
+import type { IamState, PolicyDocument, World } from './world';
 
 /**
  * What IAM decides for one request, in the words of SimulatePrincipalPolicy's `EvalDecision`.
  * `allowedByOrganizations` is absent when no SCP applies (the management account, or no organization).
  */
-export type Decision =
-  | { allowed: true; evalDecision: 'allowed'; allowedByOrganizations?: boolean }
-  | {
-      allowed: false;
-      evalDecision: 'explicitDeny' | 'implicitDeny';
-      reason: string;
-      allowedByOrganizations?: boolean;
-    };
+export type Decision = (
+  | { allowed: true; evalDecision: 'allowed' }
+  | { allowed: false; evalDecision: 'explicitDeny' | 'implicitDeny'; reason: string }
+) & {
+  allowedByOrganizations?: boolean;
+  /** Absent when the principal has no permissions boundary. */
+  allowedByPermissionsBoundary?: boolean;
+};
 
 /**
  * Decides a call the way IAM does, with a real policy evaluator (@cloud-copilot/iam-simulate):
@@ -96,6 +96,7 @@ function simulationOf(
   options: AuthorizeOptions,
 ): Simulation {
   const identityPolicies = identityPoliciesOf(world, principal);
+  const boundary = permissionsBoundaryOf(world, principal);
   const scps = scpLevelsOf(world, principal.accountId);
   const context = {
     'aws:PrincipalAccount': principal.accountId,
@@ -117,6 +118,8 @@ function simulationOf(
     })),
     resourceControlPolicies: [],
     ...(options.resourcePolicy ? { resourcePolicy: options.resourcePolicy } : {}),
+    // Part of the simulation, so of the decision cache key: a changed boundary is a new decision.
+    ...(boundary ? { permissionBoundaryPolicies: [{ name: 'permissions-boundary', policy: boundary }] } : {}),
   } as unknown as Simulation;
 }
 
@@ -178,7 +181,11 @@ async function runEvaluator(simulation: Simulation): Promise<Decision> {
       ? (response.result.analysis as unknown as Record<string, { result?: string }>)
       : {};
   const scpResult = analysis.scpAnalysis?.result;
-  const organizations = scpResult === undefined ? {} : { allowedByOrganizations: scpResult === 'Allowed' };
+  const boundaryResult = analysis.permissionBoundaryAnalysis?.result;
+  const organizations = {
+    ...(scpResult === undefined ? {} : { allowedByOrganizations: scpResult === 'Allowed' }),
+    ...(boundaryResult === undefined ? {} : { allowedByPermissionsBoundary: boundaryResult === 'Allowed' }),
+  };
   if (response.overallResult === 'Allowed')
     return { allowed: true, evalDecision: 'allowed', ...organizations };
   const evalDecision = response.overallResult === 'ExplicitlyDenied' ? 'explicitDeny' : 'implicitDeny';
@@ -194,32 +201,66 @@ function denialReason(analysis: Record<string, { result?: string }>): string {
     return 'with an explicit deny in an identity-based policy';
   if (analysis.resourceAnalysis?.result === 'ExplicitlyDenied')
     return 'with an explicit deny in a resource-based policy';
+  if (analysis.permissionBoundaryAnalysis?.result === 'ExplicitlyDenied')
+    return 'with an explicit deny in a permissions boundary';
   if (analysis.identityAnalysis?.result !== 'Allowed')
     return 'because no identity-based policy allows the action';
+  if (analysis.permissionBoundaryAnalysis && analysis.permissionBoundaryAnalysis.result !== 'Allowed')
+    return 'because no permissions boundary allows the action';
   return 'because no resource-based policy allows the action';
 }
 
-/** The policy documents attached to a user or to the role behind a session (default versions). */
+/**
+ * The identity policies of a user or of the role behind a session: inline and attached managed
+ * policies (default versions) and, for a user, those of every group it belongs to, as IAM
+ * gathers them.
+ */
 export function identityPoliciesOf(world: World, principal: Principal): PolicyDocument[] {
   const iam = world.accounts.get(principal.accountId)?.iam;
   if (!iam) return [];
-  const holder =
-    principal.kind === 'user'
-      ? iam.users.get(principal.userName.toLowerCase())
-      : iam.roles.get(principal.roleName.toLowerCase());
-  if (!holder) return [];
+  if (principal.kind === 'user') {
+    const user = iam.users.get(principal.userName.toLowerCase());
+    if (!user) return [];
+    const member = user.userName.toLowerCase();
+    const groups = [...iam.groups.values()].filter((group) => group.members.includes(member));
+    return [user, ...groups].flatMap((holder) => holderPolicies(iam, holder));
+  }
+  const role = iam.roles.get(principal.roleName.toLowerCase());
+  return role ? holderPolicies(iam, role) : [];
+}
+
+/** A user's permissions boundary, which caps what its identity policies grant; none for roles here. */
+export function permissionsBoundaryOf(world: World, principal: Principal): PolicyDocument | undefined {
+  if (principal.kind !== 'user') return undefined;
+  const iam = world.accounts.get(principal.accountId)?.iam;
+  const arn = iam?.users.get(principal.userName.toLowerCase())?.permissionsBoundaryArn;
+  if (!iam || arn === undefined) return undefined;
+  // A boundary whose policy is gone allows nothing: IAM refuses to delete a policy in use as one.
+  return (
+    managedDocument(iam, arn) ?? {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', NotAction: '*', Resource: '*' }],
+    }
+  );
+}
+
+function holderPolicies(
+  iam: IamState,
+  holder: { inlinePolicies: Map<string, PolicyDocument>; attachedPolicyArns: string[] },
+): PolicyDocument[] {
   const documents: PolicyDocument[] = [...holder.inlinePolicies.values()];
   for (const arn of holder.attachedPolicyArns) {
-    const managed = AWS_MANAGED_POLICIES.get(arn);
-    if (managed) {
-      documents.push(managed.document);
-      continue;
-    }
-    const policy = iam.policies.get(arn);
-    const version = policy?.versions.find((v) => v.isDefaultVersion);
-    if (version) documents.push(JSON.parse(version.document) as PolicyDocument);
+    const document = managedDocument(iam, arn);
+    if (document) documents.push(document);
   }
   return documents;
+}
+
+function managedDocument(iam: IamState, arn: string): PolicyDocument | undefined {
+  const managed = AWS_MANAGED_POLICIES.get(arn);
+  if (managed) return managed.document;
+  const version = iam.policies.get(arn)?.versions.find((v) => v.isDefaultVersion);
+  return version ? (JSON.parse(version.document) as PolicyDocument) : undefined;
 }
 
 /** SCP levels from the root down to the account, each with FullAWSAccess plus what is attached there. */

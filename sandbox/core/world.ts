@@ -122,6 +122,8 @@ export interface IamState {
   /** Keyed by lower-cased name: IAM names are case-insensitive. */
   readonly users: Map<string, IamUser>;
   readonly roles: Map<string, IamRole>;
+  /** Keyed by lower-cased name, like users. */
+  readonly groups: Map<string, IamGroup>;
   /** Customer managed policies by ARN. */
   readonly policies: Map<string, ManagedPolicy>;
   readonly accessKeys: Map<string, AccessKeyRecord>;
@@ -134,6 +136,22 @@ export interface IamUser {
   path: string;
   createDate: Date;
   tags: Tag[];
+  attachedPolicyArns: string[];
+  inlinePolicies: Map<string, PolicyDocument>;
+  /** The managed policy that caps what the user's identity policies can grant. */
+  permissionsBoundaryArn?: string;
+  /** A console password exists; the password itself is never kept (IAM never returns it). */
+  loginProfile?: { createDate: Date; passwordResetRequired: boolean };
+}
+
+export interface IamGroup {
+  groupName: string;
+  groupId: string;
+  arn: string;
+  path: string;
+  createDate: Date;
+  /** Lower-cased names of the member users, in the order they were added. */
+  members: string[];
   attachedPolicyArns: string[];
   inlinePolicies: Map<string, PolicyDocument>;
 }
@@ -276,7 +294,13 @@ export interface PublishedMessage {
 // ---------------------------------------------------------------- helpers
 
 export function emptyIamState(): IamState {
-  return { users: new Map(), roles: new Map(), policies: new Map(), accessKeys: new Map() };
+  return {
+    users: new Map(),
+    roles: new Map(),
+    groups: new Map(),
+    policies: new Map(),
+    accessKeys: new Map(),
+  };
 }
 
 export function accountState(world: World, accountId: string): AccountState {

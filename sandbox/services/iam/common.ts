@@ -3,6 +3,7 @@ import { paginate } from '../../core/pagination';
 import { type RequestContext, requireString } from '../../core/service';
 import {
   accountState,
+  type IamGroup,
   type IamRole,
   type IamState,
   type IamUser,
@@ -74,7 +75,7 @@ export function entityPath(input: Record<string, unknown>, member = 'Path'): str
 
 export function iamArn(
   accountId: string,
-  kind: 'user' | 'role' | 'policy',
+  kind: 'user' | 'role' | 'group' | 'policy',
   path: string,
   name: string,
 ): string {
@@ -122,12 +123,37 @@ export async function authorizedRole(
   return role;
 }
 
+/** As {@link authorizedUser}, for groups (`arn:aws:iam::ACCOUNT:group/PATH/NAME`). */
+export async function authorizedGroup(
+  ctx: RequestContext,
+  action: string,
+  groupName: string,
+  options: { context?: Record<string, string | string[]> } = {},
+): Promise<IamGroup> {
+  const group = iamOf(ctx).groups.get(groupName.toLowerCase());
+  await ctx.authorize(action, group?.arn ?? iamArn(ctx.accountId, 'group', '/', groupName), options);
+  if (!group) throw noSuchEntity(`The group with name ${groupName} cannot be found.`);
+  return group;
+}
+
+/** The groups a user belongs to, by group name. */
+export function groupsOfUser(iam: IamState, userName: string): IamGroup[] {
+  const member = userName.toLowerCase();
+  return [...iam.groups.values()]
+    .filter((group) => group.members.includes(member))
+    .sort(byName((g) => g.groupName));
+}
+
 /**
  * Checks a submitted policy document as IAM does before storing it. `maxChars` is the quota on
- * its size, which IAM counts without whitespace.
+ * its size, which IAM counts without whitespace; inline user and group policies share one quota
+ * across the holder's documents and check it themselves ({@link policySize}).
  */
-export function parsePolicyDocument(text: string, quota: { name: string; maxChars: number }): PolicyDocument {
-  if (text.replace(/\s/g, '').length > quota.maxChars) {
+export function parsePolicyDocument(
+  text: string,
+  quota?: { name: string; maxChars: number },
+): PolicyDocument {
+  if (quota && policySize(text) > quota.maxChars) {
     throw limitExceeded(`Cannot exceed quota for ${quota.name}: ${quota.maxChars}`);
   }
   let parsed: unknown;
@@ -150,6 +176,11 @@ export function parsePolicyDocument(text: string, quota: { name: string; maxChar
     if (effect !== 'Allow' && effect !== 'Deny') throw malformed(`Invalid effect: ${String(effect)}`);
   }
   return parsed as PolicyDocument;
+}
+
+/** A document's size as IAM counts it against its quotas: characters other than whitespace. */
+export function policySize(document: string | PolicyDocument): number {
+  return (typeof document === 'string' ? document : JSON.stringify(document)).replace(/\s/g, '').length;
 }
 
 function malformed(message: string): AwsError {

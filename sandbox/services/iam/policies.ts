@@ -188,11 +188,12 @@ export function policyArnOf(input: Record<string, unknown>): string {
   return arn;
 }
 
-/** How many users and roles of the account have the policy attached (GetPolicy's AttachmentCount). */
+/** How many users, roles and groups of the account have the policy attached (GetPolicy's AttachmentCount). */
 export function attachmentCount(iam: IamState, arn: string): number {
   let count = 0;
   for (const user of iam.users.values()) if (user.attachedPolicyArns.includes(arn)) count++;
   for (const role of iam.roles.values()) if (role.attachedPolicyArns.includes(arn)) count++;
+  for (const group of iam.groups.values()) if (group.attachedPolicyArns.includes(arn)) count++;
   return count;
 }
 

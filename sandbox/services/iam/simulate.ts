@@ -39,6 +39,10 @@ export const simulateOperations: Record<string, OperationHandler> = {
           decision.allowedByOrganizations === undefined
             ? undefined
             : { AllowedByOrganizations: decision.allowedByOrganizations },
+        PermissionsBoundaryDecisionDetail:
+          decision.allowedByPermissionsBoundary === undefined
+            ? undefined
+            : { AllowedByPermissionsBoundary: decision.allowedByPermissionsBoundary },
       });
     }
     return { EvaluationResults: results, ...more };

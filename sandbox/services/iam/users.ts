@@ -8,6 +8,7 @@ import {
   entityAlreadyExists,
   entityName,
   entityPath,
+  groupsOfUser,
   iamArn,
   iamOf,
   iamPage,
@@ -52,14 +53,20 @@ export const userOperations: Record<string, OperationHandler> = {
     const user = await authorizedUser(ctx, 'iam:DeleteUser', entityName(input, 'UserName', 64));
     const iam = iamOf(ctx);
     const key = user.userName.toLowerCase();
+    // IAM refuses while anything hangs off the user, checked in the order the API Reference lists
+    // what to remove first: password, keys, inline policies, managed policies, group memberships.
+    if (user.loginProfile) throw deleteConflict('Cannot delete entity, must delete login profile first.');
     if ([...iam.accessKeys.values()].some((k) => k.userName.toLowerCase() === key)) {
       throw deleteConflict('Cannot delete entity, must delete access keys first.');
     }
+    if (user.inlinePolicies.size > 0)
+      throw deleteConflict('Cannot delete entity, must delete policies first.');
     if (user.attachedPolicyArns.length > 0) {
       throw deleteConflict('Cannot delete entity, must detach all policies first.');
     }
-    if (user.inlinePolicies.size > 0)
-      throw deleteConflict('Cannot delete entity, must delete policies first.');
+    if (groupsOfUser(iam, key).length > 0) {
+      throw deleteConflict('Cannot delete entity, must remove users from group first.');
+    }
     iam.users.delete(key);
     return undefined;
   },
@@ -93,7 +100,7 @@ export const userOperations: Record<string, OperationHandler> = {
 };
 
 /** The `User` structure; only GetUser (and CreateUser with tags) carry the tags. */
-function userShape(user: IamUser, options: { withTags: boolean }) {
+export function userShape(user: IamUser, options: { withTags: boolean }) {
   return {
     Path: user.path,
     UserName: user.userName,
