@@ -3,6 +3,8 @@ import { accessKeyOperations } from './iam/access-keys';
 import { attachmentOperations } from './iam/attachments';
 import { groupOperations } from './iam/groups';
 import { inlinePolicyOperations } from './iam/inline-policies';
+import { loginProfileOperations } from './iam/login-profiles';
+import { permissionsBoundaryOperations } from './iam/permissions-boundaries';
 import { policyOperations } from './iam/policies';
 import { roleOperations } from './iam/roles';
 import { simulateOperations } from './iam/simulate';
@@ -25,6 +27,8 @@ export const iamService: RpcService = {
     ...attachmentOperations,
     ...groupOperations,
     ...inlinePolicyOperations,
+    ...loginProfileOperations,
+    ...permissionsBoundaryOperations,
     ...accessKeyOperations,
     ...roleOperations,
     ...simulateOperations,

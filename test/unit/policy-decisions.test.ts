@@ -153,3 +153,50 @@ describe('policy decisions', () => {
     expect(crossAccount.evalDecision).toBe('implicitDeny');
   });
 });
+
+describe('policy decisions for a user', () => {
+  it('are made afresh when the user joins a group, its group gains a policy, or it gets a boundary', async () => {
+    // Prepare
+    const accountId = '300000000001';
+    const { world } = seedWorld(parseScenario({ accounts: [{ id: accountId, name: 'one' }] }));
+    const iam = world.accounts.get(accountId)!.iam;
+    const arn = `arn:aws:iam::${accountId}:user/joiner`;
+    iam.users.set('joiner', {
+      userName: 'joiner',
+      userId: 'AIDAJOINER',
+      arn,
+      path: '/',
+      createDate: new Date(),
+      tags: [],
+      attachedPolicyArns: [],
+      inlinePolicies: new Map(),
+    });
+    iam.groups.set('writers', {
+      groupName: 'writers',
+      groupId: 'AGPAWRITERS',
+      arn: `arn:aws:iam::${accountId}:group/writers`,
+      path: '/',
+      createDate: new Date(),
+      members: [],
+      attachedPolicyArns: [],
+      inlinePolicies: new Map(),
+    });
+    const principal: Principal = { kind: 'user', accountId, userName: 'joiner', arn };
+    const decide = async () => (await decideRequest(world, principal, 'iam:CreateUser', arn)).evalDecision;
+    // Act
+    const alone = await decide();
+    iam.groups.get('writers')!.members.push('joiner');
+    const inEmptyGroup = await decide();
+    iam.groups.get('writers')!.attachedPolicyArns.push('arn:aws:iam::aws:policy/AdministratorAccess');
+    const throughGroup = await decide();
+    iam.users.get('joiner')!.permissionsBoundaryArn = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
+    const bounded = await decide();
+    // Assess
+    expect([alone, inEmptyGroup, throughGroup, bounded]).toEqual([
+      'implicitDeny',
+      'implicitDeny',
+      'allowed',
+      'implicitDeny',
+    ]);
+  });
+});

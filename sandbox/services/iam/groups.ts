@@ -60,7 +60,7 @@ export const groupOperations: Record<string, OperationHandler> = {
     const { page, ...more } = iamPage(members, input);
     return {
       Group: groupShape(group),
-      Users: page.map((user) => userShape(user, { withTags: false })),
+      Users: page.map((user) => userShape(user, { detailed: false })),
       ...more,
     };
   },

@@ -73,7 +73,8 @@ export const policyOperations: Record<string, OperationHandler> = {
 
   DeletePolicy: async (ctx, input) => {
     const policy = await customerPolicy(ctx, 'iam:DeletePolicy', input);
-    if (attachmentCount(iamOf(ctx), policy.arn) > 0) {
+    const iam = iamOf(ctx);
+    if (attachmentCount(iam, policy.arn) > 0 || boundaryUsageCount(iam, policy.arn) > 0) {
       throw deleteConflict('Cannot delete a policy attached to entities.');
     }
     if (policy.versions.length > 1) {
@@ -181,9 +182,9 @@ export function findManagedPolicy(iam: IamState, arn: string): AnyManagedPolicy 
   return policy ? { kind: 'customer', policy } : undefined;
 }
 
-/** Validates a `PolicyArn` member; IAM rejects a malformed one before looking it up. */
-export function policyArnOf(input: Record<string, unknown>): string {
-  const arn = requireString(input, 'PolicyArn');
+/** Validates a `PolicyArn` member (or another naming a policy); IAM rejects a malformed one before looking it up. */
+export function policyArnOf(input: Record<string, unknown>, member = 'PolicyArn'): string {
+  const arn = requireString(input, member);
   if (!POLICY_ARN.test(arn)) throw invalidInput(`ARN ${arn} is not valid.`);
   return arn;
 }
@@ -194,6 +195,13 @@ export function attachmentCount(iam: IamState, arn: string): number {
   for (const user of iam.users.values()) if (user.attachedPolicyArns.includes(arn)) count++;
   for (const role of iam.roles.values()) if (role.attachedPolicyArns.includes(arn)) count++;
   for (const group of iam.groups.values()) if (group.attachedPolicyArns.includes(arn)) count++;
+  return count;
+}
+
+/** How many users have the policy as their permissions boundary (PermissionsBoundaryUsageCount). */
+export function boundaryUsageCount(iam: IamState, arn: string): number {
+  let count = 0;
+  for (const user of iam.users.values()) if (user.permissionsBoundaryArn === arn) count++;
   return count;
 }
 
@@ -292,7 +300,7 @@ function policyShape(iam: IamState, found: AnyManagedPolicy) {
       Path: '/',
       DefaultVersionId: 'v1',
       AttachmentCount: count,
-      PermissionsBoundaryUsageCount: 0,
+      PermissionsBoundaryUsageCount: boundaryUsageCount(iam, arnOf(found)),
       IsAttachable: true,
       CreateDate: AWS_EPOCH,
       UpdateDate: AWS_EPOCH,
@@ -306,7 +314,7 @@ function policyShape(iam: IamState, found: AnyManagedPolicy) {
     Path: policy.path,
     DefaultVersionId: policy.defaultVersionId,
     AttachmentCount: count,
-    PermissionsBoundaryUsageCount: 0,
+    PermissionsBoundaryUsageCount: boundaryUsageCount(iam, arnOf(found)),
     IsAttachable: true,
     Description: policy.description,
     CreateDate: policy.createDate,

@@ -16,13 +16,15 @@ import {
   targetUserName,
   underPathPrefix,
 } from './common';
+import { requireBoundaryPolicy } from './permissions-boundaries';
+import { policyArnOf } from './policies';
 
 const TAGS_PER_USER = 50;
 
 export const userOperations: Record<string, OperationHandler> = {
   GetUser: async (ctx, input) => {
     const user = await authorizedUser(ctx, 'iam:GetUser', targetUserName(ctx, input));
-    return { User: userShape(user, { withTags: true }) };
+    return { User: userShape(user, { detailed: true }) };
   },
 
   CreateUser: async (ctx, input) => {
@@ -30,7 +32,15 @@ export const userOperations: Record<string, OperationHandler> = {
     const path = entityPath(input);
     const tags = checkedTags([], readTags(input.Tags));
     const arn = iamArn(ctx.accountId, 'user', path, userName);
-    await ctx.authorize('iam:CreateUser', arn);
+    const boundary =
+      input.PermissionsBoundary === undefined ? undefined : policyArnOf(input, 'PermissionsBoundary');
+    // iam:PermissionsBoundary lets an administrator allow new users only with a given boundary.
+    await ctx.authorize(
+      'iam:CreateUser',
+      arn,
+      boundary === undefined ? {} : { context: { 'iam:PermissionsBoundary': boundary } },
+    );
+    if (boundary !== undefined) requireBoundaryPolicy(ctx, boundary);
     const users = iamOf(ctx).users;
     if (users.has(userName.toLowerCase())) {
       throw entityAlreadyExists(`User with name ${userName} already exists.`);
@@ -44,9 +54,10 @@ export const userOperations: Record<string, OperationHandler> = {
       tags,
       attachedPolicyArns: [],
       inlinePolicies: new Map(),
+      ...(boundary === undefined ? {} : { permissionsBoundaryArn: boundary }),
     };
     users.set(userName.toLowerCase(), user);
-    return { User: userShape(user, { withTags: tags.length > 0 }) };
+    return { User: userShape(user, { detailed: true }) };
   },
 
   DeleteUser: async (ctx, input) => {
@@ -95,19 +106,26 @@ export const userOperations: Record<string, OperationHandler> = {
     await ctx.authorize('iam:ListUsers', '*');
     const users = underPathPrefix([...iamOf(ctx).users.values()], input).sort(byName((u) => u.userName));
     const { page, ...more } = iamPage(users, input);
-    return { Users: page.map((user) => userShape(user, { withTags: false })), ...more };
+    return { Users: page.map((user) => userShape(user, { detailed: false })), ...more };
   },
 };
 
-/** The `User` structure; only GetUser (and CreateUser with tags) carry the tags. */
-export function userShape(user: IamUser, options: { withTags: boolean }) {
+/**
+ * The `User` structure; only GetUser (and CreateUser) carry the tags and the permissions
+ * boundary: the List calls leave them out, as IAM's do.
+ */
+export function userShape(user: IamUser, options: { detailed: boolean }) {
   return {
     Path: user.path,
     UserName: user.userName,
     UserId: user.userId,
     Arn: user.arn,
     CreateDate: user.createDate,
-    Tags: options.withTags && user.tags.length > 0 ? user.tags : undefined,
+    PermissionsBoundary:
+      options.detailed && user.permissionsBoundaryArn !== undefined
+        ? { PermissionsBoundaryType: 'Policy', PermissionsBoundaryArn: user.permissionsBoundaryArn }
+        : undefined,
+    Tags: options.detailed && user.tags.length > 0 ? user.tags : undefined,
   };
 }
 
