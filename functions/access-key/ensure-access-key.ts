@@ -77,7 +77,7 @@ async function reconcile(
     // keys and the new key's secret is written straight away (an older secret of that name, left
     // by an earlier user, is found when CreateSecret says it exists).
     try {
-      return await converge(deps, accountId, now, [], undefined, false);
+      return await converge(deps, accountId, now, [], undefined, false, ledger);
     } catch (error) {
       // A retried attempt of this step meets keys an earlier one left (IAM allows two): look first.
       if (awsErrorName(error) !== 'LimitExceededException') throw error;
@@ -87,7 +87,7 @@ async function reconcile(
   const settled = settledKey(keys, ledger, config.keyMaxAgeDays, now);
   if (settled) return settled;
   const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
-  return converge(deps, accountId, now, keys, secret, dryRun);
+  return converge(deps, accountId, now, keys, secret, dryRun, ledger);
 }
 
 /** From the user's keys and the connector secret as they are, to one key in service. */
@@ -98,6 +98,7 @@ async function converge(
   keys: AccessKeyMetadata[],
   secret: DescribeSecretCommandOutput | undefined,
   dryRun: boolean,
+  ledger: LedgerView | undefined,
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const currentId = secretTag(secret, KEY_TAG);
@@ -167,7 +168,12 @@ async function converge(
     };
   }
   const strays = await classifyStrays(iam, keys, [current.AccessKeyId, pendingId]);
-  const foreign = strays.usedActive;
+  // A key older than casbridge's, used, is a connector set up by hand before casbridge came: it
+  // stays until the connector is seen on casbridge's key, so taking over breaks nothing.
+  const handMade = (key: AccessKeyMetadata) =>
+    ledger?.connector !== 'CONNECTED' &&
+    (key.CreateDate?.getTime() ?? 0) < (current.CreateDate?.getTime() ?? 0);
+  const foreign = strays.usedActive.filter((id) => !handMade(keys.find((k) => k.AccessKeyId === id) ?? {}));
   const removed = await respondToTamper(
     foreign.map((id) => ({
       what: `access key ${id} of user ${config.userName}, active and used, is not one casbridge issued`,
