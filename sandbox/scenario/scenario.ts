@@ -39,6 +39,33 @@ export const accountFaultsSpec = z
         trails: z.number().int().min(0).max(5).optional(),
         /** A user with the connector's name exists but is not tagged as casbridge's. */
         foreignUser: z.boolean().optional(),
+        /**
+         * Onboarded before casbridge used a group (IAM.2): the connector user exists with the
+         * connector policy (casbridge's document, or the drifted one `policyVersions` seeds)
+         * attached directly to it, and no connector group.
+         */
+        legacyDirectAttachment: z.boolean().optional(),
+        // Tampering with the connector user (it is created, casbridge's, when any is set):
+        /** AWS managed policies attached directly to it, e.g. `arn:aws:iam::aws:policy/AdministratorAccess`. */
+        extraAttachedPolicies: z.array(z.string().startsWith('arn:aws:iam::aws:policy/')).max(9).optional(),
+        /** Inline policies on it, each allowing `actions` on `*`. */
+        inlinePolicies: z
+          .array(z.object({ name: z.string().min(1), actions: z.array(z.string()).min(1) }).strict())
+          .optional(),
+        /** Groups that are not casbridge's (path `/`), with these AWS managed policies, the user a member. */
+        otherGroups: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1),
+                attachedPolicies: z.array(z.string().startsWith('arn:aws:iam::aws:policy/')).default([]),
+              })
+              .strict(),
+          )
+          .max(10)
+          .optional(),
+        /** The connector user has a console password (a login profile). */
+        loginProfile: z.boolean().optional(),
       })
       .strict()
       .optional(),

@@ -1,10 +1,12 @@
+import { connectorPolicyDocument } from '../../commons/connector-policy';
 import { CallLog } from '../core/call-log';
 import { Clock } from '../core/clock';
 import { CredentialStore } from '../core/credentials';
 import { FaultEngine } from '../core/faults';
 import { issueUserKey } from '../core/identity';
+import { AWS_MANAGED_POLICIES } from '../core/managed-policies';
 import { Rng } from '../core/rng';
-import type { IamRole, OrgAccount, PolicyDocument, World } from '../core/world';
+import type { IamRole, OrgAccount, PolicyDocument, PolicyVersion, World } from '../core/world';
 import { accountState, regionalState } from '../core/world';
 import { readTemplate, templateManagedPolicies, templateRoles } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
@@ -305,7 +307,14 @@ function seedPreexisting(
   const userPath = parameters.UserPath ?? '/casbridge/';
   const policyName = parameters.PolicyName ?? 'CasBridgeCloudAppSecurity';
   const now = world.clock.now();
-  if (pre.foreignUser || pre.accessKeys) {
+  const tampered = Boolean(
+    pre.legacyDirectAttachment ||
+      pre.extraAttachedPolicies?.length ||
+      pre.inlinePolicies?.length ||
+      pre.otherGroups?.length ||
+      pre.loginProfile,
+  );
+  if (pre.foreignUser || pre.accessKeys || tampered) {
     iam.users.set(userName.toLowerCase(), {
       userName,
       userId: world.rng.iamId('AIDA'),
@@ -325,8 +334,8 @@ function seedPreexisting(
       });
     }
   }
+  const policyArn = `arn:aws:iam::${account.id}:policy${userPath}${policyName}`;
   if (pre.policyVersions) {
-    const arn = `arn:aws:iam::${account.id}:policy${userPath}${policyName}`;
     const versions = Array.from({ length: pre.policyVersions }, (_, i) => ({
       versionId: `v${i + 1}`,
       document: JSON.stringify({
@@ -338,19 +347,17 @@ function seedPreexisting(
       isDefaultVersion: i === pre.policyVersions! - 1,
       createDate: new Date(now.getTime() - (pre.policyVersions! - i) * 86_400_000),
     }));
-    iam.policies.set(arn, {
+    addCustomerPolicy(world, account.id, { policyName, path: userPath, versions });
+  } else if (pre.legacyDirectAttachment) {
+    // The document casbridge wrote then (its default, with s3:PutBucketAcl).
+    const document = JSON.stringify(connectorPolicyDocument({ allowPutBucketAcl: true }));
+    addCustomerPolicy(world, account.id, {
       policyName,
-      policyId: world.rng.iamId('ANPA'),
-      arn,
       path: userPath,
-      defaultVersionId: `v${pre.policyVersions}`,
-      versions,
-      nextVersionNumber: pre.policyVersions + 1,
-      createDate: now,
-      updateDate: now,
-      tags: [],
+      versions: [{ versionId: 'v1', document, isDefaultVersion: true, createDate: now }],
     });
   }
+  seedTampering(world, account.id, userName, pre, policyArn);
   const trails = regionalState(world, account.id, region).trails;
   for (let i = 0; i < (pre.trails ?? 0); i++) {
     const name = `legacy-trail-${i + 1}`;
@@ -369,6 +376,72 @@ function seedPreexisting(
       tags: [],
     });
   }
+}
+
+function addCustomerPolicy(
+  world: World,
+  accountId: string,
+  policy: { policyName: string; path: string; versions: PolicyVersion[] },
+): void {
+  const arn = `arn:aws:iam::${accountId}:policy${policy.path}${policy.policyName}`;
+  const defaultVersion = policy.versions.find((v) => v.isDefaultVersion) as PolicyVersion;
+  const now = world.clock.now();
+  accountState(world, accountId).iam.policies.set(arn, {
+    ...policy,
+    policyId: world.rng.iamId('ANPA'),
+    arn,
+    defaultVersionId: defaultVersion.versionId,
+    nextVersionNumber: policy.versions.length + 1,
+    createDate: now,
+    updateDate: now,
+    tags: [],
+  });
+}
+
+/**
+ * What someone other than casbridge did to the connector user: policies beside casbridge's,
+ * groups that are not casbridge's, a console password; and the direct attachment of the
+ * connector policy an account onboarded before casbridge used a group still has.
+ */
+function seedTampering(
+  world: World,
+  accountId: string,
+  userName: string,
+  pre: NonNullable<NonNullable<ScenarioAccount['faults']>['preexisting']>,
+  connectorPolicyArn: string,
+): void {
+  const iam = accountState(world, accountId).iam;
+  const user = iam.users.get(userName.toLowerCase());
+  if (!user) return;
+  const known = (arn: string): string => {
+    if (!AWS_MANAGED_POLICIES.has(arn)) {
+      throw new Error(
+        `Invalid sandbox scenario: accounts[${accountId}].faults.preexisting names ${arn}, not an AWS managed policy the sandbox has (${[...AWS_MANAGED_POLICIES.keys()].join(', ')})`,
+      );
+    }
+    return arn;
+  };
+  if (pre.legacyDirectAttachment) user.attachedPolicyArns.push(connectorPolicyArn);
+  for (const arn of pre.extraAttachedPolicies ?? []) user.attachedPolicyArns.push(known(arn));
+  for (const inline of pre.inlinePolicies ?? []) {
+    user.inlinePolicies.set(inline.name, {
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: inline.actions, Resource: '*' }],
+    });
+  }
+  for (const group of pre.otherGroups ?? []) {
+    iam.groups.set(group.name.toLowerCase(), {
+      groupName: group.name,
+      groupId: world.rng.iamId('AGPA'),
+      arn: `arn:aws:iam::${accountId}:group/${group.name}`,
+      path: '/',
+      createDate: world.clock.now(),
+      members: [userName.toLowerCase()],
+      attachedPolicyArns: group.attachedPolicies.map(known),
+      inlinePolicies: new Map(),
+    });
+  }
+  if (pre.loginProfile) user.loginProfile = { createDate: world.clock.now(), passwordResetRequired: false };
 }
 
 function seedStack(world: World, stack: StackResources, organizationTrail: boolean): void {

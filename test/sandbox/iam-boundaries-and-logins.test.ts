@@ -241,6 +241,9 @@ describe('IAM login profiles', () => {
       });
       expect((error as Error).message).not.toContain(password);
     }
+    await expect(
+      iam.send(new CreateLoginProfileCommand({ UserName: 'weak-password', Password: 'Strong-Pass-1\u0001' })),
+    ).rejects.toMatchObject({ name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
     await expect(iam.send(new GetLoginProfileCommand({ UserName: 'weak-password' }))).rejects.toMatchObject({
       name: 'NoSuchEntityException',
     });

@@ -11,18 +11,26 @@ import {
   DeleteUserCommand,
   DetachGroupPolicyCommand,
   GetGroupCommand,
+  GetLoginProfileCommand,
   GetPolicyCommand,
+  GetPolicyVersionCommand,
   IAMClient,
+  ListAccessKeysCommand,
   ListAttachedGroupPoliciesCommand,
+  ListAttachedUserPoliciesCommand,
   ListGroupsCommand,
   ListGroupsForUserCommand,
+  ListUserPoliciesCommand,
   ListUsersCommand,
   paginateGetGroup,
   RemoveUserFromGroupCommand,
   SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
+import { connectorPolicyDocument } from '../../commons/connector-policy';
 import type { Sandbox, SandboxCredentials } from '../../sandbox';
-import { useSandbox } from '../support/sandbox';
+import { parseScenario } from '../../sandbox/scenario/scenario';
+import { seedWorld } from '../../sandbox/scenario/seed';
+import { assumeRole, useSandbox } from '../support/sandbox';
 
 const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
 
@@ -288,5 +296,107 @@ describe('IAM groups', () => {
     ).rejects.toMatchObject({ name: 'AccessDenied' });
     const { Users } = await asAdmin.send(new GetGroupCommand({ GroupName: 'managed' }));
     expect(Users?.map((u) => u.UserName)).toEqual(['newcomer']);
+  });
+});
+
+describe('a scenario that tampered with the connector user', () => {
+  const account = '111122223333';
+  const legacy = '111122224444';
+  const ADMINISTRATOR = 'arn:aws:iam::aws:policy/AdministratorAccess';
+  const sandbox = useSandbox({
+    scenario: {
+      accounts: [
+        {
+          id: account,
+          name: 'tampered',
+          faults: {
+            preexisting: {
+              accessKeys: 1,
+              extraAttachedPolicies: [ADMINISTRATOR],
+              inlinePolicies: [{ name: 'backdoor', actions: ['iam:*'] }],
+              otherGroups: [{ name: 'Admins', attachedPolicies: [ADMINISTRATOR] }],
+              loginProfile: true,
+            },
+          },
+        },
+        {
+          id: legacy,
+          name: 'onboarded-before-groups',
+          faults: { preexisting: { legacyDirectAttachment: true } },
+        },
+      ],
+    },
+  });
+
+  async function asAccountAdmin(accountId: string): Promise<IAMClient> {
+    const credentials = await assumeRole(
+      sandbox(),
+      `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
+    );
+    return iamClient(sandbox(), credentials);
+  }
+
+  it('seeds the extra policies, the foreign group and the console password on the connector user', async () => {
+    // Act
+    const iam = await asAccountAdmin(account);
+    const attached = await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'CloudAppSecurity' }));
+    const inline = await iam.send(new ListUserPoliciesCommand({ UserName: 'CloudAppSecurity' }));
+    const groups = await iam.send(new ListGroupsForUserCommand({ UserName: 'CloudAppSecurity' }));
+    const login = await iam.send(new GetLoginProfileCommand({ UserName: 'CloudAppSecurity' }));
+    const keys = await iam.send(new ListAccessKeysCommand({ UserName: 'CloudAppSecurity' }));
+    const userArn = `arn:aws:iam::${account}:user/casbridge/CloudAppSecurity`;
+    const simulation = await iam.send(
+      new SimulatePrincipalPolicyCommand({ PolicySourceArn: userArn, ActionNames: ['iam:CreateUser'] }),
+    );
+    // Assess
+    expect(attached.AttachedPolicies).toEqual([
+      { PolicyName: 'AdministratorAccess', PolicyArn: ADMINISTRATOR },
+    ]);
+    expect(inline.PolicyNames).toEqual(['backdoor']);
+    expect(groups.Groups).toEqual([
+      expect.objectContaining({
+        GroupName: 'Admins',
+        Path: '/',
+        Arn: `arn:aws:iam::${account}:group/Admins`,
+      }),
+    ]);
+    expect(login.LoginProfile?.UserName).toBe('CloudAppSecurity');
+    expect(keys.AccessKeyMetadata).toHaveLength(1);
+    expect(simulation.EvaluationResults?.[0]?.EvalDecision).toBe('allowed');
+  });
+
+  it('seeds the connector policy attached directly to the user of an account onboarded before the group', async () => {
+    const iam = await asAccountAdmin(legacy);
+    const policyArn = `arn:aws:iam::${legacy}:policy/casbridge/CasBridgeCloudAppSecurity`;
+    const attached = await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'CloudAppSecurity' }));
+    expect(attached.AttachedPolicies).toEqual([
+      { PolicyName: 'CasBridgeCloudAppSecurity', PolicyArn: policyArn },
+    ]);
+    const { Policy } = await iam.send(new GetPolicyCommand({ PolicyArn: policyArn }));
+    expect(Policy).toMatchObject({ AttachmentCount: 1, DefaultVersionId: 'v1' });
+    const { PolicyVersion } = await iam.send(
+      new GetPolicyVersionCommand({ PolicyArn: policyArn, VersionId: 'v1' }),
+    );
+    expect(JSON.parse(decodeURIComponent(PolicyVersion!.Document!))).toEqual(
+      connectorPolicyDocument({ allowPutBucketAcl: true }),
+    );
+    expect((await iam.send(new ListGroupsForUserCommand({ UserName: 'CloudAppSecurity' }))).Groups).toEqual(
+      [],
+    );
+  });
+
+  it('refuses a scenario that names an AWS managed policy the sandbox does not have', () => {
+    const scenario = parseScenario({
+      accounts: [
+        {
+          id: account,
+          name: 'bad',
+          faults: { preexisting: { extraAttachedPolicies: ['arn:aws:iam::aws:policy/NoSuchPolicy'] } },
+        },
+      ],
+    });
+    expect(() => seedWorld(scenario)).toThrow(
+      'arn:aws:iam::aws:policy/NoSuchPolicy, not an AWS managed policy the sandbox has',
+    );
   });
 });

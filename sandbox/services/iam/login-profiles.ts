@@ -62,7 +62,7 @@ function loginProfileShape(user: IamUser, profile: NonNullable<IamUser['loginPro
  * message never repeats the password.
  */
 function checkPassword(password: string): void {
-  if (password.length > 128 || !/^[\u0009\u000a\u000d\u0020-\u00ff]+$/.test(password)) {
+  if (password.length > 128 || ![...password].every(isPasswordCharacter)) {
     throw validationError(
       'password',
       '***',
@@ -77,4 +77,10 @@ function checkPassword(password: string): void {
       400,
     );
   }
+}
+
+/** IAM's password pattern `[\u0009\u000A\u000D\u0020-\u00FF]+`: tab, LF, CR, then space to U+00FF. */
+function isPasswordCharacter(character: string): boolean {
+  const code = character.charCodeAt(0);
+  return code === 0x09 || code === 0x0a || code === 0x0d || (code >= 0x20 && code <= 0xff);
 }
