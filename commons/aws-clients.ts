@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 /**
  * What every AWS client is built from, in one place. Central-account clients use the process's
@@ -13,8 +13,11 @@ export interface ClientSettings {
   region: string;
   /** Set for the sandbox; unset on AWS (the SDK also honours AWS_ENDPOINT_URL by itself). */
   endpoint?: string;
-  /** Unset on AWS: the default provider chain finds the Lambda role's credentials. */
-  credentials?: AwsCredentialIdentity;
+  /**
+   * Unset on AWS: the default provider chain finds the Lambda role's credentials. Locally, the
+   * function's role as the local runner obtains it (commons/runtime.ts), or a test's identity.
+   */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   maxAttempts?: number;
 }
 

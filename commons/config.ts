@@ -182,12 +182,15 @@ export function trailKeyPrefix(config: Config, accountId: string): string {
 }
 
 /**
- * For local runs only (`casbridge run --local`, the demo): the role the CLI acts as, as Lambda
- * would, because the member role trusts only casbridge's task roles.
+ * For local runs against the sandbox only (`casbridge run --local`): the sandbox's stand-in for
+ * the Lambda service, which gives each function its own role's credentials (`casbridge sandbox`
+ * exports it). Unset (against AWS), every function runs with the caller's own credentials.
  */
-export function localRoleArn(env: Record<string, string | undefined> = process.env): string | undefined {
-  const arn = env.CASBRIDGE_LOCAL_ROLE_ARN;
-  return arn?.startsWith('arn:') ? arn : undefined;
+export function localLambdaEndpoint(
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  const url = env.CASBRIDGE_LOCAL_LAMBDA_ENDPOINT;
+  return url && /^https?:\/\//.test(url) ? url : undefined;
 }
 
 /**

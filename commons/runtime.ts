@@ -1,12 +1,13 @@
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { ClientSettings } from './aws-clients';
 import { type Config, getConfig } from './config';
 
 /**
- * What a task runs with, one per process (Lambda cold start, or the local runner): the
- * configuration, and the settings every AWS client is built with. The clients themselves come
- * from commons/clients/, one module per service, each built on first use and kept for the
- * runtime's life: a function imports only the clients it calls, so its bundle holds (and its cold
- * start loads) only those SDK clients.
+ * What a task runs with, one per function and process (a Lambda cold start; locally, one per
+ * function of the stack): the configuration, and the settings every AWS client is built with.
+ * The clients themselves come from commons/clients/, one module per service, each built on first
+ * use and kept for the runtime's life: a function imports only the clients it calls, so its
+ * bundle holds (and its cold start loads) only those SDK clients.
  */
 export interface Runtime {
   readonly config: Config;
@@ -17,24 +18,54 @@ export function createRuntime(config: Config, settings: ClientSettings): Runtime
   return Object.freeze({ config, settings });
 }
 
-let cached: Runtime | undefined;
+/**
+ * Where a function's credentials come from when no Lambda service hands them over: the local
+ * runner registers one for the functions it runs (each as its own role, as deployed), by the
+ * function name its Lambda context carries. Unregistered (in Lambda), or `undefined` for a
+ * function: the SDK's default chain, which in Lambda finds the function's role in the environment.
+ */
+export type FunctionCredentialSource = (functionName: string) => AwsCredentialIdentityProvider | undefined;
 
-/** The process's runtime: configuration from the environment, credentials from the default chain. */
-export function getRuntime(): Runtime {
-  if (!cached) {
+/**
+ * Kept on the global object, not in this module: each bundled function carries its own copy of
+ * this module, and a local run of the bundles (test/stack) must reach them all, as the one Lambda
+ * service reaches every function.
+ */
+const SOURCE = Symbol.for('casbridge.functionCredentialSource');
+type WithSource = { [SOURCE]?: FunctionCredentialSource };
+
+/** Registers (or, with `undefined`, removes) the source of every function's credentials. */
+export function useFunctionCredentials(source: FunctionCredentialSource | undefined): void {
+  (globalThis as WithSource)[SOURCE] = source;
+  resetRuntime();
+}
+
+const cached = new Map<string, Runtime>();
+
+/**
+ * The function's runtime: configuration from the environment (the stack gives every function
+ * the same), credentials from the registered source for `functionName`, else the default chain.
+ * In Lambda a process runs one function, so there is one; locally, one per function, so no
+ * function ever calls AWS with another's role or reuses another's member-role sessions.
+ */
+export function getRuntime(functionName = ''): Runtime {
+  let runtime = cached.get(functionName);
+  if (!runtime) {
     const config = getConfig();
-    cached = createRuntime(config, { region: config.region });
+    const credentials = (globalThis as WithSource)[SOURCE]?.(functionName);
+    runtime = createRuntime(config, { region: config.region, ...(credentials ? { credentials } : {}) });
+    cached.set(functionName, runtime);
   }
-  return cached;
+  return runtime;
 }
 
 /**
- * Drops the process's runtime: the next task builds a new one, with new clients and no cached
+ * Drops every runtime: the next task builds a new one, with new clients and no cached
  * member-role sessions, as a new Lambda container would. For local runs that stand for a later
  * day's run (the benchmark's reconcile), never for Lambda itself.
  */
 export function resetRuntime(): void {
-  cached = undefined;
+  cached.clear();
 }
 
 /**

@@ -1,5 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { classifyAwsError, type StepName } from './errors';
 import type { LedgerView } from './ledger';
 import { logger } from './logger';
@@ -23,12 +24,13 @@ export function lambdaHandler<I, O>(
   logKeys: (input: I) => Record<string, unknown>,
   run: (ctx: StepContext<I>) => Promise<O>,
 ) {
-  return middy(async (event: unknown): Promise<O> => {
+  return middy(async (event: unknown, context: Context): Promise<O> => {
     logger.appendKeys({ step: task });
     const input = parse(event);
     logger.appendKeys(logKeys(input));
     try {
-      return await run({ input, runtime: getRuntime() });
+      // Keyed by the function: locally every function runs in this one process, each as its role.
+      return await run({ input, runtime: getRuntime(context?.functionName) });
     } catch (error) {
       const e = error as { name?: string; message?: string; $metadata?: { requestId?: string } };
       logger.error('task failed', {

@@ -8,6 +8,14 @@ import type { World } from './core/world';
 import { defaultScenario } from './scenario/default-scenario';
 import { parseScenario, type Scenario, type ScenarioInput } from './scenario/scenario';
 import { seedWorld } from './scenario/seed';
+import {
+  deployedStack,
+  deployStackRoles,
+  type StackDeployment,
+  type StackParameters,
+  stackDeployment,
+} from './scenario/stack-deployment';
+import { stackEnvironment } from './scenario/stack-environment';
 import type { StackResources } from './scenario/stack-resources';
 import { SERVICES } from './services';
 import { useDynalite } from './services/dynamodb';
@@ -22,6 +30,11 @@ export interface SandboxOptions {
   performanceModel?: PerformanceModel | boolean;
   /** Delay before a new IAM access key works. Default 0. */
   keyPropagationMs?: number;
+  /**
+   * The casbridge stack's parameters beyond serverless.yml's defaults (`webhookUrl`,
+   * `webhookSecretArn`, `fallbackRoleName`, …): its function roles are resolved with them.
+   */
+  stackParameters?: StackParameters;
 }
 
 export interface SandboxCredentials {
@@ -40,6 +53,13 @@ export interface Sandbox {
   readonly admin: SandboxCredentials & { arn: string };
   /** What a deployed casbridge stack would have created in the management account. */
   readonly stack: StackResources;
+  /** The stack's parameters, functions and roles as deployed now (see deployStack). */
+  readonly deployment: StackDeployment;
+  /**
+   * Updates the stack with new parameters (as `osls deploy --param=…` would): its roles are
+   * resolved again and changed in place. Returns the functions' environment for them.
+   */
+  deployStack(parameters: StackParameters): Record<string, string>;
   readonly server: SandboxServer;
   /** Client configuration for any AWS SDK v3 client, as the given caller (default: the administrator). */
   clientConfig(credentials?: SandboxCredentials): {
@@ -52,6 +72,7 @@ export interface Sandbox {
 }
 
 const PROJECT_ROOT = path.resolve(__dirname, '..');
+const SERVERLESS_PATH = path.join(PROJECT_ROOT, 'serverless.yml');
 
 /** Starts a sandbox: seeds the world, starts dynalite behind the DynamoDB front, listens on loopback. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -59,6 +80,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const seeded = seedWorld(scenario, {
     keyPropagationMs: options.keyPropagationMs ?? 0,
     templateRoot: PROJECT_ROOT,
+    ...(options.stackParameters ? { stackParameters: options.stackParameters } : {}),
   });
   const { world } = seeded;
   if (options.performanceModel) {
@@ -84,6 +106,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     scenario,
     admin: seeded.admin,
     stack: seeded.stack,
+    get deployment() {
+      return deployedStack(world);
+    },
+    deployStack: (parameters) => {
+      deployStackRoles(
+        world,
+        seeded.stack,
+        stackDeployment(seeded.stack, world.organization.id, parameters, SERVERLESS_PATH),
+      );
+      return stackEnvironment(seeded.stack, parameters);
+    },
     server,
     clientConfig: (credentials = seeded.admin) => sandboxClientConfig(endpoint, region, credentials),
     close: async () => {

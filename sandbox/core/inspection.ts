@@ -1,3 +1,4 @@
+import { FunctionRoleError, functionRoleSession } from '../services/lambda';
 import type { CallFilter } from './call-log';
 import type { World } from './world';
 
@@ -29,6 +30,23 @@ export async function handleInspection(
       const { ms } = JSON.parse(body.toString('utf8') || '{}') as { ms?: number };
       world.clock.advance(Number(ms ?? 0));
       return ok({ now: world.clock.now().toISOString() });
+    }
+    case 'POST /_sandbox/lambda/credentials': {
+      // Sandbox only: what the Lambda service does for a deployed function, for a local run in
+      // another process (`casbridge run --local`, the benchmark) to run each function as its role.
+      const { functionName } = JSON.parse(body.toString('utf8') || '{}') as { functionName?: unknown };
+      try {
+        const session = await functionRoleSession(world, String(functionName));
+        return ok({
+          AccessKeyId: session.accessKeyId,
+          SecretAccessKey: session.secretAccessKey,
+          SessionToken: session.sessionToken,
+          ExpiresInSeconds: Math.floor(((session.expiresAtMs ?? 0) - world.clock.nowMs()) / 1000),
+        });
+      } catch (error) {
+        if (!(error instanceof FunctionRoleError)) throw error;
+        return { status: 400, body: JSON.stringify({ message: error.message }) };
+      }
     }
     default:
       return { status: 404, body: JSON.stringify({ message: `No sandbox route ${route}` }) };

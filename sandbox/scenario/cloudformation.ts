@@ -3,8 +3,11 @@ import { parse, type Tags } from 'yaml';
 
 /**
  * Reads a CloudFormation template as CloudFormation would for the parts the sandbox enforces:
- * short-form intrinsics (`!Sub`, `!Ref`, `!GetAtt`, `!Join`) and parameter defaults. It resolves
- * `Ref`, `Fn::Sub` and `Fn::Join` against the given parameters and pseudo parameters.
+ * short-form intrinsics (`!Sub`, `!Ref`, `!GetAtt`, `!If`, …) and parameter defaults. It resolves
+ * `Ref`, `Fn::Sub`, `Fn::Join`, `Fn::GetAtt`, `Fn::If` (against the template's `Conditions`) and
+ * `AWS::NoValue` against the given parameters, pseudo parameters and resource names. It also reads
+ * `serverless.yml` as the framework would turn it into a template (`readServerlessStack`), so the
+ * sandbox seeds the function roles from the one file that defines them.
  */
 export interface TemplateRole {
   logicalId: string;
@@ -14,6 +17,16 @@ export interface TemplateRole {
   assumeRolePolicyDocument: Record<string, unknown>;
   inlinePolicies: { name: string; document: Record<string, unknown> }[];
   managedPolicyArns: string[];
+}
+
+/** What a template's `Ref` and `Fn::GetAtt` of its own resources resolve to, by logical id. */
+export type ResourceValues = Record<string, { ref?: string; attributes?: Record<string, string> }>;
+
+export interface ResolveScope {
+  /** Template parameters by name (defaults applied) and pseudo parameters (`AWS::Region`, …). */
+  values: Record<string, string>;
+  resources: ResourceValues;
+  conditions: Record<string, unknown>;
 }
 
 const INTRINSIC_TAGS: Tags = [
@@ -53,28 +66,36 @@ const INTRINSIC_TAGS: Tags = [
 });
 
 export function readTemplate(path: string): Record<string, unknown> {
-  return parse(readFileSync(path, 'utf8'), { customTags: INTRINSIC_TAGS }) as Record<string, unknown>;
+  return parseTemplateText(readFileSync(path, 'utf8'));
 }
 
-/** A customer managed policy a template creates (AWS::IAM::ManagedPolicy). */
-export interface TemplateManagedPolicy {
-  logicalId: string;
-  policyName: string;
-  path: string;
-  description?: string;
-  document: Record<string, unknown>;
+function parseTemplateText(text: string): Record<string, unknown> {
+  // Anchors and aliases resolve to copies (serverless.yml shares statements through them).
+  return parse(text, { customTags: INTRINSIC_TAGS, maxAliasCount: -1 }) as Record<string, unknown>;
 }
 
-type Pseudo = { accountId: string; region: string; partition?: string };
+/** Pseudo parameters of the account and Region a template is deployed in. */
+export interface Pseudo {
+  accountId: string;
+  region: string;
+  partition?: string;
+}
 
 /** The IAM roles a template creates, resolved for one account. */
 export function templateRoles(
   template: Record<string, unknown>,
   parameters: Record<string, string>,
   pseudo: Pseudo,
+  options: { resources?: ResourceValues; only?: readonly string[] } = {},
 ): TemplateRole[] {
+  const scope = templateScope(template, parameters, pseudo, options.resources ?? {});
   const roles: TemplateRole[] = [];
-  for (const { logicalId, props } of templateResources(template, parameters, pseudo, 'AWS::IAM::Role')) {
+  for (const [logicalId, resource] of Object.entries(
+    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
+  )) {
+    if (resource.Type !== 'AWS::IAM::Role') continue;
+    if (options.only && !options.only.includes(logicalId)) continue;
+    const props = resolveIntrinsics(resource.Properties ?? {}, scope) as Record<string, unknown>;
     roles.push({
       logicalId,
       roleName: String(props.RoleName ?? logicalId),
@@ -93,29 +114,45 @@ export function templateRoles(
   return roles;
 }
 
+/** A customer managed policy a template creates (AWS::IAM::ManagedPolicy). */
+export interface TemplateManagedPolicy {
+  logicalId: string;
+  policyName: string;
+  path: string;
+  description?: string;
+  document: Record<string, unknown>;
+}
+
 /** The customer managed policies a template creates, resolved for one account. */
 export function templateManagedPolicies(
   template: Record<string, unknown>,
   parameters: Record<string, string>,
   pseudo: Pseudo,
 ): TemplateManagedPolicy[] {
-  return templateResources(template, parameters, pseudo, 'AWS::IAM::ManagedPolicy').map(
-    ({ logicalId, props }) => ({
-      logicalId,
-      policyName: String(props.ManagedPolicyName ?? logicalId),
-      path: String(props.Path ?? '/'),
-      ...(props.Description === undefined ? {} : { description: String(props.Description) }),
-      document: props.PolicyDocument as Record<string, unknown>,
-    }),
-  );
+  const scope = templateScope(template, parameters, pseudo);
+  return Object.entries(
+    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
+  )
+    .filter(([, resource]) => resource.Type === 'AWS::IAM::ManagedPolicy')
+    .map(([logicalId, resource]) => {
+      const props = resolveIntrinsics(resource.Properties ?? {}, scope) as Record<string, unknown>;
+      return {
+        logicalId,
+        policyName: String(props.ManagedPolicyName ?? logicalId),
+        path: String(props.Path ?? '/'),
+        ...(props.Description === undefined ? {} : { description: String(props.Description) }),
+        document: props.PolicyDocument as Record<string, unknown>,
+      };
+    });
 }
 
-function templateResources(
+/** The scope a template resolves in: its parameters (defaults applied), pseudo parameters, resources. */
+export function templateScope(
   template: Record<string, unknown>,
   parameters: Record<string, string>,
   pseudo: Pseudo,
-  type: string,
-): { logicalId: string; props: Record<string, unknown> }[] {
+  resources: ResourceValues = {},
+): ResolveScope {
   const values: Record<string, string> = {};
   for (const [name, spec] of Object.entries(
     (template.Parameters ?? {}) as Record<string, { Default?: unknown }>,
@@ -127,44 +164,176 @@ function templateResources(
   values['AWS::AccountId'] = pseudo.accountId;
   values['AWS::Region'] = pseudo.region;
   values['AWS::Partition'] = pseudo.partition ?? 'aws';
-  return Object.entries(
-    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
-  )
-    .filter(([, resource]) => resource.Type === type)
-    .map(([logicalId, resource]) => ({
-      logicalId,
-      props: resolveIntrinsics(resource.Properties ?? {}, values) as Record<string, unknown>,
-    }));
+  values['AWS::URLSuffix'] = 'amazonaws.com';
+  return { values, resources, conditions: (template.Conditions ?? {}) as Record<string, unknown> };
 }
 
-function resolveIntrinsics(node: unknown, values: Record<string, string>): unknown {
-  if (Array.isArray(node)) return node.map((n) => resolveIntrinsics(n, values));
+/** Removed from its object or list, as AWS::NoValue is. */
+const NO_VALUE = Symbol('AWS::NoValue');
+
+/** A value with every intrinsic function resolved, as CloudFormation would deploy it. */
+export function resolveIntrinsics(node: unknown, scope: ResolveScope): unknown {
+  if (Array.isArray(node)) return node.map((n) => resolveIntrinsics(n, scope)).filter((v) => v !== NO_VALUE);
   if (!node || typeof node !== 'object') return node;
   const record = node as Record<string, unknown>;
-  if ('Ref' in record) {
-    const name = String(record.Ref);
-    if (!(name in values)) throw new Error(`template Ref to unknown parameter ${name}`);
-    return values[name];
-  }
-  if ('Fn::Sub' in record) {
-    const arg = record['Fn::Sub'];
-    const [text, extra] = Array.isArray(arg)
-      ? [String(arg[0]), (arg[1] ?? {}) as Record<string, unknown>]
-      : [String(arg), {}];
-    const scope = {
-      ...values,
-      ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, String(resolveIntrinsics(v, values))])),
-    };
-    return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
-      if (!(name in scope)) throw new Error(`template Fn::Sub names unknown variable ${name}`);
-      return scope[name] as string;
-    });
-  }
-  if ('Fn::Join' in record) {
-    const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => String(resolveIntrinsics(p, values))).join(separator);
+  const keys = Object.keys(record);
+  if (keys.length === 1) {
+    const key = keys[0] as string;
+    const arg = record[key];
+    switch (key) {
+      case 'Ref':
+        return ref(String(arg), scope);
+      case 'Fn::GetAtt': {
+        const [logicalId, attribute] = (Array.isArray(arg) ? arg : String(arg).split('.')) as [
+          string,
+          string,
+        ];
+        return getAtt(logicalId, attribute, scope);
+      }
+      case 'Fn::Sub': {
+        const [text, extra] = Array.isArray(arg)
+          ? [String(arg[0]), (arg[1] ?? {}) as Record<string, unknown>]
+          : [String(arg), {}];
+        return text.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+          if (name in extra) return String(resolveIntrinsics(extra[name], scope));
+          const dot = name.indexOf('.');
+          if (dot > 0 && !name.startsWith('AWS::'))
+            return getAtt(name.slice(0, dot), name.slice(dot + 1), scope);
+          const value = ref(name, scope);
+          if (typeof value !== 'string')
+            throw new Error(`template Fn::Sub names ${name}, which has no value`);
+          return value;
+        });
+      }
+      case 'Fn::Join': {
+        const [separator, parts] = arg as [string, unknown[]];
+        return (resolveIntrinsics(parts, scope) as unknown[]).map(String).join(separator);
+      }
+      case 'Fn::If': {
+        const [condition, yes, no] = arg as [string, unknown, unknown];
+        return resolveIntrinsics(evaluateCondition(condition, scope) ? yes : no, scope);
+      }
+    }
   }
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(record)) out[key] = resolveIntrinsics(value, values);
+  for (const [key, value] of Object.entries(record)) {
+    const resolved = resolveIntrinsics(value, scope);
+    if (resolved !== NO_VALUE) out[key] = resolved;
+  }
   return out;
+}
+
+/** Whether one of the template's `Conditions` holds. */
+export function evaluateCondition(name: string, scope: ResolveScope): boolean {
+  const body = scope.conditions[name];
+  if (body === undefined) throw new Error(`template names the unknown condition ${name}`);
+  return conditionHolds(body, scope);
+}
+
+function conditionHolds(body: unknown, scope: ResolveScope): boolean {
+  const fn = body as Record<string, unknown[]>;
+  if (fn['Fn::Equals']) {
+    const [a, b] = fn['Fn::Equals'].map((v) => resolveIntrinsics(v, scope));
+    return a === b;
+  }
+  if (fn['Fn::Not']) return !conditionHolds(fn['Fn::Not'][0], scope);
+  if (fn['Fn::And']) return fn['Fn::And'].every((c) => conditionHolds(c, scope));
+  if (fn['Fn::Or']) return fn['Fn::Or'].some((c) => conditionHolds(c, scope));
+  const named = (body as { Condition?: unknown }).Condition;
+  if (typeof named === 'string') return evaluateCondition(named, scope);
+  throw new Error(`unsupported template condition ${JSON.stringify(body)}`);
+}
+
+function ref(name: string, scope: ResolveScope): unknown {
+  if (name === 'AWS::NoValue') return NO_VALUE;
+  if (name in scope.values) return scope.values[name];
+  const value = scope.resources[name]?.ref;
+  if (value === undefined) throw new Error(`template Ref to unknown parameter or resource ${name}`);
+  return value;
+}
+
+function getAtt(logicalId: string, attribute: string, scope: ResolveScope): string {
+  const value = scope.resources[logicalId]?.attributes?.[attribute];
+  if (value === undefined) throw new Error(`template Fn::GetAtt ${logicalId}.${attribute} has no value here`);
+  return value;
+}
+
+/** serverless.yml as the framework compiles it, for the parts the sandbox deploys. */
+export interface ServerlessStack {
+  /** CloudFormation's view: the `resources` section, with the framework's variables substituted. */
+  template: { Conditions: Record<string, unknown>; Resources: Record<string, unknown> };
+  /** Each function (its key in serverless.yml) and the logical id of the role it runs as. */
+  functions: { key: string; roleLogicalId: string }[];
+  /** The provider's environment, every function's (variables substituted, intrinsics not). */
+  environment: Record<string, unknown>;
+}
+
+/**
+ * Reads serverless.yml and substitutes the framework's own variables — `${param:NAME}` (from
+ * `params.default`, then `params`), `${sls:stage}`, `${opt:NAME, 'default'}` — as `osls package`
+ * does before CloudFormation sees the template; CloudFormation's `${AWS::…}` and `${Resource.Attr}`
+ * are left for resolveIntrinsics.
+ */
+export function readServerlessStack(
+  path: string,
+  options: { stage: string; params?: Record<string, string>; region?: string },
+): ServerlessStack {
+  const raw = parseTemplateText(readFileSync(path, 'utf8'));
+  const defaults = ((raw.params as { default?: Record<string, unknown> } | undefined)?.default ??
+    {}) as Record<string, unknown>;
+  const params: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, String(v)])),
+    ...options.params,
+  };
+  const opts: Record<string, string> = {
+    stage: options.stage,
+    ...(options.region ? { region: options.region } : {}),
+  };
+  const substitute = (node: unknown): unknown => {
+    if (typeof node === 'string') return substituteVariables(node, params, opts);
+    if (Array.isArray(node)) return node.map(substitute);
+    if (node && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v)]));
+    return node;
+  };
+  const resources = (raw.resources ?? {}) as { Conditions?: unknown; Resources?: unknown };
+  const functions = Object.entries((raw.functions ?? {}) as Record<string, { role?: unknown }>).map(
+    ([key, fn]) => {
+      if (typeof fn.role !== 'string') throw new Error(`serverless.yml: function ${key} names no role`);
+      return { key, roleLogicalId: fn.role };
+    },
+  );
+  return {
+    template: {
+      Conditions: substitute(resources.Conditions ?? {}) as Record<string, unknown>,
+      Resources: substitute(resources.Resources ?? {}) as Record<string, unknown>,
+    },
+    functions,
+    environment: substitute(
+      ((raw.provider as { environment?: unknown } | undefined)?.environment ?? {}) as Record<string, unknown>,
+    ) as Record<string, unknown>,
+  };
+}
+
+const FRAMEWORK_VARIABLE = /\$\{(param|sls|opt):([^},]+)(?:,\s*'([^']*)')?\}/g;
+
+function substituteVariables(
+  text: string,
+  params: Record<string, string>,
+  opts: Record<string, string>,
+): string {
+  return text.replace(FRAMEWORK_VARIABLE, (whole, source: string, name: string, fallback?: string) => {
+    const key = name.trim();
+    const value =
+      source === 'param'
+        ? params[key]
+        : source === 'sls'
+          ? key === 'stage'
+            ? opts.stage
+            : undefined
+          : opts[key];
+    const resolved = value ?? fallback;
+    if (resolved === undefined) throw new Error(`serverless.yml: ${whole} has no value`);
+    return resolved;
+  });
 }

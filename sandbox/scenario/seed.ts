@@ -10,6 +10,7 @@ import type { IamRole, OrgAccount, PolicyDocument, PolicyVersion, World } from '
 import { accountState, regionalState } from '../core/world';
 import { readTemplate, templateManagedPolicies, templateRoles } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
+import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
 import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
 
 export interface SeededWorld {
@@ -23,7 +24,7 @@ const ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
 /** Builds the world a scenario describes. Deterministic for a given scenario (ids come from its seed). */
 export function seedWorld(
   scenario: Scenario,
-  options: { keyPropagationMs?: number; templateRoot?: string } = {},
+  options: { keyPropagationMs?: number; templateRoot?: string; stackParameters?: StackParameters } = {},
 ): SeededWorld {
   const rng = new Rng(scenario.seed);
   const clock = new Clock();
@@ -121,7 +122,13 @@ export function seedWorld(
     const targets = scp.targets.map((t) => (t === 'Root' ? rootId : /^\d{12}$/.test(t) ? t : ensureOu(t)));
     addDenyScp(world, scp.name, scp.denyActions, targets);
   }
-  seedStack(world, stack, scenario.organization.organizationTrail);
+  seedStack(
+    world,
+    stack,
+    scenario.organization.organizationTrail,
+    options.stackParameters ?? {},
+    options.templateRoot ? `${options.templateRoot}/serverless.yml` : undefined,
+  );
   return { world, admin, stack };
 }
 
@@ -245,7 +252,7 @@ function seedMemberAccount(
         roleName: role.roleName,
         path: role.path,
         maxSessionDuration: role.maxSessionDuration,
-        assumeRolePolicy: admitStandInTaskRole(role.assumeRolePolicyDocument as PolicyDocument, mgmtId),
+        assumeRolePolicy: role.assumeRolePolicyDocument as PolicyDocument,
         attachedPolicyArns: role.managedPolicyArns,
         inlinePolicies: new Map(role.inlinePolicies.map((p) => [p.name, p.document as PolicyDocument])),
       });
@@ -268,29 +275,6 @@ function seedMemberAccount(
     });
   }
   seedPreexisting(world, account, roleParameters, region);
-}
-
-/**
- * TEMPORARY, until the sandbox runs every task as its own function role (issue 10 §2): the
- * template trusts exactly `casbridge-<stage>-<function>`, and the sandbox's tasks still run as
- * the one stand-in role, so the seeded trust policy admits that role too. Remove with the roles
- * lane's merge; nothing else deviates from the template.
- */
-function admitStandInTaskRole(trust: PolicyDocument, mgmtId: string): PolicyDocument {
-  const standIn = stackResources(mgmtId, 'us-east-1').taskRoleArn;
-  const statements = (trust.Statement as Record<string, unknown>[]).map((statement) => {
-    const arnEquals = (statement.Condition as Record<string, Record<string, unknown>> | undefined)?.ArnEquals;
-    const names = arnEquals?.['aws:PrincipalArn'];
-    if (!arnEquals || !Array.isArray(names)) return statement;
-    return {
-      ...statement,
-      Condition: {
-        ...(statement.Condition as Record<string, unknown>),
-        ArnEquals: { ...arnEquals, 'aws:PrincipalArn': [...names, standIn] },
-      },
-    };
-  });
-  return { ...trust, Statement: statements } as PolicyDocument;
 }
 
 /** Resources already in the account before casbridge comes: the limits and conflicts it must handle. */
@@ -444,24 +428,17 @@ function seedTampering(
   if (pre.loginProfile) user.loginProfile = { createDate: world.clock.now(), passwordResetRequired: false };
 }
 
-function seedStack(world: World, stack: StackResources, organizationTrail: boolean): void {
+function seedStack(
+  world: World,
+  stack: StackResources,
+  organizationTrail: boolean,
+  parameters: StackParameters,
+  serverlessFile: string | undefined,
+): void {
   const now = world.clock.now();
   const mgmt = stack.accountId;
-  addRole(world, mgmt, {
-    roleName: stack.taskRoleName,
-    path: '/',
-    maxSessionDuration: 3600,
-    // Lambda runs the tasks; the management account's administrators may act as them for local runs.
-    assumeRolePolicy: {
-      Version: '2012-10-17',
-      Statement: [
-        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
-        { Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mgmt}:root` }, Action: 'sts:AssumeRole' },
-      ],
-    },
-    attachedPolicyArns: [ADMIN_POLICY],
-    inlinePolicies: new Map(),
-  });
+  // Every role serverless.yml declares, as it declares it: each task runs as its function's role.
+  deployStackRoles(world, stack, stackDeployment(stack, world.organization.id, parameters, serverlessFile));
   for (const name of [stack.reportsBucket, stack.logBucket]) {
     world.buckets.set(name, {
       name,

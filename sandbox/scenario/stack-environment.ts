@@ -1,12 +1,29 @@
+import type { StackParameters } from './stack-deployment';
 import type { StackResources } from './stack-resources';
+
+/** The stack parameters that set a function variable only when given (serverless.yml's `!If`s). */
+const OPTIONAL_VARIABLES: Readonly<Record<string, string>> = {
+  fallbackRoleName: 'CASBRIDGE_FALLBACK_ROLE_NAME',
+  webhookUrl: 'CASBRIDGE_WEBHOOK_URL',
+  webhookSecretArn: 'CASBRIDGE_WEBHOOK_SECRET_ARN',
+  excludedAccounts: 'CASBRIDGE_EXCLUDED_ACCOUNTS',
+};
 
 /**
  * The environment a deployed casbridge function gets from the stack, for a stack "deployed" in
- * the sandbox: what the demo, `casbridge run --local`, the sandbox's Step Functions and the
- * handler tests set. The task role is what local runs act as: the member role trusts only
- * casbridge's roles.
+ * the sandbox with `parameters`: what the demo, `casbridge run --local`, the sandbox's Step
+ * Functions and the handler tests set. Each function's credentials are not in it: Lambda hands
+ * them over (sandbox/services/lambda.ts).
  */
-export function stackEnvironment(stack: StackResources): Record<string, string> {
+export function stackEnvironment(
+  stack: StackResources,
+  parameters: StackParameters = {},
+): Record<string, string> {
+  const optional: Record<string, string> = {};
+  for (const [parameter, variable] of Object.entries(OPTIONAL_VARIABLES)) {
+    const value = parameters[parameter];
+    if (value) optional[variable] = value;
+  }
   return {
     AWS_REGION: stack.region,
     CASBRIDGE_EXTERNAL_ID: stack.externalId,
@@ -15,7 +32,7 @@ export function stackEnvironment(stack: StackResources): Record<string, string> 
     CASBRIDGE_LEDGER_TABLE: stack.ledgerTable,
     CASBRIDGE_REPORTS_BUCKET: stack.reportsBucket,
     CASBRIDGE_SECRETS_KMS_KEY_ID: stack.secretsKmsKeyArn,
-    CASBRIDGE_LOCAL_ROLE_ARN: stack.taskRoleArn,
+    ...optional,
     // Not a function's variable: what `casbridge run` (without --local) starts, as the stack's
     // StateMachineArn output names it on AWS.
     CASBRIDGE_STATE_MACHINE_ARN: stack.stateMachineArn,

@@ -23,13 +23,6 @@ export interface StackResources {
   topicArn: string;
   secretsKmsKeyArn: string;
   secretsKmsKeyAlias: string;
-  /**
-   * The role the product's tasks run as in the sandbox: one stand-in, with administrator rights,
-   * for the stack's per-function roles (functionRoleName); it shares their `casbridge-` prefix,
-   * which is what the member role trusts.
-   */
-  taskRoleName: string;
-  taskRoleArn: string;
   externalId: string;
   /**
    * The deployment's state machine (`stateMachineName(SANDBOX_STAGE)`): the sandbox's Step
@@ -61,8 +54,6 @@ export function stackResources(accountId: string, region: string): StackResource
     // A deployed key's id is AWS's choice; the sandbox fixes one.
     secretsKmsKeyArn: `arn:aws:kms:${region}:${accountId}:key/6f1c2d3e-0000-4000-8000-casbridge0001`,
     secretsKmsKeyAlias: `alias/${NAME_PREFIX}-secrets`,
-    taskRoleName: `${NAME_PREFIX}-tasks`,
-    taskRoleArn: `arn:aws:iam::${accountId}:role/${NAME_PREFIX}-tasks`,
     externalId: DEFAULT_EXTERNAL_ID,
     stateMachineArn: `arn:aws:states:${region}:${accountId}:stateMachine:${stateMachineName(SANDBOX_STAGE)}`,
   };
@@ -76,6 +67,11 @@ export function stateMachineName(stage: string): string {
 /** A function's role in the deployed stack (`functionName` is its key in serverless.yml). */
 export function functionRoleName(stage: string, functionName: string): string {
   return `${NAME_PREFIX}-${stage}-${functionName}`;
+}
+
+/** A function of the deployed stack, as Lambda names it (`functionKey` is its key in serverless.yml). */
+export function lambdaFunctionName(stage: string, functionKey: string): string {
+  return `${NAME_PREFIX}-${stage}-${functionKey}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { parse as parseYaml } from 'yaml';
-import { resetRuntime } from '../../commons/runtime';
+import { resetRuntime, useFunctionCredentials } from '../../commons/runtime';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
 import { type Sandbox, startSandbox } from '../../sandbox';
 import type { CallRecord } from '../../sandbox/core/call-log';
@@ -14,10 +14,10 @@ import { DEFAULT_PERFORMANCE_MODEL, type PerformanceModel } from '../../sandbox/
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { type SandboxThread, sandboxFacts, startSandboxThread } from '../../sandbox/thread';
-import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import { FUNCTION_HANDLERS } from '../local/handlers';
 import type { EventLog } from '../local/run-local';
+import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
 import { processCpuMs, threadCpuMs } from './cpu-time';
 
 /**
@@ -233,7 +233,11 @@ function benchScenario(accounts: number, sample: number): ScenarioInput {
   };
 }
 
-/** What a deployed task sees: the stack's environment, the sandbox as AWS, the task role. */
+/**
+ * What a deployed task sees: the stack's environment, the sandbox as AWS, and its function's own
+ * role, which the sandbox hands over as Lambda would. The process's own identity (LoadTargets,
+ * the report read) is the administrator's, as for `casbridge run --local`.
+ */
 async function actAsTaskRole(sandbox: SandboxThread): Promise<void> {
   Object.assign(process.env, {
     ...stackEnvironment(sandbox.stack),
@@ -242,7 +246,7 @@ async function actAsTaskRole(sandbox: SandboxThread): Promise<void> {
     AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
   });
   delete process.env.AWS_SESSION_TOKEN;
-  await actAsRole(sandbox.stack.taskRoleArn, sandbox.region);
+  useFunctionCredentials(sandboxFunctionCredentials(sandbox.endpoint));
 }
 
 function ouId(sandbox: SandboxThread, name: string): string {

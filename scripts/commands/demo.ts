@@ -3,9 +3,10 @@ import path from 'node:path';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connectorSecretName, getConfig, localRoleArn } from '../../commons/config';
+import { connectorSecretName, getConfig } from '../../commons/config';
 import { renderHtml } from '../../commons/report/render-html';
 import type { ReportAccount, RunReport } from '../../commons/run';
+import { useFunctionCredentials } from '../../commons/runtime';
 import { type Sandbox, startSandbox } from '../../sandbox';
 import {
   defaultAccountId,
@@ -14,9 +15,9 @@ import {
 } from '../../sandbox/scenario/default-scenario';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
 import { cliConfiguration } from '../cli-input';
 import { CliError } from '../errors';
-import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import type { EventLog } from '../local/run-local';
 import { renderRemediations, renderReportTable, renderSummary } from '../render/report-table';
@@ -100,7 +101,7 @@ export async function runDemo(
     });
   });
   try {
-    await actAsCasbridge(sandbox);
+    actAsCasbridge(sandbox);
     const members = sandbox.scenario.accounts.length;
     say(
       style.bold(
@@ -188,24 +189,24 @@ export function demoScenario(accounts: number): ScenarioInput {
 }
 
 /**
- * The environment `casbridge run --local` gets from the exports `casbridge sandbox` prints, then
- * acting as casbridge's task role: a local run of the demo is a local run like any other. Any AWS
- * or casbridge variable of the user's shell is dropped first, so the demo can only reach the sandbox.
+ * The environment `casbridge run --local` gets from the exports `casbridge sandbox` prints: the
+ * management account's administrator as the caller, and each function as its own role, handed
+ * over by the sandbox as Lambda would: a local run of the demo is a local run like any other. Any
+ * AWS or casbridge variable of the user's shell is dropped first, so the demo can only reach the
+ * sandbox.
  */
-async function actAsCasbridge(sandbox: Sandbox): Promise<void> {
+function actAsCasbridge(sandbox: Sandbox): void {
   for (const name of Object.keys(process.env)) {
     if (/^(AWS_|CASBRIDGE_)/.test(name) && !name.startsWith('AWS_SDK_')) delete process.env[name];
   }
   Object.assign(process.env, {
-    ...stackEnvironment(sandbox.stack),
+    ...stackEnvironment(sandbox.stack, sandbox.deployment.parameters),
     AWS_ENDPOINT_URL: sandbox.endpoint,
     AWS_ACCESS_KEY_ID: sandbox.admin.accessKeyId,
     AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
   });
-  const config = cliConfiguration();
-  const role = localRoleArn();
-  if (!role) throw new Error('the sandbox stack names no task role');
-  await actAsRole(role, config.region);
+  cliConfiguration();
+  useFunctionCredentials(inProcessFunctionCredentials(sandbox.world));
 }
 
 async function runOnce(mode: 'onboard' | 'reconcile', err: NodeJS.WriteStream): Promise<RunReport> {

@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { getConfig, localRoleArn, stateMachineArn } from '../../commons/config';
+import { getConfig, localLambdaEndpoint, stateMachineArn } from '../../commons/config';
 import type { RunReport } from '../../commons/run';
+import { useFunctionCredentials } from '../../commons/runtime';
 import { CliError } from '../errors';
-import { actAsRole } from '../local/act-as-role';
 import { executeRunLocally } from '../local/execute-run';
 import type { EventLog } from '../local/run-local';
+import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
 import { type RemoteProgress, runRemotely } from '../remote/follow-run';
 import { renderReportTable } from '../render/report-table';
 
@@ -45,7 +46,7 @@ export function runCommand(): Command {
     .option('--input <file>', 'a run input or an EventBridge event as JSON, instead of the flags above')
     .option(
       '--local',
-      'run the state machine in this process against AWS_ENDPOINT_URL (the sandbox) or AWS',
+      'run the state machine in this process against AWS_ENDPOINT_URL (the sandbox: each function as its own role) or AWS (every function with your own credentials)',
       false,
     )
     .option(
@@ -61,12 +62,11 @@ export function runCommand(): Command {
 export async function runRun(options: RunCommandOptions): Promise<number> {
   const input = runInput(options);
   if (!options.local) return runDeployed(input, options);
-  const config = loadConfiguration();
-  const role = localRoleArn();
-  if (role)
-    await actAsRole(role, config.region).catch((error: Error) => {
-      throw new CliError(`cannot act as ${role}: ${error.name}: ${error.message}`);
-    });
+  loadConfiguration();
+  // The sandbox stands in for Lambda and gives each function its role; against AWS there is no
+  // Lambda service in a local run, so every function runs with the caller's own credentials.
+  const lambda = localLambdaEndpoint();
+  if (lambda) useFunctionCredentials(sandboxFunctionCredentials(lambda));
   const progress = new Progress(process.stderr);
   const outcome = await executeRunLocally(input, {
     executionName: `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,

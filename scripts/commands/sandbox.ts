@@ -106,9 +106,12 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
     `export AWS_DEFAULT_REGION=${sandbox.region}`,
     // casbridge's own configuration, as the stack gives it to its functions, so that
     // `casbridge run --local` works in the same shell.
-    ...Object.entries(stackEnvironment(stack))
+    ...Object.entries(stackEnvironment(stack, sandbox.deployment.parameters))
       .filter(([name]) => name !== 'AWS_REGION')
       .map(([name, value]) => `export ${name}=${value}`),
+    // For `casbridge run --local`: the sandbox's stand-in for Lambda, which gives each function
+    // its own role's credentials.
+    `export CASBRIDGE_LOCAL_LAMBDA_ENDPOINT=${endpoint}`,
     '',
   ];
 
@@ -154,7 +157,10 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
       ['log bucket', stack.logBucket],
       ['ledger table', stack.ledgerTable],
       ['topic', stack.topicArn],
-      ['task role', stack.taskRoleArn],
+      [
+        'function roles',
+        `${sandbox.deployment.functions.length} (${sandbox.deployment.functions[0]?.roleArn ?? ''}, …)`,
+      ],
       ['ExternalId', stack.externalId],
     ]).map((row) => `  ${row}`),
   );
@@ -172,7 +178,8 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
       '  To act in a member account, assume the role Organizations created there, then export the',
       '  returned AccessKeyId, SecretAccessKey and SessionToken (as AWS_SESSION_TOKEN):',
       `    ${aws} sts assume-role --role-arn arn:aws:iam::${member.id}:role/OrganizationAccountAccessRole --role-session-name explore`,
-      `  casbridge itself assumes ${stack.taskRoleName}, then CasBridgeExecutionRole with --external-id ${stack.externalId}.`,
+      `  casbridge's functions each run as their own role (${sandbox.deployment.functions[0]?.roleName ?? ''}, …), which trusts only Lambda;`,
+      `  they assume CasBridgeExecutionRole with --external-id ${stack.externalId}.`,
     );
   }
   lines.push(

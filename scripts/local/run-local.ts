@@ -3,6 +3,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { S3Location } from '../../commons/run';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { adaptForLocalRun, LOAD_TARGETS_STATE } from './adapt-definition';
 import { type Definition, loadDefinition, taskStates } from './definition';
 import { FUNCTION_HANDLERS, type LambdaHandler } from './handlers';
@@ -28,6 +29,12 @@ export interface LocalRunOptions {
   retryIntervalOverrides?: Record<string, number | number[]>;
   region?: string;
   definition?: Definition;
+  /**
+   * The stage whose function names the tasks' Lambda contexts carry (`casbridge-<stage>-<key>`):
+   * what a registered credential source (commons/runtime.ts) knows each function by. Default `dev`,
+   * serverless.yml's and the sandbox's.
+   */
+  stage?: string;
 }
 
 /**
@@ -41,7 +48,9 @@ const validatedDefinitions = new Set<string>();
 /**
  * Runs the deployed state machine definition locally under aws-local-stepfunctions, every Task
  * bound to the real Lambda handler, against whatever AWS endpoint the environment names (the
- * sandbox, or AWS itself). Handlers read their configuration from the environment, as in Lambda.
+ * sandbox, or AWS itself). Handlers read their configuration from the environment, as in Lambda,
+ * and their credentials from the source registered for their function (commons/runtime.ts), else
+ * the process's own. LoadTargets stands for the Distributed Map's ItemReader: the process's own.
  */
 export async function runLocal(input: unknown, options: LocalRunOptions): Promise<LocalExecution> {
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
@@ -57,7 +66,10 @@ export async function runLocal(input: unknown, options: LocalRunOptions): Promis
     const handler = functionName ? FUNCTION_HANDLERS[functionName] : undefined;
     if (!handler)
       throw new Error(`local run: no handler for Task ${task.name} (${String(task.state.Resource)})`);
-    handlers[task.name] = asLambda(handler, functionName as string);
+    handlers[task.name] = asLambda(
+      handler,
+      lambdaFunctionName(options.stage ?? SANDBOX_STAGE, functionName as string),
+    );
   }
   // Validated once per process and definition, as Step Functions validates a definition when the
   // machine is created, not at each execution.
@@ -104,7 +116,7 @@ export async function runLocal(input: unknown, options: LocalRunOptions): Promis
 function asLambda(handler: LambdaHandler, functionName: string): (input: unknown) => Promise<unknown> {
   return async (input) => {
     const context = {
-      functionName: `casbridge-${functionName}`,
+      functionName,
       awsRequestId: crypto.randomUUID(),
       getRemainingTimeInMillis: () => 300_000,
     } as unknown as Context;

@@ -19,7 +19,7 @@ import { ensurePolicy } from '../../functions/policy/ensure-policy';
 import { ensureUser } from '../../functions/user/ensure-user';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { memberAccountClients } from '../support/member';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 describe('the access key step', () => {
@@ -28,17 +28,21 @@ describe('the access key step', () => {
 
   async function prepare(index: number) {
     const accountId = defaultAccountId(index);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'accessKey');
     await ensureUser(iam, config(), accountId, { dryRun: false });
     await ensurePolicy(iam, config(), accountId, { dryRun: false });
-    const secrets = new SecretsManagerClient(clientConfig(await taskRoleSettings(sandbox())));
+    const secrets = new SecretsManagerClient(
+      clientConfig(await functionRoleSettings(sandbox(), 'accessKey')),
+    );
     const deps = { iam, secrets, config: config(), now: () => sandbox().world.clock.nowMs() };
     const keys = async () =>
       (await iam.send(new ListAccessKeysCommand({ UserName: 'CloudAppSecurity' }))).AccessKeyMetadata ?? [];
+    // What the operator reads (`casbridge credentials`): the access key function never reads a value.
+    const operator = new SecretsManagerClient(sandbox().clientConfig());
     const secret = async (stage = 'AWSCURRENT') =>
       JSON.parse(
         (
-          await secrets.send(
+          await operator.send(
             new GetSecretValueCommand({
               SecretId: connectorSecretName(config(), accountId),
               VersionStage: stage,

@@ -4,7 +4,7 @@ import type { TargetAccount } from '../../commons/step-result';
 import { ensureAccess } from '../../functions/access/ensure-access';
 import type { Sandbox } from '../../sandbox';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 function target(sandbox: Sandbox, index: number): TargetAccount {
@@ -23,7 +23,7 @@ describe('the access step', () => {
   const sandbox = useSandbox({ accounts: 40 });
 
   async function deps(overrides: Record<string, string> = {}) {
-    const settings = await taskRoleSettings(sandbox());
+    const settings = await functionRoleSettings(sandbox(), 'access');
     return {
       sts: new STSClient(clientConfig(settings)),
       cache: new CredentialCache(() => sandbox().world.clock.nowMs()),
@@ -73,7 +73,13 @@ describe('the access step', () => {
 
   it('uses the configured fallback role and flags it as over-privileged', async () => {
     sandbox().world.accounts.get(defaultAccountId(5))!.iam.roles.delete('casbridgeexecutionrole');
-    const d = await deps({ CASBRIDGE_FALLBACK_ROLE_NAME: 'OrganizationAccountAccessRole' });
+    // Configured only in the function's environment, the access role may not assume the fallback.
+    const unpermitted = await deps({ CASBRIDGE_FALLBACK_ROLE_NAME: 'OrganizationAccountAccessRole' });
+    await expect(ensureAccess(unpermitted, target(sandbox(), 5), 'run-1')).rejects.toMatchObject({
+      name: 'RoleMissing',
+    });
+    // Deployed with the stack parameter, the role is granted it too (serverless.yml's HasFallbackRole).
+    const d = await deps(sandbox().deployStack({ fallbackRoleName: 'OrganizationAccountAccessRole' }));
     const { result } = await ensureAccess(d, target(sandbox(), 5), 'run-1');
     expect(result).toEqual({
       action: 'unchanged',

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import type { TaskInput } from '../../commons/task-input';
 import { handler as recordHandler } from '../../functions/record-result/handler';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { captureOutput } from '../support/capture-output';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
@@ -9,7 +10,8 @@ import { useSandbox } from '../support/sandbox';
 
 type Handler = (event: unknown, context: Context) => Promise<TaskInput>;
 
-const context = lambdaContext('casbridge-test');
+/** A handler's Lambda context names its function: each runs as that function's role. */
+const contextOf = (functionKey: string) => lambdaContext(lambdaFunctionName(SANDBOX_STAGE, functionKey));
 
 describe('the task handlers', () => {
   const sandbox = useSandbox({ accounts: 40 });
@@ -56,7 +58,7 @@ describe('the task handlers', () => {
 
   async function runPipeline(event: TaskInput): Promise<TaskInput> {
     let state = event;
-    for (const step of pipeline) state = await step.handler(state, context);
+    for (const step of pipeline) state = await step.handler(state, contextOf(step.name));
     return state;
   }
 
@@ -87,7 +89,7 @@ describe('the task handlers', () => {
   it('reject a malformed task input with InvalidTaskInput, touching nothing', async () => {
     const mark = sandbox().world.callLog.mark();
     await expect(
-      pipeline[1]!.handler({ ...input(5), account: { accountId: 'not-an-id' } }, context),
+      pipeline[1]!.handler({ ...input(5), account: { accountId: 'not-an-id' } }, contextOf('user')),
     ).rejects.toMatchObject({
       name: 'InvalidTaskInput',
       message: expect.stringContaining('account'),
@@ -96,7 +98,9 @@ describe('the task handlers', () => {
   });
 
   it('throw errors by name for the state machine, and log them by name', async () => {
-    await expect(pipeline[0]!.handler(input(7), context)).rejects.toMatchObject({ name: 'RoleMissing' });
+    await expect(pipeline[0]!.handler(input(7), contextOf('access'))).rejects.toMatchObject({
+      name: 'RoleMissing',
+    });
     expect(logs.join('')).toContain('"errorName":"RoleMissing"');
   });
 
@@ -108,7 +112,7 @@ describe('the task handlers', () => {
       code: 'ThrottlingException',
       remaining: 5,
     });
-    await expect(recordHandler(input(10), context)).rejects.toMatchObject({
+    await expect(recordHandler(input(10), contextOf('recordResult'))).rejects.toMatchObject({
       name: 'TransientAwsError',
       retryable: true,
       step: 'record',

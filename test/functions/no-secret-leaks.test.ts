@@ -44,10 +44,12 @@ describe('a full pass of the pipeline', () => {
         SecretString: 'webhook-signing-key-0123456789',
       }),
     );
-    await setLambdaEnvironment(sandbox(), {
-      CASBRIDGE_WEBHOOK_URL: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/casbridge`,
-      CASBRIDGE_WEBHOOK_SECRET_ARN: signing.ARN!,
+    // Deployed with the webhook, as an operator would: the register role may read its signing key.
+    sandbox().deployStack({
+      webhookUrl: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hooks/casbridge`,
+      webhookSecretArn: signing.ARN!,
     });
+    setLambdaEnvironment(sandbox());
   });
 
   afterAll(() => new Promise<void>((resolve) => webhook.close(() => resolve())));

@@ -24,18 +24,22 @@ import { ensureUser } from '../../functions/user/ensure-user';
 import { accountState, regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { memberAccountClients } from '../support/member';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 describe('the offboard step', () => {
   const sandbox = useSandbox({ accounts: 20 });
   const config = () => sandboxConfig(sandbox());
 
-  /** Central-account clients as the task role has them, and the member account's IAM when reachable. */
+  /**
+   * Central-account clients as the offboard function's role has them, the member account's IAM
+   * when reachable, and the operator's Secrets Manager for what a test prepares or inspects.
+   */
   async function context(index: number) {
     const accountId = defaultAccountId(index);
-    const settings = await taskRoleSettings(sandbox());
+    const settings = await functionRoleSettings(sandbox(), 'offboard');
     const secrets = new SecretsManagerClient(clientConfig(settings));
+    const operatorSecrets = new SecretsManagerClient(sandbox().clientConfig());
     const ledger = new Ledger(
       DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
       sandbox().stack.ledgerTable,
@@ -50,8 +54,8 @@ describe('the offboard step', () => {
       now: () => sandbox().world.clock.nowMs(),
     });
     const name = sandbox().world.organization.accounts.get(accountId)?.name ?? '';
-    const member = () => memberAccountClients(sandbox(), config(), accountId);
-    return { accountId, name, target: { accountId, name }, secrets, ledger, deps, member };
+    const member = () => memberAccountClients(sandbox(), config(), accountId, 'offboard');
+    return { accountId, name, target: { accountId, name }, secrets, operatorSecrets, ledger, deps, member };
   }
 
   /** An account as onboarding leaves it: user, policy, key with its secret, and the operator told. */
@@ -60,15 +64,18 @@ describe('the offboard step', () => {
     const { iam } = await ctx.member();
     await ensureUser(iam, config(), ctx.accountId, { dryRun: false });
     await ensurePolicy(iam, config(), ctx.accountId, { dryRun: false });
+    const keySecrets = new SecretsManagerClient(
+      clientConfig(await functionRoleSettings(sandbox(), 'accessKey')),
+    );
     await ensureAccessKey(
-      { iam, secrets: ctx.secrets, config: config(), now: () => sandbox().world.clock.nowMs() },
+      { iam, secrets: keySecrets, config: config(), now: () => sandbox().world.clock.nowMs() },
       ctx.accountId,
       { dryRun: false },
     );
     await ctx.ledger.update(ctx.accountId, { connector: 'AWAITING_CONNECTION', lastOutcome: 'SUCCEEDED' });
     const secretValue =
       (
-        await ctx.secrets.send(
+        await ctx.operatorSecrets.send(
           new GetSecretValueCommand({ SecretId: connectorSecretName(config(), ctx.accountId) }),
         )
       ).SecretString ?? '';
@@ -221,9 +228,9 @@ describe('the offboard step', () => {
 
   it("refuses to touch a same-named user that is not casbridge's, and changes nothing", async () => {
     // Account 3 holds a user named CloudAppSecurity that someone else owns.
-    const { accountId, target, secrets, ledger, deps, member } = await context(3);
+    const { accountId, target, secrets, operatorSecrets, ledger, deps, member } = await context(3);
     const { iam } = await member();
-    await secrets.send(
+    await operatorSecrets.send(
       new CreateSecretCommand({ Name: connectorSecretName(config(), accountId), SecretString: '{}' }),
     );
     const mark = sandbox().world.callLog.mark();

@@ -112,7 +112,7 @@ describe('the per-account pipeline over the default organization', () => {
     ).toEqual([]);
   });
 
-  it('onboards a fresh account in 17 calls and reconciles it in 14, the ledger included', async () => {
+  it('onboards a fresh account in 22 calls and reconciles it in 14, the ledger included', async () => {
     // Account 42 is healthy and untouched by the other tests.
     const id = defaultAccountId(42);
     // Every call, an answered error too: a "not found" is an answer that costs a request.
@@ -128,30 +128,37 @@ describe('the per-account pipeline over the default organization', () => {
     expect(onboard).toMatchObject({ outcome: 'SUCCEEDED', connector: 'AWAITING_CONNECTION' });
     expect(calls(mark)).toEqual([
       'dynamodb:UpdateItem (write)', // access: the lease, returning the account's item as it was
-      'sts:AssumeRole', // once per account and process: the later steps reuse the session
+      // Once per account by each function that reaches it, with its own role (as each Lambda
+      // function is its own process); a warm function reuses its session for later steps.
+      'sts:AssumeRole',
+      'sts:AssumeRole', // user
       'iam:CreateUser (write)', // never onboarded: create first (under the boundary), read only if it exists
+      'sts:AssumeRole', // policy
       'iam:CreatePolicy (write)',
       'iam:CreateGroup (write)', // Security Hub IAM.2: the policy goes on a group, the user in it
       'iam:AttachGroupPolicy (write)',
       'iam:AddUserToGroup (write)',
+      'sts:AssumeRole', // accessKey
       'iam:CreateAccessKey (write)', // a user created just now has no keys, its secret is new
       'secretsmanager:CreateSecret (write)',
+      'sts:AssumeRole', // trail
       'cloudtrail:DescribeTrails',
       'cloudtrail:CreateTrail (write)',
       'cloudtrail:StartLogging (write)',
       'sns:Publish (write)', // register: the hand-off, recorded by RecordResult
+      'sts:AssumeRole', // verify
       'iam:SimulatePrincipalPolicy', // verify: nothing high-risk allowed and, once per key, the connector's actions
       'secretsmanager:GetSecretValue',
       'sts:GetCallerIdentity', // with the connector's key, once
       'dynamodb:UpdateItem (write)', // RecordResult: outcome, hand-off, proof and lease in one write
     ]);
 
-    // The ledger keeps the desired state the account was brought to.
+    // The ledger keeps the desired state the account was brought to (read as the operator).
     const runtime = getRuntime();
     expect(await ledger(runtime).get(id)).toMatchObject({
       desiredStateHash: desiredStateHash(runtime.config),
     });
-    // The same process still holds the member role's session; the next day's run adds an AssumeRole.
+    // Each function still holds its member-role session; the next day's run adds their AssumeRoles.
     mark = sandbox().world.callLog.mark();
     const reconcile = await pipeline.run(accountInput(sandbox(), id, 'run-fresh-2', { mode: 'reconcile' }));
     expect(reconcile).toMatchObject({ outcome: 'SUCCEEDED', changed: false });

@@ -21,7 +21,7 @@ import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { withLedger } from '../support/ledger-step';
 import { memberAccountClients } from '../support/member';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 describe('the register step', () => {
@@ -38,15 +38,23 @@ describe('the register step', () => {
     const config = sandboxConfig(sandbox(), overrides);
     const accountId = defaultAccountId(index);
     const name = sandbox().world.organization.accounts.get(accountId)?.name ?? '';
-    const { iam } = await memberAccountClients(sandbox(), config, accountId);
-    const settings = await taskRoleSettings(sandbox());
+    const { iam } = await memberAccountClients(sandbox(), config, accountId, 'accessKey');
+    // Each step as its function's role: register's own, the key written by accessKey, the
+    // ledger by recordResult; what the test reads back, as the operator.
+    const settings = await functionRoleSettings(sandbox(), 'register');
     const secrets = new SecretsManagerClient(clientConfig(settings));
+    const keySecrets = new SecretsManagerClient(
+      clientConfig(await functionRoleSettings(sandbox(), 'accessKey')),
+    );
+    const operatorSecrets = new SecretsManagerClient(sandbox().clientConfig());
     const now = () => sandbox().world.clock.nowMs();
     await ensureUser(iam, config, accountId, { dryRun: false });
     await ensurePolicy(iam, config, accountId, { dryRun: false });
-    await ensureAccessKey({ iam, secrets, config, now }, accountId, { dryRun: false });
+    await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, { dryRun: false });
     const ledger = new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
+      DynamoDBDocumentClient.from(
+        new DynamoDBClient(clientConfig(await functionRoleSettings(sandbox(), 'recordResult'))),
+      ),
       sandbox().stack.ledgerTable,
       now,
     );
@@ -56,12 +64,12 @@ describe('the register step', () => {
       config,
       now,
       /** The access key step's dependencies, to complete a rotation. */
-      rotation: { iam, secrets, config, now },
+      rotation: { iam, secrets: keySecrets, config, now },
     };
     const secretValue = async (stage = 'AWSCURRENT') =>
       JSON.parse(
         (
-          await secrets.send(
+          await operatorSecrets.send(
             new GetSecretValueCommand({
               SecretId: connectorSecretName(config, accountId),
               VersionStage: stage,
@@ -249,10 +257,11 @@ describe('the register step', () => {
     it('posts the same JSON as the topic, signed with HMAC-SHA256 over the timestamp and body', async () => {
       const key = 'whsec-test-signing-key';
       const arn = await signingSecret('casbridge/webhook-signing', key);
-      const { secretValue, register } = await prepare(8, {
-        CASBRIDGE_WEBHOOK_URL: url,
-        CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
-      });
+      // Deployed with the webhook: the register role may read that one signing secret.
+      const { secretValue, register } = await prepare(
+        8,
+        sandbox().deployStack({ webhookUrl: url, webhookSecretArn: arn }),
+      );
       status = 200;
       received.length = 0;
       const before = messages().length;
@@ -272,10 +281,10 @@ describe('the register step', () => {
 
     it('fails with the retryable WebhookFailed when the receiver answers 500', async () => {
       const arn = await signingSecret('casbridge/webhook-signing-2', 'another-key');
-      const { accountId, ledger, register } = await prepare(9, {
-        CASBRIDGE_WEBHOOK_URL: url,
-        CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
-      });
+      const { accountId, ledger, register } = await prepare(
+        9,
+        sandbox().deployStack({ webhookUrl: url, webhookSecretArn: arn }),
+      );
       status = 500;
 
       await expect(register(false)).rejects.toMatchObject({
@@ -297,10 +306,13 @@ describe('the register step', () => {
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const port = (closed.address() as AddressInfo).port;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
-      const { register } = await prepare(10, {
-        CASBRIDGE_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/token-in-path`,
-        CASBRIDGE_WEBHOOK_SECRET_ARN: arn,
-      });
+      const { register } = await prepare(
+        10,
+        sandbox().deployStack({
+          webhookUrl: `http://127.0.0.1:${port}/hooks/token-in-path`,
+          webhookSecretArn: arn,
+        }),
+      );
 
       const failure = (await register(false).catch((error: unknown) => error)) as Error;
 

@@ -10,9 +10,11 @@ import { parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
 import { type ResolveDependencies, resolveTargets } from '../../functions/resolve-targets/resolve-targets';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { captureOutput } from '../support/capture-output';
+import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -22,19 +24,21 @@ import { useSandbox } from '../support/sandbox';
 const ACCOUNTS = 100;
 const MANAGEMENT = '999988887777';
 
-const CONTEXT = {
-  functionName: 'casbridge-resolve-targets',
-  awsRequestId: 'req-resolve',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
+const CONTEXT: Context = lambdaContext(lambdaFunctionName(SANDBOX_STAGE, 'resolveTargets'));
 
 describe('ResolveTargets', () => {
   const sandbox = useSandbox({ accounts: ACCOUNTS });
   let runtime: Runtime;
+  /** The ledger writes other tasks make (leases by Access, outcomes by RecordResult), as Access's role. */
+  let claims: Runtime;
   let reader: S3Client;
 
   beforeAll(async () => {
-    runtime = createRuntime(sandboxConfig(sandbox()), await taskRoleSettings(sandbox()));
+    runtime = createRuntime(
+      sandboxConfig(sandbox()),
+      await functionRoleSettings(sandbox(), 'resolveTargets'),
+    );
+    claims = createRuntime(sandboxConfig(sandbox()), await functionRoleSettings(sandbox(), 'access'));
     reader = new S3Client(sandbox().clientConfig());
   });
 
@@ -182,9 +186,9 @@ describe('ResolveTargets', () => {
       const held = defaultAccountId(5);
       const expired = defaultAccountId(6);
       const mine = defaultAccountId(8);
-      await ledger(runtime).acquireLease(held, 'reconcile-20250101T000000-other1', 900);
-      await ledger(runtime).acquireLease(expired, 'reconcile-20250101T000000-other2', -60);
-      await ledger(runtime).acquireLease(mine, 'onboard-event-redelivered-1', 900);
+      await ledger(claims).acquireLease(held, 'reconcile-20250101T000000-other1', 900);
+      await ledger(claims).acquireLease(expired, 'reconcile-20250101T000000-other2', -60);
+      await ledger(claims).acquireLease(mine, 'onboard-event-redelivered-1', 900);
       try {
         const { targets, skipped } = await resolve({ mode: 'reconcile', accounts: [held, expired, mine] });
         expect(targetIds(targets)).toEqual([expired]);
@@ -206,17 +210,17 @@ describe('ResolveTargets', () => {
         const again = await resolve(organizationsEvent('redelivered-1', 'SUCCEEDED', mine));
         expect(targetIds(again.targets)).toEqual([mine]);
       } finally {
-        await ledger(runtime).releaseLease(held, 'reconcile-20250101T000000-other1');
-        await ledger(runtime).releaseLease(expired, 'reconcile-20250101T000000-other2');
-        await ledger(runtime).releaseLease(mine, 'onboard-event-redelivered-1');
+        await ledger(claims).releaseLease(held, 'reconcile-20250101T000000-other1');
+        await ledger(claims).releaseLease(expired, 'reconcile-20250101T000000-other2');
+        await ledger(claims).releaseLease(mine, 'onboard-event-redelivered-1');
       }
     });
 
     it('retries only the ACTIVE accounts whose last outcome in the ledger is FAILED', async () => {
-      await ledger(runtime).update(defaultAccountId(9), { lastOutcome: 'FAILED' });
-      await ledger(runtime).update(defaultAccountId(10), { lastOutcome: 'FAILED' });
-      await ledger(runtime).update(defaultAccountId(11), { lastOutcome: 'SUCCEEDED' });
-      await ledger(runtime).update(defaultAccountId(13), { lastOutcome: 'FAILED' }); // suspended since
+      await ledger(claims).update(defaultAccountId(9), { lastOutcome: 'FAILED' });
+      await ledger(claims).update(defaultAccountId(10), { lastOutcome: 'FAILED' });
+      await ledger(claims).update(defaultAccountId(11), { lastOutcome: 'SUCCEEDED' });
+      await ledger(claims).update(defaultAccountId(13), { lastOutcome: 'FAILED' }); // suspended since
       const { run, targets, skipped } = await resolve({ mode: 'retry-failed' });
       expect(targetIds(targets)).toEqual([defaultAccountId(9), defaultAccountId(10)]);
       expect(targets.every((t) => t.mode === 'retry-failed')).toBe(true);

@@ -19,7 +19,7 @@ import { assumeRole, useSandbox } from '../support/sandbox';
 /** The trail step as the pipeline runs it: through the member role the access step assumed. */
 async function prepare(sandbox: Sandbox, config: Config, index: number) {
   const accountId = defaultAccountId(index);
-  const { cloudtrail } = await memberAccountClients(sandbox, config, accountId);
+  const { cloudtrail } = await memberAccountClients(sandbox, config, accountId, 'trail');
   const run = (dryRun = false) => ensureTrail(cloudtrail, config, accountId, { dryRun });
   const ours = async () =>
     (await cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: false }))).trailList?.find(

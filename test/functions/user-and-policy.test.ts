@@ -45,7 +45,7 @@ describe('the user and policy steps', () => {
 
   it('create the tagged user under its boundary and the policy on the connector group the user is in, then change nothing on a re-run', async () => {
     const accountId = defaultAccountId(1);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     expect(await ensureUser(iam, config(), accountId, { dryRun: false })).toMatchObject({
       action: 'created',
     });
@@ -83,7 +83,7 @@ describe('the user and policy steps', () => {
 
   it('plan the same in a dry run and change nothing', async () => {
     const accountId = defaultAccountId(2);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     const mark = sandbox().world.callLog.mark();
     expect(await ensureUser(iam, config(), accountId, { dryRun: true })).toMatchObject({
       action: 'created',
@@ -102,7 +102,7 @@ describe('the user and policy steps', () => {
 
   it('refuse a same-named user that is not ours', async () => {
     const accountId = defaultAccountId(3);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     await expect(ensureUser(iam, config(), accountId, { dryRun: false })).rejects.toMatchObject({
       name: 'ForeignUserConflict',
       step: 'user',
@@ -111,7 +111,7 @@ describe('the user and policy steps', () => {
 
   it('repair a drifted policy when five versions exist, deleting the oldest non-default one', async () => {
     const accountId = defaultAccountId(17);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     await ensureUser(iam, config(), accountId, { dryRun: false });
     const result = await ensurePolicy(iam, config(), accountId, { dryRun: false });
     expect(result).toMatchObject({ action: 'updated', details: { reason: 'document-drift' } });
@@ -125,7 +125,7 @@ describe('the user and policy steps', () => {
 
   it('repair an edited document and a detached policy, a recorded version notwithstanding', async () => {
     const accountId = defaultAccountId(4);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     await ensureUser(iam, config(), accountId, { dryRun: false });
     const created = await ensurePolicy(iam, config(), accountId, { dryRun: false });
     // What the ledger keeps after the run: the default version proven to hold the document.
@@ -201,7 +201,7 @@ describe('the user and policy steps', () => {
       return out.EvaluationResults?.every((r) => r.EvalDecision === 'allowed') ?? false;
     };
     expect(await connectorAllowed()).toBe(true);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     // After every write of the migration, the connector can still do all it does.
     const afterEachWrite: { operation: string; allowed: boolean }[] = [];
     iam.middlewareStack.add(
@@ -249,7 +249,7 @@ describe('the user and policy steps', () => {
 
   it('turn AWS throttling that outlasts the SDK retries into the retryable TransientAwsError, reads included', async () => {
     const accountId = defaultAccountId(9);
-    const { iam } = await memberAccountClients(sandbox(), config(), accountId);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     sandbox().world.faults.inject(accountId, {
       service: 'iam',
       operation: 'GetUser',

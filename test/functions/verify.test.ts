@@ -16,7 +16,7 @@ import type { Sandbox } from '../../sandbox';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { withLedger } from '../support/ledger-step';
 import { memberAccountClients } from '../support/member';
-import { sandboxConfig, taskRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -27,22 +27,33 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
   const config = sandboxConfig(sandbox);
   const accountId = defaultAccountId(index);
   const name = sandbox.world.organization.accounts.get(accountId)?.name ?? '';
-  const { iam } = await memberAccountClients(sandbox, config, accountId);
-  const settings = await taskRoleSettings(sandbox);
+  const { iam } = await memberAccountClients(sandbox, config, accountId, 'verify');
+  // Each step as its own function's role: the key's secret written by accessKey, the hand-off
+  // by register, the ledger by recordResult, and verify reading the secret.
+  const settings = await functionRoleSettings(sandbox, 'verify');
   const secrets = new SecretsManagerClient(clientConfig(settings));
+  const keySecrets = new SecretsManagerClient(clientConfig(await functionRoleSettings(sandbox, 'accessKey')));
+  const registerSettings = await functionRoleSettings(sandbox, 'register');
   const now = () => sandbox.world.clock.nowMs();
   const ledger = new Ledger(
-    DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
+    DynamoDBDocumentClient.from(
+      new DynamoDBClient(clientConfig(await functionRoleSettings(sandbox, 'recordResult'))),
+    ),
     sandbox.stack.ledgerTable,
     now,
   );
   await ensureUser(iam, config, accountId, { dryRun: false });
   await ensurePolicy(iam, config, accountId, { dryRun: false });
-  await ensureAccessKey({ iam, secrets, config, now }, accountId, { dryRun: false });
+  await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, { dryRun: false });
   if (options.register !== false) {
     await withLedger(ledger, accountId, (view) =>
       ensureRegistration(
-        { sns: new SNSClient(clientConfig(settings)), secrets, config, now },
+        {
+          sns: new SNSClient(clientConfig(registerSettings)),
+          secrets: new SecretsManagerClient(clientConfig(registerSettings)),
+          config,
+          now,
+        },
         { accountId, name },
         { dryRun: false, ledger: view },
       ),

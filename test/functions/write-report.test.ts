@@ -12,7 +12,7 @@ import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { parseCsv } from '../support/csv';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { taskRoleSettings } from '../support/product';
+import { functionRoleSettings } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -33,7 +33,8 @@ describe('the WriteReport task', () => {
     handler = writeReportHandler as Handler;
     s3 = new S3Client(sandbox().clientConfig());
     // A skipped account onboarded by an earlier run: its connector status comes from the ledger.
-    const settings = await taskRoleSettings(sandbox());
+    // Recorded as RecordResult records an account's outcome.
+    const settings = await functionRoleSettings(sandbox(), 'recordResult');
     const ledger = new Ledger(
       DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
       sandbox().stack.ledgerTable,

@@ -38,7 +38,8 @@ describe('casbridge sandbox', () => {
         CASBRIDGE_REPORTS_BUCKET: expect.any(String),
         CASBRIDGE_TOPIC_ARN: expect.stringMatching(/^arn:aws:sns:/),
         CASBRIDGE_SECRETS_KMS_KEY_ID: expect.stringMatching(/^arn:aws:kms:/),
-        CASBRIDGE_LOCAL_ROLE_ARN: expect.stringMatching(/^arn:aws:iam::\d{12}:role\/casbridge-/),
+        // The sandbox's stand-in for Lambda: each function of a local run gets its own role.
+        CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox.endpoint,
         // What `casbridge run` (without --local) starts: the sandbox's Step Functions runs it.
         CASBRIDGE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:999988887777:stateMachine:casbridge-dev',
       });

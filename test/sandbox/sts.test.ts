@@ -1,6 +1,6 @@
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { assumeRole, memberRoleCredentials, useSandbox } from '../support/sandbox';
+import { assumeRole, functionRoleCredentials, memberRoleCredentials, useSandbox } from '../support/sandbox';
 
 describe('STS', () => {
   const sandbox = useSandbox({ accounts: 40 });
@@ -21,8 +21,13 @@ describe('STS', () => {
     );
   });
 
+  it("refuses a function's role to anyone but Lambda, the one principal it trusts", async () => {
+    const arn = `arn:aws:iam::${sandbox().stack.accountId}:role/casbridge-dev-access`;
+    await expect(assumeRole(sandbox(), arn)).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
   it('refuses the member role without the ExternalId', async () => {
-    const task = await assumeRole(sandbox(), sandbox().stack.taskRoleArn);
+    const task = await functionRoleCredentials(sandbox(), 'access');
     await expect(
       assumeRole(sandbox(), `arn:aws:iam::${defaultAccountId(1)}:role/CasBridgeExecutionRole`, { as: task }),
     ).rejects.toMatchObject({
@@ -40,7 +45,7 @@ describe('STS', () => {
   });
 
   it('answers a missing role exactly as a refused trust', async () => {
-    const task = await assumeRole(sandbox(), sandbox().stack.taskRoleArn);
+    const task = await functionRoleCredentials(sandbox(), 'access');
     const error = await assumeRole(
       sandbox(),
       `arn:aws:iam::${defaultAccountId(7)}:role/CasBridgeExecutionRole`,
@@ -55,7 +60,7 @@ describe('STS', () => {
 
   it('refuses a role that is not assumable yet, then accepts it once its time has come', async () => {
     const roleArn = `arn:aws:iam::${defaultAccountId(23)}:role/CasBridgeExecutionRole`;
-    const task = await assumeRole(sandbox(), sandbox().stack.taskRoleArn);
+    const task = await functionRoleCredentials(sandbox(), 'access');
     await expect(
       assumeRole(sandbox(), roleArn, { as: task, externalId: sandbox().stack.externalId }),
     ).rejects.toMatchObject({ name: 'AccessDenied' });
@@ -75,7 +80,7 @@ describe('STS', () => {
   });
 
   it('rejects expired session credentials as ExpiredToken', async () => {
-    const task = await assumeRole(sandbox(), sandbox().stack.taskRoleArn);
+    const task = await memberRoleCredentials(sandbox(), defaultAccountId(1));
     sandbox().world.clock.advance(3601_000);
     const sts = new STSClient(sandbox().clientConfig(task));
     await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
@@ -84,7 +89,7 @@ describe('STS', () => {
   });
 
   it('caps chained role sessions at one hour', async () => {
-    const task = await assumeRole(sandbox(), sandbox().stack.taskRoleArn);
+    const task = await functionRoleCredentials(sandbox(), 'access');
     const sts = new STSClient(sandbox().clientConfig(task));
     const { AssumeRoleCommand } = await import('@aws-sdk/client-sts');
     await expect(

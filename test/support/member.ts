@@ -7,15 +7,19 @@ import { iamClient } from '../../commons/clients/iam';
 import type { Config } from '../../commons/config';
 import { ensureAccess } from '../../functions/access/ensure-access';
 import type { Sandbox } from '../../sandbox';
-import { taskRoleSettings } from './product';
+import { functionRoleSettings } from './product';
 
-/** Clients in a member account through the access step, exactly as the pipeline reaches it. */
+/**
+ * Clients in a member account through the access step, exactly as the pipeline reaches it: as the
+ * member role, assumed by the role of the function the test stands for (`functionKey`).
+ */
 export async function memberAccountClients(
   sandbox: Sandbox,
   config: Config,
   accountId: string,
+  functionKey: string,
 ): Promise<{ iam: IAMClient; cloudtrail: CloudTrailClient }> {
-  const settings = await taskRoleSettings(sandbox);
+  const settings = await functionRoleSettings(sandbox, functionKey);
   const account = sandbox.world.organization.accounts.get(accountId);
   if (!account) throw new Error(`no account ${accountId} in the sandbox`);
   const { session } = await ensureAccess(

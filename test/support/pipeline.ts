@@ -12,11 +12,13 @@ import { handler as trailHandler } from '../../functions/trail/handler';
 import { handler as userHandler } from '../../functions/user/handler';
 import { handler as verifyHandler } from '../../functions/verify/handler';
 import type { Sandbox } from '../../sandbox';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { lambdaContext } from './lambda-context';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-const CONTEXT = lambdaContext('casbridge-test');
+/** Each handler's Lambda context names its function, whose role it then runs as. */
+const contextOf = (functionKey: string) => lambdaContext(lambdaFunctionName(SANDBOX_STAGE, functionKey));
 
 /** The onboarding pipeline's task handlers, in order, as the state machine chains them. */
 export const ONBOARD_STEPS: readonly (readonly [string, Handler])[] = [
@@ -48,8 +50,8 @@ export async function loadPipeline(
   const record: Handler = recordHandler;
   const retryable = new Set<string>(RETRYABLE_ERROR_NAMES);
   const outputs: unknown[] = [];
-  const invoke = async (handler: Handler, event: unknown) => {
-    const output = await handler(event, CONTEXT);
+  const invoke = async (handler: Handler, event: unknown, functionKey: string) => {
+    const output = await handler(event, contextOf(functionKey));
     outputs.push(output);
     return output;
   };
@@ -57,10 +59,10 @@ export async function loadPipeline(
     outputs,
     async run(input) {
       let state: TaskInput = input;
-      for (const [, handler] of handlers) {
+      for (const [functionKey, handler] of handlers) {
         for (let attempt = 1; ; attempt++) {
           try {
-            state = (await invoke(handler, state)) as TaskInput;
+            state = (await invoke(handler, state, functionKey)) as TaskInput;
             break;
           } catch (error) {
             const e = error as Error;
@@ -68,18 +70,22 @@ export async function loadPipeline(
               sandbox.world.clock.advance(2 ** attempt * 5_000);
               continue;
             }
-            return (await invoke(record, {
-              ...state,
-              // What Lambda and a Catch with ResultPath $.failure hand on.
-              failure: {
-                Error: e.name,
-                Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }),
+            return (await invoke(
+              record,
+              {
+                ...state,
+                // What Lambda and a Catch with ResultPath $.failure hand on.
+                failure: {
+                  Error: e.name,
+                  Cause: JSON.stringify({ errorType: e.name, errorMessage: e.message }),
+                },
               },
-            })) as ReportAccount;
+              'recordResult',
+            )) as ReportAccount;
           }
         }
       }
-      return (await invoke(record, state)) as ReportAccount;
+      return (await invoke(record, state, 'recordResult')) as ReportAccount;
     },
   };
 }

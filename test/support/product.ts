@@ -2,15 +2,27 @@ import type { ClientSettings } from '../../commons/aws-clients';
 import { type Config, loadConfig } from '../../commons/config';
 import type { Sandbox } from '../../sandbox';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
-import { assumeRole } from './sandbox';
+import { functionRoleCredentials } from './sandbox';
 
 /** casbridge's configuration as a stack deployed into the sandbox's management account would set it. */
 export function sandboxConfig(sandbox: Sandbox, overrides: Record<string, string> = {}): Config {
-  return loadConfig({ ...stackEnvironment(sandbox.stack), ...overrides });
+  return loadConfig({ ...stackEnvironment(sandbox.stack, sandbox.deployment.parameters), ...overrides });
 }
 
-/** Client settings acting as casbridge's task role in the central account, as the Lambda functions do. */
-export async function taskRoleSettings(sandbox: Sandbox): Promise<ClientSettings> {
-  const credentials = await assumeRole(sandbox, sandbox.stack.taskRoleArn, { sessionName: 'casbridge-task' });
+/**
+ * Client settings acting as one function's role in the central account, as that Lambda function
+ * does (`functionKey` is its key in serverless.yml: 'policy', 'accessKey', …): a test that calls a
+ * domain function directly stands for the function that calls it, with exactly its grants.
+ */
+export async function functionRoleSettings(sandbox: Sandbox, functionKey: string): Promise<ClientSettings> {
+  const credentials = await functionRoleCredentials(sandbox, functionKey);
   return { region: sandbox.region, endpoint: sandbox.endpoint, credentials };
+}
+
+/**
+ * Client settings as the management account's administrator: for what an operator does (the
+ * CLI's status, credentials, confirm) or a test prepares, never for a function's own calls.
+ */
+export function operatorSettings(sandbox: Sandbox): ClientSettings {
+  return { region: sandbox.region, endpoint: sandbox.endpoint, credentials: sandbox.admin };
 }

@@ -1,5 +1,7 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { type Sandbox, type SandboxCredentials, type SandboxOptions, startSandbox } from '../../sandbox';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
+import { functionRoleSession } from '../../sandbox/services/lambda';
 
 /**
  * Starts a sandbox for one test file and closes it afterwards. Use inside a `describe`.
@@ -37,12 +39,32 @@ export async function assumeRole(
   return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
 }
 
-/** Acts as casbridge's task role in the management account, then as the member role in `accountId`. */
+/**
+ * A session of one function's role (`functionKey`: its key in serverless.yml), as Lambda hands it
+ * to the function: the roles trust only `lambda.amazonaws.com`, so nobody else can assume them.
+ */
+export async function functionRoleCredentials(
+  sandbox: Sandbox,
+  functionKey: string,
+): Promise<SandboxCredentials> {
+  const session = await functionRoleSession(sandbox.world, lambdaFunctionName(SANDBOX_STAGE, functionKey));
+  return {
+    accessKeyId: session.accessKeyId,
+    secretAccessKey: session.secretAccessKey,
+    sessionToken: session.sessionToken as string,
+  };
+}
+
+/**
+ * Acts as a casbridge function's role in the management account (the access function's unless
+ * named), then as the member role in `accountId`, as the function does.
+ */
 export async function memberRoleCredentials(
   sandbox: Sandbox,
   accountId: string,
+  functionKey = 'access',
 ): Promise<SandboxCredentials> {
-  const task = await assumeRole(sandbox, sandbox.stack.taskRoleArn);
+  const task = await functionRoleCredentials(sandbox, functionKey);
   return assumeRole(sandbox, `arn:aws:iam::${accountId}:role/CasBridgeExecutionRole`, {
     as: task,
     externalId: sandbox.stack.externalId,

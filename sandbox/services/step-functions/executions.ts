@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import { useFunctionCredentials } from '../../../commons/runtime';
 import { LOAD_TARGETS_STATE } from '../../../scripts/local/adapt-definition';
 import { loadDefinition, taskStates } from '../../../scripts/local/definition';
 import { type EventLog, runLocal } from '../../../scripts/local/run-local';
+import { resourcePolicyAllows } from '../../core/authorize';
 import { issueRoleSession } from '../../core/identity';
 import type { World } from '../../core/world';
+import { deployedStack } from '../../scenario/stack-deployment';
 import { stackEnvironment } from '../../scenario/stack-environment';
 import { SANDBOX_STAGE, type StackResources, stackResources } from '../../scenario/stack-resources';
+import { FUNCTION_SESSION_SECONDS, inProcessFunctionCredentials } from '../lambda';
 import { type HistoryEvent, HistoryRecorder, type HistoryShape } from './history';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -81,16 +85,13 @@ export function stateMachineRoleArn(stack: StackResources): string {
   return `arn:aws:iam::${stack.accountId}:role/casbridge-${SANDBOX_STAGE}-stateMachine`;
 }
 
-/** Lambda refreshes a function's credentials; one long session stands in for that here. */
-const TASK_SESSION_SECONDS = 12 * 3600;
-
 /** The sandbox this process's handlers are configured for (see bindProcessEnvironment). */
 let boundTo: { world: World; endpoint: string } | undefined;
 
 /**
  * Starts an execution of the stack's state machine in this process, under the same local runner
  * as `casbridge run --local` (scripts/local/run-local.ts), with the real handlers calling the
- * sandbox back at `endpoint` as the stack's task role. Returns at once; the execution's record
+ * sandbox back at `endpoint`, each as its function's role. Returns at once; the execution's record
  * follows the run as its events arrive.
  */
 export function startExecution(
@@ -140,7 +141,7 @@ async function run(
   execution: Execution,
   endpoint: string,
 ): Promise<void> {
-  bindProcessEnvironment(world, state.stack, endpoint);
+  await bindProcessEnvironment(world, state.stack, endpoint);
   const definition = loadDefinition();
   const taskResources: Record<string, HistoryShape['taskResources'][string]> = {};
   for (const task of taskStates(definition)) {
@@ -195,34 +196,47 @@ async function run(
 }
 
 /**
- * Handlers read their configuration and credentials from the environment once per process, as
- * in Lambda. So the sandbox sets this process's environment to the stack's, with itself as the
- * endpoint and a session of the task role as the credentials, before the first execution — and
- * therefore one sandbox process serves executions for one sandbox only.
+ * Handlers read their configuration from the environment once per process, as in Lambda. So the
+ * sandbox sets this process's environment to the stack's, with itself as the endpoint, before the
+ * first execution — and therefore one sandbox process serves executions for one sandbox only.
+ * Each task runs as its function's role, handed over as the Lambda service would
+ * (sandbox/services/lambda.ts); the process's own credentials, which LoadTargets (the
+ * Distributed Map's ItemReader) reads the targets with, are the state machine role's.
  */
-function bindProcessEnvironment(world: World, stack: StackResources, endpoint: string): void {
+async function bindProcessEnvironment(world: World, stack: StackResources, endpoint: string): Promise<void> {
   if (boundTo) {
     if (boundTo.world === world && boundTo.endpoint === endpoint) return;
     throw new Error(
       `this process already runs executions for the sandbox at ${boundTo.endpoint}: handlers read their configuration once per process, so one process serves one sandbox`,
     );
   }
-  const role = world.accounts.get(stack.accountId)?.iam.roles.get(stack.taskRoleName.toLowerCase());
-  if (!role) throw new Error(`the task role ${stack.taskRoleArn} does not exist`);
+  const roleName = stateMachineRoleArn(stack).split('/').pop() as string;
+  const role = world.accounts.get(stack.accountId)?.iam.roles.get(roleName.toLowerCase());
+  if (!role) throw new Error(`the state machine role ${stateMachineRoleArn(stack)} does not exist`);
+  const trusted = await resourcePolicyAllows({
+    principal: 'states.amazonaws.com',
+    action: 'sts:AssumeRole',
+    resource: role.arn,
+    resourceAccountId: stack.accountId,
+    resourcePolicy: role.assumeRolePolicy,
+    context: { 'aws:SourceAccount': stack.accountId },
+  });
+  if (!trusted) throw new Error(`the state machine role ${role.arn} does not trust Step Functions`);
   const session = issueRoleSession(
     world,
     stack.accountId,
     role,
     `casbridge-sandbox-${process.pid}`,
-    TASK_SESSION_SECONDS,
+    FUNCTION_SESSION_SECONDS,
   );
   Object.assign(process.env, {
-    ...stackEnvironment(stack),
+    ...stackEnvironment(stack, deployedStack(world).parameters),
     AWS_ENDPOINT_URL: endpoint,
     AWS_ACCESS_KEY_ID: session.accessKeyId,
     AWS_SECRET_ACCESS_KEY: session.secretAccessKey,
     AWS_SESSION_TOKEN: session.sessionToken,
   });
+  useFunctionCredentials(inProcessFunctionCredentials(world));
   boundTo = { world, endpoint };
 }
 
