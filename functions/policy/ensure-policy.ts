@@ -5,12 +5,14 @@ import {
   CreateGroupCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
+  DeleteGroupPolicyCommand,
   DeletePolicyVersionCommand,
   DetachGroupPolicyCommand,
   DetachUserPolicyCommand,
   GetPolicyVersionCommand,
   type IAMClient,
   ListAttachedGroupPoliciesCommand,
+  ListGroupPoliciesCommand,
   ListPolicyVersionsCommand,
   type Policy,
 } from '@aws-sdk/client-iam';
@@ -21,7 +23,7 @@ import { awsErrorName, classifyAwsError } from '../../commons/errors';
 import type { LedgerView } from '../../commons/ledger';
 import { neverOnboarded } from '../../commons/ledger-view';
 import type { StepResult } from '../../commons/step-result';
-import { respondToTamper } from '../../commons/tamper';
+import { respondToTamper, type TamperFinding } from '../../commons/tamper';
 import {
   type ConnectorUserFacts,
   connectorUserFacts,
@@ -197,18 +199,29 @@ async function ensureGroup(
     if (created) outcome.changes.push('group-created');
     attached ??= [];
   }
-  const foreign = attached.filter((arn) => arn !== policyArn);
-  const removed = await respondToTamper(
-    foreign.map((PolicyArn) => ({
-      what: `managed policy ${PolicyArn} attached to the connector group ${GroupName}`,
+  // A group created just now holds nothing; one that was there may hold what someone put there.
+  const inline = outcome.changes.includes('group-created') ? [] : await groupInlinePolicies(iam, GroupName);
+  const findings: TamperFinding[] = [
+    ...attached
+      .filter((arn) => arn !== policyArn)
+      .map((PolicyArn) => ({
+        what: `managed policy ${PolicyArn} attached to the connector group ${GroupName}`,
+        repair: async () => {
+          await unlessMissing('NoSuchEntityException', () =>
+            iam.send(new DetachGroupPolicyCommand({ GroupName, PolicyArn })),
+          );
+        },
+      })),
+    ...inline.map((PolicyName) => ({
+      what: `inline policy ${PolicyName} on the connector group ${GroupName}`,
       repair: async () => {
         await unlessMissing('NoSuchEntityException', () =>
-          iam.send(new DetachGroupPolicyCommand({ GroupName, PolicyArn })),
+          iam.send(new DeleteGroupPolicyCommand({ GroupName, PolicyName })),
         );
       },
     })),
-    { config, step: 'policy', accountId, dryRun },
-  );
+  ];
+  const removed = await respondToTamper(findings, { config, step: 'policy', accountId, dryRun });
   if (removed.length > 0) {
     outcome.changes.push('tamper-repaired');
     outcome.details.removed = removed.join('; ');
@@ -242,6 +255,13 @@ async function groupPolicies(iam: IAMClient, GroupName: string): Promise<string[
       })
     ).map((p) => p.PolicyArn ?? ''),
   );
+}
+
+async function groupInlinePolicies(iam: IAMClient, GroupName: string): Promise<string[]> {
+  return listAll(async (Marker) => {
+    const page = await iam.send(new ListGroupPoliciesCommand({ GroupName, Marker }));
+    return { items: page.PolicyNames, marker: page.IsTruncated ? page.Marker : undefined };
+  });
 }
 
 /** When the user step's facts are not at hand (the step run on its own): read them. */
