@@ -57,18 +57,27 @@ async function reconcileUser(
   }
   const details: Record<string, string | number | boolean> = { userArn: existing.Arn ?? arn };
   let reason: string | undefined;
-  // A user onboarded before the boundary existed gets it now; one someone replaced, ours again.
   const boundary = connectorBoundaryArn(config, accountId);
-  if (existing.PermissionsBoundary?.PermissionsBoundaryArn !== boundary) {
-    if (!dryRun)
-      await iam.send(
-        new PutUserPermissionsBoundaryCommand({ UserName: config.userName, PermissionsBoundary: boundary }),
-      );
-    reason = 'boundary-set';
-  }
+  const putBoundary = async () => {
+    await iam.send(
+      new PutUserPermissionsBoundaryCommand({ UserName: config.userName, PermissionsBoundary: boundary }),
+    );
+  };
+  // Tampering first: under `report` the account fails before casbridge writes anything. Another
+  // boundary than the StackSet's is someone's doing; none at all, a user onboarded before it.
   const { facts, findings } = await inspectConnectorUser(iam, config, accountId);
+  const current = existing.PermissionsBoundary?.PermissionsBoundaryArn;
+  if (current && current !== boundary)
+    findings.push({
+      what: `user ${config.userName} has the permissions boundary ${current}`,
+      repair: putBoundary,
+    });
   Object.assign(details, facts);
   const removed = await respondToTamper(findings, { config, step: 'user', accountId, dryRun });
+  if (!current) {
+    if (!dryRun) await putBoundary();
+    reason = 'boundary-set';
+  }
   if (removed.length > 0) {
     reason = 'tamper-repaired';
     details.removed = removed.join('; ');

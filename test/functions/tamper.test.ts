@@ -3,6 +3,7 @@ import {
   CreateAccessKeyCommand,
   CreatePolicyVersionCommand,
   GetLoginProfileCommand,
+  GetUserCommand,
   IAMClient,
   ListAccessKeysCommand,
   ListAttachedGroupPoliciesCommand,
@@ -11,6 +12,7 @@ import {
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
   PutGroupPolicyCommand,
+  PutUserPermissionsBoundaryCommand,
 } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { clientConfig } from '../../commons/aws-clients';
@@ -19,6 +21,7 @@ import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
 import { ensurePolicy } from '../../functions/policy/ensure-policy';
 import { ensureUser } from '../../functions/user/ensure-user';
 import { verifyConnector } from '../../functions/verify/verify-connector';
+import { captureOutput } from '../support/capture-output';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { memberAccountClients } from '../support/member';
 import { accountInput, loadPipeline } from '../support/pipeline';
@@ -39,6 +42,7 @@ const ACCOUNTS = {
   key: '300000000005',
   group: '300000000006',
   effective: '300000000007',
+  boundary: '300000000008',
 };
 
 describe('tamper detection and repair on the connector user', () => {
@@ -64,6 +68,7 @@ describe('tamper detection and repair on the connector user', () => {
         { id: ACCOUNTS.key, name: 'key' },
         { id: ACCOUNTS.group, name: 'group' },
         { id: ACCOUNTS.effective, name: 'effective' },
+        { id: ACCOUNTS.boundary, name: 'boundary' },
       ],
     },
   });
@@ -231,6 +236,26 @@ describe('tamper detection and repair on the connector user', () => {
     expect((await iam.send(new ListGroupPoliciesCommand({ GroupName: GROUP }))).PolicyNames).toEqual([]);
   });
 
+  it("under report, fails a permissions boundary someone else put on the connector user, and under repair puts the StackSet's back", async () => {
+    await userAndPolicy(ACCOUNTS.boundary, repair());
+    const iam = await admin(ACCOUNTS.boundary);
+    await iam.send(
+      new PutUserPermissionsBoundaryCommand({ UserName: USER, PermissionsBoundary: ADMINISTRATOR }),
+    );
+    const boundary = async () =>
+      (await iam.send(new GetUserCommand({ UserName: USER }))).User?.PermissionsBoundary
+        ?.PermissionsBoundaryArn;
+    await expect(userAndPolicy(ACCOUNTS.boundary, report())).rejects.toMatchObject({
+      name: 'ConnectorUserTampered',
+      findings: [`user ${USER} has the permissions boundary ${ADMINISTRATOR}`],
+    });
+    expect(await boundary()).toBe(ADMINISTRATOR);
+    await expect(userAndPolicy(ACCOUNTS.boundary, repair())).resolves.toMatchObject({
+      user: { action: 'updated', reason: 'tamper-repaired' },
+    });
+    expect(await boundary()).toBe(connectorBoundaryArn(repair(), ACCOUNTS.boundary));
+  });
+
   it('fails verify with ConnectorUserTampered naming each high-risk action the connector user is effectively allowed', async () => {
     const config = repair();
     await userAndPolicy(ACCOUNTS.effective, config);
@@ -278,6 +303,7 @@ describe('tamper detection and repair on the connector user', () => {
   it('repairs what it owns in a full onboarding run and fails only the account whose user is in a foreign group', async () => {
     await setLambdaEnvironment(sandbox());
     const pipeline = await loadPipeline(sandbox());
+    const logs = captureOutput();
     // The seeded accounts as a first onboarding meets them (the earlier tests repaired two).
     sandbox().world.accounts.get(ACCOUNTS.loginProfile)!.iam.users.get(USER.toLowerCase())!.loginProfile = {
       createDate: sandbox().world.clock.now(),
@@ -300,5 +326,8 @@ describe('tamper detection and repair on the connector user', () => {
         message: expect.stringContaining('group/Admins'),
       },
     });
+    jest.restoreAllMocks();
+    // The finding reaches the operator's log by name.
+    expect(logs.join('')).toContain('"errorName":"ConnectorUserTampered"');
   });
 });
