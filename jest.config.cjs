@@ -11,6 +11,8 @@ const common = {
 module.exports = {
   // Pipeline tests run many accounts through real handlers and the SDK's own retry waits.
   testTimeout: 60_000,
+  // After the whole suite: every grant of every casbridge role was used by some allowed call.
+  reporters: ['default', '<rootDir>/test/grant-usage-reporter.cjs'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'sandbox', testMatch: ['<rootDir>/test/sandbox/**/*.test.ts'] },

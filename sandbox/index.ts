@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { writeGrantUsage } from './core/grant-usage';
 import { DEFAULT_PERFORMANCE_MODEL, type PerformanceModel } from './core/performance-model';
 import { SandboxServer } from './core/server';
 import type { World } from './core/world';
@@ -120,6 +121,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     server,
     clientConfig: (credentials = seeded.admin) => sandboxClientConfig(endpoint, region, credentials),
     close: async () => {
+      writeGrantUsage(world);
       await server.close();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },

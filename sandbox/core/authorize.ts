@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { AwsError } from './aws-error';
 import type { Principal } from './credentials';
+import { recordAllowed } from './grant-usage';
 import { AWS_MANAGED_POLICIES, FULL_AWS_ACCESS_SCP } from './managed-policies';
 import type { AuthorizeOptions } from './service';
 import type { IamState, PolicyDocument, World } from './world';
@@ -36,13 +37,15 @@ export class Authorizer {
   ): Promise<void> {
     if (!this.world.settings.enforcePolicies) return;
     const decision = await evaluate(simulationOf(this.world, principal, action, resource, options));
-    if (!decision.allowed) {
-      throw new AwsError(
-        deniedError.code,
-        `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource} ${decision.reason}`,
-        deniedError.status,
-      );
+    if (decision.allowed) {
+      recordAllowed(this.world, principal, action, resource);
+      return;
     }
+    throw new AwsError(
+      deniedError.code,
+      `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource} ${decision.reason}`,
+      deniedError.status,
+    );
   }
 }
 

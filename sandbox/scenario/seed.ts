@@ -3,6 +3,7 @@ import { CallLog } from '../core/call-log';
 import { Clock } from '../core/clock';
 import { CredentialStore } from '../core/credentials';
 import { FaultEngine } from '../core/faults';
+import { markTemplateRole } from '../core/grant-usage';
 import { issueUserKey } from '../core/identity';
 import { AWS_MANAGED_POLICIES } from '../core/managed-policies';
 import { Rng } from '../core/rng';
@@ -20,6 +21,8 @@ export interface SeededWorld {
 }
 
 const ADMIN_POLICY = 'arn:aws:iam::aws:policy/AdministratorAccess';
+/** How the grant-usage check names the member role's template. */
+const MEMBER_ROLE_TEMPLATE = 'templates/member-role.yml';
 
 /** Builds the world a scenario describes. Deterministic for a given scenario (ids come from its seed). */
 export function seedWorld(
@@ -256,6 +259,7 @@ function seedMemberAccount(
         attachedPolicyArns: role.managedPolicyArns,
         inlinePolicies: new Map(role.inlinePolicies.map((p) => [p.name, p.document as PolicyDocument])),
       });
+      markTemplateRole(created, { template: MEMBER_ROLE_TEMPLATE, logicalId: role.logicalId });
       if (faults.roleNotAssumableForSeconds)
         created.assumableAfterMs = startedMs + faults.roleNotAssumableForSeconds * 1000;
     }

@@ -1,7 +1,15 @@
 import path from 'node:path';
+import { markTemplateRole } from '../core/grant-usage';
 import type { IamRole, PolicyDocument, World } from '../core/world';
 import { accountState } from '../core/world';
-import { type ResourceValues, readServerlessStack, type TemplateRole, templateRoles } from './cloudformation';
+import {
+  type ResourceValues,
+  readServerlessStack,
+  resolveIntrinsics,
+  type TemplateRole,
+  templateRoles,
+  templateScope,
+} from './cloudformation';
 import { lambdaFunctionName, SANDBOX_STAGE, type StackResources, stateMachineName } from './stack-resources';
 
 /** serverless.yml: the one definition of the stack's roles, which the sandbox deploys as written. */
@@ -29,6 +37,8 @@ export interface StackDeployment {
   functions: StackFunction[];
   /** Every role serverless.yml declares, resolved as CloudFormation would create them here. */
   roles: TemplateRole[];
+  /** The key policy of each KMS key the stack creates, by key ARN (the connector secrets' key). */
+  keyPolicies: Record<string, PolicyDocument>;
 }
 
 /**
@@ -47,12 +57,17 @@ export function stackDeployment(
     region: stack.region,
     params: { externalId: stack.externalId, organizationId, ...parameters },
   });
-  const roles = templateRoles(
-    serverless.template,
-    {},
-    { accountId: stack.accountId, region: stack.region },
-    { resources: stackResourceValues(stack, serverless.template.Resources, serverless.functions) },
-  );
+  const pseudo = { accountId: stack.accountId, region: stack.region };
+  const resources = stackResourceValues(stack, serverless.template.Resources, serverless.functions);
+  const roles = templateRoles(serverless.template, {}, pseudo, { resources });
+  const scope = templateScope(serverless.template, {}, pseudo, resources);
+  const keyPolicies: Record<string, PolicyDocument> = {};
+  for (const [logicalId, resource] of Object.entries(serverless.template.Resources)) {
+    const r = resource as { Type?: string; Properties?: { KeyPolicy?: unknown } };
+    const arn = resources[logicalId]?.attributes?.Arn;
+    if (r.Type === 'AWS::KMS::Key' && arn && r.Properties?.KeyPolicy)
+      keyPolicies[arn] = resolveIntrinsics(r.Properties.KeyPolicy, scope) as PolicyDocument;
+  }
   const functions = serverless.functions.map(({ key, roleLogicalId }) => {
     const role = roles.find((r) => r.logicalId === roleLogicalId);
     if (!role) throw new Error(`serverless.yml: function ${key} runs as ${roleLogicalId}, which is no role`);
@@ -63,7 +78,7 @@ export function stackDeployment(
       roleArn: roleArn(stack.accountId, role),
     };
   });
-  return { parameters: { ...parameters }, functions, roles };
+  return { parameters: { ...parameters }, functions, roles, keyPolicies };
 }
 
 /** The ARN of a template role in the account. */
@@ -157,6 +172,7 @@ export function deployStackRoles(world: World, stack: StackResources, deployment
       tags: [{ Key: 'managed-by', Value: 'casbridge' }],
     };
     iam.roles.set(role.roleName.toLowerCase(), created);
+    markTemplateRole(created, { template: 'serverless.yml', logicalId: role.logicalId });
   }
   deployments.set(world, deployment);
 }

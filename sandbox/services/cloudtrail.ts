@@ -64,6 +64,8 @@ async function createTrail(ctx: RequestContext, input: Record<string, unknown>) 
   const bucketName = requireMember(input, 'S3BucketName');
   const arn = trailArn(ctx.region, ctx.accountId, name);
   await ctx.authorize('cloudtrail:CreateTrail', arn);
+  // As on AWS: tags given at creation need cloudtrail:AddTags on the trail too.
+  if (readTags(input.TagsList).length > 0) await ctx.authorize('cloudtrail:AddTags', arn);
   const multiRegion = optionalBoolean(input, 'IsMultiRegionTrail') ?? false;
   const globalEvents = optionalBoolean(input, 'IncludeGlobalServiceEvents') ?? true;
   const organizationTrail = optionalBoolean(input, 'IsOrganizationTrail') ?? false;

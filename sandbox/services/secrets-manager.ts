@@ -3,6 +3,7 @@ import { paginate } from '../core/pagination';
 import { JSON_ERRORS, type RequestContext, type RpcService, requireString } from '../core/service';
 import { mergeTags, readTags, removeTagKeys } from '../core/tags';
 import { regionalState, type Secret, type SecretVersion } from '../core/world';
+import { deployedStack } from '../scenario/stack-deployment';
 
 const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';
@@ -60,6 +61,10 @@ async function createSecret(ctx: RequestContext, input: Input) {
     existing?.arn ??
     `${secretArnPrefix(ctx)}${name}-${ctx.world.rng.chars(ARN_SUFFIX_ALPHABET, ARN_SUFFIX_LENGTH - 1)}`;
   await ctx.authorize('secretsmanager:CreateSecret', arn);
+  // As on AWS: tags given at creation are authorized as TagResource too, and a value encrypted
+  // with a customer managed key needs the caller's kms:GenerateDataKey through Secrets Manager.
+  if (readTags(input.Tags).length > 0) await ctx.authorize('secretsmanager:TagResource', arn);
+  if (value) await authorizeKeyUse(ctx, 'kms:GenerateDataKey', optionalString(input.KmsKeyId));
   if (existing) {
     // The name stays taken through the recovery window; AWS says so with a different error.
     if (existing.deletedDate) {
@@ -98,6 +103,7 @@ async function putSecretValue(ctx: RequestContext, input: Input) {
   const secret = await resolveSecret(ctx, 'secretsmanager:PutSecretValue', input);
   const value = readValue(input);
   if (!value) throw invalidParameter('You must provide either SecretString or SecretBinary.');
+  await authorizeKeyUse(ctx, 'kms:GenerateDataKey', secret.kmsKeyId);
   const versionId = readVersionId(ctx, input);
   const replay = secret.versions.get(versionId);
   if (replay) {
@@ -116,6 +122,7 @@ async function putSecretValue(ctx: RequestContext, input: Input) {
 
 async function getSecretValue(ctx: RequestContext, input: Input) {
   const secret = await resolveSecret(ctx, 'secretsmanager:GetSecretValue', input);
+  await authorizeKeyUse(ctx, 'kms:Decrypt', secret.kmsKeyId);
   const versionId = optionalString(input.VersionId);
   const stage = optionalString(input.VersionStage);
   const version =
@@ -282,6 +289,27 @@ function secretsOf(ctx: RequestContext): Map<string, Secret> {
     if (secret.deletionDate && secret.deletionDate.getTime() <= nowMs) secrets.delete(name);
   }
   return secrets;
+}
+
+/**
+ * Secrets Manager encrypts and decrypts with a customer managed key on the caller's behalf, so
+ * the caller's own policies must allow the KMS action, through Secrets Manager (`kms:ViaService`).
+ * A key given by alias, or none (the AWS managed key), needs no grant of the caller.
+ */
+async function authorizeKeyUse(
+  ctx: RequestContext,
+  action: string,
+  keyId: string | undefined,
+): Promise<void> {
+  if (!keyId?.startsWith('arn:') || !keyId.includes(':key/')) return;
+  // A KMS key is governed by its key policy first: the stack's key has the one serverless.yml gives.
+  const keyPolicy = deployedStack(ctx.world).keyPolicies[keyId];
+  if (!keyPolicy) return;
+  await ctx.authorize(action, keyId, {
+    resourcePolicy: keyPolicy,
+    resourceAccountId: keyId.split(':')[4] ?? ctx.accountId,
+    context: { 'kms:ViaService': `secretsmanager.${ctx.region}.amazonaws.com` },
+  });
 }
 
 /** Authorizes the action on the secret `SecretId` names, then returns it if it exists. */

@@ -13,6 +13,7 @@ import type { CallRecord } from '../../sandbox/core/call-log';
 import { DEFAULT_PERFORMANCE_MODEL, type PerformanceModel } from '../../sandbox/core/performance-model';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { type SandboxThread, sandboxFacts, startSandboxThread } from '../../sandbox/thread';
 import { executeRunLocally } from '../local/execute-run';
 import { FUNCTION_HANDLERS } from '../local/handlers';
@@ -477,7 +478,8 @@ async function invoke(functionName: string, input: unknown): Promise<unknown> {
   const handler = FUNCTION_HANDLERS[functionName];
   if (!handler) throw new Error(`no handler ${functionName}`);
   const context = {
-    functionName: `casbridge-${functionName}`,
+    // Its deployed name: the sandbox hands each function its own role by that name.
+    functionName: lambdaFunctionName(SANDBOX_STAGE, functionName),
     awsRequestId: crypto.randomUUID(),
     getRemainingTimeInMillis: () => 300_000,
   } as unknown as Context;

@@ -298,7 +298,7 @@ describe('CloudTrail', () => {
     expect(event).toMatchObject({
       EventName: 'CreateTrail',
       EventSource: 'cloudtrail.amazonaws.com',
-      Username: 'test-session',
+      Username: 'by-hand-test',
       AccessKeyId: creds.accessKeyId,
     });
     expect(JSON.parse(event?.CloudTrailEvent ?? '{}')).toMatchObject({

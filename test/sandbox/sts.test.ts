@@ -17,13 +17,58 @@ describe('STS', () => {
     const me = await new STSClient(sandbox().clientConfig(creds)).send(new GetCallerIdentityCommand({}));
     expect(me.Account).toBe(defaultAccountId(1));
     expect(me.Arn).toBe(
-      `arn:aws:sts::${defaultAccountId(1)}:assumed-role/CasBridgeExecutionRole/test-session`,
+      `arn:aws:sts::${defaultAccountId(1)}:assumed-role/CasBridgeExecutionRole/by-hand-test`,
     );
   });
 
   it("refuses a function's role to anyone but Lambda, the one principal it trusts", async () => {
     const arn = `arn:aws:iam::${sandbox().stack.accountId}:role/casbridge-dev-access`;
     await expect(assumeRole(sandbox(), arn)).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+
+  it("hands a deployed function its role's session, as Lambda does, and only for a role that trusts Lambda", async () => {
+    const ask = (functionName: string) =>
+      fetch(`${sandbox().endpoint}/_sandbox/lambda/credentials`, {
+        method: 'POST',
+        body: JSON.stringify({ functionName }),
+      });
+    const answer = (await (await ask('casbridge-dev-trail')).json()) as Record<string, string>;
+    const me = await new STSClient(
+      sandbox().clientConfig({
+        accessKeyId: answer.AccessKeyId ?? '',
+        secretAccessKey: answer.SecretAccessKey ?? '',
+        sessionToken: answer.SessionToken ?? '',
+      }),
+    ).send(new GetCallerIdentityCommand({}));
+    expect(me.Arn).toBe(
+      `arn:aws:sts::${sandbox().stack.accountId}:assumed-role/casbridge-dev-trail/casbridge-dev-trail`,
+    );
+
+    const unknown = await ask('casbridge-dev-nothing');
+    expect(unknown.status).toBe(400);
+    const role = sandbox()
+      .world.accounts.get(sandbox().stack.accountId)!
+      .iam.roles.get('casbridge-dev-user')!;
+    const trust = role.assumeRolePolicy;
+    role.assumeRolePolicy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${sandbox().stack.accountId}:root` },
+          Action: 'sts:AssumeRole',
+        },
+      ],
+    };
+    try {
+      const refused = await ask('casbridge-dev-user');
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { message: string }).message).toContain(
+        'does not trust lambda.amazonaws.com',
+      );
+    } finally {
+      role.assumeRolePolicy = trust;
+    }
   });
 
   it('refuses the member role without the ExternalId', async () => {

@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../commons/config';
+import { useFunctionCredentials } from '../../commons/runtime';
 import { parseTrigger } from '../../functions/resolve-targets/run-input';
 import { startSandbox } from '../../sandbox';
 import { readTemplate, templateRoles } from '../../sandbox/scenario/cloudformation';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { stackDeployment } from '../../sandbox/scenario/stack-deployment';
 import {
   functionRoleName,
   logBucketPolicy,
@@ -49,7 +51,8 @@ beforeAll(() => {
   execFileSync('npm', ['run', 'package'], { cwd: ROOT, env, stdio: 'pipe', timeout: 120_000 });
   packageSeconds = (Date.now() - started) / 1000;
   template = JSON.parse(readFileSync(path.join(OUT, 'cloudformation-template-update-stack.json'), 'utf8'));
-  cfn = new Resolver(template, ACCOUNT, REGION);
+  // The key id the sandbox gives the secrets key: AWS's choice on a deployment.
+  cfn = new Resolver(template, ACCOUNT, REGION, stack.secretsKmsKeyArn.split('/').pop());
 }, 150_000);
 
 const stack = stackResources(ACCOUNT, REGION);
@@ -316,12 +319,11 @@ describe('the packaged stack', () => {
   });
 
   it('grants each function exactly the calls its code makes, on casbridge resources only', () => {
-    // Guards: a permission lost in an edit (AccessDenied in production only: the sandbox runs
-    // every task as one administrator role) or one function quietly gaining another's rights.
+    // Guards: a permission lost in an edit, or one function quietly gaining another's rights.
     const ledger = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${stack.ledgerTable}`;
     const secrets = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:casbridge/connector/*`;
     const runs = `arn:aws:s3:::${stack.reportsBucket}/runs/*`;
-    const key = `arn:aws:kms:${REGION}:${ACCOUNT}:key/00000000-0000-4000-8000-000000000000`;
+    const key = stack.secretsKmsKeyArn;
     const memberRole = 'arn:aws:iam::*:role/CasBridgeExecutionRole';
     const expected: Record<string, [string, string][]> = {
       resolveTargets: [
@@ -400,6 +402,88 @@ describe('the packaged stack', () => {
           StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` },
         });
     }
+  });
+
+  it('gives the sandbox exactly the packaged roles, statement for statement, once resolved', () => {
+    // Guards: the sandbox (and so every test, the demo and the benchmark) running the tasks under
+    // roles that differ from what a deployment creates. Both come from serverless.yml: the
+    // sandbox reads it itself (sandbox/scenario/stack-deployment.ts), osls compiles it here.
+    const deployment = stackDeployment(stack, ORGANIZATION_ID);
+    const packagedRoles = deployment.roles.map((role) => {
+      const packaged = template.Resources[role.logicalId];
+      expect([role.logicalId, packaged?.Type]).toEqual([role.logicalId, 'AWS::IAM::Role']);
+      const p = cfn.resolve<Record<string, unknown>>(packaged?.Properties);
+      return {
+        logicalId: role.logicalId,
+        roleName: p.RoleName,
+        path: p.Path ?? '/',
+        trust: p.AssumeRolePolicyDocument,
+        policies: (p.Policies as { PolicyName: string; PolicyDocument: unknown }[]).map((x) => ({
+          name: x.PolicyName,
+          document: x.PolicyDocument,
+        })),
+        managed: p.ManagedPolicyArns ?? [],
+      };
+    });
+    expect(
+      deployment.roles.map((role) => ({
+        logicalId: role.logicalId,
+        roleName: role.roleName,
+        path: role.path,
+        trust: role.assumeRolePolicyDocument,
+        policies: role.inlinePolicies,
+        managed: role.managedPolicyArns,
+      })),
+    ).toEqual(packagedRoles);
+    // Every function runs as one of them, the one its Lambda resource names.
+    for (const [name, fn] of functions())
+      expect(deployment.functions.find((f) => f.key === name)?.roleName).toBe(
+        cfn.resolve(roleOf(fn)[1].Properties.RoleName),
+      );
+    // And so does the key policy the sandbox's Secrets Manager applies to the secrets key.
+    expect(deployment.keyPolicies[stack.secretsKmsKeyArn]).toEqual(
+      cfn.resolve((template.Resources.SecretsKey as Resource).Properties.KeyPolicy),
+    );
+  });
+
+  it('grants each function only actions its bundle can call', () => {
+    // Guards: a grant no code can use (least privilege: DESIGN §6). Each SDK command class a
+    // bundle holds is authorised as the IAM action `service:Operation`; what the sandbox sees
+    // each role actually use across the suite is checked by test/grant-usage-reporter.cjs.
+    const prefixes: Record<string, string> = {
+      'client-dynamodb': 'dynamodb',
+      'client-organizations': 'organizations',
+      'client-s3': 's3',
+      'client-sts': 'sts',
+      'client-iam': 'iam',
+      'client-secrets-manager': 'secretsmanager',
+      'client-cloudtrail': 'cloudtrail',
+      'client-sns': 'sns',
+    };
+    const problems: string[] = [];
+    for (const [name, fn] of functions()) {
+      const code = [...readZip(path.join(OUT, `${name}.zip`)).values()][0]?.toString('utf8') ?? '';
+      const services = [...code.matchAll(/\bname:"@aws-sdk\/(client-[a-z0-9-]+)"/g)]
+        .map((m) => prefixes[m[1] as string])
+        .filter((p): p is string => p !== undefined);
+      // An SDK v3 command class: `class extends Command(…, "Operation", Schema){}` once minified.
+      const operations = new Set(
+        [...code.matchAll(/class extends [\w$]+\([\w$]+,[\w$]+,"([A-Za-z]+)",[\w$]+\)\{\}/g)].map(
+          (m) => m[1] as string,
+        ),
+      );
+      const callable = (action: string) => {
+        const [service, operation] = action.split(':') as [string, string];
+        if (service === 'logs') return true; // the Lambda runtime writes the function's log group
+        // Secrets Manager uses the secrets key on the caller's behalf (kms:ViaService).
+        if (service === 'kms') return services.includes('secretsmanager');
+        return services.includes(service) && operations.has(operation);
+      };
+      for (const statement of roleStatements(roleOf(fn)[1]))
+        for (const action of asList(statement.Action))
+          if (!callable(action)) problems.push(`${name}: ${statement.Sid} ${action}`);
+    }
+    expect(problems).toEqual([]);
   });
 
   it('gives the member role to exactly the roles its trust policy names, and trusts no other', () => {
@@ -714,6 +798,7 @@ describe('the packaged stack', () => {
       expect(outcomes(onboard.report)).toEqual(healthy.map((id) => [id, 'SUCCEEDED', true]).sort());
       expect(outcomes(reconcile.report)).toEqual(healthy.map((id) => [id, 'SUCCEEDED', false]).sort());
     } finally {
+      useFunctionCredentials(undefined);
       Object.assign(handlers, sourceHandlers);
       for (const key of Object.keys(process.env)) if (!(key in environment)) delete process.env[key];
       Object.assign(process.env, environment);

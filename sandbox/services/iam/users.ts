@@ -41,6 +41,8 @@ export const userOperations: Record<string, OperationHandler> = {
       boundary === undefined ? {} : { context: { 'iam:PermissionsBoundary': boundary } },
     );
     if (boundary !== undefined) requireBoundaryPolicy(ctx, boundary);
+    // As on AWS: tags given at creation need iam:TagUser on the user too.
+    if (tags.length > 0) await ctx.authorize('iam:TagUser', arn);
     const users = iamOf(ctx).users;
     if (users.has(userName.toLowerCase())) {
       throw entityAlreadyExists(`User with name ${userName} already exists.`);

@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { grantKey, grantsOf } from '../core/grant-usage';
+import { readTemplate, templateRoles } from './cloudformation';
+import { stackDeployment } from './stack-deployment';
+import { stackResources } from './stack-resources';
+
+/**
+ * Every grant the templates can give a casbridge role — each function role and the state machine
+ * role of serverless.yml with every optional parameter set (so a conditional grant, the webhook
+ * signing key or the fallback role, is listed too), and the member role — keyed as the sandbox
+ * records their use (sandbox/core/grant-usage.ts).
+ */
+export function templateGrants(root = path.resolve(__dirname, '../..')): { key: string; resource: string }[] {
+  const stack = stackResources('999988887777', 'us-east-1');
+  const deployment = stackDeployment(
+    stack,
+    'o-exampleorg',
+    {
+      fallbackRoleName: 'FallbackRole',
+      webhookUrl: 'https://hooks.example.com/casbridge',
+      webhookSecretArn: `arn:aws:secretsmanager:${stack.region}:${stack.accountId}:secret:webhook-AbCdEf`,
+    },
+    path.join(root, 'serverless.yml'),
+  );
+  const member = templateRoles(
+    readTemplate(path.join(root, 'templates/member-role.yml')),
+    { CentralAccountId: stack.accountId, ExternalId: stack.externalId },
+    { accountId: '111122223333', region: stack.region },
+  );
+  const origins = [
+    ...deployment.roles.map((role) => ({ role, template: 'serverless.yml' })),
+    ...member.map((role) => ({ role, template: 'templates/member-role.yml' })),
+  ];
+  return origins.flatMap(({ role, template }) =>
+    role.inlinePolicies.flatMap((policy) =>
+      grantsOf(policy.document).map((grant) => ({
+        key: grantKey({ template, logicalId: role.logicalId }, grant),
+        resource: grant.resource,
+      })),
+    ),
+  );
+}
+
+/**
+ * Grants no code path of casbridge's own calls, so no test can use them: excluded from the
+ * unused-grant check, each with the reason.
+ */
+export const GRANTS_NOT_CALLED_BY_CODE: readonly { pattern: RegExp; reason: string }[] = [
+  {
+    pattern: /^serverless\.yml:\w+ OwnLogs logs:/,
+    reason:
+      'the Lambda runtime writes the function logs, not casbridge code; the sandbox has no CloudWatch Logs',
+  },
+  {
+    pattern: /^serverless\.yml:StateMachineRole (InvokeTasks|StartChildExecutions|ManageChildExecutions) /,
+    reason:
+      'Step Functions itself invokes the functions and runs the Distributed Map children; the sandbox runs the map inline and has no Lambda API',
+  },
+  {
+    pattern:
+      /^serverless\.yml:StateMachineRole MapItemsAndResults s3:(PutObject|ListMultipartUploadParts|AbortMultipartUpload) /,
+    reason: "the Distributed Map's ResultWriter writes the results; locally they stay in the payload",
+  },
+  {
+    pattern: /^serverless\.yml:AccessKeyRole EncryptConnectorSecrets kms:Decrypt /,
+    reason:
+      "Secrets Manager uses the caller's kms:GenerateDataKey for a new secret version (the sandbox authorises it); whether CreateSecret and PutSecretValue also need kms:Decrypt is not settled here: kept for deployment until checked against AWS",
+  },
+];
