@@ -9,12 +9,15 @@ import {
   DeletePolicyVersionCommand,
   DetachGroupPolicyCommand,
   DetachUserPolicyCommand,
+  GetGroupCommand,
   GetPolicyVersionCommand,
   type IAMClient,
   ListAttachedGroupPoliciesCommand,
   ListGroupPoliciesCommand,
   ListPolicyVersionsCommand,
   type Policy,
+  RemoveUserFromGroupCommand,
+  type User,
 } from '@aws-sdk/client-iam';
 import { type Config, connectorGroupArn, connectorPolicyArn } from '../../commons/config';
 import { connectorPolicyDocument, samePolicy } from '../../commons/connector-policy';
@@ -199,9 +202,24 @@ async function ensureGroup(
     if (created) outcome.changes.push('group-created');
     attached ??= [];
   }
-  // A group created just now holds nothing; one that was there may hold what someone put there.
-  const inline = outcome.changes.includes('group-created') ? [] : await groupInlinePolicies(iam, GroupName);
+  // A group created just now holds nothing; one that was there may hold what someone put there:
+  // another member would get the connector policy without the connector user's boundary.
+  const created = outcome.changes.includes('group-created');
+  const inline = created ? [] : await groupInlinePolicies(iam, GroupName);
+  const others = created
+    ? []
+    : (await groupMembers(iam, GroupName)).filter(
+        (u) => u.UserName?.toLowerCase() !== config.userName.toLowerCase(),
+      );
   const findings: TamperFinding[] = [
+    ...others.map((user) => ({
+      what: `user ${user.Arn ?? user.UserName} is a member of the connector group ${GroupName}`,
+      repair: async () => {
+        await unlessMissing('NoSuchEntityException', () =>
+          iam.send(new RemoveUserFromGroupCommand({ GroupName, UserName: user.UserName })),
+        );
+      },
+    })),
     ...attached
       .filter((arn) => arn !== policyArn)
       .map((PolicyArn) => ({
@@ -255,6 +273,13 @@ async function groupPolicies(iam: IAMClient, GroupName: string): Promise<string[
       })
     ).map((p) => p.PolicyArn ?? ''),
   );
+}
+
+async function groupMembers(iam: IAMClient, GroupName: string): Promise<User[]> {
+  return listAll(async (Marker) => {
+    const page = await iam.send(new GetGroupCommand({ GroupName, Marker }));
+    return { items: page.Users, marker: page.IsTruncated ? page.Marker : undefined };
+  });
 }
 
 async function groupInlinePolicies(iam: IAMClient, GroupName: string): Promise<string[]> {

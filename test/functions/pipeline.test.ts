@@ -112,7 +112,7 @@ describe('the per-account pipeline over the default organization', () => {
     ).toEqual([]);
   });
 
-  it('onboards a fresh account in 22 calls and reconciles it in 15, the ledger included', async () => {
+  it('onboards a fresh account in 22 calls and reconciles it in 16, the ledger included', async () => {
     // Account 42 is healthy and untouched by the other tests.
     const id = defaultAccountId(42);
     // Every call, an answered error too: a "not found" is an answer that costs a request.
@@ -173,6 +173,7 @@ describe('the per-account pipeline over the default organization', () => {
       'iam:GetPolicy', // the default version is the one proven: not read again
       'iam:ListAttachedGroupPolicies', // the connector policy on the group, and nothing else
       'iam:ListGroupPolicies',
+      'iam:GetGroup', // no member but the connector user
       'iam:ListAccessKeys', // the one key, the one the ledger recorded with its secret
       'cloudtrail:DescribeTrails',
       'cloudtrail:GetTrailStatus',

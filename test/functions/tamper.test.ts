@@ -1,7 +1,10 @@
 import {
+  AddUserToGroupCommand,
   AttachGroupPolicyCommand,
   CreateAccessKeyCommand,
   CreatePolicyVersionCommand,
+  CreateUserCommand,
+  GetGroupCommand,
   GetLoginProfileCommand,
   GetUserCommand,
   IAMClient,
@@ -204,10 +207,13 @@ describe('tamper detection and repair on the connector user', () => {
     expect(await keys()).toHaveLength(1);
   });
 
-  it('under report, fails a policy someone else put on the connector group, and under repair removes it', async () => {
+  it('under report, fails a policy or another member someone else put in the connector group, and under repair removes them', async () => {
     await userAndPolicy(ACCOUNTS.group, repair());
     const iam = await admin(ACCOUNTS.group);
     await iam.send(new AttachGroupPolicyCommand({ GroupName: GROUP, PolicyArn: READ_ONLY }));
+    // Another user in the connector group gets its policy without the connector user's boundary.
+    await iam.send(new CreateUserCommand({ UserName: 'alice' }));
+    await iam.send(new AddUserToGroupCommand({ GroupName: GROUP, UserName: 'alice' }));
     await iam.send(
       new PutGroupPolicyCommand({
         GroupName: GROUP,
@@ -222,6 +228,7 @@ describe('tamper detection and repair on the connector user', () => {
       name: 'ConnectorUserTampered',
       step: 'policy',
       findings: [
+        `user arn:aws:iam::${ACCOUNTS.group}:user/alice is a member of the connector group ${GROUP}`,
         `managed policy ${READ_ONLY} attached to the connector group ${GROUP}`,
         `inline policy extra on the connector group ${GROUP}`,
       ],
@@ -234,6 +241,9 @@ describe('tamper detection and repair on the connector user', () => {
       connectorPolicyArn(repair(), ACCOUNTS.group),
     ]);
     expect((await iam.send(new ListGroupPoliciesCommand({ GroupName: GROUP }))).PolicyNames).toEqual([]);
+    expect((await iam.send(new GetGroupCommand({ GroupName: GROUP }))).Users?.map((u) => u.UserName)).toEqual(
+      [USER],
+    );
   });
 
   it("under report, fails a permissions boundary someone else put on the connector user, and under repair puts the StackSet's back", async () => {

@@ -142,7 +142,7 @@ describe('the user and policy steps', () => {
       sandbox()
         .world.callLog.list({ sinceSeq: mark })
         .map((c) => c.operation),
-    ).toEqual(['GetPolicy', 'ListAttachedGroupPolicies', 'ListGroupPolicies']);
+    ).toEqual(['GetPolicy', 'ListAttachedGroupPolicies', 'ListGroupPolicies', 'GetGroup']);
     const arn = connectorPolicyArn(config(), accountId);
     // Someone with administrator rights in the account edits the policy and detaches it.
     const oaar = new IAMClient(
