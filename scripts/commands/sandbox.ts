@@ -179,7 +179,7 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
       '  returned AccessKeyId, SecretAccessKey and SessionToken (as AWS_SESSION_TOKEN):',
       `    ${aws} sts assume-role --role-arn arn:aws:iam::${member.id}:role/OrganizationAccountAccessRole --role-session-name explore`,
       `  casbridge's functions each run as their own role (${sandbox.deployment.functions[0]?.roleName ?? ''}, …), which trusts only Lambda;`,
-      `  they assume CasBridgeExecutionRole with --external-id ${stack.externalId}.`,
+      `  those that reach a member account assume CasBridgeExecutionRole there with --external-id ${stack.externalId}.`,
     );
   }
   lines.push(

@@ -234,4 +234,33 @@ describe('the operator commands', () => {
       expect.stringContaining('nothing answers at 127.0.0.1:9 (ECONNREFUSED)'),
     ]);
   });
+
+  // Last: these runs change the ledger the status tests above read.
+  it('run --local against the sandbox runs each function as its own role, handed over by the sandbox', async () => {
+    const mark = sandbox().world.callLog.mark();
+    const result = await casbridge(['run', '--local', '--mode', 'reconcile', '--accounts', HEALTHY], {
+      ...exports(),
+      CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox().endpoint,
+    });
+    expect([result.code, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(new RegExp(`^${HEALTHY} .*SUCCEEDED`, 'm'));
+    // Each function that reaches the account assumed the member role itself, as its own role.
+    const assumedBy = sandbox()
+      .world.callLog.list({ sinceSeq: mark, operation: 'AssumeRole', outcome: 'ok' })
+      .map((c) => c.callerArn);
+    expect(new Set(assumedBy)).toEqual(
+      new Set(
+        ['access', 'user', 'policy', 'accessKey', 'trail', 'verify'].map(
+          (f) =>
+            `arn:aws:sts::${sandbox().stack.accountId}:assumed-role/casbridge-dev-${f}/casbridge-dev-${f}`,
+        ),
+      ),
+    );
+  });
+
+  it('run --local without a Lambda stand-in runs every function as the caller, whom the member role refuses', async () => {
+    const result = await casbridge(['run', '--local', '--mode', 'reconcile', '--accounts', HEALTHY]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(new RegExp(`^${HEALTHY} .*RoleMissing`, 'm'));
+  });
 });

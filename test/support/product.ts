@@ -18,11 +18,3 @@ export async function functionRoleSettings(sandbox: Sandbox, functionKey: string
   const credentials = await functionRoleCredentials(sandbox, functionKey);
   return { region: sandbox.region, endpoint: sandbox.endpoint, credentials };
 }
-
-/**
- * Client settings as the management account's administrator: for what an operator does (the
- * CLI's status, credentials, confirm) or a test prepares, never for a function's own calls.
- */
-export function operatorSettings(sandbox: Sandbox): ClientSettings {
-  return { region: sandbox.region, endpoint: sandbox.endpoint, credentials: sandbox.admin };
-}
