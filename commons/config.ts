@@ -30,6 +30,9 @@ const schema = z.object({
     z.string().check(z.regex(/^[\w+=,.@-]{1,128}$/)),
     'CasBridgeCloudAppSecurity',
   ),
+  CASBRIDGE_GROUP_NAME: z._default(z.string().check(z.regex(/^[\w+=,.@-]{1,128}$/)), 'CloudAppSecurity'),
+  /** What a reconcile does with what someone else gave the connector user: remove it, or fail the account. */
+  CASBRIDGE_TAMPER_RESPONSE: z._default(z.enum(['repair', 'report']), 'repair'),
   CASBRIDGE_ALLOW_PUT_BUCKET_ACL: z._default(bool, true),
   /**
    * Security Hub IAM.3 fails an active key older than 90 days, and a staged rotation keeps the old
@@ -103,6 +106,8 @@ export interface Config {
   userName: string;
   userPath: string;
   policyName: string;
+  groupName: string;
+  tamperResponse: 'repair' | 'report';
   allowPutBucketAcl: boolean;
   keyMaxAgeDays: number;
   handoffOverdueDays: number;
@@ -146,6 +151,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     userName: e.CASBRIDGE_USER_NAME,
     userPath: e.CASBRIDGE_USER_PATH,
     policyName: e.CASBRIDGE_POLICY_NAME,
+    groupName: e.CASBRIDGE_GROUP_NAME,
+    tamperResponse: e.CASBRIDGE_TAMPER_RESPONSE,
     allowPutBucketAcl: e.CASBRIDGE_ALLOW_PUT_BUCKET_ACL,
     keyMaxAgeDays: e.CASBRIDGE_KEY_MAX_AGE_DAYS,
     handoffOverdueDays: e.CASBRIDGE_HANDOFF_OVERDUE_DAYS,
@@ -183,6 +190,21 @@ export function connectorUserArn(config: Config, accountId: string): string {
 
 export function connectorPolicyArn(config: Config, accountId: string): string {
   return `arn:${config.partition}:iam::${accountId}:policy${config.userPath}${config.policyName}`;
+}
+
+/** The group that holds the connector policy (Security Hub IAM.2: no policy directly on a user). */
+export function connectorGroupArn(config: Config, accountId: string): string {
+  return `arn:${config.partition}:iam::${accountId}:group${config.userPath}${config.groupName}`;
+}
+
+/**
+ * The connector user's permissions boundary: created by the member-role StackSet
+ * (templates/member-role.yml, ConnectorBoundary) under the user path, never by casbridge.
+ */
+export const CONNECTOR_BOUNDARY_NAME = 'CasBridgeConnectorBoundary';
+
+export function connectorBoundaryArn(config: Config, accountId: string): string {
+  return `arn:${config.partition}:iam::${accountId}:policy${config.userPath}${CONNECTOR_BOUNDARY_NAME}`;
 }
 
 export function memberRoleArn(config: Config, accountId: string, roleName = config.memberRoleName): string {

@@ -72,3 +72,17 @@ export async function unlessMissing<T>(missingName: string, read: () => Promise<
     throw error;
   }
 }
+
+/** Every item of an IAM listing, page by page (`Marker`). */
+export async function listAll<T>(
+  fetch: (marker: string | undefined) => Promise<{ items: T[] | undefined; marker: string | undefined }>,
+): Promise<T[]> {
+  const all: T[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await fetch(marker);
+    all.push(...(page.items ?? []));
+    marker = page.marker;
+  } while (marker);
+  return all;
+}

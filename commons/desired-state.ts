@@ -10,7 +10,7 @@ import { connectorPolicyDocument } from './connector-policy';
  */
 export function desiredStateHash(config: Config): string {
   const desired = {
-    user: { name: config.userName, path: config.userPath },
+    user: { name: config.userName, path: config.userPath, group: config.groupName },
     policy: {
       name: config.policyName,
       document: connectorPolicyDocument({ allowPutBucketAcl: config.allowPutBucketAcl }),

@@ -200,6 +200,28 @@ export class ConnectorPermissionsMissingError extends CasBridgeError {
   }
 }
 
+/**
+ * Something casbridge did not give the connector user: another policy, group or console
+ * password, a key casbridge does not know, or an effective permission beyond the connector's.
+ * Each finding names what was found and where.
+ */
+export class ConnectorUserTamperedError extends CasBridgeError {
+  readonly name = 'ConnectorUserTampered';
+  readonly retryable = false;
+  readonly remediation: string;
+
+  constructor(
+    message: string,
+    readonly findings: string[],
+    options: CasBridgeErrorOptions & { repairable: boolean },
+  ) {
+    super(message, options);
+    this.remediation = options.repairable
+      ? 'Find out who changed the connector user and why (CloudTrail), then remove what the message names by hand, or set CASBRIDGE_TAMPER_RESPONSE=repair and let the next run remove it.'
+      : "casbridge cannot remove this itself: find out who changed the connector user and why (CloudTrail), then remove by hand what the message names (a group not casbridge's: remove the user from it; an allowed high-risk action: the policy granting it) and run casbridge again.";
+  }
+}
+
 /** Names of the errors the state machine retries. */
 export const RETRYABLE_ERROR_NAMES = [
   'RoleNotReady',
@@ -224,6 +246,7 @@ export const ERROR_NAMES = [
   'AccountsFailed',
   'ConnectorPermissionsMissing',
   'OffboardingBlocked',
+  'ConnectorUserTampered',
 ] as const;
 
 export type ErrorName = (typeof ERROR_NAMES)[number];

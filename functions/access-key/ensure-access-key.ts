@@ -23,10 +23,12 @@ import {
   KEY_TAG,
   PENDING_KEY_TAG,
   secretTag,
+  unlessMissing,
 } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, LimitReachedError } from '../../commons/errors';
 import type { LedgerView } from '../../commons/ledger';
 import type { StepResult } from '../../commons/step-result';
+import { respondToTamper } from '../../commons/tamper';
 
 const DAY_MS = 86_400_000;
 
@@ -75,7 +77,7 @@ async function reconcile(
     // keys and the new key's secret is written straight away (an older secret of that name, left
     // by an earlier user, is found when CreateSecret says it exists).
     try {
-      return await converge(deps, accountId, now, [], undefined, false);
+      return await converge(deps, accountId, now, [], undefined, false, ledger);
     } catch (error) {
       // A retried attempt of this step meets keys an earlier one left (IAM allows two): look first.
       if (awsErrorName(error) !== 'LimitExceededException') throw error;
@@ -85,7 +87,7 @@ async function reconcile(
   const settled = settledKey(keys, ledger, config.keyMaxAgeDays, now);
   if (settled) return settled;
   const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
-  return converge(deps, accountId, now, keys, secret, dryRun);
+  return converge(deps, accountId, now, keys, secret, dryRun, ledger);
 }
 
 /** From the user's keys and the connector secret as they are, to one key in service. */
@@ -96,6 +98,7 @@ async function converge(
   keys: AccessKeyMetadata[],
   secret: DescribeSecretCommandOutput | undefined,
   dryRun: boolean,
+  ledger: LedgerView | undefined,
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const currentId = secretTag(secret, KEY_TAG);
@@ -164,7 +167,34 @@ async function converge(
       },
     };
   }
-  const orphans = await neverUsedStrays(iam, keys, [current.AccessKeyId, pendingId]);
+  const strays = await classifyStrays(iam, keys, [current.AccessKeyId, pendingId]);
+  // A key older than casbridge's, used, is a connector set up by hand before casbridge came: it
+  // stays until the connector is seen on casbridge's key, so taking over breaks nothing.
+  const handMade = (key: AccessKeyMetadata) =>
+    ledger?.connector !== 'CONNECTED' &&
+    (key.CreateDate?.getTime() ?? 0) < (current.CreateDate?.getTime() ?? 0);
+  const foreign = strays.usedActive.filter((id) => !handMade(keys.find((k) => k.AccessKeyId === id) ?? {}));
+  const removed = await respondToTamper(
+    foreign.map((id) => ({
+      what: `access key ${id} of user ${config.userName}, active and used, is not one casbridge issued`,
+      repair: () => deleteKey(iam, config.userName, id),
+    })),
+    { config, step: 'accessKey', accountId, dryRun },
+  );
+  if (removed.length > 0) {
+    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    return {
+      action: 'updated',
+      reason: 'tamper-repaired',
+      details: {
+        accessKeyId: current.AccessKeyId ?? '',
+        ...createdAt(current),
+        removed: removed.join('; '),
+        ...arnOf(secret),
+      },
+    };
+  }
+  const orphans = strays.neverUsed;
   if (orphans.length > 0) {
     // A key no secret knows and nobody ever used: left by a run killed between CreateAccessKey
     // and the secret write. Removing it keeps exactly one key in service.
@@ -406,19 +436,40 @@ async function listKeys(iam: IAMClient, userName: string): Promise<AccessKeyMeta
   }
 }
 
+async function deleteKey(iam: IAMClient, userName: string, accessKeyId: string): Promise<void> {
+  await unlessMissing('NoSuchEntityException', () =>
+    iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId })),
+  );
+}
+
 async function neverUsedStrays(
   iam: IAMClient,
   keys: AccessKeyMetadata[],
   ours: (string | undefined)[],
 ): Promise<string[]> {
-  const strays: string[] = [];
+  return (await classifyStrays(iam, keys, ours)).neverUsed;
+}
+
+/**
+ * The keys that are not ours (neither the secret's nor a rotation's), by their last use. One
+ * never used was left by a run killed between CreateAccessKey and the secret write. One used and
+ * active someone else made or kept: a tamper finding. One used and inactive is left alone: it
+ * authenticates nothing, and a completed rotation leaves the old key so.
+ */
+async function classifyStrays(
+  iam: IAMClient,
+  keys: AccessKeyMetadata[],
+  ours: (string | undefined)[],
+): Promise<{ neverUsed: string[]; usedActive: string[] }> {
+  const out = { neverUsed: [] as string[], usedActive: [] as string[] };
   for (const key of keys) {
     if (!key.AccessKeyId || ours.includes(key.AccessKeyId)) continue;
     const used = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: key.AccessKeyId })))
       .AccessKeyLastUsed;
-    if (!used?.LastUsedDate) strays.push(key.AccessKeyId);
+    if (!used?.LastUsedDate) out.neverUsed.push(key.AccessKeyId);
+    else if (key.Status === 'Active') out.usedActive.push(key.AccessKeyId);
   }
-  return strays;
+  return out;
 }
 
 /** Evidence the connector uses a key: a call by a service other than STS after the key was made. */

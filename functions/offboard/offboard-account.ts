@@ -1,24 +1,37 @@
 import {
   DeleteAccessKeyCommand,
+  DeleteGroupCommand,
   DeletePolicyCommand,
   DeletePolicyVersionCommand,
   DeleteUserCommand,
+  DetachGroupPolicyCommand,
   DetachUserPolicyCommand,
   type IAMClient,
   ListAccessKeysCommand,
+  ListAttachedGroupPoliciesCommand,
   ListAttachedUserPoliciesCommand,
+  ListGroupsForUserCommand,
   ListPolicyVersionsCommand,
   type PolicyVersion,
+  RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
 import { DeleteSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { type Config, connectorPolicyArn, connectorSecretName, connectorUserArn } from '../../commons/config';
+import {
+  type Config,
+  connectorGroupArn,
+  connectorPolicyArn,
+  connectorSecretName,
+  connectorUserArn,
+} from '../../commons/config';
 import {
   describeConnectorSecret,
   getConnectorPolicy,
   getConnectorUser,
   isManaged,
+  listAll,
   MANAGED_TAG,
+  unlessMissing,
 } from '../../commons/connector-resources';
 import {
   awsErrorName,
@@ -83,6 +96,8 @@ interface MemberOutcome {
   policyDetached: boolean;
   policyVersionsDeleted: number;
   policyDeleted: boolean;
+  removedFromGroup: boolean;
+  groupDeleted: boolean;
   userDeleted: boolean;
 }
 
@@ -120,6 +135,8 @@ async function offboard(
       policyDetached: member.policyDetached,
       policyVersionsDeleted: member.policyVersionsDeleted,
       policyDeleted: member.policyDeleted,
+      removedFromGroup: member.removedFromGroup,
+      groupDeleted: member.groupDeleted,
       userDeleted: member.userDeleted,
     });
   } else {
@@ -152,8 +169,9 @@ async function offboard(
 // ---------------------------------------------------------------- member account
 
 /**
- * Removes the connector user and policy in IAM's required order (keys and attachments before the
- * user, non-default versions before the policy). Only the configured names are ever addressed,
+ * Removes the connector user, group and policy in IAM's required order (keys, attachments and
+ * the group membership before the user, the group's attachment and non-default versions before
+ * the policy, the group emptied before it goes). Only the configured names are ever addressed,
  * which is all the member role grants.
  */
 async function cleanUpMember(
@@ -168,10 +186,13 @@ async function cleanUpMember(
     policyDetached: false,
     policyVersionsDeleted: 0,
     policyDeleted: false,
+    removedFromGroup: false,
+    groupDeleted: false,
     userDeleted: false,
   };
   const userName = config.userName;
   const policyArn = connectorPolicyArn(config, accountId);
+  const groupArn = connectorGroupArn(config, accountId);
 
   const user = await getConnectorUser(iam, userName);
   if (user && !isManaged(user.Tags)) {
@@ -207,6 +228,34 @@ async function cleanUpMember(
         );
       outcome.policyDetached = true;
     }
+    const groups = await listAll(async (marker) => {
+      const page = await iam.send(new ListGroupsForUserCommand({ UserName: userName, Marker: marker }));
+      return { items: page.Groups, marker: page.Marker };
+    });
+    if (groups.some((g) => g.Arn === groupArn)) {
+      if (!dryRun)
+        await ignoreMissing(
+          iam.send(new RemoveUserFromGroupCommand({ GroupName: config.groupName, UserName: userName })),
+        );
+      outcome.removedFromGroup = true;
+    }
+  }
+
+  // The group is looked at even when the user is gone, for the same reason as the policy below.
+  const groupPolicies = await unlessMissing('NoSuchEntityException', () =>
+    listAll(async (marker) => {
+      const page = await iam.send(
+        new ListAttachedGroupPoliciesCommand({ GroupName: config.groupName, Marker: marker }),
+      );
+      return { items: page.AttachedPolicies, marker: page.Marker };
+    }),
+  );
+  if (groupPolicies?.some((p) => p.PolicyArn === policyArn)) {
+    if (!dryRun)
+      await ignoreMissing(
+        iam.send(new DetachGroupPolicyCommand({ GroupName: config.groupName, PolicyArn: policyArn })),
+      );
+    outcome.policyDetached = true;
   }
 
   // The policy is looked at even when the user is gone: a run killed after DeleteUser's
@@ -233,6 +282,16 @@ async function cleanUpMember(
     outcome.policyDeleted = true;
   }
 
+  if (groupPolicies) {
+    // Another policy left on casbridge's group, or another member, holds it: DeleteConflict.
+    if (!dryRun)
+      await blockedOnConflict(
+        ignoreMissing(iam.send(new DeleteGroupCommand({ GroupName: config.groupName }))),
+        `Could not delete group ${groupArn} in account ${accountId}`,
+      );
+    outcome.groupDeleted = true;
+  }
+
   if (user) {
     if (!dryRun)
       await blockedOnConflict(
@@ -243,7 +302,12 @@ async function cleanUpMember(
   }
 
   outcome.changed =
-    outcome.accessKeysDeleted > 0 || outcome.policyDetached || outcome.policyDeleted || outcome.userDeleted;
+    outcome.accessKeysDeleted > 0 ||
+    outcome.policyDetached ||
+    outcome.removedFromGroup ||
+    outcome.policyDeleted ||
+    outcome.groupDeleted ||
+    outcome.userDeleted;
   return outcome;
 }
 
@@ -278,24 +342,12 @@ async function blockedOnConflict(call: Promise<void>, what: string): Promise<voi
   }
 }
 
-async function listAll<T>(
-  fetch: (marker: string | undefined) => Promise<{ items: T[] | undefined; marker: string | undefined }>,
-): Promise<T[]> {
-  const all: T[] = [];
-  let marker: string | undefined;
-  do {
-    const page = await fetch(marker);
-    all.push(...(page.items ?? []));
-    marker = page.marker;
-  } while (marker);
-  return all;
-}
-
 /** What an unreachable account still holds for casbridge to remove (the trail stays anyway). */
 function remainingInAccount(config: Config, accountId: string): string {
   return [
     `user ${connectorUserArn(config, accountId)} and its access keys`,
     `policy ${connectorPolicyArn(config, accountId)}`,
+    `group ${connectorGroupArn(config, accountId)}`,
   ].join('; ');
 }
 

@@ -1,30 +1,46 @@
 import { createHash } from 'node:crypto';
 import {
-  AttachUserPolicyCommand,
+  AddUserToGroupCommand,
+  AttachGroupPolicyCommand,
+  CreateGroupCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
+  DeleteGroupPolicyCommand,
   DeletePolicyVersionCommand,
+  DetachGroupPolicyCommand,
+  DetachUserPolicyCommand,
+  GetGroupCommand,
   GetPolicyVersionCommand,
   type IAMClient,
-  ListAttachedUserPoliciesCommand,
+  ListAttachedGroupPoliciesCommand,
+  ListGroupPoliciesCommand,
   ListPolicyVersionsCommand,
   type Policy,
+  RemoveUserFromGroupCommand,
+  type User,
 } from '@aws-sdk/client-iam';
-import { type Config, connectorPolicyArn } from '../../commons/config';
+import { type Config, connectorGroupArn, connectorPolicyArn } from '../../commons/config';
 import { connectorPolicyDocument, samePolicy } from '../../commons/connector-policy';
-import { getConnectorPolicy } from '../../commons/connector-resources';
+import { getConnectorPolicy, listAll, unlessMissing } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError } from '../../commons/errors';
 import type { LedgerView } from '../../commons/ledger';
 import { neverOnboarded } from '../../commons/ledger-view';
 import type { StepResult } from '../../commons/step-result';
+import { respondToTamper, type TamperFinding } from '../../commons/tamper';
+import {
+  type ConnectorUserFacts,
+  connectorUserFacts,
+  inspectConnectorUser,
+} from '../user/connector-user-tamper';
 
 /** IAM keeps at most five versions of a managed policy. */
 const MAX_POLICY_VERSIONS = 5;
 
 /**
  * Step 3: the customer-managed connector policy holds exactly the documented permissions and is
- * attached to the connector user. Drift is repaired with a new default version, deleting the
- * oldest non-default version first when IAM's five are taken.
+ * attached to the connector group, whose member the connector user is (Security Hub IAM.2: no
+ * policy directly on a user). Drift is repaired with a new default version, deleting the oldest
+ * non-default version first when IAM's five are taken.
  */
 export interface PolicyOptions {
   dryRun: boolean;
@@ -33,6 +49,8 @@ export interface PolicyOptions {
    * first, and a default version already proven to hold the desired document is not read again.
    */
   ledger?: LedgerView;
+  /** The account's earlier steps in this run: the user step says whether the user is in the group. */
+  steps?: Record<string, StepResult>;
 }
 
 export async function ensurePolicy(
@@ -54,7 +72,7 @@ async function reconcile(
   accountId: string,
   options: PolicyOptions,
 ): Promise<StepResult> {
-  const { dryRun, ledger } = options;
+  const { dryRun, ledger, steps } = options;
   const arn = connectorPolicyArn(config, accountId);
   const desired = JSON.stringify(connectorPolicyDocument({ allowPutBucketAcl: config.allowPutBucketAcl }));
   const documentHash = createHash('sha256').update(desired).digest('hex').slice(0, 16);
@@ -79,7 +97,7 @@ async function reconcile(
       } catch (error) {
         // There already (a concurrent or interrupted run): converge on it with a read.
         if (awsErrorName(error) !== 'EntityAlreadyExistsException') throw error;
-        return reconcile(iam, config, accountId, { dryRun });
+        return reconcile(iam, config, accountId, { dryRun, ...(steps ? { steps } : {}) });
       }
     }
   } else if (ledger?.policyVersion !== versionKey(existing, documentHash)) {
@@ -95,14 +113,17 @@ async function reconcile(
       }
     }
   }
-  // A policy created just now is attached to nothing yet.
-  const attached = existing ? await isAttached(iam, config.userName, arn) : false;
-  if (!attached) {
+  const group = await ensureGroup(iam, config, accountId, {
+    dryRun,
+    fresh: !dryRun && neverOnboarded(ledger),
+    facts: connectorUserFacts(steps?.user) ?? (await readUserFacts(iam, config, accountId)),
+  });
+  if (group.changes.length > 0) {
+    Object.assign(details, group.details);
     if (action === 'unchanged') {
       action = 'updated';
-      details.reason = 'reattached';
+      details.reason = group.changes[0] as string;
     }
-    if (!dryRun) await iam.send(new AttachUserPolicyCommand({ UserName: config.userName, PolicyArn: arn }));
   }
   const policyVersion = dryRun ? undefined : versionKey(policy, documentHash);
   return {
@@ -142,14 +163,136 @@ async function replaceDefaultVersion(iam: IAMClient, arn: string, document: stri
   return created.PolicyVersion?.VersionId ?? '';
 }
 
-async function isAttached(iam: IAMClient, userName: string, arn: string): Promise<boolean> {
-  let marker: string | undefined;
-  do {
-    const page = await iam.send(
-      new ListAttachedUserPoliciesCommand({ UserName: userName, ...(marker ? { Marker: marker } : {}) }),
-    );
-    if (page.AttachedPolicies?.some((p) => p.PolicyArn === arn)) return true;
-    marker = page.Marker;
-  } while (marker);
-  return false;
+interface GroupOutcome {
+  /** What changed, first change first: the step's reason when the policy itself is unchanged. */
+  changes: string[];
+  details: Record<string, string | boolean>;
+}
+
+/**
+ * The connector group exists, holds the connector policy and nothing else, and the user is its
+ * member; an account onboarded with the policy on the user directly is migrated in the order that
+ * never leaves the connector without its permissions: the policy on the group, the user in the
+ * group, and only then the direct attachment removed.
+ */
+async function ensureGroup(
+  iam: IAMClient,
+  config: Config,
+  accountId: string,
+  options: { dryRun: boolean; fresh: boolean; facts: ConnectorUserFacts },
+): Promise<GroupOutcome> {
+  const { dryRun, fresh, facts } = options;
+  const GroupName = config.groupName;
+  const policyArn = connectorPolicyArn(config, accountId);
+  const outcome: GroupOutcome = { changes: [], details: { groupArn: connectorGroupArn(config, accountId) } };
+  // The user in the group proves the group is there; otherwise it is created first on an account
+  // never onboarded (read only if IAM says it exists), looked for on any other.
+  let attached = facts.connectorGroupMember || !fresh ? await groupPolicies(iam, GroupName) : undefined;
+  if (!attached) {
+    let created = true;
+    if (!dryRun) {
+      try {
+        await iam.send(new CreateGroupCommand({ GroupName, Path: config.userPath }));
+      } catch (error) {
+        if (awsErrorName(error) !== 'EntityAlreadyExistsException') throw error;
+        created = false;
+        attached = await groupPolicies(iam, GroupName);
+      }
+    }
+    if (created) outcome.changes.push('group-created');
+    attached ??= [];
+  }
+  // A group created just now holds nothing; one that was there may hold what someone put there:
+  // another member would get the connector policy without the connector user's boundary.
+  const created = outcome.changes.includes('group-created');
+  const inline = created ? [] : await groupInlinePolicies(iam, GroupName);
+  const others = created
+    ? []
+    : (await groupMembers(iam, GroupName)).filter(
+        (u) => u.UserName?.toLowerCase() !== config.userName.toLowerCase(),
+      );
+  const findings: TamperFinding[] = [
+    ...others.map((user) => ({
+      what: `user ${user.Arn ?? user.UserName} is a member of the connector group ${GroupName}`,
+      repair: async () => {
+        await unlessMissing('NoSuchEntityException', () =>
+          iam.send(new RemoveUserFromGroupCommand({ GroupName, UserName: user.UserName })),
+        );
+      },
+    })),
+    ...attached
+      .filter((arn) => arn !== policyArn)
+      .map((PolicyArn) => ({
+        what: `managed policy ${PolicyArn} attached to the connector group ${GroupName}`,
+        repair: async () => {
+          await unlessMissing('NoSuchEntityException', () =>
+            iam.send(new DetachGroupPolicyCommand({ GroupName, PolicyArn })),
+          );
+        },
+      })),
+    ...inline.map((PolicyName) => ({
+      what: `inline policy ${PolicyName} on the connector group ${GroupName}`,
+      repair: async () => {
+        await unlessMissing('NoSuchEntityException', () =>
+          iam.send(new DeleteGroupPolicyCommand({ GroupName, PolicyName })),
+        );
+      },
+    })),
+  ];
+  const removed = await respondToTamper(findings, { config, step: 'policy', accountId, dryRun });
+  if (removed.length > 0) {
+    outcome.changes.push('tamper-repaired');
+    outcome.details.removed = removed.join('; ');
+  }
+  if (!attached.includes(policyArn)) {
+    if (!dryRun) await iam.send(new AttachGroupPolicyCommand({ GroupName, PolicyArn: policyArn }));
+    outcome.changes.push('attached-to-group');
+  }
+  if (!facts.connectorGroupMember) {
+    if (!dryRun) await iam.send(new AddUserToGroupCommand({ GroupName, UserName: config.userName }));
+    outcome.changes.push('user-added-to-group');
+  }
+  if (facts.connectorPolicyOnUser) {
+    if (!dryRun)
+      await unlessMissing('NoSuchEntityException', () =>
+        iam.send(new DetachUserPolicyCommand({ UserName: config.userName, PolicyArn: policyArn })),
+      );
+    outcome.changes.push('migrated-to-group');
+    outcome.details.migratedToGroup = true;
+  }
+  return outcome;
+}
+
+/** The ARNs of the policies attached to the group; undefined when there is no such group. */
+async function groupPolicies(iam: IAMClient, GroupName: string): Promise<string[] | undefined> {
+  return unlessMissing('NoSuchEntityException', async () =>
+    (
+      await listAll(async (Marker) => {
+        const page = await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName, Marker }));
+        return { items: page.AttachedPolicies, marker: page.IsTruncated ? page.Marker : undefined };
+      })
+    ).map((p) => p.PolicyArn ?? ''),
+  );
+}
+
+async function groupMembers(iam: IAMClient, GroupName: string): Promise<User[]> {
+  return listAll(async (Marker) => {
+    const page = await iam.send(new GetGroupCommand({ GroupName, Marker }));
+    return { items: page.Users, marker: page.IsTruncated ? page.Marker : undefined };
+  });
+}
+
+async function groupInlinePolicies(iam: IAMClient, GroupName: string): Promise<string[]> {
+  return listAll(async (Marker) => {
+    const page = await iam.send(new ListGroupPoliciesCommand({ GroupName, Marker }));
+    return { items: page.PolicyNames, marker: page.IsTruncated ? page.Marker : undefined };
+  });
+}
+
+/** When the user step's facts are not at hand (the step run on its own): read them. */
+async function readUserFacts(iam: IAMClient, config: Config, accountId: string): Promise<ConnectorUserFacts> {
+  const inspection = await unlessMissing('NoSuchEntityException', () =>
+    inspectConnectorUser(iam, config, accountId),
+  );
+  return inspection?.facts ?? { connectorGroupMember: false, connectorPolicyOnUser: false };
 }

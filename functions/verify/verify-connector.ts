@@ -6,6 +6,7 @@ import { type Config, connectorSecretName, connectorUserArn } from '../../common
 import {
   awsErrorName,
   ConnectorPermissionsMissingError,
+  ConnectorUserTamperedError,
   classifyAwsError,
   KeyNotPropagatedError,
 } from '../../commons/errors';
@@ -39,6 +40,43 @@ export const CONNECTOR_ACTIONS = [
   'iam:GetUser',
   's3:ListAllMyBuckets',
   's3:GetBucketAcl',
+] as const;
+
+/**
+ * What the connector user must never be allowed, whatever was done to it: user, role, policy and
+ * key administration, role assumption, S3 object writes and the trail's undoing. The boundary and
+ * the connector policy allow none of them; one allowed means something casbridge does not manage
+ * (a group's inline policy, a policy on another group) gives it more.
+ */
+export const HIGH_RISK_ACTIONS = [
+  'iam:CreateUser',
+  'iam:DeleteUser',
+  'iam:CreateAccessKey',
+  'iam:CreateLoginProfile',
+  'iam:UpdateLoginProfile',
+  'iam:AttachUserPolicy',
+  'iam:PutUserPolicy',
+  'iam:AddUserToGroup',
+  'iam:AttachGroupPolicy',
+  'iam:PutGroupPolicy',
+  'iam:CreateRole',
+  'iam:AttachRolePolicy',
+  'iam:PutRolePolicy',
+  'iam:UpdateAssumeRolePolicy',
+  'iam:PassRole',
+  'iam:CreatePolicy',
+  'iam:CreatePolicyVersion',
+  'iam:SetDefaultPolicyVersion',
+  'iam:PutUserPermissionsBoundary',
+  'iam:DeleteUserPermissionsBoundary',
+  'sts:AssumeRole',
+  's3:PutObject',
+  's3:DeleteObject',
+  's3:PutBucketPolicy',
+  'cloudtrail:StopLogging',
+  'cloudtrail:DeleteTrail',
+  'cloudtrail:UpdateTrail',
+  'cloudtrail:PutEventSelectors',
 ] as const;
 
 /**
@@ -82,27 +120,30 @@ async function verify(
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const keyId = item.handoffAccessKeyId;
-  if (
-    !keyId ||
-    (item.connector !== 'AWAITING_CONNECTION' &&
-      item.connector !== 'HANDOFF_OVERDUE' &&
-      item.connector !== 'CONNECTED')
-  ) {
+  const registered =
+    !!keyId &&
+    (item.connector === 'AWAITING_CONNECTION' ||
+      item.connector === 'HANDOFF_OVERDUE' ||
+      item.connector === 'CONNECTED');
+  // Every run: the connector user's effective permissions hold no high-risk action. Once per key
+  // the same simulation proves the connector's own actions too: afterwards the policy step keeps
+  // them as they were proven (it repairs drift before verify runs). A dry run of an account
+  // without the user yet has nobody to simulate.
+  if (steps?.user?.action !== 'created' || !dryRun)
+    await simulateConnectorUser(iam, connectorUserArn(config, accountId), {
+      connectorActions: registered && item.verifiedAccessKeyId !== keyId,
+    });
+  if (!keyId || !registered) {
     return {
       action: 'skipped',
       reason: 'not-registered',
       details: { connector: item.connector ?? 'NOT_REGISTERED' },
     };
   }
-  // A healthy account costs no call: its key was proven and the connector seen using it.
+  // A healthy account costs no further call: its key was proven and the connector seen using it.
   if (item.connector === 'CONNECTED' && item.verifiedAccessKeyId === keyId) {
     return { action: 'unchanged', details: { connector: 'CONNECTED', accessKeyId: keyId } };
   }
-
-  // Once per key, with the proof the key works: afterwards the policy step keeps the permissions
-  // as they were proven (it repairs drift before verify runs), so a daily reconcile skips it.
-  if (item.verifiedAccessKeyId !== keyId)
-    await requireConnectorPermissions(iam, connectorUserArn(config, accountId));
 
   const handoffAt = item.handoffAt ? new Date(item.handoffAt) : undefined;
   // Evidence first: if the connector already used the key, that proves it valid and casbridge's own
@@ -156,22 +197,51 @@ function connectionEvidence(item: LedgerView, handoffAt: Date | undefined): 'con
   return !handoffAt || new Date(item.confirmedAt).getTime() >= handoffAt.getTime() ? 'confirmed' : undefined;
 }
 
-/** Simulates the connector user's concrete actions, SCPs included: what Defender would meet. */
-async function requireConnectorPermissions(iam: IAMClient, userArn: string): Promise<void> {
+/**
+ * Simulates the connector user, SCPs and its boundary included, as Defender and an intruder with
+ * its key would meet it: no high-risk action may be allowed, and (when asked) every connector
+ * action must be. One SimulatePrincipalPolicy call carries both sets.
+ */
+async function simulateConnectorUser(
+  iam: IAMClient,
+  userArn: string,
+  { connectorActions }: { connectorActions: boolean },
+): Promise<void> {
+  const actions = connectorActions ? [...CONNECTOR_ACTIONS, ...HIGH_RISK_ACTIONS] : [...HIGH_RISK_ACTIONS];
   const results: EvaluationResult[] = [];
   let marker: string | undefined;
   do {
     const out = await iam.send(
       new SimulatePrincipalPolicyCommand({
         PolicySourceArn: userArn,
-        ActionNames: [...CONNECTOR_ACTIONS],
+        ActionNames: actions,
         ...(marker ? { Marker: marker } : {}),
       }),
     );
     results.push(...(out.EvaluationResults ?? []));
     marker = out.IsTruncated ? out.Marker : undefined;
   } while (marker);
-  const denied = results.filter((r) => r.EvalDecision !== 'allowed');
+  const highRisk = new Set<string>(HIGH_RISK_ACTIONS);
+  const risky = [
+    ...new Set(
+      results
+        .filter((r) => highRisk.has(r.EvalActionName ?? '') && r.EvalDecision === 'allowed')
+        .map((r) => r.EvalActionName ?? '?'),
+    ),
+  ].sort();
+  if (risky.length > 0) {
+    throw new ConnectorUserTamperedError(
+      `The connector user ${userArn} is allowed ${risky.join(', ')}: something casbridge does not manage gives it more than the connector policy`,
+      risky.map((action) => `${action} allowed to the connector user`),
+      { step: 'verify', repairable: false },
+    );
+  }
+  if (connectorActions) requireConnectorActions(userArn, results);
+}
+
+function requireConnectorActions(userArn: string, results: EvaluationResult[]): void {
+  const needed = new Set<string>(CONNECTOR_ACTIONS);
+  const denied = results.filter((r) => needed.has(r.EvalActionName ?? '') && r.EvalDecision !== 'allowed');
   if (denied.length === 0) return;
   const actions = [...new Set(denied.map((r) => r.EvalActionName ?? '?'))].sort();
   const byScp = denied.some((r) => r.OrganizationsDecisionDetail?.AllowedByOrganizations === false);

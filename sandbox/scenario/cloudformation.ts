@@ -114,6 +114,38 @@ export function templateRoles(
   return roles;
 }
 
+/** A customer managed policy a template creates (AWS::IAM::ManagedPolicy). */
+export interface TemplateManagedPolicy {
+  logicalId: string;
+  policyName: string;
+  path: string;
+  description?: string;
+  document: Record<string, unknown>;
+}
+
+/** The customer managed policies a template creates, resolved for one account. */
+export function templateManagedPolicies(
+  template: Record<string, unknown>,
+  parameters: Record<string, string>,
+  pseudo: Pseudo,
+): TemplateManagedPolicy[] {
+  const scope = templateScope(template, parameters, pseudo);
+  return Object.entries(
+    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
+  )
+    .filter(([, resource]) => resource.Type === 'AWS::IAM::ManagedPolicy')
+    .map(([logicalId, resource]) => {
+      const props = resolveIntrinsics(resource.Properties ?? {}, scope) as Record<string, unknown>;
+      return {
+        logicalId,
+        policyName: String(props.ManagedPolicyName ?? logicalId),
+        path: String(props.Path ?? '/'),
+        ...(props.Description === undefined ? {} : { description: String(props.Description) }),
+        document: props.PolicyDocument as Record<string, unknown>,
+      };
+    });
+}
+
 /** The scope a template resolves in: its parameters (defaults applied), pseudo parameters, resources. */
 export function templateScope(
   template: Record<string, unknown>,

@@ -10,7 +10,7 @@ import { AWS_MANAGED_POLICIES } from '../core/managed-policies';
 import { Rng } from '../core/rng';
 import type { IamRole, OrgAccount, PolicyDocument, PolicyVersion, World } from '../core/world';
 import { accountState, regionalState } from '../core/world';
-import { readTemplate, templateRoles } from './cloudformation';
+import { readTemplate, templateManagedPolicies, templateRoles } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
 import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
 import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
@@ -232,11 +232,25 @@ function seedMemberAccount(
   }
   const faults = account.faults ?? {};
   if (!faults.roleMissing) {
-    for (const role of templateRoles(template, roleParameters, {
-      accountId: account.id,
-      region,
-      partition: world.settings.partition,
-    })) {
+    // The StackSet's own policies (the connector's permissions boundary) come with the role.
+    const pseudo = { accountId: account.id, region, partition: world.settings.partition };
+    for (const policy of templateManagedPolicies(template, roleParameters, pseudo)) {
+      const now = world.clock.now();
+      addCustomerPolicy(world, account.id, {
+        policyName: policy.policyName,
+        path: policy.path,
+        ...(policy.description ? { description: policy.description } : {}),
+        versions: [
+          {
+            versionId: 'v1',
+            document: JSON.stringify(policy.document),
+            isDefaultVersion: true,
+            createDate: now,
+          },
+        ],
+      });
+    }
+    for (const role of templateRoles(template, roleParameters, pseudo)) {
       const created = addRole(world, account.id, {
         roleName: role.roleName,
         path: role.path,
@@ -355,7 +369,7 @@ function seedPreexisting(
 function addCustomerPolicy(
   world: World,
   accountId: string,
-  policy: { policyName: string; path: string; versions: PolicyVersion[] },
+  policy: { policyName: string; path: string; description?: string; versions: PolicyVersion[] },
 ): void {
   const arn = `arn:${world.settings.partition}:iam::${accountId}:policy${policy.path}${policy.policyName}`;
   const defaultVersion = policy.versions.find((v) => v.isDefaultVersion) as PolicyVersion;

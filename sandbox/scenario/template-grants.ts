@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { partitionOf } from '../../commons/partition';
 import { grantKey, grantsOf } from '../core/grant-usage';
 import { readTemplate, templateRoles } from './cloudformation';
 import { stackDeployment } from './stack-deployment';
@@ -18,7 +19,7 @@ export function templateGrants(root = path.resolve(__dirname, '../..')): { key: 
     {
       fallbackRoleName: 'FallbackRole',
       webhookUrl: 'https://hooks.example.com/casbridge',
-      webhookSecretArn: `arn:aws:secretsmanager:${stack.region}:${stack.accountId}:secret:webhook-AbCdEf`,
+      webhookSecretArn: `arn:${partitionOf(stack.region)}:secretsmanager:${stack.region}:${stack.accountId}:secret:webhook-AbCdEf`,
     },
     path.join(root, 'serverless.yml'),
   );

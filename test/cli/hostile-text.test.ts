@@ -92,6 +92,8 @@ describe('hostile names and messages at the terminal', () => {
     AWS_ENDPOINT_URL: sandbox().endpoint,
     AWS_ACCESS_KEY_ID: sandbox().admin.accessKeyId,
     AWS_SECRET_ACCESS_KEY: sandbox().admin.secretAccessKey,
+    // run --local: the sandbox hands each function its own role, as Lambda would.
+    CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox().endpoint,
   });
 
   async function casbridge(args: string[], env: Record<string, string> = exports()): Promise<Result> {

@@ -3,8 +3,8 @@ import {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
   DeleteUserCommand,
-  DetachUserPolicyCommand,
   ListAccessKeysCommand,
+  RemoveUserFromGroupCommand,
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import {
@@ -13,7 +13,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { clientConfig } from '../../commons/aws-clients';
-import { connectorPolicyArn, connectorSecretName } from '../../commons/config';
+import { connectorSecretName } from '../../commons/config';
 import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
 import { ensurePolicy } from '../../functions/policy/ensure-policy';
 import { ensureUser } from '../../functions/user/ensure-user';
@@ -190,8 +190,9 @@ describe('the access key step', () => {
     await iam.send(
       new DeleteAccessKeyCommand({ UserName: 'CloudAppSecurity', AccessKeyId: old?.AccessKeyId }),
     );
-    const policyArn = connectorPolicyArn(config(), accountId);
-    await iam.send(new DetachUserPolicyCommand({ UserName: 'CloudAppSecurity', PolicyArn: policyArn }));
+    await iam.send(
+      new RemoveUserFromGroupCommand({ GroupName: 'CloudAppSecurity', UserName: 'CloudAppSecurity' }),
+    );
     await iam.send(new DeleteUserCommand({ UserName: 'CloudAppSecurity' }));
     const user = await ensureUser(iam, config(), accountId, { dryRun: false });
     expect(user.action).toBe('created');

@@ -1,10 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  AttachUserPolicyCommand,
+  CreatePolicyCommand,
+  CreateUserCommand,
   DeleteAccessKeyCommand,
   GetPolicyCommand,
   GetUserCommand,
-  type IAMClient,
+  IAMClient,
   ListAccessKeysCommand,
+  ListAttachedGroupPoliciesCommand,
 } from '@aws-sdk/client-iam';
 import {
   CreateSecretCommand,
@@ -16,6 +20,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { clientConfig } from '../../commons/aws-clients';
 import { connectorPolicyArn, connectorSecretName } from '../../commons/config';
+import { connectorPolicyDocument } from '../../commons/connector-policy';
+import { MANAGED_TAG } from '../../commons/connector-resources';
 import { Ledger } from '../../commons/ledger';
 import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
 import { type OffboardDeps, offboardAccount } from '../../functions/offboard/offboard-account';
@@ -25,7 +31,7 @@ import { accountState, regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { memberAccountClients } from '../support/member';
 import { functionRoleSettings, sandboxConfig } from '../support/product';
-import { useSandbox } from '../support/sandbox';
+import { assumeRole, useSandbox } from '../support/sandbox';
 
 describe('the offboard step', () => {
   const sandbox = useSandbox({ accounts: 20 });
@@ -123,6 +129,8 @@ describe('the offboard step', () => {
         policyDetached: true,
         policyVersionsDeleted: 4,
         policyDeleted: true,
+        removedFromGroup: true,
+        groupDeleted: true,
         userDeleted: true,
         secretDeletionScheduled: true,
         handoffPublished: true,
@@ -131,6 +139,10 @@ describe('the offboard step', () => {
     expect(await missing(iam.send(new GetUserCommand({ UserName: 'CloudAppSecurity' })))).toBe(
       'NoSuchEntityException',
     );
+    // The connector group goes with the user and the policy.
+    expect(
+      await missing(iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: 'CloudAppSecurity' }))),
+    ).toBe('NoSuchEntityException');
     expect(
       await missing(iam.send(new GetPolicyCommand({ PolicyArn: connectorPolicyArn(config(), accountId) }))),
     ).toBe('NoSuchEntityException');
@@ -168,6 +180,36 @@ describe('the offboard step', () => {
     const record = await ledger.get(accountId);
     expect(record).toMatchObject({ connector: 'OFFBOARDED', lastOutcome: 'SUCCEEDED' });
     expect(Date.parse(record?.offboardedAt ?? '')).toBeGreaterThanOrEqual(startedAt);
+  });
+
+  it('offboards an account onboarded before the connector group, the policy still on the user', async () => {
+    const { accountId, target, member, deps } = await context(8);
+    const admin = new IAMClient(
+      sandbox().clientConfig(
+        await assumeRole(sandbox(), `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`),
+      ),
+    );
+    const policyArn = connectorPolicyArn(config(), accountId);
+    await admin.send(
+      new CreateUserCommand({ UserName: 'CloudAppSecurity', Path: '/casbridge/', Tags: [MANAGED_TAG] }),
+    );
+    await admin.send(
+      new CreatePolicyCommand({
+        PolicyName: 'CasBridgeCloudAppSecurity',
+        Path: '/casbridge/',
+        PolicyDocument: JSON.stringify(connectorPolicyDocument({ allowPutBucketAcl: true })),
+      }),
+    );
+    await admin.send(new AttachUserPolicyCommand({ UserName: 'CloudAppSecurity', PolicyArn: policyArn }));
+    const { iam } = await member();
+
+    expect(await offboardAccount(deps(iam), target, { dryRun: false })).toMatchObject({
+      action: 'updated',
+      details: { policyDetached: true, removedFromGroup: false, groupDeleted: false, userDeleted: true },
+    });
+    expect(await missing(iam.send(new GetPolicyCommand({ PolicyArn: policyArn })))).toBe(
+      'NoSuchEntityException',
+    );
   });
 
   it('reports a finished account as already offboarded after read calls only, and tells the operator once', async () => {

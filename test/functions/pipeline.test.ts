@@ -112,13 +112,17 @@ describe('the per-account pipeline over the default organization', () => {
     ).toEqual([]);
   });
 
-  it('onboards a fresh account in 20 calls and reconciles it in 9, the ledger included', async () => {
+  it('onboards a fresh account in 22 calls and reconciles it in 16, the ledger included', async () => {
     // Account 42 is healthy and untouched by the other tests.
     const id = defaultAccountId(42);
+    // Every call, an answered error too: a "not found" is an answer that costs a request.
     const calls = (since: number) =>
       sandbox()
-        .world.callLog.list({ sinceSeq: since, outcome: 'ok' })
-        .map((c) => `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}`);
+        .world.callLog.list({ sinceSeq: since })
+        .map(
+          (c) =>
+            `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`,
+        );
     let mark = sandbox().world.callLog.mark();
     const onboard = await pipeline.run(accountInput(sandbox(), id, 'run-fresh'));
     expect(onboard).toMatchObject({ outcome: 'SUCCEEDED', connector: 'AWAITING_CONNECTION' });
@@ -128,10 +132,12 @@ describe('the per-account pipeline over the default organization', () => {
       // function is its own process); a warm function reuses its session for later steps.
       'sts:AssumeRole',
       'sts:AssumeRole', // user
-      'iam:CreateUser (write)', // never onboarded: create first, read only if it exists
+      'iam:CreateUser (write)', // never onboarded: create first (under the boundary), read only if it exists
       'sts:AssumeRole', // policy
       'iam:CreatePolicy (write)',
-      'iam:AttachUserPolicy (write)',
+      'iam:CreateGroup (write)', // Security Hub IAM.2: the policy goes on a group, the user in it
+      'iam:AttachGroupPolicy (write)',
+      'iam:AddUserToGroup (write)',
       'sts:AssumeRole', // accessKey
       'iam:CreateAccessKey (write)', // a user created just now has no keys, its secret is new
       'secretsmanager:CreateSecret (write)',
@@ -141,7 +147,7 @@ describe('the per-account pipeline over the default organization', () => {
       'cloudtrail:StartLogging (write)',
       'sns:Publish (write)', // register: the hand-off, recorded by RecordResult
       'sts:AssumeRole', // verify
-      'iam:SimulatePrincipalPolicy', // verify: once per key
+      'iam:SimulatePrincipalPolicy', // verify: nothing high-risk allowed and, once per key, the connector's actions
       'secretsmanager:GetSecretValue',
       'sts:GetCallerIdentity', // with the connector's key, once
       'dynamodb:UpdateItem (write)', // RecordResult: outcome, hand-off, proof and lease in one write
@@ -158,12 +164,20 @@ describe('the per-account pipeline over the default organization', () => {
     expect(reconcile).toMatchObject({ outcome: 'SUCCEEDED', changed: false });
     expect(calls(mark)).toEqual([
       'dynamodb:UpdateItem (write)',
-      'iam:GetUser',
-      'iam:GetPolicy', // the default version is the one proven: not read again
+      'iam:GetUser', // ours, and under the boundary
+      // The tamper check: nothing on the user but what casbridge gave it.
       'iam:ListAttachedUserPolicies',
+      'iam:ListUserPolicies',
+      'iam:ListGroupsForUser', // also: the user is in the connector group
+      'iam:GetLoginProfile (NoSuchEntity)', // no console password
+      'iam:GetPolicy', // the default version is the one proven: not read again
+      'iam:ListAttachedGroupPolicies', // the connector policy on the group, and nothing else
+      'iam:ListGroupPolicies',
+      'iam:GetGroup', // no member but the connector user
       'iam:ListAccessKeys', // the one key, the one the ledger recorded with its secret
       'cloudtrail:DescribeTrails',
       'cloudtrail:GetTrailStatus',
+      'iam:SimulatePrincipalPolicy', // every run: nothing high-risk allowed
       'iam:GetAccessKeyLastUsed', // has the connector used the key yet?
       'dynamodb:UpdateItem (write)',
     ]);

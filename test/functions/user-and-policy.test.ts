@@ -1,14 +1,30 @@
 import {
+  AttachUserPolicyCommand,
+  CreatePolicyCommand,
   CreatePolicyVersionCommand,
-  DetachUserPolicyCommand,
+  CreateUserCommand,
+  DetachGroupPolicyCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
+  GetUserCommand,
   IAMClient,
+  ListAttachedGroupPoliciesCommand,
+  ListAttachedUserPoliciesCommand,
+  ListGroupsForUserCommand,
   ListPolicyVersionsCommand,
+  SimulatePrincipalPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { connectorPolicyArn } from '../../commons/config';
+import {
+  connectorBoundaryArn,
+  connectorGroupArn,
+  connectorPolicyArn,
+  connectorUserArn,
+} from '../../commons/config';
+import { connectorPolicyDocument } from '../../commons/connector-policy';
+import { MANAGED_TAG } from '../../commons/connector-resources';
 import { ensurePolicy } from '../../functions/policy/ensure-policy';
 import { ensureUser } from '../../functions/user/ensure-user';
+import { CONNECTOR_ACTIONS } from '../../functions/verify/verify-connector';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { memberAccountClients } from '../support/member';
 import { sandboxConfig } from '../support/product';
@@ -18,7 +34,16 @@ describe('the user and policy steps', () => {
   const sandbox = useSandbox({ accounts: 40 });
   const config = () => sandboxConfig(sandbox());
 
-  it('create the tagged user and the attached policy in a fresh account, then change nothing on a re-run', async () => {
+  /** IAM in the account as its administrators have it (OrganizationAccountAccessRole). */
+  async function adminIam(accountId: string): Promise<IAMClient> {
+    return new IAMClient(
+      sandbox().clientConfig(
+        await assumeRole(sandbox(), `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`),
+      ),
+    );
+  }
+
+  it('create the tagged user under its boundary and the policy on the connector group the user is in, then change nothing on a re-run', async () => {
     const accountId = defaultAccountId(1);
     const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
     expect(await ensureUser(iam, config(), accountId, { dryRun: false })).toMatchObject({
@@ -27,6 +52,24 @@ describe('the user and policy steps', () => {
     expect(await ensurePolicy(iam, config(), accountId, { dryRun: false })).toMatchObject({
       action: 'created',
     });
+    const admin = await adminIam(accountId);
+    const user = (await admin.send(new GetUserCommand({ UserName: 'CloudAppSecurity' }))).User;
+    expect(user?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(connectorBoundaryArn(config(), accountId));
+    // Security Hub IAM.2: nothing attached to the user itself.
+    expect(
+      (await admin.send(new ListAttachedUserPoliciesCommand({ UserName: 'CloudAppSecurity' })))
+        .AttachedPolicies,
+    ).toEqual([]);
+    expect(
+      (await admin.send(new ListGroupsForUserCommand({ UserName: 'CloudAppSecurity' }))).Groups?.map(
+        (g) => g.Arn,
+      ),
+    ).toEqual([connectorGroupArn(config(), accountId)]);
+    expect(
+      (
+        await admin.send(new ListAttachedGroupPoliciesCommand({ GroupName: 'CloudAppSecurity' }))
+      ).AttachedPolicies?.map((p) => p.PolicyArn),
+    ).toEqual([connectorPolicyArn(config(), accountId)]);
     const mark = sandbox().world.callLog.mark();
     expect(await ensureUser(iam, config(), accountId, { dryRun: false })).toMatchObject({
       action: 'unchanged',
@@ -88,8 +131,10 @@ describe('the user and policy steps', () => {
     // What the ledger keeps after the run: the default version proven to hold the document.
     const ledger = { lastOutcome: 'SUCCEEDED' as const, policyVersion: created.ledger?.policyVersion };
     expect(ledger.policyVersion).toMatch(/^ANPA\w+:v1:[0-9a-f]{16}$/);
+    // The user step of the same run says the user is in the connector group.
+    const steps = { user: await ensureUser(iam, config(), accountId, { dryRun: false, ledger }) };
     const mark = sandbox().world.callLog.mark();
-    expect(await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger })).toEqual({
+    expect(await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger, steps })).toEqual({
       action: 'unchanged',
       details: { policyArn: connectorPolicyArn(config(), accountId) },
     });
@@ -97,7 +142,7 @@ describe('the user and policy steps', () => {
       sandbox()
         .world.callLog.list({ sinceSeq: mark })
         .map((c) => c.operation),
-    ).toEqual(['GetPolicy', 'ListAttachedUserPolicies']);
+    ).toEqual(['GetPolicy', 'ListAttachedGroupPolicies', 'ListGroupPolicies', 'GetGroup']);
     const arn = connectorPolicyArn(config(), accountId);
     // Someone with administrator rights in the account edits the policy and detaches it.
     const oaar = new IAMClient(
@@ -115,8 +160,8 @@ describe('the user and policy steps', () => {
         }),
       }),
     );
-    await oaar.send(new DetachUserPolicyCommand({ UserName: 'CloudAppSecurity', PolicyArn: arn }));
-    const repaired = await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger });
+    await oaar.send(new DetachGroupPolicyCommand({ GroupName: 'CloudAppSecurity', PolicyArn: arn }));
+    const repaired = await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger, steps });
     expect(repaired).toMatchObject({
       action: 'updated',
       details: { reason: 'document-drift', versionId: 'v3' },
@@ -129,6 +174,77 @@ describe('the user and policy steps', () => {
       (await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: policy.DefaultVersionId })))
         .PolicyVersion?.Document ?? '';
     expect(decodeURIComponent(doc)).toContain('cloudtrail:LookupEvents');
+  });
+
+  it('migrate an account onboarded with the policy on the user to the group, the connector allowed its actions at every call', async () => {
+    const accountId = defaultAccountId(5);
+    const admin = await adminIam(accountId);
+    const policyArn = connectorPolicyArn(config(), accountId);
+    // How casbridge left an account before the connector group: the policy attached to the user,
+    // no group, no boundary.
+    await admin.send(
+      new CreateUserCommand({ UserName: 'CloudAppSecurity', Path: '/casbridge/', Tags: [MANAGED_TAG] }),
+    );
+    await admin.send(
+      new CreatePolicyCommand({
+        PolicyName: 'CasBridgeCloudAppSecurity',
+        Path: '/casbridge/',
+        PolicyDocument: JSON.stringify(connectorPolicyDocument({ allowPutBucketAcl: true })),
+      }),
+    );
+    await admin.send(new AttachUserPolicyCommand({ UserName: 'CloudAppSecurity', PolicyArn: policyArn }));
+    const userArn = connectorUserArn(config(), accountId);
+    const connectorAllowed = async () => {
+      const out = await admin.send(
+        new SimulatePrincipalPolicyCommand({ PolicySourceArn: userArn, ActionNames: [...CONNECTOR_ACTIONS] }),
+      );
+      return out.EvaluationResults?.every((r) => r.EvalDecision === 'allowed') ?? false;
+    };
+    expect(await connectorAllowed()).toBe(true);
+    const { iam } = await memberAccountClients(sandbox(), config(), accountId, 'policy');
+    // After every write of the migration, the connector can still do all it does.
+    const afterEachWrite: { operation: string; allowed: boolean }[] = [];
+    iam.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        const operation = String(context.commandName).replace(/Command$/, '');
+        if (!/^(Get|List|Simulate)/.test(operation))
+          afterEachWrite.push({ operation, allowed: await connectorAllowed() });
+        return out;
+      },
+      { step: 'initialize', name: 'simulateAfterEachWrite' },
+    );
+    const ledger = { lastOutcome: 'SUCCEEDED' as const };
+    const user = await ensureUser(iam, config(), accountId, { dryRun: false, ledger });
+    expect(user).toMatchObject({
+      action: 'updated',
+      reason: 'boundary-set',
+      details: { connectorGroupMember: false, connectorPolicyOnUser: true },
+    });
+    const policy = await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger, steps: { user } });
+    expect(policy).toMatchObject({
+      action: 'updated',
+      details: { reason: 'group-created', migratedToGroup: true },
+    });
+    expect(afterEachWrite).toEqual([
+      { operation: 'PutUserPermissionsBoundary', allowed: true },
+      { operation: 'CreateGroup', allowed: true },
+      { operation: 'AttachGroupPolicy', allowed: true },
+      { operation: 'AddUserToGroup', allowed: true },
+      { operation: 'DetachUserPolicy', allowed: true },
+    ]);
+    expect(
+      (await admin.send(new ListAttachedUserPoliciesCommand({ UserName: 'CloudAppSecurity' })))
+        .AttachedPolicies,
+    ).toEqual([]);
+    // Migrated: the next run reads and changes nothing.
+    const again = await ensureUser(iam, config(), accountId, { dryRun: false, ledger });
+    expect(again).toMatchObject({ action: 'unchanged' });
+    expect(
+      await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger, steps: { user: again } }),
+    ).toMatchObject({
+      action: 'unchanged',
+    });
   });
 
   it('turn AWS throttling that outlasts the SDK retries into the retryable TransientAwsError, reads included', async () => {

@@ -1,6 +1,6 @@
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DetachUserPolicyCommand, GetAccessKeyLastUsedCommand } from '@aws-sdk/client-iam';
+import { DetachGroupPolicyCommand, GetAccessKeyLastUsedCommand } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -153,9 +153,14 @@ describe('the verify step', () => {
       action: 'unchanged',
       details: { connector: 'CONNECTED' },
     });
-    // A healthy account: no further use of the key and no calls into the account at all.
+    // A healthy account: no further use of the key, and one call into the account: the proof
+    // that the connector user can do nothing high-risk.
     expect(await stsCalls()).toHaveLength(calls);
-    expect(sandbox().world.callLog.list({ sinceSeq: mark, account: accountId })).toHaveLength(0);
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark, account: accountId })
+        .map((c) => c.operation),
+    ).toEqual(['SimulatePrincipalPolicy']);
   });
 
   it("never signs with a key the connector already uses, so the connector's evidence stays intact", async () => {
@@ -188,8 +193,8 @@ describe('the verify step', () => {
   it('fails with ConnectorPermissionsMissing naming the actions when the connector policy is detached', async () => {
     const { verify, iam, config, accountId, ledger } = await prepare(sandbox(), 8);
     await iam.send(
-      new DetachUserPolicyCommand({
-        UserName: config.userName,
+      new DetachGroupPolicyCommand({
+        GroupName: config.groupName,
         PolicyArn: connectorPolicyArn(config, accountId),
       }),
     );
@@ -396,11 +401,12 @@ describe('a hand-off the connector does not act on', () => {
     const later = await prepare(sandbox(), 4, { register: false });
     const before = messagesFor(accountId).length;
 
+    const registerSettings = await functionRoleSettings(sandbox(), 'register');
     const plan = await withLedger(later.ledger, accountId, (view) =>
       ensureRegistration(
         {
-          sns: new SNSClient(clientConfig(later.deps.settings)),
-          secrets: later.deps.secrets,
+          sns: new SNSClient(clientConfig(registerSettings)),
+          secrets: new SecretsManagerClient(clientConfig(registerSettings)),
           config: later.config,
           now: later.deps.now,
         },

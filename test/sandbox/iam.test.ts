@@ -40,7 +40,12 @@ import {
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Sandbox, SandboxCredentials } from '../../sandbox';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { memberRoleCredentials, useSandbox } from '../support/sandbox';
+import { assumeRole, memberRoleCredentials, useSandbox } from '../support/sandbox';
+
+/** The account's administrators (OrganizationAccountAccessRole), who may simulate any principal. */
+function accountAdminCredentials(sandbox: Sandbox, accountId: string): Promise<SandboxCredentials> {
+  return assumeRole(sandbox, `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`);
+}
 
 const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
 const CASBRIDGE_USER = 'CloudAppSecurity';
@@ -522,8 +527,16 @@ describe('IAM', () => {
     it('may create the connector user at its path, and nothing else', async () => {
       const account = defaultAccountId(1);
       const iam = iamClient(sandbox(), await memberRoleCredentials(sandbox(), account));
+      // Only under the StackSet's boundary (templates/member-role.yml: iam:PermissionsBoundary).
+      await expect(
+        iam.send(new CreateUserCommand({ UserName: CASBRIDGE_USER, Path: CASBRIDGE_PATH })),
+      ).rejects.toMatchObject({ name: 'AccessDenied' });
       const { User } = await iam.send(
-        new CreateUserCommand({ UserName: CASBRIDGE_USER, Path: CASBRIDGE_PATH }),
+        new CreateUserCommand({
+          UserName: CASBRIDGE_USER,
+          Path: CASBRIDGE_PATH,
+          PermissionsBoundary: `arn:aws:iam::${account}:policy/casbridge/CasBridgeConnectorBoundary`,
+        }),
       );
       expect(User?.Arn).toBe(`arn:aws:iam::${account}:user/casbridge/CloudAppSecurity`);
       await expect(iam.send(new GetUserCommand({ UserName: CASBRIDGE_USER }))).resolves.toHaveProperty(
@@ -567,22 +580,23 @@ describe('IAM', () => {
 
     it('simulates what the member role may do, with the evaluator that enforces it', async () => {
       const account = defaultAccountId(1);
-      const iam = iamClient(sandbox(), await memberRoleCredentials(sandbox(), account));
+      // As the account's administrator: the member role may simulate only the connector user.
+      const iam = iamClient(sandbox(), await accountAdminCredentials(sandbox(), account));
       const roleArn = `arn:aws:iam::${account}:role/CasBridgeExecutionRole`;
       const connector = `arn:aws:iam::${account}:user/casbridge/CloudAppSecurity`;
       const other = `arn:aws:iam::${account}:user/casbridge/SomeoneElse`;
       const users = await iam.send(
         new SimulatePrincipalPolicyCommand({
           PolicySourceArn: roleArn,
-          ActionNames: ['iam:CreateUser', 'iam:CreateAccessKey'],
+          ActionNames: ['iam:DeleteUser', 'iam:CreateAccessKey'],
           ResourceArns: [connector, other],
         }),
       );
       expect(
         users.EvaluationResults?.map((r) => [r.EvalActionName, r.EvalResourceName, r.EvalDecision]),
       ).toEqual([
-        ['iam:CreateUser', connector, 'allowed'],
-        ['iam:CreateUser', other, 'implicitDeny'],
+        ['iam:DeleteUser', connector, 'allowed'],
+        ['iam:DeleteUser', other, 'implicitDeny'],
         ['iam:CreateAccessKey', connector, 'allowed'],
         ['iam:CreateAccessKey', other, 'implicitDeny'],
       ]);
@@ -636,7 +650,7 @@ describe('IAM under a service control policy', () => {
   });
 
   it('reports the SCP deny in a simulation of the member role', async () => {
-    const iam = iamClient(sandbox(), await memberRoleCredentials(sandbox(), account));
+    const iam = iamClient(sandbox(), await accountAdminCredentials(sandbox(), account));
     const { EvaluationResults } = await iam.send(
       new SimulatePrincipalPolicyCommand({
         PolicySourceArn: `arn:aws:iam::${account}:role/CasBridgeExecutionRole`,

@@ -8,6 +8,7 @@ import { loadConfig } from '../../commons/config';
 import { useFunctionCredentials } from '../../commons/runtime';
 import { parseTrigger } from '../../functions/resolve-targets/run-input';
 import { startSandbox } from '../../sandbox';
+import { readTemplate, templateRoles } from '../../sandbox/scenario/cloudformation';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { stackDeployment } from '../../sandbox/scenario/stack-deployment';
 import {
@@ -493,16 +494,31 @@ describe('the packaged stack', () => {
     expect(problems).toEqual([]);
   });
 
-  it('lets only casbridge-* roles assume the member role, as its trust policy demands', () => {
-    // Guards: a renamed role that AssumeRole refuses in every account (RoleMissing everywhere).
-    const prefix = /TaskRolePrefix:[\s\S]*?Default: (\S+)/.exec(
-      readFileSync(path.join(ROOT, 'templates/member-role.yml'), 'utf8'),
-    )?.[1] as string;
-    expect(prefix).toBe('casbridge-');
-    for (const [, role] of resourcesOfType('AWS::IAM::Role')) {
-      if (roleStatements(role).some((s) => asList(s.Action).includes('sts:AssumeRole')))
-        expect(cfn.resolve<string>(role.Properties.RoleName)).toMatch(new RegExp(`^${prefix}`));
-    }
+  it('gives the member role to exactly the roles its trust policy names, and trusts no other', () => {
+    // Guards: a role that AssumeRole refuses in every account (RoleMissing everywhere), or the
+    // member role trusting a central role that has no use for it.
+    const memberRole = readTemplate(path.join(ROOT, 'templates/member-role.yml'));
+    const [trust] = templateRoles(
+      memberRole,
+      { CentralAccountId: ACCOUNT, ExternalId: 'x', Stage: STAGE },
+      { accountId: '111122223333', region: REGION },
+    ).map((r) => r.assumeRolePolicyDocument as { Statement: Statement[] });
+    const trusted = trust?.Statement.flatMap((s) =>
+      asList(s.Condition?.ArnEquals?.['aws:PrincipalArn'] as string | string[]),
+    );
+    const assumers = [...resourcesOfType('AWS::IAM::Role')]
+      .filter(([, role]) =>
+        roleStatements(role).some(
+          (s) =>
+            asList(s.Action).includes('sts:AssumeRole') &&
+            asList(cfn.resolve<string | string[]>(s.Resource)).some((r) =>
+              r.endsWith(':role/CasBridgeExecutionRole'),
+            ),
+        ),
+      )
+      .map(([, role]) => `arn:aws:iam::${ACCOUNT}:role/${cfn.resolve<string>(role.Properties.RoleName)}`);
+    expect(assumers.length).toBeGreaterThan(0);
+    expect([...(trusted ?? [])].sort()).toEqual(assumers.sort());
   });
 
   it('lets the state machine invoke its functions, run its own children, and touch only run objects', () => {

@@ -1,4 +1,10 @@
-import { connectorSecretName, loadConfig, trailKeyPrefix } from '../../commons/config';
+import {
+  connectorBoundaryArn,
+  connectorGroupArn,
+  connectorSecretName,
+  loadConfig,
+  trailKeyPrefix,
+} from '../../commons/config';
 import { desiredStateHash } from '../../commons/desired-state';
 
 const MINIMAL = {
@@ -31,6 +37,28 @@ describe('configuration', () => {
         name: 'ConfigurationError',
         message: expect.stringMatching(
           /CASBRIDGE_EXTERNAL_ID.*CASBRIDGE_LOG_BUCKET.*CASBRIDGE_TOPIC_ARN.*CASBRIDGE_LEDGER_TABLE/s,
+        ),
+      }),
+    );
+  });
+
+  it('puts the connector policy on the connector group at the user path and repairs tampering, unless told to report it', () => {
+    const config = loadConfig(MINIMAL);
+    expect(config).toMatchObject({ groupName: 'CloudAppSecurity', tamperResponse: 'repair' });
+    expect(connectorGroupArn(config, '111122223333')).toBe(
+      'arn:aws:iam::111122223333:group/casbridge/CloudAppSecurity',
+    );
+    expect(connectorBoundaryArn(config, '111122223333')).toBe(
+      'arn:aws:iam::111122223333:policy/casbridge/CasBridgeConnectorBoundary',
+    );
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_TAMPER_RESPONSE: 'report' }).tamperResponse).toBe('report');
+    expect(() =>
+      loadConfig({ ...MINIMAL, CASBRIDGE_TAMPER_RESPONSE: 'ignore', CASBRIDGE_GROUP_NAME: 'a b' }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'ConfigurationError',
+        message: expect.stringMatching(
+          /CASBRIDGE_GROUP_NAME.*CASBRIDGE_TAMPER_RESPONSE|CASBRIDGE_TAMPER_RESPONSE.*CASBRIDGE_GROUP_NAME/,
         ),
       }),
     );
