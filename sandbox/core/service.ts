@@ -59,6 +59,9 @@ export interface RestRequest {
   method: string;
   /** Decoded path, e.g. `/bucket/key/with spaces`. */
   path: string;
+  /** The path and query of the request line as sent, undecoded: what the signature covers. */
+  rawPath: string;
+  rawQuery: string;
   query: URLSearchParams;
   headers: Record<string, string>;
   body: Buffer;
