@@ -232,7 +232,8 @@ export class SandboxServer {
     // The request's time is held against the machine's clock, which every client signs with:
     // the sandbox clock is virtual (tests move it by days) and only rules what the world does.
     const refused = this.verifier.verify(request, authorization, credential.secretAccessKey, {
-      s3: service.kind === 'rest',
+      // S3's signing rules are S3's own, not restXml's: other REST services normalise the path.
+      s3: service.signingName === 's3',
       nowMs: Date.now(),
     });
     if (refused) throw signatureError(protocolFamily(service), refused);
@@ -250,7 +251,7 @@ export class SandboxServer {
   private serviceByShape(request: RestRequest): ServiceDefinition | undefined {
     const services = [...this.services.values()];
     if (request.headers['x-amz-target'] !== undefined) {
-      return services.find((s) => s.kind === 'rpc' && s.protocol !== 'query');
+      return services.find((s) => protocolFamily(s) === 'json');
     }
     const form = new URLSearchParams(
       request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')
@@ -263,7 +264,7 @@ export class SandboxServer {
       const query = services.filter((s) => s.kind === 'rpc' && s.protocol === 'query');
       return query.find((s) => s.kind === 'rpc' && s.xmlNamespace?.includes(`/${version}/`)) ?? query[0];
     }
-    return services.find((s) => s.kind === 'rest');
+    return services.find((s) => protocolFamily(s) === 'rest-xml');
   }
 
   private recordKeyUse(credential: Credential, serviceName: string, region: string): void {

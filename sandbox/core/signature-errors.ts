@@ -6,8 +6,8 @@ import type { SignatureFailure } from './sigv4';
 export type ProtocolFamily = 'query' | 'json' | 'rest-xml';
 
 export function protocolFamily(service: ServiceDefinition): ProtocolFamily {
-  if (service.kind === 'rest') return 'rest-xml';
-  return service.protocol === 'query' ? 'query' : 'json';
+  if (service.protocol === 'query' || service.protocol === 'rest-xml') return service.protocol;
+  return 'json';
 }
 
 /**
