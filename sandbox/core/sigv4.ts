@@ -81,6 +81,8 @@ const MAX_PRESIGNED_SECONDS = 604_800;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
+/** The payload values whose chunks carry their own signatures (with or without a trailer). */
+const SIGNED_CHUNKS = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD';
 const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 
@@ -276,9 +278,8 @@ export class SignatureVerifier {
       authorization.credentialScope,
       sha256Hex(canonicalRequest),
     ].join('\n');
-    const expected = createHmac('sha256', this.signingKey(secretAccessKey, authorization))
-      .update(stringToSign, 'utf8')
-      .digest('hex');
+    const signingKey = this.signingKey(secretAccessKey, authorization);
+    const expected = hmacHex(signingKey, stringToSign);
     if (!sameSignature(expected, authorization.signature)) {
       return refuse(
         'mismatch',
@@ -289,6 +290,13 @@ export class SignatureVerifier {
           SignatureProvided: authorization.signature,
         },
       );
+    }
+    if (
+      options.s3 &&
+      payload.startsWith(SIGNED_CHUNKS) &&
+      !chunksSigned(request.body, expected, signingKey, authorization)
+    ) {
+      return refuse('mismatch', SIGNATURE_MISMATCH);
     }
     // S3 takes the payload's hash from the header; a body that does not hash to it was altered.
     if (options.s3 && HEX_SHA256.test(payload)) {
@@ -320,6 +328,48 @@ export class SignatureVerifier {
     if (this.signingKeys.size >= 10_000) this.signingKeys.clear();
     this.signingKeys.set(cacheKey, key);
     return key;
+  }
+}
+
+/**
+ * Each chunk of an `aws-chunked` body signed as STREAMING-AWS4-HMAC-SHA256-PAYLOAD(-TRAILER)
+ * (`<hex size>;chunk-signature=<sig>\r\n<data>\r\n`, down to a zero-size chunk) signs its data and
+ * the previous chunk's signature, the first one the header's seed signature
+ * (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html). A trailer's own
+ * signature (x-amz-trailer-signature) is not checked.
+ */
+function chunksSigned(
+  body: Buffer,
+  seedSignature: string,
+  signingKey: Buffer,
+  authorization: Authorization,
+): boolean {
+  let previous = seedSignature;
+  let offset = 0;
+  for (;;) {
+    const lineEnd = body.indexOf('\r\n', offset);
+    if (lineEnd < 0) return false;
+    const header = /^([0-9a-fA-F]+);chunk-signature=([0-9a-f]{64})$/.exec(
+      body.subarray(offset, lineEnd).toString('latin1'),
+    );
+    if (!header) return false;
+    const size = Number.parseInt(header[1] as string, 16);
+    const data = body.subarray(lineEnd + 2, lineEnd + 2 + size);
+    if (data.length !== size) return false;
+    const stringToSign = [
+      'AWS4-HMAC-SHA256-PAYLOAD',
+      authorization.amzDate,
+      authorization.credentialScope,
+      previous,
+      EMPTY_SHA256,
+      sha256Hex(data),
+    ].join('\n');
+    previous = hmacHex(signingKey, stringToSign);
+    if (!sameSignature(previous, header[2] as string)) return false;
+    if (size === 0) return true;
+    offset = lineEnd + 2 + size;
+    if (body.subarray(offset, offset + 2).toString('latin1') !== '\r\n') return false;
+    offset += 2;
   }
 }
 
@@ -434,6 +484,10 @@ function sameSignature(expected: string, provided: string): boolean {
   const a = Buffer.from(expected, 'utf8');
   const b = Buffer.from(provided, 'utf8');
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function hmacHex(key: Buffer, text: string): string {
+  return createHmac('sha256', key).update(text, 'utf8').digest('hex');
 }
 
 function sha256Hex(data: string | Buffer): string {

@@ -177,6 +177,9 @@ const LIST_TABLES = {
 
 describe('SigV4 signature verification', () => {
   const sandbox = useSandbox({ accounts: 3 });
+  beforeAll(async () => {
+    await new S3Client(sandbox().clientConfig()).send(new CreateBucketCommand({ Bucket: 'signature-keys' }));
+  });
 
   describe.each(CALLS)('$service ($family)', ({ call, refusal }) => {
     it(`accepts the right secret and refuses a wrong one with ${refusal.name} (${refusal.status})`, async () => {
@@ -226,7 +229,6 @@ describe('SigV4 signature verification', () => {
 
   it('accepts S3 uploads of strings and streams under keys that need encoding, and lists them by prefix', async () => {
     const s3 = new S3Client(sandbox().clientConfig());
-    await s3.send(new CreateBucketCommand({ Bucket: 'signature-keys' }));
     const keys = ["dir with space/ü+plus!*'()~=&?.txt", 'dir with space/a%2Fb;c,d@e$.json', 'plain/../dots'];
 
     for (const [i, key] of keys.entries()) {
@@ -304,6 +306,64 @@ describe('SigV4 signature verification', () => {
 
       expect(answer).toMatchObject({ status: 400, code: 'XAmzContentSHA256Mismatch' });
       expect(answer.body).toContain('<ClientComputedContentSHA256>');
+    });
+
+    it('accepts an upload in signed aws-chunked chunks and refuses one with an altered chunk', async () => {
+      const s3 = signer(sandbox(), 's3');
+      const signingDate = new Date();
+      const chunks: Buffer[] = ['first chunk, ', 'second chunk', ''].map((text) => Buffer.from(text));
+      /** `<hex size>;chunk-signature=<sig>\r\n<data>\r\n` per chunk, the last one empty. */
+      const frame = (signatures: string[], data: Buffer[] = chunks) =>
+        Buffer.concat(
+          data.flatMap((chunk, i) => [
+            Buffer.from(`${chunk.length.toString(16)};chunk-signature=${signatures[i]}\r\n`),
+            chunk,
+            Buffer.from('\r\n'),
+          ]),
+        );
+      const placeholder = frame(chunks.map(() => '0'.repeat(64))).toString('latin1');
+      const seeded = await s3.sign(
+        request(sandbox(), {
+          method: 'PUT',
+          path: '/signature-keys/chunked.txt',
+          headers: {
+            'x-amz-content-sha256': 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+            'content-encoding': 'aws-chunked',
+            'x-amz-decoded-content-length': '25',
+          },
+          body: placeholder,
+        }),
+        { signingDate },
+      );
+      const seed = /Signature=([0-9a-f]{64})/.exec(seeded.headers.authorization ?? '')?.[1] ?? '';
+      const scope = /Credential=[^/]+\/([^,]+),/.exec(seeded.headers.authorization ?? '')?.[1] ?? '';
+      const amzDate = seeded.headers['x-amz-date'] ?? '';
+      const signatures: string[] = [];
+      for (const chunk of chunks) {
+        const previous = signatures.at(-1) ?? seed;
+        const hash = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+        const stringToSign = [
+          'AWS4-HMAC-SHA256-PAYLOAD',
+          amzDate,
+          scope,
+          previous,
+          hash(Buffer.alloc(0)),
+          hash(chunk),
+        ].join('\n');
+        signatures.push(await s3.sign(stringToSign, { signingDate }));
+      }
+      const altered = {
+        ...seeded,
+        body: frame(signatures, [chunks[0], Buffer.from('SECOND chunk'), chunks[2]] as Buffer[]),
+      };
+      const intact = { ...seeded, body: frame(signatures) };
+
+      await expect(send(altered)).resolves.toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
+      await expect(send(intact)).resolves.toMatchObject({ status: 200 });
+      const stored = await new S3Client(sandbox().clientConfig()).send(
+        new GetObjectCommand({ Bucket: 'signature-keys', Key: 'chunked.txt' }),
+      );
+      expect(await stored.Body?.transformToString()).toBe('first chunk, second chunk');
     });
 
     it("returns S3's own error document for a wrong secret, with the string it signed", async () => {
