@@ -11,7 +11,7 @@ import type { Credential } from './credentials';
 import { handleInspection } from './inspection';
 import type { CommonErrors, RequestContext, RestRequest, RestResponse, ServiceDefinition } from './service';
 import { protocolFamily, signatureError } from './signature-errors';
-import { type Authorization, readAuthorization, type SignatureScope, SignatureVerifier } from './sigv4';
+import { type Authorization, readAuthorization, SignatureVerifier } from './sigv4';
 import type { World } from './world';
 
 interface Served {
@@ -93,24 +93,24 @@ export class SandboxServer {
     const started = performance.now();
     const requestId = randomUUID();
     const read = readAuthorization(request, request.query);
-    if (!read.ok && !read.failure.scope) {
-      // No credential, so no service named: answer as the service the request's shape belongs to.
-      const service = this.serviceByShape(request);
-      const error = service
-        ? signatureError(protocolFamily(service), read.failure)
-        : new AwsError('MissingAuthenticationToken', read.failure.message, 403);
-      return service
-        ? renderError(service, error, requestId, request, '')
-        : {
-            status: error.status,
-            headers: { 'content-type': 'application/json' },
-            body: encodeJsonError(error),
-          };
+    const scope = read.ok ? read.authorization.scope : read.failure.scope;
+    // No credential names a service: answer as the one the request's shape belongs to.
+    const service = scope ? this.services.get(scope.service) : this.serviceByShape(request);
+    if (!read.ok && !scope && service) {
+      return renderError(
+        service,
+        signatureError(protocolFamily(service), read.failure),
+        requestId,
+        request,
+        '',
+      );
     }
-    const scope = read.ok ? read.authorization.scope : (read.failure.scope as SignatureScope);
-    const service = this.services.get(scope.service);
-    if (!service) {
-      const error = new AwsError('UnknownService', `The sandbox does not serve ${scope.service}`, 400);
+    if (!scope || !service) {
+      const error = new AwsError(
+        scope ? 'UnknownService' : 'MissingAuthenticationToken',
+        scope ? `The sandbox does not serve ${scope.service}` : 'Request is missing Authentication Token',
+        scope ? 400 : 403,
+      );
       return {
         status: error.status,
         headers: { 'content-type': 'application/json' },
