@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -245,7 +246,8 @@ describe('the verify step', () => {
     expect(failure.remediation).toContain(
       `aws iam delete-access-key --user-name ${config.userName} --access-key-id ${stored.accessKeyId}`,
     );
-    const told = `${JSON.stringify(failure.toRecord())} ${failure.stack}`;
+    // What a log line or a report could carry: the record, and the error with its cause, in full.
+    const told = `${JSON.stringify(failure.toRecord())} ${inspect(failure, { depth: 10 })}`;
     for (const secret of [foreign, stored.secretAccessKey]) expect(told).not.toContain(secret);
     // One refused signature, not retried as if the key were still propagating.
     expect((await stsCalls()).map((c) => c.errorCode)).toEqual(['SignatureDoesNotMatch']);
