@@ -75,7 +75,7 @@ export type ReadAuthorization =
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const TERMINATOR = 'aws4_request';
 /** AWS refuses a request signed more than 15 minutes before or after its own clock. */
-export const MAX_SKEW_MS = 15 * 60_000;
+const MAX_SKEW_MS = 15 * 60_000;
 /** A presigned URL lives at most a week (X-Amz-Expires ≤ 604800). */
 const MAX_PRESIGNED_SECONDS = 604_800;
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
@@ -428,7 +428,7 @@ function payloadHash(request: ReceivedRequest, s3: boolean, presigned: boolean):
  * The path, URI-encoded. S3 encodes each segment once and keeps the path as it is; other
  * services normalise it (no empty, `.` or `..` segments) and encode each segment twice.
  */
-export function canonicalUri(rawPath: string, s3: boolean): string {
+function canonicalUri(rawPath: string, s3: boolean): string {
   const segments = rawPath.split('/');
   if (s3) return segments.map((segment) => uriEncode(decode(segment))).join('/');
   const kept: string[] = [];
@@ -441,7 +441,7 @@ export function canonicalUri(rawPath: string, s3: boolean): string {
 }
 
 /** Every query parameter, name and value URI-encoded, sorted by name then value. */
-export function canonicalQuery(rawQuery: string, presigned: boolean): string {
+function canonicalQuery(rawQuery: string, presigned: boolean): string {
   if (rawQuery === '') return '';
   const pairs: [string, string][] = [];
   for (const part of rawQuery.split('&')) {
@@ -461,7 +461,7 @@ function canonicalHeaderValue(value: string | undefined): string {
 }
 
 /** SigV4's UriEncode: every byte but the unreserved `A-Z a-z 0-9 - . _ ~` as %XX, upper-case hex. */
-export function uriEncode(text: string): string {
+function uriEncode(text: string): string {
   return encodeURIComponent(text).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
