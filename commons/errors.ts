@@ -222,6 +222,26 @@ export class ConnectorUserTamperedError extends CasBridgeError {
   }
 }
 
+/**
+ * The connector secret's secret access key does not sign for its access key id: AWS answers
+ * SignatureDoesNotMatch. The value was overwritten outside casbridge (or pasted from another key);
+ * no retry or wait fixes it, and staged rotation would only start at keyMaxAgeDays.
+ */
+export class ConnectorSecretMismatchError extends CasBridgeError {
+  readonly name = 'ConnectorSecretMismatch';
+  readonly retryable = false;
+  readonly remediation: string;
+
+  constructor(
+    message: string,
+    key: { accountId: string; accessKeyId: string; userName: string; secretName: string },
+    options: CasBridgeErrorOptions = {},
+  ) {
+    super(message, options);
+    this.remediation = `Replace the key: delete access key ${key.accessKeyId} of IAM user ${key.userName} in account ${key.accountId} (aws iam delete-access-key --user-name ${key.userName} --access-key-id ${key.accessKeyId}); the next run's access key step creates a new key, writes its secret to ${key.secretName} and hands it off again. Find who overwrote the secret in CloudTrail (PutSecretValue on ${key.secretName}).`;
+  }
+}
+
 /** Names of the errors the state machine retries. */
 export const RETRYABLE_ERROR_NAMES = [
   'RoleNotReady',
@@ -245,6 +265,7 @@ export const ERROR_NAMES = [
   'ConfigurationError',
   'AccountsFailed',
   'ConnectorPermissionsMissing',
+  'ConnectorSecretMismatch',
   'OffboardingBlocked',
   'ConnectorUserTampered',
 ] as const;

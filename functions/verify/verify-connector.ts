@@ -6,6 +6,7 @@ import { type Config, connectorSecretName, connectorUserArn } from '../../common
 import {
   awsErrorName,
   ConnectorPermissionsMissingError,
+  ConnectorSecretMismatchError,
   ConnectorUserTamperedError,
   classifyAwsError,
   KeyNotPropagatedError,
@@ -254,7 +255,9 @@ function requireConnectorActions(userArn: string, results: EvaluationResult[]): 
 
 /**
  * Signs one GetCallerIdentity with the key, retrying while IAM propagates a new key (AWS answers
- * InvalidClientTokenId until then). The secret lives only in this function's scope.
+ * InvalidClientTokenId until then). SignatureDoesNotMatch means the stored secret is not this
+ * key's: the connector would be refused just the same. The secret lives only in this function's
+ * scope and never in an error.
  */
 async function proveKey(deps: VerifyDeps, accountId: string, keyId: string): Promise<void> {
   const credentials = await readKey(deps, accountId, keyId);
@@ -266,6 +269,18 @@ async function proveKey(deps: VerifyDeps, accountId: string, keyId: string): Pro
         await sts.send(new GetCallerIdentityCommand({}));
         return;
       } catch (error) {
+        if (awsErrorName(error) === 'SignatureDoesNotMatch') {
+          throw new ConnectorSecretMismatchError(
+            `The secret ${connectorSecretName(deps.config, accountId)} holds a secret access key that does not sign for access key ${keyId} of account ${accountId}: STS refused the signature`,
+            {
+              accountId,
+              accessKeyId: keyId,
+              userName: deps.config.userName,
+              secretName: connectorSecretName(deps.config, accountId),
+            },
+            { step: 'verify', cause: error },
+          );
+        }
         if (awsErrorName(error) !== 'InvalidClientTokenId') throw error;
         if (attempt >= PROPAGATION_ATTEMPTS) {
           throw new KeyNotPropagatedError(

@@ -10,7 +10,8 @@ import { isReadOnlyOperation } from './call-log';
 import type { Credential } from './credentials';
 import { handleInspection } from './inspection';
 import type { CommonErrors, RequestContext, RestRequest, RestResponse, ServiceDefinition } from './service';
-import { readSignatureScope } from './sigv4';
+import { protocolFamily, signatureError } from './signature-errors';
+import { type Authorization, readAuthorization, SignatureVerifier } from './sigv4';
 import type { World } from './world';
 
 interface Served {
@@ -21,12 +22,14 @@ interface Served {
 
 /**
  * The HTTP front of the sandbox: finds the service from the request's signature, the caller from
- * its access key, applies faults and policy evaluation, runs the operation, and answers in the
- * service's wire protocol. Every call lands in the call log.
+ * its access key, checks the signature with the caller's secret key, applies faults and policy
+ * evaluation, runs the operation, and answers in the service's wire protocol. Every call that
+ * names a service lands in the call log.
  */
 export class SandboxServer {
   private readonly server: http.Server;
   private readonly services: Map<string, ServiceDefinition>;
+  private readonly verifier = new SignatureVerifier();
   readonly authorizer: Authorizer;
 
   constructor(
@@ -69,9 +72,13 @@ export class SandboxServer {
       res.end(answer.body);
       return;
     }
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
     const request: RestRequest = {
       method: req.method ?? 'GET',
       path: decodeURIComponent(url.pathname),
+      rawPath: queryAt < 0 ? target : target.slice(0, queryAt),
+      rawQuery: queryAt < 0 ? '' : target.slice(queryAt + 1),
       query: url.searchParams,
       headers,
       body,
@@ -85,8 +92,19 @@ export class SandboxServer {
   async dispatch(request: RestRequest): Promise<Served> {
     const started = performance.now();
     const requestId = randomUUID();
-    const scope = readSignatureScope(request.headers, request.query);
-    const service = scope ? this.services.get(scope.service) : undefined;
+    const read = readAuthorization(request, request.query);
+    const scope = read.ok ? read.authorization.scope : read.failure.scope;
+    // No credential names a service: answer as the one the request's shape belongs to.
+    const service = scope ? this.services.get(scope.service) : this.serviceByShape(request);
+    if (!read.ok && !scope && service) {
+      return renderError(
+        service,
+        signatureError(protocolFamily(service), read.failure),
+        requestId,
+        request,
+        '',
+      );
+    }
     if (!scope || !service) {
       const error = new AwsError(
         scope ? 'UnknownService' : 'MissingAuthenticationToken',
@@ -117,7 +135,8 @@ export class SandboxServer {
       } else {
         operation = service.operationOf(request);
       }
-      credential = this.authenticate(scope.accessKeyId, request, service.errors);
+      if (!read.ok) throw signatureError(protocolFamily(service), read.failure);
+      credential = this.authenticate(read.authorization, request, service);
       const accountId = credential.principal.accountId;
       const readOnly = isReadOnlyOperation(operation);
       const verdict = this.world.faults.check({
@@ -181,7 +200,17 @@ export class SandboxServer {
     return served;
   }
 
-  private authenticate(accessKeyId: string, request: RestRequest, errors: CommonErrors): Credential {
+  /**
+   * The caller, as AWS finds it: the access key must be known, propagated and active, a session
+   * key must come with its own token, and the signature must be the one the key's secret gives.
+   */
+  private authenticate(
+    authorization: Authorization,
+    request: RestRequest,
+    service: ServiceDefinition,
+  ): Credential {
+    const { errors } = service;
+    const accessKeyId = authorization.scope.accessKeyId;
     const credential = this.world.credentials.get(accessKeyId);
     const invalid = () =>
       new AwsError(
@@ -195,19 +224,47 @@ export class SandboxServer {
     if (credential.sessionToken !== undefined) {
       const token = request.headers['x-amz-security-token'] ?? request.query.get('X-Amz-Security-Token');
       if (token !== credential.sessionToken) throw invalid();
-      if (credential.expiresAtMs !== undefined && credential.expiresAtMs <= nowMs) {
-        throw new AwsError(
-          errors.expiredToken.code,
-          'The security token included in the request is expired',
-          errors.expiredToken.status,
-        );
-      }
     }
     if (credential.principal.kind === 'user') {
       const key = this.world.accounts.get(credential.principal.accountId)?.iam.accessKeys.get(accessKeyId);
       if (key?.status !== 'Active') throw invalid();
     }
+    // The request's time is held against the machine's clock, which every client signs with:
+    // the sandbox clock is virtual (tests move it by days) and only rules what the world does.
+    const refused = this.verifier.verify(request, authorization, credential.secretAccessKey, {
+      // S3's signing rules are S3's own, not restXml's: other REST services normalise the path.
+      s3: service.signingName === 's3',
+      nowMs: Date.now(),
+    });
+    if (refused) throw signatureError(protocolFamily(service), refused);
+    if (credential.expiresAtMs !== undefined && credential.expiresAtMs <= nowMs) {
+      throw new AwsError(
+        errors.expiredToken.code,
+        'The security token included in the request is expired',
+        errors.expiredToken.status,
+      );
+    }
     return credential;
+  }
+
+  /** For a request that names no credential: S3 unless it has a JSON target or a query Action. */
+  private serviceByShape(request: RestRequest): ServiceDefinition | undefined {
+    const services = [...this.services.values()];
+    if (request.headers['x-amz-target'] !== undefined) {
+      return services.find((s) => protocolFamily(s) === 'json');
+    }
+    const form = new URLSearchParams(
+      request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')
+        ? request.body.toString('utf8')
+        : '',
+    );
+    const action = form.get('Action') ?? request.query.get('Action');
+    if (action !== null) {
+      const version = form.get('Version') ?? request.query.get('Version') ?? '';
+      const query = services.filter((s) => s.kind === 'rpc' && s.protocol === 'query');
+      return query.find((s) => s.kind === 'rpc' && s.xmlNamespace?.includes(`/${version}/`)) ?? query[0];
+    }
+    return services.find((s) => protocolFamily(s) === 'rest-xml');
   }
 
   private recordKeyUse(credential: Credential, serviceName: string, region: string): void {

@@ -59,6 +59,9 @@ export interface RestRequest {
   method: string;
   /** Decoded path, e.g. `/bucket/key/with spaces`. */
   path: string;
+  /** The path and query of the request line as sent, undecoded: what the signature covers. */
+  rawPath: string;
+  rawQuery: string;
   query: URLSearchParams;
   headers: Record<string, string>;
   body: Buffer;
@@ -74,6 +77,8 @@ export interface RestResponse {
 export interface RestService {
   readonly kind: 'rest';
   readonly signingName: string;
+  /** The wire protocol its errors are written in (Step Functions routes itself but speaks JSON). */
+  readonly protocol: 'rest-xml' | 'json1.0';
   readonly errors: CommonErrors;
   /** Names the operation for the call log, authorization and faults. */
   operationOf(request: RestRequest): string;

@@ -46,6 +46,7 @@ type S3Handler = (ctx: RequestContext, request: RestRequest, target: Target) => 
 export const s3Service: RestService = {
   kind: 'rest',
   signingName: 's3',
+  protocol: 'rest-xml',
   errors: S3_ERRORS,
   operationOf: (request) => operationOf(request),
   handle: async (ctx, request) => {

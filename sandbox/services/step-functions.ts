@@ -43,6 +43,7 @@ type Operation = (ctx: RequestContext, input: Input, request: RestRequest) => un
 export const stepFunctionsService: RestService = {
   kind: 'rest',
   signingName: 'states',
+  protocol: 'json1.0',
   errors: JSON_ERRORS,
   operationOf: (request) => {
     const target = request.headers['x-amz-target'] ?? '';

@@ -1,11 +1,21 @@
+import { inspect } from 'node:util';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DetachGroupPolicyCommand, GetAccessKeyLastUsedCommand } from '@aws-sdk/client-iam';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DeleteAccessKeyCommand,
+  DetachGroupPolicyCommand,
+  GetAccessKeyLastUsedCommand,
+} from '@aws-sdk/client-iam';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { clientConfig } from '../../commons/aws-clients';
 import { connectorPolicyArn, connectorSecretName } from '../../commons/config';
+import type { CasBridgeError } from '../../commons/errors';
 import { Ledger } from '../../commons/ledger';
 import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
 import { ensurePolicy } from '../../functions/policy/ensure-policy';
@@ -93,11 +103,43 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
   };
   const verify = (dryRun = false) =>
     withLedger(ledger, accountId, (view) => verifyConnector(deps, accountId, { dryRun, ledger: view }));
-  return { accountId, config, iam, ledger, deps, key, lastUsed, connectorPolls, stsCalls, verify, waits };
+  /** The next run's access key and register steps, as the pipeline runs them before verify. */
+  const rerunKeyAndHandoff = async () => {
+    // As the pipeline runs them: each step as its own function's role.
+    const rotated = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, {
+      dryRun: false,
+    });
+    await withLedger(ledger, accountId, (view) =>
+      ensureRegistration(
+        {
+          sns: new SNSClient(clientConfig(registerSettings)),
+          secrets: new SecretsManagerClient(clientConfig(registerSettings)),
+          config,
+          now,
+        },
+        { accountId, name },
+        { dryRun: false, ledger: view, steps: { accessKey: rotated } },
+      ),
+    );
+  };
+  return {
+    accountId,
+    config,
+    iam,
+    ledger,
+    deps,
+    key,
+    lastUsed,
+    connectorPolls,
+    stsCalls,
+    verify,
+    waits,
+    rerunKeyAndHandoff,
+  };
 }
 
 describe('the verify step', () => {
-  const sandbox = useSandbox({ accounts: 10 });
+  const sandbox = useSandbox({ accounts: 12 });
 
   it('proves the key once and stays AWAITING_CONNECTION before the connector uses it', async () => {
     const { verify, ledger, accountId, key, stsCalls } = await prepare(sandbox(), 1);
@@ -209,6 +251,48 @@ describe('the verify step', () => {
     });
     await expect(failure).rejects.toThrow(/cloudtrail:DescribeTrails.*s3:GetBucketAcl/);
     expect((await ledger.get(accountId))?.connector).toBe('AWAITING_CONNECTION');
+  });
+
+  it('fails with ConnectorSecretMismatch when the stored secret does not sign for the key, and passes once the key is replaced as its remediation says', async () => {
+    const { verify, key, stsCalls, ledger, accountId, config, iam, rerunKeyAndHandoff } = await prepare(
+      sandbox(),
+      12,
+    );
+    const stored = await key();
+    // Someone outside casbridge writes a valid-looking secret for the same key id into the secret.
+    const foreign = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+    await new SecretsManagerClient(sandbox().clientConfig()).send(
+      new PutSecretValueCommand({
+        SecretId: connectorSecretName(config, accountId),
+        SecretString: JSON.stringify({ accessKeyId: stored.accessKeyId, secretAccessKey: foreign }),
+      }),
+    );
+
+    const failure = (await verify().catch((error: unknown) => error)) as CasBridgeError;
+
+    expect(failure).toMatchObject({ name: 'ConnectorSecretMismatch', retryable: false, step: 'verify' });
+    expect(failure.remediation).toContain(
+      `aws iam delete-access-key --user-name ${config.userName} --access-key-id ${stored.accessKeyId}`,
+    );
+    // What a log line or a report could carry: the record, and the error with its cause, in full.
+    const told = `${JSON.stringify(failure.toRecord())} ${inspect(failure, { depth: 10 })}`;
+    for (const secret of [foreign, stored.secretAccessKey]) expect(told).not.toContain(secret);
+    // One refused signature, not retried as if the key were still propagating.
+    expect((await stsCalls()).map((c) => c.errorCode)).toEqual(['SignatureDoesNotMatch']);
+    expect((await ledger.get(accountId))?.verifiedAccessKeyId).toBeUndefined();
+
+    await iam.send(
+      new DeleteAccessKeyCommand({ UserName: config.userName, AccessKeyId: stored.accessKeyId }),
+    );
+    await rerunKeyAndHandoff();
+
+    const replaced = await key();
+    expect(replaced.accessKeyId).not.toBe(stored.accessKeyId);
+    await expect(verify()).resolves.toMatchObject({
+      action: 'unchanged',
+      details: { connector: 'AWAITING_CONNECTION', accessKeyId: replaced.accessKeyId },
+    });
+    expect((await ledger.get(accountId))?.verifiedAccessKeyId).toBe(replaced.accessKeyId);
   });
 
   it('skips an account that was never handed off', async () => {

@@ -341,6 +341,62 @@ describe('casbridge sandbox', () => {
       );
 
       it(
+        'refuses a wrong secret key as each protocol answers it: SignatureDoesNotMatch, InvalidSignatureException',
+        async () => {
+          const { admin } = running();
+          const wrong = {
+            ...admin,
+            secretAccessKey: `${admin.secretAccessKey.slice(0, -1)}${admin.secretAccessKey.endsWith('A') ? 'B' : 'A'}`,
+          };
+
+          await expect(aws(wrong, ['sts', 'get-caller-identity'])).rejects.toThrow(
+            /An error occurred \(SignatureDoesNotMatch\) when calling the GetCallerIdentity operation/,
+          );
+          await expect(aws(wrong, ['dynamodb', 'list-tables'])).rejects.toThrow(
+            /An error occurred \(InvalidSignatureException\) when calling the ListTables operation/,
+          );
+          await expect(aws(wrong, ['s3api', 'list-buckets'])).rejects.toThrow(
+            /An error occurred \(SignatureDoesNotMatch\) when calling the ListBuckets operation/,
+          );
+        },
+        SLOW,
+      );
+
+      it(
+        'uploads an S3 object whose key needs encoding, botocore signing its payload, and lists it by prefix',
+        async () => {
+          const file = path.join(home, 'upload.txt');
+          writeFileSync(file, 'signed by botocore');
+          const key = "dir with space/ü+plus!*'()~=&.txt";
+          await aws(running().admin, ['s3api', 'create-bucket', '--bucket', 'cli-signatures']);
+          await aws(running().admin, [
+            's3api',
+            'put-object',
+            '--bucket',
+            'cli-signatures',
+            '--key',
+            key,
+            '--body',
+            file,
+          ]);
+
+          const listed = await aws(running().admin, [
+            's3api',
+            'list-objects-v2',
+            '--bucket',
+            'cli-signatures',
+            '--prefix',
+            'dir with space/',
+          ]);
+
+          expect((listed.Contents as { Key: string; Size: number }[]).map((c) => [c.Key, c.Size])).toEqual([
+            [key, 18],
+          ]);
+        },
+        SLOW,
+      );
+
+      it(
         'scans the ledger table and returns the items written to it',
         async () => {
           await aws(running().admin, [
