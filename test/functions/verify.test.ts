@@ -17,6 +17,7 @@ import { clientConfig } from '../../commons/aws-clients';
 import { connectorPolicyArn, connectorSecretName } from '../../commons/config';
 import type { CasBridgeError } from '../../commons/errors';
 import { Ledger } from '../../commons/ledger';
+import type { StepResult } from '../../commons/step-result';
 import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
 import { ensurePolicy } from '../../functions/policy/ensure-policy';
 import { ensureRegistration } from '../../functions/register/ensure-registration';
@@ -54,13 +55,9 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
     sandbox.stack.ledgerTable,
     now,
   );
-  await ensureUser(iam, config, accountId, { dryRun: false });
-  await ensurePolicy(iam, config, accountId, { dryRun: false });
-  const accessKey = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, {
-    dryRun: false,
-  });
-  if (options.register !== false) {
-    await withLedger(ledger, accountId, (view) =>
+  /** The register step as the pipeline runs it after the access key step, as its own function's role. */
+  const register = (accessKey: StepResult) =>
+    withLedger(ledger, accountId, (view) =>
       ensureRegistration(
         {
           sns: new SNSClient(clientConfig(registerSettings)),
@@ -72,7 +69,12 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
         { dryRun: false, ledger: view, steps: { accessKey } },
       ),
     );
-  }
+  await ensureUser(iam, config, accountId, { dryRun: false });
+  await ensurePolicy(iam, config, accountId, { dryRun: false });
+  const accessKey = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, {
+    dryRun: false,
+  });
+  if (options.register !== false) await register(accessKey);
   const waits: number[] = [];
   const sleep = async (ms: number) => {
     waits.push(ms);
@@ -109,18 +111,7 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
     const rotated = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, {
       dryRun: false,
     });
-    await withLedger(ledger, accountId, (view) =>
-      ensureRegistration(
-        {
-          sns: new SNSClient(clientConfig(registerSettings)),
-          secrets: new SecretsManagerClient(clientConfig(registerSettings)),
-          config,
-          now,
-        },
-        { accountId, name },
-        { dryRun: false, ledger: view, steps: { accessKey: rotated } },
-      ),
-    );
+    await register(rotated);
   };
   return {
     accountId,
