@@ -1,8 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  AttachUserPolicyCommand,
-  CreatePolicyCommand,
-  CreateUserCommand,
   DeleteAccessKeyCommand,
   GetPolicyCommand,
   GetUserCommand,
@@ -20,8 +17,6 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { clientConfig } from '../../commons/aws-clients';
 import { connectorPolicyArn, connectorSecretName } from '../../commons/config';
-import { connectorPolicyDocument } from '../../commons/connector-policy';
-import { MANAGED_TAG } from '../../commons/connector-resources';
 import { Ledger } from '../../commons/ledger';
 import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
 import { type OffboardDeps, offboardAccount } from '../../functions/offboard/offboard-account';
@@ -29,7 +24,7 @@ import { ensurePolicy } from '../../functions/policy/ensure-policy';
 import { ensureUser } from '../../functions/user/ensure-user';
 import { accountState, regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { memberAccountClients } from '../support/member';
+import { memberAccountClients, preGroupConnector } from '../support/member';
 import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { assumeRole, useSandbox } from '../support/sandbox';
 
@@ -189,18 +184,7 @@ describe('the offboard step', () => {
         await assumeRole(sandbox(), `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`),
       ),
     );
-    const policyArn = connectorPolicyArn(config(), accountId);
-    await admin.send(
-      new CreateUserCommand({ UserName: 'CloudAppSecurity', Path: '/casbridge/', Tags: [MANAGED_TAG] }),
-    );
-    await admin.send(
-      new CreatePolicyCommand({
-        PolicyName: 'CasBridgeCloudAppSecurity',
-        Path: '/casbridge/',
-        PolicyDocument: JSON.stringify(connectorPolicyDocument({ allowPutBucketAcl: true })),
-      }),
-    );
-    await admin.send(new AttachUserPolicyCommand({ UserName: 'CloudAppSecurity', PolicyArn: policyArn }));
+    const policyArn = await preGroupConnector(admin, config(), accountId);
     const { iam } = await member();
 
     expect(await offboardAccount(deps(iam), target, { dryRun: false })).toMatchObject({

@@ -1,8 +1,5 @@
 import {
-  AttachUserPolicyCommand,
-  CreatePolicyCommand,
   CreatePolicyVersionCommand,
-  CreateUserCommand,
   DetachGroupPolicyCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
@@ -20,13 +17,11 @@ import {
   connectorPolicyArn,
   connectorUserArn,
 } from '../../commons/config';
-import { connectorPolicyDocument } from '../../commons/connector-policy';
-import { MANAGED_TAG } from '../../commons/connector-resources';
 import { ensurePolicy } from '../../functions/policy/ensure-policy';
 import { ensureUser } from '../../functions/user/ensure-user';
 import { CONNECTOR_ACTIONS } from '../../functions/verify/verify-connector';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { memberAccountClients } from '../support/member';
+import { memberAccountClients, preGroupConnector } from '../support/member';
 import { sandboxConfig } from '../support/product';
 import { assumeRole, useSandbox } from '../support/sandbox';
 
@@ -179,20 +174,7 @@ describe('the user and policy steps', () => {
   it('migrate an account onboarded with the policy on the user to the group, the connector allowed its actions at every call', async () => {
     const accountId = defaultAccountId(5);
     const admin = await adminIam(accountId);
-    const policyArn = connectorPolicyArn(config(), accountId);
-    // How casbridge left an account before the connector group: the policy attached to the user,
-    // no group, no boundary.
-    await admin.send(
-      new CreateUserCommand({ UserName: 'CloudAppSecurity', Path: '/casbridge/', Tags: [MANAGED_TAG] }),
-    );
-    await admin.send(
-      new CreatePolicyCommand({
-        PolicyName: 'CasBridgeCloudAppSecurity',
-        Path: '/casbridge/',
-        PolicyDocument: JSON.stringify(connectorPolicyDocument({ allowPutBucketAcl: true })),
-      }),
-    );
-    await admin.send(new AttachUserPolicyCommand({ UserName: 'CloudAppSecurity', PolicyArn: policyArn }));
+    await preGroupConnector(admin, config(), accountId);
     const userArn = connectorUserArn(config(), accountId);
     const connectorAllowed = async () => {
       const out = await admin.send(
