@@ -11,7 +11,6 @@ import {
   StopLoggingCommand,
   UpdateTrailCommand,
 } from '@aws-sdk/client-cloudtrail';
-import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../../commons/config';
 import { ensureTrail } from '../../functions/trail/ensure-trail';
 import type { Sandbox } from '../../sandbox';
@@ -19,6 +18,7 @@ import { defaultAccountId, defaultScenario } from '../../sandbox/scenario/defaul
 import { memberAccountClients } from '../support/member';
 import { sandboxConfig } from '../support/product';
 import { assumeRole, useSandbox } from '../support/sandbox';
+import { anyTrailBucket } from '../support/trail-bucket';
 
 /** The trail step as the pipeline runs it: through the member role the access step assumed. */
 async function prepare(sandbox: Sandbox, config: Config, index: number) {
@@ -34,29 +34,6 @@ async function prepare(sandbox: Sandbox, config: Config, index: number) {
   const writesSince = (mark: number) =>
     sandbox.world.callLog.list({ sinceSeq: mark, account: accountId }).filter((c) => !c.readOnly);
   return { accountId, cloudtrail, run, ours, logging, writesSince };
-}
-
-/** A bucket of the central account any trail may deliver to (the central log bucket takes casbridge's only). */
-async function anyTrailBucket(sandbox: Sandbox, bucket: string): Promise<string> {
-  const s3 = new S3Client(sandbox.clientConfig());
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(
-    new PutBucketPolicyCommand({
-      Bucket: bucket,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: { Service: 'cloudtrail.amazonaws.com' },
-            Action: ['s3:GetBucketAcl', 's3:PutObject'],
-            Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
-          },
-        ],
-      }),
-    }),
-  );
-  return bucket;
 }
 
 /** An administrator of the member account, through the role Organizations creates there. */

@@ -15,6 +15,7 @@ import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/
 import type { Sandbox, SandboxCredentials } from '../../sandbox';
 import { defaultAccountId, defaultScenario } from '../../sandbox/scenario/default-scenario';
 import { assumeRole, memberRoleCredentials, useSandbox } from '../support/sandbox';
+import { anyTrailBucket } from '../support/trail-bucket';
 
 /** The trail casbridge's member role may manage, delivering where the central log bucket expects it. */
 function casbridgeTrail(
@@ -33,42 +34,6 @@ function casbridgeTrail(
 
 function cloudtrail(sandbox: Sandbox, credentials?: SandboxCredentials, region?: string): CloudTrailClient {
   return new CloudTrailClient({ ...sandbox.clientConfig(credentials), ...(region ? { region } : {}) });
-}
-
-/**
- * A bucket of the account's own that takes any of its trails (the central log bucket takes only
- * the casbridge trail): for tests that need several trails in one account. Created from the
- * central account, so the account's own event history holds only what the test does.
- */
-async function ownTrailBucket(sandbox: Sandbox, accountId: string) {
-  const bucket = `own-trail-logs-${accountId}`;
-  const s3 = new S3Client(sandbox.clientConfig());
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  const cloudTrail = { Service: 'cloudtrail.amazonaws.com' };
-  await s3.send(
-    new PutBucketPolicyCommand({
-      Bucket: bucket,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Effect: 'Allow',
-            Principal: cloudTrail,
-            Action: 's3:GetBucketAcl',
-            Resource: `arn:aws:s3:::${bucket}`,
-          },
-          {
-            Effect: 'Allow',
-            Principal: cloudTrail,
-            Action: 's3:PutObject',
-            Resource: `arn:aws:s3:::${bucket}/AWSLogs/${accountId}/*`,
-            Condition: { StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control' } },
-          },
-        ],
-      }),
-    }),
-  );
-  return bucket;
 }
 
 /** An administrator of a member account, through the role Organizations creates there. */
@@ -238,7 +203,7 @@ describe('CloudTrail', () => {
     const accountId = defaultAccountId(6);
     const admin = await memberAdmin(sandbox(), accountId);
     const home = cloudtrail(sandbox(), admin);
-    const bucket = await ownTrailBucket(sandbox(), accountId);
+    const bucket = await anyTrailBucket(sandbox(), `own-trail-logs-${accountId}`);
     for (let i = 1; i <= 5; i++) {
       await home.send(
         new CreateTrailCommand({ Name: `everywhere-${i}`, S3BucketName: bucket, IsMultiRegionTrail: true }),
@@ -398,7 +363,7 @@ describe('CloudTrail', () => {
   it('pages event history and refuses two lookup attributes or a page size over 50', async () => {
     const accountId = defaultAccountId(15);
     const client = cloudtrail(sandbox(), await memberAdmin(sandbox(), accountId));
-    const bucket = await ownTrailBucket(sandbox(), accountId);
+    const bucket = await anyTrailBucket(sandbox(), `own-trail-logs-${accountId}`);
     for (const name of ['t-one', 't-two', 't-three']) {
       await client.send(new CreateTrailCommand({ Name: name, S3BucketName: bucket }));
     }
