@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -10,6 +8,7 @@ import { Ledger } from '../../commons/ledger';
 import type { RunReport } from '../../commons/run';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
+import { runCasbridge } from '../support/cli-sandbox';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';
@@ -18,18 +17,9 @@ import { useSandbox } from '../support/sandbox';
  * status, report, credentials and confirm as an operator runs them: separate processes with the
  * exports `casbridge sandbox` prints, against a sandbox where an onboard run has finished.
  */
-const execFileAsync = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/casbridge.cjs');
 const HEALTHY = defaultAccountId(1);
 const ROLE_MISSING = defaultAccountId(7);
 const UNKNOWN = '123456789012';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 describe('the operator commands', () => {
   const sandbox = useSandbox({ accounts: 8 });
@@ -44,21 +34,7 @@ describe('the operator commands', () => {
     AWS_SECRET_ACCESS_KEY: sandbox().admin.secretAccessKey,
   });
 
-  async function casbridge(args: string[], env: Record<string, string> = exports()): Promise<Result> {
-    const shell = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
-    );
-    try {
-      const out = await execFileAsync(process.execPath, [BIN, ...args], {
-        cwd: ROOT,
-        env: { ...shell, NO_COLOR: '1', ...env },
-      });
-      return { code: 0, stdout: out.stdout, stderr: out.stderr };
-    } catch (error) {
-      const e = error as Result;
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const casbridge = (args: string[], env: Record<string, string> = exports()) => runCasbridge(args, env);
 
   const ledger = () =>
     new Ledger(

@@ -1,38 +1,24 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { RunReport } from '../../commons/run';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { type CliResult, runCasbridge } from '../support/cli-sandbox';
 
 /** `casbridge demo` as `npm run demo` runs it: a separate process, its output, its exit code, its files. */
-const execFileAsync = promisify(execFile);
-const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/casbridge.cjs');
 const ACCOUNTS = 12;
 
 describe('casbridge demo', () => {
   let dir: string;
-  let result: { code: number; stdout: string; stderr: string };
+  let result: CliResult;
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'casbridge-demo-'));
-    // Prepare: a shell with no AWS or casbridge settings, as on a fresh clone.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
+    // A shell with no AWS or casbridge settings, as on a fresh clone.
+    result = await runCasbridge(
+      ['demo', '--accounts', String(ACCOUNTS), '--json', `${dir}/r.json`, '--html', `${dir}/r.html`],
+      {},
     );
-    try {
-      const out = await execFileAsync(
-        process.execPath,
-        [BIN, 'demo', '--accounts', String(ACCOUNTS), '--json', `${dir}/r.json`, '--html', `${dir}/r.html`],
-        { cwd: ROOT, env: { ...env, NO_COLOR: '1' }, maxBuffer: 16 * 1024 * 1024 },
-      );
-      result = { code: 0, stdout: out.stdout, stderr: out.stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      result = { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
   }, 60_000);
 
   afterAll(() => {

@@ -1,13 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { RunReport } from '../../commons/run';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { captureOutput } from '../support/capture-output';
-import { BIN, ROOT, startCliSandbox } from '../support/cli-sandbox';
+import { type CliResult, runCasbridgeBytes, startCliSandbox } from '../support/cli-sandbox';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';
@@ -18,7 +16,6 @@ import { useSandbox } from '../support/sandbox';
  * separate process (piped, as a script or CI reads them): no byte a terminal acts on reaches
  * stdout or stderr, the text shows them escaped, and JSON still parses to the names as they are.
  */
-const execFileAsync = promisify(execFile);
 
 const HOSTILE_NAME = '\u001b[2J\u001b[31mPWNED\r\n';
 const SHOWN_NAME = '\\x1b[2J\\x1b[31mPWNED\\r\\n';
@@ -50,12 +47,6 @@ const SCENARIO: ScenarioInput = {
     { id: '200000000003', name: 'plain-prod', ou: '' },
   ],
 };
-
-interface Result {
-  code: number;
-  stdout: Buffer;
-  stderr: Buffer;
-}
 
 /** A string as a regular expression that matches it literally. */
 function literal(text: string): string {
@@ -96,26 +87,10 @@ describe('hostile names and messages at the terminal', () => {
     CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox().endpoint,
   });
 
-  async function casbridge(args: string[], env: Record<string, string> = exports()): Promise<Result> {
-    const shell = Object.fromEntries(
-      Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
-    );
-    try {
-      const out = await execFileAsync(process.execPath, [BIN, ...args], {
-        cwd: ROOT,
-        env: { ...shell, NO_COLOR: '1', ...env },
-        encoding: 'buffer',
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return { code: 0, stdout: out.stdout, stderr: out.stderr };
-    } catch (error) {
-      const e = error as Result;
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const casbridge = (args: string[], env: Record<string, string> = exports()) => runCasbridgeBytes(args, env);
 
   /** Neither stream carries a byte a terminal acts on. */
-  function expectClean(result: Result): void {
+  function expectClean(result: CliResult<Buffer>): void {
     expect({ stdout: rawControls(result.stdout), stderr: rawControls(result.stderr) }).toEqual({
       stdout: [],
       stderr: [],

@@ -1,6 +1,7 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 
 /** `casbridge sandbox` as a user starts it: a separate process through the package's bin. */
 export const ROOT = path.resolve(__dirname, '../..');
@@ -75,4 +76,46 @@ export async function startCliSandbox(args: readonly string[]): Promise<CliSandb
       return exited;
     },
   };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** What a casbridge command left: its exit code and both streams. */
+export interface CliResult<Output extends string | Buffer = string> {
+  code: number;
+  stdout: Output;
+  stderr: Output;
+}
+
+/**
+ * Runs `casbridge <args>` as an operator does, a separate process through the package's bin, its
+ * output as the bytes it wrote: in the test's shell without its AWS_ and CASBRIDGE_ settings, `env`
+ * (the exports of `casbridge sandbox`, say) in their place, and NO_COLOR set. A command that
+ * fails resolves with its exit code.
+ */
+export async function runCasbridgeBytes(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<CliResult<Buffer>> {
+  const shell = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
+  );
+  try {
+    const out = await execFileAsync(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { ...shell, NO_COLOR: '1', ...env },
+      encoding: 'buffer',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout: out.stdout, stderr: out.stderr };
+  } catch (error) {
+    const e = error as CliResult<Buffer>;
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** runCasbridgeBytes, its output read as UTF-8 text. */
+export async function runCasbridge(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
+  const { code, stdout, stderr } = await runCasbridgeBytes(args, env);
+  return { code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
 }
