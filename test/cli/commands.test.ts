@@ -7,8 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ledger } from '../../commons/ledger';
 import type { RunReport } from '../../commons/run';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
-import { runCasbridge } from '../support/cli-sandbox';
+import { runCasbridge, sandboxExports } from '../support/cli-sandbox';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';
@@ -27,12 +26,7 @@ describe('the operator commands', () => {
   let dir: string;
 
   /** The exports of `casbridge sandbox`: its administrator's keys and the stack's configuration. */
-  const exports = (): Record<string, string> => ({
-    ...stackEnvironment(sandbox().stack),
-    AWS_ENDPOINT_URL: sandbox().endpoint,
-    AWS_ACCESS_KEY_ID: sandbox().admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: sandbox().admin.secretAccessKey,
-  });
+  const exports = (): Record<string, string> => sandboxExports(sandbox());
 
   const casbridge = (args: string[], env: Record<string, string> = exports()) => runCasbridge(args, env);
 

@@ -3,9 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RunReport } from '../../commons/run';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
-import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { captureOutput } from '../support/capture-output';
-import { type CliResult, runCasbridgeBytes, startCliSandbox } from '../support/cli-sandbox';
+import { type CliResult, runCasbridgeBytes, sandboxExports, startCliSandbox } from '../support/cli-sandbox';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';
@@ -79,10 +78,7 @@ describe('hostile names and messages at the terminal', () => {
   let dir: string;
 
   const exports = (): Record<string, string> => ({
-    ...stackEnvironment(sandbox().stack),
-    AWS_ENDPOINT_URL: sandbox().endpoint,
-    AWS_ACCESS_KEY_ID: sandbox().admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: sandbox().admin.secretAccessKey,
+    ...sandboxExports(sandbox()),
     // run --local: the sandbox hands each function its own role, as Lambda would.
     CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox().endpoint,
   });

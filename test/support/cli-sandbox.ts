@@ -2,6 +2,8 @@ import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import type { Sandbox } from '../../sandbox';
+import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 
 /** `casbridge sandbox` as a user starts it: a separate process through the package's bin. */
 export const ROOT = path.resolve(__dirname, '../..');
@@ -118,4 +120,17 @@ export async function runCasbridgeBytes(
 export async function runCasbridge(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
   const { code, stdout, stderr } = await runCasbridgeBytes(args, env);
   return { code, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') };
+}
+
+/**
+ * For a sandbox of the test's own process, what `casbridge sandbox` exports for the shell: the
+ * endpoint, its administrator's keys and the stack's configuration.
+ */
+export function sandboxExports(sandbox: Sandbox): Record<string, string> {
+  return {
+    ...stackEnvironment(sandbox.stack),
+    AWS_ENDPOINT_URL: sandbox.endpoint,
+    AWS_ACCESS_KEY_ID: sandbox.admin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
+  };
 }
