@@ -71,9 +71,4 @@ export const GRANTS_NOT_CALLED_BY_CODE: readonly { pattern: RegExp; reason: stri
     pattern: /^serverless\.yml:StateMachineRole XRayTraces xray:/,
     reason: 'Step Functions writes the traces, with the tracing parameter only; the sandbox has no X-Ray',
   },
-  {
-    pattern: /^serverless\.yml:AccessKeyRole EncryptConnectorSecrets kms:Decrypt /,
-    reason:
-      "Secrets Manager uses the caller's kms:GenerateDataKey for a new secret version (the sandbox authorises it); whether CreateSecret and PutSecretValue also need kms:Decrypt is not settled here: kept for deployment until checked against AWS",
-  },
 ];

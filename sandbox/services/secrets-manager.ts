@@ -64,8 +64,13 @@ async function createSecret(ctx: RequestContext, input: Input) {
   await ctx.authorize('secretsmanager:CreateSecret', arn);
   // As on AWS: tags given at creation are authorized as TagResource too, and a value encrypted
   // with a customer managed key needs the caller's kms:GenerateDataKey through Secrets Manager.
+  // Naming the key also makes Secrets Manager validate the caller's access with GenerateDataKey
+  // and Decrypt ("Validating access to the KMS key", Secrets Manager user guide, secret
+  // encryption), so kms:Decrypt is needed even for a new secret.
   if (readTags(input.Tags).length > 0) await ctx.authorize('secretsmanager:TagResource', arn);
-  if (value) await authorizeKeyUse(ctx, 'kms:GenerateDataKey', optionalString(input.KmsKeyId));
+  const kmsKeyId = optionalString(input.KmsKeyId);
+  if (value || kmsKeyId) await authorizeKeyUse(ctx, 'kms:GenerateDataKey', kmsKeyId);
+  if (kmsKeyId) await authorizeKeyUse(ctx, 'kms:Decrypt', kmsKeyId);
   if (existing) {
     // The name stays taken through the recovery window; AWS says so with a different error.
     if (existing.deletedDate) {
