@@ -21,7 +21,8 @@ function usedGrants(): Set<string> | undefined {
   }
   const used = new Set<string>();
   for (const file of files) {
-    for (const key of (JSON.parse(readFileSync(path.join(USAGE_DIR, file), 'utf8')) as { used: string[] }).used)
+    for (const key of (JSON.parse(readFileSync(path.join(USAGE_DIR, file), 'utf8')) as { used: string[] })
+      .used)
       used.add(key);
   }
   return used;
@@ -40,7 +41,11 @@ function main(): void {
     // template:LogicalId Sid action #index
     const [role, sid, action] = grant.key.split(' ') as [string, string, string];
     const excluded = GRANTS_NOT_CALLED_BY_CODE.find((x) => x.pattern.test(grant.key));
-    const verdict = used.has(grant.key) ? 'used' : excluded ? `not called by code: ${excluded.reason}` : 'UNUSED';
+    const verdict = used.has(grant.key)
+      ? 'used'
+      : excluded
+        ? `not called by code: ${excluded.reason}`
+        : 'UNUSED';
     if (verdict === 'UNUSED') unused++;
     const lines = byRole.get(role) ?? [];
     lines.push(`  ${action.padEnd(40)} ${sid.padEnd(28)} ${grant.resource}\n      ${verdict}`);
