@@ -17,6 +17,13 @@ const READ_ACTIONS = [
   's3:GetBucketLocation',
 ];
 
+/**
+ * The inline policy of the connector group that the member-role StackSet writes: an explicit Deny
+ * of everything but the connector's maximal permissions (templates/member-role.yml,
+ * ConnectorGroup). casbridge expects it on the group and may not change or remove it.
+ */
+export const CONNECTOR_CEILING_POLICY = 'casbridge-ceiling';
+
 export interface ConnectorPolicyOptions {
   allowPutBucketAcl: boolean;
 }

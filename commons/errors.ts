@@ -201,6 +201,18 @@ export class ConnectorPermissionsMissingError extends CasBridgeError {
 }
 
 /**
+ * The connector group is not in the account: the member-role StackSet instance there predates the
+ * template that creates it (with its ceiling policy). casbridge no longer creates the group, so
+ * that the member role cannot delete it or its ceiling; no retry helps until the StackSet does.
+ */
+export class ConnectorGroupMissingError extends CasBridgeError {
+  readonly name = 'ConnectorGroupMissing';
+  readonly retryable = false;
+  readonly remediation =
+    'Update the casbridge member-role StackSet to the current templates/member-role.yml (it creates the connector group with its casbridge-ceiling policy) and let it reach this account, then run casbridge again.';
+}
+
+/**
  * Something casbridge did not give the connector user: another policy, group or console
  * password, a key casbridge does not know, or an effective permission beyond the connector's.
  * Each finding names what was found and where.
@@ -268,6 +280,7 @@ export const ERROR_NAMES = [
   'ConnectorSecretMismatch',
   'OffboardingBlocked',
   'ConnectorUserTampered',
+  'ConnectorGroupMissing',
 ] as const;
 
 export type ErrorName = (typeof ERROR_NAMES)[number];

@@ -1,6 +1,5 @@
 import {
   DeleteAccessKeyCommand,
-  DeleteGroupCommand,
   DeletePolicyCommand,
   DeletePolicyVersionCommand,
   DeleteUserCommand,
@@ -70,7 +69,8 @@ export type OffboardTarget = Pick<TargetAccount, 'accountId' | 'name'>;
 
 /**
  * Offboarding (account suspended, closed or out of scope): delete the connector's access keys,
- * its policy (every version) and its user in the member account; schedule the deletion of its
+ * its policy (every version, detached from the StackSet's connector group, which stays) and its
+ * user in the member account; schedule the deletion of its
  * secret; ask the operator to remove the Defender connector instance; keep the ledger record as
  * OFFBOARDED. The casbridge trail stays: it is the account's audit record, which the customer
  * keeps under their own retention rules, and removing it would erase the evidence of offboarding.
@@ -97,7 +97,6 @@ interface MemberOutcome {
   policyVersionsDeleted: number;
   policyDeleted: boolean;
   removedFromGroup: boolean;
-  groupDeleted: boolean;
   userDeleted: boolean;
 }
 
@@ -136,7 +135,6 @@ async function offboard(
       policyVersionsDeleted: member.policyVersionsDeleted,
       policyDeleted: member.policyDeleted,
       removedFromGroup: member.removedFromGroup,
-      groupDeleted: member.groupDeleted,
       userDeleted: member.userDeleted,
     });
   } else {
@@ -169,10 +167,11 @@ async function offboard(
 // ---------------------------------------------------------------- member account
 
 /**
- * Removes the connector user, group and policy in IAM's required order (keys, attachments and
- * the group membership before the user, the group's attachment and non-default versions before
- * the policy, the group emptied before it goes). Only the configured names are ever addressed,
- * which is all the member role grants.
+ * Removes the connector user and policy in IAM's required order (keys, attachments and the group
+ * membership before the user, the group's attachment and non-default versions before the policy).
+ * The connector group stays: it is the member-role StackSet's, with its ceiling, and goes with the
+ * StackSet instance. Only the configured names are ever addressed, which is all the member role
+ * grants.
  */
 async function cleanUpMember(
   iam: IAMClient,
@@ -187,7 +186,6 @@ async function cleanUpMember(
     policyVersionsDeleted: 0,
     policyDeleted: false,
     removedFromGroup: false,
-    groupDeleted: false,
     userDeleted: false,
   };
   const userName = config.userName;
@@ -282,16 +280,6 @@ async function cleanUpMember(
     outcome.policyDeleted = true;
   }
 
-  if (groupPolicies) {
-    // Another policy left on casbridge's group, or another member, holds it: DeleteConflict.
-    if (!dryRun)
-      await blockedOnConflict(
-        ignoreMissing(iam.send(new DeleteGroupCommand({ GroupName: config.groupName }))),
-        `Could not delete group ${groupArn} in account ${accountId}`,
-      );
-    outcome.groupDeleted = true;
-  }
-
   if (user) {
     if (!dryRun)
       await blockedOnConflict(
@@ -306,7 +294,6 @@ async function cleanUpMember(
     outcome.policyDetached ||
     outcome.removedFromGroup ||
     outcome.policyDeleted ||
-    outcome.groupDeleted ||
     outcome.userDeleted;
   return outcome;
 }
@@ -346,8 +333,7 @@ async function blockedOnConflict(call: Promise<void>, what: string): Promise<voi
 function remainingInAccount(config: Config, accountId: string): string {
   return [
     `user ${connectorUserArn(config, accountId)} and its access keys`,
-    `policy ${connectorPolicyArn(config, accountId)}`,
-    `group ${connectorGroupArn(config, accountId)}`,
+    `policy ${connectorPolicyArn(config, accountId)} (attached to group ${connectorGroupArn(config, accountId)})`,
   ].join('; ');
 }
 

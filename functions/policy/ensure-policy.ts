@@ -2,10 +2,8 @@ import { createHash } from 'node:crypto';
 import {
   AddUserToGroupCommand,
   AttachGroupPolicyCommand,
-  CreateGroupCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
-  DeleteGroupPolicyCommand,
   DeletePolicyVersionCommand,
   DetachGroupPolicyCommand,
   DetachUserPolicyCommand,
@@ -20,9 +18,13 @@ import {
   type User,
 } from '@aws-sdk/client-iam';
 import { type Config, connectorGroupArn, connectorPolicyArn } from '../../commons/config';
-import { connectorPolicyDocument, samePolicy } from '../../commons/connector-policy';
+import {
+  CONNECTOR_CEILING_POLICY,
+  connectorPolicyDocument,
+  samePolicy,
+} from '../../commons/connector-policy';
 import { getConnectorPolicy, listAll, unlessMissing } from '../../commons/connector-resources';
-import { awsErrorName, classifyAwsError } from '../../commons/errors';
+import { awsErrorName, ConnectorGroupMissingError, classifyAwsError } from '../../commons/errors';
 import type { LedgerView } from '../../commons/ledger';
 import { neverOnboarded } from '../../commons/ledger-view';
 import type { StepResult } from '../../commons/step-result';
@@ -170,10 +172,11 @@ interface GroupOutcome {
 }
 
 /**
- * The connector group exists, holds the connector policy and nothing else, and the user is its
- * member; an account onboarded with the policy on the user directly is migrated in the order that
- * never leaves the connector without its permissions: the policy on the group, the user in the
- * group, and only then the direct attachment removed.
+ * The connector group (the member-role StackSet's, with its ceiling) holds the connector policy and
+ * nothing else of anyone else's, and the user is its member; an account onboarded with the policy
+ * on the user directly is migrated in the order that never leaves the connector without its
+ * permissions: the policy on the group, the user in the group, and only then the direct
+ * attachment removed.
  */
 async function ensureGroup(
   iam: IAMClient,
@@ -183,34 +186,38 @@ async function ensureGroup(
 ): Promise<GroupOutcome> {
   const { dryRun, fresh, facts } = options;
   const GroupName = config.groupName;
+  const groupArn = connectorGroupArn(config, accountId);
   const policyArn = connectorPolicyArn(config, accountId);
-  const outcome: GroupOutcome = { changes: [], details: { groupArn: connectorGroupArn(config, accountId) } };
-  // The user in the group proves the group is there; otherwise it is created first on an account
-  // never onboarded (read only if IAM says it exists), looked for on any other.
-  let attached = facts.connectorGroupMember || !fresh ? await groupPolicies(iam, GroupName) : undefined;
-  if (!attached) {
-    let created = true;
-    if (!dryRun) {
-      try {
-        await iam.send(new CreateGroupCommand({ GroupName, Path: config.userPath }));
-      } catch (error) {
-        if (awsErrorName(error) !== 'EntityAlreadyExistsException') throw error;
-        created = false;
-        attached = await groupPolicies(iam, GroupName);
-      }
+  const outcome: GroupOutcome = { changes: [], details: { groupArn } };
+  const missing = () =>
+    new ConnectorGroupMissingError(
+      `Account ${accountId} has no connector group ${groupArn}: its member-role StackSet instance predates the template that creates the group`,
+      { step: 'policy' },
+    );
+  if (fresh && !facts.connectorGroupMember && !facts.connectorPolicyOnUser) {
+    // An account never onboarded, its user new: the StackSet created the group with the role and
+    // nothing else is expected in it (every reconcile checks), so the policy goes on without a read. AttachGroupPolicy
+    // is idempotent; on a group that is not there IAM authorises it against the path-less ARN,
+    // which the member role may not attach to (AccessDenied), so only then is the group looked for.
+    try {
+      await iam.send(new AttachGroupPolicyCommand({ GroupName, PolicyArn: policyArn }));
+    } catch (error) {
+      if (awsErrorName(error) === 'NoSuchEntityException' || !(await groupPolicies(iam, GroupName)))
+        throw missing();
+      throw error;
     }
-    if (created) outcome.changes.push('group-created');
-    attached ??= [];
+    await iam.send(new AddUserToGroupCommand({ GroupName, UserName: config.userName }));
+    outcome.changes.push('attached-to-group', 'user-added-to-group');
+    return outcome;
   }
-  // A group created just now holds nothing; one that was there may hold what someone put there:
-  // another member would get the connector policy without the connector user's boundary.
-  const created = outcome.changes.includes('group-created');
-  const inline = created ? [] : await groupInlinePolicies(iam, GroupName);
-  const others = created
-    ? []
-    : (await groupMembers(iam, GroupName)).filter(
-        (u) => u.UserName?.toLowerCase() !== config.userName.toLowerCase(),
-      );
+  const attached = await groupPolicies(iam, GroupName);
+  if (!attached) throw missing();
+  // The group may hold what someone else put there: another member gets the connector policy
+  // without the connector user's boundary (if still within the ceiling), another policy widens it.
+  const inline = await groupInlinePolicies(iam, GroupName);
+  const others = (await groupMembers(iam, GroupName)).filter(
+    (u) => u.UserName?.toLowerCase() !== config.userName.toLowerCase(),
+  );
   const findings: TamperFinding[] = [
     ...others.map((user) => ({
       what: `user ${user.Arn ?? user.UserName} is a member of the connector group ${GroupName}`,
@@ -230,14 +237,20 @@ async function ensureGroup(
           );
         },
       })),
-    ...inline.map((PolicyName) => ({
-      what: `inline policy ${PolicyName} on the connector group ${GroupName}`,
-      repair: async () => {
-        await unlessMissing('NoSuchEntityException', () =>
-          iam.send(new DeleteGroupPolicyCommand({ GroupName, PolicyName })),
-        );
-      },
-    })),
+    // Reported only: the member role may not delete a group policy, so that it can never remove
+    // the StackSet's ceiling (and a policy the ceiling denies beyond grants nothing anyway).
+    ...inline
+      .filter((name) => name !== CONNECTOR_CEILING_POLICY)
+      .map((PolicyName) => ({
+        what: `inline policy ${PolicyName} on the connector group ${GroupName} (casbridge may not delete group policies, so that it cannot remove the ceiling: delete it by hand)`,
+      })),
+    ...(inline.includes(CONNECTOR_CEILING_POLICY)
+      ? []
+      : [
+          {
+            what: `the connector group ${GroupName} lacks its ${CONNECTOR_CEILING_POLICY} policy (the member-role StackSet's: update the StackSet or repair its drift)`,
+          },
+        ]),
   ];
   const removed = await respondToTamper(findings, { config, step: 'policy', accountId, dryRun });
   if (removed.length > 0) {

@@ -146,6 +146,40 @@ export function templateManagedPolicies(
     });
 }
 
+/** An IAM group a template creates (AWS::IAM::Group), with its inline policies. */
+export interface TemplateGroup {
+  logicalId: string;
+  groupName: string;
+  path: string;
+  inlinePolicies: { name: string; document: Record<string, unknown> }[];
+  managedPolicyArns: string[];
+}
+
+/** The IAM groups a template creates, resolved for one account. */
+export function templateGroups(
+  template: Record<string, unknown>,
+  parameters: Record<string, string>,
+  pseudo: Pseudo,
+): TemplateGroup[] {
+  const scope = templateScope(template, parameters, pseudo);
+  return Object.entries(
+    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
+  )
+    .filter(([, resource]) => resource.Type === 'AWS::IAM::Group')
+    .map(([logicalId, resource]) => {
+      const props = resolveIntrinsics(resource.Properties ?? {}, scope) as Record<string, unknown>;
+      return {
+        logicalId,
+        groupName: String(props.GroupName ?? logicalId),
+        path: String(props.Path ?? '/'),
+        inlinePolicies: (
+          (props.Policies ?? []) as { PolicyName: string; PolicyDocument: Record<string, unknown> }[]
+        ).map((p) => ({ name: p.PolicyName, document: p.PolicyDocument })),
+        managedPolicyArns: (props.ManagedPolicyArns ?? []) as string[],
+      };
+    });
+}
+
 /** The scope a template resolves in: its parameters (defaults applied), pseudo parameters, resources. */
 export function templateScope(
   template: Record<string, unknown>,

@@ -10,7 +10,7 @@ import { AWS_MANAGED_POLICIES } from '../core/managed-policies';
 import { Rng } from '../core/rng';
 import type { IamRole, OrgAccount, PolicyDocument, PolicyVersion, World } from '../core/world';
 import { accountState, regionalState } from '../core/world';
-import { readTemplate, templateManagedPolicies, templateRoles } from './cloudformation';
+import { readTemplate, templateGroups, templateManagedPolicies, templateRoles } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
 import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
 import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
@@ -248,6 +248,19 @@ function seedMemberAccount(
             createDate: now,
           },
         ],
+      });
+    }
+    // And its connector group with the ceiling policy: casbridge only maintains what is in it.
+    for (const group of templateGroups(template, roleParameters, pseudo)) {
+      accountState(world, account.id).iam.groups.set(group.groupName.toLowerCase(), {
+        groupName: group.groupName,
+        groupId: world.rng.iamId('AGPA'),
+        arn: `arn:${world.settings.partition}:iam::${account.id}:group${group.path}${group.groupName}`,
+        path: group.path,
+        createDate: world.clock.now(),
+        members: [],
+        attachedPolicyArns: group.managedPolicyArns,
+        inlinePolicies: new Map(group.inlinePolicies.map((p) => [p.name, p.document as PolicyDocument])),
       });
     }
     for (const role of templateRoles(template, roleParameters, pseudo)) {

@@ -17,6 +17,8 @@ import {
   CreatePolicyVersionCommand,
   CreateRoleCommand,
   CreateUserCommand,
+  DeleteGroupCommand,
+  DeleteGroupPolicyCommand,
   DeleteUserPermissionsBoundaryCommand,
   IAMClient,
   PutGroupPolicyCommand,
@@ -197,7 +199,7 @@ describe('the member role refuses every escalation path', () => {
     ).rejects.toEqual(denied);
   });
 
-  it('allows a wider version of the connector policy, but the boundary keeps the connector user from using it', async () => {
+  it("allows a wider version of the connector policy, but the boundary and the group's ceiling keep the connector user from using it", async () => {
     const policyArn = connectorPolicyArn(config(), onboarded);
     await iam.send(
       new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: ALLOW_ALL, SetAsDefault: true }),
@@ -217,15 +219,59 @@ describe('the member role refuses every escalation path', () => {
     expect(
       Object.fromEntries((out.EvaluationResults ?? []).map((r) => [r.EvalActionName, r.EvalDecision])),
     ).toEqual({
-      'iam:CreateUser': 'implicitDeny',
-      'iam:AttachUserPolicy': 'implicitDeny',
-      'sts:AssumeRole': 'implicitDeny',
-      's3:PutObject': 'implicitDeny',
+      'iam:CreateUser': 'explicitDeny', // the ceiling's Deny (the boundary alone: implicitDeny)
+      'iam:AttachUserPolicy': 'explicitDeny',
+      'sts:AssumeRole': 'explicitDeny',
+      's3:PutObject': 'explicitDeny',
       'iam:ListUsers': 'allowed',
     });
     // The next reconcile puts the document back.
     expect(await ensurePolicy(iam, config(), onboarded, { dryRun: false })).toMatchObject({
       details: { reason: 'document-drift' },
+    });
+  });
+
+  it('lets no other user put in the connector group do more than the connector, even with the connector policy rewritten to allow everything', async () => {
+    // Both through the member role, as a compromised central function could: a version allowing
+    // "*", and alice (who has no boundary) in the connector group.
+    const policyArn = connectorPolicyArn(config(), onboarded);
+    await iam.send(
+      new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: ALLOW_ALL, SetAsDefault: true }),
+    );
+    await iam.send(new AddUserToGroupCommand({ GroupName: GROUP, UserName: 'alice' }));
+    const out = await (await admin(onboarded)).send(
+      new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: `arn:aws:iam::${onboarded}:user/alice`,
+        ActionNames: [
+          'iam:CreateUser',
+          'iam:AttachUserPolicy',
+          'sts:AssumeRole',
+          's3:PutObject',
+          'iam:ListUsers',
+        ],
+      }),
+    );
+    // The StackSet's ceiling on the group denies everything but the connector's list.
+    expect(
+      Object.fromEntries((out.EvaluationResults ?? []).map((r) => [r.EvalActionName, r.EvalDecision])),
+    ).toEqual({
+      'iam:CreateUser': 'explicitDeny',
+      'iam:AttachUserPolicy': 'explicitDeny',
+      'sts:AssumeRole': 'explicitDeny',
+      's3:PutObject': 'explicitDeny',
+      'iam:ListUsers': 'allowed',
+    });
+    // The member role can take the ceiling away neither with its policy nor with the group.
+    await expect(
+      iam.send(new DeleteGroupPolicyCommand({ GroupName: GROUP, PolicyName: 'casbridge-ceiling' })),
+    ).rejects.toEqual(denied);
+    await expect(iam.send(new DeleteGroupCommand({ GroupName: GROUP }))).rejects.toEqual(denied);
+    // The next reconcile puts the document back and takes alice out of the group.
+    expect(await ensurePolicy(iam, config(), onboarded, { dryRun: false })).toMatchObject({
+      details: {
+        reason: 'document-drift',
+        removed: `user arn:aws:iam::${onboarded}:user/alice is a member of the connector group ${GROUP}`,
+      },
     });
   });
 

