@@ -60,7 +60,13 @@ describe('the state machine run locally over a 60-account organization', () => {
         step: expected.step,
         skip: expected.skip,
       });
-      if (expected.outcome === 'SUCCEEDED') {
+      if (expected.outcome === 'SUCCEEDED' && label === 'throttled') {
+        // 30% of its IAM and CloudTrail calls are throttled: when a call's SDK retries run out,
+        // the state machine's Retry runs the step again, and that attempt finds what the first
+        // one made (its action `updated` or `unchanged`, the end state the same). Which steps that
+        // happens to is chance, so only the end state is asserted here.
+        expect(account?.connector).toBe('AWAITING_CONNECTION');
+      } else if (expected.outcome === 'SUCCEEDED') {
         expect(account?.steps).toMatchObject({
           access: { action: 'unchanged' },
           // The two-keys account already has casbridge's user (without the boundary, which it
