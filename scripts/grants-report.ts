@@ -8,9 +8,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { GRANTS_NOT_CALLED_BY_CODE, templateGrants } from '../sandbox/scenario/template-grants';
+import { terminal } from './render/terminal-text';
 
 const ROOT = path.resolve(__dirname, '..');
-const USAGE_DIR = path.join(ROOT, 'out/grant-usage');
+// Written by test/grant-usage-reporter.cjs after each full run of the suite.
+const USAGE_DIR = path.join(ROOT, 'out/grant-usage/last-full-run');
 
 function usedGrants(): Set<string> | undefined {
   let files: string[];
@@ -31,7 +33,9 @@ function usedGrants(): Set<string> | undefined {
 function main(): void {
   const used = usedGrants();
   if (!used) {
-    process.stderr.write(`grants: no usage recorded in ${USAGE_DIR}: run the whole suite first (npm test)\n`);
+    terminal(process.stderr).write(
+      `grants: no usage recorded in ${USAGE_DIR}: run the whole suite first (npm test)\n`,
+    );
     process.exitCode = 1;
     return;
   }
@@ -51,8 +55,8 @@ function main(): void {
     lines.push(`  ${action.padEnd(40)} ${sid.padEnd(28)} ${grant.resource}\n      ${verdict}`);
     byRole.set(role, lines);
   }
-  for (const [role, lines] of byRole) process.stdout.write(`${role}\n${lines.join('\n')}\n\n`);
-  process.stdout.write(`${unused} grant(s) no test used\n`);
+  for (const [role, lines] of byRole) terminal(process.stdout).write(`${role}\n${lines.join('\n')}\n\n`);
+  terminal(process.stdout).write(`${unused} grant(s) no test used\n`);
   if (unused > 0) process.exitCode = 1;
 }
 

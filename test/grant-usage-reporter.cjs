@@ -5,12 +5,14 @@
  * when it closes (sandbox/core/grant-usage.ts); this reporter reads them all once every test file
  * has finished. A run of some test files only, or one that already failed, is not judged.
  */
-const { readdirSync, readFileSync, rmSync } = require('node:fs');
+const { readdirSync, readFileSync, renameSync, rmSync } = require('node:fs');
 const path = require('node:path');
 
 if (!require.extensions['.ts']) require('tsx/cjs');
 
-const DIR = path.resolve(__dirname, '../out/grant-usage');
+const DIR = path.resolve(__dirname, '../out/grant-usage/run');
+// What the last full run used, kept for `npm run grants` (scripts/grants-report.ts).
+const LAST_FULL_RUN = path.resolve(__dirname, '../out/grant-usage/last-full-run');
 // Read by the sandbox in every test process (and in the CLI processes the tests start).
 process.env.CASBRIDGE_GRANT_USAGE_DIR = DIR;
 
@@ -48,6 +50,8 @@ class GrantUsageReporter {
     for (const file of files) {
       for (const key of JSON.parse(readFileSync(path.join(DIR, file), 'utf8')).used) used.add(key);
     }
+    rmSync(LAST_FULL_RUN, { recursive: true, force: true });
+    if (files.length > 0) renameSync(DIR, LAST_FULL_RUN);
     const unused = templateGrants().filter(
       (g) => !used.has(g.key) && !GRANTS_NOT_CALLED_BY_CODE.some((x) => x.pattern.test(g.key)),
     );
