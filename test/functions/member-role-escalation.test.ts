@@ -111,6 +111,23 @@ describe('the member role refuses every escalation path', () => {
     return out.EvaluationResults?.[0]?.EvalDecision === 'allowed';
   }
 
+  /** What IAM decides for a principal of the account on the high-risk actions these tests try. */
+  async function highRiskDecisions(accountId: string, principalArn: string): Promise<Record<string, string>> {
+    const out = await (await admin(accountId)).send(
+      new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: principalArn,
+        ActionNames: [
+          'iam:CreateUser',
+          'iam:AttachUserPolicy',
+          'sts:AssumeRole',
+          's3:PutObject',
+          'iam:ListUsers',
+        ],
+      }),
+    );
+    return Object.fromEntries((out.EvaluationResults ?? []).map((r) => [r.EvalActionName, r.EvalDecision]));
+  }
+
   it('refuses attaching AdministratorAccess to the connector user', async () => {
     await expect(
       iam.send(new AttachUserPolicyCommand({ UserName: USER, PolicyArn: ADMINISTRATOR })),
@@ -204,21 +221,7 @@ describe('the member role refuses every escalation path', () => {
     await iam.send(
       new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: ALLOW_ALL, SetAsDefault: true }),
     );
-    const out = await (await admin(onboarded)).send(
-      new SimulatePrincipalPolicyCommand({
-        PolicySourceArn: connectorUserArn(config(), onboarded),
-        ActionNames: [
-          'iam:CreateUser',
-          'iam:AttachUserPolicy',
-          'sts:AssumeRole',
-          's3:PutObject',
-          'iam:ListUsers',
-        ],
-      }),
-    );
-    expect(
-      Object.fromEntries((out.EvaluationResults ?? []).map((r) => [r.EvalActionName, r.EvalDecision])),
-    ).toEqual({
+    expect(await highRiskDecisions(onboarded, connectorUserArn(config(), onboarded))).toEqual({
       'iam:CreateUser': 'explicitDeny', // the ceiling's Deny (the boundary alone: implicitDeny)
       'iam:AttachUserPolicy': 'explicitDeny',
       'sts:AssumeRole': 'explicitDeny',
@@ -239,22 +242,8 @@ describe('the member role refuses every escalation path', () => {
       new CreatePolicyVersionCommand({ PolicyArn: policyArn, PolicyDocument: ALLOW_ALL, SetAsDefault: true }),
     );
     await iam.send(new AddUserToGroupCommand({ GroupName: GROUP, UserName: 'alice' }));
-    const out = await (await admin(onboarded)).send(
-      new SimulatePrincipalPolicyCommand({
-        PolicySourceArn: `arn:aws:iam::${onboarded}:user/alice`,
-        ActionNames: [
-          'iam:CreateUser',
-          'iam:AttachUserPolicy',
-          'sts:AssumeRole',
-          's3:PutObject',
-          'iam:ListUsers',
-        ],
-      }),
-    );
     // The StackSet's ceiling on the group denies everything but the connector's list.
-    expect(
-      Object.fromEntries((out.EvaluationResults ?? []).map((r) => [r.EvalActionName, r.EvalDecision])),
-    ).toEqual({
+    expect(await highRiskDecisions(onboarded, `arn:aws:iam::${onboarded}:user/alice`)).toEqual({
       'iam:CreateUser': 'explicitDeny',
       'iam:AttachUserPolicy': 'explicitDeny',
       'sts:AssumeRole': 'explicitDeny',
