@@ -105,9 +105,12 @@ export class LimitReachedError extends CasBridgeError {
   readonly retryable = false;
   readonly remediation: string;
 
-  constructor(message: string, remediation: string, options: CasBridgeErrorOptions = {}) {
+  /** `remediation` names the quota's fix where the thrower knows it; without it, both quotas' fixes. */
+  constructor(message: string, remediation?: string, options: CasBridgeErrorOptions = {}) {
     super(message, options);
-    this.remediation = remediation;
+    this.remediation =
+      remediation ??
+      "An AWS quota named in the message is full: for CloudTrail's 5 trails per Region, delete an unused trail in that Region or rely on an organization trail (CASBRIDGE_ORG_TRAIL=skip); for the connector user's two access keys, delete the unused one by hand. Then run casbridge again.";
   }
 }
 
@@ -173,7 +176,7 @@ export class OffboardingBlockedError extends CasBridgeError {
   readonly name = 'OffboardingBlocked';
   readonly retryable = false;
   readonly remediation =
-    'Something casbridge did not create still holds on to the connector user or policy (another policy attached to the user, the connector policy attached elsewhere, a login profile or other credentials); remove it by hand, then start an offboard run again.';
+    'Something casbridge did not create still holds on to the connector user or policy (the message names it and what IAM refused to delete: another policy attached to the user, the connector policy attached to another user, group or role, a login profile, an MFA device or a signing certificate); remove it by hand, then start a retry-failed run: it offboards the account again (never onboards it), and the steps already done are skipped.';
 }
 
 export class WebhookFailedError extends CasBridgeError {
@@ -225,12 +228,18 @@ export class ConnectorUserTamperedError extends CasBridgeError {
   constructor(
     message: string,
     readonly findings: string[],
-    options: CasBridgeErrorOptions & { repairable: boolean },
+    /** Unknown for an error rebuilt from its name and message after a Catch: both ways are named. */
+    options: CasBridgeErrorOptions & { repairable?: boolean },
   ) {
     super(message, options);
-    this.remediation = options.repairable
-      ? 'Find out who changed the connector user and why (CloudTrail), then remove what the message names by hand, or set CASBRIDGE_TAMPER_RESPONSE=repair and let the next run remove it.'
-      : "casbridge cannot remove this itself: find out who changed the connector user and why (CloudTrail), then remove by hand what the message names (a group not casbridge's: remove the user from it; an allowed high-risk action: the policy granting it) and run casbridge again.";
+    const byHand =
+      "remove by hand what the message names (a group not casbridge's: remove the user from it; an allowed high-risk action: the policy granting it) and run casbridge again";
+    this.remediation =
+      options.repairable === true
+        ? 'Find out who changed the connector user and why (CloudTrail), then remove what the message names by hand, or set CASBRIDGE_TAMPER_RESPONSE=repair and let the next run remove it.'
+        : options.repairable === false
+          ? `casbridge cannot remove this itself: find out who changed the connector user and why (CloudTrail), then ${byHand}.`
+          : `Find out who changed the connector user and why (CloudTrail), then ${byHand}; a policy, group membership, console password or key casbridge owns can instead be removed by the next run with CASBRIDGE_TAMPER_RESPONSE=repair.`;
   }
 }
 
@@ -252,6 +261,68 @@ export class ConnectorSecretMismatchError extends CasBridgeError {
     super(message, options);
     this.remediation = `Replace the key: delete access key ${key.accessKeyId} of IAM user ${key.userName} in account ${key.accountId} (aws iam delete-access-key --user-name ${key.userName} --access-key-id ${key.accessKeyId}); the next run's access key step creates a new key, writes its secret to ${key.secretName} and hands it off again. Find who overwrote the secret in CloudTrail (PutSecretValue on ${key.secretName}).`;
   }
+}
+
+/**
+ * A task that ran past its timeout: Step Functions' own `States.Timeout` (the state's
+ * TimeoutSeconds) or `States.HeartbeatTimeout`, or Lambda's `Sandbox.Timedout` (the function's
+ * timeout). No task throws it: the report gives this name to what the Catch received, so a
+ * report never carries a raw States.* name. No Retry follows a timeout.
+ */
+export class TaskTimedOutError extends CasBridgeError {
+  readonly name = 'TaskTimedOut';
+  readonly retryable = false;
+  readonly remediation =
+    "The step ran past its timeout (the state's TimeoutSeconds, or the function's Lambda timeout) and was stopped without a retry; the steps before it are kept. Find the call that hung in the function's logs by run id and account id (an AWS endpoint that does not answer, a webhook that never responds), fix that, then start a retry-failed run: every step is idempotent and redoes only what is missing.";
+}
+
+/**
+ * A task failure casbridge has no name for, given one by the report: Lambda could not run the
+ * function (`Lambda.*`, `Runtime.*`: throttled, out of memory, a broken deployment), the state
+ * machine's role may not invoke it (`States.Permissions`), or the code let an error through that
+ * it does not classify (an AWS error name, a bug). The message keeps the original name.
+ */
+export class TaskFailedError extends CasBridgeError {
+  readonly name = 'TaskFailed';
+  readonly retryable = false;
+  readonly remediation: string;
+
+  constructor(message: string, options: CasBridgeErrorOptions & { original: string }) {
+    super(message, options);
+    const { original } = options;
+    this.remediation = /^(Lambda|Runtime)\./.test(original)
+      ? `Lambda could not run the step's function (${original}: throttled past the retries, out of memory, or a broken deployment); check the function's logs and its concurrency and memory settings, redeploy if the package is broken, then start a retry-failed run.`
+      : original === 'States.Permissions'
+        ? "The state machine's role may not invoke the step's function: redeploy the casbridge stack (serverless.yml grants lambda:InvokeFunction on each function), then start a retry-failed run."
+        : `The step failed with an error casbridge does not classify (${original}): this is a casbridge bug. Report it with the run id and account id and the function's log lines for them; the account is left as the steps before it made it, and a retry-failed run retries it once the bug is fixed.`;
+  }
+}
+
+const RUN_NAMING_IT =
+  "so nothing recorded its outcome in the ledger and a retry-failed run does not see it: start a run naming it (casbridge run --mode <the run's mode> --accounts <account id>)";
+
+/** WriteReport's name for an account of the targets that the map run's results do not mention. */
+export class ResultMissingError extends CasBridgeError {
+  readonly name = 'ResultMissing';
+  readonly retryable = false;
+  readonly remediation =
+    `The map run's results in the reports bucket say nothing of this account, ${RUN_NAMING_IT}; if it recurs, check the map run's ResultWriter files under runs/<run id>/map/.`;
+}
+
+/** WriteReport's name for an account whose child execution ended (stopped, aborted) without a result. */
+export class NotProcessedError extends CasBridgeError {
+  readonly name = 'NotProcessed';
+  readonly retryable = false;
+  readonly remediation =
+    `The map run stopped before this account's child execution finished (the execution was stopped or the map run failed), ${RUN_NAMING_IT}.`;
+}
+
+/** WriteReport's name for a child execution whose output is not an account result. */
+export class InvalidAccountResultError extends CasBridgeError {
+  readonly name = 'InvalidAccountResult';
+  readonly retryable = false;
+  readonly remediation =
+    "The record task returned something that is not an account result: a casbridge bug, or functions of two casbridge versions in one stack. Redeploy the stack so every function is the same version, report it with the run id, then run the account again (casbridge run --mode <the run's mode> --accounts <account id>).";
 }
 
 /** Names of the errors the state machine retries. */
@@ -281,6 +352,13 @@ export const ERROR_NAMES = [
   'OffboardingBlocked',
   'ConnectorUserTampered',
   'ConnectorGroupMissing',
+  // Given by the report to what a Catch received without a casbridge name (States.*, Lambda.*).
+  'TaskTimedOut',
+  'TaskFailed',
+  // WriteReport's names for an account the map run left without a result of its own.
+  'ResultMissing',
+  'NotProcessed',
+  'InvalidAccountResult',
 ] as const;
 
 export type ErrorName = (typeof ERROR_NAMES)[number];

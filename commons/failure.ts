@@ -1,16 +1,34 @@
 import {
+  AccessDeniedError,
+  AccountsFailedError,
   BucketPolicyNotReadyError,
   CasBridgeError,
   ConfigurationError,
+  ConnectorGroupMissingError,
+  ConnectorPermissionsMissingError,
+  ConnectorSecretMismatchError,
+  ConnectorUserTamperedError,
   classifyAwsError,
+  ERROR_NAMES,
+  type ErrorName,
   ForeignUserConflictError,
+  InvalidAccountResultError,
+  InvalidLifecycleEventError,
+  InvalidRunInputError,
   InvalidTaskInputError,
   KeyNotPropagatedError,
   LeaseHeldError,
+  LimitReachedError,
+  NotProcessedError,
+  OffboardingBlockedError,
+  ResultMissingError,
   RoleMissingError,
   RoleNotReadyError,
   type StepName,
+  TaskFailedError,
+  TaskTimedOutError,
   TransientAwsError,
+  WebhookFailedError,
 } from './errors';
 
 /** A failed account's error as the report and the ledger keep it. */
@@ -24,7 +42,10 @@ export interface FailureRecord {
 /**
  * Rebuilds the record of an error that crossed the state machine: a Catch keeps only the error's
  * name and message (Lambda serialises nothing else), so the remediation is derived again here
- * from the name, with what the account tells (an invited account's role hint).
+ * from the name, with what the account tells (an invited account's role hint). A name casbridge
+ * does not throw (Step Functions' States.*, Lambda's Lambda.*, a raw AWS error a task let
+ * through) is given a casbridge one, its original name kept at the head of the message: a report
+ * never carries an unclassified name or a generic remediation.
  */
 export function failureRecord(
   error: { name: string; message: string },
@@ -34,55 +55,91 @@ export function failureRecord(
   const rebuilt =
     error instanceof CasBridgeError ? error : rebuild(error, step, context.joinedMethod === 'INVITED');
   return {
-    name: error.name,
-    message: error.message,
-    ...(step ? { step } : rebuilt?.step ? { step: rebuilt.step } : {}),
-    remediation: rebuilt?.remediation ?? fallbackRemediation(error.name),
+    name: rebuilt.name,
+    message: rebuilt.message,
+    ...(step ? { step } : rebuilt.step ? { step: rebuilt.step } : {}),
+    remediation: rebuilt.remediation,
   };
 }
 
-function rebuild(
-  error: { name: string; message: string },
-  step: StepName | undefined,
-  invited: boolean,
-): CasBridgeError | undefined {
+type Rebuild = (message: string, options: { step?: StepName }, invited: boolean) => CasBridgeError;
+
+/**
+ * Every casbridge name, rebuilt from its message: the remediation stays the error class's own
+ * (this table only picks the class). Typed over ErrorName, so a new name cannot be left out.
+ */
+const REBUILD: Record<ErrorName, Rebuild> = {
+  RoleMissing: (m, o, invited) => new RoleMissingError(m, { ...o, invited }),
+  RoleNotReady: (m, o) => new RoleNotReadyError(m, o),
+  ForeignUserConflict: (m, o) => new ForeignUserConflictError(m, o),
+  TransientAwsError: (m, o) => new TransientAwsError(m, o),
+  BucketPolicyNotReady: (m, o) => new BucketPolicyNotReadyError(m, o),
+  KeyNotPropagated: (m, o) => new KeyNotPropagatedError(m, o),
+  WebhookFailed: (m, o) => new WebhookFailedError(m, o),
+  LeaseHeld: (m, o) => new LeaseHeldError(m, o),
+  InvalidRunInput: (m, o) => new InvalidRunInputError(m, o),
+  InvalidLifecycleEvent: (m, o) => new InvalidLifecycleEventError(m, o),
+  InvalidTaskInput: (m, o) => new InvalidTaskInputError(m, o),
+  ConfigurationError: (m, o) => new ConfigurationError(m, o),
+  AccountsFailed: (m, o) => new AccountsFailedError(m, o),
+  OffboardingBlocked: (m, o) => new OffboardingBlockedError(m, o),
+  ConnectorGroupMissing: (m, o) => new ConnectorGroupMissingError(m, o),
+  // Which quota is full is in the message; the class's default names the fix of each.
+  LimitReached: (m, o) => new LimitReachedError(m, undefined, o),
+  // Whether casbridge could repair it is not in the message: the remediation names both ways.
+  ConnectorUserTampered: (m, o) => new ConnectorUserTamperedError(m, [], o),
+  AccessDenied: (m, o) => {
+    const classified = classifyDenied(m, o.step);
+    return classified ?? new AccessDeniedError(m, undefined, o);
+  },
+  // verify-connector's message: `… is not allowed a:B, c:D (denied by a service control policy)`.
+  ConnectorPermissionsMissing: (m, o) => {
+    const listed = /is not allowed (.+?)(?: \(denied by a service control policy\))?$/.exec(m)?.[1];
+    const actions = listed ? listed.split(', ') : ['a permission named in the message'];
+    return new ConnectorPermissionsMissingError(m, actions, {
+      ...o,
+      byScp: m.endsWith('(denied by a service control policy)'),
+    });
+  },
+  // verify-connector's message names the secret, the key, the user and the account.
+  ConnectorSecretMismatch: (m, o) => {
+    const found =
+      /^The secret (\S+) holds .* access key (\S+) of IAM user (\S+) in account (\d+)/.exec(m) ?? [];
+    return new ConnectorSecretMismatchError(
+      m,
+      {
+        secretName: found[1] ?? '<the secret named in the message>',
+        accessKeyId: found[2] ?? '<the access key named in the message>',
+        userName: found[3] ?? '<the connector user>',
+        accountId: found[4] ?? '<the account>',
+      },
+      o,
+    );
+  },
+  TaskTimedOut: (m, o) => new TaskTimedOutError(m, o),
+  TaskFailed: (m, o) => new TaskFailedError(m, { ...o, original: 'TaskFailed' }),
+  ResultMissing: (m, o) => new ResultMissingError(m, o),
+  NotProcessed: (m, o) => new NotProcessedError(m, o),
+  InvalidAccountResult: (m, o) => new InvalidAccountResultError(m, o),
+};
+
+const KNOWN = new Set<string>(ERROR_NAMES);
+
+/** What a timeout is called by Step Functions (the state's, a heartbeat's) and by Lambda. */
+const TIMEOUT_NAMES = new Set(['States.Timeout', 'States.HeartbeatTimeout', 'Sandbox.Timedout']);
+
+function rebuild(error: { name: string; message: string }, step: StepName | undefined, invited: boolean) {
   const options = step ? { step } : {};
-  const m = error.message;
-  switch (error.name) {
-    case 'RoleMissing':
-      return new RoleMissingError(m, { ...options, invited });
-    case 'RoleNotReady':
-      return new RoleNotReadyError(m, options);
-    case 'ForeignUserConflict':
-      return new ForeignUserConflictError(m, options);
-    case 'TransientAwsError':
-      return new TransientAwsError(m, options);
-    case 'BucketPolicyNotReady':
-      return new BucketPolicyNotReadyError(m, options);
-    case 'KeyNotPropagated':
-      return new KeyNotPropagatedError(m, options);
-    case 'LeaseHeld':
-      return new LeaseHeldError(m, options);
-    case 'InvalidTaskInput':
-      return new InvalidTaskInputError(m, options);
-    case 'ConfigurationError':
-      return new ConfigurationError(m, options);
-    case 'AccessDenied': {
-      const classified = classifyAwsError({ name: 'AccessDenied', message: m }, step ?? 'access');
-      return classified instanceof CasBridgeError ? classified : undefined;
-    }
-    default:
-      return undefined;
-  }
+  if (KNOWN.has(error.name)) return REBUILD[error.name as ErrorName](error.message, options, invited);
+  // The original name leads the message: it is what the logs and AWS's documentation know.
+  const message = error.message ? `${error.name}: ${error.message}` : error.name;
+  if (TIMEOUT_NAMES.has(error.name)) return new TaskTimedOutError(message, options);
+  return new TaskFailedError(message, { ...options, original: error.name });
 }
 
-function fallbackRemediation(name: string): string {
-  if (name === 'States.Timeout')
-    return 'The task timed out; it is retried on the next run. If it recurs, raise the task timeout or look for a slow AWS endpoint.';
-  if (name.startsWith('Lambda.')) return 'Lambda failed to run the task; it is retried on the next run.';
-  if (name === 'LimitReached')
-    return 'An AWS quota named in the message is full: free one (an unused trail or access key) and run again.';
-  return 'Unexpected error: look up the run id and account id in the logs, then start a retry-failed run.';
+function classifyDenied(message: string, step: StepName | undefined): CasBridgeError | undefined {
+  const classified = classifyAwsError({ name: 'AccessDenied', message }, step ?? 'access');
+  return classified instanceof CasBridgeError ? classified : undefined;
 }
 
 /**

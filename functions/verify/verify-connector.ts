@@ -271,7 +271,7 @@ async function proveKey(deps: VerifyDeps, accountId: string, keyId: string): Pro
       } catch (error) {
         if (awsErrorName(error) === 'SignatureDoesNotMatch') {
           throw new ConnectorSecretMismatchError(
-            `The secret ${connectorSecretName(deps.config, accountId)} holds a secret access key that does not sign for access key ${keyId} of account ${accountId}: STS refused the signature`,
+            `The secret ${connectorSecretName(deps.config, accountId)} holds a secret access key that does not sign for access key ${keyId} of IAM user ${deps.config.userName} in account ${accountId}: STS refused the signature`,
             {
               accountId,
               accessKeyId: keyId,
