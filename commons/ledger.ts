@@ -30,6 +30,11 @@ export interface LedgerItem {
   connector: ConnectorStatus;
   lastOutcome?: Outcome;
   lastRunId?: string;
+  /**
+   * The mode the account was last worked in (a retry-failed run works each account in the mode of
+   * the run where it failed): what retry-failed retries it as. Absent on items written before it.
+   */
+  lastMode?: 'onboard' | 'reconcile' | 'offboard' | 'retry-failed';
   lastRunAt?: string;
   lastError?: LedgerError | null;
   accessKeyId?: string;

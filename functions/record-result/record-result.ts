@@ -47,6 +47,8 @@ export async function recordResult(
         ou: account.ou,
         lastOutcome: outcome,
         lastRunId: runId,
+        // What retry-failed retries the account as (resolve-targets workMode).
+        lastMode: input.mode,
         lastRunAt: new Date().toISOString(),
         lastError: error ?? null,
         ...(outcome === 'SUCCEEDED' && input.mode !== 'offboard' ? { desiredStateHash } : {}),

@@ -65,12 +65,13 @@ export async function resolveTargets(deps: ResolveDependencies, event: unknown):
     throw classifyAwsError(error, 'resolve');
   }
   const { run } = plan;
-  const items: TaskInput[] = plan.targets.map((account) => ({
+  const items: TaskInput[] = plan.targets.map(({ mode, ...account }) => ({
     runId: run.runId,
-    // Items keep the run's mode: the map routes only `offboard` apart, so retry-failed (like
-    // onboard and reconcile) runs the ensure pipeline, and every task's log line and the report
-    // still say which kind of run it was.
-    mode: run.mode,
+    // The mode the account is worked in, which the map routes on (only `offboard` apart): the
+    // run's, but for retry-failed the mode of the run where the account failed, so a blocked
+    // offboarding is retried as an offboarding, never as an onboarding. The run id and the
+    // report still say it was a retry-failed run.
+    mode,
     dryRun: run.dryRun,
     account: {
       accountId: account.accountId,
@@ -96,9 +97,12 @@ export async function resolveTargets(deps: ResolveDependencies, event: unknown):
 
 // ---------------------------------------------------------------- planning
 
+/** An account to work on, in the mode it is worked in (workMode). */
+type Target = OrganizationAccount & { mode: TaskInput['mode'] };
+
 interface Plan {
   run: RunContext;
-  targets: OrganizationAccount[];
+  targets: Target[];
   skipped: SkippedAccount[];
 }
 
@@ -228,10 +232,10 @@ function partition(
   managementAccountId: string,
   selection: readonly OrganizationAccount[],
   facts: (accountId: string) => { named: boolean; ledger: LedgerItem | undefined },
-): { targets: OrganizationAccount[]; skipped: SkippedAccount[] } {
+): { targets: Target[]; skipped: SkippedAccount[] } {
   const excluded = new Set(deps.config.excludedAccounts);
   const nowMs = deps.now().getTime();
-  const targets: OrganizationAccount[] = [];
+  const targets: Target[] = [];
   const skipped: SkippedAccount[] = [];
   for (const account of selection) {
     const { named, ledger } = facts(account.accountId);
@@ -245,9 +249,19 @@ function partition(
       nowMs,
     });
     if (reason) skipped.push({ accountId: account.accountId, name: account.name, ou: account.ou, reason });
-    else targets.push(account);
+    else targets.push({ ...account, mode: workMode(run.mode, ledger) });
   }
   return { targets, skipped };
+}
+
+/**
+ * The mode an account is worked in: the run's, except that retry-failed retries an account that
+ * failed in the mode of the run where it failed (the ledger's lastMode, written by RecordResult).
+ * An item recorded before lastMode existed names that run's mode at the head of its run id.
+ */
+export function workMode(mode: RunMode, ledger: LedgerItem | undefined): RunMode {
+  if (mode !== 'retry-failed' || ledger?.lastOutcome !== 'FAILED') return mode;
+  return ledger.lastMode ?? (ledger.lastRunId?.startsWith('offboard-') ? 'offboard' : 'onboard');
 }
 
 interface SkipContext {
@@ -279,11 +293,13 @@ function skipReason(account: OrganizationAccount, ctx: SkipContext): SkipReason 
   const state = account.state ?? '';
   const inactive = INACTIVE[state];
   if (state === 'PENDING_ACTIVATION') return 'pending-activation';
-  if (ctx.mode === 'offboard') {
+  if (workMode(ctx.mode, ctx.ledger) === 'offboard') {
     // Offboarding removes a working connector, so an ACTIVE account is offboarded only when named
     // by id: an OU or the whole organization selects only the accounts that have left (a
-    // mistyped OU must not disconnect a branch of the organization).
-    if (!inactive && !(state === 'ACTIVE' && ctx.named)) return 'out-of-scope';
+    // mistyped OU must not disconnect a branch of the organization). A retried offboarding was
+    // in the scope of the offboard run where it failed.
+    const chosen = ctx.named || ctx.mode === 'retry-failed';
+    if (!inactive && !(state === 'ACTIVE' && chosen)) return 'out-of-scope';
   } else {
     if (inactive) return inactive;
     // A State AWS adds later is not worked on until casbridge knows what it means.

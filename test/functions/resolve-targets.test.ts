@@ -223,13 +223,33 @@ describe('ResolveTargets', () => {
       await ledger(claims).update(defaultAccountId(13), { lastOutcome: 'FAILED' }); // suspended since
       const { run, targets, skipped } = await resolve({ mode: 'retry-failed' });
       expect(targetIds(targets)).toEqual([defaultAccountId(9), defaultAccountId(10)]);
-      expect(targets.every((t) => t.mode === 'retry-failed')).toBe(true);
+      // An account that failed onboarding is retried as an onboarding (no lastMode: recorded before it).
+      expect(targets.map((t) => t.mode)).toEqual(['onboard', 'onboard']);
+      expect(targets.every((t) => t.runId.startsWith('retry-failed-'))).toBe(true);
       const reasons = new Map(skipped.map((s) => [s.accountId, s.reason]));
       expect(reasons.get(defaultAccountId(11))).toBe('not-failed-last-run');
       expect(reasons.get(defaultAccountId(1))).toBe('not-failed-last-run');
       expect(reasons.get(defaultAccountId(13))).toBe('suspended');
       // Every account of the organization is accounted for, once.
       expect(run.targets.count + run.skipped.count).toBe(ACCOUNTS + 1);
+    });
+
+    it('retries each failed account in the mode of the run where it failed, a blocked offboarding as an offboarding', async () => {
+      // A suspended account whose offboarding failed, an ACTIVE one named in an offboard run that
+      // failed (recorded before lastMode: its run id says so), and a failed reconcile.
+      await ledger(claims).update(defaultAccountId(13), { lastOutcome: 'FAILED', lastMode: 'offboard' });
+      await ledger(claims).update(defaultAccountId(9), {
+        lastOutcome: 'FAILED',
+        lastRunId: 'offboard-20260101T000000-abc123',
+      });
+      await ledger(claims).update(defaultAccountId(10), { lastOutcome: 'FAILED', lastMode: 'reconcile' });
+      const { targets } = await resolve({ mode: 'retry-failed' });
+      expect(targets.map((t) => [t.account.accountId, t.mode])).toEqual([
+        [defaultAccountId(9), 'offboard'],
+        [defaultAccountId(10), 'reconcile'],
+        [defaultAccountId(13), 'offboard'],
+      ]);
+      expect(targets.every((t) => t.runId.startsWith('retry-failed-'))).toBe(true);
     });
 
     it('offboards the suspended and closed accounts, and an ACTIVE one only when named', async () => {
