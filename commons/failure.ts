@@ -117,7 +117,9 @@ const REBUILD: Record<ErrorName, Rebuild> = {
     );
   },
   TaskTimedOut: (m, o) => new TaskTimedOutError(m, o),
-  TaskFailed: (m, o) => new TaskFailedError(m, { ...o, original: 'TaskFailed' }),
+  // Its message starts with the name it was given for (rebuild below).
+  TaskFailed: (m, o) =>
+    new TaskFailedError(m, { ...o, original: /^([\w.]+)(?::|$)/.exec(m)?.[1] ?? 'TaskFailed' }),
   ResultMissing: (m, o) => new ResultMissingError(m, o),
   NotProcessed: (m, o) => new NotProcessedError(m, o),
   InvalidAccountResult: (m, o) => new InvalidAccountResultError(m, o),

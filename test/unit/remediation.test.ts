@@ -153,6 +153,8 @@ describe('every error in a report', () => {
       expect(error).toMatchObject({ name, step: 'access', remediation: expect.stringMatching(remediation) });
       expect(error.message.startsWith(failure?.Error ?? '?')).toBe(true);
       expect(ERROR_NAMES).toContain(error.name);
+      // Recorded once, it keeps its name and remediation when read back (a failed child's result).
+      expect(failureRecord(error, { step: 'access' })).toEqual(error);
     }
   });
 
