@@ -108,6 +108,27 @@ async function converge(
   const { iam, config } = deps;
   // Its tags name the keys offboarding deleted: a scheduled secret counts as none until restored.
   const scheduled = found?.DeletedDate ? found : undefined;
+  if (scheduled && keys.some((k) => k.AccessKeyId === secretTag(scheduled, KEY_TAG))) {
+    // An offboarding that could not reach the account left the user its key: the secret still
+    // holds that key, so it is restored as it was and the key kept (no new key to hand off).
+    if (dryRun) return { action: 'updated', reason: 'dry-run', ...restoredDetails(scheduled) };
+    await restoreConnectorSecret(deps.secrets, scheduled.ARN);
+    const kept = await converge(
+      deps,
+      accountId,
+      now,
+      keys,
+      { ...scheduled, DeletedDate: undefined },
+      false,
+      ledger,
+    );
+    return {
+      ...kept,
+      action: kept.action === 'unchanged' ? 'updated' : kept.action,
+      reason: kept.reason ?? 'secret-restored',
+      details: { ...kept.details, secret: 'restored' },
+    };
+  }
   const secret = scheduled ? undefined : found;
   const currentId = secretTag(secret, KEY_TAG);
   const pendingId = secretTag(secret, PENDING_KEY_TAG);

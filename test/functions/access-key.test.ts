@@ -8,6 +8,7 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import {
+  DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
@@ -233,5 +234,35 @@ describe('the access key step', () => {
     expect(result).toMatchObject({ action: 'created', details: { accessKeyId: left[0]?.AccessKeyId } });
     expect(left).toHaveLength(1);
     expect((await secret()).accessKeyId).toBe(left[0]?.AccessKeyId);
+  });
+
+  it('restores a secret scheduled for deletion that still holds the key in service, keeping that key', async () => {
+    // An offboarding that could not reach the account scheduled the secret and left user and key.
+    const { accountId, deps, keys, secret } = await prepare(10);
+    const first = await ensureAccessKey(deps, accountId, { dryRun: false });
+    const operator = new SecretsManagerClient(sandbox().clientConfig());
+    const name = connectorSecretName(config(), accountId);
+    await operator.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
+
+    expect(await ensureAccessKey(deps, accountId, { dryRun: true })).toEqual({
+      action: 'updated',
+      reason: 'dry-run',
+      details: { secret: 'restored', secretArn: first.details?.secretArn },
+    });
+    expect((await operator.send(new DescribeSecretCommand({ SecretId: name }))).DeletedDate).toBeInstanceOf(
+      Date,
+    );
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+      action: 'updated',
+      reason: 'secret-restored',
+      details: {
+        accessKeyId: first.details?.accessKeyId,
+        secretArn: first.details?.secretArn,
+        secret: 'restored',
+      },
+    });
+    expect((await keys()).map((k) => k.AccessKeyId)).toEqual([first.details?.accessKeyId]);
+    expect((await secret()).accessKeyId).toBe(first.details?.accessKeyId);
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({ action: 'unchanged' });
   });
 });
