@@ -12,6 +12,7 @@ import { getRuntime } from '../../commons/runtime';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { captureOutput } from '../support/capture-output';
 import { setLambdaEnvironment } from '../support/lambda-env';
+import { runStateMachine } from '../support/local-run';
 import { accountInput, loadPipeline, OFFBOARD_STEPS, type PipelineRunner } from '../support/pipeline';
 import { sandboxConfig } from '../support/product';
 import { assumeRole, useSandbox } from '../support/sandbox';
@@ -165,5 +166,26 @@ describe('onboarding an account again after it was offboarded', () => {
     const secret = await describe_(id);
     expect(secret.ARN).not.toBe(arn);
     expect(secret.Tags).toContainEqual({ Key: KEY_TAG, Value: (await storedKey(id)).accessKeyId });
+  });
+
+  it('through the state machine: an onboard run naming the account the day it was offboarded onboards it', async () => {
+    const id = defaultAccountId(HEALTHY[3] ?? 5);
+    const run = async (mode: string) => {
+      const outcome = await runStateMachine(sandbox(), { mode, accounts: [id] });
+      expect(outcome.execution.status).toBe('SUCCEEDED');
+      return outcome.report?.accounts.find((a) => a.accountId === id);
+    };
+    expect(await run('onboard')).toMatchObject({ outcome: 'SUCCEEDED', connector: 'AWAITING_CONNECTION' });
+    const arn = (await describe_(id)).ARN;
+    expect(await run('offboard')).toMatchObject({ outcome: 'SUCCEEDED', connector: 'OFFBOARDED' });
+    const again = await run('onboard');
+    expect(again).toMatchObject({
+      outcome: 'SUCCEEDED',
+      connector: 'AWAITING_CONNECTION',
+      steps: { accessKey: { action: 'created', reason: 'secret-restored', details: { secretArn: arn } } },
+    });
+    const stored = await storedKey(id);
+    expect(JSON.stringify(again)).not.toContain(stored.secretAccessKey);
+    expect((await describe_(id)).Tags).toContainEqual({ Key: KEY_TAG, Value: stored.accessKeyId });
   });
 });
