@@ -76,9 +76,16 @@ async function reconcile(
   if (!dryRun && steps?.user?.action === 'created') {
     // The user step created the user in this run: it has no key, so no secret can hold one of its
     // keys and the new key's secret is written straight away (an older secret of that name, left
-    // by an earlier user, is found when CreateSecret says it exists).
+    // by an earlier user, is found when CreateSecret says it exists). An account offboarded before
+    // has its secret scheduled for deletion, likely still: read first, as CreateSecret would fail.
     try {
-      return await converge(deps, accountId, now, [], undefined, false, ledger);
+      const earlier =
+        ledger?.connector === 'OFFBOARDED'
+          ? await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId), {
+              includeScheduledForDeletion: true,
+            })
+          : undefined;
+      return await converge(deps, accountId, now, [], earlier, false, ledger);
     } catch (error) {
       // A retried attempt of this step meets keys an earlier one left (IAM allows two): look first.
       if (awsErrorName(error) !== 'LimitExceededException') throw error;

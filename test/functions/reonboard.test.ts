@@ -79,8 +79,24 @@ describe('onboarding an account again after it was offboarded', () => {
     const logs = captureOutput();
     const { before, arn } = await onboardedThenOffboarded(id, { connected: true });
 
+    const mark = sandbox().world.callLog.mark();
     const again = await onboard.run(accountInput(sandbox(), id, `run-${id}-2`));
     jest.restoreAllMocks();
+    // The ledger says OFFBOARDED: the secret is read before the write, not found by a failed
+    // CreateSecret, and the write is the restore, the new version and its key id tag.
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark })
+        .filter((c) => c.service === 'secretsmanager' || c.operation === 'CreateAccessKey')
+        .map((c) => `${c.service}:${c.operation}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`),
+    ).toEqual([
+      'secretsmanager:DescribeSecret',
+      'iam:CreateAccessKey',
+      'secretsmanager:RestoreSecret',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:TagResource',
+      'secretsmanager:GetSecretValue', // verify proves the new key
+    ]);
 
     expect(again.error).toBeUndefined();
     expect(again).toMatchObject({
