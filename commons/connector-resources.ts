@@ -8,6 +8,7 @@ import {
 import {
   DescribeSecretCommand,
   type DescribeSecretCommandOutput,
+  RestoreSecretCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { awsErrorName } from './errors';
@@ -56,6 +57,17 @@ export async function describeConnectorSecret(
     secrets.send(new DescribeSecretCommand({ SecretId: name })),
   );
   return out?.DeletedDate && !options.includeScheduledForDeletion ? undefined : out;
+}
+
+/**
+ * Cancels the scheduled deletion of the connector secret (offboarding's 7-day recovery window),
+ * by the ARN DescribeSecret gave, so the secret keeps the ARN a hand-off may already have named.
+ */
+export async function restoreConnectorSecret(
+  secrets: SecretsManagerClient,
+  arn: string | undefined,
+): Promise<void> {
+  await secrets.send(new RestoreSecretCommand({ SecretId: arn }));
 }
 
 export function secretTag(secret: DescribeSecretCommandOutput | undefined, key: string): string | undefined {

@@ -22,6 +22,7 @@ import {
   describeConnectorSecret,
   KEY_TAG,
   PENDING_KEY_TAG,
+  restoreConnectorSecret,
   secretTag,
   unlessMissing,
 } from '../../commons/connector-resources';
@@ -75,9 +76,16 @@ async function reconcile(
   if (!dryRun && steps?.user?.action === 'created') {
     // The user step created the user in this run: it has no key, so no secret can hold one of its
     // keys and the new key's secret is written straight away (an older secret of that name, left
-    // by an earlier user, is found when CreateSecret says it exists).
+    // by an earlier user, is found when CreateSecret says it exists). An account offboarded before
+    // has its secret scheduled for deletion, likely still: read first, as CreateSecret would fail.
     try {
-      return await converge(deps, accountId, now, [], undefined, false, ledger);
+      const earlier =
+        ledger?.connector === 'OFFBOARDED'
+          ? await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId), {
+              includeScheduledForDeletion: true,
+            })
+          : undefined;
+      return await converge(deps, accountId, now, [], earlier, false, ledger);
     } catch (error) {
       // A retried attempt of this step meets keys an earlier one left (IAM allows two): look first.
       if (awsErrorName(error) !== 'LimitExceededException') throw error;
@@ -86,8 +94,12 @@ async function reconcile(
   const keys = await listKeys(iam, config.userName);
   const settled = settledKey(keys, ledger, config.keyMaxAgeDays, now);
   if (settled) return settled;
-  const secret = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId));
-  return converge(deps, accountId, now, keys, secret, dryRun, ledger);
+  // A secret scheduled for deletion (the account offboarded within its recovery window) is read
+  // in the same call: it holds no key in service, but it is restored rather than created anew.
+  const found = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId), {
+    includeScheduledForDeletion: true,
+  });
+  return converge(deps, accountId, now, keys, found, dryRun, ledger);
 }
 
 /** From the user's keys and the connector secret as they are, to one key in service. */
@@ -96,11 +108,35 @@ async function converge(
   accountId: string,
   now: number,
   keys: AccessKeyMetadata[],
-  secret: DescribeSecretCommandOutput | undefined,
+  found: DescribeSecretCommandOutput | undefined,
   dryRun: boolean,
   ledger: LedgerView | undefined,
 ): Promise<StepResult> {
   const { iam, config } = deps;
+  // Its tags name the keys offboarding deleted: a scheduled secret counts as none until restored.
+  const scheduled = found?.DeletedDate ? found : undefined;
+  if (scheduled && keys.some((k) => k.AccessKeyId === secretTag(scheduled, KEY_TAG))) {
+    // An offboarding that could not reach the account left the user its key: the secret still
+    // holds that key, so it is restored as it was and the key kept (no new key to hand off).
+    if (dryRun) return { action: 'updated', reason: 'dry-run', ...restoredDetails(scheduled) };
+    await restoreConnectorSecret(deps.secrets, scheduled.ARN);
+    const kept = await converge(
+      deps,
+      accountId,
+      now,
+      keys,
+      { ...scheduled, DeletedDate: undefined },
+      false,
+      ledger,
+    );
+    return {
+      ...kept,
+      action: kept.action === 'unchanged' ? 'updated' : kept.action,
+      reason: kept.reason ?? 'secret-restored',
+      details: { ...kept.details, secret: 'restored' },
+    };
+  }
+  const secret = scheduled ? undefined : found;
   const currentId = secretTag(secret, KEY_TAG);
   const pendingId = secretTag(secret, PENDING_KEY_TAG);
   const current = keys.find((k) => k.AccessKeyId === currentId);
@@ -108,23 +144,16 @@ async function converge(
 
   if (!current) {
     // No key whose secret we hold (first run, key deleted, or the secret lost): issue a new one.
-    if (dryRun) return { action: 'created', reason: 'dry-run' };
+    if (dryRun)
+      return { action: 'created', reason: 'dry-run', ...(scheduled ? restoredDetails(scheduled) : {}) };
     // Keys nobody ever used are no one's connector: clear them rather than keep one by chance.
     const unused = await neverUsedStrays(iam, keys, []);
     for (const id of unused)
       await iam.send(new DeleteAccessKeyCommand({ UserName: config.userName, AccessKeyId: id }));
     const left = keys.filter((k) => !unused.includes(k.AccessKeyId ?? ''));
     await freeSlot(iam, config.userName, left, undefined);
-    const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSCURRENT');
-    return {
-      action: 'created',
-      ...(currentId ? { reason: 'secret-key-missing' } : {}),
-      details: {
-        accessKeyId: created.accessKeyId,
-        keyCreatedAt: created.createdAt,
-        secretArn: created.secretArn,
-      },
-    };
+    const created = await createKeyAndStoreSecret(deps, accountId, secret ?? scheduled, 'AWSCURRENT');
+    return createdResult(created, currentId ? 'secret-key-missing' : undefined);
   }
   if (current.Status !== 'Active') {
     if (dryRun) return { action: 'updated', reason: 'dry-run' };
@@ -256,6 +285,25 @@ function settledKey(
   };
 }
 
+/** A new key in service; `restored` when its secret had to be brought back from scheduled deletion. */
+function createdResult(created: StoredKey, reason: string | undefined): StepResult {
+  return {
+    action: 'created',
+    ...(created.restored ? { reason: 'secret-restored' } : reason ? { reason } : {}),
+    details: {
+      accessKeyId: created.accessKeyId,
+      keyCreatedAt: created.createdAt,
+      secretArn: created.secretArn,
+      ...(created.restored ? { secret: 'restored' } : {}),
+    },
+  };
+}
+
+/** What a dry run says of a secret it would restore: the ARN the hand-off will name, unchanged. */
+function restoredDetails(scheduled: DescribeSecretCommandOutput): Pick<StepResult, 'details'> {
+  return { details: { secret: 'restored', ...arnOf(scheduled) } };
+}
+
 /**
  * The secret's ARN in the step's result: with the key ids there, the register step knows the
  * secret without describing it again.
@@ -309,13 +357,26 @@ async function freeSlot(
   await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: victim.AccessKeyId }));
 }
 
-/** CreateAccessKey, then straight into Secrets Manager before anything else can fail. */
+interface StoredKey {
+  accessKeyId: string;
+  createdAt: string;
+  secretArn: string;
+  /** The secret was scheduled for deletion and RestoreSecret brought it back first. */
+  restored: boolean;
+}
+
+/**
+ * CreateAccessKey, then straight into Secrets Manager before anything else can fail. A secret
+ * scheduled for deletion (offboarded within its recovery window) is restored first: Secrets
+ * Manager refuses both CreateSecret on its name and PutSecretValue on it until then
+ * (InvalidRequestException), and restoring keeps the ARN an earlier hand-off may have named.
+ */
 async function createKeyAndStoreSecret(
   deps: AccessKeyDeps,
   accountId: string,
   secret: DescribeSecretCommandOutput | undefined,
   stage: 'AWSCURRENT' | 'AWSPENDING',
-): Promise<{ accessKeyId: string; createdAt: string; secretArn: string }> {
+): Promise<StoredKey> {
   const { iam, secrets, config } = deps;
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: config.userName }))).AccessKey;
   if (!key?.AccessKeyId || !key.SecretAccessKey) throw new Error('CreateAccessKey returned no key');
@@ -329,7 +390,13 @@ async function createKeyAndStoreSecret(
   const token = tokenFor(key.AccessKeyId);
   const tagKey = stage === 'AWSCURRENT' ? KEY_TAG : PENDING_KEY_TAG;
   const name = connectorSecretName(config, accountId);
-  const storeVersion = async (arn: string | undefined): Promise<string> => {
+  let restored = false;
+  const storeVersion = async (found: DescribeSecretCommandOutput): Promise<string> => {
+    const arn = found.ARN;
+    if (found.DeletedDate) {
+      await restoreConnectorSecret(secrets, arn);
+      restored = true;
+    }
     await secrets.send(
       new PutSecretValueCommand({
         SecretId: arn,
@@ -338,15 +405,18 @@ async function createKeyAndStoreSecret(
         VersionStages: [stage],
       }),
     );
-    await secrets.send(
-      new TagResourceCommand({ SecretId: arn, Tags: [{ Key: tagKey, Value: key.AccessKeyId }] }),
-    );
+    // A restored secret's pending tag names a key offboarding deleted: cleared in the same call.
+    const tags = [
+      { Key: tagKey, Value: key.AccessKeyId },
+      ...(restored && secretTag(found, PENDING_KEY_TAG) ? [{ Key: PENDING_KEY_TAG, Value: '' }] : []),
+    ];
+    await secrets.send(new TagResourceCommand({ SecretId: arn, Tags: tags }));
     return arn ?? '';
   };
   let secretArn: string;
   try {
     if (secret) {
-      secretArn = await storeVersion(secret.ARN);
+      secretArn = await storeVersion(secret);
     } else {
       try {
         const out = await secrets.send(
@@ -365,12 +435,17 @@ async function createKeyAndStoreSecret(
         secretArn = out.ARN ?? '';
       } catch (error) {
         // Not described first (a new user) and there after all: the key becomes its new version.
+        // InvalidRequestException is how Secrets Manager says the name's secret is scheduled for
+        // deletion (the account offboarded within the recovery window): it is restored.
+        const errorName = awsErrorName(error);
         const found =
-          awsErrorName(error) === 'ResourceExistsException'
-            ? await describeConnectorSecret(secrets, name)
+          errorName === 'ResourceExistsException' || errorName === 'InvalidRequestException'
+            ? await describeConnectorSecret(secrets, name, {
+                includeScheduledForDeletion: errorName === 'InvalidRequestException',
+              })
             : undefined;
-        if (!found) throw error;
-        secretArn = await storeVersion(found.ARN);
+        if (!found || (errorName === 'InvalidRequestException' && !found.DeletedDate)) throw error;
+        secretArn = await storeVersion(found);
       }
     }
   } catch (error) {
@@ -384,6 +459,7 @@ async function createKeyAndStoreSecret(
     accessKeyId: key.AccessKeyId,
     createdAt: (key.CreateDate ?? new Date((deps.now ?? Date.now)())).toISOString(),
     secretArn,
+    restored,
   };
 }
 

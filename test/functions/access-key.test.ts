@@ -8,6 +8,7 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import {
+  DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
@@ -233,5 +234,77 @@ describe('the access key step', () => {
     expect(result).toMatchObject({ action: 'created', details: { accessKeyId: left[0]?.AccessKeyId } });
     expect(left).toHaveLength(1);
     expect((await secret()).accessKeyId).toBe(left[0]?.AccessKeyId);
+  });
+
+  it('restores a secret scheduled for deletion that still holds the key in service, keeping that key', async () => {
+    // An offboarding that could not reach the account scheduled the secret and left user and key.
+    const { accountId, deps, keys, secret } = await prepare(10);
+    const first = await ensureAccessKey(deps, accountId, { dryRun: false });
+    const operator = new SecretsManagerClient(sandbox().clientConfig());
+    const name = connectorSecretName(config(), accountId);
+    await operator.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
+
+    expect(await ensureAccessKey(deps, accountId, { dryRun: true })).toEqual({
+      action: 'updated',
+      reason: 'dry-run',
+      details: { secret: 'restored', secretArn: first.details?.secretArn },
+    });
+    expect((await operator.send(new DescribeSecretCommand({ SecretId: name }))).DeletedDate).toBeInstanceOf(
+      Date,
+    );
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({
+      action: 'updated',
+      reason: 'secret-restored',
+      details: {
+        accessKeyId: first.details?.accessKeyId,
+        secretArn: first.details?.secretArn,
+        secret: 'restored',
+      },
+    });
+    expect((await keys()).map((k) => k.AccessKeyId)).toEqual([first.details?.accessKeyId]);
+    expect((await secret()).accessKeyId).toBe(first.details?.accessKeyId);
+    expect(await ensureAccessKey(deps, accountId, { dryRun: false })).toMatchObject({ action: 'unchanged' });
+  });
+
+  it("restores the secret an earlier user left scheduled for deletion when CreateSecret refuses the new user's", async () => {
+    // Nothing in the ledger says offboarded (the user and secret removed by hand, say): the step
+    // writes first, and Secrets Manager's InvalidRequestException sends it to restore the secret.
+    const { accountId, iam, deps, keys, secret } = await prepare(12);
+    const first = await ensureAccessKey(deps, accountId, { dryRun: false });
+    await iam.send(
+      new DeleteAccessKeyCommand({
+        UserName: 'CloudAppSecurity',
+        AccessKeyId: first.details?.accessKeyId as string,
+      }),
+    );
+    const operator = new SecretsManagerClient(sandbox().clientConfig());
+    const name = connectorSecretName(config(), accountId);
+    await operator.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
+    const mark = sandbox().world.callLog.mark();
+
+    const result = await ensureAccessKey(deps, accountId, {
+      dryRun: false,
+      steps: { user: { action: 'created' } },
+    });
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark })
+        .map((c) => `${c.operation}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`),
+    ).toEqual([
+      'CreateAccessKey',
+      'CreateSecret (InvalidRequestException)',
+      'DescribeSecret',
+      'RestoreSecret',
+      'PutSecretValue',
+      'TagResource',
+    ]);
+    const [key] = await keys();
+    expect(result).toMatchObject({
+      action: 'created',
+      reason: 'secret-restored',
+      details: { accessKeyId: key?.AccessKeyId, secretArn: first.details?.secretArn, secret: 'restored' },
+    });
+    expect((await secret()).accessKeyId).toBe(key?.AccessKeyId);
+    expect((await operator.send(new DescribeSecretCommand({ SecretId: name }))).DeletedDate).toBeUndefined();
   });
 });

@@ -170,6 +170,19 @@ describe('ResolveTargets', () => {
       expect(skipped).toEqual([]);
     });
 
+    it('onboards an ACTIVE account the ledger records as OFFBOARDED when an onboard run names it', async () => {
+      // Offboarded by name (it stays ACTIVE in the organization), then wanted back.
+      const back = defaultAccountId(14);
+      await ledger(claims).update(back, {
+        connector: 'OFFBOARDED',
+        offboardedAt: new Date().toISOString(),
+        lastOutcome: 'SUCCEEDED',
+      });
+      const { targets, skipped } = await resolve({ mode: 'onboard', accounts: [back] });
+      expect(targets.map((t) => [t.account.accountId, t.mode])).toEqual([[back, 'onboard']]);
+      expect(skipped).toEqual([]);
+    });
+
     it('skips the excluded accounts, and the management account even when named', async () => {
       const { targets, skipped } = await resolve(
         { mode: 'reconcile', accounts: [defaultAccountId(1), defaultAccountId(2), MANAGEMENT] },

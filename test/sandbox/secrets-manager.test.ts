@@ -11,8 +11,10 @@ import {
   UntagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { connectorSecretName } from '../../commons/config';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { memberRoleCredentials, useSandbox } from '../support/sandbox';
+import { sandboxConfig } from '../support/product';
+import { functionRoleCredentials, memberRoleCredentials, useSandbox } from '../support/sandbox';
 
 const TOKEN_A = 'aaaaaaaa-0000-4000-8000-000000000001';
 const TOKEN_B = 'bbbbbbbb-0000-4000-8000-000000000002';
@@ -215,6 +217,79 @@ describe('Secrets Manager', () => {
 
     await client().send(new RestoreSecretCommand({ SecretId: name }));
     expect((await client().send(new GetSecretValueCommand({ SecretId: name }))).SecretString).toBe('x');
+  });
+
+  it('refuses writes to a secret scheduled for deletion until RestoreSecret brings it back, with its ARN and tags', async () => {
+    const name = 'casbridge/delete/restored';
+    const created = await client().send(
+      new CreateSecretCommand({ Name: name, SecretString: 'x', Tags: [{ Key: 'a', Value: '1' }] }),
+    );
+    await client().send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
+    const markedForDeletion = {
+      name: 'InvalidRequestException',
+      message: "You can't perform this operation on the secret because it was marked for deletion.",
+    };
+    await expect(
+      client().send(new PutSecretValueCommand({ SecretId: name, SecretString: 'y' })),
+    ).rejects.toMatchObject(markedForDeletion);
+    await expect(
+      client().send(new TagResourceCommand({ SecretId: name, Tags: [{ Key: 'a', Value: '2' }] })),
+    ).rejects.toMatchObject(markedForDeletion);
+
+    expect(await client().send(new RestoreSecretCommand({ SecretId: created.ARN }))).toMatchObject({
+      ARN: created.ARN,
+      Name: name,
+    });
+    const restored = await client().send(new DescribeSecretCommand({ SecretId: name }));
+    expect(restored).toMatchObject({ ARN: created.ARN, Tags: [{ Key: 'a', Value: '1' }] });
+    expect(restored.DeletedDate).toBeUndefined();
+    await client().send(new PutSecretValueCommand({ SecretId: name, SecretString: 'y' }));
+    // Restored, it is no longer purged when the window it was scheduled with ends.
+    sandbox().world.clock.advance(8 * 86_400_000);
+    expect((await client().send(new GetSecretValueCommand({ SecretId: name }))).SecretString).toBe('y');
+  });
+
+  it('cannot restore a secret that does not exist or whose recovery window has ended', async () => {
+    await expect(
+      client().send(new RestoreSecretCommand({ SecretId: 'casbridge/never-created' })),
+    ).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+      message: "Secrets Manager can't find the specified secret.",
+      $metadata: { httpStatusCode: 400 },
+    });
+    const name = 'casbridge/delete/purged';
+    await client().send(new CreateSecretCommand({ Name: name, SecretString: 'x' }));
+    await client().send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
+    sandbox().world.clock.advance(7 * 86_400_000 + 1000);
+    await expect(client().send(new RestoreSecretCommand({ SecretId: name }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+
+  it('lets RestoreSecret only a role granted secretsmanager:RestoreSecret on that secret', async () => {
+    const connector = connectorSecretName(sandboxConfig(sandbox()), '200000000099');
+    const other = 'casbridge-other/restore';
+    for (const name of [connector, other]) {
+      await client().send(new CreateSecretCommand({ Name: name, SecretString: 'x' }));
+      await client().send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
+    }
+    const as = async (functionKey: string) =>
+      new SecretsManagerClient(sandbox().clientConfig(await functionRoleCredentials(sandbox(), functionKey)));
+    const denied = { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } };
+    // The offboard function schedules deletions and never undoes one.
+    await expect(
+      (await as('offboard')).send(new RestoreSecretCommand({ SecretId: connector })),
+    ).rejects.toMatchObject(denied);
+    // The access key function restores connector secrets, and no other.
+    const accessKey = await as('accessKey');
+    await expect(accessKey.send(new RestoreSecretCommand({ SecretId: other }))).rejects.toMatchObject(denied);
+    await expect(accessKey.send(new RestoreSecretCommand({ SecretId: connector }))).resolves.toHaveProperty(
+      'Name',
+      connector,
+    );
+    expect((await client().send(new DescribeSecretCommand({ SecretId: other }))).DeletedDate).toBeInstanceOf(
+      Date,
+    );
   });
 
   it('frees the name once the recovery window has passed', async () => {

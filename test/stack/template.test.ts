@@ -358,6 +358,7 @@ describe('the packaged stack', () => {
         ['secretsmanager:DescribeSecret', secrets],
         ['secretsmanager:CreateSecret', secrets],
         ['secretsmanager:PutSecretValue', secrets],
+        ['secretsmanager:RestoreSecret', secrets],
         ['secretsmanager:UpdateSecretVersionStage', secrets],
         ['secretsmanager:TagResource', secrets],
         ['kms:GenerateDataKey', key],
