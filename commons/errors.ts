@@ -87,9 +87,15 @@ export class AccessDeniedError extends CasBridgeError {
     options: CasBridgeErrorOptions & { byScp?: boolean } = {},
   ) {
     super(message, options);
+    // AWS names the denied principal only in the message: a central call (a function's own role,
+    // casbridge-<stage>-<function>) is fixed by deploying the stack, a member-account call by the
+    // StackSet.
+    const role = /assumed-role\/([\w+=,.@-]+)\//.exec(message)?.[1];
     this.remediation = options.byScp
       ? `A service control policy denies ${action ?? 'the call'} in this account; exempt casbridge's member role from it or move the account.`
-      : `The member role lacks ${action ?? 'a permission'}; redeploy the current templates/member-role.yml with the StackSet.`;
+      : role?.startsWith('casbridge-')
+        ? `casbridge's function role ${role} lacks ${action ?? 'a permission'}; deploy the current serverless.yml (npx osls deploy) so the role has what its code calls.`
+        : `The member role lacks ${action ?? 'a permission'}; redeploy the current templates/member-role.yml with the StackSet.`;
   }
 }
 

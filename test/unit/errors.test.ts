@@ -34,6 +34,21 @@ describe('casbridge errors', () => {
     expect(error.remediation).toMatch(/service control policy denies cloudtrail:CreateTrail/);
   });
 
+  it("send a central function role's denial to the stack and a member role's to the StackSet", () => {
+    const denied = (principal: string) =>
+      classifyAwsError(
+        {
+          name: 'AccessDeniedException',
+          message: `User: arn:aws:sts::999988887777:assumed-role/${principal}/s is not authorized to perform: secretsmanager:RestoreSecret on resource: arn:x because no identity-based policy allows the action`,
+        },
+        'accessKey',
+      ) as AccessDeniedError;
+    expect(denied('casbridge-prod-accessKey').remediation).toMatch(
+      /function role casbridge-prod-accessKey lacks secretsmanager:RestoreSecret; deploy the current serverless\.yml/,
+    );
+    expect(denied('CasBridgeExecutionRole').remediation).toMatch(/member role lacks .*member-role\.yml/);
+  });
+
   it('leave other AWS errors for the caller to decide', () => {
     const original = { name: 'NoSuchEntityException' };
     expect(classifyAwsError(original, 'user')).toBe(original);
