@@ -89,29 +89,16 @@ export function templateRoles(
   options: { resources?: ResourceValues; only?: readonly string[] } = {},
 ): TemplateRole[] {
   const scope = templateScope(template, parameters, pseudo, options.resources ?? {});
-  const roles: TemplateRole[] = [];
-  for (const [logicalId, resource] of Object.entries(
-    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
-  )) {
-    if (resource.Type !== 'AWS::IAM::Role') continue;
-    if (options.only && !options.only.includes(logicalId)) continue;
-    const props = resolveIntrinsics(resource.Properties ?? {}, scope) as Record<string, unknown>;
-    roles.push({
-      logicalId,
-      roleName: String(props.RoleName ?? logicalId),
-      path: String(props.Path ?? '/'),
-      maxSessionDuration: Number(props.MaxSessionDuration ?? 3600),
-      assumeRolePolicyDocument: props.AssumeRolePolicyDocument as Record<string, unknown>,
-      inlinePolicies: (
-        (props.Policies ?? []) as { PolicyName: string; PolicyDocument: Record<string, unknown> }[]
-      ).map((p) => ({
-        name: p.PolicyName,
-        document: p.PolicyDocument,
-      })),
-      managedPolicyArns: (props.ManagedPolicyArns ?? []) as string[],
-    });
-  }
-  return roles;
+  const selected = (logicalId: string) => !options.only || options.only.includes(logicalId);
+  return resolvedResources(template, 'AWS::IAM::Role', scope, selected).map(([logicalId, props]) => ({
+    logicalId,
+    roleName: String(props.RoleName ?? logicalId),
+    path: String(props.Path ?? '/'),
+    maxSessionDuration: Number(props.MaxSessionDuration ?? 3600),
+    assumeRolePolicyDocument: props.AssumeRolePolicyDocument as Record<string, unknown>,
+    inlinePolicies: inlinePoliciesOf(props),
+    managedPolicyArns: (props.ManagedPolicyArns ?? []) as string[],
+  }));
 }
 
 /** A customer managed policy a template creates (AWS::IAM::ManagedPolicy). */
@@ -130,20 +117,13 @@ export function templateManagedPolicies(
   pseudo: Pseudo,
 ): TemplateManagedPolicy[] {
   const scope = templateScope(template, parameters, pseudo);
-  return Object.entries(
-    (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
-  )
-    .filter(([, resource]) => resource.Type === 'AWS::IAM::ManagedPolicy')
-    .map(([logicalId, resource]) => {
-      const props = resolveIntrinsics(resource.Properties ?? {}, scope) as Record<string, unknown>;
-      return {
-        logicalId,
-        policyName: String(props.ManagedPolicyName ?? logicalId),
-        path: String(props.Path ?? '/'),
-        ...(props.Description === undefined ? {} : { description: String(props.Description) }),
-        document: props.PolicyDocument as Record<string, unknown>,
-      };
-    });
+  return resolvedResources(template, 'AWS::IAM::ManagedPolicy', scope).map(([logicalId, props]) => ({
+    logicalId,
+    policyName: String(props.ManagedPolicyName ?? logicalId),
+    path: String(props.Path ?? '/'),
+    ...(props.Description === undefined ? {} : { description: String(props.Description) }),
+    document: props.PolicyDocument as Record<string, unknown>,
+  }));
 }
 
 /** An IAM group a template creates (AWS::IAM::Group), with its inline policies. */
@@ -162,22 +142,39 @@ export function templateGroups(
   pseudo: Pseudo,
 ): TemplateGroup[] {
   const scope = templateScope(template, parameters, pseudo);
+  return resolvedResources(template, 'AWS::IAM::Group', scope).map(([logicalId, props]) => ({
+    logicalId,
+    groupName: String(props.GroupName ?? logicalId),
+    path: String(props.Path ?? '/'),
+    inlinePolicies: inlinePoliciesOf(props),
+    managedPolicyArns: (props.ManagedPolicyArns ?? []) as string[],
+  }));
+}
+
+/** The template's resources of one type, each with its properties resolved in the scope. */
+function resolvedResources(
+  template: Record<string, unknown>,
+  type: string,
+  scope: ReturnType<typeof templateScope>,
+  selected: (logicalId: string) => boolean = () => true,
+): [string, Record<string, unknown>][] {
   return Object.entries(
     (template.Resources ?? {}) as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
   )
-    .filter(([, resource]) => resource.Type === 'AWS::IAM::Group')
-    .map(([logicalId, resource]) => {
-      const props = resolveIntrinsics(resource.Properties ?? {}, scope) as Record<string, unknown>;
-      return {
-        logicalId,
-        groupName: String(props.GroupName ?? logicalId),
-        path: String(props.Path ?? '/'),
-        inlinePolicies: (
-          (props.Policies ?? []) as { PolicyName: string; PolicyDocument: Record<string, unknown> }[]
-        ).map((p) => ({ name: p.PolicyName, document: p.PolicyDocument })),
-        managedPolicyArns: (props.ManagedPolicyArns ?? []) as string[],
-      };
-    });
+    .filter(([logicalId, resource]) => resource.Type === type && selected(logicalId))
+    .map(([logicalId, resource]) => [
+      logicalId,
+      resolveIntrinsics(resource.Properties ?? {}, scope) as Record<string, unknown>,
+    ]);
+}
+
+/** A role's or group's `Policies` (inline policies), as name and document. */
+function inlinePoliciesOf(
+  props: Record<string, unknown>,
+): { name: string; document: Record<string, unknown> }[] {
+  return ((props.Policies ?? []) as { PolicyName: string; PolicyDocument: Record<string, unknown> }[]).map(
+    (p) => ({ name: p.PolicyName, document: p.PolicyDocument }),
+  );
 }
 
 /** The scope a template resolves in: its parameters (defaults applied), pseudo parameters, resources. */
