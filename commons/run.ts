@@ -101,3 +101,16 @@ export interface RunReport {
 export function runPrefix(runId: string): string {
   return `runs/${runId}/`;
 }
+
+/** Where the latest real run's report is copied, so `casbridge report` and a bookmark find it. */
+export const LATEST_RUN_PREFIX = 'runs/latest/';
+
+/**
+ * Where the latest plan's (dry run's) report is copied instead: a plan never replaces the latest
+ * run's report, and `casbridge report --plan` finds the last plan.
+ */
+export const LATEST_PLAN_PREFIX = 'runs/latest-plan/';
+
+export function latestPrefix(report: Pick<RunReport, 'dryRun'>): string {
+  return report.dryRun ? LATEST_PLAN_PREFIX : LATEST_RUN_PREFIX;
+}

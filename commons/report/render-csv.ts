@@ -1,10 +1,13 @@
 import type { ReportAccount, RunReport } from '../run';
 import { stepCell, stepColumns } from './steps';
+import { type ReportWording, reportWording } from './wording';
 
 /**
  * The report as CSV (RFC 4180): a header, then one row per account, CRLF line ends. Columns:
- * accountId, name, ou, outcome, changed, connector, one per step (its action, or `failed`),
- * errorName, errorStep, remediation, skipReason.
+ * accountId, name, ou, outcome, changed, connector, one per step (its action, or `failed`; in a
+ * plan `would create`, `would fail`...), errorName, errorStep, remediation, skipReason. The outcome,
+ * connector and error columns keep their machine values in a plan too, so a filter on them works
+ * on both.
  */
 export function renderCsv(report: RunReport): string {
   const steps = stepColumns(report);
@@ -21,11 +24,12 @@ export function renderCsv(report: RunReport): string {
     'remediation',
     'skipReason',
   ];
-  const rows = report.accounts.map((account) => csvRow(account, steps));
+  const words = reportWording(report);
+  const rows = report.accounts.map((account) => csvRow(account, steps, words));
   return `${[header, ...rows].map((cells) => cells.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 
-function csvRow(account: ReportAccount, steps: readonly string[]): string[] {
+function csvRow(account: ReportAccount, steps: readonly string[], words: ReportWording): string[] {
   return [
     account.accountId,
     account.name,
@@ -33,7 +37,10 @@ function csvRow(account: ReportAccount, steps: readonly string[]): string[] {
     account.outcome,
     String(account.changed),
     account.connector,
-    ...steps.map((step) => stepCell(account, step)?.status ?? ''),
+    ...steps.map((step) => {
+      const cell = stepCell(account, step);
+      return cell ? words.step(step, cell.status) : '';
+    }),
     account.error?.name ?? '',
     account.error?.step ?? '',
     account.error?.remediation ?? '',

@@ -3,6 +3,7 @@ import type { ConnectorStatus, Outcome } from '../ledger';
 import type { ReportAccount, RunReport, Trigger } from '../run';
 import { CONNECTOR_STATUSES, OUTCOMES } from './build-report';
 import { type StepCell, stepCell, stepColumns } from './steps';
+import { capitalize, PLAN_BANNER, type ReportWording, reportWording } from './wording';
 
 /**
  * The report as one self-contained HTML file: inline CSS and JS, no network (a Content Security
@@ -14,6 +15,7 @@ import { type StepCell, stepCell, stepColumns } from './steps';
  */
 export function renderHtml(report: RunReport): string {
   const steps = stepColumns(report);
+  const words = reportWording(report);
   const csp = [
     "default-src 'none'",
     `style-src '${sha256(STYLE)}'`,
@@ -29,13 +31,13 @@ export function renderHtml(report: RunReport): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${esc(csp)}">
 <meta name="referrer" content="no-referrer">
-<title>casbridge ${esc(report.mode)} run ${esc(report.runId)}</title>
+<title>casbridge ${esc(report.mode)} ${words.noun} ${esc(report.runId)}</title>
 <style>${STYLE}</style>
 </head>
 <body>
 <header>
-<h1>casbridge run <code data-testid="run-id">${esc(report.runId)}</code></h1>
-${report.dryRun ? '<p class="banner" data-testid="dry-run-banner">Dry run: this report is the plan. Nothing was changed.</p>\n' : ''}<dl class="meta">
+<h1>casbridge ${words.noun} <code data-testid="run-id">${esc(report.runId)}</code></h1>
+${report.dryRun ? `<p class="banner" data-testid="dry-run-banner">${esc(PLAN_BANNER)}</p>\n` : ''}<dl class="meta">
 ${meta('Mode', 'run-mode', report.mode)}
 ${meta('Trigger', 'run-trigger', describeTrigger(report.trigger))}
 ${meta('Dry run', 'run-dry-run', report.dryRun ? 'yes' : 'no')}
@@ -45,13 +47,13 @@ ${meta('Duration', 'run-duration', formatDuration(report.durationMs))}
 </dl>
 </header>
 <main>
-${summaryCards(report)}
+${summaryCards(report, words)}
 <section class="charts" aria-label="Charts">
 ${barChart(
   'Outcomes',
   'chart-outcomes',
   'outcome',
-  OUTCOMES.map((o) => ({ key: o, label: OUTCOME_LABELS[o], count: report.summary.byOutcome[o] ?? 0 })),
+  OUTCOMES.map((o) => ({ key: o, label: outcomeLabel(words, o), count: report.summary.byOutcome[o] ?? 0 })),
 )}
 ${barChart(
   'Connector status',
@@ -64,14 +66,14 @@ ${barChart(
   })),
 )}
 </section>
-${failuresSection(report)}
+${failuresSection(report, words)}
 <section aria-labelledby="accounts-heading">
 <h2 id="accounts-heading">Accounts</h2>
 <div class="controls">
 <label>Search <input type="search" data-testid="filter-text" placeholder="id, name, OU, error…" autocomplete="off"></label>
 <label>Outcome <select data-testid="filter-outcome">
 <option value="">All</option>
-${OUTCOMES.map((o) => `<option value="${o}">${OUTCOME_LABELS[o]}</option>`).join('\n')}
+${OUTCOMES.map((o) => `<option value="${o}">${esc(outcomeLabel(words, o))}</option>`).join('\n')}
 </select></label>
 <output data-testid="visible-count">${report.accounts.length} of ${report.accounts.length} accounts</output>
 </div>
@@ -83,14 +85,14 @@ ${COLUMNS.map((c) => `<th scope="col"${c.key === 'accountId' ? ' aria-sort="asce
 </tr>
 </thead>
 <tbody>
-${report.accounts.map((a) => accountRow(a, steps)).join('\n')}
+${report.accounts.map((a) => accountRow(a, steps, words)).join('\n')}
 </tbody>
 </table>
 </div>
 <p class="empty" data-testid="no-match"${report.accounts.length === 0 ? '' : ' hidden'}>${report.accounts.length === 0 ? 'This run had no accounts.' : 'No account matches the filter.'}</p>
 </section>
 </main>
-<footer>casbridge report of run ${esc(report.runId)}. Times are UTC (ISO 8601).</footer>
+<footer>casbridge report of ${words.noun} ${esc(report.runId)}. Times are UTC (ISO 8601).</footer>
 <script>${SCRIPT}</script>
 </body>
 </html>
@@ -115,11 +117,10 @@ export function esc(value: string | number | boolean): string {
 
 // ---------------------------------------------------------------- pieces
 
-const OUTCOME_LABELS: Record<Outcome, string> = {
-  SUCCEEDED: 'Succeeded',
-  FAILED: 'Failed',
-  SKIPPED: 'Skipped',
-};
+/** `Succeeded`, or `Would succeed` in a plan. */
+function outcomeLabel(words: ReportWording, outcome: Outcome): string {
+  return capitalize(words.outcome(outcome));
+}
 
 const CONNECTOR_LABELS: Record<ConnectorStatus, string> = {
   CONNECTED: 'Connected',
@@ -144,14 +145,14 @@ function meta(label: string, testId: string, value: string): string {
   return `<div><dt>${esc(label)}</dt><dd data-testid="${testId}">${esc(value)}</dd></div>`;
 }
 
-function summaryCards(report: RunReport): string {
+function summaryCards(report: RunReport, words: ReportWording): string {
   const s = report.summary;
   const cards: [string, string, number, string][] = [
     ['summary-total', 'Accounts', s.total, 'total'],
-    ['summary-succeeded', 'Succeeded', s.byOutcome.SUCCEEDED ?? 0, 'succeeded'],
-    ['summary-failed', 'Failed', s.byOutcome.FAILED ?? 0, 'failed'],
-    ['summary-skipped', 'Skipped', s.byOutcome.SKIPPED ?? 0, 'skipped'],
-    ['summary-changed', report.dryRun ? 'Would change' : 'Changed', s.changed, 'changed'],
+    ['summary-succeeded', outcomeLabel(words, 'SUCCEEDED'), s.byOutcome.SUCCEEDED ?? 0, 'succeeded'],
+    ['summary-failed', outcomeLabel(words, 'FAILED'), s.byOutcome.FAILED ?? 0, 'failed'],
+    ['summary-skipped', outcomeLabel(words, 'SKIPPED'), s.byOutcome.SKIPPED ?? 0, 'skipped'],
+    ['summary-changed', capitalize(words.changed), s.changed, 'changed'],
     ['summary-connected', 'Connected', s.byConnector.CONNECTED ?? 0, 'connected'],
     ['summary-awaiting', 'Awaiting connection', s.byConnector.AWAITING_CONNECTION ?? 0, 'awaiting'],
     ['summary-overdue', 'Hand-off overdue', s.byConnector.HANDOFF_OVERDUE ?? 0, 'overdue'],
@@ -198,18 +199,18 @@ ${rows.join('\n')}
 </figure>`;
 }
 
-function failuresSection(report: RunReport): string {
+function failuresSection(report: RunReport, words: ReportWording): string {
   const entries = Object.entries(report.summary.failuresByError);
   if (entries.length === 0) return '';
   return `<section aria-labelledby="failures-heading">
-<h2 id="failures-heading">Failures by error</h2>
+<h2 id="failures-heading">${esc(words.failures)} by error</h2>
 <ul class="failures" data-testid="failures-by-error">
 ${entries.map(([name, count]) => `<li data-error-name="${esc(name)}"><code>${esc(name)}</code> <span class="count">${count}</span></li>`).join('\n')}
 </ul>
 </section>`;
 }
 
-function accountRow(account: ReportAccount, steps: readonly string[]): string {
+function accountRow(account: ReportAccount, steps: readonly string[], words: ReportWording): string {
   const error = account.error;
   const search = [
     account.accountId,
@@ -222,7 +223,7 @@ function accountRow(account: ReportAccount, steps: readonly string[]): string {
   ]
     .join(' ')
     .toLowerCase();
-  const outcome = OUTCOME_LABELS[account.outcome] ?? account.outcome;
+  const outcome = outcomeLabel(words, account.outcome);
   const connector = CONNECTOR_LABELS[account.connector] ?? account.connector;
   const cells = [
     cell('accountId', 'Account', account.accountId, `<code>${esc(account.accountId)}</code>`),
@@ -235,7 +236,7 @@ function accountRow(account: ReportAccount, steps: readonly string[]): string {
       `<span class="pill outcome-${account.outcome.toLowerCase()}">${esc(outcome)}</span>`,
     ),
     cell('changed', 'Changed', String(account.changed), account.changed ? 'yes' : 'no'),
-    cell('steps', 'Steps', '', stepBadges(account, steps)),
+    cell('steps', 'Steps', '', stepBadges(account, steps, words)),
     cell(
       'connector',
       'Connector',
@@ -247,7 +248,7 @@ function accountRow(account: ReportAccount, steps: readonly string[]): string {
       'Error',
       error?.name ?? '',
       error
-        ? `<code class="error-name" title="${esc(error.message)}">${esc(error.name)}</code>${error.step ? ` <span class="error-step">in ${esc(error.step)}</span>` : ''}<p class="remediation">${esc(error.remediation)}</p>`
+        ? `${words.failurePrefix ? `<span class="error-prefix">${esc(words.failurePrefix)}</span>` : ''}<code class="error-name" title="${esc(error.message)}">${esc(error.name)}</code>${error.step ? ` <span class="error-step">in ${esc(error.step)}</span>` : ''}<p class="remediation">${esc(error.remediation)}</p>`
         : '',
     ),
   ];
@@ -261,7 +262,7 @@ function cell(key: string, label: string, sortValue: string, html: string): stri
   return `<td data-col="${key}" data-label="${esc(label)}" data-value="${esc(sortValue)}"><div class="cell">${html}</div></td>`;
 }
 
-function stepBadges(account: ReportAccount, steps: readonly string[]): string {
+function stepBadges(account: ReportAccount, steps: readonly string[], words: ReportWording): string {
   if (account.outcome === 'SKIPPED') {
     return `<span class="skip-reason" data-testid="skip-reason">Skipped: ${esc(account.skipReason ?? 'no reason given')}</span>`;
   }
@@ -269,8 +270,9 @@ function stepBadges(account: ReportAccount, steps: readonly string[]): string {
     .map((step) => ({ step, cell: stepCell(account, step) }))
     .filter((b): b is { step: string; cell: StepCell } => b.cell !== undefined)
     .map(({ step, cell }) => {
-      const tip = cell.reason ? `${step}: ${cell.status} (${cell.reason})` : `${step}: ${cell.status}`;
-      return `<span class="badge badge-${cell.status}" data-step="${esc(step)}" data-action="${cell.status}" title="${esc(tip)}">${esc(step)} <b>${cell.status}</b></span>`;
+      const word = words.step(step, cell.status);
+      const tip = cell.reason ? `${step}: ${word} (${cell.reason})` : `${step}: ${word}`;
+      return `<span class="badge badge-${cell.status}" data-step="${esc(step)}" data-action="${cell.status}" title="${esc(tip)}">${esc(step)} <b>${esc(word)}</b></span>`;
     });
   return `<div class="badges">${badges.join('')}</div>`;
 }

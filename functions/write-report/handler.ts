@@ -12,7 +12,8 @@ const metrics = new Metrics({ namespace: 'casbridge', serviceName: 'casbridge' }
 
 /**
  * Lambda, the state machine's last state: the run's report to S3, its summary to the topic, its
- * metrics to CloudWatch; fails with AccountsFailed, after all that, when any account failed.
+ * metrics to CloudWatch; fails with AccountsFailed, after all that, when any account of a real
+ * run failed (a dry run's predicted failures do not fail it).
  */
 export const handler = lambdaHandler(
   'report',

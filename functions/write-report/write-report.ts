@@ -15,7 +15,9 @@ import type { ConnectorStatus, Ledger } from '../../commons/ledger';
 import { buildReport, type SkippedForReport } from '../../commons/report/build-report';
 import { renderCsv } from '../../commons/report/render-csv';
 import { renderHtml } from '../../commons/report/render-html';
+import { capitalize, reportWording } from '../../commons/report/wording';
 import {
+  latestPrefix,
   type ReportAccount,
   type ReportSummary,
   type ResolvedRun,
@@ -47,16 +49,16 @@ export interface WriteReportOutput {
   summary: ReportSummary;
 }
 
-/** Where the latest run's report is copied, so `casbridge report` and a bookmark find it. */
-export const LATEST_PREFIX = 'runs/latest/';
-
 /**
  * The end of a run: reads every account's result and the skipped list, writes report.json,
  * report.csv and report.html under the run's prefix and under runs/latest/, publishes a short
  * summary, emits the run's metrics, and then, only then, fails with AccountsFailed when any
- * account failed, so a failed run still leaves its report. A dry run writes its report too: it
- * is the plan. The ledger is the record task's to write; this only reads it for the connector
- * status of accounts that have no result of their own.
+ * account failed, so a failed run still leaves its report. The ledger is the record task's to
+ * write; this only reads it for the connector status of accounts that have no result of their own.
+ *
+ * A dry run's report is the plan, and nothing in it may pass for a run's: it is copied to
+ * runs/latest-plan/ (runs/latest/ keeps the latest real run's report), its message is a
+ * `run.plan`, it emits no outcome metric, and it does not fail the execution (see below).
  */
 export async function writeReport(
   deps: WriteReportDeps,
@@ -82,7 +84,12 @@ export async function writeReport(
   emitRunMetrics(deps.metrics, report);
 
   const failed = report.summary.byOutcome.FAILED;
-  if (failed > 0) {
+  // A plan's FAILED lines are predictions: nothing was attempted, so nothing failed, and the
+  // execution succeeds with the plan as its output. A failed execution is what the console's red,
+  // Step Functions' ExecutionsFailed alarm and a redrive mean; a plan someone asked for must not
+  // page anyone, and its failures are the ones the latest real run already reported. Whoever runs
+  // the plan sees the predictions: `casbridge run --dry-run` exits 2 when accounts would fail.
+  if (failed > 0 && !report.dryRun) {
     throw new AccountsFailedError(
       `${failed} of ${report.summary.total} accounts failed in run ${report.runId}; report: s3://${bucket}/${keys.html}`,
       { step: 'report' },
@@ -153,7 +160,10 @@ interface ReportKeys {
   html: string;
 }
 
-/** Writes the three files under the run's prefix, then the same three under runs/latest/. */
+/**
+ * Writes the three files under the run's prefix, then the same three under runs/latest/ (a plan's
+ * under runs/latest-plan/, so a plan never replaces the latest run's report).
+ */
 async function putReport(s3: S3Client, bucket: string, report: RunReport): Promise<ReportKeys> {
   const files = [
     { name: 'report.json', type: 'application/json', body: `${JSON.stringify(report, null, 2)}\n` },
@@ -177,16 +187,28 @@ async function putReport(s3: S3Client, bucket: string, report: RunReport): Promi
   const prefix = runPrefix(report.runId);
   // The run's own copy first: a failure in between leaves latest/ at the previous run, never half-updated.
   await put(prefix);
-  await put(LATEST_PREFIX);
+  await put(latestPrefix(report));
   return { json: `${prefix}report.json`, csv: `${prefix}report.csv`, html: `${prefix}report.html` };
 }
 
 /** The `type` message attribute subscribers filter on (SNS subscription filter policies). */
 export const RUN_SUMMARY_TYPE = 'run.summary';
 
+/**
+ * A plan's (dry run's) message type. A plan still tells the topic where it is (one started from
+ * the console has no other way to say it finished), but under its own type and outcomes: a
+ * subscription that filters on `type: run.summary` or `outcome: FAILED` to learn about runs (a
+ * chat channel, a pager) never receives a plan, whose failures are predictions. Unfiltered
+ * subscribers (an email list) get it with a subject that starts `Plan (dry run)`; one that wants
+ * plans filters on `type: run.plan` or `dryRun: true`.
+ */
+export const RUN_PLAN_TYPE = 'run.plan';
+
 /** What the topic receives: counts and where the report is. No account detail, never a secret. */
 export interface RunSummaryMessage {
-  type: typeof RUN_SUMMARY_TYPE;
+  type: typeof RUN_SUMMARY_TYPE | typeof RUN_PLAN_TYPE;
+  /** The subject's sentence, whole: `casbridge onboard: 1 failed, ...` or `Plan (dry run) ...: 1 would fail, ...`. */
+  headline: string;
   runId: string;
   mode: string;
   dryRun: boolean;
@@ -204,8 +226,10 @@ async function publishSummary(
   bucket: string,
   keys: ReportKeys,
 ): Promise<void> {
+  const type = report.dryRun ? RUN_PLAN_TYPE : RUN_SUMMARY_TYPE;
   const message: RunSummaryMessage = {
-    type: RUN_SUMMARY_TYPE,
+    type,
+    headline: summaryHeadline(report),
     runId: report.runId,
     mode: report.mode,
     dryRun: report.dryRun,
@@ -219,43 +243,72 @@ async function publishSummary(
       json: `s3://${bucket}/${keys.json}`,
       csv: `s3://${bucket}/${keys.csv}`,
       html: `s3://${bucket}/${keys.html}`,
-      latest: `s3://${bucket}/${LATEST_PREFIX}`,
+      latest: `s3://${bucket}/${latestPrefix(report)}`,
     },
   };
   await deps.sns.send(
     new PublishCommand({
       TopicArn: deps.config.topicArn,
-      Subject: summarySubject(report),
+      Subject: summarySubject(message.headline),
       Message: JSON.stringify(message),
       MessageAttributes: {
-        type: { DataType: 'String', StringValue: RUN_SUMMARY_TYPE },
+        type: { DataType: 'String', StringValue: type },
         runId: { DataType: 'String', StringValue: report.runId },
-        outcome: {
-          DataType: 'String',
-          StringValue: report.summary.byOutcome.FAILED > 0 ? 'FAILED' : 'SUCCEEDED',
-        },
+        dryRun: { DataType: 'String', StringValue: String(report.dryRun) },
+        outcome: { DataType: 'String', StringValue: outcomeAttribute(report) },
       },
     }),
   );
 }
 
-/** SNS subjects are ASCII, one line, at most 100 characters. */
-function summarySubject(report: RunReport): string {
+/** A plan's outcomes are predictions, named so that no filter on a run's outcome matches them. */
+function outcomeAttribute(report: RunReport): string {
+  const failed = report.summary.byOutcome.FAILED > 0;
+  if (report.dryRun) return failed ? 'WOULD_FAIL' : 'WOULD_SUCCEED';
+  return failed ? 'FAILED' : 'SUCCEEDED';
+}
+
+/**
+ * `casbridge onboard: 1 failed, 9 succeeded, 2 skipped - <runId>`. A plan's starts `casbridge
+ * Plan (dry run)`, says `would`, and names the run first (its id starts with the mode): the words
+ * make it longer, and SNS cuts a subject at 100 characters, which must cut counts, not the id.
+ */
+function summaryHeadline(report: RunReport): string {
   const s = report.summary;
-  const subject = `casbridge ${report.mode}${report.dryRun ? ' (dry run)' : ''}: ${s.byOutcome.FAILED} failed, ${s.byOutcome.SUCCEEDED} succeeded, ${s.byOutcome.SKIPPED} skipped - ${report.runId}`;
-  return subject.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
+  const words = reportWording(report);
+  const counts = (['FAILED', 'SUCCEEDED', 'SKIPPED'] as const)
+    .map((o) => `${s.byOutcome[o]} ${words.outcome(o)}`)
+    .join(', ');
+  if (report.dryRun) return `casbridge ${capitalize(words.noun)} (dry run) ${report.runId}: ${counts}`;
+  return `casbridge ${report.mode}: ${counts} - ${report.runId}`;
+}
+
+/** SNS subjects are ASCII, one line, at most 100 characters. */
+function summarySubject(headline: string): string {
+  return headline.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
 }
 
 /**
  * The run's metrics in the `casbridge` namespace (EMF): counts by outcome, changed accounts,
  * overdue hand-offs, the run's duration, and FailedAccounts once per error name with the name as a dimension (each its
  * own EMF document, as a dimension applies to every metric of a document).
+ *
+ * A plan emits one `DryRuns` count instead, and none of those. Its counts are predictions about
+ * accounts the latest real run already counted: summed into AccountsFailed or HandoffsOverdue
+ * they would trip the alarms on them a second time (and a plan's "changed" changed nothing), and
+ * a dimension would not help, as alarms and dashboards on the metric names exist already. The
+ * one count keeps plans visible on a dashboard, and keeps the flush from being empty (Powertools
+ * logs a warning for an invocation with no metric, which would read as a fault).
  */
 export function emitRunMetrics(metrics: Metrics, report: RunReport): void {
   const s = report.summary;
   metrics.addMetadata('runId', report.runId);
   metrics.addMetadata('mode', report.mode);
   metrics.addMetadata('dryRun', String(report.dryRun));
+  if (report.dryRun) {
+    metrics.addMetric('DryRuns', MetricUnit.Count, 1);
+    return;
+  }
   metrics.addMetric('AccountsSucceeded', MetricUnit.Count, s.byOutcome.SUCCEEDED);
   metrics.addMetric('AccountsFailed', MetricUnit.Count, s.byOutcome.FAILED);
   metrics.addMetric('AccountsSkipped', MetricUnit.Count, s.byOutcome.SKIPPED);

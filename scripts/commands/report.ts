@@ -5,7 +5,7 @@ import { s3Client } from '../../commons/clients/s3';
 import type { Config } from '../../commons/config';
 import { renderCsv } from '../../commons/report/render-csv';
 import { renderHtml } from '../../commons/report/render-html';
-import { type RunReport, runPrefix } from '../../commons/run';
+import { LATEST_PLAN_PREFIX, LATEST_RUN_PREFIX, type RunReport, runPrefix } from '../../commons/run';
 import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, reportsBucket } from '../cli-input';
@@ -19,25 +19,37 @@ export type ReportFormat = 'table' | 'json' | 'csv' | 'html';
 export interface ReportCommandOptions {
   format: ReportFormat;
   out?: string;
+  plan: boolean;
 }
 
-/** WriteReport copies every run's files here too (functions/write-report). */
+/** WriteReport copies a real run's files under runs/latest/ too, a plan's under runs/latest-plan/. */
 const LATEST = 'latest';
+const LATEST_PLAN = 'latest-plan';
 
-/** `casbridge report`: a run's report from the reports bucket, in the format asked for. */
+/**
+ * `casbridge report`: a run's report from the reports bucket, in the format asked for. Without a
+ * run id it is the latest real run's (a dry run never replaces it); `--plan` the latest plan's.
+ */
 export function reportCommand(): Command {
   return new Command('report')
-    .description("prints a run's report (the latest run's by default) from the reports bucket")
-    .addArgument(new Argument('[run-id]', 'a run id, or latest').default(LATEST).argParser(parseRunId))
+    .description(
+      "prints a run's report (the latest real run's by default, the latest dry run's with --plan) from the reports bucket",
+    )
+    .addArgument(
+      new Argument('[run-id]', "a run id (a dry run's too), or latest").default(LATEST).argParser(parseRunId),
+    )
+    .option('--plan', "the latest dry run's report (its plan) instead of the latest run's", false)
     .addOption(
       new Option('--format <format>', 'how to print it')
         .choices(['table', 'json', 'csv', 'html'])
         .default('table'),
     )
     .option('--out <file>', 'write to this file instead of standard output')
-    .action(async (runId: string, options: ReportCommandOptions) => {
+    .action(async (given: string, options: ReportCommandOptions) => {
+      if (options.plan && given !== LATEST)
+        throw new CliError('--plan shows the latest dry run: give it or a run id, not both.');
       const config = cliConfiguration();
-      const report = await readReport(config, runId);
+      const report = await readReport(config, options.plan ? LATEST_PLAN : given);
       const style = options.out ? PLAIN : styleFor(process.stdout);
       const text = formatReport(report, options.format, style);
       if (options.out) {
@@ -56,15 +68,18 @@ export function reportCommand(): Command {
     });
 }
 
-/** Reads a run's report.json (or the latest run's) as WriteReport stored it. */
+/** Reads a run's report.json (or the latest run's, or the latest plan's) as WriteReport stored it. */
 export async function readReport(config: Config, runId: string): Promise<RunReport> {
   const bucket = reportsBucket(config);
-  const prefix = runId === LATEST ? `runs/${LATEST}/` : runPrefix(runId);
+  const prefix =
+    runId === LATEST ? LATEST_RUN_PREFIX : runId === LATEST_PLAN ? LATEST_PLAN_PREFIX : runPrefix(runId);
   const s3 = s3Client(createRuntime(config, { region: config.region }));
   const notFound =
     runId === LATEST
       ? `No run has written a report to s3://${bucket}/ yet: start one with \`casbridge run --mode onboard\`.`
-      : `There is no run ${runId} in s3://${bucket}/runs/ (\`casbridge report\` shows the latest run).`;
+      : runId === LATEST_PLAN
+        ? `No dry run has written a plan to s3://${bucket}/ yet: start one with \`casbridge run --mode onboard --dry-run\`.`
+        : `There is no run ${runId} in s3://${bucket}/runs/ (\`casbridge report\` shows the latest run).`;
   const text = await withAwsContext(
     { doing: `read the report s3://${bucket}/${prefix}report.json`, region: config.region, notFound },
     async () => {

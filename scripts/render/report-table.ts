@@ -1,10 +1,11 @@
-import { stepCell, stepColumns } from '../../commons/report/steps';
+import { type StepStatus, stepCell, stepColumns } from '../../commons/report/steps';
+import { capitalize, PLAN_BANNER, type ReportWording, reportWording } from '../../commons/report/wording';
 import type { ReportAccount, RunReport } from '../../commons/run';
 import { PLAIN, paintConnector, paintOutcome, renderTable, type Style } from './style';
 import { terminalSafe } from './terminal-text';
 
 /** One character per step action, so a row shows an account's whole pipeline at a glance. */
-export const STEP_MARKS: Readonly<Record<string, string>> = {
+export const STEP_MARKS: Readonly<Record<StepStatus, string>> = {
   created: '+',
   updated: '~',
   unchanged: '=',
@@ -36,25 +37,28 @@ export interface RenderOptions {
 /**
  * The per-account table, what to do about each failure, and the summary: what `casbridge run`,
  * `report` and the demo print. The account's name is left out so a row fits in 120 columns; the
- * JSON, CSV and HTML reports carry it.
+ * JSON, CSV and HTML reports carry it. A plan (dry run) says so above its table and words its
+ * outcomes, failures and marks as what a run would do.
  */
 export function renderReportTable(untrusted: RunReport, options: RenderOptions = {}): string {
   // A report read back from S3 holds the organization's names and AWS's messages as they were.
   const report = terminalSafe(untrusted);
   const style = options.style ?? PLAIN;
   const steps = stepColumns(report);
+  const words = reportWording(report);
   const head = ['ACCOUNT', 'OU', 'OUTCOME', ...steps.map((s) => STEP_LABELS[s] ?? s), 'CONNECTOR', 'ERROR'];
   const rows = report.accounts.map((a) => [
     a.accountId,
     a.ou || '(root)',
-    paintOutcome(a.outcome, style),
+    paintOutcome(a.outcome, style, words.outcome(a.outcome).toUpperCase()),
     ...steps.map((s) => paintMark(stepMark(a, s), style)),
     paintConnector(a.connector, style),
     // The failed step is the row's `x`; the error's name is what the README's troubleshooting lists.
-    a.error ? style.red(a.error.name) : style.dim(a.skipReason ?? ''),
+    a.error ? style.red(`${words.failurePrefix}${a.error.name}`) : style.dim(a.skipReason ?? ''),
   ]);
-  const out = [renderTable(head, rows, style)];
-  const remediations = renderRemediations(report.accounts, options.width ?? DEFAULT_WIDTH, style);
+  const out = report.dryRun ? [style.bold(PLAN_BANNER), ''] : [];
+  out.push(renderTable(head, rows, style));
+  const remediations = renderRemediations(report.accounts, options.width ?? DEFAULT_WIDTH, style, words);
   if (remediations) out.push('', remediations);
   out.push('', renderSummary(report));
   return out.join('\n');
@@ -64,7 +68,12 @@ export function renderReportTable(untrusted: RunReport, options: RenderOptions =
  * What to do, once per distinct error and remediation, naming the accounts it applies to: a
  * fault shared by fifty accounts is one instruction, not fifty lines.
  */
-export function renderRemediations(untrusted: readonly ReportAccount[], width: number, style: Style): string {
+export function renderRemediations(
+  untrusted: readonly ReportAccount[],
+  width: number,
+  style: Style,
+  words: ReportWording = reportWording({ dryRun: false }),
+): string {
   const accounts = terminalSafe(untrusted);
   const groups = new Map<string, { name: string; remediation: string; accounts: string[] }>();
   for (const account of accounts) {
@@ -81,7 +90,7 @@ export function renderRemediations(untrusted: readonly ReportAccount[], width: n
   if (groups.size === 0) return '';
   const lines = ['What to do:'];
   for (const group of groups.values()) {
-    lines.push(`  ${style.red(group.name)} (${group.accounts.join(', ')})`);
+    lines.push(`  ${style.red(`${words.failurePrefix}${group.name}`)} (${group.accounts.join(', ')})`);
     lines.push(...wrap(group.remediation, width - 4).map((line) => `    ${line}`));
   }
   return lines.join('\n');
@@ -89,6 +98,7 @@ export function renderRemediations(untrusted: readonly ReportAccount[], width: n
 
 export function renderSummary(untrusted: RunReport): string {
   const report = terminalSafe(untrusted);
+  const words = reportWording(report);
   const s = report.summary;
   const connectors = Object.entries(s.byConnector)
     .filter(([, n]) => n > 0)
@@ -97,13 +107,16 @@ export function renderSummary(untrusted: RunReport): string {
   const failures = Object.entries(s.failuresByError)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
+  const marks = Object.entries(STEP_MARKS)
+    .map(([status, mark]) => `${mark} ${words.step('', status as StepStatus)}`)
+    .join('  ');
   return [
-    `Run ${report.runId} (${report.mode}${report.dryRun ? ', dry run' : ''}, ${(report.durationMs / 1000).toFixed(1)} s): ` +
-      `${s.total} accounts — ${s.byOutcome.SUCCEEDED} succeeded, ${s.byOutcome.FAILED} failed, ${s.byOutcome.SKIPPED} skipped`,
-    `Changes: ${s.changed} accounts changed, ${s.unchanged} unchanged`,
+    `${capitalize(words.noun)} ${report.runId} (${report.mode}${report.dryRun ? ', dry run' : ''}, ${(report.durationMs / 1000).toFixed(1)} s): ` +
+      `${s.total} accounts — ${(['SUCCEEDED', 'FAILED', 'SKIPPED'] as const).map((o) => `${s.byOutcome[o]} ${words.outcome(o)}`).join(', ')}`,
+    `Changes: ${s.changed} accounts ${words.changed}, ${s.unchanged} unchanged`,
     `Connectors: ${connectors || 'none'}`,
-    ...(failures ? [`Failures: ${failures}`] : []),
-    `Marks: + created  ~ updated  = unchanged  - skipped  x failed`,
+    ...(failures ? [`${words.failures}: ${failures}`] : []),
+    `Marks: ${marks}`,
   ].join('\n');
 }
 

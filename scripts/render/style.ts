@@ -64,12 +64,15 @@ export function renderTable(
     .join('\n');
 }
 
-/** An outcome word in its colour: green succeeded, red failed, dim skipped. */
-export function paintOutcome(outcome: string, style: Style): string {
-  if (outcome === 'SUCCEEDED') return style.green(outcome);
-  if (outcome === 'FAILED') return style.red(outcome);
-  if (outcome === 'SKIPPED') return style.dim(outcome);
-  return outcome;
+/**
+ * An outcome in its colour: green succeeded, red failed, dim skipped; shown as `label` (a plan's
+ * `WOULD FAIL`) or the outcome itself.
+ */
+export function paintOutcome(outcome: string, style: Style, label = outcome): string {
+  if (outcome === 'SUCCEEDED') return style.green(label);
+  if (outcome === 'FAILED') return style.red(label);
+  if (outcome === 'SKIPPED') return style.dim(label);
+  return label;
 }
 
 /**

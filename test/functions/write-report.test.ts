@@ -423,11 +423,102 @@ describe('the WriteReport task', () => {
     });
   });
 
-  it('writes the report of a dry run too: it is the plan', async () => {
-    const run = await resolvedRun('run-dry', [target(1)], { dryRun: true });
-    await handler({ ...run, results: [result(1)] }, CONTEXT);
-    expect(reportOf('run-dry')).toMatchObject({ dryRun: true, summary: { changed: 1 } });
-    expect(object('runs/run-dry/report.html')).toContain('data-testid="dry-run-banner"');
+  it("writes a dry run's plan under its own run and runs/latest-plan/, leaving runs/latest/ at the latest real run", async () => {
+    const latest = ['report.json', 'report.csv', 'report.html'].map((f) => object(`runs/latest/${f}`));
+    expect(latest[0]).toBeDefined();
+    const run = await resolvedRun('run-dry', [target(1), target(4)], { dryRun: true });
+    // A predicted failure does not fail the plan: the execution succeeds with the plan's output.
+    const output = await handler({ ...run, results: [result(1), failed(4)] }, CONTEXT);
+    expect(output).toMatchObject({ runId: 'run-dry', reportKey: 'runs/run-dry/report.json' });
+
+    expect(['report.json', 'report.csv', 'report.html'].map((f) => object(`runs/latest/${f}`))).toEqual(
+      latest,
+    );
+    for (const file of ['report.json', 'report.csv', 'report.html']) {
+      expect(object(`runs/run-dry/${file}`)).toBeDefined();
+      expect(object(`runs/latest-plan/${file}`)).toBe(object(`runs/run-dry/${file}`));
+    }
+    expect(reportOf('run-dry')).toMatchObject({
+      dryRun: true,
+      summary: { changed: 1, byOutcome: { SUCCEEDED: 1, FAILED: 1 } },
+    });
+    const html = object('runs/run-dry/report.html') ?? '';
+    expect(html).toContain('data-testid="dry-run-banner"');
+    expect(html).toContain('<b>would create</b>');
+  });
+
+  it("words a plan's CSV as what a run would do, keeping the outcome and error columns as they are", () => {
+    const [header, ...rows] = parseCsv(object('runs/run-dry/report.csv') ?? '');
+    const records = rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i] ?? ''])));
+    expect(records.find((r) => r.accountId === id(1))).toMatchObject({
+      outcome: 'SUCCEEDED',
+      changed: 'true',
+      access: 'unchanged',
+      user: 'would create',
+      trail: 'would skip',
+    });
+    expect(records.find((r) => r.accountId === id(4))).toMatchObject({
+      outcome: 'FAILED',
+      access: 'would fail',
+      errorName: 'RoleMissing',
+      remediation: 'Deploy templates/member-role.yml with the StackSet.',
+    });
+  });
+
+  it('publishes a plan as run.plan, marked as a dry run, so filters on run summaries never receive it', () => {
+    const plans = messages().filter((m) => m.message.includes('"runId":"run-dry"'));
+    expect(plans).toHaveLength(1);
+    const [plan] = plans;
+    expect(plan!.subject).toBe('casbridge Plan (dry run) run-dry: 1 would fail, 1 would succeed, 2 skipped');
+    expect(plan!.messageAttributes).toMatchObject({
+      type: { StringValue: 'run.plan' },
+      dryRun: { StringValue: 'true' },
+      outcome: { StringValue: 'WOULD_FAIL' },
+    });
+    expect(JSON.parse(plan!.message)).toMatchObject({
+      type: 'run.plan',
+      dryRun: true,
+      headline: plan!.subject,
+      report: {
+        html: `s3://${bucket()}/runs/run-dry/report.html`,
+        latest: `s3://${bucket()}/runs/latest-plan/`,
+      },
+    });
+    // A real run's summary carries dryRun=false, for a filter that wants the opposite.
+    const real = messages().find((m) => m.message.includes('"runId":"run-ok"'));
+    expect(real?.messageAttributes).toMatchObject({
+      type: { StringValue: 'run.summary' },
+      dryRun: { StringValue: 'false' },
+      outcome: { StringValue: 'SUCCEEDED' },
+    });
+  });
+
+  it('emits no outcome metric for a dry run, only its DryRuns count', async () => {
+    const stderr: string[] = [];
+    jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    const run = await resolvedRun('run-dry-metrics', [target(1), target(2), target(4)], { dryRun: true });
+    const overdue = result(2, { connector: 'HANDOFF_OVERDUE' });
+    await handler({ ...run, results: [result(1), overdue, failed(4)] }, CONTEXT);
+    const emf = stdout
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.includes('"_aws"'))
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] };
+          } & Record<string, unknown>,
+      );
+    const names = emf.flatMap((doc) =>
+      doc._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name)),
+    );
+    expect(names).toEqual(['DryRuns']);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ DryRuns: 1, runId: 'run-dry-metrics', dryRun: 'true' });
+    // Nothing logged the warning of an invocation without metrics.
+    expect(stderr.join('')).not.toContain('No application metrics to publish');
   });
 
   it('rejects a malformed input with InvalidTaskInput and writes nothing', async () => {
