@@ -89,7 +89,7 @@ ${report.accounts.map((a) => accountRow(a, steps, words)).join('\n')}
 </tbody>
 </table>
 </div>
-<p class="empty" data-testid="no-match"${report.accounts.length === 0 ? '' : ' hidden'}>${report.accounts.length === 0 ? 'This run had no accounts.' : 'No account matches the filter.'}</p>
+<p class="empty" data-testid="no-match"${report.accounts.length === 0 ? '' : ' hidden'}>${report.accounts.length === 0 ? `This ${words.noun} had no accounts.` : 'No account matches the filter.'}</p>
 </section>
 </main>
 <footer>casbridge report of ${words.noun} ${esc(report.runId)}. Times are UTC (ISO 8601).</footer>

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { getConfig, localLambdaEndpoint, stateMachineArn } from '../../commons/config';
+import { type ReportWording, reportWording } from '../../commons/report/wording';
 import type { RunReport } from '../../commons/run';
 import { useFunctionCredentials } from '../../commons/runtime';
 import { parseRunInputText } from '../../functions/resolve-targets/run-input';
@@ -24,7 +25,11 @@ export interface RunCommandOptions {
   json?: string;
 }
 
-/** Exit codes: the run completed with no failed account / some accounts failed / it could not start. */
+/**
+ * Exit codes: the run completed with no failed account / some accounts failed / it could not
+ * start. A dry run's plan exits 2 when accounts would fail, although its execution succeeds: a CI
+ * job gates on the plan's predictions, and a plan is the cheap place to learn of them.
+ */
 export const EXIT_OK = 0;
 export const EXIT_ACCOUNTS_FAILED = 2;
 export const EXIT_NOT_STARTED = 1;
@@ -69,7 +74,7 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
   // Lambda service in a local run, so every function runs with the caller's own credentials.
   const lambda = localLambdaEndpoint();
   if (lambda) useFunctionCredentials(sandboxFunctionCredentials(lambda));
-  const progress = new Progress(terminal(process.stderr));
+  const progress = new Progress(terminal(process.stderr), wordingFor(input));
   const outcome = await executeRunLocally(input, {
     executionName: `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
     onEvent: (event) => progress.update(event),
@@ -90,7 +95,7 @@ async function runDeployed(input: unknown, options: RunCommandOptions): Promise<
       'no state machine to start: pass --state-machine-arn, or set CASBRIDGE_STATE_MACHINE_ARN to the stack output StateMachineArn (`casbridge sandbox` exports it); or run in this process with --local',
     );
   }
-  const progress = new RemoteProgressLine(terminal(process.stderr));
+  const progress = new RemoteProgressLine(terminal(process.stderr), wordingFor(input));
   const outcome = await runRemotely(input, {
     stateMachineArn: arn,
     executionName: `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
@@ -157,6 +162,11 @@ export function runInput(options: RunCommandOptions): unknown {
   };
 }
 
+/** A dry run's progress says `would fail` as its report will. */
+function wordingFor(input: unknown): ReportWording {
+  return reportWording({ dryRun: (input as { dryRun?: unknown } | null)?.dryRun === true });
+}
+
 function loadConfiguration() {
   try {
     return getConfig();
@@ -188,7 +198,10 @@ class Progress {
   private lastState = '';
   private readonly tty: boolean;
 
-  constructor(private readonly out: TerminalStream) {
+  constructor(
+    private readonly out: TerminalStream,
+    private readonly words: ReportWording,
+  ) {
     this.tty = out.isTTY;
   }
 
@@ -207,7 +220,7 @@ class Progress {
   }
 
   private line(): string {
-    return `${this.lastState}: ${this.finished}/${this.started} accounts done, ${this.failed} failed`;
+    return `${this.lastState}: ${this.finished}/${this.started} accounts done, ${this.failed} ${this.words.outcome('FAILED')}`;
   }
 }
 
@@ -216,14 +229,17 @@ class RemoteProgressLine {
   private last = '';
   private readonly tty: boolean;
 
-  constructor(private readonly out: TerminalStream) {
+  constructor(
+    private readonly out: TerminalStream,
+    private readonly words: ReportWording,
+  ) {
     this.tty = out.isTTY;
   }
 
   update(progress: RemoteProgress): void {
     const a = progress.accounts;
     this.last = a
-      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running, ${a.failed} failed`
+      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running, ${a.failed} ${this.words.outcome('FAILED')}`
       : `${progress.status}: resolving the accounts`;
     if (this.tty) this.out.write(`\r${this.last}\u001b[K`);
   }

@@ -113,7 +113,7 @@ function failed(
 }
 
 /** ~30 accounts: every outcome, connector status and step action, real errors' remediation. */
-function buildFixture(): RunReport {
+function buildFixture(run: RunContext = RUN): RunReport {
   nextId = 1;
   const accounts: ReportAccount[] = [
     worked('payments-prod', 'Workloads/Prod', {}),
@@ -201,10 +201,12 @@ function buildFixture(): RunReport {
     },
     { accountId: id(), name: 'old-blog', ou: 'Workloads/Dev', reason: 'pending-closure' },
   ];
-  return buildReport(RUN, accounts, skipped, FINISHED);
+  return buildReport(run, accounts, skipped, FINISHED);
 }
 
 const REPORT = buildFixture();
+/** The same accounts as a dry run's plan. */
+const PLAN = buildFixture({ ...RUN, runId: 'run-2026-03-04-plan', dryRun: true });
 const FAILED_ACCOUNTS = REPORT.accounts.filter((a) => a.outcome === 'FAILED');
 const HOSTILE_ID = REPORT.accounts.find((a) => a.name === HOSTILE)?.accountId ?? '';
 
@@ -255,7 +257,7 @@ describe('the HTML run report in headless Chromium', () => {
       // second slower here.
       let context: BrowserContext | undefined;
       let server: http.Server | undefined;
-      let url = '';
+      let origin = '';
       const served: string[] = [];
       let current: Opened | undefined;
 
@@ -265,19 +267,23 @@ describe('the HTML run report in headless Chromium', () => {
             `CI needs Debian's Chromium at ${CHROMIUM}: .ci/run installs it (apt-get install chromium)`,
           );
         }
-        const html = renderHtml(REPORT);
+        const pages: Record<string, string> = {
+          '/report.html': renderHtml(REPORT),
+          '/plan.html': renderHtml(PLAN),
+        };
         // Kept beside the screenshots, to open by hand when a layout check fails.
-        writeFileSync(path.join(os.tmpdir(), 'casbridge-report.html'), html);
+        writeFileSync(path.join(os.tmpdir(), 'casbridge-report.html'), pages['/report.html']!);
         server = http.createServer((request, response) => {
           served.push(request.url ?? '');
-          if (request.url === '/report.html') {
+          const html = pages[request.url ?? ''];
+          if (html) {
             response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
           } else {
             response.writeHead(404).end();
           }
         });
         await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-        url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/report.html`;
+        origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
         browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
         context = await browser.newContext();
       }, 30_000);
@@ -293,11 +299,12 @@ describe('the HTML run report in headless Chromium', () => {
         await opened?.page.close();
         // Every test's page: nothing loaded but the report, no error, no dialog.
         expect(opened?.problems ?? []).toEqual([]);
-        expect(served.filter((p) => p !== '/report.html')).toEqual([]);
+        expect(served.filter((p) => p !== '/report.html' && p !== '/plan.html')).toEqual([]);
       });
 
       /** A new page at the given size with the report loaded; every outside request is a problem. */
-      async function open(viewport: { width: number; height: number }): Promise<Page> {
+      async function open(viewport: { width: number; height: number }, file = '/report.html'): Promise<Page> {
+        const url = `${origin}${file}`;
         if (!context) throw new Error('Chromium did not start');
         const page = await context.newPage();
         await page.setViewportSize(viewport);
@@ -569,6 +576,30 @@ describe('the HTML run report in headless Chromium', () => {
         expect(widest).toBeLessThanOrEqual(PHONE.width + 1);
         expect(await page.getByTestId('filter-text').isVisible()).toBe(true);
         await page.screenshot({ path: path.join(os.tmpdir(), 'casbridge-report-390.png'), fullPage: true });
+      });
+
+      it('reads as a plan for a dry run: its banner, and would create / would fail on badges, errors and cards', async () => {
+        const page = await open(PHONE, '/plan.html');
+
+        expect(await page.getByTestId('dry-run-banner').isVisible()).toBe(true);
+        expect(await text(page, 'run-dry-run')).toBe('yes');
+        const created = PLAN.accounts.find((a) => a.steps.user?.action === 'created')!;
+        const badge = page.locator(`tr[data-account-id="${created.accountId}"] .badge[data-step="user"]`);
+        expect(await badge.textContent()).toBe('user would create');
+        expect(await badge.getAttribute('data-action')).toBe('created');
+        const failing = FAILED_ACCOUNTS[0]!;
+        const error = page.locator(`tr[data-account-id="${failing.accountId}"] td[data-col="error"]`);
+        expect(await error.textContent()).toContain(`would fail: ${failing.error?.name}`);
+        expect(await error.locator('.remediation').textContent()).toBe(failing.error?.remediation);
+        const labels = await page
+          .locator('.cards .card .label')
+          .evaluateAll((spans) => spans.map((s) => s.textContent as string));
+        expect(labels.slice(1, 5)).toEqual(['Would succeed', 'Would fail', 'Skipped', 'Would change']);
+        // Filtering by outcome still works on the machine value the plan words.
+        await page.getByTestId('filter-outcome').selectOption('FAILED');
+        expect(await visibleIds(page)).toEqual(FAILED_ACCOUNTS.map((a) => a.accountId));
+        const width = await page.locator('html').evaluate((html) => html.scrollWidth as number);
+        expect(width).toBeLessThanOrEqual(PHONE.width + 1);
       });
 
       it('sets the summary cards on one row of a 1400 px screen', async () => {

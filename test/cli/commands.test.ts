@@ -105,12 +105,65 @@ describe('the operator commands', () => {
     );
   });
 
-  it('report names a run that does not exist in one sentence', async () => {
-    const result = await casbridge(['report', 'onboard-19990101T000000-nosuch']);
+  it('report names a run that does not exist, or a plan not yet made, in one sentence', async () => {
+    const [result, plan] = await Promise.all([
+      casbridge(['report', 'onboard-19990101T000000-nosuch']),
+      casbridge(['report', '--plan']),
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
       `casbridge: There is no run onboard-19990101T000000-nosuch in s3://${sandbox().stack.reportsBucket}/runs/ (\`casbridge report\` shows the latest run).\n`,
     );
+    expect([plan.code, plan.stderr]).toEqual([
+      1,
+      `casbridge: No dry run has written a plan to s3://${sandbox().stack.reportsBucket}/ yet: start one with \`casbridge run --mode onboard --dry-run\`.\n`,
+    ]);
+  });
+
+  it('run --dry-run prints the plan and exits 2 when accounts would fail; report keeps the latest real run, report --plan the plan', async () => {
+    const lambda = { ...exports(), CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox().endpoint };
+    const failing = await casbridge(
+      ['run', '--local', '--dry-run', '--mode', 'onboard', '--accounts', `${HEALTHY},${ROLE_MISSING}`],
+      lambda,
+    );
+    expect([failing.code, failing.stderr]).toEqual([2, '']);
+    expect(failing.stdout.split('\n')[0]).toBe('Dry run: this report is the plan. Nothing was changed.');
+    expect(failing.stdout).toMatch(
+      new RegExp(`^${ROLE_MISSING} +\\S+ +WOULD FAIL +x +NOT_REGISTERED +would fail: RoleMissing$`, 'm'),
+    );
+    expect(failing.stdout).toMatch(
+      new RegExp(`^${HEALTHY} +\\S+ +WOULD SUCCEED +(= +){7}AWAITING_CONNECTION$`, 'm'),
+    );
+    expect(failing.stdout).toContain('Marks: + would create  ~ would update  = unchanged');
+    const planId = /^Plan (\S+) \(onboard, dry run, /m.exec(failing.stdout)?.[1];
+    expect(planId).toBeDefined();
+
+    const clean = await casbridge(
+      ['run', '--local', '--dry-run', '--mode', 'reconcile', '--accounts', HEALTHY],
+      lambda,
+    );
+    expect([clean.code, clean.stderr]).toEqual([0, '']);
+    const cleanId =
+      /^Plan (\S+) \(reconcile, dry run, [\d.]+ s\): 1 accounts — 1 would succeed, 0 would fail, 0 skipped$/m.exec(
+        clean.stdout,
+      )?.[1];
+    expect(cleanId).toBeDefined();
+
+    const [latest, latestPlan, byId, both] = await Promise.all([
+      casbridge(['report', '--format', 'json']),
+      casbridge(['report', '--plan', '--format', 'json']),
+      casbridge(['report', planId!, '--format', 'csv']),
+      casbridge(['report', planId!, '--plan']),
+    ]);
+    expect((JSON.parse(latest.stdout) as RunReport).runId).toBe(runId);
+    expect(JSON.parse(latestPlan.stdout) as RunReport).toMatchObject({ runId: cleanId, dryRun: true });
+    expect(byId.code).toBe(0);
+    expect(byId.stdout).toContain(`${ROLE_MISSING},`);
+    expect(byId.stdout).toMatch(/,FAILED,false,NOT_REGISTERED,would fail,/);
+    expect([both.code, both.stderr]).toEqual([
+      1,
+      'casbridge: --plan shows the latest dry run: give it or a run id, not both.\n',
+    ]);
   });
 
   it('credentials refuses to print a secret into a pipe without --yes', async () => {

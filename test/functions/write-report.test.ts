@@ -10,6 +10,7 @@ import { handler as writeReportHandler } from '../../functions/write-report/hand
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { parseCsv } from '../support/csv';
+import { emfDocuments, metricNames } from '../support/emf';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { functionRoleSettings } from '../support/product';
@@ -258,18 +259,8 @@ describe('the WriteReport task', () => {
       steps: { verify: { action: 'unchanged', reason: 'handoff-overdue' } },
     });
     await handler({ ...run, results: [result(1), overdue] }, CONTEXT);
-    const emf = stdout
-      .flatMap((chunk) => chunk.split('\n'))
-      .filter((line) => line.includes('"_aws"'))
-      .map(
-        (line) =>
-          JSON.parse(line) as {
-            _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] };
-          } & Record<string, unknown>,
-      );
-    const names = emf.flatMap((doc) =>
-      doc._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name)),
-    );
+    const emf = emfDocuments(stdout);
+    const names = metricNames(emf);
     expect(names).toEqual(
       expect.arrayContaining([
         'AccountsSucceeded',
@@ -311,15 +302,7 @@ describe('the WriteReport task', () => {
       'RoleMissing,access,Deploy templates/member-role.yml',
     );
     expect(messages().length).toBe(before + 1);
-    const failedMetric = stdout
-      .flatMap((chunk) => chunk.split('\n'))
-      .filter((line) => line.includes('"FailedAccounts"'))
-      .map(
-        (line) =>
-          JSON.parse(line) as Record<string, unknown> & {
-            _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] };
-          },
-      );
+    const failedMetric = emfDocuments(stdout).filter((doc) => 'FailedAccounts' in doc);
     expect(failedMetric).toHaveLength(1);
     expect(failedMetric[0]).toMatchObject({ FailedAccounts: 2, ErrorName: 'RoleMissing' });
     expect(failedMetric[0]!._aws.CloudWatchMetrics[0]!.Dimensions[0]).toContain('ErrorName');
@@ -502,18 +485,8 @@ describe('the WriteReport task', () => {
     const run = await resolvedRun('run-dry-metrics', [target(1), target(2), target(4)], { dryRun: true });
     const overdue = result(2, { connector: 'HANDOFF_OVERDUE' });
     await handler({ ...run, results: [result(1), overdue, failed(4)] }, CONTEXT);
-    const emf = stdout
-      .flatMap((chunk) => chunk.split('\n'))
-      .filter((line) => line.includes('"_aws"'))
-      .map(
-        (line) =>
-          JSON.parse(line) as {
-            _aws: { CloudWatchMetrics: { Namespace: string; Metrics: { Name: string }[] }[] };
-          } & Record<string, unknown>,
-      );
-    const names = emf.flatMap((doc) =>
-      doc._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name)),
-    );
+    const emf = emfDocuments(stdout);
+    const names = metricNames(emf);
     expect(names).toEqual(['DryRuns']);
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({ DryRuns: 1, runId: 'run-dry-metrics', dryRun: 'true' });

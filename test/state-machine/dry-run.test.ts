@@ -5,6 +5,7 @@ import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { renderReportTable } from '../../scripts/render/report-table';
 import { captureOutput } from '../support/capture-output';
 import { parseCsv } from '../support/csv';
+import { emfDocuments, metricNames } from '../support/emf';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';
@@ -104,14 +105,7 @@ describe('a dry run after a real run', () => {
   });
 
   it('emits none of the run metrics, only a DryRuns count', () => {
-    const names = written
-      .flatMap((chunk) => chunk.split('\n'))
-      .filter((line) => line.includes('"_aws"'))
-      .flatMap((line) =>
-        (
-          JSON.parse(line) as { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } }
-        )._aws.CloudWatchMetrics.flatMap((m) => m.Metrics.map((x) => x.Name)),
-      );
+    const names = metricNames(emfDocuments(written));
     expect(names).toEqual(['DryRuns']);
   });
 

@@ -1,8 +1,10 @@
 import { buildReport, summarize } from '../../commons/report/build-report';
 import { csvField, renderCsv } from '../../commons/report/render-csv';
 import { esc, formatDuration, renderHtml } from '../../commons/report/render-html';
-import { stepColumns } from '../../commons/report/steps';
+import { type StepStatus, stepColumns } from '../../commons/report/steps';
+import { reportWording } from '../../commons/report/wording';
 import type { ReportAccount, RunContext } from '../../commons/run';
+import { renderReportTable } from '../../scripts/render/report-table';
 import { parseCsv } from '../support/csv';
 
 const RUN: RunContext = {
@@ -272,5 +274,110 @@ describe('renderHtml', () => {
       '3 min 5 s',
       '1 h 2 min',
     ]);
+  });
+});
+
+describe('a plan (dry run) in every format', () => {
+  const PLAN: RunContext = { ...RUN, dryRun: true };
+  const planned = buildReport(
+    PLAN,
+    [
+      account('111111111101', {
+        changed: true,
+        connector: 'NOT_REGISTERED',
+        steps: {
+          access: { action: 'unchanged' },
+          user: { action: 'created', reason: 'dry-run' },
+          policy: { action: 'updated', reason: 'dry-run' },
+          trail: { action: 'skipped', reason: 'covered-by-organization-trail' },
+        },
+      }),
+      FAILED,
+    ],
+    [{ accountId: '111111111102', reason: 'suspended' }],
+    FINISHED,
+  );
+
+  it('says would create, would update, would skip and would fail in the CSV step cells, the outcome kept', () => {
+    const [header, ...rows] = parseCsv(renderCsv(planned));
+    const records = rows.map((r) => Object.fromEntries(header!.map((h, i) => [h, r[i]])));
+    expect(records[0]).toMatchObject({
+      outcome: 'SUCCEEDED',
+      access: 'unchanged',
+      user: 'would create',
+      policy: 'would update',
+      trail: 'would skip',
+    });
+    expect(records[2]).toMatchObject({
+      outcome: 'FAILED',
+      user: 'would fail',
+      errorName: 'ForeignUserConflict',
+      remediation: 'Rename it.',
+    });
+  });
+
+  it('says the same words on the HTML badges, cards and failures, its data attributes unchanged', () => {
+    const html = renderHtml(planned);
+    expect(html).toContain('<title>casbridge onboard plan run-unit-1</title>');
+    expect(html).toContain(
+      'data-step="user" data-action="created" title="user: would create (dry-run)">user <b>would create</b>',
+    );
+    expect(html).toContain(
+      'data-step="user" data-action="failed" title="user: would fail (ForeignUserConflict: not ours)">user <b>would fail</b>',
+    );
+    expect(html).toContain(
+      '<span class="error-prefix">would fail: </span><code class="error-name" title="not ours">ForeignUserConflict</code>',
+    );
+    expect(html).toMatch(/data-testid="summary-failed">1<\/span><span class="label">Would fail</);
+    expect(html).toMatch(/data-testid="summary-changed">1<\/span><span class="label">Would change</);
+    expect(html).toContain('<option value="SUCCEEDED">Would succeed</option>');
+    expect(html).toContain('Predicted failures by error');
+    expect(html).toContain(
+      'data-testid="dry-run-banner">Dry run: this report is the plan. Nothing was changed.<',
+    );
+  });
+
+  it('prints the plan banner, plan outcomes, would-fail errors and plan marks in the terminal table', () => {
+    const table = renderReportTable(planned);
+    expect(table.split('\n')[0]).toBe('Dry run: this report is the plan. Nothing was changed.');
+    expect(table).toMatch(/^111111111101 +Workloads\/Prod +WOULD SUCCEED += +\+ +~ +- +NOT_REGISTERED$/m);
+    expect(table).toMatch(
+      /^111111111103 +Workloads\/Prod +WOULD FAIL += +x +NOT_REGISTERED +would fail: ForeignUserConflict$/m,
+    );
+    expect(table).toMatch(/^ {2}would fail: ForeignUserConflict \(111111111103\)\n {4}Rename it\.$/m);
+    expect(table).toMatch(
+      /^Plan run-unit-1 \(onboard, dry run, 125\.0 s\): 3 accounts — 1 would succeed, 1 would fail, 1 skipped$/m,
+    );
+    expect(table).toContain('Changes: 1 accounts would change, 2 unchanged');
+    expect(table).toContain('Predicted failures: ForeignUserConflict 1');
+    expect(table).toContain('Marks: + would create  ~ would update  = unchanged  - would skip  x would fail');
+  });
+
+  it('words an offboarding plan as what it would delete', () => {
+    const report = buildReport(
+      { ...PLAN, mode: 'offboard' },
+      [
+        account('111111111101', {
+          changed: true,
+          steps: { offboard: { action: 'updated', reason: 'dry-run' } },
+        }),
+      ],
+      [],
+      FINISHED,
+    );
+    expect(parseCsv(renderCsv(report))[1]).toContain('would delete');
+    expect(renderHtml(report)).toContain('offboard <b>would delete</b>');
+  });
+
+  it("keeps a real run's words the actions and outcomes themselves", () => {
+    const words = reportWording({ dryRun: false });
+    expect(
+      ['created', 'updated', 'unchanged', 'skipped', 'failed'].map((a) =>
+        words.step('user', a as StepStatus),
+      ),
+    ).toEqual(['created', 'updated', 'unchanged', 'skipped', 'failed']);
+    expect(renderReportTable(buildReport(RUN, [FAILED], [], FINISHED))).toMatch(
+      /^111111111103 +Workloads\/Prod +FAILED += +x +NOT_REGISTERED +ForeignUserConflict$/m,
+    );
   });
 });
