@@ -1,3 +1,4 @@
+import { OUTCOMES } from '../../commons/report/build-report';
 import { type StepStatus, stepCell, stepColumns } from '../../commons/report/steps';
 import { capitalize, PLAN_BANNER, type ReportWording, reportWording } from '../../commons/report/wording';
 import type { ReportAccount, RunReport } from '../../commons/run';
@@ -112,7 +113,7 @@ export function renderSummary(untrusted: RunReport): string {
     .join('  ');
   return [
     `${capitalize(words.noun)} ${report.runId} (${report.mode}${report.dryRun ? ', dry run' : ''}, ${(report.durationMs / 1000).toFixed(1)} s): ` +
-      `${s.total} accounts — ${(['SUCCEEDED', 'FAILED', 'SKIPPED'] as const).map((o) => `${s.byOutcome[o]} ${words.outcome(o)}`).join(', ')}`,
+      `${s.total} accounts — ${OUTCOMES.map((o) => `${s.byOutcome[o]} ${words.outcome(o)}`).join(', ')}`,
     `Changes: ${s.changed} accounts ${words.changed}, ${s.unchanged} unchanged`,
     `Connectors: ${connectors || 'none'}`,
     ...(failures ? [`${words.failures}: ${failures}`] : []),
