@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -6,7 +7,7 @@ import { Ledger, type LedgerItem } from '../../commons/ledger';
 import { runPrefix } from '../../commons/run';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { stepFunctionsState } from '../../sandbox/services/step-functions/executions';
-import { runCasbridge, sandboxExports, spawnCasbridge } from '../support/cli-sandbox';
+import { BIN, ROOT, runCasbridge, sandboxExports, spawnCasbridge } from '../support/cli-sandbox';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -72,6 +73,29 @@ describe('leases from the operator side', () => {
         },
       }),
     );
+  }
+
+  /**
+   * `casbridge <args>` on a terminal (util-linux `script` gives it a pseudo-terminal), the person
+   * at it typing `typed`: what it wrote there, CRLF line ends and the echoed answer included.
+   */
+  async function atTerminal(args: string[], typed: string): Promise<{ code: number; output: string }> {
+    const command = [process.execPath, BIN, ...args].map((word) => `'${word}'`).join(' ');
+    const shell = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
+    );
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...shell, NO_COLOR: '1', ...env() },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    child.stdin.end(typed);
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? -1)));
+    return { code, output: output.replace(/\r\n/g, '\n') };
   }
 
   afterEach(() => {
@@ -332,6 +356,32 @@ describe('leases from the operator side', () => {
     );
     expect((await ledger().get(SEEDED))?.leaseOwner).toBe('local-2099-01-01T00-00-00-000Z');
   });
+
+  it('unlock on a terminal says what it would release and asks, releasing only on yes', async () => {
+    const token = 'local-2099-01-01T00-00-01-000Z';
+    await seedLease(SEEDED, {
+      leaseOwner: token,
+      leaseRunId: 'onboard-20990101T000001-asked1',
+      leaseExpiresAt: Date.now() + 900_000,
+    });
+    const prompt = new RegExp(
+      `cannot check whether that process is still running, so make sure it is not\\.\nRelease the lease of account ${SEEDED}, held by run onboard-20990101T000001-asked1 \\(token ${token}\\) until \\S+ \\S+Z \\(in \\d+ min\\)\\? \\[y/N\\] `,
+    );
+
+    const declined = await atTerminal(['unlock', SEEDED], 'n\n');
+    expect(declined.code).toBe(1);
+    expect(declined.output).toMatch(prompt);
+    expect(declined.output).toContain('casbridge: Nothing was unlocked.\n');
+    expect((await ledger().get(SEEDED))?.leaseOwner).toBe(token);
+
+    const accepted = await atTerminal(['unlock', SEEDED], 'y\n');
+    expect(accepted.code).toBe(0);
+    expect(accepted.output).toMatch(prompt);
+    expect(accepted.output).toContain(
+      `Released the lease of account ${SEEDED} held by run onboard-20990101T000001-asked1`,
+    );
+    expect(await ledger().get(SEEDED)).toMatchObject({ leaseOwner: null, unlockedLeaseOwner: token });
+  }, 120_000);
 
   it('the unlock write releases only the lease the operator saw, not one a new run took since', async () => {
     await seedLease(SEEDED, {
