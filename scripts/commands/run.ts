@@ -76,8 +76,9 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
   const progress = new Progress(terminal(process.stderr));
   const executionName = `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const interruption = new Interruption(executionName, () => progress.done());
+  let outcome: Awaited<ReturnType<typeof executeRunLocally>>;
   try {
-    const outcome = await executeRunLocally(input, {
+    outcome = await executeRunLocally(input, {
       executionName,
       onEvent: (event) => {
         interruption.follow(event);
@@ -86,12 +87,13 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
       signal: interruption.signal,
     });
     if (outcome.execution.status === 'ABORTED') return await interruption.releaseLeases();
-    progress.done();
-    if (outcome.startError) return notStarted(outcome.startError);
-    return await printReport(outcome.report as RunReport, options);
   } finally {
+    // A signal from here on ends the process as it would anywhere: the run is over.
     interruption.dispose();
   }
+  progress.done();
+  if (outcome.startError) return notStarted(outcome.startError);
+  return printReport(outcome.report as RunReport, options);
 }
 
 /** Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report them. */

@@ -164,7 +164,8 @@ export function renderStatusTable(
         const lease = a.lease as LeaseStatus;
         const expires =
           lease.expiresInSeconds === null ? '' : `, expires ${relativeTime(lease.expiresInSeconds)}`;
-        out.push(`  ${a.accountId} ${leaseHolder(lease)}${expires}`);
+        // The run id alone: a deployed execution's token is an ARN too long for the line.
+        out.push(`  ${a.accountId} run ${lease.runId ?? lease.token}${expires}`);
       }
     }
   }

@@ -224,7 +224,10 @@ describe('leases from the operator side', () => {
     );
     const all = await casbridge(['status']);
     expect(all.stdout).toMatch(
-      new RegExp(`^Leases held .*:\n {2}${KILLED} run .*${token}.*, expires in \\d+ min$`, 'm'),
+      new RegExp(
+        `^Leases held .*:\n {2}${KILLED} run ${lease.leaseRunId ?? token}, expires in \\d+ min$`,
+        'm',
+      ),
     );
 
     // Not without a confirmation: a pipe is not a terminal.
