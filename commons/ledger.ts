@@ -68,14 +68,33 @@ export interface LedgerItem {
    */
   policyVersion?: string;
   leaseOwner?: string | null;
+  /** The run id of the lease's holder (`leaseOwner` is its execution token). */
+  leaseRunId?: string | null;
   /** Epoch milliseconds; a lease past this is free. */
   leaseExpiresAt?: number | null;
+  /** The last `casbridge unlock`: who released which run's lease, and when. */
+  unlockedBy?: string;
+  unlockedAt?: string;
+  unlockedLeaseRunId?: string | null;
+  unlockedLeaseOwner?: string;
   createdAt: string;
   updatedAt: string;
 }
 
 export type LedgerUpdate = Partial<
-  Omit<LedgerItem, 'accountId' | 'createdAt' | 'updatedAt' | 'leaseOwner' | 'leaseExpiresAt'>
+  Omit<
+    LedgerItem,
+    | 'accountId'
+    | 'createdAt'
+    | 'updatedAt'
+    | 'leaseOwner'
+    | 'leaseRunId'
+    | 'leaseExpiresAt'
+    | 'unlockedBy'
+    | 'unlockedAt'
+    | 'unlockedLeaseRunId'
+    | 'unlockedLeaseOwner'
+  >
 >;
 
 export type LedgerView = Partial<Pick<LedgerItem, (typeof LEDGER_VIEW_FIELDS)[number]>>;
@@ -242,5 +261,81 @@ export class Ledger {
       }
     }
     return (await send(false)).Attributes as LedgerItem;
+  }
+  /**
+   * The accounts whose lease one of `owners` holds (expired or not), with one Scan: what an
+   * interrupted local run releases. A run holds at most its map's concurrency of leases, but
+   * which accounts those are is only in the ledger.
+   */
+  async leasesHeldBy(owners: readonly string[]): Promise<LedgerItem[]> {
+    if (owners.length === 0) return [];
+    const values = Object.fromEntries(owners.map((owner, i) => [`:owner${i}`, owner]));
+    const items: LedgerItem[] = [];
+    for await (const page of paginateScan(
+      { client: this.doc },
+      {
+        TableName: this.table,
+        FilterExpression: `leaseOwner IN (${Object.keys(values).join(', ')})`,
+        ExpressionAttributeValues: values,
+        ProjectionExpression: 'accountId, leaseOwner, leaseRunId, leaseExpiresAt',
+      },
+    )) {
+      items.push(...((page.Items ?? []) as LedgerItem[]));
+    }
+    return items.sort((a, b) => a.accountId.localeCompare(b.accountId));
+  }
+
+  /**
+   * Frees the lease if `owner` still holds it, and says whether this call freed it: a lease the
+   * holder already released, or another run took meanwhile, is left alone.
+   */
+  async releaseHeldLease(accountId: string, owner: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { accountId },
+          UpdateExpression: 'SET leaseOwner = :null, leaseRunId = :null, leaseExpiresAt = :null',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner, ':null': null },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * An operator's release of a stuck lease, recorded in the same write: who, when, and whose
+   * lease it was. Only the lease the operator saw (its holder's token `owner`) is released; if the
+   * holder released it or a new run took it meanwhile, nothing is written and the item as it now
+   * is comes back instead.
+   */
+  async unlockLease(
+    accountId: string,
+    owner: string,
+    by: string,
+  ): Promise<{ unlocked: true; item: LedgerItem } | { unlocked: false; item: LedgerItem | undefined }> {
+    const at = new Date(this.now()).toISOString();
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { accountId },
+          UpdateExpression:
+            'SET leaseOwner = :null, leaseExpiresAt = :null, leaseRunId = :null, unlockedBy = :by, unlockedAt = :at, unlockedLeaseOwner = :owner, unlockedLeaseRunId = if_not_exists(leaseRunId, :null), updatedAt = :at',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner, ':null': null, ':by': by, ':at': at },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { unlocked: true, item: out.Attributes as LedgerItem };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        return { unlocked: false, item: await this.get(accountId) };
+      throw error;
+    }
   }
 }

@@ -1,6 +1,8 @@
+import { createInterface } from 'node:readline';
 import { InvalidArgumentError } from 'commander';
 import { type Config, getConfig } from '../commons/config';
 import { CliError } from './errors';
+import { terminal } from './render/terminal-text';
 
 /**
  * What the CLI's commands take from the person at the terminal. Here: casbridge's configuration
@@ -35,4 +37,25 @@ export function parseAccountId(value: string): string {
   const id = value.trim();
   if (!/^\d{12}$/.test(id)) throw new InvalidArgumentError('An AWS account id is 12 digits.');
   return id;
+}
+
+/**
+ * Asks the person at the terminal a yes/no question on stderr (stdout stays the command's
+ * output); true only for `y` or `yes`, and the end of input answers no. The terminal stays in its
+ * own line mode, so Ctrl-C interrupts the command as anywhere else.
+ */
+export function confirmAtTerminal(question: string): Promise<boolean> {
+  terminal(process.stderr).write(question);
+  const prompt = createInterface({ input: process.stdin, output: process.stderr, terminal: false });
+  return new Promise((resolve) => {
+    let answer: boolean | undefined;
+    prompt.once('line', (line) => {
+      answer = /^y(es)?$/i.test(line.trim());
+      prompt.close();
+    });
+    prompt.once('close', () => {
+      if (answer === undefined) terminal(process.stderr).write('\n');
+      resolve(answer ?? false);
+    });
+  });
 }

@@ -7,6 +7,7 @@ import { reportCommand } from './commands/report';
 import { runCommand } from './commands/run';
 import { sandboxCommand } from './commands/sandbox';
 import { statusCommand } from './commands/status';
+import { unlockCommand } from './commands/unlock';
 import { isCliError } from './errors';
 import { escapeControl, terminal } from './render/terminal-text';
 
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     reportCommand(),
     credentialsCommand(),
     confirmCommand(),
+    unlockCommand(),
   ]) {
     program.addCommand(command.copyInheritedSettings(program));
   }

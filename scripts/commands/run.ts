@@ -1,17 +1,21 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ledger } from '../../commons/clients/dynamodb';
 import { getConfig, localLambdaEndpoint, stateMachineArn } from '../../commons/config';
 import { type ReportWording, reportWording } from '../../commons/report/wording';
 import type { RunReport } from '../../commons/run';
-import { useFunctionCredentials } from '../../commons/runtime';
+import { createRuntime, useFunctionCredentials } from '../../commons/runtime';
 import { parseRunInputText } from '../../functions/resolve-targets/run-input';
-import { CliError } from '../errors';
-import { executeRunLocally } from '../local/execute-run';
+import { withAwsContext } from '../aws-errors';
+import { CliError, isCliError } from '../errors';
+import { executeRunLocally, resolvedBy } from '../local/execute-run';
+import { releaseLeasesOf } from '../local/release-leases';
 import type { EventLog } from '../local/run-local';
 import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
 import { type RemoteProgress, runRemotely } from '../remote/follow-run';
+import { describeLease, leaseStatus } from '../render/lease-text';
 import { renderReportTable } from '../render/report-table';
-import { escapeControl, type TerminalStream, terminal } from '../render/terminal-text';
+import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
 
 export interface RunCommandOptions {
   mode?: string;
@@ -75,13 +79,129 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
   const lambda = localLambdaEndpoint();
   if (lambda) useFunctionCredentials(sandboxFunctionCredentials(lambda));
   const progress = new Progress(terminal(process.stderr), wordingFor(input));
-  const outcome = await executeRunLocally(input, {
-    executionName: `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-    onEvent: (event) => progress.update(event),
-  });
+  const executionName = `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const interruption = new Interruption(executionName, () => progress.done());
+  let outcome: Awaited<ReturnType<typeof executeRunLocally>>;
+  try {
+    outcome = await executeRunLocally(input, {
+      executionName,
+      onEvent: (event) => {
+        interruption.follow(event);
+        progress.update(event);
+      },
+      signal: interruption.signal,
+    });
+    if (outcome.execution.status === 'ABORTED') return await interruption.releaseLeases();
+  } finally {
+    // A signal from here on ends the process as it would anywhere: the run is over.
+    interruption.dispose();
+  }
   progress.done();
   if (outcome.startError) return notStarted(outcome.startError);
   return printReport(outcome.report as RunReport, options);
+}
+
+/** Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report them. */
+const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * SIGINT and SIGTERM during `run --local`: the first stops the execution (no task starts, the
+ * running ones finish) and then releases the leases it still holds, so the accounts are not
+ * locked until their leases expire; a second one exits at once. SIGKILL cannot be caught: a
+ * killed run's leases stay until they expire or `casbridge unlock` releases them.
+ */
+class Interruption {
+  private readonly controller = new AbortController();
+  private received: 'SIGINT' | 'SIGTERM' | undefined;
+  private runId: string | undefined;
+  private readonly listener = (signal: NodeJS.Signals) => this.onSignal(signal as 'SIGINT' | 'SIGTERM');
+
+  constructor(
+    private readonly executionName: string,
+    private readonly endProgress: () => void,
+  ) {
+    process.on('SIGINT', this.listener);
+    process.on('SIGTERM', this.listener);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  follow(event: EventLog): void {
+    this.runId ??= resolvedBy(event)?.run.runId;
+  }
+
+  /** Releases what the stopped execution holds; resolves to the exit code the signal calls for. */
+  async releaseLeases(): Promise<number> {
+    const signal = this.received ?? 'SIGINT';
+    const config = getConfig();
+    // The operator's own credentials, as for `status` and `unlock`: not a function's role.
+    const runtime = createRuntime(config, { region: config.region });
+    const owners = [this.executionName, ...(this.runId ? [this.runId] : [])];
+    let released: string[];
+    try {
+      released = await withAwsContext(
+        {
+          doing: `release the run's leases in the ledger table ${config.ledgerTable}`,
+          region: config.region,
+        },
+        () => releaseLeasesOf(ledger(runtime), owners),
+      );
+    } catch (error) {
+      const reason = isCliError(error)
+        ? error.message
+        : `${(error as Error).name}: ${(error as Error).message}`;
+      this.say(
+        `${this.run()} was interrupted by ${signal}, its report not written; its leases were not released (${reason}): they stay until they expire or \`casbridge unlock ACCOUNT\` releases them.`,
+      );
+      return SIGNAL_EXIT[signal];
+    }
+    this.say(
+      `${this.run()} was interrupted by ${signal}, its report not written: released ${plural(released.length, 'lease')}${released.length > 0 ? ` (${listed(released)})` : ''}.`,
+    );
+    return SIGNAL_EXIT[signal];
+  }
+
+  dispose(): void {
+    process.off('SIGINT', this.listener);
+    process.off('SIGTERM', this.listener);
+  }
+
+  private onSignal(signal: 'SIGINT' | 'SIGTERM'): void {
+    if (this.received) {
+      this.say(
+        `${signal} again: exiting now; the leases of ${this.run()} may stay until they expire or \`casbridge unlock ACCOUNT\` releases them.`,
+      );
+      process.exit(SIGNAL_EXIT[signal]);
+    }
+    this.received = signal;
+    this.endProgress();
+    this.say(
+      `${signal}: stopping ${this.run()}; it releases its leases once the tasks in flight return (${signal} again exits at once).`,
+    );
+    this.controller.abort();
+  }
+
+  private run(): string {
+    return this.runId
+      ? `run ${this.runId} (execution ${this.executionName})`
+      : `execution ${this.executionName}`;
+  }
+
+  private say(line: string): void {
+    terminal(process.stderr).write(`casbridge: ${escapeControl(line)}\n`);
+  }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** Account ids for one line: the first ten, then how many more. */
+function listed(accounts: readonly string[]): string {
+  const shown = accounts.slice(0, 10).join(', ');
+  return accounts.length > 10 ? `${shown} and ${accounts.length - 10} more` : shown;
 }
 
 /**
@@ -119,10 +239,46 @@ function notStarted(error: { name: string; message: string }): number {
   return EXIT_NOT_STARTED;
 }
 
-function printReport(report: RunReport, options: RunCommandOptions): number {
+async function printReport(report: RunReport, options: RunCommandOptions): Promise<number> {
   terminal(process.stdout).write(`${renderReportTable(report)}\n`);
   if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+  const leased = report.accounts
+    .filter((a) => a.outcome === 'SKIPPED' && a.skipReason === 'lease-held-by-another-run')
+    .map((a) => a.accountId);
+  if (leased.length > 0) terminal(process.stdout).write(await leaseHolders(leased));
   return report.summary.byOutcome.FAILED > 0 ? EXIT_ACCOUNTS_FAILED : EXIT_OK;
+}
+
+/** Leases named in a run's output at most: the rest are one `casbridge status` away. */
+const LEASES_NAMED = 10;
+
+/**
+ * Who holds the leases the run was skipped for: a run that died holding them (killed, its
+ * machine gone) keeps them until they expire, and `casbridge unlock` is what frees them sooner.
+ */
+async function leaseHolders(accountIds: readonly string[]): Promise<string> {
+  const advice =
+    'A run still working records these accounts itself; if it died (killed, its machine gone), `casbridge unlock ACCOUNT` releases its lease.';
+  let lines: string[];
+  try {
+    const config = getConfig();
+    const runtime = createRuntime(config, { region: config.region });
+    const now = Date.now();
+    const items = await Promise.all(accountIds.slice(0, LEASES_NAMED).map((id) => ledger(runtime).get(id)));
+    lines = items.map((item, i) => {
+      const lease = item ? leaseStatus(item, now) : null;
+      return `  ${accountIds[i]} ${lease ? describeLease(lease) : 'no longer held'}`;
+    });
+  } catch {
+    // The report is printed and complete; naming the holders is a courtesy that must not fail the
+    // command (a deployed run's operator may have no ledger configured or no right to read it).
+    return `\n${plural(accountIds.length, 'account')} skipped: another run holds the lease (\`casbridge status\` shows who). ${advice}\n`;
+  }
+  const more =
+    accountIds.length > LEASES_NAMED
+      ? [`  and ${accountIds.length - LEASES_NAMED} more (\`casbridge status\`)`]
+      : [];
+  return `\n${['Skipped, another run holds the lease:', ...terminalSafe(lines), ...more, advice].join('\n')}\n`;
 }
 
 /** The run input from --input, or from the flags (ResolveTargets validates it fully). */
@@ -196,6 +352,7 @@ class Progress {
   private finished = 0;
   private failed = 0;
   private lastState = '';
+  private ended = false;
   private readonly tty: boolean;
 
   constructor(
@@ -206,6 +363,7 @@ class Progress {
   }
 
   update(event: EventLog): void {
+    if (this.ended) return;
     if (event.type === 'MapIterationStarted') this.started++;
     if (event.type === 'StateExited' && event.state.name === 'RecordResult') {
       this.finished++;
@@ -215,7 +373,10 @@ class Progress {
     if (this.tty) this.out.write(`\r${this.line()}\u001b[K`);
   }
 
+  /** Ends the line; nothing is drawn after it (an interrupted run's last events). */
   done(): void {
+    if (this.ended) return;
+    this.ended = true;
     if (this.tty) this.out.write(`\r${this.line()}\u001b[K\n`);
   }
 

@@ -13,14 +13,22 @@ export interface StatusCommandOptions {
   json: boolean;
 }
 
-/** `casbridge status`: the ledger, one line per account, and the counts by connector status. */
+/**
+ * `casbridge status [ACCOUNT_ID]`: the ledger, one line per account, the leases held and the
+ * counts by connector status; for one account, also its lease (holder, expiry) and last unlock.
+ */
 export function statusCommand(): Command {
   return new Command('status')
-    .description('shows the ledger: connector status, last outcome, key age and last error per account')
+    .description(
+      'shows the ledger: connector status, last outcome, key age, last error and lease per account',
+    )
+    .argument('[account-id]', 'only this account, its lease spelled out (same as --account)', parseAccountId)
     .option('--account <id>', 'only this account', parseAccountId)
     .option('--json', 'print JSON instead of a table', false)
-    .action(async (options: StatusCommandOptions) => {
-      terminal(process.stdout).write(await runStatus(options));
+    .action(async (accountId: string | undefined, options: StatusCommandOptions) => {
+      if (accountId && options.account && accountId !== options.account)
+        throw new CliError(`Name one account: ${accountId} or --account ${options.account}.`);
+      terminal(process.stdout).write(await runStatus({ ...options, account: accountId ?? options.account }));
     });
 }
 
@@ -41,5 +49,5 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
   if (options.json) return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
   if (accounts.length === 0)
     return 'The ledger is empty: no run has worked on any account yet (try `casbridge run --mode onboard`).\n';
-  return `${renderStatusTable(accounts, styleFor(process.stdout))}\n`;
+  return `${renderStatusTable(accounts, styleFor(process.stdout), { oneAccount: Boolean(options.account) })}\n`;
 }

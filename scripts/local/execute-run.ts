@@ -23,6 +23,9 @@ export interface LocalRunOutcome {
 export async function executeRunLocally(input: unknown, options: LocalRunOptions): Promise<LocalRunOutcome> {
   const execution = await runLocal(input, options);
   const resolved = resolvedRun(execution.events);
+  // An interrupted run wrote no report; what it holds in the ledger is the caller's to release.
+  if (execution.status === 'ABORTED')
+    return { execution, ...(resolved ? { runId: resolved.run.runId } : {}) };
   if (!resolved) {
     return {
       execution,
@@ -46,8 +49,15 @@ export async function executeRunLocally(input: unknown, options: LocalRunOptions
 
 function resolvedRun(events: EventLog[]): ResolvedRun | undefined {
   for (const event of events) {
-    if (event.type === 'StateExited' && event.state.name === 'ResolveTargets')
-      return event.state.output as unknown as ResolvedRun;
+    const resolved = resolvedBy(event);
+    if (resolved) return resolved;
   }
   return undefined;
+}
+
+/** The run, when `event` is ResolveTargets handing it on: a follower learns the run id from it. */
+export function resolvedBy(event: EventLog): ResolvedRun | undefined {
+  return event.type === 'StateExited' && event.state.name === 'ResolveTargets'
+    ? (event.state.output as unknown as ResolvedRun)
+    : undefined;
 }

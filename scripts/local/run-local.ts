@@ -1,7 +1,7 @@
 import './polyfill';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
-import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { S3Location } from '../../commons/run';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { adaptForLocalRun, LOAD_TARGETS_STATE } from './adapt-definition';
@@ -13,7 +13,8 @@ export type EventLog =
   ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
 export interface LocalExecution {
-  status: 'SUCCEEDED' | 'FAILED';
+  /** ABORTED: stopped through `signal`, every task that was running has finished. */
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   output?: unknown;
   error?: string;
   cause?: string;
@@ -35,6 +36,12 @@ export interface LocalRunOptions {
    * serverless.yml's and the sandbox's.
    */
   stage?: string;
+  /**
+   * Stops the execution (an interrupted `casbridge run --local`): no task starts after it aborts,
+   * and the run resolves ABORTED once the tasks already running have returned, so that whatever
+   * they claimed is in the ledger before the caller releases it.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -55,20 +62,22 @@ const validatedDefinitions = new Set<string>();
 export async function runLocal(input: unknown, options: LocalRunOptions): Promise<LocalExecution> {
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const definition = adaptForLocalRun(options.definition ?? loadDefinition(), { region });
+  const tasks = new TaskTracker(options.signal);
   const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
   for (const task of taskStates(definition)) {
     const functionName =
       task.functionName ?? /function:casbridge-(.+)$/.exec(String(task.state.Resource))?.[1];
     if (task.name === LOAD_TARGETS_STATE) {
-      handlers[task.name] = (state) => loadTargets((state as { targets: S3Location }).targets, region);
+      handlers[task.name] = tasks.track((state) =>
+        loadTargets((state as { targets: S3Location }).targets, region),
+      );
       continue;
     }
     const handler = functionName ? FUNCTION_HANDLERS[functionName] : undefined;
     if (!handler)
       throw new Error(`local run: no handler for Task ${task.name} (${String(task.state.Resource)})`);
-    handlers[task.name] = asLambda(
-      handler,
-      lambdaFunctionName(options.stage ?? SANDBOX_STAGE, functionName as string),
+    handlers[task.name] = tasks.track(
+      asLambda(handler, lambdaFunctionName(options.stage ?? SANDBOX_STAGE, functionName as string)),
     );
   }
   // Validated once per process and definition, as Step Functions validates a definition when the
@@ -85,6 +94,9 @@ export async function runLocal(input: unknown, options: LocalRunOptions): Promis
     },
     context: { Execution: { Id: options.executionName, Name: options.executionName } } as never,
   });
+  const abort = () => execution.abort();
+  if (options.signal?.aborted) abort();
+  options.signal?.addEventListener('abort', abort, { once: true });
   const events: EventLog[] = [];
   const collecting = (async () => {
     for await (const event of execution.eventLogs) {
@@ -98,6 +110,10 @@ export async function runLocal(input: unknown, options: LocalRunOptions): Promis
     return { status: 'SUCCEEDED', output, events };
   } catch (error) {
     await collecting.catch(() => undefined);
+    if (error instanceof ExecutionAbortedError) {
+      await tasks.settled();
+      return { status: 'ABORTED', events };
+    }
     const failure = error instanceof ExecutionError ? (error.cause as Error | undefined) : (error as Error);
     return {
       status: 'FAILED',
@@ -105,6 +121,35 @@ export async function runLocal(input: unknown, options: LocalRunOptions): Promis
       cause: String((failure as { cause?: unknown })?.cause ?? failure?.message ?? ''),
       events,
     };
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+  }
+}
+
+/**
+ * The tasks of one execution in flight. aws-local-stepfunctions' abort stops the state machine
+ * but not a task's promise, and a Map iteration still waiting for a slot starts its first state
+ * even after the abort: so a task asked to start once the execution is aborted throws instead,
+ * and `settled` waits for the ones that had started.
+ */
+class TaskTracker {
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(private readonly signal: AbortSignal | undefined) {}
+
+  track(task: (input: unknown) => Promise<unknown>): (input: unknown) => Promise<unknown> {
+    return (input) => {
+      if (this.signal?.aborted) return Promise.reject(new Error('the local execution was aborted'));
+      const running = task(input);
+      this.running.add(running);
+      const forget = () => this.running.delete(running);
+      running.then(forget, forget);
+      return running;
+    };
+  }
+
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 }
 

@@ -1,6 +1,15 @@
 import type { Config } from '../../commons/config';
 import { handoffWait } from '../../commons/handoff-overdue';
 import type { ConnectorStatus, LedgerItem } from '../../commons/ledger';
+import {
+  describeLease,
+  type LeaseStatus,
+  leaseHolder,
+  leaseStatus,
+  relativeTime,
+  type UnlockRecord,
+  unlockRecord,
+} from './lease-text';
 import { DEFAULT_WIDTH, wrap } from './report-table';
 import { PLAIN, paintConnector, paintOutcome, renderTable, type Style } from './style';
 import { terminalSafe } from './terminal-text';
@@ -16,7 +25,7 @@ const CONNECTOR_ORDER: readonly ConnectorStatus[] = [
   'OFFBOARDED',
 ];
 
-/** One account's ledger record as `casbridge status --json` prints it: no lease internals. */
+/** One account's ledger record as `casbridge status --json` prints it. */
 export interface AccountStatus {
   accountId: string;
   name: string | null;
@@ -45,6 +54,9 @@ export interface AccountStatus {
   revealedAt: string | null;
   revealedBy: string | null;
   lastError: { name: string; message: string; step: string | null; remediation: string | null } | null;
+  /** The lease that serialises runs on the account; null when none is recorded. */
+  lease: LeaseStatus | null;
+  lastUnlock: UnlockRecord | null;
 }
 
 export function accountStatus(
@@ -85,6 +97,8 @@ export function accountStatus(
           remediation: item.lastError.remediation ?? null,
         }
       : null,
+    lease: leaseStatus(item, now),
+    lastUnlock: unlockRecord(item),
   };
 }
 
@@ -99,7 +113,12 @@ export function countByConnector(accounts: readonly AccountStatus[]): Record<Con
  * The ledger as a table (account, name, OU, connector, last outcome and run, key id and age),
  * then each account's last error with its remediation, then the counts.
  */
-export function renderStatusTable(untrusted: readonly AccountStatus[], style: Style = PLAIN): string {
+export function renderStatusTable(
+  untrusted: readonly AccountStatus[],
+  style: Style = PLAIN,
+  /** One account asked for by id: its lease (or none) and last unlock are spelled out. */
+  options: { oneAccount?: boolean } = {},
+): string {
   // Names and OUs are the organization's, last errors quote AWS: escaped before they are laid out.
   const accounts = terminalSafe(untrusted);
   const head = ['ACCOUNT', 'NAME', 'OU', 'CONNECTOR', 'LAST OUTCOME', 'LAST RUN', 'KEY ID', 'KEY AGE'];
@@ -124,6 +143,30 @@ export function renderStatusTable(untrusted: readonly AccountStatus[], style: St
       out.push(
         `  ${a.accountId} ${style.red('HANDOFF_OVERDUE')} key ${a.handoffAccessKeyId ?? '?'}${waited}${reminded}${fails}`,
       );
+    }
+  }
+  const one = options.oneAccount ? accounts[0] : undefined;
+  if (one) {
+    const a = one;
+    out.push('', `Lease: ${describeLease(a.lease)}`);
+    if (a.lastUnlock) {
+      const whose = a.lastUnlock.token
+        ? ` (${leaseHolder({ runId: a.lastUnlock.runId, token: a.lastUnlock.token })})`
+        : '';
+      out.push(`Last unlocked by ${a.lastUnlock.by} at ${a.lastUnlock.at}${whose}`);
+    }
+  } else {
+    // A section, not a column: the table stays as narrow as it is.
+    const held = accounts.filter((a) => a.lease && !a.lease.expired);
+    if (held.length > 0) {
+      out.push('', 'Leases held (a run is working on these accounts, or died holding them):');
+      for (const a of held) {
+        const lease = a.lease as LeaseStatus;
+        const expires =
+          lease.expiresInSeconds === null ? '' : `, expires ${relativeTime(lease.expiresInSeconds)}`;
+        // The run id alone: a deployed execution's token is an ARN too long for the line.
+        out.push(`  ${a.accountId} run ${lease.runId ?? lease.token}${expires}`);
+      }
     }
   }
   const failing = accounts.filter((a) => a.lastError);

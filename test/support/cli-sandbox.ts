@@ -134,3 +134,43 @@ export function sandboxExports(sandbox: Sandbox): Record<string, string> {
     AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
   };
 }
+
+/** A casbridge command still running, as runCasbridge starts it: a test can signal it. */
+export interface RunningCasbridge {
+  /** Sends the signal, as a shell's Ctrl-C, `kill` or `kill -9` would. */
+  kill(signal: NodeJS.Signals): void;
+  /** What the command wrote so far. */
+  stderr(): string;
+  /** Its exit code (null when a signal ended it), the signal, and both streams. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/** Starts `casbridge <args>` in the environment runCasbridge gives it, without waiting for it. */
+export function spawnCasbridge(args: readonly string[], env: Record<string, string>): RunningCasbridge {
+  const shell = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
+  );
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...shell, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  ).then((end) => ({ ...end, stdout, stderr }));
+  return {
+    kill: (signal) => {
+      child.kill(signal);
+    },
+    stderr: () => stderr,
+    exited,
+  };
+}

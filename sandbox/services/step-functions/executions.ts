@@ -14,7 +14,7 @@ import { SANDBOX_STAGE, type StackResources, stackResources } from '../../scenar
 import { FUNCTION_SESSION_SECONDS, inProcessFunctionCredentials } from '../lambda';
 import { type HistoryEvent, HistoryRecorder, type HistoryShape } from './history';
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 export type MapRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
 
 export interface Execution {
