@@ -73,6 +73,12 @@ const schema = z.object({
   CASBRIDGE_TOPIC_ARN: arn,
   CASBRIDGE_WEBHOOK_URL: z.optional(z.url()),
   CASBRIDGE_WEBHOOK_SECRET_ARN: z.optional(arn),
+  /**
+   * How long one webhook attempt waits for the receiver's answer before it counts as failed and
+   * the state machine retries. At most 60: the DeliverWebhook state and the register function
+   * time out at 120 and 110 seconds.
+   */
+  CASBRIDGE_WEBHOOK_TIMEOUT_SECONDS: z._default(whole(z.minimum(1), z.maximum(60)), 10),
   CASBRIDGE_LEDGER_TABLE: text(3),
   CASBRIDGE_REPORTS_BUCKET: z.optional(text(3)),
   CASBRIDGE_LEASE_SECONDS: z._default(whole(z.minimum(60)), 900),
@@ -120,6 +126,7 @@ export interface Config {
   topicArn: string;
   webhookUrl: string | undefined;
   webhookSecretArn: string | undefined;
+  webhookTimeoutSeconds: number;
   ledgerTable: string;
   reportsBucket: string | undefined;
   leaseSeconds: number;
@@ -165,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     topicArn: e.CASBRIDGE_TOPIC_ARN,
     webhookUrl: e.CASBRIDGE_WEBHOOK_URL,
     webhookSecretArn: e.CASBRIDGE_WEBHOOK_SECRET_ARN,
+    webhookTimeoutSeconds: e.CASBRIDGE_WEBHOOK_TIMEOUT_SECONDS,
     ledgerTable: e.CASBRIDGE_LEDGER_TABLE,
     reportsBucket: e.CASBRIDGE_REPORTS_BUCKET,
     leaseSeconds: e.CASBRIDGE_LEASE_SECONDS,

@@ -185,11 +185,30 @@ export class OffboardingBlockedError extends CasBridgeError {
     'Something casbridge did not create still holds on to the connector user or policy (the message names it and what IAM refused to delete: another policy attached to the user, the connector policy attached to another user, group or role, a login profile, an MFA device or a signing certificate); remove it by hand, then start a retry-failed run: it offboards the account again (never onboards it), and the steps already done are skipped.';
 }
 
+/**
+ * The hand-off webhook did not take one attempt's POST: it answered non-2xx, did not answer in
+ * time, or could not be reached. Thrown only by the DeliverWebhook state, after the hand-off went
+ * out on the SNS topic: the operator was reached, and a retry POSTs the same body again.
+ */
 export class WebhookFailedError extends CasBridgeError {
   readonly name = 'WebhookFailed';
   readonly retryable = true;
   readonly remediation =
-    'The hand-off webhook did not accept the notification (network error or non-2xx); casbridge retries. If it persists, check CASBRIDGE_WEBHOOK_URL and that the receiver is up and answers 2xx.';
+    'The hand-off webhook did not accept the hand-off on any attempt (one POST each; the message names the last answer: an HTTP status, no answer within CASBRIDGE_WEBHOOK_TIMEOUT_SECONDS, or no connection). Check CASBRIDGE_WEBHOOK_URL and that the receiver is up, answers 2xx in time and accepts the signature made with the key in CASBRIDGE_WEBHOOK_SECRET_ARN. No later run posts this hand-off: if the receiver needs it, give it the SNS message (same handoffId).';
+  /** The receiver's last answer: `HTTP <status>`, `timeout` or `unreachable`. */
+  readonly answer: string;
+
+  constructor(message: string, options: CasBridgeErrorOptions & { answer?: string } = {}) {
+    super(message, options);
+    this.answer = options.answer ?? webhookAnswerOf(message);
+  }
+}
+
+/** The answer a WebhookFailed message names (postWebhook writes it; a Catch keeps only the message). */
+function webhookAnswerOf(message: string): string {
+  const status = /answered HTTP (\d{3})/.exec(message)?.[1];
+  if (status) return `HTTP ${status}`;
+  return /did not answer within/.test(message) ? 'timeout' : 'unreachable';
 }
 
 export class ConnectorPermissionsMissingError extends CasBridgeError {
@@ -392,7 +411,13 @@ const THROTTLING_NAMES = new Set([
   'ProvisionedThroughputExceededException',
 ]);
 
-const ACCESS_DENIED_NAMES = new Set(['AccessDenied', 'AccessDeniedException', 'AuthorizationError']);
+// SNS answers AuthorizationError, which its SDK client throws as AuthorizationErrorException.
+const ACCESS_DENIED_NAMES = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'AuthorizationError',
+  'AuthorizationErrorException',
+]);
 
 export function isThrottlingError(error: unknown): boolean {
   return THROTTLING_NAMES.has((error as SdkError)?.name ?? '');

@@ -37,6 +37,24 @@ export interface FailureRecord {
   message: string;
   step?: string;
   remediation: string;
+  /**
+   * Small, secret-free facts about the failure. For a failure in the register step: the hand-off's
+   * channels and whether the operator was reached (HandoffChannels).
+   */
+  details?: Record<string, string | number | boolean>;
+}
+
+/**
+ * What a failed register step did with the hand-off, per channel: `sns` delivered, not sent, or
+ * unknown (the step was stopped or crashed, perhaps after publishing); `webhook` failed (the
+ * topic has the hand-off, the receiver not), not sent with the topic, or not configured; `webhookStatus` the
+ * receiver's last answer (`HTTP 500`, `timeout`, `unreachable`).
+ */
+export interface HandoffChannels {
+  sns: 'delivered' | 'not-sent' | 'unknown';
+  webhook: 'failed' | 'not-sent' | 'not-configured';
+  webhookStatus?: string;
+  operatorReached: boolean;
 }
 
 /**
@@ -49,17 +67,68 @@ export interface FailureRecord {
  */
 export function failureRecord(
   error: { name: string; message: string },
-  context: { step?: string; joinedMethod?: 'CREATED' | 'INVITED' } = {},
+  context: {
+    step?: string;
+    joinedMethod?: 'CREATED' | 'INVITED';
+    /**
+     * For a failure in the register step: whether its hand-off reached the SNS topic first, and
+     * whether the stack has a webhook. The remediation then starts by saying whether the operator
+     * was reached, and `details` names each channel's fate (HandoffChannels).
+     */
+    handoff?: { snsDelivered: boolean; webhookConfigured: boolean };
+  } = {},
 ): FailureRecord {
   const step = context.step as StepName | undefined;
   const rebuilt =
     error instanceof CasBridgeError ? error : rebuild(error, step, context.joinedMethod === 'INVITED');
+  const channels =
+    context.handoff && step === 'register' ? handoffChannels(rebuilt, context.handoff) : undefined;
   return {
     name: rebuilt.name,
     message: rebuilt.message,
     ...(step ? { step } : rebuilt.step ? { step: rebuilt.step } : {}),
-    remediation: rebuilt.remediation,
+    remediation: channels ? `${reachedSentence(channels)} ${rebuilt.remediation}` : rebuilt.remediation,
+    ...(channels ? { details: { ...channels } } : {}),
   };
+}
+
+/**
+ * The hand-off's fate when the register step failed. The topic is the operator's channel: with
+ * it delivered the operator was reached whatever the webhook did. A register step stopped by a
+ * timeout or killed under Lambda may have published before it died, so casbridge cannot say.
+ */
+function handoffChannels(
+  rebuilt: CasBridgeError,
+  { snsDelivered, webhookConfigured }: { snsDelivered: boolean; webhookConfigured: boolean },
+): HandoffChannels {
+  if (snsDelivered) {
+    return {
+      sns: 'delivered',
+      webhook: 'failed',
+      ...(rebuilt instanceof WebhookFailedError ? { webhookStatus: rebuilt.answer } : {}),
+      operatorReached: true,
+    };
+  }
+  // Stopped from outside (a timeout, Lambda, the runtime): perhaps after the publish. An error
+  // the code threw (AccessDenied, a raw AWS error) came from a call that did not publish.
+  const unknown =
+    rebuilt instanceof TaskTimedOutError ||
+    (rebuilt instanceof TaskFailedError && /^(Lambda|Runtime|States|Sandbox)\./.test(rebuilt.message));
+  return {
+    sns: unknown ? 'unknown' : 'not-sent',
+    webhook: webhookConfigured ? 'not-sent' : 'not-configured',
+    operatorReached: false,
+  };
+}
+
+/** What leads a register failure's remediation: whether anyone was told, and what the next run does. */
+function reachedSentence(channels: HandoffChannels): string {
+  if (channels.operatorReached) {
+    return 'The operator was reached: the hand-off went out on the SNS topic, so the account is AWAITING_CONNECTION and no later run hands this key off again; only the webhook missed it.';
+  }
+  return channels.sns === 'unknown'
+    ? 'The operator may not have been reached: the register step stopped before it could tell whether the SNS topic got the hand-off; the next run sends it (subscribers may get it twice, with the same handoffId).'
+    : 'The operator was not reached: no hand-off went out (the webhook is tried only after the SNS topic took it), and the next run sends it.';
 }
 
 type Rebuild = (message: string, options: { step?: StepName }, invited: boolean) => CasBridgeError;

@@ -14,6 +14,13 @@ export interface StepResult {
    * outcome, so a step never writes the ledger itself. Not part of the report.
    */
   ledger?: LedgerChanges;
+  /**
+   * The register step's hand-off exactly as the SNS topic got it, still owed to the webhook: the
+   * DeliverWebhook state POSTs these bytes, once per attempt, and drops them once the receiver
+   * took them. Carried in the execution's state, so that state's retries never publish to the
+   * topic again. Not part of the report.
+   */
+  pendingWebhook?: string;
 }
 
 /** The account a run works on, as ResolveTargets describes it. */

@@ -15,6 +15,8 @@ const stepResultSchema = z.strictObject({
   reason: z.optional(z.string()),
   details: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
   ledger: z.optional(ledgerFieldsSchema),
+  // A hand-off message (about 2 KB): well inside SNS's 256 KiB, which it has already passed.
+  pendingWebhook: z.optional(z.string().check(z.maxLength(262_144))),
 });
 
 export const targetAccountSchema = z.strictObject({

@@ -25,14 +25,15 @@ export function stepColumns(report: Pick<RunReport, 'mode' | 'accounts'>): strin
 }
 
 /**
- * The account's cell for `step`: its result, or `failed` for the step its error names. A step
+ * The account's cell for `step`: `failed` for the step its error names (even with a result: a
+ * register step whose SNS hand-off went out and whose webhook failed), else its result. A step
  * the account never reached (after a failure, or a skipped account) has no cell.
  */
 export function stepCell(account: ReportAccount, step: string): StepCell | undefined {
-  const result = account.steps[step];
-  if (result) return { status: result.action, ...(result.reason ? { reason: result.reason } : {}) };
   if (account.outcome === 'FAILED' && account.error?.step === step) {
     return { status: 'failed', reason: `${account.error.name}: ${account.error.message}` };
   }
+  const result = account.steps[step];
+  if (result) return { status: result.action, ...(result.reason ? { reason: result.reason } : {}) };
   return undefined;
 }

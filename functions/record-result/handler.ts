@@ -7,7 +7,9 @@ import { recordResult } from './record-result';
 
 /** Lambda: the account's outcome into the ledger, its lease released, its line of the report out. */
 export const handler = taskHandler('record', parseRecordInput, async ({ input, runtime }) => {
-  const result = await recordResult(ledger(runtime), input, desiredStateHash(runtime.config));
+  const result = await recordResult(ledger(runtime), input, desiredStateHash(runtime.config), {
+    webhookConfigured: runtime.config.webhookUrl !== undefined,
+  });
   logger.info('account finished', {
     outcome: result.outcome,
     changed: result.changed,

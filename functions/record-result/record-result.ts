@@ -15,6 +15,8 @@ export async function recordResult(
   input: RecordInput,
   /** The configuration's desired-state hash: kept for an account brought to that state. */
   desiredStateHash: string,
+  /** Whether the stack has a hand-off webhook: what a failed register step's report says of it. */
+  options: { webhookConfigured?: boolean } = {},
 ): Promise<ReportAccount> {
   const { account, runId } = input;
   const failure = input.failure ? describeCaught(input) : undefined;
@@ -30,7 +32,15 @@ export async function recordResult(
     };
   }
   const error = failure
-    ? failureRecord(failure, { step: failure.step, joinedMethod: account.joinedMethod })
+    ? failureRecord(failure, {
+        step: failure.step,
+        joinedMethod: account.joinedMethod,
+        // Register's result is here only if its state finished: the topic has the hand-off.
+        handoff: {
+          snsDelivered: input.steps.register?.details?.sns === 'delivered',
+          webhookConfigured: options.webhookConfigured ?? false,
+        },
+      })
     : undefined;
   const outcome: Outcome = error ? 'FAILED' : 'SUCCEEDED';
   let connector: ConnectorStatus;
@@ -68,7 +78,13 @@ export async function recordResult(
 
 function base(input: RecordInput): Pick<ReportAccount, 'accountId' | 'name' | 'ou' | 'steps'> {
   const steps: Record<string, StepResult> = {};
-  for (const [name, { ledger: _changes, ...result }] of Object.entries(input.steps)) steps[name] = result;
+  for (const [name, { ledger: _changes, pendingWebhook, ...result }] of Object.entries(input.steps)) {
+    // Still owed at the end: DeliverWebhook failed (the account's error says how).
+    steps[name] =
+      pendingWebhook === undefined
+        ? result
+        : { ...result, details: { ...result.details, webhook: 'failed' } };
+  }
   return { accountId: input.account.accountId, name: input.account.name, ou: input.account.ou, steps };
 }
 
@@ -81,11 +97,15 @@ function stepChanges(input: RecordInput): LedgerChanges {
 
 /**
  * The caught error's name, message and step. Catch keeps no step, but the steps run in a fixed
- * order and each adds its result: the failed one is the first of the mode's pipeline without one.
+ * order and each adds its result: the failed one is the first of the mode's pipeline without one,
+ * or the register step when its result still owes the webhook (DeliverWebhook failed).
  */
 function describeCaught(input: RecordInput): { name: string; message: string; step?: string } {
   const caught = input.failure as { Error: string; Cause?: string };
   const message = causeMessage(caught.Cause);
-  const step = pipelineFor(input.mode).find((s) => !(s in input.steps));
+  const pipeline = pipelineFor(input.mode);
+  const step =
+    pipeline.find((s) => input.steps[s]?.pendingWebhook !== undefined) ??
+    pipeline.find((s) => !(s in input.steps));
   return { name: caught.Error, message, ...(step ? { step } : {}) };
 }

@@ -36,7 +36,10 @@ export type HandoffType = 'connector.handoff' | 'connector.rotation';
  */
 export interface HandoffMessage {
   type: HandoffType;
-  /** The same for every delivery of one hand-off: a retried step can publish twice, subscribers dedupe on it. */
+  /**
+   * The same for every delivery of one hand-off: on the topic and every webhook attempt, and on
+   * the topic again in the one case it is published twice (publishHandoff): subscribers dedupe on it.
+   */
   handoffId: string;
   accountId: string;
   accountName: string;
@@ -73,8 +76,6 @@ export interface RegisterOptions {
   steps?: Record<string, StepResult>;
 }
 
-/** A receiver that has not answered by then is treated as down: the step retries rather than hang the task. */
-const WEBHOOK_TIMEOUT_MS = 10_000;
 /** SNS refuses subjects over 100 characters or outside printable ASCII (email headers). */
 const MAX_SUBJECT_LENGTH = 100;
 
@@ -86,6 +87,13 @@ const MAX_SUBJECT_LENGTH = 100;
  * period, here because this is the step with the hand-off channels and the grants to use them.
  * What the ledger must keep (the hand-off, the keys, a reminder) is in the result's `ledger`:
  * RecordResult writes it with the outcome.
+ *
+ * This is the Register state: it publishes to the SNS topic and, with a webhook configured,
+ * leaves the same message in the result's `pendingWebhook` for the DeliverWebhook state
+ * (deliverWebhook below). So a webhook that fails retries only its own state: the topic gets one
+ * message per hand-off however often the receiver fails, and a WebhookFailed caught into
+ * RecordResult still finds this result and records the hand-off (the account is
+ * AWAITING_CONNECTION and no later run hands the key off again).
  */
 export async function ensureRegistration(
   deps: RegisterDeps,
@@ -176,7 +184,7 @@ async function register(
 
   const requestedAt = new Date((deps.now ?? Date.now)());
   const message = handoffMessage(account, type, keyId, secretArn, requestedAt);
-  const messageId = await deliverHandoff(deps, message, requestedAt);
+  const sent = await publishHandoff(deps, message);
 
   const handoff: LedgerChanges = {
     connector: 'AWAITING_CONNECTION',
@@ -193,10 +201,10 @@ async function register(
       accessKeyId: keyId,
       secretArn,
       instanceName: message.instanceName,
-      messageId,
-      webhook: Boolean(config.webhookUrl),
+      ...sent.details,
     },
     ledger: handoff,
+    ...sent.pending,
   };
 }
 
@@ -232,11 +240,12 @@ async function remind(
     previousReminderAt,
     inServiceCreatedAt,
   });
-  const messageId = await deliverHandoff(deps, message, requestedAt);
+  const sent = await publishHandoff(deps, message);
   return {
     action: 'updated',
     reason: 'reminder-sent',
-    details: { ...details, messageId, webhook: Boolean(deps.config.webhookUrl) },
+    details: { ...details, ...sent.details },
+    ...sent.pending,
     ledger: {
       ...keyChanges.ledger,
       connector: 'HANDOFF_OVERDUE',
@@ -247,12 +256,20 @@ async function remind(
 }
 
 /**
- * Publishes a hand-off (or its reminder) to the topic and, if configured, the signed webhook, and
- * returns the SNS message id. Published before the ledger learns of it (RecordResult, at the
- * account's end): a run killed in between hands off again (at least once, deduplicated by
- * handoffId) rather than never.
+ * Publishes a hand-off (or its reminder) to the topic, and says what the report shows of its
+ * channels and, with a webhook configured, what the DeliverWebhook state still owes it. The
+ * ledger learns of it from this step's result (RecordResult), so the one window for a duplicate
+ * is a crash after the publish and before the result reaches Step Functions (the function timing
+ * out or dying, its answer lost): the Register state then runs again and publishes again, with
+ * the same handoffId, on which subscribers dedupe.
  */
-async function deliverHandoff(deps: RegisterDeps, message: HandoffMessage, at: Date): Promise<string> {
+async function publishHandoff(
+  deps: RegisterDeps,
+  message: HandoffMessage,
+): Promise<{
+  details: Record<string, string | boolean>;
+  pending: { pendingWebhook?: string };
+}> {
   const { config } = deps;
   const body = JSON.stringify(message);
   const published = await deps.sns.send(
@@ -267,8 +284,39 @@ async function deliverHandoff(deps: RegisterDeps, message: HandoffMessage, at: D
       },
     }),
   );
-  if (config.webhookUrl) await postWebhook(deps, config.webhookUrl, body, at);
-  return published.MessageId ?? '';
+  return {
+    details: {
+      handoffId: message.handoffId,
+      messageId: published.MessageId ?? '',
+      sns: 'delivered',
+      webhook: config.webhookUrl ? 'pending' : 'not-configured',
+      // The topic is the operator's channel: once it has the message, the operator has been told.
+      operatorReached: true,
+    },
+    pending: config.webhookUrl ? { pendingWebhook: body } : {},
+  };
+}
+
+/**
+ * The DeliverWebhook state: POSTs the hand-off the Register state published (its result's
+ * `pendingWebhook`, the very bytes the topic got) to the webhook, once per attempt and with no
+ * retry of its own: the state machine's Retry is the only one, so the receiver sees one request
+ * per attempt, each with the same body and handoffId and a fresh signed timestamp. A failed
+ * attempt throws WebhookFailed naming the receiver's answer; once the receiver has taken it the
+ * result is Register's with the webhook delivered, and nothing is owed.
+ */
+export async function deliverWebhook(deps: RegisterDeps, handedOff: StepResult): Promise<StepResult> {
+  const { pendingWebhook: body, ...result } = handedOff;
+  if (body === undefined) return handedOff;
+  const url = deps.config.webhookUrl;
+  // Redeployed without the webhook while this run was between the two states: nothing to deliver.
+  const webhook = url ? 'delivered' : 'not-configured';
+  try {
+    if (url) await postWebhook(deps, url, body, new Date((deps.now ?? Date.now)()));
+  } catch (error) {
+    throw classifyAwsError(error, 'register');
+  }
+  return { ...result, details: { ...result.details, webhook } };
 }
 
 function sameKeys(
@@ -332,8 +380,8 @@ export function handoffMessage(
           `Paste the Access key and Secret key (access key id ${accessKeyId}), revealed by \`${credentialsCommand}\` from Secrets Manager secret ${secretArn}, then choose Next.`,
           check,
         ];
-  // Every delivery of one hand-off, or of one reminder, has the same id (a retried step publishes
-  // again); a reminder follows the reminder before it (or the hand-off), so each has its own.
+  // Every delivery of one hand-off, or of one reminder, has the same id, whatever the time it
+  // was requested at; a reminder follows the reminder before it (or the hand-off), so each has its own.
   const reminderSeed = reminderOf
     ? `:reminder:${reminderOf.previousReminderAt ?? reminderOf.wait.handoffAt}`
     : '';
@@ -399,7 +447,9 @@ function subjectFor(message: HandoffMessage): string {
 
 /**
  * POSTs the hand-off, signed like common webhook providers do: HMAC-SHA256 over
- * "<timestamp>.<body>", so a receiver can reject forged and replayed requests.
+ * "<timestamp>.<body>", so a receiver can reject forged and replayed requests. The timestamp is
+ * the attempt's, so a retried attempt is not refused as a replay; the body, and its handoffId,
+ * stay the same.
  */
 async function postWebhook(deps: RegisterDeps, url: string, body: string, at: Date): Promise<void> {
   const key = await signingKey(deps);
@@ -407,6 +457,7 @@ async function postWebhook(deps: RegisterDeps, url: string, body: string, at: Da
   const signature = createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex');
   // A webhook URL often carries a token in its path or query; errors name only its origin.
   const origin = new URL(url).origin;
+  const timeoutSeconds = deps.config.webhookTimeoutSeconds;
   let response: Response;
   try {
     response = await fetch(url, {
@@ -417,21 +468,37 @@ async function postWebhook(deps: RegisterDeps, url: string, body: string, at: Da
         'x-casbridge-signature': `sha256=${signature}`,
       },
       body,
-      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      // A receiver that has not answered by then is down for this attempt: the state retries
+      // rather than hang the task.
+      signal: AbortSignal.timeout(timeoutSeconds * 1000),
     });
   } catch (error) {
-    throw new WebhookFailedError(
-      `The hand-off webhook at ${origin} could not be reached (${(error as Error)?.name ?? 'Error'})`,
-      { step: 'register' },
-    );
+    throw unreachable(error, origin, timeoutSeconds);
   }
   // Drain the body so the connection is released; its content is the receiver's business.
   await response.arrayBuffer().catch(() => undefined);
   if (!response.ok) {
     throw new WebhookFailedError(`The hand-off webhook at ${origin} answered HTTP ${response.status}`, {
       step: 'register',
+      answer: `HTTP ${response.status}`,
     });
   }
+}
+
+/** fetch's failure, by name: its own timeout, or the connection's error code (fetch wraps it in `cause`). */
+function unreachable(error: unknown, origin: string, timeoutSeconds: number): WebhookFailedError {
+  const e = error as { name?: string; cause?: { code?: unknown } };
+  if (e?.name === 'TimeoutError') {
+    return new WebhookFailedError(
+      `The hand-off webhook at ${origin} did not answer within ${timeoutSeconds} s`,
+      { step: 'register', answer: 'timeout' },
+    );
+  }
+  const code = typeof e?.cause?.code === 'string' ? e.cause.code : (e?.name ?? 'Error');
+  return new WebhookFailedError(`The hand-off webhook at ${origin} could not be reached (${code})`, {
+    step: 'register',
+    answer: 'unreachable',
+  });
 }
 
 async function signingKey(deps: RegisterDeps): Promise<string> {

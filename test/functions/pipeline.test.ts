@@ -145,7 +145,7 @@ describe('the per-account pipeline over the default organization', () => {
       'cloudtrail:DescribeTrails',
       'cloudtrail:CreateTrail (write)',
       'cloudtrail:StartLogging (write)',
-      'sns:Publish (write)', // register: the hand-off, recorded by RecordResult
+      'sns:Publish (write)', // register: the hand-off, once (a webhook has its own state), recorded by RecordResult
       'sts:AssumeRole', // verify
       'iam:SimulatePrincipalPolicy', // verify: nothing high-risk allowed and, once per key, the connector's actions
       'secretsmanager:GetSecretValue',

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -15,7 +15,7 @@ import { connectorSecretName } from '../../commons/config';
 import { Ledger } from '../../commons/ledger';
 import { ensureAccessKey } from '../../functions/access-key/ensure-access-key';
 import { ensurePolicy } from '../../functions/policy/ensure-policy';
-import { ensureRegistration } from '../../functions/register/ensure-registration';
+import { deliverWebhook, ensureRegistration } from '../../functions/register/ensure-registration';
 import { ensureUser } from '../../functions/user/ensure-user';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
@@ -25,7 +25,7 @@ import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 describe('the register step', () => {
-  const sandbox = useSandbox({ accounts: 10 });
+  const sandbox = useSandbox({ accounts: 14 });
 
   /** The hand-off topic's messages, as SNS delivered them. */
   const messages = () => {
@@ -230,8 +230,10 @@ describe('the register step', () => {
   describe('with a webhook', () => {
     let server: Server;
     let url: string;
-    let status = 200;
+    /** The receiver's answer: a status, or none at all (it holds the request open). */
+    let answer: number | 'hang' = 200;
     const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+    const held: ServerResponse[] = [];
 
     beforeAll(async () => {
       server = createServer((request, response) => {
@@ -239,13 +241,17 @@ describe('the register step', () => {
         request.on('data', (chunk: Buffer) => chunks.push(chunk));
         request.on('end', () => {
           received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-          response.writeHead(status).end();
+          if (answer === 'hang') held.push(response);
+          else response.writeHead(answer).end();
         });
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/casbridge`;
     });
-    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    afterAll(() => {
+      for (const response of held) response.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
 
     /** The signing key, created by the management account's administrator at deployment. */
     async function signingSecret(name: string, key: string): Promise<string> {
@@ -254,50 +260,117 @@ describe('the register step', () => {
       return out.ARN ?? '';
     }
 
+    /** The topic's hand-offs of one account. */
+    const handoffsOf = (accountId: string) =>
+      messages().filter((m) => (JSON.parse(m.message) as { accountId?: string }).accountId === accountId);
+
+    it('publishes to the topic first and leaves the same JSON owed to the webhook, posting nothing yet', async () => {
+      const arn = await signingSecret('casbridge/webhook-signing-0', 'zeroth-key');
+      const { accountId, register } = await prepare(
+        12,
+        sandbox().deployStack({ webhookUrl: url, webhookSecretArn: arn }),
+      );
+      received.length = 0;
+
+      const handedOff = await register(false);
+
+      expect(handedOff).toMatchObject({
+        action: 'created',
+        reason: 'handoff-sent',
+        details: { sns: 'delivered', webhook: 'pending', operatorReached: true },
+      });
+      const sent = handoffsOf(accountId);
+      expect(sent).toHaveLength(1);
+      expect(handedOff.pendingWebhook).toBe(sent[0]?.message);
+      expect(handedOff.details?.handoffId).toBe(JSON.parse(sent[0]!.message).handoffId);
+      expect(received).toEqual([]);
+    });
+
     it('posts the same JSON as the topic, signed with HMAC-SHA256 over the timestamp and body', async () => {
       const key = 'whsec-test-signing-key';
       const arn = await signingSecret('casbridge/webhook-signing', key);
       // Deployed with the webhook: the register role may read that one signing secret.
-      const { secretValue, register } = await prepare(
+      const { accountId, deps, secretValue, register } = await prepare(
         8,
         sandbox().deployStack({ webhookUrl: url, webhookSecretArn: arn }),
       );
-      status = 200;
+      answer = 200;
       received.length = 0;
-      const before = messages().length;
 
-      await register(false);
+      const delivered = await deliverWebhook(deps, await register(false));
 
       expect(received).toHaveLength(1);
       const { headers, body } = received[0]!;
-      expect(body).toBe(messages()[before]?.message);
+      expect(body).toBe(handoffsOf(accountId)[0]?.message);
       expect(headers['content-type']).toBe('application/json');
       const timestamp = String(headers['x-casbridge-timestamp']);
       const expected = createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex');
       expect(headers['x-casbridge-signature']).toBe(`sha256=${expected}`);
       expect(body).not.toContain((await secretValue()).secretAccessKey);
       expect(body).not.toContain(key);
+      expect(delivered).toMatchObject({
+        action: 'created',
+        details: { sns: 'delivered', webhook: 'delivered', operatorReached: true },
+      });
+      expect(delivered.pendingWebhook).toBeUndefined();
     });
 
-    it('fails with the retryable WebhookFailed when the receiver answers 500', async () => {
-      const arn = await signingSecret('casbridge/webhook-signing-2', 'another-key');
-      const { accountId, ledger, register } = await prepare(
+    it('posts once per attempt while the receiver answers 500, the same hand-off each time, and never publishes again', async () => {
+      const key = 'another-key';
+      const arn = await signingSecret('casbridge/webhook-signing-2', key);
+      const { accountId, deps, register } = await prepare(
         9,
         sandbox().deployStack({ webhookUrl: url, webhookSecretArn: arn }),
       );
-      status = 500;
+      answer = 500;
+      received.length = 0;
+      const handedOff = await register(false);
 
-      await expect(register(false)).rejects.toMatchObject({
+      // The state machine's Retry runs DeliverWebhook again on the same input: three attempts.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        await expect(deliverWebhook(deps, handedOff)).rejects.toMatchObject({
+          name: 'WebhookFailed',
+          retryable: true,
+          step: 'register',
+          answer: 'HTTP 500',
+          message: expect.stringContaining('answered HTTP 500'),
+        });
+      }
+
+      expect(received).toHaveLength(3);
+      for (const { headers, body } of received) {
+        expect(body).toBe(handedOff.pendingWebhook);
+        const timestamp = String(headers['x-casbridge-timestamp']);
+        const expected = createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex');
+        expect(headers['x-casbridge-signature']).toBe(`sha256=${expected}`);
+      }
+      expect(handoffsOf(accountId)).toHaveLength(1);
+      answer = 200;
+      await expect(deliverWebhook(deps, handedOff)).resolves.toMatchObject({
+        details: { webhook: 'delivered' },
+      });
+      expect(handoffsOf(accountId)).toHaveLength(1);
+    });
+
+    it('fails with WebhookFailed naming the timeout when the receiver never answers', async () => {
+      const arn = await signingSecret('casbridge/webhook-signing-4', 'fourth-key');
+      const { deps, register } = await prepare(14, {
+        ...sandbox().deployStack({ webhookUrl: url, webhookSecretArn: arn }),
+        CASBRIDGE_WEBHOOK_TIMEOUT_SECONDS: '1',
+      });
+      answer = 'hang';
+      received.length = 0;
+
+      const failure = await deliverWebhook(deps, await register(false)).catch((error: unknown) => error);
+
+      expect(failure).toMatchObject({
         name: 'WebhookFailed',
         retryable: true,
-        step: 'register',
+        answer: 'timeout',
+        message: expect.stringContaining('did not answer within 1 s'),
       });
-      // Not recorded as handed off, so the retry delivers it.
-      expect((await ledger.get(accountId))?.handoffAccessKeyId).toBeUndefined();
-      status = 200;
-      await expect(register(false)).resolves.toMatchObject({
-        action: 'created',
-      });
+      expect(received).toHaveLength(1);
+      answer = 200;
     });
 
     it('fails with WebhookFailed when the receiver cannot be reached, without naming its path', async () => {
@@ -306,7 +379,7 @@ describe('the register step', () => {
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const port = (closed.address() as AddressInfo).port;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
-      const { register } = await prepare(
+      const { deps, register } = await prepare(
         10,
         sandbox().deployStack({
           webhookUrl: `http://127.0.0.1:${port}/hooks/token-in-path`,
@@ -314,9 +387,12 @@ describe('the register step', () => {
         }),
       );
 
-      const failure = (await register(false).catch((error: unknown) => error)) as Error;
+      const failure = (await deliverWebhook(deps, await register(false)).catch(
+        (error: unknown) => error,
+      )) as Error;
 
-      expect(failure).toMatchObject({ name: 'WebhookFailed', retryable: true });
+      expect(failure).toMatchObject({ name: 'WebhookFailed', retryable: true, answer: 'unreachable' });
+      expect(failure.message).toContain('ECONNREFUSED');
       expect(failure.message).not.toContain('token-in-path');
     });
   });

@@ -20,14 +20,19 @@ type Handler = (event: unknown, context: Context) => Promise<unknown>;
 /** Each handler's Lambda context names its function, whose role it then runs as. */
 const contextOf = (functionKey: string) => lambdaContext(lambdaFunctionName(SANDBOX_STAGE, functionKey));
 
+/** A task of the pipeline: its function's key, its handler, and when the state machine runs it (a Choice). */
+type PipelineTask = readonly [string, Handler, ((state: TaskInput) => boolean)?];
+
 /** The onboarding pipeline's task handlers, in order, as the state machine chains them. */
-export const ONBOARD_STEPS: readonly (readonly [string, Handler])[] = [
+export const ONBOARD_STEPS: readonly PipelineTask[] = [
   ['access', accessHandler],
   ['user', userHandler],
   ['policy', policyHandler],
   ['accessKey', accessKeyHandler],
   ['trail', trailHandler],
   ['register', registerHandler],
+  // DeliverWebhook, after the WebhookOwed Choice: the same function, when Register left a webhook owed.
+  ['register', registerHandler, (state) => state.steps.register?.pendingWebhook !== undefined],
   ['verify', verifyHandler],
 ];
 
@@ -45,7 +50,7 @@ export interface PipelineRunner {
  */
 export async function loadPipeline(
   sandbox: Sandbox,
-  handlers: readonly (readonly [string, Handler])[] = ONBOARD_STEPS,
+  handlers: readonly PipelineTask[] = ONBOARD_STEPS,
 ): Promise<PipelineRunner> {
   const record: Handler = recordHandler;
   const retryable = new Set<string>(RETRYABLE_ERROR_NAMES);
@@ -59,7 +64,8 @@ export async function loadPipeline(
     outputs,
     async run(input) {
       let state: TaskInput = input;
-      for (const [functionKey, handler] of handlers) {
+      for (const [functionKey, handler, when] of handlers) {
+        if (when && !when(state)) continue;
         for (let attempt = 1; ; attempt++) {
           try {
             state = (await invoke(handler, state, functionKey)) as TaskInput;
@@ -91,7 +97,7 @@ export async function loadPipeline(
 }
 
 /** The offboarding pipeline: the offboard task reaches the account itself, when it can. */
-export const OFFBOARD_STEPS: readonly (readonly [string, Handler])[] = [['offboard', offboardHandler]];
+export const OFFBOARD_STEPS: readonly PipelineTask[] = [['offboard', offboardHandler]];
 
 /** The task input for an account of the sandbox's organization. */
 export function accountInput(

@@ -89,6 +89,15 @@ describe('configuration', () => {
     expect(loadConfig({ ...MINIMAL, CASBRIDGE_HANDOFF_OVERDUE_DAYS: '7' }).handoffOverdueDays).toBe(7);
   });
 
+  it('waits 10 s for a webhook attempt unless told otherwise, and at most 60', () => {
+    expect(loadConfig(MINIMAL).webhookTimeoutSeconds).toBe(10);
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_WEBHOOK_TIMEOUT_SECONDS: '1' }).webhookTimeoutSeconds).toBe(1);
+    for (const seconds of ['0', '61', '2.5'])
+      expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_WEBHOOK_TIMEOUT_SECONDS: seconds })).toThrow(
+        /CASBRIDGE_WEBHOOK_TIMEOUT_SECONDS/,
+      );
+  });
+
   it('refuses a webhook without a signing secret', () => {
     expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(
       /CASBRIDGE_WEBHOOK_SECRET_ARN/,

@@ -49,6 +49,20 @@ describe('casbridge errors', () => {
     expect(denied('CasBridgeExecutionRole').remediation).toMatch(/member role lacks .*member-role\.yml/);
   });
 
+  it("take SNS's AuthorizationErrorException for the AccessDenied it is", () => {
+    // SNS answers AuthorizationError (403); its SDK client names the exception with the suffix.
+    const error = classifyAwsError(
+      {
+        name: 'AuthorizationErrorException',
+        message:
+          'User: arn:aws:sts::999988887777:assumed-role/casbridge-prod-register/s is not authorized to perform: SNS:Publish on resource: arn:x',
+      },
+      'register',
+    ) as AccessDeniedError;
+    expect(error).toMatchObject({ name: 'AccessDenied', action: 'SNS:Publish', step: 'register' });
+    expect(error.remediation).toMatch(/function role casbridge-prod-register lacks SNS:Publish/);
+  });
+
   it('leave other AWS errors for the caller to decide', () => {
     const original = { name: 'NoSuchEntityException' };
     expect(classifyAwsError(original, 'user')).toBe(original);

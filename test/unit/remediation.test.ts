@@ -117,6 +117,78 @@ describe('every error in a report', () => {
     );
   });
 
+  it('says first, for a failure in the register step, whether the hand-off reached the operator', async () => {
+    // As RecordResult receives them: DeliverWebhook failed after Register's result (the topic has
+    // the hand-off); Register failed with no result; Register stopped by its timeout.
+    const neverCalled = new Ledger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'unused');
+    const upToRegister = Object.fromEntries(
+      ['access', 'user', 'policy', 'accessKey', 'trail'].map((step) => [
+        step,
+        { action: 'unchanged' as const },
+      ]),
+    );
+    const record = async (failure: RecordInput['failure'], register?: RecordInput['steps'][string]) =>
+      recordResult(
+        neverCalled,
+        {
+          runId: 'register-remediation',
+          mode: 'onboard',
+          dryRun: true,
+          account: {
+            accountId: '200000000001',
+            name: 'a',
+            ou: 'W',
+            state: 'ACTIVE',
+            joinedMethod: 'CREATED',
+          },
+          steps: register ? { ...upToRegister, register } : upToRegister,
+          ledger: { connector: 'NOT_REGISTERED' },
+          ...(failure ? { failure } : {}),
+        },
+        'hash',
+        { webhookConfigured: true },
+      );
+
+    const webhook = await record(
+      lambdaError(
+        'WebhookFailed',
+        'The hand-off webhook at https://hooks.example did not answer within 10 s',
+      ),
+      {
+        action: 'created',
+        reason: 'handoff-sent',
+        details: { sns: 'delivered', webhook: 'pending', operatorReached: true },
+        pendingWebhook: '{"handoffId":"x"}',
+      },
+    );
+    expect(webhook.error).toMatchObject({
+      name: 'WebhookFailed',
+      step: 'register',
+      remediation: expect.stringMatching(/^The operator was reached: .*CASBRIDGE_WEBHOOK_URL/),
+      details: { sns: 'delivered', webhook: 'failed', webhookStatus: 'timeout', operatorReached: true },
+    });
+    // The report keeps the hand-off's result, never the message owed to the webhook.
+    expect(webhook.steps.register).toEqual({
+      action: 'created',
+      reason: 'handoff-sent',
+      details: { sns: 'delivered', webhook: 'failed', operatorReached: true },
+    });
+
+    const refused = await record(lambdaError('AccessDenied', 'not authorized to perform: SNS:Publish on x'));
+    expect(refused.error).toMatchObject({
+      step: 'register',
+      remediation: expect.stringMatching(/^The operator was not reached: .*lacks SNS:Publish/),
+      details: { sns: 'not-sent', webhook: 'not-sent', operatorReached: false },
+    });
+
+    const stopped = await record({ Error: 'States.Timeout', Cause: 'State timed out' });
+    expect(stopped.error).toMatchObject({
+      name: 'TaskTimedOut',
+      remediation: expect.stringMatching(/^The operator may not have been reached/),
+      details: { sns: 'unknown', operatorReached: false },
+    });
+  });
+
   it('gives what Step Functions and Lambda raise a casbridge name, keeping the original name in the message', async () => {
     // What a Catch really receives besides casbridge's names: the state's own timeout (plain-text
     // cause), Lambda's function timeout and service errors, a permission the state machine lacks,

@@ -206,6 +206,35 @@ describe('renderCsv', () => {
     ]);
   });
 
+  it('marks the register step failed when its SNS hand-off went out and its webhook did not', () => {
+    const handedOff = account('111111111104', {
+      outcome: 'FAILED',
+      connector: 'AWAITING_CONNECTION',
+      changed: true,
+      steps: {
+        access: { action: 'unchanged' },
+        register: {
+          action: 'created',
+          details: { sns: 'delivered', webhook: 'failed', operatorReached: true },
+        },
+      },
+      error: {
+        name: 'WebhookFailed',
+        step: 'register',
+        message: 'answered HTTP 500',
+        remediation: 'The operator was reached: the hand-off went out on the SNS topic.',
+      },
+    });
+    const report = buildReport(RUN, [handedOff], [], FINISHED);
+    const [header, ...rows] = parseCsv(renderCsv(report));
+    expect(Object.fromEntries(header!.map((h, i) => [h, rows[0]?.[i]]))).toMatchObject({
+      register: 'failed',
+      connector: 'AWAITING_CONNECTION',
+      errorName: 'WebhookFailed',
+      remediation: 'The operator was reached: the hand-off went out on the SNS topic.',
+    });
+  });
+
   it('quotes commas, quotes and line breaks, and defuses cells a spreadsheet would run as formulas', () => {
     const tricky = account('111111111101', {
       name: 'a "quoted", name\nover two lines',
