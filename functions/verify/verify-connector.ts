@@ -131,9 +131,12 @@ async function verify(
   const handoff = dryRun ? steps?.register?.details?.planned : undefined;
   if (handoff === 'handoff-sent' || handoff === 'rotation-handoff-sent') {
     // The real run's verify meets the key register hands off in this very run: it proves the key
-    // (it is new to the connector) and does not ask its last use, so the account awaits the connector.
-    if (simulated) await simulateConnectorUser(iam, userArn, { connectorActions: true });
+    // (a new one has no id yet) and does not ask its last use, so the account awaits the connector.
     const accessKeyId = steps?.register?.details?.accessKeyId;
+    if (simulated)
+      await simulateConnectorUser(iam, userArn, {
+        connectorActions: accessKeyId === undefined || item.verifiedAccessKeyId !== accessKeyId,
+      });
     return {
       action: 'unchanged',
       reason: 'awaiting-connection',

@@ -422,6 +422,16 @@ describe('a dry run', () => {
     });
   });
 
+  it('plans what the real run does for a secret deleted by hand: nothing, the ledger vouching for the key', async () => {
+    const accountId = await onboarded(34);
+    for (const [arn, secret] of central().secrets)
+      if (secret.name.endsWith(accountId)) central().secrets.delete(arn);
+    const result = await plan(accountId);
+    // The daily case reads no secret (README, the access key step): neither run notices the loss.
+    expect(result.changed).toBe(false);
+    expect((await run(accountId)).changed).toBe(false);
+  });
+
   it('plans the reactivation of a deactivated key without a new hand-off', async () => {
     const accountId = await onboarded(15);
     const [key] = connectorKeys(accountId);
@@ -616,6 +626,24 @@ describe('a dry run', () => {
     expect(result.steps.offboard).toMatchObject({
       action: 'updated',
       details: { userDeleted: false, policyDetached: true, policyDeleted: true },
+    });
+  });
+
+  it('plans the offboarding of an account casbridge never onboarded: the hand-off and the record only', async () => {
+    const accountId = defaultAccountId(36);
+    const result = await plan(accountId, 'offboard');
+    expect(result.steps.offboard).toMatchObject({
+      action: 'updated',
+      details: {
+        userDeleted: false,
+        policyDeleted: false,
+        secretDeletionScheduled: false,
+        handoffPublished: true,
+      },
+    });
+    expect((await run(accountId, 'offboard')).steps.offboard).toMatchObject({
+      action: 'updated',
+      details: { userDeleted: false, policyDeleted: false, handoffPublished: true },
     });
   });
 
