@@ -365,9 +365,9 @@ function createdAt(key: AccessKeyMetadata): { keyCreatedAt?: string } {
 }
 
 /**
- * A dry run's result: what the real run would do (`action`, and its reason if it gives one, as `details.planned`),
- * with the details the real run would report that are known before any write. Later steps of the
- * dry run decide on them: register hands off the key `planned` says is new.
+ * A dry run's result: what the real run would do (its action, and as `details.planned` its reason
+ * if it gives one), with the details the real run would report that are known before any write.
+ * Later steps of the dry run decide on them: register hands off the key the plan would issue.
  */
 function planned(
   action: StepResult['action'],
