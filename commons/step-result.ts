@@ -1,6 +1,26 @@
 import type { LedgerChanges } from './ledger';
 
-/** What one step did to one account: the unit of the per-account report. */
+/**
+ * What one step did to one account: the unit of the per-account report.
+ *
+ * A dry run reads what the real run reads, writes nothing anywhere (member accounts, secrets,
+ * ledger, topic), and each step returns what the real run would do: its action, the reason
+ * `dry-run`, and where the action alone does not say it, the real run's reason as
+ * `details.planned`. A later step decides on those predictions in `TaskInput.steps`, never by
+ * reading what an earlier step only planned to create or remove (the access key step lists no
+ * keys of a user the user step would create; register hands off the key the access key step
+ * would issue).
+ *
+ * Where a read shows that the real run would fail, the step throws the very error the real run
+ * would throw (same name, so the same remediation), rather than returning a result that predicts
+ * it: the state machine's Catch then takes it down the one path a real failure takes, to
+ * RecordResult, which writes nothing to the ledger in a dry run. So a dry-run report reads like
+ * the real run's, and no second, "predicted failure" shape exists for the report, the CLI or
+ * retry-failed to learn. What no read call of casbridge's roles can see is not predicted: an SCP
+ * or a missing member-role grant (the member role may simulate only the connector user, not
+ * itself), the log bucket's existence and policy (another account's, often), a webhook that
+ * does not answer.
+ */
 export type StepAction = 'created' | 'updated' | 'unchanged' | 'skipped';
 
 export interface StepResult {

@@ -91,7 +91,10 @@ async function reconcile(
       if (awsErrorName(error) !== 'LimitExceededException') throw error;
     }
   }
-  const keys = await listKeys(iam, config.userName);
+  // A dry run's user step only planned the user: it has no keys yet, and listing them would be
+  // reading the user as if it were there.
+  const newUser = dryRun && steps?.user?.action === 'created';
+  const keys = newUser ? [] : await listKeys(iam, config.userName);
   const settled = settledKey(keys, ledger, config.keyMaxAgeDays, now);
   if (settled) return settled;
   // A secret scheduled for deletion (the account offboarded within its recovery window) is read
@@ -99,7 +102,7 @@ async function reconcile(
   const found = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId), {
     includeScheduledForDeletion: true,
   });
-  return converge(deps, accountId, now, keys, found, dryRun, ledger);
+  return converge(deps, accountId, now, keys, found, dryRun, ledger, newUser);
 }
 
 /** From the user's keys and the connector secret as they are, to one key in service. */
@@ -111,6 +114,8 @@ async function converge(
   found: DescribeSecretCommandOutput | undefined,
   dryRun: boolean,
   ledger: LedgerView | undefined,
+  /** A dry run for a user the user step would create: the real run then writes the secret unread. */
+  newUser = false,
 ): Promise<StepResult> {
   const { iam, config } = deps;
   // Its tags name the keys offboarding deleted: a scheduled secret counts as none until restored.
@@ -118,23 +123,23 @@ async function converge(
   if (scheduled && keys.some((k) => k.AccessKeyId === secretTag(scheduled, KEY_TAG))) {
     // An offboarding that could not reach the account left the user its key: the secret still
     // holds that key, so it is restored as it was and the key kept (no new key to hand off).
-    if (dryRun) return { action: 'updated', reason: 'dry-run', ...restoredDetails(scheduled) };
-    await restoreConnectorSecret(deps.secrets, scheduled.ARN);
+    // A dry run plans the rest on the secret as the restore would leave it.
+    if (!dryRun) await restoreConnectorSecret(deps.secrets, scheduled.ARN);
     const kept = await converge(
       deps,
       accountId,
       now,
       keys,
       { ...scheduled, DeletedDate: undefined },
-      false,
+      dryRun,
       ledger,
     );
-    return {
-      ...kept,
-      action: kept.action === 'unchanged' ? 'updated' : kept.action,
-      reason: kept.reason ?? 'secret-restored',
-      details: { ...kept.details, secret: 'restored' },
-    };
+    const action = kept.action === 'unchanged' ? 'updated' : kept.action;
+    const reason = String(
+      (kept.reason === 'dry-run' ? kept.details?.planned : kept.reason) ?? 'secret-restored',
+    );
+    const details = { ...kept.details, secret: 'restored' };
+    return dryRun ? planned(action, reason, details) : { ...kept, action, reason, details };
   }
   const secret = scheduled ? undefined : found;
   const currentId = secretTag(secret, KEY_TAG);
@@ -144,19 +149,34 @@ async function converge(
 
   if (!current) {
     // No key whose secret we hold (first run, key deleted, or the secret lost): issue a new one.
-    if (dryRun)
-      return { action: 'created', reason: 'dry-run', ...(scheduled ? restoredDetails(scheduled) : {}) };
     // Keys nobody ever used are no one's connector: clear them rather than keep one by chance.
     const unused = await neverUsedStrays(iam, keys, []);
+    const left = keys.filter((k) => !unused.includes(k.AccessKeyId ?? ''));
+    if (dryRun) {
+      // The same choice of keys to delete as below, by the same reads, so the plan names them and a
+      // slot that cannot be freed fails the dry run as it would the real one (LimitReached).
+      const victim = await slotToFree(iam, config.userName, left, undefined);
+      const doomed = [...unused, ...(victim ? [victim] : [])];
+      // The reason createdResult would give: for a new user the real run does not read the secret.
+      const reason = scheduled ? 'secret-restored' : currentId && !newUser ? 'secret-key-missing' : undefined;
+      return planned('created', reason, {
+        ...(scheduled ? restoredDetails(scheduled) : {}),
+        ...(doomed.length > 0 ? { deletesAccessKeys: doomed.join(', ') } : {}),
+      });
+    }
     for (const id of unused)
       await iam.send(new DeleteAccessKeyCommand({ UserName: config.userName, AccessKeyId: id }));
-    const left = keys.filter((k) => !unused.includes(k.AccessKeyId ?? ''));
     await freeSlot(iam, config.userName, left, undefined);
     const created = await createKeyAndStoreSecret(deps, accountId, secret ?? scheduled, 'AWSCURRENT');
     return createdResult(created, currentId ? 'secret-key-missing' : undefined);
   }
   if (current.Status !== 'Active') {
-    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    if (dryRun)
+      return planned('updated', 'key-reactivated', {
+        accessKeyId: current.AccessKeyId ?? '',
+        ...createdAt(current),
+        ...arnOf(secret),
+      });
     await iam.send(
       new UpdateAccessKeyCommand({
         UserName: config.userName,
@@ -183,7 +203,13 @@ async function converge(
         },
       };
     }
-    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    if (dryRun)
+      return planned('updated', 'rotation-completed', {
+        accessKeyId: pendingId,
+        ...createdAt(pending),
+        retiredAccessKeyId: current.AccessKeyId ?? '',
+        ...arnOf(secret),
+      });
     await completeRotation(deps, accountId, secret, current, pendingId);
     return {
       action: 'updated',
@@ -211,7 +237,13 @@ async function converge(
     { config, step: 'accessKey', accountId, dryRun },
   );
   if (removed.length > 0) {
-    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    if (dryRun)
+      return planned('updated', 'tamper-repaired', {
+        accessKeyId: current.AccessKeyId ?? '',
+        ...createdAt(current),
+        removed: removed.join('; '),
+        ...arnOf(secret),
+      });
     return {
       action: 'updated',
       reason: 'tamper-repaired',
@@ -227,7 +259,13 @@ async function converge(
   if (orphans.length > 0) {
     // A key no secret knows and nobody ever used: left by a run killed between CreateAccessKey
     // and the secret write. Removing it keeps exactly one key in service.
-    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    if (dryRun)
+      return planned('updated', 'orphan-key-removed', {
+        accessKeyId: current.AccessKeyId ?? '',
+        ...createdAt(current),
+        removed: orphans.length,
+        ...arnOf(secret),
+      });
     for (const id of orphans)
       await iam.send(new DeleteAccessKeyCommand({ UserName: config.userName, AccessKeyId: id }));
     return {
@@ -243,7 +281,16 @@ async function converge(
   }
   const ageDays = (now - (current.CreateDate?.getTime() ?? now)) / DAY_MS;
   if (ageDays > config.keyMaxAgeDays) {
-    if (dryRun) return { action: 'updated', reason: 'dry-run' };
+    if (dryRun) {
+      // The new key's id is IAM's to give: the plan names the key it rotates and any it deletes.
+      const victim = await slotToFree(iam, config.userName, keys, current.AccessKeyId);
+      return planned('updated', 'rotation-started', {
+        accessKeyId: current.AccessKeyId ?? '',
+        ...createdAt(current),
+        ...arnOf(secret),
+        ...(victim ? { deletesAccessKeys: victim } : {}),
+      });
+    }
     await freeSlot(iam, config.userName, keys, current.AccessKeyId);
     const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSPENDING');
     return {
@@ -300,8 +347,8 @@ function createdResult(created: StoredKey, reason: string | undefined): StepResu
 }
 
 /** What a dry run says of a secret it would restore: the ARN the hand-off will name, unchanged. */
-function restoredDetails(scheduled: DescribeSecretCommandOutput): Pick<StepResult, 'details'> {
-  return { details: { secret: 'restored', ...arnOf(scheduled) } };
+function restoredDetails(scheduled: DescribeSecretCommandOutput): { secret: string; secretArn?: string } {
+  return { secret: 'restored', ...arnOf(scheduled) };
 }
 
 /**
@@ -318,6 +365,19 @@ function createdAt(key: AccessKeyMetadata): { keyCreatedAt?: string } {
 }
 
 /**
+ * A dry run's result: what the real run would do (its action, and as `details.planned` its reason
+ * if it gives one), with the details the real run would report that are known before any write.
+ * Later steps of the dry run decide on them: register hands off the key the plan would issue.
+ */
+function planned(
+  action: StepResult['action'],
+  reason: string | undefined,
+  details: Record<string, string | number | boolean>,
+): StepResult {
+  return { action, reason: 'dry-run', details: { ...(reason ? { planned: reason } : {}), ...details } };
+}
+
+/**
  * Makes room for a new key under IAM's two-key limit without touching the key in service:
  * the kept key, else the most recently used one, stays; an inactive or never-used one goes.
  */
@@ -327,7 +387,18 @@ async function freeSlot(
   keys: AccessKeyMetadata[],
   keep: string | undefined,
 ): Promise<void> {
-  if (keys.length < 2) return;
+  const victim = await slotToFree(iam, userName, keys, keep);
+  if (victim) await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: victim }));
+}
+
+/** The key freeSlot deletes, by reads only (none under two keys); LimitReached when none may go. */
+async function slotToFree(
+  iam: IAMClient,
+  userName: string,
+  keys: AccessKeyMetadata[],
+  keep: string | undefined,
+): Promise<string | undefined> {
+  if (keys.length < 2) return undefined;
   const lastUsed = new Map<string, number>();
   for (const key of keys) {
     const out = await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: key.AccessKeyId }));
@@ -354,7 +425,7 @@ async function freeSlot(
       },
     );
   }
-  await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: victim.AccessKeyId }));
+  return victim.AccessKeyId;
 }
 
 interface StoredKey {

@@ -5,12 +5,14 @@ import {
   DeleteUserCommand,
   DetachGroupPolicyCommand,
   DetachUserPolicyCommand,
+  GetLoginProfileCommand,
   type IAMClient,
   ListAccessKeysCommand,
   ListAttachedGroupPoliciesCommand,
   ListAttachedUserPoliciesCommand,
   ListGroupsForUserCommand,
   ListPolicyVersionsCommand,
+  ListUserPoliciesCommand,
   type PolicyVersion,
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
@@ -192,6 +194,10 @@ async function cleanUpMember(
   const policyArn = connectorPolicyArn(config, accountId);
   const groupArn = connectorGroupArn(config, accountId);
 
+  // What a dry run sees would make IAM refuse DeletePolicy or DeleteUser (DeleteConflict): the
+  // real run fails there with OffboardingBlocked, so the dry run fails with it too.
+  const userBlockers: string[] = [];
+  let onUser = false;
   const user = await getConnectorUser(iam, userName);
   if (user && !isManaged(user.Tags)) {
     throw new ForeignUserConflictError(
@@ -219,7 +225,8 @@ async function cleanUpMember(
       );
       return { items: page.AttachedPolicies, marker: page.Marker };
     });
-    if (attached.some((p) => p.PolicyArn === policyArn)) {
+    onUser = attached.some((p) => p.PolicyArn === policyArn);
+    if (onUser) {
       if (!dryRun)
         await ignoreMissing(
           iam.send(new DetachUserPolicyCommand({ UserName: userName, PolicyArn: policyArn })),
@@ -237,6 +244,17 @@ async function cleanUpMember(
         );
       outcome.removedFromGroup = true;
     }
+    if (dryRun) {
+      userBlockers.push(
+        ...attached
+          .filter((p) => p.PolicyArn !== policyArn)
+          .map((p) => `managed policy ${p.PolicyArn} is attached to it`),
+        ...groups
+          .filter((g) => g.Arn !== groupArn)
+          .map((g) => `it is a member of group ${g.Arn ?? g.GroupName}`),
+        ...(await otherUserHolds(iam, userName)),
+      );
+    }
   }
 
   // The group is looked at even when the user is gone, for the same reason as the policy below.
@@ -248,7 +266,8 @@ async function cleanUpMember(
       return { items: page.AttachedPolicies, marker: page.Marker };
     }),
   );
-  if (groupPolicies?.some((p) => p.PolicyArn === policyArn)) {
+  const onGroup = groupPolicies?.some((p) => p.PolicyArn === policyArn) ?? false;
+  if (onGroup) {
     if (!dryRun)
       await ignoreMissing(
         iam.send(new DetachGroupPolicyCommand({ GroupName: config.groupName, PolicyArn: policyArn })),
@@ -259,6 +278,27 @@ async function cleanUpMember(
   // The policy is looked at even when the user is gone: a run killed after DeleteUser's
   // prerequisites, or an onboarding that stopped between the policy and the user, leaves it behind.
   const policy = await getConnectorPolicy(iam, policyArn);
+  if (policy && dryRun) {
+    // GetPolicy counts every attachment: the connector user's and group's go first, any other
+    // (someone's role, another user) holds the policy.
+    const others = (policy.AttachmentCount ?? 0) - Number(onUser) - Number(onGroup);
+    const held = [
+      ...(others > 0 ? [`it is attached to ${others} other IAM users, groups or roles`] : []),
+      ...((policy.PermissionsBoundaryUsageCount ?? 0) > 0
+        ? [`it is the permissions boundary of ${policy.PermissionsBoundaryUsageCount} IAM users or roles`]
+        : []),
+    ];
+    if (held.length > 0)
+      throw new OffboardingBlockedError(
+        `Could not delete policy ${policyArn} in account ${accountId}: ${held.join('; ')}`,
+        { step: 'offboard' },
+      );
+  }
+  if (user && userBlockers.length > 0)
+    throw new OffboardingBlockedError(
+      `Could not delete user ${user.Arn ?? userName} in account ${accountId}: ${userBlockers.join('; ')}`,
+      { step: 'offboard' },
+    );
   if (policy) {
     const versions = await listAll(async (marker) => {
       const page = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: policyArn, Marker: marker }));
@@ -296,6 +336,25 @@ async function cleanUpMember(
     outcome.policyDeleted ||
     outcome.userDeleted;
   return outcome;
+}
+
+/**
+ * What else holds the connector user that the member role may read: inline policies and a console
+ * password. MFA devices, signing certificates and SSH keys also block DeleteUser, but the member
+ * role may not list them, so a dry run cannot predict those.
+ */
+async function otherUserHolds(iam: IAMClient, userName: string): Promise<string[]> {
+  const inline = await listAll(async (marker) => {
+    const page = await iam.send(new ListUserPoliciesCommand({ UserName: userName, Marker: marker }));
+    return { items: page.PolicyNames, marker: page.Marker };
+  });
+  const login = await unlessMissing('NoSuchEntityException', () =>
+    iam.send(new GetLoginProfileCommand({ UserName: userName })),
+  );
+  return [
+    ...inline.map((name) => `inline policy ${name} is on it`),
+    ...(login ? ['it has a console password (login profile)'] : []),
+  ];
 }
 
 function isDeletableVersion(version: PolicyVersion): version is PolicyVersion & { VersionId: string } {

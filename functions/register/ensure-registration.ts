@@ -113,13 +113,22 @@ async function register(
   { dryRun, steps, ledger: item }: RegisterOptions,
 ): Promise<StepResult> {
   const { config } = deps;
-  const { secretArn, currentId, pendingId } = await connectorKeys(deps, account.accountId, steps);
-  if (!secretArn || !currentId) {
-    // In a dry run the access key step only planned the key, so there is nothing to name yet.
-    if (dryRun)
-      return { action: 'created', reason: 'dry-run', details: { connector: 'AWAITING_CONNECTION' } };
-    return { action: 'skipped', reason: 'no-access-key' };
+  const planned = dryRun ? plannedNewKey(steps?.accessKey) : undefined;
+  if (planned) {
+    // The access key step only planned a new key: the real run hands that key off, whatever the
+    // secret's tags name now (a key deleted by hand, say), and it has no id to name yet.
+    return {
+      action: item.handoffAccessKeyId ? 'updated' : 'created',
+      reason: 'dry-run',
+      details: {
+        planned: planned === 'connector.rotation' ? 'rotation-handoff-sent' : 'handoff-sent',
+        connector: 'AWAITING_CONNECTION',
+        type: planned,
+      },
+    };
   }
+  const { secretArn, currentId, pendingId } = await connectorKeys(deps, account.accountId, steps);
+  if (!secretArn || !currentId) return { action: 'skipped', reason: 'no-access-key' };
   // During a staged rotation the operator must paste the new key; the old one keeps working meanwhile.
   const keyId = pendingId ?? currentId;
   const type: HandoffType = pendingId ? 'connector.rotation' : 'connector.handoff';
@@ -178,7 +187,7 @@ async function register(
     return {
       action,
       reason: 'dry-run',
-      details: { connector: 'AWAITING_CONNECTION', type, accessKeyId: keyId },
+      details: { planned: reason, connector: 'AWAITING_CONNECTION', type, accessKeyId: keyId },
     };
   }
 
@@ -233,7 +242,8 @@ async function remind(
   const { type, keyId, secretArn, wait, previousReminderAt, inServiceCreatedAt, dryRun, keyChanges } =
     request;
   const details = { connector: 'HANDOFF_OVERDUE', type, accessKeyId: keyId, waitingDays: wait.waitingDays };
-  if (dryRun) return { action: 'updated', reason: 'dry-run', details };
+  if (dryRun)
+    return { action: 'updated', reason: 'dry-run', details: { planned: 'reminder-sent', ...details } };
   const requestedAt = new Date((deps.now ?? Date.now)());
   const message = handoffMessage(account, type, keyId, secretArn, requestedAt, {
     wait,
@@ -317,6 +327,16 @@ export async function deliverWebhook(deps: RegisterDeps, handedOff: StepResult):
     throw classifyAwsError(error, 'register');
   }
   return { ...result, details: { ...result.details, webhook } };
+}
+
+/**
+ * The hand-off a dry run's access key step implies: a key it would issue (a first key, or one
+ * replacing a key gone from IAM) is handed off, a rotation's new key as a rotation.
+ */
+function plannedNewKey(accessKey: StepResult | undefined): HandoffType | undefined {
+  if (accessKey?.reason !== 'dry-run') return undefined;
+  if (accessKey.action === 'created') return 'connector.handoff';
+  return accessKey.details?.planned === 'rotation-started' ? 'connector.rotation' : undefined;
 }
 
 function sameKeys(

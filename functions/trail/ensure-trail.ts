@@ -81,7 +81,12 @@ async function reconcile(
   const prefix = trailKeyPrefix(config, accountId);
   if (!ours) {
     const trailArn = `arn:${config.partition}:cloudtrail:${config.region}:${accountId}:trail/${config.trailName}`;
-    if (dryRun) return { action: 'created', reason: 'dry-run', details: { trailArn } };
+    if (dryRun) {
+      // CreateTrail would be refused on a full quota: the trails listed above are all it counts.
+      if (trails.filter((t) => arnAccount(t.TrailARN) === accountId).length >= MAX_TRAILS_PER_REGION)
+        throw trailQuotaFull(config, accountId);
+      return { action: 'created', reason: 'dry-run', details: { trailArn } };
+    }
     let created: string | undefined;
     try {
       created = (
@@ -204,11 +209,7 @@ function classifyTrailError(error: unknown, config: Config, accountId: string): 
         { step: 'trail', cause: error },
       );
     case 'MaximumNumberOfTrailsExceededException':
-      return new LimitReachedError(
-        `Account ${accountId} already has CloudTrail's maximum of 5 trails in ${config.region}`,
-        `Delete an unused trail in ${config.region} of account ${accountId}, or rely on an organization trail (keep CASBRIDGE_ORG_TRAIL=skip) so casbridge needs none of its own.`,
-        { step: 'trail', cause: error },
-      );
+      return trailQuotaFull(config, accountId, error);
     case 'S3BucketDoesNotExistException':
       return new ConfigurationError(
         `The central log bucket ${config.logBucket} does not exist (CASBRIDGE_LOG_BUCKET)`,
@@ -217,6 +218,22 @@ function classifyTrailError(error: unknown, config: Config, accountId: string): 
     default:
       return classifyAwsError(error, 'trail');
   }
+}
+
+/**
+ * CloudTrail's quota of trails per Region, not adjustable: the account's own trails homed here and
+ * the shadow copies of its multi-Region trails homed elsewhere count (reference/aws-api.md,
+ * quotas). The organization trail a member sees is the management account's, counted there.
+ */
+const MAX_TRAILS_PER_REGION = 5;
+
+/** What CreateTrail's MaximumNumberOfTrailsExceededException means, and what a dry run predicts from the count. */
+function trailQuotaFull(config: Config, accountId: string, cause?: unknown): LimitReachedError {
+  return new LimitReachedError(
+    `Account ${accountId} already has CloudTrail's maximum of ${MAX_TRAILS_PER_REGION} trails in ${config.region}`,
+    `Delete an unused trail in ${config.region} of account ${accountId}, or rely on an organization trail (keep CASBRIDGE_ORG_TRAIL=skip) so casbridge needs none of its own.`,
+    { step: 'trail', ...(cause === undefined ? {} : { cause }) },
+  );
 }
 
 /**

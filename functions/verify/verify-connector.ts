@@ -107,8 +107,14 @@ export async function verifyConnector(
   accountId: string,
   options: VerifyOptions,
 ): Promise<StepResult> {
+  // A dry run's user and policy steps only planned their changes: the user the real run would
+  // simulate (created, its boundary set, tampering removed, the policy repaired) is not there yet,
+  // and simulating the user as it is would predict failures the real run repairs first. The result
+  // says so, so that the report does not read the permissions as checked.
+  const simulated = !options.dryRun || !permissionsPlanned(options.steps);
   try {
-    return await verify(deps, accountId, options);
+    const result = await verify(deps, accountId, options, simulated);
+    return simulated ? result : { ...result, details: { ...result.details, simulated: false } };
   } catch (error) {
     throw classifyAwsError(error, 'verify');
   }
@@ -118,8 +124,28 @@ async function verify(
   deps: VerifyDeps,
   accountId: string,
   { dryRun, ledger: item, steps }: VerifyOptions,
+  simulated: boolean,
 ): Promise<StepResult> {
   const { iam, config } = deps;
+  const userArn = connectorUserArn(config, accountId);
+  const handoff = dryRun ? steps?.register?.details?.planned : undefined;
+  if (handoff === 'handoff-sent' || handoff === 'rotation-handoff-sent') {
+    // The real run's verify meets the key register hands off in this very run: it proves the key
+    // (a new one has no id yet) and does not ask its last use, so the account awaits the connector.
+    const accessKeyId = steps?.register?.details?.accessKeyId;
+    if (simulated)
+      await simulateConnectorUser(iam, userArn, {
+        connectorActions: accessKeyId === undefined || item.verifiedAccessKeyId !== accessKeyId,
+      });
+    return {
+      action: 'unchanged',
+      reason: 'awaiting-connection',
+      details: {
+        connector: 'AWAITING_CONNECTION',
+        ...(typeof accessKeyId === 'string' ? { accessKeyId } : {}),
+      },
+    };
+  }
   const keyId = item.handoffAccessKeyId;
   const registered =
     !!keyId &&
@@ -128,10 +154,9 @@ async function verify(
       item.connector === 'CONNECTED');
   // Every run: the connector user's effective permissions hold no high-risk action. Once per key
   // the same simulation proves the connector's own actions too: afterwards the policy step keeps
-  // them as they were proven (it repairs drift before verify runs). A dry run of an account
-  // without the user yet has nobody to simulate.
-  if (steps?.user?.action !== 'created' || !dryRun)
-    await simulateConnectorUser(iam, connectorUserArn(config, accountId), {
+  // them as they were proven (it repairs drift before verify runs).
+  if (simulated)
+    await simulateConnectorUser(iam, userArn, {
       connectorActions: registered && item.verifiedAccessKeyId !== keyId,
     });
   if (!keyId || !registered) {
@@ -190,6 +215,11 @@ async function verify(
       verifiedAccessKeyId: keyId,
     },
   };
+}
+
+/** Whether a dry run's user or policy step planned a change to what the connector user may do. */
+function permissionsPlanned(steps: Record<string, StepResult> | undefined): boolean {
+  return [steps?.user, steps?.policy].some((s) => s?.action === 'created' || s?.action === 'updated');
 }
 
 /** An operator's `casbridge confirm` counts for the key handed off before it, not for an earlier one. */

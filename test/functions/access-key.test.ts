@@ -244,10 +244,17 @@ describe('the access key step', () => {
     const name = connectorSecretName(config(), accountId);
     await operator.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
 
+    // The plan names the key it keeps, as the real run's result does: register hands that key off.
     expect(await ensureAccessKey(deps, accountId, { dryRun: true })).toEqual({
       action: 'updated',
       reason: 'dry-run',
-      details: { secret: 'restored', secretArn: first.details?.secretArn },
+      details: {
+        planned: 'secret-restored',
+        accessKeyId: first.details?.accessKeyId,
+        keyCreatedAt: first.details?.keyCreatedAt,
+        secret: 'restored',
+        secretArn: first.details?.secretArn,
+      },
     });
     expect((await operator.send(new DescribeSecretCommand({ SecretId: name }))).DeletedDate).toBeInstanceOf(
       Date,
