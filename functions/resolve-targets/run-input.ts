@@ -213,7 +213,10 @@ const record = <S extends z.core.$ZodLooseShape>(shape: S) =>
   z.looseObject(shape, { error: typeError('an object') });
 
 const state = z.enum(['SUCCEEDED', 'FAILED'], {
-  error: (iss) => `${describe(iss.input)} is not SUCCEEDED or FAILED`,
+  error: (iss) =>
+    iss.input === undefined
+      ? 'is required: SUCCEEDED or FAILED'
+      : `${describe(iss.input)} is not SUCCEEDED or FAILED`,
 });
 const optionalAccountId = z.optional(accountIdSchema);
 /** Organizations' pattern for a parent: the root or an OU. */
