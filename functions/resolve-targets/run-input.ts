@@ -277,7 +277,8 @@ const moveAccountSchema = record({
   requestParameters: record({ sourceParentId: parentIdSchema, destinationParentId: parentIdSchema }),
 });
 
-const membershipSchema = record({ serviceEventDetails: record({}) });
+/** Optional: AWS has not said the membership events are service events, nor where their fields are. */
+const membershipSchema = record({ serviceEventDetails: z.optional(record({})) });
 
 const managedAccountStatus = record({
   state,
@@ -477,7 +478,7 @@ function parseOrganizationsEvent(
   ) {
     const parsed = membershipSchema.safeParse(detail);
     if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
-    const details = parsed.data.serviceEventDetails;
+    const details = parsed.data.serviceEventDetails ?? {};
     const base = named(id, eventName, true, detail, origin, trigger(eventName));
     if (eventName === 'AccountJoinedOrganization') {
       return {

@@ -108,6 +108,18 @@ describe('the lifecycle events a run starts from', () => {
       expect(parseTrigger(inResources)).toMatchObject({ accountId: FIXTURE_MEMBER });
     });
 
+    it('is read as an API call without serviceEventDetails, its account in the request parameters', () => {
+      const event = fixture('account-departed-organization.left.departure-method.json');
+      event['detail-type'] = 'AWS API Call via CloudTrail';
+      delete event.detail.serviceEventDetails;
+      event.detail.requestParameters = { accountId: FIXTURE_MEMBER };
+      expect(parseTrigger(event)).toMatchObject({
+        lifecycle: 'departed',
+        accountId: FIXTURE_MEMBER,
+        departureMethod: undefined,
+      });
+    });
+
     it('takes the event as either CloudTrail detail type, since AWS has not said which it is', () => {
       const event = fixture('account-departed-organization.left.departure-method.json');
       event['detail-type'] = 'AWS API Call via CloudTrail';
