@@ -148,14 +148,16 @@ export class InvalidRunInputError extends CasBridgeError {
 
 /**
  * A lifecycle event that cannot be what it says: emitted in another account than the
- * organization's management account, or in a Region where that event is not delivered. Nothing
- * is read beyond DescribeOrganization, and nothing is written.
+ * organization's management account, or in a Region where that event is not delivered; or one
+ * that does not say which account it is about (no account id where AWS documents one, two that
+ * disagree, a departure or join method casbridge does not know). Nothing is read beyond
+ * DescribeOrganization (the account checks; the shape checks read nothing), and nothing is written.
  */
 export class InvalidLifecycleEventError extends CasBridgeError {
   readonly name = 'InvalidLifecycleEvent';
   readonly retryable = false;
   readonly remediation =
-    "Only the management account's Organizations (us-east-1) and Control Tower (home Region) events start runs: check the EventBridge rule or forwarding that delivered it, and CASBRIDGE_CONTROL_TOWER_HOME_REGION.";
+    "Only the management account's Organizations (us-east-1) and Control Tower (home Region) events start runs, each about one account: check the EventBridge rule or forwarding that delivered it, and CASBRIDGE_CONTROL_TOWER_HOME_REGION. An event the message says names no account (or two, or an unknown method) has a shape casbridge does not know: keep it (it is the execution's input), report it, and run the account by name (casbridge run --accounts).";
 }
 
 export class InvalidTaskInputError extends CasBridgeError {

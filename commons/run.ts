@@ -10,10 +10,27 @@ import type { StepResult } from './step-result';
  */
 export type RunMode = 'onboard' | 'reconcile' | 'offboard' | 'retry-failed';
 
+/** The Organizations events a run may start from (CloudTrail's eventName). */
+export type OrganizationsEventName =
+  | 'CreateAccountResult'
+  | 'AccountJoinedOrganization'
+  | 'AccountDepartedOrganization'
+  | 'CloseAccountResult'
+  | 'MoveAccount';
+
 export type Trigger =
   | { type: 'manual' }
   | { type: 'schedule' }
-  | { type: 'organizations-event'; eventId: string; requestId?: string }
+  | {
+      type: 'organizations-event';
+      eventId: string;
+      requestId?: string;
+      /**
+       * Which event; absent for CreateAccountResult, the first one casbridge handled, so the
+       * runs and reports recorded before the others came keep their shape.
+       */
+      eventName?: Exclude<OrganizationsEventName, 'CreateAccountResult'>;
+    }
   | {
       type: 'control-tower-event';
       eventId: string;

@@ -284,7 +284,9 @@ function describeTrigger(trigger: Trigger): string {
     case 'schedule':
       return 'schedule';
     case 'organizations-event':
-      return `Organizations event ${trigger.eventId}`;
+      return trigger.eventName
+        ? `Organizations ${trigger.eventName} ${trigger.eventId}`
+        : `Organizations event ${trigger.eventId}`;
     case 'control-tower-event':
       return `Control Tower ${trigger.eventName} ${trigger.eventId}`;
     default:

@@ -1,14 +1,16 @@
 import * as z from 'zod/mini';
-import { InvalidRunInputError } from '../../commons/errors';
-import type { RunMode, Trigger } from '../../commons/run';
+import { InvalidLifecycleEventError, InvalidRunInputError } from '../../commons/errors';
+import type { OrganizationsEventName, RunMode, Trigger } from '../../commons/run';
 import { parseStrictJson } from '../../commons/strict-json';
 import '../../commons/zod-locale';
 
 /**
  * What starts a run, parsed at the boundary: the run input of DESIGN §4.1 (console, CLI,
- * schedule), an Organizations `CreateAccountResult` event, or a Control Tower
+ * schedule), an Organizations lifecycle event (CreateAccountResult, AccountJoinedOrganization,
+ * AccountDepartedOrganization, CloseAccountResult, MoveAccount), or a Control Tower
  * `CreateManagedAccount` / `UpdateManagedAccount` event. Anything else is an InvalidRunInput error
- * that names the problem, raised before any AWS call.
+ * that names the problem, and an event that cannot be about one account of the organization an
+ * InvalidLifecycleEvent, both raised before any AWS call.
  */
 export type ParsedTrigger = RunRequest | LifecycleEvent;
 
@@ -24,18 +26,48 @@ export interface RunRequest {
   trigger: Extract<Trigger, { type: 'manual' | 'schedule' }>;
 }
 
-/** An account lifecycle event: one account, onboarded when the event SUCCEEDED. */
-export interface LifecycleEvent {
+/** What a lifecycle event says happened to its account. */
+export type Lifecycle =
+  | 'created'
+  | 'joined'
+  | 'departed'
+  | 'closed'
+  | 'moved'
+  | 'managed-created'
+  | 'managed-updated';
+
+interface LifecycleEventBase {
   kind: 'event';
   eventId: string;
+  /** The CloudTrail eventName it was recognised by. */
+  eventName: OrganizationsEventName | 'CreateManagedAccount' | 'UpdateManagedAccount';
+  /** False for a FAILED result, or a MoveAccount call AWS refused (an errorCode): nothing changed. */
   succeeded: boolean;
-  /** Absent from a FAILED CreateAccountResult: the account was never created. */
+  /** Absent from a FAILED CreateAccountResult only: the account was never created. */
   accountId: string | undefined;
+  /** Only the creation events name it. */
   accountName: string | undefined;
+  /** When the change happened, as the event writes it (text: AWS's forms vary, and none is parsed). */
+  changedAt: string | undefined;
   /** The envelope's account and Region: where EventBridge says the event was emitted. */
   envelope: { account: string; region: string };
   trigger: Extract<Trigger, { type: 'organizations-event' | 'control-tower-event' }>;
 }
+
+/** An account lifecycle event: one account, and what happened to it. */
+export type LifecycleEvent =
+  | (LifecycleEventBase & { lifecycle: 'created' | 'closed' | 'managed-created' | 'managed-updated' })
+  | (LifecycleEventBase & {
+      lifecycle: 'joined';
+      /** Created accounts join too (AWS logs both CreateAccountResult and this); undefined when the event does not say. */
+      joinedMethod: 'created' | 'invited' | undefined;
+    })
+  | (LifecycleEventBase & {
+      lifecycle: 'departed';
+      /** Left (the member left), Removed (by the management account), Cleaned (closed for good); undefined when the event does not say. */
+      departureMethod: 'left' | 'removed' | 'cleaned' | undefined;
+    })
+  | (LifecycleEventBase & { lifecycle: 'moved'; sourceParentId: string; destinationParentId: string });
 
 export const RUN_MODES = ['onboard', 'reconcile', 'offboard', 'retry-failed'] as const;
 export const ACCOUNT_ID = /^\d{12}$/;
@@ -165,6 +197,9 @@ function parseRunRequest(event: object): RunRequest {
 // ---------------------------------------------------------------- events
 
 const SERVICE_EVENT = 'AWS Service Event via CloudTrail';
+const API_CALL = 'AWS API Call via CloudTrail';
+const HANDLED =
+  'aws.organizations CreateAccountResult, CloseAccountResult, AccountJoinedOrganization, AccountDepartedOrganization (as "AWS Service Event via CloudTrail") and MoveAccount (as "AWS API Call via CloudTrail"); aws.controltower CreateManagedAccount / UpdateManagedAccount';
 
 /**
  * Timestamps inside the events are kept as text and never parsed: AWS renders them as
@@ -178,9 +213,17 @@ const record = <S extends z.core.$ZodLooseShape>(shape: S) =>
   z.looseObject(shape, { error: typeError('an object') });
 
 const state = z.enum(['SUCCEEDED', 'FAILED'], {
-  error: (iss) => `${describe(iss.input)} is not SUCCEEDED or FAILED`,
+  error: (iss) =>
+    iss.input === undefined
+      ? 'is required: SUCCEEDED or FAILED'
+      : `${describe(iss.input)} is not SUCCEEDED or FAILED`,
 });
 const optionalAccountId = z.optional(accountIdSchema);
+/** Organizations' pattern for a parent: the root or an OU. */
+const PARENT_ID = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
+const parentIdSchema = z
+  .string({ error: typeError('a root or OU id') })
+  .check(z.regex(PARENT_ID, { error: (iss) => `${describe(iss.input)} is not a root or OU id` }));
 
 const envelopeSchema = z.looseObject({
   // The event id becomes part of the run id, so it must be safe in an execution name.
@@ -215,6 +258,28 @@ const createAccountResultSchema = record({
   }),
 });
 
+/** The account id is read through ACCOUNT_ID_SOURCES, not here: a bad one is InvalidLifecycleEvent. */
+const closeAccountResultSchema = record({
+  serviceEventDetails: record({
+    closeAccountStatus: record({
+      state,
+      failureReason: z.optional(z.string()),
+      requestedTimestamp: timestamp,
+      completedTimestamp: timestamp,
+    }),
+  }),
+});
+
+const moveAccountSchema = record({
+  eventTime: timestamp,
+  // A refused call is recorded too, with its error: it moved nothing.
+  errorCode: z.optional(z.string()),
+  requestParameters: record({ sourceParentId: parentIdSchema, destinationParentId: parentIdSchema }),
+});
+
+/** Optional: AWS has not said the membership events are service events, nor where their fields are. */
+const membershipSchema = record({ serviceEventDetails: z.optional(record({})) });
+
 const managedAccountStatus = record({
   state,
   account: z.optional(record({ accountId: optionalAccountId, accountName: z.optional(z.string()) })),
@@ -228,6 +293,94 @@ const CONTROL_TOWER_EVENTS = {
   UpdateManagedAccount: 'updateManagedAccountStatus',
 } as const;
 
+/**
+ * Where each Organizations event names its account, read in this order. AWS has published no
+ * record of the two membership events (it names their other fields only), so every place where
+ * an Organizations record is documented to name an account is read for them; a value found in
+ * two places must be the same account, and an event that names none is refused by name.
+ * `*` stands for any one member of an object, or element of a list.
+ */
+const ACCOUNT_ID_SOURCES: Record<
+  Exclude<OrganizationsEventName, 'CreateAccountResult'>,
+  readonly AccountIdSource[]
+> = {
+  CloseAccountResult: [
+    // [Doc] orgs_cloudtrail-integration, "CloseAccountResult" example.
+    field(['serviceEventDetails', 'closeAccountStatus', 'accountId']),
+  ],
+  MoveAccount: [
+    // [Inference] The API's AccountId member, camel-cased as CloudTrail records CloseAccount's
+    // ([Doc] orgs_cloudtrail-integration, "CloseAccount" example).
+    field(['requestParameters', 'accountId']),
+  ],
+  AccountJoinedOrganization: membershipSources(),
+  AccountDepartedOrganization: membershipSources(),
+};
+
+function membershipSources(): readonly AccountIdSource[] {
+  return [
+    // [Inference] A service event's payload is its serviceEventDetails, where Organizations names
+    // the account `accountId` ([Doc] CreateAccountResult and CloseAccountResult examples) ...
+    field(['serviceEventDetails', 'accountId']),
+    // ... one level down in those two (createAccountStatus, closeAccountStatus), so here too.
+    field(['serviceEventDetails', '*', 'accountId']),
+    // [Inference] The member AccountId of the calls that cause a departure (RemoveAccountFromOrganization,
+    // CloseAccount: [Doc] the CloseAccount example's requestParameters.accountId).
+    field(['requestParameters', 'accountId']),
+    // [Doc] CloudTrail's record has `resources` ({ARN, accountId, type}); an Organizations account
+    // is arn:<partition>:organizations::<management>:account/o-…/<id> ([Doc] Organizations' ARN
+    // formats). The entry's accountId is the resource's owner, the management account: only the
+    // ARN names the member.
+    {
+      where: "detail.resources[].ARN (type 'AWS::Organizations::Account')",
+      read: (detail) =>
+        (Array.isArray(detail.resources) ? detail.resources : []).flatMap((entry: unknown, i) => {
+          const r = entry as { type?: unknown; ARN?: unknown } | null;
+          if (r?.type !== 'AWS::Organizations::Account') return [];
+          const id =
+            typeof r.ARN === 'string' ? /:account\/o-[a-z0-9]+\/(\d{12})$/.exec(r.ARN)?.[1] : undefined;
+          return [{ where: `detail.resources[${i}].ARN`, value: id ?? r.ARN }];
+        }),
+    },
+  ];
+}
+
+interface AccountIdSource {
+  /** How a message names the place. */
+  where: string;
+  read: (detail: Record<string, unknown>) => { where: string; value: unknown }[];
+}
+
+function field(path: readonly string[]): AccountIdSource {
+  return {
+    where: fieldPath(['detail', ...path]),
+    read: (detail) => valuesAt(detail, path, ['detail']),
+  };
+}
+
+/** Every value at `path` under `from`, `*` expanded, each with where it was found. */
+function valuesAt(
+  from: unknown,
+  path: readonly string[],
+  at: PropertyKey[],
+): { where: string; value: unknown }[] {
+  if (path.length === 0)
+    return from === undefined || from === null ? [] : [{ where: fieldPath(at), value: from }];
+  if (typeof from !== 'object' || from === null) return [];
+  const [head, ...rest] = path as [string, ...string[]];
+  if (head !== '*') return valuesAt((from as Record<string, unknown>)[head], rest, [...at, head]);
+  const entries: [PropertyKey, unknown][] = Array.isArray(from)
+    ? from.map((v, i) => [i, v])
+    : Object.entries(from as Record<string, unknown>);
+  return entries.flatMap(([key, value]) =>
+    typeof value === 'object' && value !== null ? valuesAt(value, rest, [...at, key]) : [],
+  );
+}
+
+/** The departure methods AWS names, in either casing its texts use (Left, LEFT). */
+const DEPARTURE_METHODS = { LEFT: 'left', REMOVED: 'removed', CLEANED: 'cleaned' } as const;
+const JOIN_METHODS = { CREATED: 'created', INVITED: 'invited' } as const;
+
 function parseEvent(event: object): LifecycleEvent {
   const envelope = envelopeSchema.safeParse(event);
   if (!envelope.success) throw invalid(envelope.error.issues);
@@ -236,17 +389,7 @@ function parseEvent(event: object): LifecycleEvent {
   const detailType = envelope.data['detail-type'];
   const eventName = detail.eventName;
   const what = `event ${source} / ${detailType} / ${eventName ?? '(no eventName)'}`;
-  if (source === 'aws.organizations') {
-    if (detailType !== SERVICE_EVENT || eventName !== 'CreateAccountResult') throw unhandled(what);
-    const parsed = createAccountResultSchema.safeParse(detail);
-    if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
-    const status = parsed.data.serviceEventDetails.createAccountStatus;
-    return lifecycleEvent(id, status.state, status.accountId, status.accountName, origin, {
-      type: 'organizations-event',
-      eventId: id,
-      ...(status.id ? { requestId: status.id } : {}),
-    });
-  }
+  if (source === 'aws.organizations') return parseOrganizationsEvent(id, detailType, detail, origin, what);
   if (source === 'aws.controltower') {
     if (
       detailType !== SERVICE_EVENT ||
@@ -259,16 +402,198 @@ function parseEvent(event: object): LifecycleEvent {
       .safeParse(detail);
     if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
     const status = parsed.data.serviceEventDetails[member] as z.output<typeof managedAccountStatus>;
-    return lifecycleEvent(id, status.state, status.account?.accountId, status.account?.accountName, origin, {
-      type: 'control-tower-event',
-      eventId: id,
+    return {
+      ...lifecycleEvent(id, status.state, status.account?.accountId, status.account?.accountName, origin, {
+        type: 'control-tower-event',
+        eventId: id,
+        eventName,
+      }),
+      lifecycle: eventName === 'CreateManagedAccount' ? 'managed-created' : 'managed-updated',
       eventName,
-    });
+      changedAt: status.completedTimestamp,
+    };
   }
-  throw new InvalidRunInputError(
-    `event source '${source}' is not one casbridge handles (aws.organizations CreateAccountResult, aws.controltower CreateManagedAccount / UpdateManagedAccount)`,
-    { step: 'resolve' },
-  );
+  throw new InvalidRunInputError(`event source '${source}' is not one casbridge handles (${HANDLED})`, {
+    step: 'resolve',
+  });
+}
+
+/**
+ * Organizations' events, recognised by eventName (and the detail type each is delivered as). The
+ * membership events are taken as either detail type: AWS has not said which they come as.
+ */
+function parseOrganizationsEvent(
+  id: string,
+  detailType: string,
+  detail: Record<string, unknown>,
+  origin: LifecycleEvent['envelope'],
+  what: string,
+): LifecycleEvent {
+  const eventName = detail.eventName;
+  const trigger = (name: Exclude<OrganizationsEventName, 'CreateAccountResult'>) => ({
+    type: 'organizations-event' as const,
+    eventId: id,
+    eventName: name,
+  });
+  if (eventName === 'CreateAccountResult' && detailType === SERVICE_EVENT) {
+    const parsed = createAccountResultSchema.safeParse(detail);
+    if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
+    const status = parsed.data.serviceEventDetails.createAccountStatus;
+    return {
+      ...lifecycleEvent(id, status.state, status.accountId, status.accountName, origin, {
+        type: 'organizations-event',
+        eventId: id,
+        ...(status.id ? { requestId: status.id } : {}),
+      }),
+      lifecycle: 'created',
+      eventName,
+      changedAt: status.completedTimestamp,
+    };
+  }
+  if (eventName === 'CloseAccountResult' && detailType === SERVICE_EVENT) {
+    const parsed = closeAccountResultSchema.safeParse(detail);
+    if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
+    const status = parsed.data.serviceEventDetails.closeAccountStatus;
+    return {
+      ...named(id, eventName, status.state === 'SUCCEEDED', detail, origin, trigger(eventName)),
+      lifecycle: 'closed',
+      changedAt: status.completedTimestamp,
+    };
+  }
+  if (eventName === 'MoveAccount' && detailType === API_CALL) {
+    const parsed = moveAccountSchema.safeParse(detail);
+    if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
+    const { requestParameters, errorCode, eventTime } = parsed.data;
+    return {
+      ...named(id, eventName, errorCode === undefined, detail, origin, trigger(eventName)),
+      lifecycle: 'moved',
+      sourceParentId: requestParameters.sourceParentId,
+      destinationParentId: requestParameters.destinationParentId,
+      changedAt: eventTime,
+    };
+  }
+  if (
+    (eventName === 'AccountJoinedOrganization' || eventName === 'AccountDepartedOrganization') &&
+    (detailType === SERVICE_EVENT || detailType === API_CALL)
+  ) {
+    const parsed = membershipSchema.safeParse(detail);
+    if (!parsed.success) throw invalid(parsed.error.issues, ['detail']);
+    const details = parsed.data.serviceEventDetails ?? {};
+    const base = named(id, eventName, true, detail, origin, trigger(eventName));
+    if (eventName === 'AccountJoinedOrganization') {
+      return {
+        ...base,
+        lifecycle: 'joined',
+        joinedMethod: method(id, details, ['joinedMethod'], 'join method', JOIN_METHODS),
+        changedAt: text(details, ['joinedTime']),
+      };
+    }
+    return {
+      ...base,
+      lifecycle: 'departed',
+      departureMethod: method(
+        id,
+        details,
+        ['departureMethod', 'departedMethod'],
+        'departure method',
+        DEPARTURE_METHODS,
+      ),
+      changedAt: text(details, ['departureTime', 'departedTime']),
+    };
+  }
+  throw unhandled(what);
+}
+
+/** An event about one named account: its id read from every place ACCOUNT_ID_SOURCES lists. */
+function named(
+  eventId: string,
+  eventName: Exclude<OrganizationsEventName, 'CreateAccountResult'>,
+  succeeded: boolean,
+  detail: Record<string, unknown>,
+  envelope: LifecycleEvent['envelope'],
+  trigger: LifecycleEvent['trigger'],
+) {
+  const sources = ACCOUNT_ID_SOURCES[eventName];
+  const found = sources.flatMap((source) => source.read(detail));
+  const malformed = found.filter((f) => typeof f.value !== 'string' || !ACCOUNT_ID.test(f.value));
+  if (malformed.length > 0) {
+    throw new InvalidLifecycleEventError(
+      `${eventName} ${eventId}: ${malformed.map((f) => `${f.where}: ${describe(f.value)} is not a 12-digit account id`).join('; ')}`,
+      { step: 'resolve' },
+    );
+  }
+  const ids = [...new Set(found.map((f) => f.value as string))];
+  if (ids.length === 0) {
+    throw new InvalidLifecycleEventError(
+      `${eventName} ${eventId} names no account: casbridge reads its account from ${sources.map((s) => s.where).join(', ')}, and the event has none of them`,
+      { step: 'resolve' },
+    );
+  }
+  if (ids.length > 1) {
+    throw new InvalidLifecycleEventError(
+      `${eventName} ${eventId} names ${ids.length} accounts (${found.map((f) => `${f.where}: ${f.value}`).join(', ')}): which one it is about is not casbridge's to guess`,
+      { step: 'resolve' },
+    );
+  }
+  return {
+    kind: 'event' as const,
+    eventId,
+    eventName,
+    succeeded,
+    accountId: ids[0] as string,
+    accountName: undefined,
+    envelope,
+    trigger,
+  };
+}
+
+/**
+ * A membership event's method, under any of its spellings, in serviceEventDetails or one level
+ * below it; undefined when the event names none (the account joined or departed all the same).
+ * A value casbridge does not know, or two that disagree, is refused: it may be a field misread.
+ */
+function method<T extends Record<string, string>>(
+  eventId: string,
+  details: Record<string, unknown>,
+  names: readonly string[],
+  what: string,
+  known: T,
+): T[keyof T] | undefined {
+  const found = names.flatMap((name) => [
+    ...valuesAt(details, [name], ['detail', 'serviceEventDetails']),
+    ...valuesAt(details, ['*', name], ['detail', 'serviceEventDetails']),
+  ]);
+  const values = found.map((f) => ({
+    ...f,
+    method:
+      typeof f.value === 'string' ? (known[f.value.toUpperCase()] as T[keyof T] | undefined) : undefined,
+  }));
+  const unknown = values.filter((v) => v.method === undefined);
+  if (unknown.length > 0) {
+    throw new InvalidLifecycleEventError(
+      `event ${eventId}: ${unknown.map((v) => `${v.where}: ${describe(v.value)}`).join('; ')} is not a ${what} casbridge knows (${Object.keys(known).join(', ')}, in any case)`,
+      { step: 'resolve' },
+    );
+  }
+  const methods = [...new Set(values.map((v) => v.method))];
+  if (methods.length > 1) {
+    throw new InvalidLifecycleEventError(
+      `event ${eventId} names ${methods.length} ${what}s (${values.map((v) => `${v.where}: ${describe(v.value)}`).join(', ')})`,
+      { step: 'resolve' },
+    );
+  }
+  return methods[0];
+}
+
+/** The first text under one of `names` in serviceEventDetails or one level below. */
+function text(details: Record<string, unknown>, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const found = [...valuesAt(details, [name], []), ...valuesAt(details, ['*', name], [])].find(
+      (f) => typeof f.value === 'string',
+    );
+    if (found) return found.value as string;
+  }
+  return undefined;
 }
 
 function lifecycleEvent(
@@ -278,14 +603,14 @@ function lifecycleEvent(
   accountName: string | undefined,
   envelope: LifecycleEvent['envelope'],
   trigger: LifecycleEvent['trigger'],
-): LifecycleEvent {
+) {
   if (outcome === 'SUCCEEDED' && accountId === undefined) {
     throw new InvalidRunInputError(`a SUCCEEDED ${trigger.type} ${eventId} names no account id`, {
       step: 'resolve',
     });
   }
   return {
-    kind: 'event',
+    kind: 'event' as const,
     eventId,
     succeeded: outcome === 'SUCCEEDED',
     accountId,
@@ -296,10 +621,9 @@ function lifecycleEvent(
 }
 
 function unhandled(what: string): InvalidRunInputError {
-  return new InvalidRunInputError(
-    `${what} is not a trigger casbridge handles (aws.organizations CreateAccountResult, aws.controltower CreateManagedAccount / UpdateManagedAccount, as "${SERVICE_EVENT}")`,
-    { step: 'resolve' },
-  );
+  return new InvalidRunInputError(`${what} is not a trigger casbridge handles (${HANDLED})`, {
+    step: 'resolve',
+  });
 }
 
 // ---------------------------------------------------------------- messages

@@ -339,6 +339,14 @@ const triggerSchema = z.discriminatedUnion('type', [
     type: z.literal('organizations-event'),
     eventId: z.string(),
     requestId: z.optional(z.string()),
+    eventName: z.optional(
+      z.enum([
+        'AccountJoinedOrganization',
+        'AccountDepartedOrganization',
+        'CloseAccountResult',
+        'MoveAccount',
+      ]),
+    ),
   }),
   z.strictObject({
     type: z.literal('control-tower-event'),

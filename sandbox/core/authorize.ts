@@ -104,7 +104,10 @@ function simulationOf(
   const context = {
     'aws:PrincipalAccount': principal.accountId,
     'aws:PrincipalArn': principal.kind === 'role-session' ? principal.roleArn : principal.arn,
-    'aws:PrincipalOrgID': world.organization.id,
+    // Only a member's principals belong to the organization (a departed account's no longer do).
+    ...(world.organization.accounts.has(principal.accountId)
+      ? { 'aws:PrincipalOrgID': world.organization.id }
+      : {}),
     ...options.context,
   };
   return {

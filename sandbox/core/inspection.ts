@@ -1,10 +1,13 @@
 import { FunctionRoleError, functionRoleSession } from '../services/lambda';
+import { addStandaloneAccount, busEvents } from '../services/organizations/membership';
 import type { CallFilter } from './call-log';
+import type { EventFilter } from './event-log';
 import type { World } from './world';
 
 /**
- * The sandbox's own HTTP surface under `/_sandbox/`, for people and tests: the call log, a state
- * dump, the clock, and faults. It never shows secret values or secret access keys.
+ * The sandbox's own HTTP surface under `/_sandbox/`, for people and tests: the call log, the
+ * events its buses received, a state dump, the clock, standalone accounts to invite, and faults.
+ * It never shows secret values or secret access keys (but the one key of an account it creates).
  */
 export async function handleInspection(
   world: World,
@@ -23,6 +26,37 @@ export async function handleInspection(
       if (q.get('operation')) filter.operation = q.get('operation') as string;
       if (q.get('since')) filter.sinceSeq = Number(q.get('since'));
       return ok(world.callLog.list(filter));
+    }
+    case 'GET /_sandbox/events': {
+      // The events EventBridge's default buses received (the lifecycle events among them).
+      const q = url.searchParams;
+      const filter: EventFilter = {};
+      if (q.get('account')) filter.account = q.get('account') as string;
+      if (q.get('source')) filter.source = q.get('source') as string;
+      if (q.get('eventName')) filter.eventName = q.get('eventName') as string;
+      if (q.get('since')) filter.sinceSeq = Number(q.get('since'));
+      return ok(busEvents(world, filter));
+    }
+    case 'POST /_sandbox/accounts': {
+      // Sandbox only: an AWS account outside the organization, to invite. Its administrator's
+      // key is returned once, as a person signing up for an account would get one.
+      const request = JSON.parse(body.toString('utf8') || '{}') as {
+        id?: unknown;
+        name?: unknown;
+        email?: unknown;
+      };
+      const id = String(request.id ?? '');
+      try {
+        return ok(
+          addStandaloneAccount(world, {
+            id,
+            name: String(request.name ?? `standalone-${id}`),
+            email: String(request.email ?? `aws+standalone-${id}@example.com`),
+          }),
+        );
+      } catch (error) {
+        return { status: 400, body: JSON.stringify({ message: (error as Error).message }) };
+      }
     }
     case 'GET /_sandbox/state':
       return ok(dumpState(world, url.searchParams.get('account') ?? undefined));

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJsonRequest, encodeJsonError, encodeJsonResponse } from '../protocols/json';
 import { decodeQueryRequest, encodeQueryError, encodeQueryResponse } from '../protocols/query';
+import { settleOrganization } from '../services/organizations/membership';
 import { Authorizer } from './authorize';
 import { AwsError, isAwsError } from './aws-error';
 import { isReadOnlyOperation } from './call-log';
@@ -67,6 +68,7 @@ export class SandboxServer {
     const url = new URL(req.url ?? '/', 'http://sandbox');
     const headers = lowerCaseHeaders(req.headers);
     if (url.pathname.startsWith('/_sandbox/')) {
+      settleOrganization(this.world);
       const answer = await handleInspection(this.world, req.method ?? 'GET', url, body);
       res.writeHead(answer.status, { 'content-type': 'application/json' });
       res.end(answer.body);
@@ -91,6 +93,8 @@ export class SandboxServer {
   /** Serves one request; exposed so in-process callers can skip the socket. */
   async dispatch(request: RestRequest): Promise<Served> {
     const started = performance.now();
+    // What time has done to the organization (a closure finishing) happens before the request sees it.
+    settleOrganization(this.world);
     const requestId = randomUUID();
     const read = readAuthorization(request, request.query);
     const scope = read.ok ? read.authorization.scope : read.failure.scope;

@@ -2,6 +2,7 @@ import type { Partition } from '../../commons/partition';
 import type { CallLog } from './call-log';
 import type { Clock } from './clock';
 import type { CredentialStore } from './credentials';
+import type { EventLog } from './event-log';
 import type { FaultEngine } from './faults';
 import type { Rng } from './rng';
 
@@ -20,6 +21,8 @@ export interface World {
   /** S3 bucket names are global across accounts, as on AWS. */
   readonly buckets: Map<string, Bucket>;
   readonly callLog: CallLog;
+  /** Every event EventBridge's default buses received, in order (sandbox/core/event-log.ts). */
+  readonly events: EventLog;
   readonly faults: FaultEngine;
 }
 
@@ -42,6 +45,17 @@ export interface WorldSettings {
    * (default on); callers that stop at an empty page miss the rest.
    */
   organizationsEmptyPages?: boolean;
+  /**
+   * How the membership events spell their method: `departureMethod`/`departureTime` with
+   * upper-case values (the newer SDK models' text, the default) or `departedMethod`/`departedTime`
+   * with capitalised ones (the older API reference's). AWS has published no sample of either.
+   */
+  membershipEventSpelling?: 'departureMethod' | 'departedMethod';
+  /**
+   * Account.Status, which AWS retired on 2026-09-09, is still sent beside State (default on);
+   * off, the sandbox answers as an Organizations that no longer sends it.
+   */
+  accountStatusField?: boolean;
 }
 
 export interface Tag {
@@ -77,6 +91,20 @@ export interface Organization {
   scps: Map<string, ServiceControlPolicy>;
   /** Tags on accounts, OUs and the root, by resource id. */
   tags: Map<string, Tag[]>;
+  /** Invitations to join, by handshake id (kept after they end, as AWS lists them for 30 days). */
+  handshakes: Map<string, Handshake>;
+}
+
+export interface Handshake {
+  id: string;
+  arn: string;
+  action: 'INVITE';
+  state: 'OPEN' | 'ACCEPTED' | 'DECLINED' | 'CANCELED' | 'EXPIRED';
+  /** The invited party: an account id or an email address. */
+  target: { type: 'ACCOUNT' | 'EMAIL'; id: string };
+  notes?: string;
+  requestedTimestamp: Date;
+  expirationTimestamp: Date;
 }
 
 export interface OrganizationalUnit {
@@ -95,6 +123,11 @@ export interface OrgAccount {
   joinedMethod: 'CREATED' | 'INVITED';
   joinedTimestamp: Date;
   parentId: string;
+  /**
+   * A CloseAccount in progress or done: PENDING_CLOSURE until `closesAtMs`, then CLOSED until
+   * `cleanedAtMs` (the end of the 90-day post-closure period), when the account departs.
+   */
+  closure?: { requestedAtMs: number; closesAtMs: number; cleanedAtMs: number };
 }
 
 export interface ServiceControlPolicy {
@@ -111,6 +144,15 @@ export interface AccountState {
   readonly iam: IamState;
   /** Regional services, by Region name. */
   readonly regions: Map<string, RegionalState>;
+  /** A standalone account's own name and email (a member's are the organization's to tell). */
+  standalone?: { name: string; email: string };
+  /**
+   * What the member-role StackSet's instance created here (names as IAM keys them), which its
+   * automatic deployment deletes when the account leaves the organization.
+   */
+  memberRoleStack?: { roles: string[]; groups: string[]; policyArns: string[] };
+  /** Closed for good (after the post-closure period): nothing in it can be used any more. */
+  permanentlyClosed?: true;
 }
 
 export interface RegionalState {

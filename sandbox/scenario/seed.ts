@@ -3,6 +3,7 @@ import { partitionOf } from '../../commons/partition';
 import { CallLog } from '../core/call-log';
 import { Clock } from '../core/clock';
 import { CredentialStore } from '../core/credentials';
+import { EventLog } from '../core/event-log';
 import { FaultEngine } from '../core/faults';
 import { markTemplateRole } from '../core/grant-usage';
 import { issueUserKey } from '../core/identity';
@@ -58,11 +59,13 @@ export function seedWorld(
       accounts: new Map(),
       scps: new Map(),
       tags: new Map(),
+      handshakes: new Map(),
     },
     accounts: new Map(),
     credentials: new CredentialStore(),
     buckets: new Map(),
     callLog: new CallLog(),
+    events: new EventLog(),
     faults: new FaultEngine(rng),
   };
   const ouIdByPath = new Map<string, string>([['', rootId]]);
@@ -232,26 +235,36 @@ function seedMemberAccount(
   }
   const faults = account.faults ?? {};
   if (!faults.roleMissing) {
+    // What the StackSet's instance creates, which it deletes again when the account departs.
+    const stack: { roles: string[]; groups: string[]; policyArns: string[] } = {
+      roles: [],
+      groups: [],
+      policyArns: [],
+    };
+    accountState(world, account.id).memberRoleStack = stack;
     // The StackSet's own policies (the connector's permissions boundary) come with the role.
     const pseudo = { accountId: account.id, region, partition: world.settings.partition };
     for (const policy of templateManagedPolicies(template, roleParameters, pseudo)) {
       const now = world.clock.now();
-      addCustomerPolicy(world, account.id, {
-        policyName: policy.policyName,
-        path: policy.path,
-        ...(policy.description ? { description: policy.description } : {}),
-        versions: [
-          {
-            versionId: 'v1',
-            document: JSON.stringify(policy.document),
-            isDefaultVersion: true,
-            createDate: now,
-          },
-        ],
-      });
+      stack.policyArns.push(
+        addCustomerPolicy(world, account.id, {
+          policyName: policy.policyName,
+          path: policy.path,
+          ...(policy.description ? { description: policy.description } : {}),
+          versions: [
+            {
+              versionId: 'v1',
+              document: JSON.stringify(policy.document),
+              isDefaultVersion: true,
+              createDate: now,
+            },
+          ],
+        }),
+      );
     }
     // And its connector group with the ceiling policy: casbridge only maintains what is in it.
     for (const group of templateGroups(template, roleParameters, pseudo)) {
+      stack.groups.push(group.groupName.toLowerCase());
       accountState(world, account.id).iam.groups.set(group.groupName.toLowerCase(), {
         groupName: group.groupName,
         groupId: world.rng.iamId('AGPA'),
@@ -272,6 +285,7 @@ function seedMemberAccount(
         attachedPolicyArns: role.managedPolicyArns,
         inlinePolicies: new Map(role.inlinePolicies.map((p) => [p.name, p.document as PolicyDocument])),
       });
+      stack.roles.push(created.roleName.toLowerCase());
       markTemplateRole(created, { template: MEMBER_ROLE_TEMPLATE, logicalId: role.logicalId });
       if (faults.roleNotAssumableForSeconds)
         created.assumableAfterMs = startedMs + faults.roleNotAssumableForSeconds * 1000;
@@ -383,7 +397,7 @@ function addCustomerPolicy(
   world: World,
   accountId: string,
   policy: { policyName: string; path: string; description?: string; versions: PolicyVersion[] },
-): void {
+): string {
   const arn = `arn:${world.settings.partition}:iam::${accountId}:policy${policy.path}${policy.policyName}`;
   const defaultVersion = policy.versions.find((v) => v.isDefaultVersion) as PolicyVersion;
   const now = world.clock.now();
@@ -397,6 +411,7 @@ function addCustomerPolicy(
     updateDate: now,
     tags: [],
   });
+  return arn;
 }
 
 /**

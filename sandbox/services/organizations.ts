@@ -1,12 +1,29 @@
 import { createHash } from 'node:crypto';
 import { AwsError } from '../core/aws-error';
 import { JSON_ERRORS, type RequestContext, type RpcService } from '../core/service';
-import type { AccountLifecycleState, OrgAccount, Organization, OrganizationalUnit } from '../core/world';
+import type {
+  AccountLifecycleState,
+  OrgAccount,
+  Organization,
+  OrganizationalUnit,
+  World,
+} from '../core/world';
+import { changeOperations } from './organizations/changes';
+import {
+  accountNotFound,
+  admit,
+  arnOf,
+  inputRequired,
+  invalidInput,
+  readId,
+  requireParent,
+} from './organizations/common';
 
 /**
  * AWS Organizations (awsJson1_1, `AWSOrganizationsV20161128.<Op>`): the read side casbridge uses
- * to discover the organization. Only the management account may list or describe its structure;
- * any member may describe the organization itself.
+ * to discover the organization, and the changes whose lifecycle events casbridge handles (moves,
+ * removals, departures, closures, invitations: ./organizations/changes.ts). Only the management
+ * account may list or describe its structure; any member may describe the organization itself.
  */
 export const organizationsService: RpcService = {
   kind: 'rpc',
@@ -26,6 +43,7 @@ export const organizationsService: RpcService = {
     ListOrganizationalUnitsForParent: listOrganizationalUnitsForParent,
     DescribeOrganizationalUnit: describeOrganizationalUnit,
     ListTagsForResource: listTagsForResource,
+    ...changeOperations,
   },
 };
 
@@ -40,15 +58,6 @@ export const MAX_PAGE_SIZE = 20;
 const EMPTY_PAGE_EVERY = 3;
 
 const SCP_POLICY_TYPES = [{ Type: 'SERVICE_CONTROL_POLICY', Status: 'ENABLED' }];
-
-type IdKind = 'account' | 'root' | 'ou' | 'policy';
-
-const ID_PATTERNS: Record<IdKind, RegExp> = {
-  account: /^\d{12}$/,
-  root: /^r-[0-9a-z]{4,32}$/,
-  ou: /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/,
-  policy: /^p-[0-9a-zA-Z_]{8,128}$/,
-};
 
 /** The Account.Status AWS still sends beside State until it retires the field (2026-09-09). */
 const RETIRED_STATUS: Record<AccountLifecycleState, 'ACTIVE' | 'SUSPENDED' | 'PENDING_CLOSURE'> = {
@@ -90,7 +99,7 @@ async function listAccounts(ctx: RequestContext, input: Record<string, unknown>)
   await admit(ctx, 'ListAccounts', '*');
   const org = ctx.world.organization;
   const page = paginate(ctx, input, 'ListAccounts', [...org.accounts.values()]);
-  return { Accounts: page.items.map((a) => accountShape(org, a)), NextToken: page.nextToken };
+  return { Accounts: page.items.map((a) => accountShape(ctx.world, a)), NextToken: page.nextToken };
 }
 
 async function listAccountsForParent(ctx: RequestContext, input: Record<string, unknown>) {
@@ -101,7 +110,7 @@ async function listAccountsForParent(ctx: RequestContext, input: Record<string, 
   // Not recursive: an OU's accounts are only those directly in it, the root's those in no OU.
   const accounts = [...org.accounts.values()].filter((a) => a.parentId === parent.id);
   const page = paginate(ctx, input, `ListAccountsForParent/${parent.id}`, accounts);
-  return { Accounts: page.items.map((a) => accountShape(org, a)), NextToken: page.nextToken };
+  return { Accounts: page.items.map((a) => accountShape(ctx.world, a)), NextToken: page.nextToken };
 }
 
 async function listChildren(ctx: RequestContext, input: Record<string, unknown>) {
@@ -147,9 +156,8 @@ async function describeAccount(ctx: RequestContext, input: Record<string, unknow
   const org = ctx.world.organization;
   await admit(ctx, 'DescribeAccount', arnOf(org, 'account', id));
   const account = org.accounts.get(id);
-  if (!account)
-    throw new AwsError('AccountNotFoundException', "You specified an account that doesn't exist.");
-  return { Account: accountShape(org, account) };
+  if (!account) throw accountNotFound();
+  return { Account: accountShape(ctx.world, account) };
 }
 
 async function listOrganizationalUnitsForParent(ctx: RequestContext, input: Record<string, unknown>) {
@@ -196,68 +204,6 @@ async function listTagsForResource(ctx: RequestContext, input: Record<string, un
   }
   const page = paginate(ctx, input, `ListTagsForResource/${resource.id}`, org.tags.get(resource.id) ?? []);
   return { Tags: page.items, NextToken: page.nextToken };
-}
-
-// ---------------------------------------------------------------- access
-
-/**
- * Organizations answers in this order: the caller's IAM permission, then whether its account is in
- * an organization at all, then whether that account may see the organization's structure. A member
- * account with full IAM rights still gets AccessDeniedException from the List/Describe calls.
- */
-async function admit(
-  ctx: RequestContext,
-  operation: string,
-  resource: string,
-  who: 'management' | 'any-member' = 'management',
-): Promise<void> {
-  await ctx.authorize(`organizations:${operation}`, resource);
-  const org = ctx.world.organization;
-  if (!org.accounts.has(ctx.accountId)) {
-    throw new AwsError(
-      'AWSOrganizationsNotInUseException',
-      'Your account is not a member of an organization.',
-    );
-  }
-  if (who === 'management' && ctx.accountId !== org.managementAccountId) {
-    throw new AwsError(
-      JSON_ERRORS.accessDenied.code,
-      "You don't have permissions to access this resource.",
-      JSON_ERRORS.accessDenied.status,
-    );
-  }
-}
-
-// ---------------------------------------------------------------- input
-
-function readId(
-  input: Record<string, unknown>,
-  member: string,
-  kinds: readonly IdKind[],
-): { kind: IdKind; id: string } {
-  const value = input[member];
-  if (value === undefined || value === null || value === '') throw inputRequired(member);
-  const kind = typeof value === 'string' ? kinds.find((k) => ID_PATTERNS[k].test(value)) : undefined;
-  if (kind === undefined) {
-    throw invalidInput('INVALID_PATTERN', `You specified an invalid value for ${member}.`);
-  }
-  return { kind, id: value as string };
-}
-
-function requireParent(org: Organization, parentId: string): void {
-  if (parentId === org.rootId || org.ous.has(parentId)) return;
-  throw new AwsError(
-    'ParentNotFoundException',
-    "We can't find a root or OU with the ParentId that you specified.",
-  );
-}
-
-function invalidInput(reason: string, message: string): AwsError {
-  return new AwsError('InvalidInputException', message, 400, { Reason: reason });
-}
-
-function inputRequired(member: string): AwsError {
-  return invalidInput('INPUT_REQUIRED', `You must specify a value for ${member}.`);
 }
 
 // ---------------------------------------------------------------- pagination
@@ -345,14 +291,15 @@ function readMaxResults(input: Record<string, unknown>): number {
 
 // ---------------------------------------------------------------- shapes
 
-function accountShape(org: Organization, account: OrgAccount) {
+function accountShape(world: World, account: OrgAccount) {
+  const org = world.organization;
   return {
     Id: account.id,
     Arn: account.arn,
     Email: account.email,
     Name: account.name,
     State: account.state,
-    Status: RETIRED_STATUS[account.state],
+    ...((world.settings.accountStatusField ?? true) ? { Status: RETIRED_STATUS[account.state] } : {}),
     JoinedMethod: account.joinedMethod,
     JoinedTimestamp: account.joinedTimestamp,
     Paths: [`${pathOf(org, account.parentId)}${account.id}/`],
@@ -372,12 +319,4 @@ function pathOf(org: Organization, parentId: string): string {
     current = org.ous.get(current)?.parentId;
   }
   return `${org.id}/${org.rootId}/${ids.map((id) => `${id}/`).join('')}`;
-}
-
-function arnOf(org: Organization, kind: IdKind, id: string): string {
-  // The organization's own ARN carries the partition every ARN in it shares.
-  const base = `arn:${org.arn.split(':')[1]}:organizations::${org.managementAccountId}`;
-  // The sandbox's only policy type is the SCP; a policy ARN names its type.
-  if (kind === 'policy') return `${base}:policy/${org.id}/service_control_policy/${id}`;
-  return `${base}:${kind}/${org.id}/${id}`;
 }

@@ -61,6 +61,14 @@ async function assumeRole(ctx: RequestContext, input: Record<string, unknown>) {
   // AWS answers a missing role exactly as a refused trust: there is no role-existence oracle.
   if (!role || role.arn !== roleArn) throw denied();
   if (role.assumableAfterMs !== undefined && role.assumableAfterMs > ctx.world.clock.nowMs()) throw denied();
+  // [Inference] A closed account (CLOSED, or past its post-closure period) can no longer be used:
+  // no role in it can be assumed. One being closed (PENDING_CLOSURE) still can, as AWS says.
+  if (
+    ctx.world.organization.accounts.get(roleAccountId)?.state === 'CLOSED' ||
+    ctx.world.accounts.get(roleAccountId)?.permanentlyClosed
+  ) {
+    throw denied();
+  }
   const externalId = typeof input.ExternalId === 'string' ? input.ExternalId : undefined;
   await ctx.authorize('sts:AssumeRole', roleArn, {
     resourcePolicy: role.assumeRolePolicy,

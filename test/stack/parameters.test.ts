@@ -86,7 +86,7 @@ describe('packaging with parameters', () => {
       expect(queue.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
       const queueArn = `arn:aws:sqs:${REGION}:${ACCOUNT}:${cfn.resolve(queue.Properties.QueueName)}`;
       const ruleArns = rules().map((r) => `arn:aws:events:${REGION}:${ACCOUNT}:rule/${r.Name}`);
-      expect(ruleArns).toHaveLength(4);
+      expect(ruleArns).toHaveLength(8);
       for (const rule of rules())
         expect(rule.Targets).toEqual([expect.objectContaining({ DeadLetterConfig: { Arn: queueArn } })]);
       const [[, policy]] = resources('AWS::SQS::QueuePolicy') as [[string, Resource]];

@@ -18,6 +18,7 @@ import {
   stateMachineName,
 } from '../../sandbox/scenario/stack-resources';
 import { FUNCTION_HANDLERS, type LambdaHandler } from '../../scripts/local/handlers';
+import { FIXTURES_DIR } from '../support/event-fixtures';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { asList, Resolver, type Resource, readZip, type Statement, type Template } from './cloudformation';
@@ -103,15 +104,27 @@ function findStates(states: Record<string, Record<string, unknown>>): [string, R
   });
 }
 
-/** EventBridge's matching, for the pattern shapes used here: lists of literals, nested objects. */
+/**
+ * EventBridge's matching, for the pattern shapes used here: lists of literals, `{exists: false}`
+ * (the field is absent), nested objects.
+ */
 function matches(pattern: Record<string, unknown>, event: Record<string, unknown>): boolean {
   return Object.entries(pattern).every(([key, want]) =>
     Array.isArray(want)
-      ? want.includes(event[key])
+      ? want.some((w) =>
+          typeof w === 'object' && w !== null && 'exists' in w
+            ? (event[key] !== undefined) === (w as { exists: boolean }).exists
+            : w === event[key],
+        )
       : typeof event[key] === 'object' &&
         event[key] !== null &&
         matches(want as Record<string, unknown>, event[key] as Record<string, unknown>),
   );
+}
+
+/** test/fixtures/events/<name>, as EventBridge delivers it. */
+function fixture(name: string): Record<string, unknown> & { detail: Record<string, unknown> } {
+  return JSON.parse(readFileSync(path.join(FIXTURES_DIR, name), 'utf8'));
 }
 
 const lifecycleEvent = (source: string, eventName: string, details: Record<string, unknown>) => ({
@@ -226,7 +239,7 @@ describe('the packaged stack', () => {
     expect(resolved).toContain('arn:aws-us-gov:states:::s3:putObject');
   });
 
-  it('starts an onboard run on the three lifecycle events, with exactly their patterns and the whole event', () => {
+  it('starts an onboard run on the three creation events, with exactly their patterns and the whole event', () => {
     // Guards: a FAILED creation starting work on an account, a pattern that never matches (a typo
     // in a nested key fails silently on AWS), and an input transformer hiding the event from
     // ResolveTargets, which parses the event itself.
@@ -234,7 +247,7 @@ describe('the packaged stack', () => {
       .map(([, r]) => cfn.resolve<Record<string, unknown>>(r.Properties))
       .filter((r) => r.EventPattern);
     const patterns = rules.map((r) => r.EventPattern);
-    expect(patterns).toHaveLength(3);
+    expect(patterns).toHaveLength(7);
     expect(patterns).toEqual(
       expect.arrayContaining([
         {
@@ -289,6 +302,84 @@ describe('the packaged stack', () => {
     expect(fire(createAccountResult('FAILED'))).toBe(0);
     expect(fire(managedAccount('CreateManagedAccount', 'createManagedAccountStatus', 'FAILED'))).toBe(0);
     expect(fire(managedAccount('UpdateManagedAccount', 'updateManagedAccountStatus', 'FAILED'))).toBe(0);
+  });
+
+  it('starts a run on each membership, closure and move event, with the whole event, and on no other Organizations event', () => {
+    // Guards: a membership event missed because AWS delivers it under the other detail type (it has
+    // published neither), a FAILED closure or a refused MoveAccount starting work, the API calls
+    // that come with a change (CloseAccount, RemoveAccountFromOrganization) starting a second run,
+    // and a pattern that matches events ResolveTargets then refuses.
+    const rules = resourcesOfType('AWS::Events::Rule')
+      .map(([, r]) => cfn.resolve<Record<string, unknown>>(r.Properties))
+      .filter((r) => r.EventPattern);
+    const byName = new Map(rules.map((r) => [String(r.Name).replace(`casbridge-${STAGE}-`, ''), r]));
+    expect(byName.get('account-joined')?.EventPattern).toEqual({
+      source: ['aws.organizations'],
+      'detail-type': ['AWS Service Event via CloudTrail', 'AWS API Call via CloudTrail'],
+      detail: { eventName: ['AccountJoinedOrganization'] },
+    });
+    expect(byName.get('account-departed')?.EventPattern).toEqual({
+      source: ['aws.organizations'],
+      'detail-type': ['AWS Service Event via CloudTrail', 'AWS API Call via CloudTrail'],
+      detail: { eventName: ['AccountDepartedOrganization'] },
+    });
+    expect(byName.get('account-closed')?.EventPattern).toEqual({
+      source: ['aws.organizations'],
+      'detail-type': ['AWS Service Event via CloudTrail'],
+      detail: {
+        eventName: ['CloseAccountResult'],
+        serviceEventDetails: { closeAccountStatus: { state: ['SUCCEEDED'] } },
+      },
+    });
+    expect(byName.get('account-moved')?.EventPattern).toEqual({
+      source: ['aws.organizations'],
+      'detail-type': ['AWS API Call via CloudTrail'],
+      detail: {
+        eventSource: ['organizations.amazonaws.com'],
+        eventName: ['MoveAccount'],
+        errorCode: [{ exists: false }],
+      },
+    });
+    for (const rule of rules) {
+      const [target] = rule.Targets as Record<string, unknown>[];
+      expect(target?.Arn).toBe(`arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${stateMachineName(STAGE)}`);
+      expect(target).not.toHaveProperty('Input');
+      expect(target).not.toHaveProperty('InputTransformer');
+    }
+
+    const firing = (event: Record<string, unknown>) =>
+      [...byName]
+        .filter(([, r]) => matches(r.EventPattern as Record<string, unknown>, event))
+        .map(([n]) => n);
+    const expected: [string, string[]][] = [
+      ['create-account-result.succeeded.json', ['account-created']],
+      ['create-account-result.failed.json', []],
+      ['account-joined-organization.invited.json', ['account-joined']],
+      ['account-joined-organization.created.json', ['account-joined']],
+      ['account-departed-organization.left.departure-method.json', ['account-departed']],
+      ['account-departed-organization.removed.departed-method.json', ['account-departed']],
+      ['account-departed-organization.cleaned.departure-method.json', ['account-departed']],
+      ['close-account-result.succeeded.json', ['account-closed']],
+      ['close-account-result.failed.json', []],
+      ['move-account.json', ['account-moved']],
+      ['close-account.json', []],
+      ['remove-account-from-organization.json', []],
+      ['control-tower.create-managed-account.json', ['managed-account-created']],
+      ['control-tower.update-managed-account.json', ['managed-account-updated']],
+    ];
+    for (const [name, fired] of expected) {
+      const event = fixture(name);
+      expect({ name, fired: firing(event) }).toEqual({ name, fired });
+      // What a rule delivers, ResolveTargets reads.
+      if (fired.length > 0)
+        expect(parseTrigger(event)).toMatchObject({ kind: 'event', accountId: expect.any(String) });
+    }
+    const asApiCall = { ...fixture('account-departed-organization.left.departure-method.json') };
+    asApiCall['detail-type'] = 'AWS API Call via CloudTrail';
+    expect(firing(asApiCall)).toEqual(['account-departed']);
+    const refused = fixture('move-account.json');
+    refused.detail.errorCode = 'AccessDenied';
+    expect(firing(refused)).toEqual([]);
   });
 
   it('starts a reconcile run daily, with an input ResolveTargets accepts', () => {
@@ -619,7 +710,7 @@ describe('the packaged stack', () => {
     const rules = resourcesOfType('AWS::Events::Rule').map(([, r]) =>
       cfn.resolve<{ Name: string; Targets: Record<string, unknown>[] }>(r.Properties),
     );
-    expect(rules).toHaveLength(4);
+    expect(rules).toHaveLength(8);
     const roleArn = `arn:aws:iam::${ACCOUNT}:role/casbridge-${STAGE}-events`;
     for (const rule of rules) {
       expect(rule.Targets).toHaveLength(1);
