@@ -77,6 +77,11 @@ export interface Organization {
   scps: Map<string, ServiceControlPolicy>;
   /** Tags on accounts, OUs and the root, by resource id. */
   tags: Map<string, Tag[]>;
+  /**
+   * The AWS services with trusted access to the organization (EnableAWSServiceAccess), by service
+   * principal, with when it was enabled. CloudTrail needs it for an organization trail.
+   */
+  trustedServices: Map<string, Date>;
 }
 
 export interface OrganizationalUnit {
