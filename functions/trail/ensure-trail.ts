@@ -73,7 +73,7 @@ async function reconcile(
     );
   }
 
-  const covered = await coverageDecision(cloudtrail, config, trails, { ...options, accountId, ours });
+  const covered = await coverageDecision(cloudtrail, config, trails, { ...options, ours });
   if (covered) return covered;
 
   const prefix = trailKeyPrefix(config, accountId);

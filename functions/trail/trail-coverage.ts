@@ -56,7 +56,6 @@ export async function coverageDecision(
   config: Config,
   trails: Trail[],
   context: {
-    accountId: string;
     /** casbridge's own trail in the account, if it has one: never coverage for itself. */
     ours: Trail | undefined;
     dryRun: boolean;
