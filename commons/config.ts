@@ -17,6 +17,17 @@ const text = (minLength: number) => z.string().check(z.minLength(minLength));
 const whole = (...checks: z.core.$ZodCheck<number>[]) => z.coerce.number().check(z.int(), ...checks);
 const arn = z.string().check(z.startsWith('arn:'));
 
+/** The trail modes of CASBRIDGE_TRAIL_MODE. */
+export const TRAIL_MODES = ['own', 'reuse-existing', 'organization'] as const;
+export type TrailMode = (typeof TRAIL_MODES)[number];
+/** The organization trail's name is the trail's with this suffix (organizationTrailName). */
+const ORGANIZATION_TRAIL_SUFFIX = '-organization';
+/** What the legacy CASBRIDGE_ORG_TRAIL values mean as a trail mode. */
+const LEGACY_ORG_TRAIL: Readonly<Record<'skip' | 'create', TrailMode>> = {
+  skip: 'reuse-existing',
+  create: 'own',
+};
+
 const schema = z.object({
   AWS_REGION: z._default(text(1), 'us-east-1'),
   CASBRIDGE_MEMBER_ROLE_NAME: z._default(text(1), 'CasBridgeExecutionRole'),
@@ -69,7 +80,15 @@ const schema = z.object({
   CASBRIDGE_TRAIL_NAME: z._default(text(3), 'casbridge'),
   CASBRIDGE_LOG_BUCKET: text(3),
   CASBRIDGE_TRAIL_PREFIX: z._default(text(1), 'casbridge'),
-  CASBRIDGE_ORG_TRAIL: z._default(z.enum(['skip', 'create']), 'skip'),
+  /**
+   * Whose trail records each account's management events (README "Trails and coverage"): casbridge
+   * always keeps its own (`own`), relies on a trail already recording them (`reuse-existing`), or
+   * ensures one organization trail from the management account (`organization`). Unset, the
+   * legacy CASBRIDGE_ORG_TRAIL decides, else `reuse-existing`.
+   */
+  CASBRIDGE_TRAIL_MODE: z.optional(z.enum(TRAIL_MODES)),
+  /** Before CASBRIDGE_TRAIL_MODE: `skip` is `reuse-existing`, `create` is `own`. */
+  CASBRIDGE_ORG_TRAIL: z.optional(z.enum(['skip', 'create'])),
   CASBRIDGE_TOPIC_ARN: arn,
   CASBRIDGE_WEBHOOK_URL: z.optional(z.url()),
   CASBRIDGE_WEBHOOK_SECRET_ARN: z.optional(arn),
@@ -122,7 +141,7 @@ export interface Config {
   trailName: string;
   logBucket: string;
   trailPrefix: string;
-  organizationTrail: 'skip' | 'create';
+  trailMode: TrailMode;
   topicArn: string;
   webhookUrl: string | undefined;
   webhookSecretArn: string | undefined;
@@ -143,6 +162,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigurationError(`Invalid casbridge configuration: ${problems}`);
   }
   const e = parsed.data;
+  const legacyMode = e.CASBRIDGE_ORG_TRAIL && LEGACY_ORG_TRAIL[e.CASBRIDGE_ORG_TRAIL];
+  if (e.CASBRIDGE_TRAIL_MODE && legacyMode && e.CASBRIDGE_TRAIL_MODE !== legacyMode) {
+    throw new ConfigurationError(
+      `Invalid casbridge configuration: CASBRIDGE_TRAIL_MODE=${e.CASBRIDGE_TRAIL_MODE} contradicts CASBRIDGE_ORG_TRAIL=${e.CASBRIDGE_ORG_TRAIL} (which means ${legacyMode}): unset CASBRIDGE_ORG_TRAIL (the orgTrail parameter), CASBRIDGE_TRAIL_MODE replaces it`,
+    );
+  }
+  const trailMode = e.CASBRIDGE_TRAIL_MODE ?? legacyMode ?? 'reuse-existing';
+  // CloudTrail names are at most 128 characters, and the organization trail's adds a suffix.
+  if (
+    trailMode === 'organization' &&
+    e.CASBRIDGE_TRAIL_NAME.length > 128 - ORGANIZATION_TRAIL_SUFFIX.length
+  ) {
+    throw new ConfigurationError(
+      `Invalid casbridge configuration: CASBRIDGE_TRAIL_NAME: at most ${128 - ORGANIZATION_TRAIL_SUFFIX.length} characters in organization trail mode, whose trail is named <name>${ORGANIZATION_TRAIL_SUFFIX}`,
+    );
+  }
   if (e.CASBRIDGE_WEBHOOK_URL && !e.CASBRIDGE_WEBHOOK_SECRET_ARN) {
     throw new ConfigurationError(
       'Invalid casbridge configuration: CASBRIDGE_WEBHOOK_URL needs CASBRIDGE_WEBHOOK_SECRET_ARN to sign its requests',
@@ -168,7 +203,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trailName: e.CASBRIDGE_TRAIL_NAME,
     logBucket: e.CASBRIDGE_LOG_BUCKET,
     trailPrefix: e.CASBRIDGE_TRAIL_PREFIX,
-    organizationTrail: e.CASBRIDGE_ORG_TRAIL,
+    trailMode,
     topicArn: e.CASBRIDGE_TOPIC_ARN,
     webhookUrl: e.CASBRIDGE_WEBHOOK_URL,
     webhookSecretArn: e.CASBRIDGE_WEBHOOK_SECRET_ARN,
@@ -227,6 +262,16 @@ export function connectorSecretName(config: Config, accountId: string): string {
 /** CloudTrail writes under `<prefix>/AWSLogs/<account>/`; casbridge gives each account its own prefix. */
 export function trailKeyPrefix(config: Config, accountId: string): string {
   return `${config.trailPrefix}/${accountId}`;
+}
+
+/**
+ * The organization trail casbridge ensures in `organization` trail mode, in the management
+ * account: named apart from the per-account trail, because an organization trail appears under
+ * its name in every member account, where CloudTrail would refuse a trail of that name of the
+ * account's own (TrailAlreadyExistsException) should one ever be needed.
+ */
+export function organizationTrailName(config: Config): string {
+  return `${config.trailName}${ORGANIZATION_TRAIL_SUFFIX}`;
 }
 
 /**

@@ -20,7 +20,7 @@ export function desiredStateHash(config: Config): string {
       name: config.trailName,
       bucket: config.logBucket,
       prefix: config.trailPrefix,
-      organizationTrail: config.organizationTrail,
+      mode: config.trailMode,
     },
   };
   return createHash('sha256').update(JSON.stringify(desired)).digest('hex').slice(0, 16);

@@ -10,6 +10,7 @@ export type StepName =
   | 'policy'
   | 'accessKey'
   | 'trail'
+  | 'organizationTrail'
   | 'register'
   | 'verify'
   | 'offboard'
@@ -116,7 +117,7 @@ export class LimitReachedError extends CasBridgeError {
     super(message, options);
     this.remediation =
       remediation ??
-      "An AWS quota named in the message is full: for CloudTrail's 5 trails per Region, delete an unused trail in that Region or rely on an organization trail (CASBRIDGE_ORG_TRAIL=skip); for the connector user's two access keys, delete the unused one by hand. Then run casbridge again.";
+      "An AWS quota named in the message is full: for CloudTrail's 5 trails per Region, delete an unused trail in that Region or let a trail that already records the account's management events cover it (CASBRIDGE_TRAIL_MODE=reuse-existing or organization); for the connector user's two access keys, delete the unused one by hand. Then run casbridge again.";
   }
 }
 
@@ -171,6 +172,24 @@ export class ConfigurationError extends CasBridgeError {
   readonly name = 'ConfigurationError';
   readonly retryable = false;
   readonly remediation = 'Fix the deployment parameters named in the message and redeploy.';
+}
+
+/**
+ * `organization` trail mode cannot have its trail: CloudTrail makes an organization trail only
+ * from the management account, of an organization with all features, once CloudTrail has trusted
+ * access to it. The message names which is missing; nothing was changed.
+ */
+export class OrganizationTrailPrerequisiteError extends CasBridgeError {
+  readonly name = 'OrganizationTrailPrerequisite';
+  readonly retryable = false;
+  readonly remediation: string;
+
+  constructor(message: string, remediation?: string, options: CasBridgeErrorOptions = {}) {
+    super(message, options);
+    this.remediation =
+      remediation ??
+      'An organization trail needs casbridge deployed in the management account, an organization with all features, and CloudTrail trusted access (aws organizations enable-aws-service-access --service-principal cloudtrail.amazonaws.com, from the management account); provide the one the message names, or deploy with trailMode reuse-existing or own. Then run casbridge again.';
+  }
 }
 
 export class AccountsFailedError extends CasBridgeError {
@@ -379,6 +398,7 @@ export const ERROR_NAMES = [
   'OffboardingBlocked',
   'ConnectorUserTampered',
   'ConnectorGroupMissing',
+  'OrganizationTrailPrerequisite',
   // Given by the report to what a Catch received without a casbridge name (States.*, Lambda.*).
   'TaskTimedOut',
   'TaskFailed',

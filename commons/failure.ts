@@ -21,6 +21,7 @@ import {
   LimitReachedError,
   NotProcessedError,
   OffboardingBlockedError,
+  OrganizationTrailPrerequisiteError,
   ResultMissingError,
   RoleMissingError,
   RoleNotReadyError,
@@ -155,6 +156,8 @@ const REBUILD: Record<ErrorName, Rebuild> = {
   ConnectorGroupMissing: (m, o) => new ConnectorGroupMissingError(m, o),
   // Which quota is full is in the message; the class's default names the fix of each.
   LimitReached: (m, o) => new LimitReachedError(m, undefined, o),
+  // Which prerequisite is missing is in the message; the class's default names every one's fix.
+  OrganizationTrailPrerequisite: (m, o) => new OrganizationTrailPrerequisiteError(m, undefined, o),
   // Whether casbridge could repair it is not in the message: the remediation names both ways.
   ConnectorUserTampered: (m, o) => new ConnectorUserTamperedError(m, [], o),
   AccessDenied: (m, o) => {

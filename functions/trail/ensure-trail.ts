@@ -20,25 +20,30 @@ import {
 } from '../../commons/errors';
 import type { StepResult } from '../../commons/step-result';
 import { DESIRED_EVENT_SELECTORS, eventSelectorDrift } from './event-selectors';
+import { coverageDecision } from './trail-coverage';
 
-/** What `ensureTrail` reports when an organization trail already logs this account. */
-export const COVERED_BY_ORGANIZATION_TRAIL = 'covered-by-organization-trail';
+export interface TrailStepOptions {
+  dryRun: boolean;
+  /** The central account's id: in a dry run of `organization` mode, the planned trail's owner. */
+  centralAccountId?: () => Promise<string>;
+}
 
 /**
  * Step 5: a multi-Region trail with log-file validation, logging, recording every management
  * event (read and write), delivering to the central log bucket under the account's own prefix —
- * unless an organization trail already logs the account.
+ * unless another trail already records them (trail-coverage.ts; CASBRIDGE_TRAIL_MODE).
  *
  * CloudTrail allows one mutating call per second per account and Region, so every write here is
  * awaited before the next: never in parallel. A compliant account costs two reads (DescribeTrails,
  * GetTrailStatus); a trail whose event selectors were ever customised costs a third
- * (GetEventSelectors), and so does a stopped organization trail in `skip` mode.
+ * (GetEventSelectors). Each other multi-Region trail the account sees is read the same way, until
+ * one covers the account.
  */
 export async function ensureTrail(
   cloudtrail: CloudTrailClient,
   config: Config,
   accountId: string,
-  options: { dryRun: boolean },
+  options: TrailStepOptions,
 ): Promise<StepResult> {
   try {
     return await reconcile(cloudtrail, config, accountId, options, true);
@@ -51,9 +56,10 @@ async function reconcile(
   cloudtrail: CloudTrailClient,
   config: Config,
   accountId: string,
-  { dryRun }: { dryRun: boolean },
+  options: TrailStepOptions,
   mayRetryCreate: boolean,
 ): Promise<StepResult> {
+  const { dryRun } = options;
   // Shadow trails included: that is how a member sees the management account's organization trail.
   const trails =
     (await cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }))).trailList ?? [];
@@ -67,16 +73,8 @@ async function reconcile(
     );
   }
 
-  if (config.organizationTrail === 'skip') {
-    const covering = await coveringOrganizationTrail(cloudtrail, trails, accountId);
-    if (covering) {
-      return {
-        action: 'skipped',
-        reason: COVERED_BY_ORGANIZATION_TRAIL,
-        details: { organizationTrailArn: covering },
-      };
-    }
-  }
+  const covered = await coverageDecision(cloudtrail, config, trails, { ...options, ours });
+  if (covered) return covered;
 
   const prefix = trailKeyPrefix(config, accountId);
   if (!ours) {
@@ -98,7 +96,7 @@ async function reconcile(
       // A concurrent or killed-and-retried run created it between our read and this write:
       // converge on what is there now, once (a second clash is not a race and must surface).
       if (awsErrorName(error) === 'TrailAlreadyExistsException' && mayRetryCreate) {
-        return reconcile(cloudtrail, config, accountId, { dryRun }, false);
+        return reconcile(cloudtrail, config, accountId, options, false);
       }
       throw error;
     }
@@ -161,27 +159,6 @@ async function readEventSelectorDrift(
   return eventSelectorDrift(await cloudtrail.send(new GetEventSelectorsCommand({ TrailName: trailArn })));
 }
 
-/**
- * The ARN of an organization trail that logs this account in every Region, if there is one. Its
- * status can be read only by ARN (it is the management account's), one call per candidate; there
- * is at most one organization trail per partition, so this is one read in practice.
- */
-async function coveringOrganizationTrail(
-  cloudtrail: CloudTrailClient,
-  trails: Trail[],
-  accountId: string,
-): Promise<string | undefined> {
-  const candidates = trails.filter(
-    (t) =>
-      t.IsOrganizationTrail && t.IsMultiRegionTrail && t.TrailARN && arnAccount(t.TrailARN) !== accountId,
-  );
-  for (const trail of candidates) {
-    const status = await cloudtrail.send(new GetTrailStatusCommand({ Name: trail.TrailARN }));
-    if (status.IsLogging) return trail.TrailARN;
-  }
-  return undefined;
-}
-
 /** What differs from the desired trail, in the words the report uses. */
 function driftOf(trail: Trail, config: Config, prefix: string): string[] {
   const drift: string[] = [];
@@ -231,7 +208,7 @@ const MAX_TRAILS_PER_REGION = 5;
 function trailQuotaFull(config: Config, accountId: string, cause?: unknown): LimitReachedError {
   return new LimitReachedError(
     `Account ${accountId} already has CloudTrail's maximum of ${MAX_TRAILS_PER_REGION} trails in ${config.region}`,
-    `Delete an unused trail in ${config.region} of account ${accountId}, or rely on an organization trail (keep CASBRIDGE_ORG_TRAIL=skip) so casbridge needs none of its own.`,
+    `Delete an unused trail in ${config.region} of account ${accountId}, or let another trail recording every management event in every Region (an organization trail, say) cover the account with CASBRIDGE_TRAIL_MODE reuse-existing or organization, so casbridge needs none of its own.`,
     { step: 'trail', ...(cause === undefined ? {} : { cause }) },
   );
 }

@@ -25,7 +25,7 @@ export const DESIRED_EVENT_SELECTORS: EventSelector[] = [
  * excludes event sources (KMS, RDS Data API) or narrows by any other field covers neither fully.
  * A trail has either basic or advanced selectors, and GetEventSelectors returns whichever it has.
  */
-export function eventSelectorDrift(selectors: GetEventSelectorsCommandOutput): string | undefined {
+export function eventSelectorDrift(selectors: TrailSelectors): string | undefined {
   const coverage = selectors.AdvancedEventSelectors?.length
     ? selectors.AdvancedEventSelectors.map(advancedCoverage)
     : (selectors.EventSelectors ?? []).map(basicCoverage);
@@ -39,6 +39,9 @@ export function eventSelectorDrift(selectors: GetEventSelectorsCommandOutput): s
   // do leave some sources or events out.
   return coverage.some((c) => c.reads || c.writes) ? 'management-events-narrowed' : 'management-events-off';
 }
+
+/** A trail's selectors, as GetEventSelectors returns them: basic or advanced. */
+type TrailSelectors = Pick<GetEventSelectorsCommandOutput, 'EventSelectors' | 'AdvancedEventSelectors'>;
 
 interface Coverage {
   reads: boolean;
@@ -91,4 +94,83 @@ function readOnlyValue(field: NonNullable<AdvancedEventSelector['FieldSelectors'
   if (equals.length === 1 && notEquals.length === 0) return equals[0] === 'true' ? 'true' : 'false';
   if (notEquals.length === 1 && equals.length === 0) return notEquals[0] === 'true' ? 'false' : 'true';
   return 'unknown';
+}
+
+/**
+ * Whether the selectors record read and write management events, for another trail judged as
+ * coverage of an account (trail-coverage.ts): the same reading of basic and advanced selectors as
+ * above, except that the event sources left out (`ExcludeManagementEventSources`, or `eventSource
+ * NotEquals` in an advanced selector: for a trail only kms.amazonaws.com and rdsdata.amazonaws.com)
+ * are listed instead of disqualifying. An event is logged when any selector matches it, so a
+ * source counts as left out of reads (or writes) only when every selector picking them leaves it
+ * out. Any other narrowing (an operator casbridge cannot read exactly) does not cover.
+ */
+export function managementEventCoverage(selectors: TrailSelectors): {
+  reads: boolean;
+  writes: boolean;
+  excludedSources: string[];
+} {
+  const picks = selectors.AdvancedEventSelectors?.length
+    ? selectors.AdvancedEventSelectors.map(advancedPick)
+    : (selectors.EventSelectors ?? []).map(basicPick);
+  const known = picks.filter((p): p is SourcePick => p !== undefined);
+  const excludedOf = (kind: 'reads' | 'writes'): string[] | undefined => {
+    const covering = known.filter((p) => p[kind]);
+    if (covering.length === 0) return undefined;
+    return [...new Set(covering.flatMap((p) => p.excluded))].filter((source) =>
+      covering.every((p) => p.excluded.includes(source)),
+    );
+  };
+  const reads = excludedOf('reads');
+  const writes = excludedOf('writes');
+  return {
+    reads: reads !== undefined,
+    writes: writes !== undefined,
+    excludedSources: [...new Set([...(reads ?? []), ...(writes ?? [])])].sort(),
+  };
+}
+
+interface SourcePick {
+  reads: boolean;
+  writes: boolean;
+  excluded: string[];
+}
+
+function basicPick(selector: EventSelector): SourcePick | undefined {
+  if (selector.IncludeManagementEvents === false) return undefined;
+  const type = selector.ReadWriteType ?? 'All';
+  return {
+    reads: type !== 'WriteOnly',
+    writes: type !== 'ReadOnly',
+    excluded: selector.ExcludeManagementEventSources ?? [],
+  };
+}
+
+function advancedPick(selector: AdvancedEventSelector): SourcePick | undefined {
+  const fields = selector.FieldSelectors ?? [];
+  const category = fields.find((f) => f.Field === 'eventCategory');
+  if (!category?.Equals?.includes('Management') || category.NotEquals?.includes('Management')) {
+    return undefined;
+  }
+  const readOnly = fields.filter((f) => f.Field === 'readOnly');
+  const only =
+    readOnly.length === 1 ? readOnlyValue(readOnly[0]) : readOnly.length === 0 ? 'both' : 'unknown';
+  const sources = fields.filter((f) => f.Field === 'eventSource');
+  const other = fields.filter(
+    (f) => f.Field !== 'eventCategory' && f.Field !== 'readOnly' && f.Field !== 'eventSource',
+  );
+  // eventSource NotEquals, and nothing else on it, is how a trail leaves sources out.
+  const readable = sources.every(
+    (f) =>
+      (f.NotEquals ?? []).length > 0 &&
+      [f.Equals, f.StartsWith, f.EndsWith, f.NotStartsWith, f.NotEndsWith].every(
+        (v) => (v ?? []).length === 0,
+      ),
+  );
+  if (only === 'unknown' || other.length > 0 || !readable) return undefined;
+  return {
+    reads: only === 'both' || only === 'true',
+    writes: only === 'both' || only === 'false',
+    excluded: sources.flatMap((f) => f.NotEquals ?? []),
+  };
 }

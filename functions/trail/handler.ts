@@ -1,10 +1,14 @@
+import { centralAccountId } from '../../commons/clients/central-account';
 import { cloudTrailClient } from '../../commons/clients/cloudtrail';
 import { accessAccount } from '../../commons/clients/member-account';
 import { stepHandler } from '../../commons/step-handler';
 import { ensureTrail } from './ensure-trail';
 
-/** Lambda: the account's multi-Region trail, unless an organization trail covers it. */
+/** Lambda: the account's multi-Region trail, unless another trail already covers it. */
 export const handler = stepHandler('trail', async ({ input, runtime }) => {
   const { member } = await accessAccount(runtime, input.account, input.runId);
-  return ensureTrail(cloudTrailClient(member), runtime.config, input.account.accountId, input);
+  return ensureTrail(cloudTrailClient(member), runtime.config, input.account.accountId, {
+    dryRun: input.dryRun,
+    centralAccountId: centralAccountId(runtime),
+  });
 });

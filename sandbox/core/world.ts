@@ -93,6 +93,11 @@ export interface Organization {
   tags: Map<string, Tag[]>;
   /** Invitations to join, by handshake id (kept after they end, as AWS lists them for 30 days). */
   handshakes: Map<string, Handshake>;
+  /**
+   * The AWS services with trusted access to the organization (EnableAWSServiceAccess), by service
+   * principal, with when it was enabled. CloudTrail needs it for an organization trail.
+   */
+  trustedServices: Map<string, Date>;
 }
 
 export interface Handshake {

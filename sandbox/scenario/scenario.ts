@@ -89,6 +89,12 @@ export const scenarioSchema = z
         managementAccountName: z.string().default('management'),
         /** An organization trail in the management account (as Control Tower creates). */
         organizationTrail: z.boolean().default(false),
+        /**
+         * Service principals with trusted access to the organization (EnableAWSServiceAccess).
+         * Unset: `cloudtrail.amazonaws.com` when `organizationTrail` is set (creating one needs
+         * it), none otherwise.
+         */
+        trustedServices: z.array(z.string().regex(/^[a-z0-9.-]+\.amazonaws\.com$/)).optional(),
       })
       .strict()
       .default({

@@ -60,6 +60,12 @@ export function seedWorld(
       scps: new Map(),
       tags: new Map(),
       handshakes: new Map(),
+      trustedServices: new Map(
+        (
+          scenario.organization.trustedServices ??
+          (scenario.organization.organizationTrail ? ['cloudtrail.amazonaws.com'] : [])
+        ).map((principal) => [principal, clock.now()]),
+      ),
     },
     accounts: new Map(),
     credentials: new CredentialStore(),
@@ -495,7 +501,17 @@ function seedStack(
   const logBucket = world.buckets.get(stack.logBucket);
   if (logBucket)
     logBucket.policy = JSON.stringify(
-      logBucketPolicy(stack.logBucket, world.organization.id, undefined, world.settings.partition),
+      logBucketPolicy(
+        stack.logBucket,
+        world.organization.id,
+        undefined,
+        world.settings.partition,
+        undefined,
+        {
+          accountId: stack.accountId,
+          region: stack.region,
+        },
+      ),
     );
   regionalState(world, mgmt, stack.region).topics.set(stack.topicArn, {
     arn: stack.topicArn,

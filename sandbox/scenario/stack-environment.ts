@@ -7,6 +7,8 @@ const OPTIONAL_VARIABLES: Readonly<Record<string, string>> = {
   webhookUrl: 'CASBRIDGE_WEBHOOK_URL',
   webhookSecretArn: 'CASBRIDGE_WEBHOOK_SECRET_ARN',
   excludedAccounts: 'CASBRIDGE_EXCLUDED_ACCOUNTS',
+  trailMode: 'CASBRIDGE_TRAIL_MODE',
+  orgTrail: 'CASBRIDGE_ORG_TRAIL',
 };
 
 /**

@@ -85,6 +85,12 @@ export const DEFAULT_TRAIL_NAME = 'casbridge';
  * on the policy; but each account's casbridge trail (`aws:SourceArn`) only under that account's own
  * prefix, `<trailPrefix>/<account>/AWSLogs/<account>/`. `${aws:SourceAccount}` is an IAM policy
  * variable (a global condition key, resolved per request), not a template placeholder.
+ *
+ * With `organizationTrailOwner` (the stack's account and Region, as the stack always has it),
+ * also casbridge's organization trail (CASBRIDGE_TRAIL_MODE=organization), that trail's ARN only:
+ * CloudTrail writes every member's files under `<trailPrefix>/AWSLogs/<org-id>/` and the
+ * management account's under `<trailPrefix>/AWSLogs/<account>/`, where they go should the trail
+ * ever stop being an organization trail (AWS's documented organization trail policy).
  */
 export function logBucketPolicy(
   bucket: string,
@@ -92,33 +98,62 @@ export function logBucketPolicy(
   trailPrefix: string = DEFAULT_TRAIL_PREFIX,
   partition: Partition = 'aws',
   trailName: string = DEFAULT_TRAIL_NAME,
+  organizationTrailOwner?: { accountId: string; region: string },
 ): Record<string, unknown> {
   const casbridgeTrails = `arn:${partition}:cloudtrail:*:\${aws:SourceAccount}:trail/${trailName}`;
-  return {
-    Version: '2012-10-17',
-    Statement: [
+  const statements: Record<string, unknown>[] = [
+    {
+      Sid: 'CloudTrailAclCheck',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: 's3:GetBucketAcl',
+      Resource: `arn:${partition}:s3:::${bucket}`,
+      Condition: {
+        StringEquals: { 'aws:SourceOrgID': organizationId },
+        StringLike: { 'aws:SourceArn': casbridgeTrails },
+      },
+    },
+    {
+      Sid: 'CloudTrailWrite',
+      Effect: 'Allow',
+      Principal: { Service: 'cloudtrail.amazonaws.com' },
+      Action: 's3:PutObject',
+      Resource: `arn:${partition}:s3:::${bucket}/${trailPrefix}/\${aws:SourceAccount}/AWSLogs/\${aws:SourceAccount}/*`,
+      Condition: {
+        StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceOrgID': organizationId },
+        StringLike: { 'aws:SourceArn': casbridgeTrails },
+      },
+    },
+  ];
+  if (organizationTrailOwner) {
+    const { accountId, region } = organizationTrailOwner;
+    const organizationTrail = `arn:${partition}:cloudtrail:${region}:${accountId}:trail/${trailName}${ORGANIZATION_TRAIL_SUFFIX}`;
+    statements.push(
       {
-        Sid: 'CloudTrailAclCheck',
+        Sid: 'OrganizationTrailAclCheck',
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:GetBucketAcl',
         Resource: `arn:${partition}:s3:::${bucket}`,
-        Condition: {
-          StringEquals: { 'aws:SourceOrgID': organizationId },
-          StringLike: { 'aws:SourceArn': casbridgeTrails },
-        },
+        Condition: { StringEquals: { 'aws:SourceArn': organizationTrail } },
       },
       {
-        Sid: 'CloudTrailWrite',
+        Sid: 'OrganizationTrailWrite',
         Effect: 'Allow',
         Principal: { Service: 'cloudtrail.amazonaws.com' },
         Action: 's3:PutObject',
-        Resource: `arn:${partition}:s3:::${bucket}/${trailPrefix}/\${aws:SourceAccount}/AWSLogs/\${aws:SourceAccount}/*`,
+        Resource: [
+          `arn:${partition}:s3:::${bucket}/${trailPrefix}/AWSLogs/${accountId}/*`,
+          `arn:${partition}:s3:::${bucket}/${trailPrefix}/AWSLogs/${organizationId}/*`,
+        ],
         Condition: {
-          StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceOrgID': organizationId },
-          StringLike: { 'aws:SourceArn': casbridgeTrails },
+          StringEquals: { 's3:x-amz-acl': 'bucket-owner-full-control', 'aws:SourceArn': organizationTrail },
         },
       },
-    ],
-  };
+    );
+  }
+  return { Version: '2012-10-17', Statement: statements };
 }
+
+/** The organization trail's name is the trail's with this suffix (commons/config.ts organizationTrailName). */
+export const ORGANIZATION_TRAIL_SUFFIX = '-organization';

@@ -89,7 +89,7 @@ async function createTrail(ctx: RequestContext, input: Record<string, unknown>) 
   const globalEvents = optionalBoolean(input, 'IncludeGlobalServiceEvents') ?? true;
   const organizationTrail = optionalBoolean(input, 'IsOrganizationTrail') ?? false;
   if (multiRegion && !globalEvents) throw multiRegionWithoutGlobalEvents();
-  if (organizationTrail) requireManagementAccount(ctx);
+  if (organizationTrail) requireOrganizationTrailAccess(ctx);
   const visible = trailsInRegion(ctx.world, ctx.accountId, ctx.region);
   if (visible.some((t) => t.name === name)) {
     throw new AwsError(
@@ -138,7 +138,7 @@ async function updateTrail(ctx: RequestContext, input: Record<string, unknown>) 
     (multiRegion && !trail.isMultiRegionTrail ? true : trail.includeGlobalServiceEvents);
   if (multiRegion && !globalEvents) throw multiRegionWithoutGlobalEvents();
   const organizationTrail = optionalBoolean(input, 'IsOrganizationTrail') ?? trail.isOrganizationTrail;
-  if (organizationTrail && !trail.isOrganizationTrail) requireManagementAccount(ctx);
+  if (organizationTrail && !trail.isOrganizationTrail) requireOrganizationTrailAccess(ctx);
   const bucketName = optionalString(input, 'S3BucketName') ?? trail.s3BucketName;
   const prefix = input.S3KeyPrefix === undefined ? trail.s3KeyPrefix : optionalPrefix(input);
   if (
@@ -789,11 +789,22 @@ function snsTopicArn(trail: Trail): string | undefined {
   return `arn:${partition}:sns:${trail.homeRegion}:${accountId}:${trail.snsTopicName}`;
 }
 
-function requireManagementAccount(ctx: RequestContext): void {
+/**
+ * An organization trail is made from the management account, and only once CloudTrail has
+ * trusted access to the organization (EnableAWSServiceAccess for cloudtrail.amazonaws.com, which
+ * the CloudTrail console does by itself and the API leaves to the caller).
+ */
+function requireOrganizationTrailAccess(ctx: RequestContext): void {
   if (ctx.accountId !== ctx.world.organization.managementAccountId) {
     throw new AwsError(
       'NotOrganizationMasterAccountException',
       `The request was sent by ${ctx.accountId}, which is not the management account of the organization.`,
+    );
+  }
+  if (!ctx.world.organization.trustedServices.has('cloudtrail.amazonaws.com')) {
+    throw new AwsError(
+      'CloudTrailAccessNotEnabledException',
+      'This operation is not permitted because trusted access for CloudTrail is not enabled in AWS Organizations.',
     );
   }
 }

@@ -44,6 +44,7 @@ export const organizationsService: RpcService = {
     DescribeOrganizationalUnit: describeOrganizationalUnit,
     ListTagsForResource: listTagsForResource,
     ...changeOperations,
+    ListAWSServiceAccessForOrganization: listAwsServiceAccess,
   },
 };
 
@@ -85,6 +86,17 @@ async function describeOrganization(ctx: RequestContext) {
       AvailablePolicyTypes: SCP_POLICY_TYPES,
     },
   };
+}
+
+/** The services with trusted access: CloudTrail needs it for an organization trail. */
+async function listAwsServiceAccess(ctx: RequestContext, input: Record<string, unknown>) {
+  await admit(ctx, 'ListAWSServiceAccessForOrganization', '*');
+  const enabled = [...ctx.world.organization.trustedServices].map(([ServicePrincipal, DateEnabled]) => ({
+    ServicePrincipal,
+    DateEnabled,
+  }));
+  const page = paginate(ctx, input, 'ListAWSServiceAccessForOrganization', enabled);
+  return { EnabledServicePrincipals: page.items, NextToken: page.nextToken };
 }
 
 async function listRoots(ctx: RequestContext, input: Record<string, unknown>) {

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { handler as access } from '../../functions/access/handler';
 import { handler as accessKey } from '../../functions/access-key/handler';
 import { handler as offboard } from '../../functions/offboard/handler';
+import { handler as organizationTrail } from '../../functions/organization-trail/handler';
 import { handler as policy } from '../../functions/policy/handler';
 import { handler as recordResult } from '../../functions/record-result/handler';
 import { handler as register } from '../../functions/register/handler';
@@ -20,6 +21,7 @@ export const FUNCTION_HANDLERS: Readonly<Record<string, LambdaHandler>> = {
   user,
   policy,
   accessKey,
+  organizationTrail,
   trail,
   register,
   verify,

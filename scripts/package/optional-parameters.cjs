@@ -14,6 +14,8 @@ const ALL_OPTIONAL_PARAMETERS = {
   tracing: 'true',
   eventsDeadLetterQueue: 'true',
   controlTowerHomeRegion: 'eu-west-1',
+  trailMode: 'organization',
+  // orgTrail is left out: it is trailMode's predecessor, and set beside it, must agree with it.
 };
 
 module.exports = { ALL_OPTIONAL_PARAMETERS };

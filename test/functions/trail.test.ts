@@ -282,7 +282,7 @@ describe('the trail step', () => {
     expect(writesSince(mark).map((c) => c.operation)).toEqual(['PutEventSelectors', 'StartLogging']);
   });
 
-  it('never touches the event selectors of another trail, and the member role may not', async () => {
+  it('never changes the event selectors of another trail, and the member role may only read them', async () => {
     const { accountId, cloudtrail, run, writesSince } = await prepare(sandbox(), config(), 12);
     const admin = await adminCloudTrail(sandbox(), accountId);
     await admin.send(
@@ -301,17 +301,17 @@ describe('the trail step', () => {
     expect(writesSince(mark).map((c) => c.operation)).toEqual(['CreateTrail', 'StartLogging']);
     const audit = await admin.send(new GetEventSelectorsCommand({ TrailName: 'audit' }));
     expect(audit.EventSelectors?.[0]?.ReadWriteType).toBe('WriteOnly');
-    // The member role's grant names casbridge's trail only.
+    // The member role's writes name casbridge's trail only.
     await expect(
       cloudtrail.send(
         new PutEventSelectorsCommand({ TrailName: 'audit', EventSelectors: [{ ReadWriteType: 'All' }] }),
       ),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
-    await expect(cloudtrail.send(new GetEventSelectorsCommand({ TrailName: 'audit' }))).rejects.toMatchObject(
-      {
-        name: 'AccessDeniedException',
-      },
+    // Reading them is how another trail is judged as coverage (CoveringTrails in the template).
+    const read = await cloudtrail.send(
+      new GetEventSelectorsCommand({ TrailName: `arn:aws:cloudtrail:us-east-1:${accountId}:trail/audit` }),
     );
+    expect(read.EventSelectors?.[0]?.ReadWriteType).toBe('WriteOnly');
   });
 
   it('plans the trail in a dry run and changes nothing', async () => {
@@ -432,14 +432,19 @@ describe('the trail step under an organization trail', () => {
   it('skips an account the logging organization trail covers, with read calls only', async () => {
     const { accountId, run, ours, writesSince } = await prepare(sandbox(), sandboxConfig(sandbox()), 1);
     const mark = sandbox().world.callLog.mark();
-    expect(await run()).toEqual({
+    const covered = {
       action: 'skipped',
       reason: 'covered-by-organization-trail',
-      details: { organizationTrailArn: orgTrailArn() },
-    });
+      details: { coveredBy: orgTrailArn(), coveredByLogFileValidation: true },
+    };
+    expect(await run()).toEqual(covered);
+    // A dry run decides the same, with the same reads.
+    expect(await run(true)).toEqual(covered);
     const reads = sandbox().world.callLog.list({ sinceSeq: mark, account: accountId, service: 'cloudtrail' });
     // The organization trail's status is read by its ARN, which the member role's template admits.
     expect(reads.map((c) => [c.operation, c.outcome])).toEqual([
+      ['DescribeTrails', 'ok'],
+      ['GetTrailStatus', 'ok'],
       ['DescribeTrails', 'ok'],
       ['GetTrailStatus', 'ok'],
     ]);
@@ -447,10 +452,15 @@ describe('the trail step under an organization trail', () => {
     expect(await ours()).toBeUndefined();
   });
 
-  it('creates its own trail anyway when configured to', async () => {
-    const config = sandboxConfig(sandbox(), { CASBRIDGE_ORG_TRAIL: 'create' });
-    const { run, ours, logging } = await prepare(sandbox(), config, 2);
+  it('creates its own trail anyway in trail mode own, without reading the organization trail', async () => {
+    const config = sandboxConfig(sandbox(), { CASBRIDGE_TRAIL_MODE: 'own' });
+    const { accountId, run, ours, logging } = await prepare(sandbox(), config, 2);
+    const mark = sandbox().world.callLog.mark();
     expect(await run()).toMatchObject({ action: 'created' });
+    const reads = sandbox()
+      .world.callLog.list({ sinceSeq: mark, account: accountId, service: 'cloudtrail' })
+      .filter((c) => c.readOnly);
+    expect(reads.map((c) => c.operation)).toEqual(['DescribeTrails']);
     expect(await ours()).toMatchObject({ IsMultiRegionTrail: true, LogFileValidationEnabled: true });
     expect(await logging()).toBe(true);
     expect(await run()).toMatchObject({ action: 'unchanged' });
@@ -469,5 +479,261 @@ describe('the trail step under an organization trail', () => {
     } finally {
       trail.isLogging = true;
     }
+  });
+
+  it('reads an organization trail’s customised selectors as the member, and counts them only if they record every management event', async () => {
+    // The management account's administrator customises the organization trail: first S3 data
+    // events beside every management event (still coverage), then write events only (not).
+    const management = new CloudTrailClient(sandbox().clientConfig());
+    const orgTrail = 'aws-controltower-BaselineCloudTrail';
+    await management.send(
+      new PutEventSelectorsCommand({
+        TrailName: orgTrail,
+        AdvancedEventSelectors: [
+          { Name: 'management', FieldSelectors: [{ Field: 'eventCategory', Equals: ['Management'] }] },
+          {
+            Name: 's3',
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Data'] },
+              { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+            ],
+          },
+        ],
+      }),
+    );
+    try {
+      const covered = await prepare(sandbox(), sandboxConfig(sandbox()), 4);
+      const mark = sandbox().world.callLog.mark();
+      expect(await covered.run()).toMatchObject({
+        action: 'skipped',
+        reason: 'covered-by-organization-trail',
+        details: { coveredBy: orgTrailArn() },
+      });
+      const reads = sandbox().world.callLog.list({
+        sinceSeq: mark,
+        account: covered.accountId,
+        service: 'cloudtrail',
+      });
+      // By the organization trail's ARN, which the member role's CoveringTrails statement admits.
+      expect(reads.map((c) => [c.operation, c.outcome])).toEqual([
+        ['DescribeTrails', 'ok'],
+        ['GetTrailStatus', 'ok'],
+        ['GetEventSelectors', 'ok'],
+      ]);
+
+      await management.send(
+        new PutEventSelectorsCommand({
+          TrailName: orgTrail,
+          AdvancedEventSelectors: [
+            {
+              FieldSelectors: [
+                { Field: 'eventCategory', Equals: ['Management'] },
+                { Field: 'readOnly', Equals: ['false'] },
+              ],
+            },
+          ],
+        }),
+      );
+      const writeOnly = await prepare(sandbox(), sandboxConfig(sandbox()), 5);
+      expect(await writeOnly.run()).toMatchObject({ action: 'created' });
+      expect(await writeOnly.logging()).toBe(true);
+    } finally {
+      await management.send(
+        new PutEventSelectorsCommand({ TrailName: orgTrail, EventSelectors: [{ ReadWriteType: 'All' }] }),
+      );
+    }
+  });
+});
+
+describe('the trail step where the account already has a trail of its own', () => {
+  const sandbox = useSandbox({ accounts: 30 });
+  const config = () => sandboxConfig(sandbox());
+
+  /** A trail of the account's own, made by its administrators, delivering to a bucket of theirs. */
+  async function auditTrail(
+    accountId: string,
+    trail: { multiRegion?: boolean; logging?: boolean; validation?: boolean } = {},
+    selectors?: Omit<PutEventSelectorsCommandInput, 'TrailName'>,
+  ): Promise<string> {
+    const admin = await adminCloudTrail(sandbox(), accountId);
+    const created = await admin.send(
+      new CreateTrailCommand({
+        Name: 'audit',
+        S3BucketName: await anyTrailBucket(sandbox(), `audit-${accountId}`),
+        IsMultiRegionTrail: trail.multiRegion ?? true,
+        EnableLogFileValidation: trail.validation ?? false,
+      }),
+    );
+    if (selectors) await admin.send(new PutEventSelectorsCommand({ TrailName: 'audit', ...selectors }));
+    if (trail.logging ?? true) await admin.send(new StartLoggingCommand({ Name: 'audit' }));
+    return created.TrailARN as string;
+  }
+
+  it('skips an account its own logging multi-Region trail covers, naming it, and makes no trail', async () => {
+    const { accountId, run, ours, writesSince } = await prepare(sandbox(), config(), 1);
+    const audit = await auditTrail(accountId);
+    const mark = sandbox().world.callLog.mark();
+    const covered = {
+      action: 'skipped',
+      reason: 'covered-by-existing-trail',
+      // Validation is the covering trail's owner's to turn on: reported, not a reason to pay twice.
+      details: { coveredBy: audit, coveredByLogFileValidation: false },
+    };
+    expect(await run(true)).toEqual(covered);
+    expect(await run()).toEqual(covered);
+    expect(writesSince(mark)).toEqual([]);
+    const reads = sandbox().world.callLog.list({ sinceSeq: mark, account: accountId, service: 'cloudtrail' });
+    expect(reads.map((c) => c.operation)).toEqual([
+      'DescribeTrails',
+      'GetTrailStatus',
+      'DescribeTrails',
+      'GetTrailStatus',
+    ]);
+    expect(await ours()).toBeUndefined();
+  });
+
+  it('counts customised selectors that still record every management event, read through the member role', async () => {
+    const { accountId, run, writesSince } = await prepare(sandbox(), config(), 2);
+    // Reads and writes in two basic selectors, beside S3 data events: every management event.
+    const audit = await auditTrail(
+      accountId,
+      { validation: true },
+      {
+        EventSelectors: [
+          { ReadWriteType: 'ReadOnly' },
+          {
+            ReadWriteType: 'WriteOnly',
+            DataResources: [{ Type: 'AWS::S3::Object', Values: ['arn:aws:s3:::some-bucket/'] }],
+          },
+        ],
+      },
+    );
+    const mark = sandbox().world.callLog.mark();
+    expect(await run()).toEqual({
+      action: 'skipped',
+      reason: 'covered-by-existing-trail',
+      details: { coveredBy: audit, coveredByLogFileValidation: true },
+    });
+    expect(writesSince(mark)).toEqual([]);
+    const reads = sandbox().world.callLog.list({ sinceSeq: mark, account: accountId, service: 'cloudtrail' });
+    expect(reads.map((c) => [c.operation, c.outcome])).toEqual([
+      ['DescribeTrails', 'ok'],
+      ['GetTrailStatus', 'ok'],
+      ['GetEventSelectors', 'ok'],
+    ]);
+  });
+
+  const notCoverage: [
+    string,
+    { multiRegion?: boolean; logging?: boolean },
+    Omit<PutEventSelectorsCommandInput, 'TrailName'> | undefined,
+  ][] = [
+    ['a single-Region trail', { multiRegion: false }, undefined],
+    ['a trail that does not log', { logging: false }, undefined],
+    ['write-only basic selectors', {}, { EventSelectors: [{ ReadWriteType: 'WriteOnly' }] }],
+    [
+      'advanced selectors that select no management events',
+      {},
+      {
+        AdvancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Data'] },
+              { Field: 'resources.type', Equals: ['AWS::S3::Object'] },
+            ],
+          },
+        ],
+      },
+    ],
+    [
+      'advanced selectors that select read management events only',
+      {},
+      {
+        AdvancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Management'] },
+              { Field: 'readOnly', Equals: ['true'] },
+            ],
+          },
+        ],
+      },
+    ],
+  ];
+
+  // Healthy accounts of the default organization (3, 7, 11 carry faults).
+  const healthy = [4, 5, 6, 8, 9];
+  it.each(
+    notCoverage.map(([label, trail, selectors], i) => [label, trail, selectors, healthy[i] ?? 0] as const),
+  )(
+    'creates casbridge’s trail beside %s, which does not cover the account',
+    async (_, trail, selectors, index) => {
+      const { accountId, run, ours, logging, writesSince } = await prepare(sandbox(), config(), index);
+      await auditTrail(accountId, trail, selectors);
+      const mark = sandbox().world.callLog.mark();
+      expect(await run(true)).toMatchObject({ action: 'created', reason: 'dry-run' });
+      expect(writesSince(mark)).toEqual([]);
+      expect(await run()).toMatchObject({ action: 'created' });
+      expect(writesSince(mark).map((c) => c.operation)).toEqual(['CreateTrail', 'StartLogging']);
+      expect(await ours()).toMatchObject({ IsMultiRegionTrail: true });
+      expect(await logging()).toBe(true);
+    },
+  );
+
+  it('counts a trail that leaves KMS events out as coverage, naming the sources it leaves out', async () => {
+    const { accountId, run, writesSince } = await prepare(sandbox(), config(), 10);
+    // Advanced selectors, the way the console writes an exclusion: read and write management
+    // events, KMS's left out (usually for their volume): the trail owner's choice to keep.
+    const audit = await auditTrail(
+      accountId,
+      {},
+      {
+        AdvancedEventSelectors: [
+          {
+            FieldSelectors: [
+              { Field: 'eventCategory', Equals: ['Management'] },
+              { Field: 'eventSource', NotEquals: ['kms.amazonaws.com'] },
+            ],
+          },
+        ],
+      },
+    );
+    const mark = sandbox().world.callLog.mark();
+    expect(await run()).toEqual({
+      action: 'skipped',
+      reason: 'covered-by-existing-trail',
+      details: {
+        coveredBy: audit,
+        coveredByLogFileValidation: false,
+        coveredByExcludedSources: 'kms.amazonaws.com',
+      },
+    });
+    expect(writesSince(mark)).toEqual([]);
+  });
+
+  it('creates casbridge’s trail anyway in trail mode own', async () => {
+    const own = sandboxConfig(sandbox(), { CASBRIDGE_TRAIL_MODE: 'own' });
+    const { accountId, run, writesSince } = await prepare(sandbox(), own, 12);
+    await auditTrail(accountId);
+    const mark = sandbox().world.callLog.mark();
+    expect(await run()).toMatchObject({ action: 'created' });
+    expect(writesSince(mark).map((c) => c.operation)).toEqual(['CreateTrail', 'StartLogging']);
+  });
+
+  it('leaves casbridge’s own trail alone once another trail covers the account, and names it as the second copy', async () => {
+    const { accountId, run, logging, writesSince } = await prepare(sandbox(), config(), 14);
+    const ours = `arn:aws:cloudtrail:us-east-1:${accountId}:trail/casbridge`;
+    expect(await run()).toMatchObject({ action: 'created' });
+    const audit = await auditTrail(accountId);
+    // The operator stops casbridge's trail, the paid second copy: casbridge does not restart it.
+    await (await adminCloudTrail(sandbox(), accountId)).send(new StopLoggingCommand({ Name: 'casbridge' }));
+    const mark = sandbox().world.callLog.mark();
+    expect(await run()).toEqual({
+      action: 'skipped',
+      reason: 'covered-by-existing-trail',
+      details: { coveredBy: audit, coveredByLogFileValidation: false, redundantTrail: ours },
+    });
+    expect(writesSince(mark)).toEqual([]);
+    expect(await logging()).toBe(false);
   });
 });

@@ -430,3 +430,43 @@ describe('CloudTrail with an organization trail', () => {
     expect(status.IsLogging).toBe(true);
   });
 });
+
+describe('CloudTrail making an organization trail', () => {
+  const sandbox = useSandbox({ scenario: defaultScenario({ accounts: 3 }) });
+  it('refuses it until CloudTrail has trusted access, then shows it to every member, which may read but not change it', async () => {
+    const management = cloudtrail(sandbox());
+    // A bucket that takes any trail, the organization's prefix included.
+    const bucket = await anyTrailBucket(sandbox(), 'organization-logs');
+    const create = () =>
+      management.send(
+        new CreateTrailCommand({
+          Name: 'org',
+          S3BucketName: bucket,
+          IsOrganizationTrail: true,
+          IsMultiRegionTrail: true,
+        }),
+      );
+    await expect(create()).rejects.toMatchObject({ name: 'CloudTrailAccessNotEnabledException' });
+    sandbox().world.organization.trustedServices.set('cloudtrail.amazonaws.com', new Date());
+    const { TrailARN } = await create();
+    expect(TrailARN).toBe(`arn:aws:cloudtrail:us-east-1:${sandbox().stack.accountId}:trail/org`);
+    await management.send(
+      new PutEventSelectorsCommand({ TrailName: 'org', EventSelectors: [{ ReadWriteType: 'WriteOnly' }] }),
+    );
+    const member = cloudtrail(sandbox(), await memberAdmin(sandbox(), defaultAccountId(1)));
+    expect((await member.send(new DescribeTrailsCommand({}))).trailList).toEqual([
+      expect.objectContaining({ TrailARN, IsOrganizationTrail: true, HasCustomEventSelectors: true }),
+    ]);
+    const selectors = await member.send(new GetEventSelectorsCommand({ TrailName: TrailARN }));
+    expect(selectors.EventSelectors?.[0]?.ReadWriteType).toBe('WriteOnly');
+    await expect(
+      member.send(
+        new PutEventSelectorsCommand({ TrailName: TrailARN, EventSelectors: [{ ReadWriteType: 'All' }] }),
+      ),
+    ).rejects.toMatchObject({ name: 'TrailNotFoundException' });
+    // Only from the management account.
+    await expect(
+      member.send(new CreateTrailCommand({ Name: 'mine', S3BucketName: bucket, IsOrganizationTrail: true })),
+    ).rejects.toMatchObject({ name: 'NotOrganizationMasterAccountException' });
+  });
+});

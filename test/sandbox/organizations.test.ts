@@ -5,6 +5,7 @@ import {
   DescribeOrganizationCommand,
   ListAccountsCommand,
   ListAccountsForParentCommand,
+  ListAWSServiceAccessForOrganizationCommand,
   ListOrganizationalUnitsForParentCommand,
   ListParentsCommand,
   ListRootsCommand,
@@ -277,6 +278,30 @@ describe('Organizations', () => {
       message: "You don't have permissions to access this resource.",
     });
     await expect(describing).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  it('lists the services with trusted access to the management account only, none by default', async () => {
+    expect(
+      (await client().send(new ListAWSServiceAccessForOrganizationCommand({}))).EnabledServicePrincipals,
+    ).toEqual([]);
+    org().trustedServices.set('cloudtrail.amazonaws.com', new Date('2026-01-02T03:04:05Z'));
+    try {
+      const { EnabledServicePrincipals } = await client().send(
+        new ListAWSServiceAccessForOrganizationCommand({}),
+      );
+      expect(EnabledServicePrincipals).toEqual([
+        { ServicePrincipal: 'cloudtrail.amazonaws.com', DateEnabled: new Date('2026-01-02T03:04:05Z') },
+      ]);
+      const memberAdmin = await assumeRole(
+        sandbox(),
+        `arn:aws:iam::${defaultAccountId(1)}:role/OrganizationAccountAccessRole`,
+      );
+      await expect(
+        client(memberAdmin).send(new ListAWSServiceAccessForOrganizationCommand({})),
+      ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    } finally {
+      org().trustedServices.clear();
+    }
   });
 
   it('is retried by the SDK when throttled and then succeeds', async () => {

@@ -142,7 +142,10 @@ describe('packaging with parameters', () => {
           CASBRIDGE_WEBHOOK_URL: p.webhookUrl,
           CASBRIDGE_WEBHOOK_SECRET_ARN: p.webhookSecretArn,
           CASBRIDGE_EXCLUDED_ACCOUNTS: p.excludedAccounts,
+          CASBRIDGE_TRAIL_MODE: p.trailMode,
         });
+        // Unset, the parameter trailMode replaced reaches no function.
+        expect(env).not.toHaveProperty('CASBRIDGE_ORG_TRAIL');
       }
       const register = statements(template.Resources.RegisterRole as Resource);
       expect(register.find((s) => s.Sid === 'ReadWebhookSigningKey')).toEqual({

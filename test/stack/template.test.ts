@@ -405,6 +405,9 @@ describe('the packaged stack', () => {
     const allowedStar = new Set([
       // Organizations' ListRoots, DescribeOrganization and List*ForParent take no resource ARN.
       'ResolveTargetsRole/ReadOrganization',
+      // DescribeTrails has no resource type; DescribeOrganization and
+      // ListAWSServiceAccessForOrganization take no resource ARN.
+      'OrganizationTrailRole/DiscoverTrailsAndOrganization',
     ]);
     const stars: string[] = [];
     for (const [logicalId, role] of resourcesOfType('AWS::IAM::Role')) {
@@ -424,6 +427,8 @@ describe('the packaged stack', () => {
     const runs = `arn:aws:s3:::${stack.reportsBucket}/runs/*`;
     const key = stack.secretsKmsKeyArn;
     const memberRole = 'arn:aws:iam::*:role/CasBridgeExecutionRole';
+    // casbridge's organization trail, in this account and Region, and no other trail.
+    const organizationTrail = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/casbridge-organization`;
     const expected: Record<string, [string, string][]> = {
       resolveTargets: [
         ['organizations:DescribeOrganization', '*'],
@@ -454,6 +459,22 @@ describe('the packaged stack', () => {
         ['secretsmanager:TagResource', secrets],
         ['kms:GenerateDataKey', key],
         ['kms:Decrypt', key],
+      ],
+      organizationTrail: [
+        ...[
+          'cloudtrail:CreateTrail',
+          'cloudtrail:UpdateTrail',
+          'cloudtrail:StartLogging',
+          'cloudtrail:GetTrailStatus',
+          'cloudtrail:GetEventSelectors',
+          'cloudtrail:PutEventSelectors',
+          'cloudtrail:AddTags',
+        ].map((a): [string, string] => [a, organizationTrail]),
+        ['cloudtrail:GetTrailStatus', `arn:aws:cloudtrail:*:${ACCOUNT}:trail/*`],
+        ['cloudtrail:GetEventSelectors', `arn:aws:cloudtrail:*:${ACCOUNT}:trail/*`],
+        ['cloudtrail:DescribeTrails', '*'],
+        ['organizations:DescribeOrganization', '*'],
+        ['organizations:ListAWSServiceAccessForOrganization', '*'],
       ],
       trail: [['sts:AssumeRole', memberRole]],
       register: [
@@ -577,6 +598,9 @@ describe('the packaged stack', () => {
         if (service === 'logs') return true; // the Lambda runtime writes the function's log group
         // Secrets Manager uses the secrets key on the caller's behalf (kms:ViaService).
         if (service === 'kms') return services.includes('secretsmanager');
+        // CloudTrail authorises the tags a CreateTrail carries as AddTags on the new trail.
+        if (action === 'cloudtrail:AddTags')
+          return services.includes(service) && operations.has('CreateTrail');
         return services.includes(service) && operations.has(operation);
       };
       for (const statement of roleStatements(roleOf(fn)[1]))
@@ -693,7 +717,12 @@ describe('the packaged stack', () => {
     );
     const cloudTrail = policy.PolicyDocument.Statement.filter((s) => s.Sid !== 'DenyInsecureTransport');
     expect(cloudTrail).toEqual(
-      (logBucketPolicy(stack.logBucket, ORGANIZATION_ID) as { Statement: unknown[] }).Statement,
+      (
+        logBucketPolicy(stack.logBucket, ORGANIZATION_ID, undefined, 'aws', undefined, {
+          accountId: ACCOUNT,
+          region: REGION,
+        }) as { Statement: unknown[] }
+      ).Statement,
     );
     expect(policy.PolicyDocument.Statement.find((s) => s.Sid === 'CloudTrailWrite')?.Resource).toBe(
       `arn:aws:s3:::${stack.logBucket}/casbridge/\${aws:SourceAccount}/AWSLogs/\${aws:SourceAccount}/*`,
@@ -853,6 +882,7 @@ describe('the packaged stack', () => {
       user: ['client-iam', 'client-sts'],
       policy: ['client-iam', 'client-sts'],
       accessKey: ['client-iam', 'client-secrets-manager', 'client-sts'],
+      organizationTrail: ['client-cloudtrail', 'client-organizations', 'client-sts'],
       trail: ['client-cloudtrail', 'client-sts'],
       register: ['client-secrets-manager', 'client-sns'],
       verify: ['client-iam', 'client-secrets-manager', 'client-sts'],

@@ -7,7 +7,8 @@ describe('the local adaptation of the state machine', () => {
   const map = local.States.ProcessAccounts as State;
 
   it('turns the Distributed Map into an inline Map over items an inserted task reads from S3', () => {
-    expect(local.States.ResolveTargets?.Next).toBe(LOAD_TARGETS_STATE);
+    // The state before the map (EnsureOrganizationTrail) now leads to the inserted loader.
+    expect(local.States.EnsureOrganizationTrail?.Next).toBe(LOAD_TARGETS_STATE);
     expect(local.States[LOAD_TARGETS_STATE]).toMatchObject({
       Type: 'Task',
       ResultPath: '$.items',
@@ -38,7 +39,7 @@ describe('the local adaptation of the state machine', () => {
 
   it('leaves the deployed definition untouched', () => {
     expect((deployed.States.ProcessAccounts as State).ItemReader).toBeDefined();
-    expect(deployed.States.ResolveTargets?.Next).toBe('ProcessAccounts');
+    expect(deployed.States.EnsureOrganizationTrail?.Next).toBe('ProcessAccounts');
   });
 
   it('builds every ARN in the partition of the Region it runs in', () => {

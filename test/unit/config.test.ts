@@ -24,7 +24,7 @@ describe('configuration', () => {
       keyMaxAgeDays: 75,
       handoffOverdueDays: 14,
       allowPutBucketAcl: true,
-      organizationTrail: 'skip',
+      trailMode: 'reuse-existing',
       sessionSeconds: 3600,
     });
     expect(connectorSecretName(config, '111122223333')).toBe('casbridge/connector/111122223333');
@@ -98,6 +98,37 @@ describe('configuration', () => {
       );
   });
 
+  it('reads the trail mode, and the CASBRIDGE_ORG_TRAIL it replaces as the mode it meant', () => {
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_TRAIL_MODE: 'organization' }).trailMode).toBe('organization');
+    // An installation deployed with orgTrail keeps what it chose.
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_ORG_TRAIL: 'create' }).trailMode).toBe('own');
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_ORG_TRAIL: 'skip' }).trailMode).toBe('reuse-existing');
+    expect(
+      loadConfig({ ...MINIMAL, CASBRIDGE_ORG_TRAIL: 'create', CASBRIDGE_TRAIL_MODE: 'own' }).trailMode,
+    ).toBe('own');
+    expect(() =>
+      loadConfig({ ...MINIMAL, CASBRIDGE_ORG_TRAIL: 'create', CASBRIDGE_TRAIL_MODE: 'reuse-existing' }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'ConfigurationError',
+        message: expect.stringMatching(
+          /CASBRIDGE_TRAIL_MODE=reuse-existing contradicts CASBRIDGE_ORG_TRAIL=create/,
+        ),
+      }),
+    );
+    expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_TRAIL_MODE: 'organisation' })).toThrow(
+      /CASBRIDGE_TRAIL_MODE/,
+    );
+  });
+
+  it('refuses a trail name too long for the organization trail’s name in organization mode', () => {
+    const name = 'a'.repeat(116);
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_TRAIL_NAME: name }).trailName).toBe(name);
+    expect(() =>
+      loadConfig({ ...MINIMAL, CASBRIDGE_TRAIL_NAME: name, CASBRIDGE_TRAIL_MODE: 'organization' }),
+    ).toThrow(/CASBRIDGE_TRAIL_NAME: at most 115 characters/);
+  });
+
   it('refuses a webhook without a signing secret', () => {
     expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(
       /CASBRIDGE_WEBHOOK_SECRET_ARN/,
@@ -112,6 +143,7 @@ describe('configuration', () => {
       { CASBRIDGE_KEY_MAX_AGE_DAYS: '30' },
       { CASBRIDGE_TRAIL_PREFIX: 'audit' },
       { CASBRIDGE_ORG_TRAIL: 'create' },
+      { CASBRIDGE_TRAIL_MODE: 'organization' },
       { CASBRIDGE_USER_PATH: '/security/' },
     ])
       expect(desiredStateHash(loadConfig({ ...MINIMAL, ...change }))).not.toBe(base);
