@@ -4,7 +4,8 @@ import { stepCell, stepColumns } from './steps';
 /**
  * The report as CSV (RFC 4180): a header, then one row per account, CRLF line ends. Columns:
  * accountId, name, ou, outcome, changed, connector, one per step (its action, or `failed`),
- * errorName, errorStep, remediation, skipReason.
+ * errorName, errorStep, remediation, skipReason, handledByRunId (the run that handles the account
+ * instead: a duplicate event's first run, or the run that took over a lost lease).
  */
 export function renderCsv(report: RunReport): string {
   const steps = stepColumns(report);
@@ -20,6 +21,7 @@ export function renderCsv(report: RunReport): string {
     'errorStep',
     'remediation',
     'skipReason',
+    'handledByRunId',
   ];
   const rows = report.accounts.map((account) => csvRow(account, steps));
   return `${[header, ...rows].map((cells) => cells.map(csvField).join(',')).join('\r\n')}\r\n`;
@@ -38,6 +40,7 @@ function csvRow(account: ReportAccount, steps: readonly string[]): string[] {
     account.error?.step ?? '',
     account.error?.remediation ?? '',
     account.skipReason ?? '',
+    account.handledByRunId ?? '',
   ];
 }
 

@@ -35,6 +35,8 @@ export interface LocalRunOptions {
    * serverless.yml's and the sandbox's.
    */
   stage?: string;
+  /** The execution's start (`$$.Execution.StartTime`): now, unless the caller keeps its own clock. */
+  startTime?: Date;
 }
 
 /**
@@ -83,7 +85,14 @@ export async function runLocal(input: unknown, options: LocalRunOptions): Promis
       taskResourceLocalHandlers: handlers as never,
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
     },
-    context: { Execution: { Id: options.executionName, Name: options.executionName } } as never,
+    // Execution.Id is the token the run's leases are held by: locally, the execution's name.
+    context: {
+      Execution: {
+        Id: options.executionName,
+        Name: options.executionName,
+        StartTime: (options.startTime ?? new Date()).toISOString(),
+      },
+    } as never,
   });
   const events: EventLog[] = [];
   const collecting = (async () => {

@@ -51,7 +51,8 @@ export function renderReportTable(untrusted: RunReport, options: RenderOptions =
     ...steps.map((s) => paintMark(stepMark(a, s), style)),
     paintConnector(a.connector, style),
     // The failed step is the row's `x`; the error's name is what the README's troubleshooting lists.
-    a.error ? style.red(a.error.name) : style.dim(a.skipReason ?? ''),
+    (a.error ? style.red(a.error.name) : style.dim(a.skipReason ?? '')) +
+      (a.handledByRunId ? style.dim(` (handled by ${a.handledByRunId})`) : ''),
   ]);
   const out = [renderTable(head, rows, style)];
   const remediations = renderRemediations(report.accounts, options.width ?? DEFAULT_WIDTH, style);

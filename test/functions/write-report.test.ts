@@ -64,6 +64,7 @@ describe('the WriteReport task', () => {
   function target(i: number, name = `account-${i}`): TaskInput {
     return {
       runId: 'unused',
+      execution: 'unused',
       mode: 'onboard',
       dryRun: false,
       account: { accountId: id(i), name, ou: 'Workloads/Prod', state: 'ACTIVE', joinedMethod: 'CREATED' },
@@ -120,6 +121,7 @@ describe('the WriteReport task', () => {
     const run: ResolvedRun = {
       run: {
         runId,
+        execution: `execution-of-${runId}`,
         mode: 'onboard',
         dryRun: options.dryRun ?? false,
         trigger: { type: 'schedule' },

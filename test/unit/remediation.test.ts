@@ -31,6 +31,7 @@ async function reported(failure: RecordInput['failure'], mode: RecordInput['mode
   const neverCalled = new Ledger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'unused');
   const input: RecordInput = {
     runId: `${mode}-remediation`,
+    execution: `execution-of-${mode}-remediation`,
     mode,
     dryRun: true,
     account: {
