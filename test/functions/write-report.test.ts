@@ -209,6 +209,7 @@ describe('the WriteReport task', () => {
         errorStep: '',
         remediation: '',
         skipReason: a.skipReason ?? '',
+        handledByRunId: a.handledByRunId ?? '',
       })),
     );
   });

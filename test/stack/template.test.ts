@@ -344,6 +344,8 @@ describe('the packaged stack', () => {
         ['organizations:ListAccountsForParent', '*'],
         ['dynamodb:GetItem', ledger],
         ['dynamodb:Scan', ledger],
+        // Only the items of lifecycle events (dynamodb:LeadingKeys), asserted below.
+        ['dynamodb:PutItem', ledger],
         ['s3:PutObject', runs],
       ],
       access: [
@@ -351,10 +353,18 @@ describe('the packaged stack', () => {
         ['dynamodb:UpdateItem', ledger],
         ['dynamodb:GetItem', ledger],
       ],
-      user: [['sts:AssumeRole', memberRole]],
-      policy: [['sts:AssumeRole', memberRole]],
+      // Every step renews the account's lease when it runs short.
+      user: [
+        ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
+      ],
+      policy: [
+        ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
+      ],
       accessKey: [
         ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
         ['secretsmanager:DescribeSecret', secrets],
         ['secretsmanager:CreateSecret', secrets],
         ['secretsmanager:PutSecretValue', secrets],
@@ -364,13 +374,18 @@ describe('the packaged stack', () => {
         ['kms:GenerateDataKey', key],
         ['kms:Decrypt', key],
       ],
-      trail: [['sts:AssumeRole', memberRole]],
+      trail: [
+        ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
+      ],
       register: [
+        ['dynamodb:UpdateItem', ledger],
         ['secretsmanager:DescribeSecret', secrets],
         ['sns:Publish', stack.topicArn],
       ],
       verify: [
         ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
         ['secretsmanager:GetSecretValue', secrets],
         ['kms:Decrypt', key],
       ],
@@ -699,6 +714,19 @@ describe('the packaged stack', () => {
     expect(template.Resources.SecretsKey?.Properties.EnableKeyRotation).toBe(true);
   });
 
+  it('lets ResolveTargets write only the ledger items of events, which the table expires by TTL', () => {
+    // Guards: ResolveTargets, which only remembers which run an event started, able to overwrite
+    // an account's item (its lease, its key ids); and event items piling up forever.
+    const statements = roleStatements(template.Resources.ResolveTargetsRole as Resource);
+    expect(statements.find((s) => asList(s.Action).includes('dynamodb:PutItem'))?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*'] },
+    });
+    expect(template.Resources.LedgerTable?.Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'ttl',
+      Enabled: true,
+    });
+  });
+
   it('gives every function only configuration commons/config.ts knows, with its defaults', () => {
     // Guards: a misspelt variable silently ignored (the default applies), a value config.ts
     // refuses (every task fails with ConfigurationError at cold start), and serverless.yml's
@@ -759,12 +787,14 @@ describe('the packaged stack', () => {
     const expected: Record<string, string[]> = {
       resolveTargets: ['client-dynamodb', 'client-organizations', 'client-s3'],
       access: ['client-dynamodb', 'client-sts'],
-      user: ['client-iam', 'client-sts'],
-      policy: ['client-iam', 'client-sts'],
-      accessKey: ['client-iam', 'client-secrets-manager', 'client-sts'],
-      trail: ['client-cloudtrail', 'client-sts'],
-      register: ['client-secrets-manager', 'client-sns'],
-      verify: ['client-iam', 'client-secrets-manager', 'client-sts'],
+      // Every step carries the ledger client to renew the account's lease, loaded only when it
+      // does (commons/step-handler.ts lazyLedger): not at cold start.
+      user: ['client-dynamodb', 'client-iam', 'client-sts'],
+      policy: ['client-dynamodb', 'client-iam', 'client-sts'],
+      accessKey: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sts'],
+      trail: ['client-cloudtrail', 'client-dynamodb', 'client-sts'],
+      register: ['client-dynamodb', 'client-secrets-manager', 'client-sns'],
+      verify: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sts'],
       offboard: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sns', 'client-sts'],
       recordResult: ['client-dynamodb'],
       writeReport: ['client-dynamodb', 'client-s3', 'client-sns'],
