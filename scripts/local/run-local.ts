@@ -37,6 +37,11 @@ export interface LocalRunOptions {
   stage?: string;
   /** The execution's start (`$$.Execution.StartTime`): now, unless the caller keeps its own clock. */
   startTime?: Date;
+  /**
+   * `$$.Execution.Id`, the token the run's leases are held by: on AWS the execution's ARN, which a
+   * caller that has one passes (the sandbox's Step Functions); a local run's is its name.
+   */
+  executionId?: string;
 }
 
 /**
@@ -85,10 +90,9 @@ export async function runLocal(input: unknown, options: LocalRunOptions): Promis
       taskResourceLocalHandlers: handlers as never,
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
     },
-    // Execution.Id is the token the run's leases are held by: locally, the execution's name.
     context: {
       Execution: {
-        Id: options.executionName,
+        Id: options.executionId ?? options.executionName,
         Name: options.executionName,
         StartTime: (options.startTime ?? new Date()).toISOString(),
       },

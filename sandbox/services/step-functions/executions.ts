@@ -179,6 +179,7 @@ async function run(
   }
   const result = await runLocal(input, {
     executionName: execution.name,
+    executionId: execution.executionArn,
     startTime: execution.startDate,
     region: state.stack.region,
     onEvent: (event) => {
