@@ -334,7 +334,7 @@ export class Ledger {
   async rememberEvent(
     eventId: string,
     run: { runId: string; execution: string; startedAt: string },
-  ): Promise<{ duplicateOf: string } | undefined> {
+  ): Promise<{ duplicateOf: string | undefined } | undefined> {
     const nowSeconds = Math.floor(this.now() / 1000);
     const item: EventItem = {
       accountId: eventItemKey(eventId),
@@ -368,7 +368,8 @@ export class Ledger {
             }),
           )
         ).Item?.runId;
-      return { duplicateOf: typeof runId === 'string' ? runId : 'an earlier run' };
+      // Undefined only if the item went (DynamoDB's TTL) between the refusal and the read.
+      return { duplicateOf: typeof runId === 'string' ? runId : undefined };
     }
   }
 

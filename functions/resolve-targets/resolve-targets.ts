@@ -219,8 +219,8 @@ async function planEvent(
       accountId: account.accountId,
       ...nameOf(account.name),
       ...(account.ou ? { ou: account.ou } : {}),
-      reason: 'duplicate-event',
-      handledByRunId: remembered.duplicateOf,
+      reason: 'duplicate-event' as const,
+      ...(remembered.duplicateOf ? { handledByRunId: remembered.duplicateOf } : {}),
     })),
   };
 }
