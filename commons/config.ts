@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { ConfigurationError } from './errors';
 import { IAM3_MAX_KEY_AGE_DAYS, IAM22_UNUSED_DAYS } from './handoff-overdue';
+import { LEASE_STEP_SECONDS } from './lease';
 import { type Partition, partitionOf } from './partition';
 import './zod-locale';
 
@@ -100,7 +101,19 @@ const schema = z.object({
   CASBRIDGE_WEBHOOK_TIMEOUT_SECONDS: z._default(whole(z.minimum(1), z.maximum(60)), 10),
   CASBRIDGE_LEDGER_TABLE: text(3),
   CASBRIDGE_REPORTS_BUCKET: z.optional(text(3)),
-  CASBRIDGE_LEASE_SECONDS: z._default(whole(z.minimum(60)), 900),
+  /**
+   * A step renews the account's lease when less than one step's budget is left (commons/lease.ts),
+   * so a shorter lease would lapse inside a step that had just renewed it.
+   */
+  CASBRIDGE_LEASE_SECONDS: z._default(
+    whole(
+      z.minimum(
+        LEASE_STEP_SECONDS,
+        `must be at least ${LEASE_STEP_SECONDS}: the longest attempt of a pipeline step plus its longest retry wait (statemachine/casbridge.asl.yml), which one lease must outlast`,
+      ),
+    ),
+    900,
+  ),
   /** Default parallelism of a run's fan-out; a run input's maxConcurrency overrides it. */
   CASBRIDGE_MAX_CONCURRENCY: z._default(whole(z.minimum(1), z.maximum(1000)), 40),
   /** Where Control Tower emits its lifecycle events; casbridge's own Region when unset. */

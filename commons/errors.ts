@@ -141,6 +141,19 @@ export class LeaseHeldError extends CasBridgeError {
     'Another casbridge run is working on this account; it will be reconciled by that run or the next one.';
 }
 
+/**
+ * The account's lease is no longer this execution's: it lapsed while the execution stalled and
+ * another execution took it, or an operator released it (`casbridge unlock`). Thrown before the
+ * step touches the account, so the execution stops without changing anything more, and the
+ * ledger is left to the execution that holds the account now.
+ */
+export class LeaseLostError extends CasBridgeError {
+  readonly name = 'LeaseLost';
+  readonly retryable = false;
+  readonly remediation =
+    "Nothing to repair: another casbridge execution took over this account after this one's lease lapsed (or the lease was released with casbridge unlock), this execution stopped before changing anything more, and the run that holds the account records its outcome. If it recurs, find the step that stalled in this run's logs, or raise the leaseSeconds parameter (CASBRIDGE_LEASE_SECONDS).";
+}
+
 export class InvalidRunInputError extends CasBridgeError {
   readonly name = 'InvalidRunInput';
   readonly retryable = false;
@@ -388,6 +401,7 @@ export const ERROR_NAMES = [
   'AccessDenied',
   'LimitReached',
   'LeaseHeld',
+  'LeaseLost',
   'InvalidRunInput',
   'InvalidLifecycleEvent',
   'InvalidTaskInput',

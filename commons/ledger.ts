@@ -1,6 +1,13 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { LeaseHeldError } from './errors';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateScan,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { LeaseHeldError, LeaseLostError } from './errors';
+import { EVENT_MEMORY_DAYS, eventItemKey, isAccountKey } from './lease';
 import { type LEDGER_VIEW_FIELDS, viewOf } from './ledger-view';
 
 /**
@@ -67,6 +74,11 @@ export interface LedgerItem {
    * names the same policy and default version the document needs no second read.
    */
   policyVersion?: string;
+  /**
+   * The execution holding the account (its token: the Step Functions execution ARN, or a local
+   * run's execution name), never anything derived from the trigger: two deliveries of one event
+   * are two executions, and only one of them holds the account.
+   */
   leaseOwner?: string | null;
   /** The run id of the lease's holder (`leaseOwner` is its execution token). */
   leaseRunId?: string | null;
@@ -97,6 +109,29 @@ export type LedgerUpdate = Partial<
   >
 >;
 
+/** Who takes an account's lease: the execution (its token) and, for people, its run id. */
+export interface LeaseHolder {
+  token: string;
+  runId: string;
+}
+
+/** The item that remembers which run a lifecycle event started (key `event#<eventId>`). */
+export interface EventItem {
+  accountId: string;
+  eventId: string;
+  runId: string;
+  /** The token of the execution that started the run. */
+  execution: string;
+  startedAt: string;
+  /** Epoch seconds: DynamoDB's TTL deletes the item some time after. */
+  ttl: number;
+}
+
+/** What RecordResult's write found: the outcome recorded, or the account held by another execution. */
+export type RecordedOutcome =
+  | { recorded: true; connector: ConnectorStatus }
+  | { recorded: false; holderRunId: string | undefined; connector: ConnectorStatus | undefined };
+
 export type LedgerView = Partial<Pick<LedgerItem, (typeof LEDGER_VIEW_FIELDS)[number]>>;
 
 /** The fields a step may change: what RecordResult writes for it. */
@@ -126,37 +161,44 @@ export class Ledger {
   async list(): Promise<LedgerItem[]> {
     const items: LedgerItem[] = [];
     for await (const page of paginateScan({ client: this.doc }, { TableName: this.table })) {
-      items.push(...((page.Items ?? []) as LedgerItem[]));
+      // The table also remembers lifecycle events (`event#<id>`): those are not accounts.
+      items.push(...((page.Items ?? []) as LedgerItem[]).filter((item) => isAccountKey(item.accountId)));
     }
     return items.sort((a, b) => a.accountId.localeCompare(b.accountId));
   }
 
   /**
-   * Takes the account's lease for `owner` (a run id) unless another run holds an unexpired one.
-   * Re-acquiring one's own lease succeeds, so a retried task is not locked out by itself.
+   * Takes the account's lease for the execution unless another holds an unexpired one.
+   * Re-acquiring one's own lease succeeds (and extends it), so a retried task is not locked out
+   * by itself.
    */
-  async acquireLease(accountId: string, owner: string, ttlSeconds: number): Promise<boolean> {
-    return (await this.lease(accountId, owner, ttlSeconds)).acquired;
+  async acquireLease(accountId: string, holder: LeaseHolder, ttlSeconds: number): Promise<boolean> {
+    return (await this.lease(accountId, holder, ttlSeconds)).acquired;
   }
 
   private async lease(
     accountId: string,
-    owner: string,
+    holder: LeaseHolder,
     ttlSeconds: number,
-  ): Promise<{ acquired: true; previous: LedgerItem | undefined } | { acquired: false }> {
+  ): Promise<
+    | { acquired: true; previous: LedgerItem | undefined; expiresAt: number }
+    | { acquired: false; holderRunId: string | undefined }
+  > {
     const now = this.now();
+    const expiresAt = now + ttlSeconds * 1000;
     try {
       const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { accountId },
           UpdateExpression:
-            'SET leaseOwner = :owner, leaseExpiresAt = :expires, updatedAt = :at, createdAt = if_not_exists(createdAt, :at), connector = if_not_exists(connector, :unregistered)',
+            'SET leaseOwner = :owner, leaseRunId = :runId, leaseExpiresAt = :expires, updatedAt = :at, createdAt = if_not_exists(createdAt, :at), connector = if_not_exists(connector, :unregistered)',
           ConditionExpression:
             'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner OR leaseExpiresAt < :now',
           ExpressionAttributeValues: {
-            ':owner': owner,
-            ':expires': now + ttlSeconds * 1000,
+            ':owner': holder.token,
+            ':runId': holder.runId,
+            ':expires': expiresAt,
             ':at': new Date(now).toISOString(),
             ':now': now,
             ':null': null,
@@ -164,39 +206,81 @@ export class Ledger {
           },
           // The item as it was: what the run starts from, in the same call.
           ReturnValues: 'ALL_OLD',
+          // And when the account is held, who holds it, in the same call too.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { acquired: true, previous: out.Attributes as LedgerItem | undefined };
+      return { acquired: true, previous: out.Attributes as LedgerItem | undefined, expiresAt };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return { acquired: false };
+      if (error instanceof ConditionalCheckFailedException)
+        return { acquired: false, holderRunId: stringAttribute(error, 'leaseRunId') };
       throw error;
     }
   }
 
   /**
-   * Takes the account's lease for the run and returns the account's view as the ledger had it,
-   * or fails with LeaseHeld when another run holds the lease.
+   * Takes the account's lease for the execution and returns the account's view as the ledger had
+   * it with the lease's expiry, or fails with LeaseHeld (naming the holder's run) when another
+   * execution holds the lease.
    */
-  async claim(accountId: string, runId: string, ttlSeconds: number): Promise<LedgerView> {
-    const lease = await this.lease(accountId, runId, ttlSeconds);
+  async claim(
+    accountId: string,
+    holder: LeaseHolder,
+    ttlSeconds: number,
+  ): Promise<{ view: LedgerView; expiresAt: number }> {
+    const lease = await this.lease(accountId, holder, ttlSeconds);
     if (!lease.acquired) {
-      throw new LeaseHeldError(`Account ${accountId} is being processed by another casbridge run`, {
-        step: 'access',
-      });
+      throw new LeaseHeldError(
+        `Account ${accountId} is being processed by another casbridge run${lease.holderRunId ? ` (${lease.holderRunId})` : ''}`,
+        { step: 'access' },
+      );
     }
-    return viewOf(lease.previous);
+    return { view: viewOf(lease.previous), expiresAt: lease.expiresAt };
   }
 
-  /** Releases the lease if `owner` still holds it; someone else's lease is left alone. */
-  async releaseLease(accountId: string, owner: string): Promise<void> {
+  /**
+   * Extends the execution's lease by `ttlSeconds` from now, whether or not it has lapsed, as long
+   * as no other execution took it (nor an operator released it): then LeaseLost, naming the run
+   * that holds the account now. One conditional UpdateItem. Returns the new expiry.
+   */
+  async renewLease(
+    accountId: string,
+    holder: LeaseHolder,
+    ttlSeconds: number,
+    step?: LeaseLostStep,
+  ): Promise<number> {
+    const expiresAt = this.now() + ttlSeconds * 1000;
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { accountId },
-          UpdateExpression: 'SET leaseOwner = :null, leaseExpiresAt = :null',
+          UpdateExpression: 'SET leaseExpiresAt = :expires',
           ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeValues: { ':owner': owner, ':null': null },
+          ExpressionAttributeValues: { ':owner': holder.token, ':expires': expiresAt },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return expiresAt;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      throw new LeaseLostError(
+        leaseLostMessage(accountId, holder, stringAttribute(error, 'leaseRunId')),
+        step ? { step } : {},
+      );
+    }
+  }
+
+  /** Releases the lease if the execution still holds it; someone else's lease is left alone. */
+  async releaseLease(accountId: string, token: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { accountId },
+          UpdateExpression: 'SET leaseOwner = :null, leaseRunId = :null, leaseExpiresAt = :null',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': token, ':null': null },
         }),
       );
     } catch (error) {
@@ -204,16 +288,110 @@ export class Ledger {
     }
   }
 
+  /** Sets the given fields (creating the item if needed) and stamps updatedAt. */
+  async update(accountId: string, fields: LedgerUpdate): Promise<LedgerItem> {
+    const write = this.fieldsWrite(accountId, fields);
+    return (await this.doc.send(new UpdateCommand({ ...write, ReturnValues: 'ALL_NEW' })))
+      .Attributes as LedgerItem;
+  }
+
   /**
-   * Sets the given fields (creating the item if needed) and stamps updatedAt. With
-   * `releaseLeaseOf`, the same write also frees the lease if that run still holds it — one write
-   * where an outcome and a release would take two; a lease someone else took is left alone.
+   * RecordResult's one write: the outcome and the steps' findings, and the lease released, only
+   * while the execution may still speak for the account. Once it has held the lease (`held`:
+   * Access claimed it) that means it holds it still; an execution that never got the lease (its
+   * Access failed) may record its failure on a free or lapsed lease, never on another's. When
+   * another execution holds the account, nothing is written: that execution's run records it.
    */
-  async update(
+  async recordOutcome(
     accountId: string,
     fields: LedgerUpdate,
-    options: { releaseLeaseOf?: string } = {},
-  ): Promise<LedgerItem> {
+    lease: LeaseHolder & { held: boolean },
+  ): Promise<RecordedOutcome> {
+    const write = this.fieldsWrite(accountId, fields, [
+      'leaseOwner = :null',
+      'leaseRunId = :null',
+      'leaseExpiresAt = :null',
+    ]);
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          ...write,
+          ConditionExpression: lease.held
+            ? 'leaseOwner = :owner'
+            : 'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner OR leaseExpiresAt < :now',
+          ExpressionAttributeValues: {
+            ...write.ExpressionAttributeValues,
+            ':null': null,
+            ':owner': lease.token,
+            ...(lease.held ? {} : { ':now': this.now() }),
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { recorded: true, connector: (out.Attributes as LedgerItem).connector };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const connector = stringAttribute(error, 'connector') as ConnectorStatus | undefined;
+      const lastRunId = stringAttribute(error, 'lastRunId');
+      // A retried RecordResult whose first attempt wrote (and released) before its answer was
+      // lost: run ids are one execution's own, so the outcome on the item is this one's.
+      if (lastRunId === lease.runId && !stringAttribute(error, 'leaseOwner'))
+        return { recorded: true, connector: connector ?? 'NOT_REGISTERED' };
+      return { recorded: false, holderRunId: stringAttribute(error, 'leaseRunId') ?? lastRunId, connector };
+    }
+  }
+
+  /**
+   * Remembers that the lifecycle event started this run, unless it already started another: then
+   * the run id of that one. One conditional PutItem of the item `event#<eventId>`; the same
+   * execution writing it again (a retried ResolveTargets) is not a duplicate of itself, and an
+   * item past its TTL (which DynamoDB deletes only some time after) counts as gone.
+   */
+  async rememberEvent(
+    eventId: string,
+    run: { runId: string; execution: string; startedAt: string },
+  ): Promise<{ duplicateOf: string | undefined } | undefined> {
+    const nowSeconds = Math.floor(this.now() / 1000);
+    const item: EventItem = {
+      accountId: eventItemKey(eventId),
+      eventId,
+      ...run,
+      ttl: nowSeconds + EVENT_MEMORY_DAYS * 86_400,
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(accountId) OR execution = :execution OR #ttl < :now',
+          // TTL is a DynamoDB reserved word.
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':execution': run.execution, ':now': nowSeconds },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const runId =
+        stringAttribute(error, 'runId') ??
+        (
+          await this.doc.send(
+            new GetCommand({
+              TableName: this.table,
+              Key: { accountId: item.accountId },
+              ConsistentRead: true,
+            }),
+          )
+        ).Item?.runId;
+      // Undefined only if the item went (DynamoDB's TTL) between the refusal and the read.
+      return { duplicateOf: typeof runId === 'string' ? runId : undefined };
+    }
+  }
+
+  /** One UpdateItem's key and SET expression for the fields (updatedAt stamped, createdAt kept). */
+  private fieldsWrite(accountId: string, fields: LedgerUpdate, extraSets: string[] = []) {
     const at = new Date(this.now()).toISOString();
     const names: Record<string, string> = {
       '#updatedAt': 'updatedAt',
@@ -234,33 +412,13 @@ export class Ledger {
       sets.push('#connector = if_not_exists(#connector, :unregistered)');
       values[':unregistered'] = 'NOT_REGISTERED';
     }
-    const send = async (release: boolean) =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { accountId },
-          UpdateExpression: `SET ${[...sets, ...(release ? ['leaseOwner = :null', 'leaseExpiresAt = :null'] : [])].join(', ')}`,
-          ...(release
-            ? {
-                ConditionExpression:
-                  'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner',
-              }
-            : {}),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: release
-            ? { ...values, ':null': null, ':owner': options.releaseLeaseOf }
-            : values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-    if (options.releaseLeaseOf) {
-      try {
-        return (await send(true)).Attributes as LedgerItem;
-      } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      }
-    }
-    return (await send(false)).Attributes as LedgerItem;
+    return {
+      TableName: this.table,
+      Key: { accountId },
+      UpdateExpression: `SET ${[...sets, ...extraSets].join(', ')}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
   }
   /**
    * The accounts whose lease one of `owners` holds (expired or not), with one Scan: what an
@@ -338,4 +496,23 @@ export class Ledger {
       throw error;
     }
   }
+}
+
+type LeaseLostStep = NonNullable<ConstructorParameters<typeof LeaseLostError>[1]>['step'];
+
+function leaseLostMessage(accountId: string, holder: LeaseHolder, holderRunId: string | undefined): string {
+  const now = holderRunId
+    ? `casbridge run ${holderRunId} holds it now`
+    : 'it was released (casbridge unlock) or taken and released by another run';
+  return `Run ${holder.runId} no longer holds account ${accountId}: ${now}`;
+}
+
+/**
+ * A string attribute of the item a failed condition returned (ReturnValuesOnConditionCheckFailure
+ * ALL_OLD): the document client does not unmarshall an error's item, so it is read as DynamoDB
+ * sends it, `{ S: "…" }`.
+ */
+function stringAttribute(error: ConditionalCheckFailedException, name: string): string | undefined {
+  const value = (error.Item as Record<string, { S?: string }> | undefined)?.[name]?.S;
+  return typeof value === 'string' ? value : undefined;
 }

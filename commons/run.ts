@@ -38,7 +38,10 @@ export type Trigger =
     };
 
 export interface RunContext {
+  /** `<mode>-<execution start, yyyymmddThhmmss>-<6 characters of the execution id's hash>`. */
   runId: string;
+  /** The execution's token (`$$.Execution.Id`): what the run's account leases are held by. */
+  execution: string;
   mode: RunMode;
   dryRun: boolean;
   trigger: Trigger;
@@ -57,13 +60,16 @@ export type SkipReason =
   | 'out-of-scope'
   | 'lease-held-by-another-run'
   | 'event-failed'
-  | 'not-failed-last-run';
+  | 'not-failed-last-run'
+  | 'duplicate-event';
 
 export interface SkippedAccount {
   accountId: string;
   name?: string;
   ou?: string;
   reason: SkipReason;
+  /** The run that handles the account instead: the one a duplicate event's first delivery started. */
+  handledByRunId?: string;
 }
 
 export interface S3Location {
@@ -91,6 +97,11 @@ export interface ReportAccount {
   connector: ConnectorStatus;
   error?: FailureRecord;
   skipReason?: string;
+  /**
+   * The run that handles the account instead of this one: the first delivery's run of a
+   * duplicate event, or the run that took over the account's lease (LeaseLost).
+   */
+  handledByRunId?: string;
 }
 
 export interface ReportSummary {

@@ -12,10 +12,15 @@ import { type Config, getConfig } from './config';
 export interface Runtime {
   readonly config: Config;
   readonly settings: ClientSettings;
+  /**
+   * Epoch milliseconds as the functions see them: the machine's clock, or the registered one
+   * (useFunctionClock). What leases and cached member-role sessions are timed by.
+   */
+  readonly now: () => number;
 }
 
 export function createRuntime(config: Config, settings: ClientSettings): Runtime {
-  return Object.freeze({ config, settings });
+  return Object.freeze({ config, settings, now: (globalThis as WithSource)[CLOCK] ?? Date.now });
 }
 
 /**
@@ -32,11 +37,24 @@ export type FunctionCredentialSource = (functionName: string) => AwsCredentialId
  * service reaches every function.
  */
 const SOURCE = Symbol.for('casbridge.functionCredentialSource');
-type WithSource = { [SOURCE]?: FunctionCredentialSource };
+const CLOCK = Symbol.for('casbridge.functionClock');
+type WithSource = { [SOURCE]?: FunctionCredentialSource; [CLOCK]?: () => number };
 
 /** Registers (or, with `undefined`, removes) the source of every function's credentials. */
 export function useFunctionCredentials(source: FunctionCredentialSource | undefined): void {
   (globalThis as WithSource)[SOURCE] = source;
+  resetRuntime();
+}
+
+/**
+ * Registers (or, with `undefined`, removes) the clock the functions read time from. The sandbox
+ * stands in for Lambda when the functions run in its process, and its clock is the world's time
+ * (tests move it by hours instead of waiting): a lease taken by one function and checked by the
+ * next must be timed by that clock, as every AWS resource the sandbox serves is. Unregistered (in
+ * Lambda), the machine's clock.
+ */
+export function useFunctionClock(clock: (() => number) | undefined): void {
+  (globalThis as WithSource)[CLOCK] = clock;
   resetRuntime();
 }
 

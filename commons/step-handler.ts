@@ -1,11 +1,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { classifyAwsError, type StepName } from './errors';
+import { classifyAwsError, InvalidTaskInputError, type StepName } from './errors';
+import { leaseNeedsRenewal } from './lease';
 import type { LedgerView } from './ledger';
 import { logger } from './logger';
 import { getRuntime, type Runtime } from './runtime';
-import type { StepResult } from './step-result';
+import { pipelineFor, type StepResult } from './step-result';
 import { parseTaskInput, type TaskInput } from './task-input';
 
 export interface StepContext<I = TaskInput> {
@@ -59,9 +60,56 @@ export function taskHandler<I extends TaskInput, O>(
   );
 }
 
-/** A pipeline step: its result is added to the account's steps. */
+/**
+ * A pipeline step: it makes sure the execution still holds the account (keepLease) before the
+ * step's own work, and its result is added to the account's steps.
+ */
 export function stepHandler(step: StepName, run: (ctx: StepContext) => Promise<StepResult>) {
-  return taskHandler(step, parseTaskInput, async (ctx) => finishStep(ctx.input, step, await run(ctx)));
+  return taskHandler(step, parseTaskInput, async (ctx) => {
+    const lease = await keepLease(ctx, step);
+    const input = lease ? { ...ctx.input, lease } : ctx.input;
+    return finishStep(input, step, await run({ ...ctx, input }));
+  });
+}
+
+/**
+ * The ledger client, loaded on first use: a step that does not otherwise write the ledger keeps
+ * the DynamoDB client out of its cold start (a normal run never renews). A CommonJS require, as
+ * the functions are bundled (esbuild keeps a required module's code uninitialised until then);
+ * an import() would need a `.js` path the test runner does not resolve.
+ */
+function lazyLedger(): typeof import('./clients/dynamodb')['ledger'] {
+  return (require('./clients/dynamodb') as typeof import('./clients/dynamodb')).ledger;
+}
+
+/**
+ * The lease every attempt of a step starts under, settled before the step calls anything. Its
+ * expiry travels in the task input, so while it has more than one step's budget left
+ * (commons/lease.ts) nobody else can hold the account and no call is spent; with less, one
+ * conditional UpdateItem renews it, or fails with LeaseLost, before the step changes anything.
+ * The first step of a pipeline that has no Access (Offboard) claims the account itself. A dry
+ * run holds no lease.
+ */
+async function keepLease(ctx: StepContext, step: StepName): Promise<TaskInput['lease']> {
+  const { input, runtime } = ctx;
+  if (input.dryRun) return undefined;
+  const holder = { token: input.execution, runId: input.runId };
+  const { accountId } = input.account;
+  if (!input.lease) {
+    if (pipelineFor(input.mode)[0] !== step)
+      throw new InvalidTaskInputError('Invalid task input: lease: required after the access task', { step });
+    const { expiresAt } = await lazyLedger()(runtime).claim(accountId, holder, runtime.config.leaseSeconds);
+    return { expiresAt };
+  }
+  if (!leaseNeedsRenewal(input.lease.expiresAt, runtime.now())) return input.lease;
+  const expiresAt = await lazyLedger()(runtime).renewLease(
+    accountId,
+    holder,
+    runtime.config.leaseSeconds,
+    step,
+  );
+  logger.info('lease renewed', { leaseExpiresAt: new Date(expiresAt).toISOString() });
+  return { expiresAt };
 }
 
 /**

@@ -30,11 +30,13 @@ export const targetAccountSchema = z.strictObject({
 
 export const taskInputSchema = z.strictObject({
   runId: z.string().check(z.regex(/^[\w.-]{1,80}$/)),
+  execution: z.string().check(z.minLength(1), z.maxLength(2048)),
   mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
   dryRun: z._default(z.boolean(), false),
   account: targetAccountSchema,
   steps: z._default(z.record(z.string(), stepResultSchema), {}),
   ledger: z.optional(ledgerFieldsSchema),
+  lease: z.optional(z.strictObject({ expiresAt: z.number().check(z.int(), z.positive()) })),
 });
 
 /**
@@ -44,6 +46,12 @@ export const taskInputSchema = z.strictObject({
  */
 export interface TaskInput {
   runId: string;
+  /**
+   * The token of the execution the run is (the parent's: inside a Distributed Map each child has
+   * its own `$$.Execution.Id`, so ResolveTargets writes the run's into every item). The account's
+   * lease is held by it.
+   */
+  execution: string;
   mode: 'onboard' | 'reconcile' | 'offboard' | 'retry-failed';
   dryRun: boolean;
   account: TargetAccount;
@@ -53,6 +61,12 @@ export interface TaskInput {
    * what the later steps decide on, without reading the ledger again. Absent before access.
    */
   ledger?: LedgerView;
+  /**
+   * When the execution's lease on the account lapses (epoch ms), as Access took it or a step last
+   * renewed it: each step renews it only when less than one step's budget is left, so a normal
+   * run spends no ledger call on it. Absent before Access and in a dry run (which takes none).
+   */
+  lease?: { expiresAt: number };
 }
 
 /** The ledger view a step after access decides on; its absence is a malformed input, not an empty ledger. */

@@ -6,7 +6,11 @@ import { perRuntime } from '../runtime';
 
 /** The ledger table, the only DynamoDB table casbridge uses. */
 export const ledger = perRuntime(
-  ({ config, settings }) =>
+  ({ config, settings, now }) =>
     // The document client wraps the middleware stack and refuses a cached one.
-    new Ledger(DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))), config.ledgerTable),
+    new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig(settings))),
+      config.ledgerTable,
+      now,
+    ),
 );

@@ -4,7 +4,7 @@ import { perRuntime, type Runtime } from '../runtime';
 import type { StepResult, TargetAccount } from '../step-result';
 import { stsClient } from './sts';
 
-const credentialCache = perRuntime(() => new CredentialCache());
+const credentialCache = perRuntime((runtime) => new CredentialCache(runtime.now));
 
 /**
  * Assumes (or reuses) the member role in the account; the result is the access step's. The

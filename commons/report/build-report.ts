@@ -37,6 +37,7 @@ export function buildReport(
       steps: {},
       connector: s.connector ?? 'NOT_REGISTERED',
       skipReason: s.reason,
+      ...(s.handledByRunId ? { handledByRunId: s.handledByRunId } : {}),
     });
   }
   const worked = new Set<string>();

@@ -5,9 +5,10 @@ import { type ReportWording, reportWording } from './wording';
 /**
  * The report as CSV (RFC 4180): a header, then one row per account, CRLF line ends. Columns:
  * accountId, name, ou, outcome, changed, connector, one per step (its action, or `failed`; in a
- * plan `would create`, `would fail`...), errorName, errorStep, remediation, skipReason. The outcome,
- * connector and error columns keep their machine values in a plan too, so a filter on them works
- * on both.
+ * plan `would create`, `would fail`...), errorName, errorStep, remediation, skipReason,
+ * handledByRunId (the run that handles the account instead: a duplicate event's first run, or the
+ * run that took over a lost lease). The outcome, connector and error columns keep their machine
+ * values in a plan too, so a filter on them works on both.
  */
 export function renderCsv(report: RunReport): string {
   const steps = stepColumns(report);
@@ -23,6 +24,7 @@ export function renderCsv(report: RunReport): string {
     'errorStep',
     'remediation',
     'skipReason',
+    'handledByRunId',
   ];
   const words = reportWording(report);
   const rows = report.accounts.map((account) => csvRow(account, steps, words));
@@ -45,6 +47,7 @@ function csvRow(account: ReportAccount, steps: readonly string[], words: ReportW
     account.error?.step ?? '',
     account.error?.remediation ?? '',
     account.skipReason ?? '',
+    account.handledByRunId ?? '',
   ];
 }
 

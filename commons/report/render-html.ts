@@ -220,6 +220,7 @@ function accountRow(account: ReportAccount, steps: readonly string[], words: Rep
     account.connector,
     error?.name ?? '',
     account.skipReason ?? '',
+    account.handledByRunId ?? '',
   ]
     .join(' ')
     .toLowerCase();
@@ -248,13 +249,19 @@ function accountRow(account: ReportAccount, steps: readonly string[], words: Rep
       'Error',
       error?.name ?? '',
       error
-        ? `${words.failurePrefix ? `<span class="error-prefix">${esc(words.failurePrefix)}</span>` : ''}<code class="error-name" title="${esc(error.message)}">${esc(error.name)}</code>${error.step ? ` <span class="error-step">in ${esc(error.step)}</span>` : ''}<p class="remediation">${esc(error.remediation)}</p>`
+        ? `${words.failurePrefix ? `<span class="error-prefix">${esc(words.failurePrefix)}</span>` : ''}<code class="error-name" title="${esc(error.message)}">${esc(error.name)}</code>${error.step ? ` <span class="error-step">in ${esc(error.step)}</span>` : ''}${handledBy(account)}<p class="remediation">${esc(error.remediation)}</p>`
         : '',
     ),
   ];
   return `<tr data-account-id="${esc(account.accountId)}" data-outcome="${esc(account.outcome)}" data-connector="${esc(account.connector)}" data-changed="${account.changed}"${error ? ` data-error-name="${esc(error.name)}"` : ''} data-search="${esc(search)}">
 ${cells.join('\n')}
 </tr>`;
+}
+
+/** The run that handles the account instead of this one (a duplicate event's, a lost lease's). */
+function handledBy(account: ReportAccount): string {
+  if (!account.handledByRunId) return '';
+  return ` <span class="handled-by" data-testid="handled-by">handled by run <code>${esc(account.handledByRunId)}</code></span>`;
 }
 
 function cell(key: string, label: string, sortValue: string, html: string): string {
@@ -264,7 +271,7 @@ function cell(key: string, label: string, sortValue: string, html: string): stri
 
 function stepBadges(account: ReportAccount, steps: readonly string[], words: ReportWording): string {
   if (account.outcome === 'SKIPPED') {
-    return `<span class="skip-reason" data-testid="skip-reason">Skipped: ${esc(account.skipReason ?? 'no reason given')}</span>`;
+    return `<span class="skip-reason" data-testid="skip-reason">Skipped: ${esc(account.skipReason ?? 'no reason given')}</span>${handledBy(account)}`;
   }
   const badges = steps
     .map((step) => ({ step, cell: stepCell(account, step) }))

@@ -10,13 +10,12 @@ import { stepHandler } from '../../commons/step-handler';
 import { offboardAccount } from './offboard-account';
 
 /**
- * Lambda: offboard the account. It claims the account and reaches it itself, because a
- * suspended or closed account often refuses the role: then only the central records are cleaned
- * up, and the result says what remains in the account.
+ * Lambda: offboard the account. The account is claimed first (stepHandler: Offboard is the first
+ * step of its pipeline), and the task reaches it itself, because a suspended or closed account
+ * often refuses the role: then only the central records are cleaned up, and the result says what
+ * remains in the account.
  */
 export const handler = stepHandler('offboard', async ({ input, runtime }) => {
-  if (!input.dryRun)
-    await ledger(runtime).claim(input.account.accountId, input.runId, runtime.config.leaseSeconds);
   let member: MemberAccount | undefined;
   try {
     member = (await accessAccount(runtime, input.account, input.runId)).member;

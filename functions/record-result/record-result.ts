@@ -8,7 +8,8 @@ import type { RecordInput } from '../../commons/task-input';
  * The end of every account's pipeline, failed or not: the ledger learns, in one write, the
  * outcome, the error and what the steps found (their `ledger` changes: a hand-off, a proven
  * key), the account's lease is released, and the report gets the account's result. A dry run
- * records nothing in the ledger.
+ * records nothing in the ledger, and neither does an execution that lost the account's lease:
+ * the write is conditional on the execution's token (commons/ledger.ts recordOutcome).
  */
 export async function recordResult(
   ledger: Ledger,
@@ -49,7 +50,7 @@ export async function recordResult(
     const view = input.ledger ?? (await ledger.view(account.accountId));
     connector = view.connector ?? 'NOT_REGISTERED';
   } else {
-    const item = await ledger.update(
+    const recorded = await ledger.recordOutcome(
       account.accountId,
       {
         ...stepChanges(input),
@@ -63,9 +64,11 @@ export async function recordResult(
         lastError: error ?? null,
         ...(outcome === 'SUCCEEDED' && input.mode !== 'offboard' ? { desiredStateHash } : {}),
       },
-      { releaseLeaseOf: runId },
+      // Held once Access (or Offboard) claimed it: its expiry is in the input from then on.
+      { token: input.execution, runId, held: input.lease !== undefined },
     );
-    connector = item.connector;
+    if (!recorded.recorded) return leaseLost(input, recorded.holderRunId, recorded.connector);
+    connector = recorded.connector;
   }
   return {
     ...base(input),
@@ -73,6 +76,42 @@ export async function recordResult(
     changed: Object.values(input.steps).some((s) => s.action === 'created' || s.action === 'updated'),
     connector,
     ...(error ? { error } : {}),
+  };
+}
+
+/**
+ * The line of an account whose lease another execution took while this one worked on it: its
+ * steps stopped at LeaseLost (or its outcome would have overwritten the other's), and the ledger
+ * is that execution's to write. FAILED, not SKIPPED like a lease found held at the start: a lease
+ * that lapses under a running pipeline means a step stalled past what the lease allows (or an
+ * operator unlocked the account), and the steps before it may have changed the account on a view
+ * that is no longer current. That must reach the operator as a failed run (AccountsFailed and the
+ * FailedAccounts metric by error name), not pass as routine; the line names the run that owns
+ * the account's outcome now. A retry-failed run does not retry it: the ledger holds that run's
+ * outcome, not this failure.
+ */
+function leaseLost(
+  input: RecordInput,
+  holderRunId: string | undefined,
+  connector: ConnectorStatus | undefined,
+): ReportAccount {
+  const { account, runId } = input;
+  const caught = input.failure?.Error === 'LeaseLost' ? describeCaught(input) : undefined;
+  const error = failureRecord(
+    caught ?? {
+      name: 'LeaseLost',
+      message: `Run ${runId} no longer holds account ${account.accountId}: ${holderRunId ? `casbridge run ${holderRunId} holds it now` : 'another run took its lease'}; its outcome was not recorded`,
+    },
+    { step: caught?.step ?? 'record', joinedMethod: account.joinedMethod },
+  );
+  const handledBy = holderRunId && holderRunId !== runId ? holderRunId : undefined;
+  return {
+    ...base(input),
+    outcome: 'FAILED',
+    changed: Object.values(input.steps).some((s) => s.action === 'created' || s.action === 'updated'),
+    connector: connector ?? input.ledger?.connector ?? 'NOT_REGISTERED',
+    error,
+    ...(handledBy ? { handledByRunId: handledBy } : {}),
   };
 }
 

@@ -3,12 +3,13 @@ import { organizationsClient } from '../../commons/clients/organizations';
 import { s3Client } from '../../commons/clients/s3';
 import { logger } from '../../commons/logger';
 import { lambdaHandler } from '../../commons/step-handler';
-import { randomRunSuffix, resolveTargets } from './resolve-targets';
+import { resolveTargets } from './resolve-targets';
 
 /**
  * Lambda, the state machine's first state: any trigger (run input, Organizations or Control
- * Tower event) in, the run out. Its input is not a per-account TaskInput, so the raw event goes to
- * the domain function, which parses it before any call; log lines carry the run id once known.
+ * Tower event) in, with the execution's id and start time, the run out. Its input is not a
+ * per-account TaskInput, so it goes as it is to the domain function, which parses it before any
+ * call; log lines carry the run id once known.
  */
 export const handler = lambdaHandler(
   'resolve',
@@ -21,8 +22,7 @@ export const handler = lambdaHandler(
         s3: s3Client(runtime),
         ledger: ledger(runtime),
         config: runtime.config,
-        now: () => new Date(),
-        randomId: randomRunSuffix,
+        now: () => new Date(runtime.now()),
       },
       input,
     );

@@ -1,12 +1,14 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import * as z from 'zod/mini';
 import type { Config } from '../../commons/config';
 import {
   ConfigurationError,
   classifyAwsError,
   InvalidLifecycleEventError,
   InvalidRunInputError,
+  InvalidTaskInputError,
 } from '../../commons/errors';
 import type { Ledger, LedgerItem } from '../../commons/ledger';
 import {
@@ -32,10 +34,27 @@ export interface ResolveDependencies {
   s3: S3Client;
   ledger: Ledger;
   config: Config;
+  /** What leases are compared with, and the event item's TTL counted from. */
   now: () => Date;
-  /** Six characters of [a-z0-9] that make a run id unique among runs started the same second. */
-  randomId: () => string;
 }
+
+/**
+ * ResolveTargets' input, as the state machine's Parameters build it: the execution's own input
+ * (a run input or a lifecycle event) and the execution itself, whose id is the token every lease
+ * of the run is held by and whose start time names the run. Both come from the context object, so
+ * a ResolveTargets retried by Step Functions resolves the same run.
+ */
+export interface ResolveInput {
+  input: unknown;
+  execution: string;
+  startedAt: string;
+}
+
+const resolveInputSchema = z.strictObject({
+  input: z.unknown(),
+  execution: z.string().check(z.minLength(1), z.maxLength(2048)),
+  startedAt: z.iso.datetime({ offset: true }),
+});
 
 /**
  * ResolveTargets: turns any trigger into a run. The run id, mode and options; the accounts to work
@@ -47,26 +66,27 @@ export interface ResolveDependencies {
  * OU fails with InvalidRunInput having only read. The two files are the only writes.
  */
 export async function resolveTargets(deps: ResolveDependencies, event: unknown): Promise<ResolvedRun> {
-  const trigger = parseTrigger(event);
+  const execution = parseResolveInput(event);
+  const trigger = parseTrigger(execution.input);
   const bucket = deps.config.reportsBucket;
   if (!bucket) {
     throw new ConfigurationError('CASBRIDGE_REPORTS_BUCKET is not set: ResolveTargets writes the run there', {
       step: 'resolve',
     });
   }
-  const startedAt = deps.now();
   let plan: Plan;
   try {
     plan =
       trigger.kind === 'event'
-        ? await planEvent(deps, trigger, startedAt)
-        : await planRequest(deps, trigger, startedAt);
+        ? await planEvent(deps, trigger, execution)
+        : await planRequest(deps, trigger, execution);
   } catch (error) {
     throw classifyAwsError(error, 'resolve');
   }
   const { run } = plan;
   const items: TaskInput[] = plan.targets.map(({ mode, ...account }) => ({
     runId: run.runId,
+    execution: run.execution,
     // The mode the account is worked in, which the map routes on (only `offboard` apart): the
     // run's, but for retry-failed the mode of the run where the account failed, so a blocked
     // offboarding is retried as an offboarding, never as an onboarding. The run id and the
@@ -107,18 +127,20 @@ interface Plan {
 }
 
 /** A run from the console, the CLI or the schedule: a walk of the organization, then the selection. */
-async function planRequest(deps: ResolveDependencies, request: RunRequest, startedAt: Date): Promise<Plan> {
+async function planRequest(
+  deps: ResolveDependencies,
+  request: RunRequest,
+  execution: ResolveInput,
+): Promise<Plan> {
   const org = await walkOrganization(deps.organizations);
   const selection = select(org, request);
   // One scan for every account's lease (and, for retry-failed, its last outcome): a read per
   // account would cost 10,000 calls in a large organization.
   const ledger = new Map((await deps.ledger.list()).map((item) => [item.accountId, item]));
   const run: RunContext = {
-    runId: `${request.mode}-${compactTimestamp(startedAt)}-${deps.randomId()}`,
-    mode: request.mode,
+    ...runOf(request.mode, execution),
     dryRun: request.dryRun,
     trigger: request.trigger,
-    startedAt: startedAt.toISOString(),
     maxConcurrency: request.maxConcurrency ?? deps.config.maxConcurrency,
   };
   const named = new Set(request.accounts ?? []);
@@ -132,10 +154,17 @@ async function planRequest(deps: ResolveDependencies, request: RunRequest, start
 }
 
 /**
- * A lifecycle event: an onboard run of that one account. Its id carries the event id, so a
- * redelivered event is recognisable and finds its own lease rather than "another run's".
+ * A lifecycle event: an onboard run of that one account, unless the event already started a run.
+ * EventBridge delivers at least once, so two executions (at once, or hours apart) may carry the
+ * same event: once the event is known to be valid, the ledger remembers which run it started,
+ * in one conditional write before any target is written, and every other execution of it works
+ * on nothing and reports the account SKIPPED `duplicate-event`, naming that run.
  */
-async function planEvent(deps: ResolveDependencies, event: LifecycleEvent, startedAt: Date): Promise<Plan> {
+async function planEvent(
+  deps: ResolveDependencies,
+  event: LifecycleEvent,
+  execution: ResolveInput,
+): Promise<Plan> {
   checkEnvelopeRegion(deps.config, event);
   // The one DescribeOrganization a SUCCEEDED event needs anyway (the management account is never
   // a target); a FAILED one spends it too, so a forged event cannot even record a run.
@@ -147,34 +176,83 @@ async function planEvent(deps: ResolveDependencies, event: LifecycleEvent, start
     );
   }
   const run: RunContext = {
-    runId: `onboard-event-${event.eventId}`,
-    mode: 'onboard',
+    ...runOf('onboard', execution),
     dryRun: false,
     trigger: event.trigger,
-    startedAt: startedAt.toISOString(),
     maxConcurrency: deps.config.maxConcurrency,
   };
+  let plan: Plan;
   if (!event.succeeded) {
     // A failed creation never starts work on the account: the run only records it. A failed
     // CreateAccountResult names no account (none was created), so there is nothing to list.
     const skipped: SkippedAccount[] = event.accountId
       ? [{ accountId: event.accountId, ...nameOf(event.accountName), reason: 'event-failed' }]
       : [];
-    return { run, targets: [], skipped };
+    plan = { run, targets: [], skipped };
+  } else {
+    const accountId = event.accountId as string;
+    const account = await describeOrganizationAccount(deps.organizations, accountId);
+    if (!account) {
+      throw new InvalidRunInputError(
+        `account ${accountId} of event ${event.eventId} is not an account of the organization`,
+        { step: 'resolve' },
+      );
+    }
+    const ledger = await deps.ledger.get(accountId);
+    plan = {
+      run,
+      ...partition(deps, run, managementAccountId, [account], () => ({ named: true, ledger })),
+    };
   }
-  const accountId = event.accountId as string;
-  const account = await describeOrganizationAccount(deps.organizations, accountId);
-  if (!account) {
-    throw new InvalidRunInputError(
-      `account ${accountId} of event ${event.eventId} is not an account of the organization`,
+  // Last, once the event is known to be good: a refused event remembers nothing, so it cannot
+  // make a later, valid delivery of the same id look like a duplicate.
+  const remembered = await deps.ledger.rememberEvent(event.eventId, {
+    runId: run.runId,
+    execution: run.execution,
+    startedAt: run.startedAt,
+  });
+  if (!remembered) return plan;
+  return {
+    run,
+    targets: [],
+    skipped: [...plan.targets, ...plan.skipped].map((account) => ({
+      accountId: account.accountId,
+      ...nameOf(account.name),
+      ...(account.ou ? { ou: account.ou } : {}),
+      reason: 'duplicate-event' as const,
+      ...(remembered.duplicateOf ? { handledByRunId: remembered.duplicateOf } : {}),
+    })),
+  };
+}
+
+/**
+ * The run of an execution: its id names the mode, the execution's start (sortable) and six
+ * characters of a hash of the execution's id, so every execution has its own (its reports
+ * never overwrite another's) and a retried ResolveTargets of one execution resolves the same.
+ */
+function runOf(
+  mode: RunMode,
+  execution: ResolveInput,
+): Pick<RunContext, 'runId' | 'execution' | 'mode' | 'startedAt'> {
+  const startedAt = new Date(execution.startedAt);
+  return {
+    runId: `${mode}-${compactTimestamp(startedAt)}-${executionSuffix(execution.execution)}`,
+    execution: execution.execution,
+    mode,
+    startedAt: startedAt.toISOString(),
+  };
+}
+
+/** Parses ResolveTargets' input: the envelope the state machine builds, then the trigger inside it. */
+export function parseResolveInput(event: unknown): ResolveInput {
+  const parsed = resolveInputSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new InvalidTaskInputError(
+      `Invalid task input: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')} (ResolveTargets takes {input, execution, startedAt}, as the state machine's Parameters give it)`,
       { step: 'resolve' },
     );
   }
-  const ledger = await deps.ledger.get(accountId);
-  return {
-    run,
-    ...partition(deps, run, managementAccountId, [account], () => ({ named: true, ledger })),
-  };
+  return parsed.data as ResolveInput;
 }
 
 /**
@@ -241,7 +319,7 @@ function partition(
     const { named, ledger } = facts(account.accountId);
     const reason = skipReason(account, {
       mode: run.mode,
-      runId: run.runId,
+      execution: run.execution,
       managementAccountId,
       excluded,
       named,
@@ -266,7 +344,7 @@ export function workMode(mode: RunMode, ledger: LedgerItem | undefined): RunMode
 
 interface SkipContext {
   mode: RunMode;
-  runId: string;
+  execution: string;
   managementAccountId: string;
   excluded: ReadonlySet<string>;
   /** Named by id in the run input (not only reached through an OU or the whole organization). */
@@ -308,10 +386,10 @@ function skipReason(account: OrganizationAccount, ctx: SkipContext): SkipReason 
     // retry did not touch an account, instead of the account silently missing from it.
     if (ctx.mode === 'retry-failed' && ctx.ledger?.lastOutcome !== 'FAILED') return 'not-failed-last-run';
   }
-  // Another run works on the account now; that run (or the next one) reconciles it. A dry run
-  // skips it too, so its plan is what a real run started now would do.
+  // Another execution works on the account now; its run (or the next one) reconciles it. A dry
+  // run skips it too, so its plan is what a real run started now would do.
   const lease = ctx.ledger;
-  if (lease?.leaseOwner && lease.leaseOwner !== ctx.runId && (lease.leaseExpiresAt ?? 0) > ctx.nowMs) {
+  if (lease?.leaseOwner && lease.leaseOwner !== ctx.execution && (lease.leaseExpiresAt ?? 0) > ctx.nowMs) {
     return 'lease-held-by-another-run';
   }
   return undefined;
@@ -351,8 +429,13 @@ export function compactTimestamp(at: Date): string {
     .replace(/[-:]/g, '');
 }
 
-/** Six random characters of [a-z0-9] for a run id. */
-export function randomRunSuffix(): string {
+/**
+ * Six characters of [a-z0-9] from a SHA-256 of the execution's id: a run id unique among runs
+ * started the same second, and the same for every attempt of one execution's ResolveTargets.
+ */
+export function executionSuffix(execution: string): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return [...randomBytes(6)].map((b) => alphabet[b % alphabet.length]).join('');
+  return [...createHash('sha256').update(execution).digest().subarray(0, 6)]
+    .map((b) => alphabet[b % alphabet.length])
+    .join('');
 }

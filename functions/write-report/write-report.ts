@@ -358,6 +358,7 @@ const triggerSchema = z.discriminatedUnion('type', [
 const inputSchema = z.strictObject({
   run: z.strictObject({
     runId: z.string().check(z.regex(/^[\w.-]{1,80}$/)),
+    execution: z.string().check(z.minLength(1), z.maxLength(2048)),
     mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
     dryRun: z.boolean(),
     trigger: triggerSchema,

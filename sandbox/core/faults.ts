@@ -12,12 +12,31 @@ export interface InjectedError {
   remaining: number;
 }
 
+/**
+ * A call held before it is served until `hold` settles, for the next `remaining` calls of one
+ * operation in one account: a test pauses an execution at a known point, does what it wants done
+ * meanwhile (another execution's whole run), then lets it go on. No wall time, no race.
+ */
+export interface HeldCall {
+  service: string;
+  operation: string;
+  remaining: number;
+  hold: () => Promise<unknown>;
+}
+
 export interface AccountFaults {
   /** Probability (0–1) that a call to the service is throttled, per service signing name. */
   throttle?: Record<string, number>;
   /** Extra latency for every call the account makes. */
   latencyMs?: number;
+  /**
+   * How long each call the account makes to a service (by signing name) takes on the sandbox's
+   * clock, which moves forward by that much before the call is served: a slow account (minutes
+   * per call, say) that costs no wall time.
+   */
+  clockLatencyMs?: Record<string, number>;
   injectedErrors?: InjectedError[];
+  heldCalls?: HeldCall[];
 }
 
 export interface CallFacts {
@@ -28,10 +47,12 @@ export interface CallFacts {
   readOnly: boolean;
 }
 
-export type FaultVerdict =
+/** `clockMs`: how far the sandbox's clock moves before the call is served; `hold`: what it waits for. */
+export type FaultVerdict = { clockMs: number; hold?: () => Promise<unknown> } & (
   | { kind: 'pass'; delayMs: number }
   | { kind: 'throttle'; delayMs: number; reason: string }
-  | { kind: 'error'; delayMs: number; error: AwsError };
+  | { kind: 'error'; delayMs: number; error: AwsError }
+);
 
 /**
  * Decides, before a call is served, whether a fault hits it: injected errors, random throttling,
@@ -67,15 +88,22 @@ export class FaultEngine {
     faults.injectedErrors = [...(faults.injectedErrors ?? []), error];
   }
 
+  hold(accountId: string, call: HeldCall): void {
+    const faults = this.forAccount(accountId);
+    faults.heldCalls = [...(faults.heldCalls ?? []), call];
+  }
+
   check(call: CallFacts): FaultVerdict {
     const faults = this.byAccount.get(call.accountId);
     const delayMs = this.latency(call) + (faults?.latencyMs ?? 0);
+    const clock = { clockMs: faults?.clockLatencyMs?.[call.service] ?? 0, ...this.takeHold(faults, call) };
     const injected = faults?.injectedErrors?.find(
       (e) => e.remaining > 0 && e.service === call.service && e.operation === call.operation,
     );
     if (injected) {
       injected.remaining--;
       return {
+        ...clock,
         kind: 'error',
         delayMs,
         error: new AwsError(
@@ -87,9 +115,19 @@ export class FaultEngine {
     }
     const rate = faults?.throttle?.[call.service];
     if (rate !== undefined && this.rng.next() < rate)
-      return { kind: 'throttle', delayMs, reason: 'injected' };
-    if (this.model && !this.takeToken(call)) return { kind: 'throttle', delayMs, reason: 'rate-limit' };
-    return { kind: 'pass', delayMs };
+      return { ...clock, kind: 'throttle', delayMs, reason: 'injected' };
+    if (this.model && !this.takeToken(call))
+      return { ...clock, kind: 'throttle', delayMs, reason: 'rate-limit' };
+    return { ...clock, kind: 'pass', delayMs };
+  }
+
+  private takeHold(faults: AccountFaults | undefined, call: CallFacts): { hold?: () => Promise<unknown> } {
+    const held = faults?.heldCalls?.find(
+      (h) => h.remaining > 0 && h.service === call.service && h.operation === call.operation,
+    );
+    if (!held) return {};
+    held.remaining--;
+    return { hold: held.hold };
   }
 
   private latency(call: CallFacts): number {

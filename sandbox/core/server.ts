@@ -150,6 +150,8 @@ export class SandboxServer {
         region,
         readOnly,
       });
+      if (verdict.hold) await verdict.hold();
+      if (verdict.clockMs > 0) this.world.clock.advance(verdict.clockMs);
       if (verdict.delayMs > 0) await sleep(verdict.delayMs);
       if (verdict.kind === 'throttle')
         throw new AwsError(service.errors.throttling.code, 'Rate exceeded', service.errors.throttling.status);

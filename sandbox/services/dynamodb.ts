@@ -65,9 +65,67 @@ function forwardTableOperation(operation: string): OperationHandler {
     const arn = tableArn(ctx, tableName);
     // Reading through an index is authorized on the index, as IAM does.
     const indexName = typeof input.IndexName === 'string' ? input.IndexName : undefined;
-    await ctx.authorize(`dynamodb:${operation}`, indexName ? `${arn}/index/${indexName}` : arn);
+    const leadingKeys = await leadingKeysOf(ctx, operation, tableName, input);
+    await ctx.authorize(
+      `dynamodb:${operation}`,
+      indexName ? `${arn}/index/${indexName}` : arn,
+      leadingKeys ? { context: { 'dynamodb:LeadingKeys': leadingKeys } } : {},
+    );
     return forward(ctx, operation, { ...input, TableName: tableName });
   };
+}
+
+/** The single-item operations, and where each names its item's key. */
+const ITEM_KEY_MEMBER: Readonly<Record<string, 'Key' | 'Item'>> = {
+  GetItem: 'Key',
+  PutItem: 'Item',
+  UpdateItem: 'Key',
+  DeleteItem: 'Key',
+};
+
+/**
+ * The request's `dynamodb:LeadingKeys` (the partition key value of the item a single-item call
+ * names), which IAM evaluates a fine-grained access condition on: a role limited to some items
+ * (`ForAllValues:StringLike` on it) is refused the others, as on AWS. Left out of the batch,
+ * transaction and Query calls, which casbridge does not make: a policy conditioned on it then
+ * allows them (ForAllValues over an absent key is true), more than AWS would.
+ */
+async function leadingKeysOf(
+  ctx: RequestContext,
+  operation: string,
+  tableName: string,
+  input: Input,
+): Promise<string[] | undefined> {
+  const member = ITEM_KEY_MEMBER[operation];
+  if (!member || !inManagementAccount(ctx)) return undefined;
+  const hashKey = await hashKeyOf(ctx, tableName);
+  const value = hashKey ? asRecord(asRecord(input[member])[hashKey]) : {};
+  const scalar = value.S ?? value.N ?? value.B;
+  return typeof scalar === 'string' ? [scalar] : undefined;
+}
+
+const hashKeys = new WeakMap<World, Map<string, string | undefined>>();
+
+/** The table's partition key attribute, read once from dynalite (an unknown table: none). */
+async function hashKeyOf(ctx: RequestContext, tableName: string): Promise<string | undefined> {
+  let known = hashKeys.get(ctx.world);
+  if (!known) {
+    known = new Map();
+    hashKeys.set(ctx.world, known);
+  }
+  if (known.has(tableName)) return known.get(tableName);
+  let hashKey: string | undefined;
+  try {
+    const described = await callDynalite(ctx, 'DescribeTable', { TableName: tableName });
+    const schema = asRecord(described.Table).KeySchema;
+    const hash = (Array.isArray(schema) ? schema : []).find((k) => asRecord(k).KeyType === 'HASH');
+    hashKey = hash ? String(asRecord(hash).AttributeName) : undefined;
+  } catch {
+    // No such table: the call itself fails with DynamoDB's own error, once authorized.
+    return undefined;
+  }
+  known.set(tableName, hashKey);
+  return hashKey;
 }
 
 function forwardBatchOperation(operation: 'BatchWriteItem' | 'BatchGetItem'): OperationHandler {

@@ -408,7 +408,7 @@ async function runBaseline(sandbox: SandboxThread, accounts: TargetAccount[], mo
   for (const account of accounts) {
     const accountMark = sandbox.markCalls();
     const started = performance.now();
-    let input: unknown = { runId, mode, dryRun: false, account, steps: {} };
+    let input: unknown = { runId, execution: runId, mode, dryRun: false, account, steps: {} };
     for (const [state, fn] of PIPELINE) {
       const mark = sandbox.markCalls();
       const stepStarted = performance.now();

@@ -42,6 +42,13 @@ export interface LocalRunOptions {
    * they claimed is in the ledger before the caller releases it.
    */
   signal?: AbortSignal;
+  /** The execution's start (`$$.Execution.StartTime`): now, unless the caller keeps its own clock. */
+  startTime?: Date;
+  /**
+   * `$$.Execution.Id`, the token the run's leases are held by: on AWS the execution's ARN, which a
+   * caller that has one passes (the sandbox's Step Functions); a local run's is its name.
+   */
+  executionId?: string;
 }
 
 /**
@@ -92,7 +99,13 @@ export async function runLocal(input: unknown, options: LocalRunOptions): Promis
       taskResourceLocalHandlers: handlers as never,
       ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
     },
-    context: { Execution: { Id: options.executionName, Name: options.executionName } } as never,
+    context: {
+      Execution: {
+        Id: options.executionId ?? options.executionName,
+        Name: options.executionName,
+        StartTime: (options.startTime ?? new Date()).toISOString(),
+      },
+    } as never,
   });
   const abort = () => execution.abort();
   if (options.signal?.aborted) abort();

@@ -55,7 +55,8 @@ export function renderReportTable(untrusted: RunReport, options: RenderOptions =
     ...steps.map((s) => paintMark(stepMark(a, s), style)),
     paintConnector(a.connector, style),
     // The failed step is the row's `x`; the error's name is what the README's troubleshooting lists.
-    a.error ? style.red(`${words.failurePrefix}${a.error.name}`) : style.dim(a.skipReason ?? ''),
+    (a.error ? style.red(`${words.failurePrefix}${a.error.name}`) : style.dim(a.skipReason ?? '')) +
+      (a.handledByRunId ? style.dim(` (handled by ${a.handledByRunId})`) : ''),
   ]);
   const out = report.dryRun ? [style.bold(PLAN_BANNER), ''] : [];
   out.push(renderTable(head, rows, style));

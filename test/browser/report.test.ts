@@ -41,6 +41,7 @@ const HOSTILE = '<img src=x onerror=alert(1)>';
 
 const RUN: RunContext = {
   runId: 'run-2026-03-04-browser',
+  execution: 'arn:aws:states:us-east-1:999988887777:execution:casbridge-dev:browser',
   mode: 'onboard',
   dryRun: false,
   trigger: { type: 'organizations-event', eventId: 'evt-5f1c9a', requestId: 'req-77' },

@@ -43,6 +43,7 @@ describe('the task handlers', () => {
     const account = sandbox().world.organization.accounts.get(defaultAccountId(index))!;
     return {
       runId,
+      execution: `execution-of-${runId}`,
       mode: 'onboard',
       dryRun: false,
       account: {

@@ -22,6 +22,7 @@ import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { addStandaloneAccount, busEvents, CLOSURE_MS } from '../../sandbox/services/organizations/membership';
 import { FIXTURES_DIR } from '../support/event-fixtures';
 import { functionRoleSettings, sandboxConfig } from '../support/product';
+import { started } from '../support/resolve-input';
 import { assumeRole, useSandbox } from '../support/sandbox';
 
 const MANAGEMENT = '999988887777';
@@ -52,7 +53,6 @@ describe('ResolveTargets on the lifecycle events the organization emits', () => 
     ledger: ledger(runtime),
     config: runtime.config,
     now: () => sandbox().world.clock.now(),
-    randomId: () => 'abc123',
   });
   const admin = () => new OrganizationsClient({ ...sandbox().clientConfig(), maxAttempts: 1 });
   const org = () => sandbox().world.organization;
@@ -63,7 +63,7 @@ describe('ResolveTargets on the lifecycle events the organization emits', () => 
   }
 
   async function resolve(event: unknown) {
-    const run = await resolveTargets(deps(), event);
+    const run = await resolveTargets(deps(), started(event));
     const targets = (await readJson<unknown[]>(run.targets)).map(parseTaskInput);
     const skipped = await readJson<SkippedAccount[]>(run.skipped);
     return { run, targets, skipped };
@@ -144,7 +144,7 @@ describe('ResolveTargets on the lifecycle events the organization emits', () => 
     const event = emitted(mark, 'AccountDepartedOrganization');
     const calls = sandbox().world.callLog.mark();
 
-    await expect(resolveTargets(deps(), event)).rejects.toMatchObject({
+    await expect(resolveTargets(deps(), started(event))).rejects.toMatchObject({
       name: 'InvalidRunInput',
       message: `account ${id} of event ${event.id} is not an account of the organization`,
     });
@@ -200,14 +200,14 @@ describe('ResolveTargets on the lifecycle events the organization emits', () => 
     const anonymous = fixture('account-departed-organization.left.departure-method.json');
     delete anonymous.detail.serviceEventDetails.accountId;
     const calls = sandbox().world.callLog.mark();
-    await expect(resolveTargets(deps(), anonymous)).rejects.toMatchObject({
+    await expect(resolveTargets(deps(), started(anonymous))).rejects.toMatchObject({
       name: 'InvalidLifecycleEvent',
       message: expect.stringContaining('names no account'),
     });
     expect(sandbox().world.callLog.list({ sinceSeq: calls })).toEqual([]);
 
     const west = { ...fixture('account-joined-organization.invited.json'), region: 'eu-west-1' };
-    await expect(resolveTargets(deps(), west)).rejects.toMatchObject({
+    await expect(resolveTargets(deps(), started(west))).rejects.toMatchObject({
       name: 'InvalidLifecycleEvent',
       message: expect.stringContaining('Organizations emits its lifecycle events only in us-east-1'),
     });

@@ -1,4 +1,6 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { ledger } from '../../commons/clients/dynamodb';
 import { organizationsClient } from '../../commons/clients/organizations';
@@ -8,13 +10,19 @@ import type { ResolvedRun, SkippedAccount } from '../../commons/run';
 import { createRuntime, type Runtime } from '../../commons/runtime';
 import { parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
-import { type ResolveDependencies, resolveTargets } from '../../functions/resolve-targets/resolve-targets';
+import {
+  compactTimestamp,
+  executionSuffix,
+  type ResolveDependencies,
+  resolveTargets,
+} from '../../functions/resolve-targets/resolve-targets';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
 import { captureOutput } from '../support/capture-output';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { functionRoleSettings, sandboxConfig } from '../support/product';
+import { started } from '../support/resolve-input';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -52,7 +60,6 @@ describe('ResolveTargets', () => {
       ledger: ledger(runtime),
       config,
       now: () => now,
-      randomId: () => 'abc123',
     };
   }
 
@@ -61,8 +68,8 @@ describe('ResolveTargets', () => {
     return JSON.parse(await out.Body!.transformToString()) as T;
   }
 
-  async function resolve(event: unknown, d = deps()) {
-    const run = await resolveTargets(d, event);
+  async function resolve(event: unknown, d = deps(), execution = started(event)) {
+    const run = await resolveTargets(d, execution);
     const targets = (await readJson<unknown[]>(run.targets)).map(parseTaskInput);
     const skipped = await readJson<SkippedAccount[]>(run.skipped);
     return { run, targets, skipped };
@@ -132,7 +139,8 @@ describe('ResolveTargets', () => {
 
       expect(run.run).toMatchObject({ mode: 'reconcile', dryRun: false, trigger: { type: 'manual' } });
       expect(run.run.maxConcurrency).toBe(40);
-      expect(run.run.runId).toMatch(/^reconcile-\d{8}T\d{6}-abc123$/);
+      // Named by the execution: its start, and six characters of its id's hash.
+      expect(run.run.runId).toMatch(/^reconcile-20260304T101542-[a-z0-9]{6}$/);
       expect(run.targets).toEqual({
         bucket: sandbox().stack.reportsBucket,
         key: `runs/${run.run.runId}/targets.json`,
@@ -195,13 +203,16 @@ describe('ResolveTargets', () => {
       ]);
     });
 
-    it('skips an account another run holds a lease on, and takes one whose lease expired', async () => {
+    it('skips an account another execution holds a lease on, and takes one whose lease expired', async () => {
       const held = defaultAccountId(5);
       const expired = defaultAccountId(6);
       const mine = defaultAccountId(8);
-      await ledger(claims).acquireLease(held, 'reconcile-20250101T000000-other1', 900);
-      await ledger(claims).acquireLease(expired, 'reconcile-20250101T000000-other2', -60);
-      await ledger(claims).acquireLease(mine, 'onboard-event-redelivered-1', 900);
+      const other1 = { token: 'execution-other-1', runId: 'reconcile-20250101T000000-other1' };
+      const other2 = { token: 'execution-other-2', runId: 'reconcile-20250101T000000-other2' };
+      const itself = { token: 'execution-itself', runId: 'onboard-20250101T000000-itself' };
+      await ledger(claims).acquireLease(held, other1, 900);
+      await ledger(claims).acquireLease(expired, other2, -60);
+      await ledger(claims).acquireLease(mine, itself, 900);
       try {
         const { targets, skipped } = await resolve({ mode: 'reconcile', accounts: [held, expired, mine] });
         expect(targetIds(targets)).toEqual([expired]);
@@ -219,13 +230,14 @@ describe('ResolveTargets', () => {
             reason: 'lease-held-by-another-run',
           },
         ]);
-        // A redelivered event resolves to the same run id, which owns the lease: not "another run".
-        const again = await resolve(organizationsEvent('redelivered-1', 'SUCCEEDED', mine));
+        // The lease is the execution's, whatever the run's trigger: its own is not another's.
+        const request = { mode: 'reconcile', accounts: [mine] };
+        const again = await resolve(request, deps(), started(request, itself.token));
         expect(targetIds(again.targets)).toEqual([mine]);
       } finally {
-        await ledger(claims).releaseLease(held, 'reconcile-20250101T000000-other1');
-        await ledger(claims).releaseLease(expired, 'reconcile-20250101T000000-other2');
-        await ledger(claims).releaseLease(mine, 'onboard-event-redelivered-1');
+        await ledger(claims).releaseLease(held, other1.token);
+        await ledger(claims).releaseLease(expired, other2.token);
+        await ledger(claims).releaseLease(mine, itself.token);
       }
     });
 
@@ -316,7 +328,8 @@ describe('ResolveTargets', () => {
         }),
       ]);
       expect(skipped).toEqual([]);
-      expect(run.run.runId).toBe('onboard-event-5c2e0f9a-1b7d-4c3e-8a61-0d9e4f2b7a10');
+      // Named by the execution like every run: two deliveries of one event are two executions.
+      expect(run.run.runId).toMatch(/^onboard-20260304T101542-[a-z0-9]{6}$/);
       expect(run.run.trigger).toEqual({
         type: 'organizations-event',
         eventId: '5c2e0f9a-1b7d-4c3e-8a61-0d9e4f2b7a10',
@@ -398,6 +411,77 @@ describe('ResolveTargets', () => {
       );
       expect(suspended.targets).toEqual([]);
       expect(suspended.skipped).toMatchObject([{ accountId: defaultAccountId(13), reason: 'suspended' }]);
+    });
+  });
+
+  describe('the run of an execution', () => {
+    it('is named by its execution, the same for every attempt of its ResolveTargets and for no other', async () => {
+      const request = { mode: 'reconcile', accounts: [defaultAccountId(1)] };
+      const execution = started(request);
+      const first = await resolve(request, deps(), execution);
+      const retried = await resolve(request, deps(), execution);
+      const other = await resolve(request, deps(), started(request, `${execution.execution}-2`));
+      expect(first.run.run.runId).toBe(
+        `reconcile-${compactTimestamp(new Date(execution.startedAt))}-${executionSuffix(execution.execution)}`,
+      );
+      expect(retried.run.run.runId).toBe(first.run.run.runId);
+      expect(other.run.run.runId).not.toBe(first.run.run.runId);
+      expect(first.run.run).toMatchObject({ execution: execution.execution, startedAt: execution.startedAt });
+      // Inside a Distributed Map each child has its own $$.Execution.Id: the run's travels in the item.
+      expect(first.targets.map((t) => t.execution)).toEqual([execution.execution]);
+    });
+
+    it('remembers which run an event started: another delivery works on nothing and names that run', async () => {
+      const account = defaultAccountId(21);
+      const event = organizationsEvent('delivered-twice-1', 'SUCCEEDED', account);
+      const firstExecution = started(event);
+      const first = await resolve(event, deps(), firstExecution);
+      expect(targetIds(first.targets)).toEqual([account]);
+
+      const mark = sandbox().world.callLog.mark();
+      const second = await resolve(event, deps(), started(event));
+      expect(second.targets).toEqual([]);
+      expect(second.skipped).toEqual([
+        {
+          accountId: account,
+          name: expect.any(String),
+          ou: truth(account).ou,
+          reason: 'duplicate-event',
+          handledByRunId: first.run.run.runId,
+        },
+      ]);
+      expect(second.run.run.trigger).toMatchObject({ eventId: 'delivered-twice-1' });
+      // One conditional write tells: the ledger's refusal, then the run's two files.
+      const writes = writesSince(mark).map((c) => `${c.operation}:${c.outcome}`);
+      expect(writes).toEqual(['PutItem:error', 'PutObject:ok', 'PutObject:ok']);
+
+      // A retried ResolveTargets of the first execution is that execution again, not a duplicate.
+      const retried = await resolve(event, deps(), firstExecution);
+      expect(targetIds(retried.targets)).toEqual([account]);
+    });
+
+    it('keeps what an event started for 30 days (the TTL of its item), out of every list of accounts', async () => {
+      const before = Math.floor(runtime.now() / 1000);
+      await resolve(organizationsEvent('remembered-1', 'FAILED'));
+      const after = Math.floor(runtime.now() / 1000);
+      const doc = DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig()));
+      const item = (
+        await doc.send(
+          new GetCommand({
+            TableName: sandbox().stack.ledgerTable,
+            Key: { accountId: 'event#remembered-1' },
+          }),
+        )
+      ).Item;
+      expect(item).toMatchObject({
+        eventId: 'remembered-1',
+        runId: expect.stringMatching(/^onboard-20260304T101542-/),
+        execution: expect.stringContaining(':execution:casbridge-dev:'),
+        ttl: expect.any(Number),
+      });
+      expect(item?.ttl).toBeGreaterThanOrEqual(before + 30 * 86_400);
+      expect(item?.ttl).toBeLessThanOrEqual(after + 30 * 86_400);
+      expect((await ledger(runtime).list()).map((i) => i.accountId)).not.toContain('event#remembered-1');
     });
   });
 
@@ -500,7 +584,7 @@ describe('ResolveTargets', () => {
       async (_, event, message) => {
         const before = await reportObjects();
         const mark = sandbox().world.callLog.mark();
-        await expect(resolveTargets(deps(), event())).rejects.toMatchObject({
+        await expect(resolveTargets(deps(), started(event()))).rejects.toMatchObject({
           name: 'InvalidRunInput',
           message,
         });
@@ -557,7 +641,7 @@ describe('ResolveTargets', () => {
         const before = await reportObjects();
         const ledgerBefore = await ledger(runtime).list();
         const mark = sandbox().world.callLog.mark();
-        const refusal = resolveTargets(deps(), event());
+        const refusal = resolveTargets(deps(), started(event()));
         await expect(refusal).rejects.toMatchObject({
           name: 'InvalidLifecycleEvent',
           step: 'resolve',
@@ -600,7 +684,10 @@ describe('ResolveTargets', () => {
     afterEach(() => jest.restoreAllMocks());
 
     it('resolves a run as the state machine starts it, and logs it with its run id', async () => {
-      const resolved = await handler({ mode: 'reconcile', accounts: [defaultAccountId(1)] }, CONTEXT);
+      const resolved = await handler(
+        started({ mode: 'reconcile', accounts: [defaultAccountId(1)] }),
+        CONTEXT,
+      );
       expect(resolved.targets.count).toBe(1);
       const items = await readJson<unknown[]>(resolved.targets);
       expect(items.map(parseTaskInput).map((t) => t.account.accountId)).toEqual([defaultAccountId(1)]);
@@ -613,10 +700,22 @@ describe('ResolveTargets', () => {
     });
 
     it('fails by name on a bad input, for the state machine and in the log', async () => {
-      await expect(handler({ mode: 'reconcile', acounts: [] }, CONTEXT)).rejects.toMatchObject({
+      await expect(handler(started({ mode: 'reconcile', acounts: [] }), CONTEXT)).rejects.toMatchObject({
         name: 'InvalidRunInput',
       });
       expect(logs.join('')).toContain('"errorName":"InvalidRunInput"');
+    });
+
+    it('refuses an input without the execution the state machine passes, naming the field, writing nothing', async () => {
+      const mark = sandbox().world.callLog.mark();
+      await expect(handler({ mode: 'reconcile' }, CONTEXT)).rejects.toMatchObject({
+        name: 'InvalidTaskInput',
+        message: expect.stringMatching(/execution: .*startedAt: /),
+      });
+      await expect(
+        handler({ input: { mode: 'reconcile' }, execution: '', startedAt: 'yesterday' }, CONTEXT),
+      ).rejects.toMatchObject({ name: 'InvalidTaskInput', message: expect.stringContaining('execution') });
+      expect(writesSince(mark)).toEqual([]);
     });
   });
 });

@@ -65,6 +65,7 @@ describe('the WriteReport task', () => {
   function target(i: number, name = `account-${i}`): TaskInput {
     return {
       runId: 'unused',
+      execution: 'unused',
       mode: 'onboard',
       dryRun: false,
       account: { accountId: id(i), name, ou: 'Workloads/Prod', state: 'ACTIVE', joinedMethod: 'CREATED' },
@@ -121,6 +122,7 @@ describe('the WriteReport task', () => {
     const run: ResolvedRun = {
       run: {
         runId,
+        execution: `execution-of-${runId}`,
         mode: 'onboard',
         dryRun: options.dryRun ?? false,
         trigger: { type: 'schedule' },
@@ -208,6 +210,7 @@ describe('the WriteReport task', () => {
         errorStep: '',
         remediation: '',
         skipReason: a.skipReason ?? '',
+        handledByRunId: a.handledByRunId ?? '',
       })),
     );
   });

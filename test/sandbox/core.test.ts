@@ -65,6 +65,37 @@ describe('the sandbox core', () => {
     }
   });
 
+  it('holds the next K calls of an operation until released, and serves them then', async () => {
+    const order: string[] = [];
+    sandbox().world.faults.hold(mgmt(), {
+      service: 'sts',
+      operation: 'GetCallerIdentity',
+      remaining: 1,
+      hold: async () => {
+        order.push('held');
+        // Another call of the same operation meanwhile: the hold was for one call only.
+        await new STSClient(sandbox().clientConfig()).send(new GetCallerIdentityCommand({}));
+        order.push('meanwhile served');
+      },
+    });
+    await new STSClient(sandbox().clientConfig()).send(new GetCallerIdentityCommand({}));
+    order.push('held call served');
+    expect(order).toEqual(['held', 'meanwhile served', 'held call served']);
+  });
+
+  it("moves the sandbox's clock by an account's per-service call latency, without waiting", async () => {
+    const faults = sandbox().world.faults.forAccount(mgmt());
+    faults.clockLatencyMs = { sts: 600_000 };
+    try {
+      const before = sandbox().world.clock.nowMs();
+      await new STSClient(sandbox().clientConfig()).send(new GetCallerIdentityCommand({}));
+      await new STSClient(sandbox().clientConfig()).send(new GetCallerIdentityCommand({}));
+      expect(sandbox().world.clock.nowMs() - before).toBeGreaterThanOrEqual(1_200_000);
+    } finally {
+      delete faults.clockLatencyMs;
+    }
+  });
+
   it('refuses a request without a signature', async () => {
     const response = await fetch(sandbox().endpoint, { method: 'POST', body: 'Action=GetCallerIdentity' });
     expect(response.status).toBe(403);

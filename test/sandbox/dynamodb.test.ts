@@ -11,7 +11,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { assumeRole, memberRoleCredentials, useSandbox } from '../support/sandbox';
+import { assumeRole, functionRoleCredentials, memberRoleCredentials, useSandbox } from '../support/sandbox';
 
 describe('DynamoDB', () => {
   const sandbox = useSandbox({ accounts: 3 });
@@ -227,6 +227,25 @@ describe('DynamoDB', () => {
         name: 'ResourceNotFoundException',
       },
     );
+  });
+
+  it("evaluates a condition on the item's partition key (dynamodb:LeadingKeys), as IAM does", async () => {
+    // ResolveTargets' role may PutItem only the items of lifecycle events (`event#*`).
+    const creds = await functionRoleCredentials(sandbox(), 'resolveTargets');
+    const resolve = DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig(creds)));
+    await resolve.send(
+      new PutCommand({ TableName: table(), Item: { accountId: 'event#leading-1', runId: 'r' } }),
+    );
+    await expect(
+      resolve.send(new PutCommand({ TableName: table(), Item: { accountId: '200000000003', runId: 'r' } })),
+    ).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining('dynamodb:PutItem'),
+    });
+    expect(
+      (await documents().send(new GetCommand({ TableName: table(), Key: { accountId: '200000000003' } })))
+        .Item,
+    ).toBeUndefined();
   });
 
   it('denies the member role, which grants no DynamoDB actions', async () => {

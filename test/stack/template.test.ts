@@ -440,6 +440,8 @@ describe('the packaged stack', () => {
         ['organizations:ListAccountsForParent', '*'],
         ['dynamodb:GetItem', ledger],
         ['dynamodb:Scan', ledger],
+        // Only the items of lifecycle events (dynamodb:LeadingKeys), asserted below.
+        ['dynamodb:PutItem', ledger],
         ['s3:PutObject', runs],
       ],
       access: [
@@ -447,10 +449,18 @@ describe('the packaged stack', () => {
         ['dynamodb:UpdateItem', ledger],
         ['dynamodb:GetItem', ledger],
       ],
-      user: [['sts:AssumeRole', memberRole]],
-      policy: [['sts:AssumeRole', memberRole]],
+      // Every step renews the account's lease when it runs short.
+      user: [
+        ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
+      ],
+      policy: [
+        ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
+      ],
       accessKey: [
         ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
         ['secretsmanager:DescribeSecret', secrets],
         ['secretsmanager:CreateSecret', secrets],
         ['secretsmanager:PutSecretValue', secrets],
@@ -476,13 +486,18 @@ describe('the packaged stack', () => {
         ['organizations:DescribeOrganization', '*'],
         ['organizations:ListAWSServiceAccessForOrganization', '*'],
       ],
-      trail: [['sts:AssumeRole', memberRole]],
+      trail: [
+        ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
+      ],
       register: [
+        ['dynamodb:UpdateItem', ledger],
         ['secretsmanager:DescribeSecret', secrets],
         ['sns:Publish', stack.topicArn],
       ],
       verify: [
         ['sts:AssumeRole', memberRole],
+        ['dynamodb:UpdateItem', ledger],
         ['secretsmanager:GetSecretValue', secrets],
         ['kms:Decrypt', key],
       ],
@@ -817,6 +832,19 @@ describe('the packaged stack', () => {
     });
     expect(template.Resources.HandoffTopic?.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
     expect(template.Resources.SecretsKey?.Properties.EnableKeyRotation).toBe(true);
+  });
+
+  it('lets ResolveTargets write only the ledger items of events, which the table expires by TTL', () => {
+    // Guards: ResolveTargets, which only remembers which run an event started, able to overwrite
+    // an account's item (its lease, its key ids); and event items piling up forever.
+    const statements = roleStatements(template.Resources.ResolveTargetsRole as Resource);
+    expect(statements.find((s) => asList(s.Action).includes('dynamodb:PutItem'))?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['event#*'] },
+    });
+    expect(template.Resources.LedgerTable?.Properties.TimeToLiveSpecification).toEqual({
+      AttributeName: 'ttl',
+      Enabled: true,
+    });
   });
 
   it('gives every function only configuration commons/config.ts knows, with its defaults', () => {

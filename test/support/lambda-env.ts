@@ -1,4 +1,4 @@
-import { useFunctionCredentials } from '../../commons/runtime';
+import { useFunctionClock, useFunctionCredentials } from '../../commons/runtime';
 import type { Sandbox } from '../../sandbox';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
@@ -6,9 +6,10 @@ import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
 /**
  * Sets the environment a deployed task sees: the stack's resource names and the sandbox as the
  * AWS endpoint, and each function's own role's credentials, handed over by the sandbox as Lambda
- * would (by the function name of the handler's Lambda context). The process's own identity is the
- * management account's administrator, as for `casbridge run --local`. Call before the first
- * handler runs: configuration is read once.
+ * would (by the function name of the handler's Lambda context), and the sandbox's clock as the
+ * functions' (leases and cached sessions are timed by it, so a test moves time instead of waiting).
+ * The process's own identity is the management account's administrator, as for `casbridge run
+ * --local`. Call before the first handler runs: configuration is read once.
  */
 export function setLambdaEnvironment(sandbox: Sandbox, overrides: Record<string, string> = {}): void {
   Object.assign(process.env, {
@@ -20,4 +21,5 @@ export function setLambdaEnvironment(sandbox: Sandbox, overrides: Record<string,
   });
   delete process.env.AWS_SESSION_TOKEN;
   useFunctionCredentials(inProcessFunctionCredentials(sandbox.world));
+  useFunctionClock(() => sandbox.world.clock.nowMs());
 }

@@ -11,11 +11,16 @@ let executions = 0;
  * retrier's backoff instead, so a role that becomes assumable after 30 s does so after the
  * retries that would have waited that long.
  */
-export async function runStateMachine(sandbox: Sandbox, input: unknown): Promise<LocalRunOutcome> {
+export async function runStateMachine(
+  sandbox: Sandbox,
+  input: unknown,
+  options: { executionName?: string } = {},
+): Promise<LocalRunOutcome> {
   const overrides: Record<string, number> = {};
   for (const task of taskStates(adaptForLocalRun(loadDefinition()))) overrides[task.name] = 0;
   return executeRunLocally(input, {
-    executionName: `test-${++executions}`,
+    executionName: options.executionName ?? `test-${++executions}`,
+    startTime: sandbox.world.clock.now(),
     retryIntervalOverrides: overrides,
     onEvent: (event) => {
       if (event.type === 'StateRetried') sandbox.world.clock.advance(2 ** event.retry.attempt * 10_000);

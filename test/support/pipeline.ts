@@ -104,12 +104,14 @@ export function accountInput(
   sandbox: Sandbox,
   accountId: string,
   runId: string,
-  options: { mode?: TaskInput['mode']; dryRun?: boolean } = {},
+  options: { mode?: TaskInput['mode']; dryRun?: boolean; execution?: string } = {},
 ): TaskInput {
   const account = sandbox.world.organization.accounts.get(accountId);
   if (!account) throw new Error(`no account ${accountId}`);
   return {
     runId,
+    // The execution the run is (its leases' token): one per run id unless a test names another.
+    execution: options.execution ?? `execution-of-${runId}`,
     mode: options.mode ?? 'onboard',
     dryRun: options.dryRun ?? false,
     account: {

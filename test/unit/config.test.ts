@@ -129,6 +129,17 @@ describe('configuration', () => {
     ).toThrow(/CASBRIDGE_TRAIL_NAME: at most 115 characters/);
   });
 
+  it('refuses a lease shorter than one pipeline step can take, by name', () => {
+    expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_LEASE_SECONDS: '419' })).toThrow(
+      expect.objectContaining({
+        name: 'ConfigurationError',
+        message: expect.stringMatching(/CASBRIDGE_LEASE_SECONDS: must be at least 420/),
+      }),
+    );
+    expect(loadConfig({ ...MINIMAL, CASBRIDGE_LEASE_SECONDS: '420' }).leaseSeconds).toBe(420);
+    expect(loadConfig(MINIMAL).leaseSeconds).toBe(900);
+  });
+
   it('refuses a webhook without a signing secret', () => {
     expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(
       /CASBRIDGE_WEBHOOK_SECRET_ARN/,

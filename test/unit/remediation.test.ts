@@ -31,6 +31,7 @@ async function reported(failure: RecordInput['failure'], mode: RecordInput['mode
   const neverCalled = new Ledger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'unused');
   const input: RecordInput = {
     runId: `${mode}-remediation`,
+    execution: `execution-of-${mode}-remediation`,
     mode,
     dryRun: true,
     account: {
@@ -132,6 +133,7 @@ describe('every error in a report', () => {
         neverCalled,
         {
           runId: 'register-remediation',
+          execution: 'register-remediation',
           mode: 'onboard',
           dryRun: true,
           account: {

@@ -9,6 +9,7 @@ import { parseCsv } from '../support/csv';
 
 const RUN: RunContext = {
   runId: 'run-unit-1',
+  execution: 'arn:aws:states:us-east-1:999988887777:execution:casbridge-dev:unit-1',
   mode: 'onboard',
   dryRun: false,
   trigger: { type: 'manual' },
@@ -160,7 +161,7 @@ describe('renderCsv', () => {
   it('writes only the header for an empty run', () => {
     const csv = renderCsv(buildReport(RUN, [], [], FINISHED));
     expect(csv).toBe(
-      'accountId,name,ou,outcome,changed,connector,access,user,policy,accessKey,trail,register,verify,errorName,errorStep,remediation,skipReason\r\n',
+      'accountId,name,ou,outcome,changed,connector,access,user,policy,accessKey,trail,register,verify,errorName,errorStep,remediation,skipReason,handledByRunId\r\n',
     );
   });
 
@@ -233,6 +234,38 @@ describe('renderCsv', () => {
       errorName: 'WebhookFailed',
       remediation: 'The operator was reached: the hand-off went out on the SNS topic.',
     });
+  });
+
+  it('names the run that handles an account instead, in the CSV, the HTML and the terminal table', () => {
+    const report = buildReport(
+      RUN,
+      [],
+      [
+        {
+          accountId: '111111111104',
+          name: 'twice',
+          reason: 'duplicate-event',
+          handledByRunId: 'onboard-20260102T025959-k3v9qa',
+        },
+      ],
+      FINISHED,
+    );
+    expect(report.accounts[0]).toMatchObject({
+      outcome: 'SKIPPED',
+      skipReason: 'duplicate-event',
+      handledByRunId: 'onboard-20260102T025959-k3v9qa',
+    });
+    const [header, row] = parseCsv(renderCsv(report));
+    expect(Object.fromEntries(header!.map((h, i) => [h, row![i]]))).toMatchObject({
+      skipReason: 'duplicate-event',
+      handledByRunId: 'onboard-20260102T025959-k3v9qa',
+    });
+    expect(renderHtml(report)).toMatch(
+      /Skipped: duplicate-event<\/span> <span class="handled-by" data-testid="handled-by">handled by run <code>onboard-20260102T025959-k3v9qa<\/code>/,
+    );
+    expect(renderReportTable(report)).toContain(
+      'duplicate-event (handled by onboard-20260102T025959-k3v9qa)',
+    );
   });
 
   it('quotes commas, quotes and line breaks, and defuses cells a spreadsheet would run as formulas', () => {

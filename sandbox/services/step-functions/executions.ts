@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { partitionOf } from '../../../commons/partition';
-import { useFunctionCredentials } from '../../../commons/runtime';
+import { useFunctionClock, useFunctionCredentials } from '../../../commons/runtime';
 import { parseRunInputText } from '../../../functions/resolve-targets/run-input';
 import { LOAD_TARGETS_STATE } from '../../../scripts/local/adapt-definition';
 import { loadDefinition, taskStates } from '../../../scripts/local/definition';
@@ -179,6 +179,8 @@ async function run(
   }
   const result = await runLocal(input, {
     executionName: execution.name,
+    executionId: execution.executionArn,
+    startTime: execution.startDate,
     region: state.stack.region,
     onEvent: (event) => {
       const top = !('index' in event) || event.index === undefined;
@@ -255,6 +257,8 @@ async function bindProcessEnvironment(world: World, stack: StackResources, endpo
     AWS_SESSION_TOKEN: session.sessionToken,
   });
   useFunctionCredentials(inProcessFunctionCredentials(world));
+  // The functions run "in" the sandbox: their leases are timed by its clock, as its resources are.
+  useFunctionClock(() => world.clock.nowMs());
   boundTo = { world, endpoint };
 }
 
