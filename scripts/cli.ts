@@ -4,6 +4,7 @@ import { confirmCommand } from './commands/confirm';
 import { credentialsCommand } from './commands/credentials';
 import { demoCommand } from './commands/demo';
 import { reportCommand } from './commands/report';
+import { rotateCommand } from './commands/rotate';
 import { runCommand } from './commands/run';
 import { sandboxCommand } from './commands/sandbox';
 import { statusCommand } from './commands/status';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     reportCommand(),
     credentialsCommand(),
     confirmCommand(),
+    rotateCommand(),
   ]) {
     program.addCommand(command.copyInheritedSettings(program));
   }

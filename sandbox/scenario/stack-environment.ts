@@ -7,6 +7,9 @@ const OPTIONAL_VARIABLES: Readonly<Record<string, string>> = {
   webhookUrl: 'CASBRIDGE_WEBHOOK_URL',
   webhookSecretArn: 'CASBRIDGE_WEBHOOK_SECRET_ARN',
   excludedAccounts: 'CASBRIDGE_EXCLUDED_ACCOUNTS',
+  connectorStaleDays: 'CASBRIDGE_CONNECTOR_STALE_DAYS',
+  keepSecrets: 'CASBRIDGE_KEEP_SECRETS',
+  secretRecoveryDays: 'CASBRIDGE_SECRET_RECOVERY_DAYS',
 };
 
 /**

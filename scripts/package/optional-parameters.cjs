@@ -14,6 +14,7 @@ const ALL_OPTIONAL_PARAMETERS = {
   tracing: 'true',
   eventsDeadLetterQueue: 'true',
   controlTowerHomeRegion: 'eu-west-1',
+  keepSecrets: 'true',
 };
 
 module.exports = { ALL_OPTIONAL_PARAMETERS };
