@@ -1,4 +1,3 @@
-import { GetAccessKeyLastUsedCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { Config } from './config';
 import { IAM22_UNUSED_DAYS } from './handoff-overdue';
 import type { ConnectorStatus, LedgerView } from './ledger';
@@ -11,7 +10,7 @@ import type { StepResult } from './step-result';
  * connectorStaleDays makes the account STALE and the operator is told once per stale period.
  *
  * The access key step reads the key's last use (one GetAccessKeyLastUsed, the one call a connected
- * account's reconcile adds) and reports it in its result, so the register step, which runs before
+ * account's reconcile adds: functions/access-key/key-use.ts) and reports it in its result, so the register step, which runs before
  * verify and holds the hand-off channels, can tell the operator in the same run, and verify sets
  * the status from the same evidence and clock: the two never disagree.
  */
@@ -25,22 +24,16 @@ export function isLiveChecked(view: Pick<LedgerView, 'connector'> | undefined): 
   return LIVE_CHECKED.includes(view?.connector ?? 'NOT_REGISTERED');
 }
 
-/** IAM's record of a key's last use, as far as it speaks for the connector. */
+/**
+ * IAM's record of a key's last use, as far as it speaks for the connector. No IAM client here:
+ * the register step decides on it too, and its bundle holds no IAM client.
+ */
 export interface KeyUse {
   accessKeyId: string;
   /** The last use, when by a service other than STS (ISO time); absent when none or STS. */
   lastUsedAt?: string;
   /** The service of that use, as IAM names it (`cloudtrail`, `iam`, …). */
   service?: string;
-}
-
-/** One GetAccessKeyLastUsed: a use by STS, or none ("N/A"), is no use by the connector. */
-export async function observeKeyUse(iam: IAMClient, accessKeyId: string): Promise<KeyUse> {
-  const used = (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId })))
-    .AccessKeyLastUsed;
-  if (!used?.LastUsedDate || !used.ServiceName || used.ServiceName === 'N/A' || used.ServiceName === 'sts')
-    return { accessKeyId };
-  return { accessKeyId, lastUsedAt: used.LastUsedDate.toISOString(), service: used.ServiceName };
 }
 
 /** The observation as step result details (secret-free: a key id, a time, a service name). */

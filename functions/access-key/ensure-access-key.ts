@@ -17,12 +17,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { type Config, connectorSecretName } from '../../commons/config';
-import {
-  connectedKeyOf,
-  isLiveChecked,
-  keyUseDetails,
-  observeKeyUse,
-} from '../../commons/connector-liveness';
+import { isLiveChecked } from '../../commons/connector-liveness';
 import {
   ACCOUNT_TAG,
   describeConnectorSecret,
@@ -37,6 +32,7 @@ import type { LedgerView } from '../../commons/ledger';
 import { secretDeletedForConnector, withSecretRetention } from '../../commons/secret-retention';
 import type { StepResult } from '../../commons/step-result';
 import { respondToTamper } from '../../commons/tamper';
+import { withKeyUse } from './key-use';
 
 const DAY_MS = 86_400_000;
 
@@ -72,22 +68,6 @@ export async function ensureAccessKey(
   } catch (error) {
     throw classifyAwsError(error, 'accessKey');
   }
-}
-
-/**
- * A connected account's key in service, checked for the connector's use on every run
- * (commons/connector-liveness.ts): the register and verify steps decide on this one observation.
- */
-async function withKeyUse(
-  iam: IAMClient,
-  ledger: LedgerView | undefined,
-  result: StepResult,
-): Promise<StepResult> {
-  const keyId = result.details?.accessKeyId;
-  if (!ledger || !isLiveChecked(ledger) || typeof keyId !== 'string' || result.details?.pendingAccessKeyId)
-    return result;
-  if (keyId !== connectedKeyOf(ledger)) return result;
-  return { ...result, details: { ...result.details, ...keyUseDetails(await observeKeyUse(iam, keyId)) } };
 }
 
 async function reconcile(

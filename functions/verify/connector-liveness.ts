@@ -1,7 +1,8 @@
-import { connectorLiveness, keyUseOf, observeKeyUse } from '../../commons/connector-liveness';
+import { connectorLiveness, keyUseOf } from '../../commons/connector-liveness';
 import type { ConnectorStatus, LedgerChanges, LedgerView } from '../../commons/ledger';
 import { deleteConnectorSecret, secretDeletionChanges } from '../../commons/secret-retention';
 import type { StepResult } from '../../commons/step-result';
+import { observeKeyUse } from '../access-key/key-use';
 import type { VerifyDeps } from './verify-connector';
 
 /**

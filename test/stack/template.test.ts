@@ -372,6 +372,8 @@ describe('the packaged stack', () => {
       verify: [
         ['sts:AssumeRole', memberRole],
         ['secretsmanager:GetSecretValue', secrets],
+        // Once the connector uses its key, its secret goes (none with keepSecrets).
+        ['secretsmanager:DeleteSecret', secrets],
         ['kms:Decrypt', key],
       ],
       offboard: [
