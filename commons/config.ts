@@ -76,6 +76,33 @@ const schema = z.object({
     ),
     14,
   ),
+  /**
+   * Days a connected connector's key may go without a use by a service other than STS before the
+   * account is STALE and the operator told. At least 2: IAM records a key's last use hours late
+   * and Defender may poll only once a day. Below 45: Security Hub IAM.22 fails a key unused for
+   * 45 days, and the notice must come while there is time to act on it.
+   */
+  CASBRIDGE_CONNECTOR_STALE_DAYS: z._default(
+    whole(
+      z.minimum(2),
+      z.maximum(
+        IAM22_UNUSED_DAYS - 1,
+        `must be at most ${IAM22_UNUSED_DAYS - 1}: Security Hub IAM.22 fails an access key unused for ${IAM22_UNUSED_DAYS} days`,
+      ),
+    ),
+    7,
+  ),
+  /**
+   * Keep the connector secret after the connector is seen using its key. Off by default: the
+   * connector holds the key by then, and a kept secret costs $0.40 a month and is one more copy.
+   */
+  CASBRIDGE_KEEP_SECRETS: z._default(bool, false),
+  /**
+   * The recovery window of a connector secret deleted once the connector holds its key: Secrets
+   * Manager's bounds (7–30). Seven, its shortest: the secret has no use left (a paste needs a new
+   * key), and the window only undoes a mistake.
+   */
+  CASBRIDGE_SECRET_RECOVERY_DAYS: z._default(whole(z.minimum(7), z.maximum(30)), 7),
   CASBRIDGE_SECRET_PREFIX: z._default(text(1), 'casbridge/connector/'),
   CASBRIDGE_SECRETS_KMS_KEY_ID: z.optional(text(1)),
   CASBRIDGE_TRAIL_NAME: z._default(text(3), 'casbridge'),
@@ -149,6 +176,9 @@ export interface Config {
   allowPutBucketAcl: boolean;
   keyMaxAgeDays: number;
   handoffOverdueDays: number;
+  connectorStaleDays: number;
+  keepSecrets: boolean;
+  secretRecoveryDays: number;
   secretPrefix: string;
   secretsKmsKeyId: string | undefined;
   trailName: string;
@@ -211,6 +241,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowPutBucketAcl: e.CASBRIDGE_ALLOW_PUT_BUCKET_ACL,
     keyMaxAgeDays: e.CASBRIDGE_KEY_MAX_AGE_DAYS,
     handoffOverdueDays: e.CASBRIDGE_HANDOFF_OVERDUE_DAYS,
+    connectorStaleDays: e.CASBRIDGE_CONNECTOR_STALE_DAYS,
+    keepSecrets: e.CASBRIDGE_KEEP_SECRETS,
+    secretRecoveryDays: e.CASBRIDGE_SECRET_RECOVERY_DAYS,
     secretPrefix: e.CASBRIDGE_SECRET_PREFIX,
     secretsKmsKeyId: e.CASBRIDGE_SECRETS_KMS_KEY_ID,
     trailName: e.CASBRIDGE_TRAIL_NAME,

@@ -24,6 +24,11 @@ export const LEDGER_VIEW_FIELDS = [
   'connectedAt',
   'confirmedAt',
   'policyVersion',
+  'secretDeletedAt',
+  'keyLastUsedAt',
+  'staleNoticeAt',
+  'staleNoticeAccessKeyId',
+  'rotationRequestedAt',
 ] as const;
 
 /** The view of an item; an account the ledger has never seen has an empty one. */

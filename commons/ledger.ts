@@ -20,6 +20,8 @@ export type ConnectorStatus =
   | 'AWAITING_CONNECTION'
   | 'HANDOFF_OVERDUE'
   | 'CONNECTED'
+  /** Connected, but the key has gone unused for connectorStaleDays (commons/connector-liveness.ts). */
+  | 'STALE'
   | 'OFFBOARDED';
 export type Outcome = 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
@@ -48,7 +50,25 @@ export interface LedgerItem {
   /** When IAM created the key in service (`accessKeyId`): `casbridge status` shows its age. */
   keyCreatedAt?: string;
   pendingAccessKeyId?: string | null;
-  secretArn?: string;
+  /** The connector secret; null once casbridge deleted it (`secretDeletedAt`). */
+  secretArn?: string | null;
+  /**
+   * When casbridge scheduled the connector secret's deletion because the connector was seen using
+   * the key in service (commons/secret-retention.ts): the key is then known from `accessKeyId`
+   * alone, and a paste needs a new key. Null while a secret is kept.
+   */
+  secretDeletedAt?: string | null;
+  /** The connector's last use of the key in service by a service other than STS, as IAM last reported it. */
+  keyLastUsedAt?: string | null;
+  /**
+   * When the operator was last told that a connected connector stopped using its key, and for
+   * which key: one notice per key and stale period, not one a day.
+   */
+  staleNoticeAt?: string;
+  staleNoticeAccessKeyId?: string;
+  /** `casbridge rotate`: the next run starts a staged rotation of a key created before this. */
+  rotationRequestedAt?: string;
+  rotationRequestedBy?: string;
   /** When the operator was last asked to connect, and for which key. */
   handoffAt?: string;
   handoffAccessKeyId?: string;

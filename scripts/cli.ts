@@ -4,6 +4,7 @@ import { confirmCommand } from './commands/confirm';
 import { credentialsCommand } from './commands/credentials';
 import { demoCommand } from './commands/demo';
 import { reportCommand } from './commands/report';
+import { rotateCommand } from './commands/rotate';
 import { runCommand } from './commands/run';
 import { sandboxCommand } from './commands/sandbox';
 import { statusCommand } from './commands/status';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     credentialsCommand(),
     confirmCommand(),
     unlockCommand(),
+    rotateCommand(),
   ]) {
     program.addCommand(command.copyInheritedSettings(program));
   }

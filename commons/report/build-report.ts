@@ -9,6 +9,7 @@ export const CONNECTOR_STATUSES: readonly ConnectorStatus[] = [
   'CONNECTED',
   'AWAITING_CONNECTION',
   'HANDOFF_OVERDUE',
+  'STALE',
   'NOT_REGISTERED',
   'OFFBOARDED',
 ];

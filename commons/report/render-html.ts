@@ -126,6 +126,7 @@ const CONNECTOR_LABELS: Record<ConnectorStatus, string> = {
   CONNECTED: 'Connected',
   AWAITING_CONNECTION: 'Awaiting connection',
   HANDOFF_OVERDUE: 'Hand-off overdue',
+  STALE: 'Stale',
   NOT_REGISTERED: 'Not registered',
   OFFBOARDED: 'Offboarded',
 };
@@ -156,6 +157,7 @@ function summaryCards(report: RunReport, words: ReportWording): string {
     ['summary-connected', 'Connected', s.byConnector.CONNECTED ?? 0, 'connected'],
     ['summary-awaiting', 'Awaiting connection', s.byConnector.AWAITING_CONNECTION ?? 0, 'awaiting'],
     ['summary-overdue', 'Hand-off overdue', s.byConnector.HANDOFF_OVERDUE ?? 0, 'overdue'],
+    ['summary-stale', 'Stale', s.byConnector.STALE ?? 0, 'stale'],
   ];
   return `<section class="cards" aria-label="Summary">
 ${cards
@@ -332,7 +334,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.7rem .8rem;display:flex;flex-direction:column}
 .card .value{font-size:1.6rem;font-weight:700}.card .label{color:var(--muted);font-size:.85rem}
 .card-failed .value{color:var(--fail)}.card-succeeded .value{color:var(--ok)}.card-skipped .value{color:var(--skip)}
-.card-connected .value{color:var(--ok)}.card-awaiting .value{color:var(--warn)}.card-overdue .value{color:var(--fail)}.card-changed .value{color:var(--info)}
+.card-connected .value{color:var(--ok)}.card-awaiting .value{color:var(--warn)}.card-overdue .value{color:var(--fail)}.card-stale .value{color:var(--fail)}.card-changed .value{color:var(--info)}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,22rem),1fr));gap:.6rem;margin-top:.6rem}
 figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.7rem}
 figcaption{font-weight:600;margin-bottom:.3rem}
@@ -340,7 +342,7 @@ svg{max-width:100%;height:auto;display:block;font-size:13px}
 svg text{fill:var(--fg)}svg .count{fill:var(--muted)}
 .bar rect{fill:var(--info)}
 .bar-succeeded rect,.bar-connected rect{fill:var(--ok)}.bar-failed rect{fill:var(--fail)}
-.bar-skipped rect,.bar-not-registered rect,.bar-offboarded rect{fill:var(--skip)}.bar-awaiting-connection rect{fill:var(--warn)}.bar-handoff-overdue rect{fill:var(--fail)}
+.bar-skipped rect,.bar-not-registered rect,.bar-offboarded rect{fill:var(--skip)}.bar-awaiting-connection rect{fill:var(--warn)}.bar-handoff-overdue rect{fill:var(--fail)}.bar-stale rect{fill:var(--fail)}
 .failures{display:flex;flex-wrap:wrap;gap:.4rem;list-style:none;padding:0;margin:0}
 .failures li{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.25rem .55rem}
 .failures .count{font-weight:700;color:var(--fail)}
@@ -360,7 +362,7 @@ td[data-col=name],td[data-col=ou]{overflow-wrap:break-word;min-width:8rem;max-wi
 tr[hidden]{display:none}
 .pill{display:inline-block;border-radius:999px;padding:.05rem .5rem;font-size:.8rem;font-weight:600;white-space:nowrap;background:#e5e7eb}
 .outcome-succeeded{background:#dcf3e3;color:var(--ok)}.outcome-failed{background:#fbe1df;color:var(--fail)}.outcome-skipped{background:#eceef1;color:var(--skip)}
-.connector-connected{background:#dcf3e3;color:var(--ok)}.connector-awaiting-connection{background:#fff0d1;color:var(--warn)}.connector-handoff-overdue{background:#fbe1df;color:var(--fail)}
+.connector-connected{background:#dcf3e3;color:var(--ok)}.connector-awaiting-connection{background:#fff0d1;color:var(--warn)}.connector-handoff-overdue{background:#fbe1df;color:var(--fail)}.connector-stale{background:#fbe1df;color:var(--fail)}
 .badges{display:flex;flex-wrap:wrap;gap:.25rem}
 .badge{border-radius:4px;padding:.05rem .35rem;font-size:.75rem;border:1px solid var(--line);white-space:nowrap;cursor:help}
 .badge b{font-weight:600}

@@ -21,7 +21,14 @@ export const reportAccountSchema = z.looseObject({
   outcome: z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED']),
   changed: z.boolean(),
   steps: z.record(z.string(), stepResultSchema),
-  connector: z.enum(['NOT_REGISTERED', 'AWAITING_CONNECTION', 'HANDOFF_OVERDUE', 'CONNECTED', 'OFFBOARDED']),
+  connector: z.enum([
+    'NOT_REGISTERED',
+    'AWAITING_CONNECTION',
+    'HANDOFF_OVERDUE',
+    'CONNECTED',
+    'STALE',
+    'OFFBOARDED',
+  ]),
   error: z.optional(
     z.looseObject({
       name: z.string(),

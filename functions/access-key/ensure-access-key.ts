@@ -17,6 +17,7 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { type Config, connectorSecretName } from '../../commons/config';
+import { isLiveChecked } from '../../commons/connector-liveness';
 import {
   ACCOUNT_TAG,
   describeConnectorSecret,
@@ -28,8 +29,10 @@ import {
 } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, LimitReachedError } from '../../commons/errors';
 import type { LedgerView } from '../../commons/ledger';
+import { secretDeletedForConnector, withSecretRetention } from '../../commons/secret-retention';
 import type { StepResult } from '../../commons/step-result';
 import { respondToTamper } from '../../commons/tamper';
+import { withKeyUse } from './key-use';
 
 const DAY_MS = 86_400_000;
 
@@ -60,7 +63,8 @@ export async function ensureAccessKey(
   options: AccessKeyOptions,
 ): Promise<StepResult> {
   try {
-    return await reconcile(deps, accountId, options);
+    const result = withSecretRetention(options.ledger, await reconcile(deps, accountId, options));
+    return await withKeyUse(deps.iam, options.ledger, result);
   } catch (error) {
     throw classifyAwsError(error, 'accessKey');
   }
@@ -120,7 +124,13 @@ async function converge(
   const { iam, config } = deps;
   // Its tags name the keys offboarding deleted: a scheduled secret counts as none until restored.
   const scheduled = found?.DeletedDate ? found : undefined;
-  if (scheduled && keys.some((k) => k.AccessKeyId === secretTag(scheduled, KEY_TAG))) {
+  // A secret deleted because the connector holds its key stays deleted: the ledger names the key.
+  const deletedForConnector = secretDeletedForConnector(ledger);
+  if (
+    scheduled &&
+    !deletedForConnector &&
+    keys.some((k) => k.AccessKeyId === secretTag(scheduled, KEY_TAG))
+  ) {
     // An offboarding that could not reach the account left the user its key: the secret still
     // holds that key, so it is restored as it was and the key kept (no new key to hand off).
     // A dry run plans the rest on the secret as the restore would leave it.
@@ -142,7 +152,8 @@ async function converge(
     return dryRun ? planned(action, reason, details) : { ...kept, action, reason, details };
   }
   const secret = scheduled ? undefined : found;
-  const currentId = secretTag(secret, KEY_TAG);
+  const currentId =
+    secretTag(secret, KEY_TAG) ?? (deletedForConnector ? (ledger?.accessKeyId ?? undefined) : undefined);
   const pendingId = secretTag(secret, PENDING_KEY_TAG);
   const current = keys.find((k) => k.AccessKeyId === currentId);
   const pending = keys.find((k) => k.AccessKeyId === pendingId);
@@ -226,8 +237,7 @@ async function converge(
   // A key older than casbridge's, used, is a connector set up by hand before casbridge came: it
   // stays until the connector is seen on casbridge's key, so taking over breaks nothing.
   const handMade = (key: AccessKeyMetadata) =>
-    ledger?.connector !== 'CONNECTED' &&
-    (key.CreateDate?.getTime() ?? 0) < (current.CreateDate?.getTime() ?? 0);
+    !isLiveChecked(ledger) && (key.CreateDate?.getTime() ?? 0) < (current.CreateDate?.getTime() ?? 0);
   const foreign = strays.usedActive.filter((id) => !handMade(keys.find((k) => k.AccessKeyId === id) ?? {}));
   const removed = await respondToTamper(
     foreign.map((id) => ({
@@ -279,8 +289,7 @@ async function converge(
       },
     };
   }
-  const ageDays = (now - (current.CreateDate?.getTime() ?? now)) / DAY_MS;
-  if (ageDays > config.keyMaxAgeDays) {
+  if (rotationDue(current, ledger, config.keyMaxAgeDays, now)) {
     if (dryRun) {
       // The new key's id is IAM's to give: the plan names the key it rotates and any it deletes.
       const victim = await slotToFree(iam, config.userName, keys, current.AccessKeyId);
@@ -292,7 +301,7 @@ async function converge(
       });
     }
     await freeSlot(iam, config.userName, keys, current.AccessKeyId);
-    const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSPENDING');
+    const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSPENDING', current.AccessKeyId);
     return {
       action: 'updated',
       reason: 'rotation-started',
@@ -323,13 +332,35 @@ function settledKey(
   now: number,
 ): StepResult | undefined {
   const [key, ...others] = keys;
-  if (!key || others.length > 0 || !ledger?.secretArn || ledger.pendingAccessKeyId) return undefined;
+  // Or casbridge deleted the secret once the connector used the key: the ledger alone names it.
+  const secretKnown = Boolean(ledger?.secretArn) || secretDeletedForConnector(ledger);
+  if (!key || others.length > 0 || !ledger || !secretKnown || ledger.pendingAccessKeyId) return undefined;
   if (!key.AccessKeyId || key.AccessKeyId !== ledger.accessKeyId || key.Status !== 'Active') return undefined;
-  if ((now - (key.CreateDate?.getTime() ?? now)) / DAY_MS > keyMaxAgeDays) return undefined;
+  if (rotationDue(key, ledger, keyMaxAgeDays, now)) return undefined;
   return {
     action: 'unchanged',
-    details: { accessKeyId: key.AccessKeyId, ...createdAt(key), secretArn: ledger.secretArn },
+    details: {
+      accessKeyId: key.AccessKeyId,
+      ...createdAt(key),
+      ...(ledger.secretArn ? { secretArn: ledger.secretArn } : {}),
+    },
   };
+}
+
+/**
+ * The key is older than keyMaxAgeDays, or an operator asked for a new one after it was made
+ * (`casbridge rotate`: the only way to paste a key again once its secret was deleted).
+ */
+function rotationDue(
+  key: AccessKeyMetadata,
+  ledger: LedgerView | undefined,
+  keyMaxAgeDays: number,
+  now: number,
+): boolean {
+  const createdMs = key.CreateDate?.getTime() ?? now;
+  if ((now - createdMs) / DAY_MS > keyMaxAgeDays) return true;
+  const requestedMs = ledger?.rotationRequestedAt ? Date.parse(ledger.rotationRequestedAt) : Number.NaN;
+  return Number.isFinite(requestedMs) && requestedMs > createdMs;
 }
 
 /** A new key in service; `restored` when its secret had to be brought back from scheduled deletion. */
@@ -447,6 +478,8 @@ async function createKeyAndStoreSecret(
   accountId: string,
   secret: DescribeSecretCommandOutput | undefined,
   stage: 'AWSCURRENT' | 'AWSPENDING',
+  /** For a rotation: the key in service, which a secret created now must name as the current one. */
+  inService?: string,
 ): Promise<StoredKey> {
   const { iam, secrets, config } = deps;
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: config.userName }))).AccessKey;
@@ -479,7 +512,9 @@ async function createKeyAndStoreSecret(
     // A restored secret's pending tag names a key offboarding deleted: cleared in the same call.
     const tags = [
       { Key: tagKey, Value: key.AccessKeyId },
-      ...(restored && secretTag(found, PENDING_KEY_TAG) ? [{ Key: PENDING_KEY_TAG, Value: '' }] : []),
+      ...(restored && tagKey !== PENDING_KEY_TAG && secretTag(found, PENDING_KEY_TAG)
+        ? [{ Key: PENDING_KEY_TAG, Value: '' }]
+        : []),
     ];
     await secrets.send(new TagResourceCommand({ SecretId: arn, Tags: tags }));
     return arn ?? '';
@@ -490,20 +525,34 @@ async function createKeyAndStoreSecret(
       secretArn = await storeVersion(secret);
     } else {
       try {
+        // A rotation whose key in service has no secret (deleted once the connector held it):
+        // the new secret names that key as current and holds only the new one, as AWSPENDING,
+        // so the rotation reads and completes as any other. CreateSecret cannot set a stage.
+        const pendingOnly = stage === 'AWSPENDING' && inService !== undefined;
         const out = await secrets.send(
           new CreateSecretCommand({
             Name: name,
             Description: `Defender for Cloud Apps connector key for AWS account ${accountId} (managed by casbridge)`,
-            SecretString: value,
-            ClientRequestToken: token,
+            ...(pendingOnly ? {} : { SecretString: value, ClientRequestToken: token }),
             ...(config.secretsKmsKeyId ? { KmsKeyId: config.secretsKmsKeyId } : {}),
             Tags: [
               { Key: ACCOUNT_TAG, Value: accountId },
+              ...(pendingOnly ? [{ Key: KEY_TAG, Value: inService }] : []),
               { Key: tagKey, Value: key.AccessKeyId },
             ],
           }),
         );
         secretArn = out.ARN ?? '';
+        if (pendingOnly) {
+          await secrets.send(
+            new PutSecretValueCommand({
+              SecretId: secretArn,
+              SecretString: value,
+              ClientRequestToken: token,
+              VersionStages: [stage],
+            }),
+          );
+        }
       } catch (error) {
         // Not described first (a new user) and there after all: the key becomes its new version.
         // InvalidRequestException is how Secrets Manager says the name's secret is scheduled for

@@ -2,6 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { type Config, connectorSecretName } from '../../commons/config';
+import { connectorLiveness, keyUseOf, type Liveness } from '../../commons/connector-liveness';
 import {
   describeConnectorSecret,
   KEY_TAG,
@@ -17,6 +18,7 @@ import {
 } from '../../commons/handoff-overdue';
 import type { LedgerChanges, LedgerView } from '../../commons/ledger';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { type StaleNotice, staleNoticeMessage } from './stale-notice';
 
 export interface RegisterDeps {
   /** SNS in the central account, where the hand-off topic lives. */
@@ -28,7 +30,7 @@ export interface RegisterDeps {
 }
 
 /** The `type` message attribute: subscribers filter on it (SNS subscription filter policies). */
-export type HandoffType = 'connector.handoff' | 'connector.rotation';
+export type HandoffType = 'connector.handoff' | 'connector.rotation' | 'connector.stale';
 
 /**
  * What the operator receives, on the topic and the webhook alike. It names where the keys are and
@@ -45,13 +47,16 @@ export interface HandoffMessage {
   accountName: string;
   instanceName: string;
   accessKeyId: string;
-  secretArn: string;
+  /** Absent on a stale notice for a key whose secret casbridge deleted (commons/secret-retention.ts). */
+  secretArn?: string;
   credentialsCommand: string;
   confirmCommand: string;
   portalSteps: string[];
   requestedAt: string;
   /** Set on a reminder of a hand-off the connector has not acted on (commons/handoff-overdue.ts). */
   reminder?: HandoffReminder;
+  /** Set on a `connector.stale` notice: a connected connector stopped using its key (./stale-notice.ts). */
+  stale?: StaleNotice;
 }
 
 /** What a reminder adds to the hand-off it repeats: how long the key has waited, and what that costs. */
@@ -127,14 +132,18 @@ async function register(
       },
     };
   }
-  const { secretArn, currentId, pendingId } = await connectorKeys(deps, account.accountId, steps);
-  if (!secretArn || !currentId) return { action: 'skipped', reason: 'no-access-key' };
+  const { secretArn, currentId, pendingId, secretDeleted } = await connectorKeys(
+    deps,
+    account.accountId,
+    steps,
+  );
+  if (!currentId || (!secretArn && !secretDeleted)) return { action: 'skipped', reason: 'no-access-key' };
   // During a staged rotation the operator must paste the new key; the old one keeps working meanwhile.
   const keyId = pendingId ?? currentId;
   const type: HandoffType = pendingId ? 'connector.rotation' : 'connector.handoff';
   const keyCreatedAt = keyCreationTime(steps?.accessKey, currentId);
   const keys = {
-    secretArn,
+    secretArn: secretArn ?? null,
     accessKeyId: currentId,
     pendingAccessKeyId: pendingId ?? null,
     ...(keyCreatedAt ? { keyCreatedAt } : {}),
@@ -143,14 +152,19 @@ async function register(
   // status` should still name the keys as they are.
   const keyChanges = dryRun || sameKeys(item, keys) ? {} : { ledger: keys };
 
-  if (item.connector === 'CONNECTED' && connectedKey(item) === keyId) {
+  if ((item.connector === 'CONNECTED' || item.connector === 'STALE') && connectedKey(item) === keyId) {
+    // The connector may have stopped using its key: the access key step looked, in this run.
+    const live = connectorLiveness(item, keyUseOf(steps?.accessKey, keyId), config, (deps.now ?? Date.now)());
+    if (live?.noticeDue) return notifyStale(deps, account, { live, secretArn, dryRun, keyChanges });
     return {
       action: 'unchanged',
-      reason: 'connected',
-      details: { connector: 'CONNECTED', accessKeyId: keyId },
+      reason: live?.stale ? 'stale-notice-sent-earlier' : 'connected',
+      details: { connector: live?.stale ? 'STALE' : 'CONNECTED', accessKeyId: keyId },
       ...keyChanges,
     };
   }
+  // Every other path hands off a key: the access key step keeps a secret for any key not yet used.
+  if (!secretArn) return { action: 'skipped', reason: 'no-access-key' };
   // Reconcile runs daily: one hand-off per key, not one notification a day; a key that waits
   // past handoffOverdueDays gets one reminder per overdue period.
   if (
@@ -266,6 +280,45 @@ async function remind(
 }
 
 /**
+ * Tells the operator, through the hand-off channels, that a connected connector stopped using its
+ * key: once per stale period (commons/connector-liveness.ts), the ledger learning when and for
+ * which key. What to do depends on whether casbridge still keeps the key's secret.
+ */
+async function notifyStale(
+  deps: RegisterDeps,
+  account: Pick<TargetAccount, 'accountId' | 'name'>,
+  request: {
+    live: Liveness;
+    secretArn: string | undefined;
+    dryRun: boolean;
+    keyChanges: { ledger?: LedgerChanges };
+  },
+): Promise<StepResult> {
+  const { live, secretArn, dryRun, keyChanges } = request;
+  const details = {
+    connector: 'STALE',
+    type: 'connector.stale',
+    accessKeyId: live.accessKeyId,
+    idleDays: live.idleDays,
+  };
+  if (dryRun) return { action: 'updated', reason: 'dry-run', details };
+  const requestedAt = new Date((deps.now ?? Date.now)());
+  const message = staleNoticeMessage(account, live, secretArn, requestedAt, deps.config);
+  const sent = await publishHandoff(deps, message);
+  return {
+    action: 'updated',
+    reason: 'stale-notice-sent',
+    details: { ...details, ...sent.details },
+    ...sent.pending,
+    ledger: {
+      ...keyChanges.ledger,
+      staleNoticeAt: requestedAt.toISOString(),
+      staleNoticeAccessKeyId: live.accessKeyId,
+    },
+  };
+}
+
+/**
  * Publishes a hand-off (or its reminder) to the topic, and says what the report shows of its
  * channels and, with a webhook configured, what the DeliverWebhook state still owes it. The
  * ledger learns of it from this step's result (RecordResult), so the one window for a duplicate
@@ -341,10 +394,15 @@ function plannedNewKey(accessKey: StepResult | undefined): HandoffType | undefin
 
 function sameKeys(
   item: LedgerView,
-  keys: { secretArn: string; accessKeyId: string; pendingAccessKeyId: string | null; keyCreatedAt?: string },
+  keys: {
+    secretArn: string | null;
+    accessKeyId: string;
+    pendingAccessKeyId: string | null;
+    keyCreatedAt?: string;
+  },
 ): boolean {
   return (
-    item.secretArn === keys.secretArn &&
+    (item.secretArn ?? null) === keys.secretArn &&
     item.accessKeyId === keys.accessKeyId &&
     (item.pendingAccessKeyId ?? null) === keys.pendingAccessKeyId &&
     (keys.keyCreatedAt === undefined || item.keyCreatedAt === keys.keyCreatedAt)
@@ -459,9 +517,10 @@ function reminder(
 function subjectFor(message: HandoffMessage): string {
   const verb = message.type === 'connector.rotation' ? 'Update the keys of' : 'Connect';
   const overdue = message.reminder ? `Overdue ${message.reminder.waitingDays} days: ` : '';
-  const subject = `casbridge: ${overdue}${verb} ${message.instanceName} in Defender for Cloud Apps`
-    .replace(/[^\x20-\x7e]/g, '?')
-    .slice(0, MAX_SUBJECT_LENGTH);
+  const text = message.stale
+    ? `casbridge: Defender stopped using the key of ${message.instanceName} (idle ${message.stale.idleDays} days)`
+    : `casbridge: ${overdue}${verb} ${message.instanceName} in Defender for Cloud Apps`;
+  const subject = text.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT_LENGTH);
   return subject;
 }
 
@@ -555,11 +614,13 @@ async function connectorKeys(
   deps: RegisterDeps,
   accountId: string,
   steps: Record<string, StepResult> | undefined,
-): Promise<{ secretArn?: string; currentId?: string; pendingId?: string }> {
+): Promise<{ secretArn?: string; currentId?: string; pendingId?: string; secretDeleted?: boolean }> {
   const known = steps?.accessKey?.details;
-  if (typeof known?.secretArn === 'string' && typeof known.accessKeyId === 'string' && known.accessKeyId) {
+  // `secretDeleted`: the connector holds the key and casbridge deleted its secret (no ARN to name).
+  const secretKnown = typeof known?.secretArn === 'string' || known?.secretDeleted === true;
+  if (secretKnown && typeof known?.accessKeyId === 'string' && known.accessKeyId) {
     return {
-      secretArn: known.secretArn,
+      ...(typeof known.secretArn === 'string' ? { secretArn: known.secretArn } : { secretDeleted: true }),
       currentId: known.accessKeyId,
       ...(typeof known.pendingAccessKeyId === 'string' ? { pendingId: known.pendingAccessKeyId } : {}),
     };

@@ -15,6 +15,7 @@ import { handoffWait } from '../../commons/handoff-overdue';
 import type { ConnectorStatus, LedgerChanges, LedgerView } from '../../commons/ledger';
 import type { StepResult } from '../../commons/step-result';
 import { usedByConnectorSince } from '../access-key/ensure-access-key';
+import { checkConnectedKey, retireSecretOnceUsed } from './connector-liveness';
 
 export interface VerifyDeps {
   /** IAM in the member account, as the member role: policy simulation and key last-use. */
@@ -151,7 +152,8 @@ async function verify(
     !!keyId &&
     (item.connector === 'AWAITING_CONNECTION' ||
       item.connector === 'HANDOFF_OVERDUE' ||
-      item.connector === 'CONNECTED');
+      item.connector === 'CONNECTED' ||
+      item.connector === 'STALE');
   // Every run: the connector user's effective permissions hold no high-risk action. Once per key
   // the same simulation proves the connector's own actions too: afterwards the policy step keeps
   // them as they were proven (it repairs drift before verify runs).
@@ -166,9 +168,10 @@ async function verify(
       details: { connector: item.connector ?? 'NOT_REGISTERED' },
     };
   }
-  // A healthy account costs no further call: its key was proven and the connector seen using it.
-  if (item.connector === 'CONNECTED' && item.verifiedAccessKeyId === keyId) {
-    return { action: 'unchanged', details: { connector: 'CONNECTED', accessKeyId: keyId } };
+  // A connected account's key was proven and the connector seen using it: what is left is whether
+  // it still does, from the access key step's look at the key's last use (no further call).
+  if ((item.connector === 'CONNECTED' || item.connector === 'STALE') && item.verifiedAccessKeyId === keyId) {
+    return checkConnectedKey(deps, { item, keyId, steps, dryRun });
   }
 
   const handoffAt = item.handoffAt ? new Date(item.handoffAt) : undefined;
@@ -205,14 +208,19 @@ async function verify(
   }
   if (dryRun)
     return { action: 'updated', reason: 'dry-run', details: { connector: 'CONNECTED', accessKeyId: keyId } };
+  const connectedAt = new Date((deps.now ?? Date.now)()).toISOString();
+  // Seen in use (not only confirmed by hand): the portal holds the key, its secret can go.
+  const retired =
+    evidence === 'key-used' ? await retireSecretOnceUsed(deps, item, keyId, connectedAt) : undefined;
   return {
     action: 'updated',
     reason: 'connector-connected',
-    details: { connector: 'CONNECTED', accessKeyId: keyId, evidence },
+    details: { connector: 'CONNECTED', accessKeyId: keyId, evidence, ...retired?.details },
     ledger: {
       connector: 'CONNECTED',
-      connectedAt: new Date((deps.now ?? Date.now)()).toISOString(),
+      connectedAt,
       verifiedAccessKeyId: keyId,
+      ...retired?.ledger,
     },
   };
 }

@@ -315,6 +315,8 @@ export function emitRunMetrics(metrics: Metrics, report: RunReport): void {
   metrics.addMetric('AccountsChanged', MetricUnit.Count, s.changed);
   // An alarm on it catches hand-offs nobody acts on before Security Hub IAM.22 does (45 days).
   metrics.addMetric('HandoffsOverdue', MetricUnit.Count, s.byConnector.HANDOFF_OVERDUE ?? 0);
+  // Connected connectors gone quiet (commons/connector-liveness.ts): alarm on it as well.
+  metrics.addMetric('ConnectorsStale', MetricUnit.Count, s.byConnector.STALE ?? 0);
   metrics.addMetric('RunDurationMs', MetricUnit.Milliseconds, report.durationMs);
   for (const [errorName, count] of Object.entries(s.failuresByError)) {
     const single = metrics.singleMetric();

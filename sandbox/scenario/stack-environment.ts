@@ -9,6 +9,9 @@ const OPTIONAL_VARIABLES: Readonly<Record<string, string>> = {
   excludedAccounts: 'CASBRIDGE_EXCLUDED_ACCOUNTS',
   trailMode: 'CASBRIDGE_TRAIL_MODE',
   orgTrail: 'CASBRIDGE_ORG_TRAIL',
+  connectorStaleDays: 'CASBRIDGE_CONNECTOR_STALE_DAYS',
+  keepSecrets: 'CASBRIDGE_KEEP_SECRETS',
+  secretRecoveryDays: 'CASBRIDGE_SECRET_RECOVERY_DAYS',
 };
 
 /**

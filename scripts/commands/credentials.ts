@@ -13,6 +13,7 @@ import {
 } from '../../commons/connector-resources';
 import type { LedgerItem } from '../../commons/ledger';
 import { createRuntime, type Runtime } from '../../commons/runtime';
+import { newKeyInstructions } from '../../commons/secret-retention';
 import { handoffMessage } from '../../functions/register/ensure-registration';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
@@ -65,6 +66,7 @@ export async function revealCredentials(
     describeConnectorSecret(secretsManagerClient(runtime), secretName),
   );
   const currentId = secretTag(secret, KEY_TAG);
+  if ((!secret?.ARN || !currentId) && item.secretDeletedAt) throw new CliError(noSecretKept(item));
   if (!secret?.ARN || !currentId) throw new CliError(context.notFound);
   const pendingId = secretTag(secret, PENDING_KEY_TAG);
   // During a staged rotation the operator must paste the new key: the old one is retired once Defender uses it.
@@ -106,6 +108,19 @@ export async function revealCredentials(
     `Recorded in the ledger: revealed by ${escapeControl(caller)} at ${revealedAt}.`,
     '',
   ].join('\n');
+}
+
+/**
+ * Why there is nothing to reveal for a connected account, and the one way to a key that can be
+ * pasted again (commons/secret-retention.ts).
+ */
+function noSecretKept(item: LedgerItem): string {
+  const day = item.secretDeletedAt?.slice(0, 10) ?? '?';
+  const state =
+    item.connector === 'STALE'
+      ? 'the connector holds the key but has stopped using it (STALE).'
+      : 'the connector already holds the key, and nothing needs pasting while it uses it.';
+  return `Account ${item.accountId}: casbridge keeps no secret for access key ${item.accessKeyId ?? '?'}. The Defender connector was seen using the key, so casbridge deleted its secret on ${day} (CASBRIDGE_KEEP_SECRETS is off): ${state} ${newKeyInstructions(item.accountId)}`;
 }
 
 /** The ledger record of an account casbridge has worked on, or one sentence saying it has not. */

@@ -16,6 +16,7 @@ const ALL_OPTIONAL_PARAMETERS = {
   controlTowerHomeRegion: 'eu-west-1',
   trailMode: 'organization',
   // orgTrail is left out: it is trailMode's predecessor, and set beside it, must agree with it.
+  keepSecrets: 'true',
 };
 
 module.exports = { ALL_OPTIONAL_PARAMETERS };

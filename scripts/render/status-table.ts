@@ -21,6 +21,7 @@ const CONNECTOR_ORDER: readonly ConnectorStatus[] = [
   'CONNECTED',
   'AWAITING_CONNECTION',
   'HANDOFF_OVERDUE',
+  'STALE',
   'NOT_REGISTERED',
   'OFFBOARDED',
 ];
@@ -49,6 +50,12 @@ export interface AccountStatus {
   /** When Security Hub IAM.22 fails the waiting key if it stays unused. */
   failsIam22At: string | null;
   connectedAt: string | null;
+  /** The connector's last use of the key in service (by a service other than STS), as last seen. */
+  keyLastUsedAt: string | null;
+  /** When casbridge deleted the connector secret once the connector held the key; null while kept. */
+  secretDeletedAt: string | null;
+  /** When the operator was last told the connector stopped using its key. */
+  staleNoticeAt: string | null;
   confirmedAt: string | null;
   confirmedBy: string | null;
   revealedAt: string | null;
@@ -85,6 +92,9 @@ export function accountStatus(
       wait && item.handoffReminderAccessKeyId === wait.accessKeyId ? (item.handoffReminderAt ?? null) : null,
     failsIam22At: wait?.failsIam22At ?? null,
     connectedAt: item.connectedAt ?? null,
+    keyLastUsedAt: item.keyLastUsedAt ?? null,
+    secretDeletedAt: item.secretDeletedAt ?? null,
+    staleNoticeAt: item.staleNoticeAt ?? null,
     confirmedAt: item.confirmedAt ?? null,
     confirmedBy: item.confirmedBy ?? null,
     revealedAt: item.revealedAt ?? null,
@@ -143,6 +153,18 @@ export function renderStatusTable(
       out.push(
         `  ${a.accountId} ${style.red('HANDOFF_OVERDUE')} key ${a.handoffAccessKeyId ?? '?'}${waited}${reminded}${fails}`,
       );
+    }
+  }
+  const stale = accounts.filter((a) => a.connector === 'STALE');
+  if (stale.length > 0) {
+    out.push('', 'Connectors that stopped using their key (STALE):');
+    for (const a of stale) {
+      const used = a.keyLastUsedAt ? ` last used ${a.keyLastUsedAt.slice(0, 10)};` : ' no use seen;';
+      const told = a.staleNoticeAt ? ` operator told ${a.staleNoticeAt.slice(0, 10)};` : '';
+      const next = a.secretDeletedAt
+        ? ` no secret kept: \`casbridge rotate ${a.accountId}\` for a new key to paste`
+        : ` re-paste from \`casbridge credentials ${a.accountId}\``;
+      out.push(`  ${a.accountId} ${style.red('STALE')} key ${a.accessKeyId ?? '?'};${used}${told}${next}`);
     }
   }
   const one = options.oneAccount ? accounts[0] : undefined;

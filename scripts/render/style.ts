@@ -82,6 +82,6 @@ export function paintOutcome(outcome: string, style: Style, label = outcome): st
 export function paintConnector(status: string, style: Style): string {
   if (status === 'CONNECTED') return style.green(status);
   if (status === 'AWAITING_CONNECTION') return style.yellow(status);
-  if (status === 'HANDOFF_OVERDUE') return style.red(status);
+  if (status === 'HANDOFF_OVERDUE' || status === 'STALE') return style.red(status);
   return style.dim(status);
 }

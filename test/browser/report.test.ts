@@ -173,7 +173,8 @@ function buildFixture(run: RunContext = RUN): RunReport {
     worked('ci-runners', 'Infrastructure', {}),
     worked('mobile-backend', 'Workloads/Prod', { changed: true, steps: UPDATED }),
     worked('observability', 'Infrastructure', {}),
-    worked('partner-gateway', 'Workloads/Prod', {}),
+    // Connected, then quiet for over a week: the operator told, IAM.22 on its way.
+    worked('partner-gateway', 'Workloads/Prod', { connector: 'STALE' }),
     // Handed off two weeks ago and still unused: reminded, Security Hub IAM.22 on its way.
     worked('kiosk-fleet', 'Workloads/Dev', { connector: 'HANDOFF_OVERDUE' }),
   ];
@@ -238,6 +239,7 @@ describe('the HTML run report in headless Chromium', () => {
       'CONNECTED',
       'AWAITING_CONNECTION',
       'HANDOFF_OVERDUE',
+      'STALE',
       'NOT_REGISTERED',
       'OFFBOARDED',
     ] as ConnectorStatus[]) {
@@ -374,6 +376,7 @@ describe('the HTML run report in headless Chromium', () => {
           'summary-connected': s.byConnector.CONNECTED,
           'summary-awaiting': s.byConnector.AWAITING_CONNECTION,
           'summary-overdue': s.byConnector.HANDOFF_OVERDUE,
+          'summary-stale': s.byConnector.STALE,
         };
         expect(
           Object.fromEntries(Object.keys(cards).map((testId) => [testId, Number(shown[testId])])),
@@ -417,7 +420,14 @@ describe('the HTML run report in headless Chromium', () => {
         const connectors = await bars('chart-connectors', 'connector');
         expect(connectors.map((b) => [b.key, b.count, b.shown])).toEqual(
           (
-            ['CONNECTED', 'AWAITING_CONNECTION', 'HANDOFF_OVERDUE', 'NOT_REGISTERED', 'OFFBOARDED'] as const
+            [
+              'CONNECTED',
+              'AWAITING_CONNECTION',
+              'HANDOFF_OVERDUE',
+              'STALE',
+              'NOT_REGISTERED',
+              'OFFBOARDED',
+            ] as const
           ).map((c) => [c, REPORT.summary.byConnector[c], REPORT.summary.byConnector[c]]),
         );
         // Bar lengths are proportional: the largest count has the longest bar.
@@ -609,7 +619,7 @@ describe('the HTML run report in headless Chromium', () => {
         const tops = await page
           .locator('.cards .card')
           .evaluateAll((cards) => cards.map((c) => Math.round(c.getBoundingClientRect().top as number)));
-        expect(tops).toHaveLength(8);
+        expect(tops).toHaveLength(9);
         expect(new Set(tops).size).toBe(1);
         const width = await page.locator('html').evaluate((html) => html.scrollWidth as number);
         expect(width).toBeLessThanOrEqual(DESK.width);

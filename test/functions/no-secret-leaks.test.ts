@@ -20,8 +20,8 @@ import { useSandbox } from '../support/sandbox';
 
 /**
  * DESIGN §6: secrets never appear in task input/output, logs, reports, notifications or error
- * messages. One full pass (onboard, connector use, reconcile, rotation, overdue reminders,
- * offboard) is recorded
+ * messages. One full pass (onboard, connector use, reconcile and the secret's deletion, a stale
+ * notice, rotation, overdue reminders, offboard) is recorded
  * everywhere a secret could escape to, then searched for every secret the sandbox ever issued.
  */
 describe('a full pass of the pipeline', () => {
@@ -76,6 +76,10 @@ describe('a full pass of the pipeline', () => {
     await new CloudTrailClient(sandbox().clientConfig(stored)).send(new DescribeTrailsCommand({}));
     for (const id of ids)
       results.push(await onboard.run(accountInput(sandbox(), id, 'run-2', { mode: 'reconcile' })));
+    // Its secret is deleted now; a week and a day without a poll, and the operator is told (a stale notice).
+    const used = sandbox().world.accounts.get(ids[0]!)!.iam.accessKeys.get(stored.accessKeyId)!;
+    used.lastUsed = { ...used.lastUsed!, date: new Date(used.lastUsed!.date.getTime() - 8 * 86_400_000) };
+    results.push(await onboard.run(accountInput(sandbox(), ids[0]!, 'run-2b', { mode: 'reconcile' })));
     // Age every key past keyMaxAgeDays (moving the clock would expire the task role's session).
     for (const account of sandbox().world.accounts.values()) {
       for (const key of account.iam.accessKeys.values())
@@ -100,6 +104,8 @@ describe('a full pass of the pipeline', () => {
 
     expect(results.filter((r) => r.steps.register?.action === 'created').length).toBeGreaterThan(5);
     expect(results.some((r) => r.steps.accessKey?.reason === 'rotation-started')).toBe(true);
+    expect(results.some((r) => r.steps.verify?.details?.secret === 'deleted')).toBe(true);
+    expect(results.some((r) => r.steps.register?.reason === 'stale-notice-sent')).toBe(true);
     expect(results.filter((r) => r.steps.register?.reason === 'reminder-sent').length).toBeGreaterThan(5);
     expect(webhookBodies.length).toBeGreaterThan(5);
 

@@ -1,4 +1,6 @@
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
 import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ledger } from '../../commons/clients/dynamodb';
 import { desiredStateHash } from '../../commons/desired-state';
 import { getRuntime } from '../../commons/runtime';
@@ -179,6 +181,69 @@ describe('the per-account pipeline over the default organization', () => {
       'cloudtrail:GetTrailStatus',
       'iam:SimulatePrincipalPolicy', // every run: nothing high-risk allowed
       'iam:GetAccessKeyLastUsed', // has the connector used the key yet?
+      'dynamodb:UpdateItem (write)',
+    ]);
+  });
+
+  it('connects an account in 17 calls, deleting its secret once, and reconciles it connected in 16', async () => {
+    // Account 38 is healthy, onboarded and reconciled by the first tests.
+    const id = defaultAccountId(38);
+    const calls = (since: number) =>
+      sandbox()
+        .world.callLog.list({ sinceSeq: since })
+        .map(
+          (c) =>
+            `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`,
+        );
+    const key = JSON.parse(
+      (
+        await new SecretsManagerClient(sandbox().clientConfig()).send(
+          new GetSecretValueCommand({ SecretId: `casbridge/connector/${id}` }),
+        )
+      ).SecretString!,
+    ) as { accessKeyId: string; secretAccessKey: string };
+    await new CloudTrailClient(sandbox().clientConfig(key)).send(new DescribeTrailsCommand({}));
+    const reads = [
+      'iam:GetUser',
+      'iam:ListAttachedUserPolicies',
+      'iam:ListUserPolicies',
+      'iam:ListGroupsForUser',
+      'iam:GetLoginProfile (NoSuchEntity)',
+      'iam:GetPolicy',
+      'iam:ListAttachedGroupPolicies',
+      'iam:ListGroupPolicies',
+      'iam:GetGroup',
+      'iam:ListAccessKeys',
+    ];
+
+    let mark = sandbox().world.callLog.mark();
+    const connecting = await pipeline.run(accountInput(sandbox(), id, 'run-connect', { mode: 'reconcile' }));
+    expect(connecting).toMatchObject({ outcome: 'SUCCEEDED', connector: 'CONNECTED' });
+    // The awaiting account's 16, and once: the secret's deletion (Issue 12 §5).
+    expect(calls(mark)).toEqual([
+      'dynamodb:UpdateItem (write)',
+      ...reads,
+      'cloudtrail:DescribeTrails',
+      'cloudtrail:GetTrailStatus',
+      'iam:SimulatePrincipalPolicy',
+      'iam:GetAccessKeyLastUsed', // verify: the connector used the key after the hand-off
+      'secretsmanager:DeleteSecret (write)', // the portal holds the key now: its secret goes
+      'dynamodb:UpdateItem (write)',
+    ]);
+
+    mark = sandbox().world.callLog.mark();
+    const connected = await pipeline.run(accountInput(sandbox(), id, 'run-connected', { mode: 'reconcile' }));
+    expect(connected).toMatchObject({ outcome: 'SUCCEEDED', changed: false, connector: 'CONNECTED' });
+    // Fifteen before issue 12 §4; the one call added checks the connector still uses its key,
+    // in the access key step so register can tell the operator in the same run. No secret is
+    // read or described: the ledger names the key in service.
+    expect(calls(mark)).toEqual([
+      'dynamodb:UpdateItem (write)',
+      ...reads,
+      'iam:GetAccessKeyLastUsed', // accessKey: does the connector still use the key?
+      'cloudtrail:DescribeTrails',
+      'cloudtrail:GetTrailStatus',
+      'iam:SimulatePrincipalPolicy', // verify decides CONNECTED from the access key step's look
       'dynamodb:UpdateItem (write)',
     ]);
   });

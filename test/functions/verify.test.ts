@@ -71,9 +71,13 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
     );
   await ensureUser(iam, config, accountId, { dryRun: false });
   await ensurePolicy(iam, config, accountId, { dryRun: false });
-  const accessKey = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, {
-    dryRun: false,
-  });
+  // On the ledger's view, as the pipeline runs it: once the connector holds the key and its secret
+  // is deleted, the ledger is what names the key in service.
+  const accessKeyStep = () =>
+    withLedger(ledger, accountId, (view) =>
+      ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, { dryRun: false, ledger: view }),
+    );
+  const accessKey = await accessKeyStep();
   if (options.register !== false) await register(accessKey);
   const waits: number[] = [];
   const sleep = async (ms: number) => {
@@ -81,11 +85,22 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
     sandbox.world.clock.advance(ms);
   };
   const deps = { iam, secrets, config, settings, sleep, now };
-  const key = async () =>
-    JSON.parse(
-      (await secrets.send(new GetSecretValueCommand({ SecretId: connectorSecretName(config, accountId) })))
-        .SecretString ?? '{}',
-    ) as { accessKeyId: string; secretAccessKey: string };
+  /**
+   * The key as the operator pasted it from the secret; once the connector uses it casbridge
+   * deletes the secret, and the connector still holds the key last read.
+   */
+  let pasted: { accessKeyId: string; secretAccessKey: string } | undefined;
+  const key = async () => {
+    try {
+      pasted = JSON.parse(
+        (await secrets.send(new GetSecretValueCommand({ SecretId: connectorSecretName(config, accountId) })))
+          .SecretString ?? '{}',
+      ) as { accessKeyId: string; secretAccessKey: string };
+    } catch (error) {
+      if (!pasted || (error as Error).name !== 'InvalidRequestException') throw error;
+    }
+    return pasted;
+  };
   const lastUsed = async () =>
     (await iam.send(new GetAccessKeyLastUsedCommand({ AccessKeyId: (await key()).accessKeyId })))
       .AccessKeyLastUsed;
@@ -108,10 +123,7 @@ async function prepare(sandbox: Sandbox, index: number, options: { register?: bo
   /** The next run's access key and register steps, as the pipeline runs them before verify. */
   const rerunKeyAndHandoff = async () => {
     // As the pipeline runs them: each step as its own function's role.
-    const rotated = await ensureAccessKey({ iam, secrets: keySecrets, config, now }, accountId, {
-      dryRun: false,
-    });
-    await register(rotated);
+    await register(await accessKeyStep());
   };
   return {
     accountId,
@@ -186,14 +198,15 @@ describe('the verify step', () => {
       action: 'unchanged',
       details: { connector: 'CONNECTED' },
     });
-    // A healthy account: no further use of the key, and one call into the account: the proof
-    // that the connector user can do nothing high-risk.
+    // A healthy account: no further use of the key, and two calls into the account: the proof
+    // that the connector user can do nothing high-risk, and whether the connector still uses the
+    // key (in the pipeline the access key step looks, and verify asks nothing more).
     expect(await stsCalls()).toHaveLength(calls);
     expect(
       sandbox()
         .world.callLog.list({ sinceSeq: mark, account: accountId })
         .map((c) => c.operation),
-    ).toEqual(['SimulatePrincipalPolicy']);
+    ).toEqual(['SimulatePrincipalPolicy', 'GetAccessKeyLastUsed']);
   });
 
   it("never signs with a key the connector already uses, so the connector's evidence stays intact", async () => {
@@ -428,9 +441,12 @@ describe('a hand-off the connector does not act on', () => {
       details: { connector: 'CONNECTED', evidence: 'key-used' },
     });
     expect((await ledgerItem(accountId))?.connector).toBe('CONNECTED');
-    // Connected: no reminder, whatever time passes.
+    // Connected: no reminder of the hand-off, whatever time passes; a connector quiet for longer
+    // than connectorStaleDays is another notice (test/state-machine/connector-liveness.test.ts).
     await dayLater(1, 15);
-    expect(messagesFor(accountId)).toHaveLength(3);
+    const types = messagesFor(accountId).map((m) => JSON.parse(m.message).type);
+    expect(types.filter((t) => t === 'connector.handoff')).toHaveLength(3);
+    expect(types.slice(3)).toEqual(['connector.stale']);
   });
 
   it("treats a rotation's pending key alike: reminded with the rotation's portal steps", async () => {

@@ -163,6 +163,7 @@ describe('the WriteReport task', () => {
           CONNECTED: 1,
           AWAITING_CONNECTION: 3,
           HANDOFF_OVERDUE: 0,
+          STALE: 0,
           NOT_REGISTERED: 1,
           OFFBOARDED: 0,
         },
@@ -271,6 +272,7 @@ describe('the WriteReport task', () => {
         'AccountsSkipped',
         'AccountsChanged',
         'HandoffsOverdue',
+        'ConnectorsStale',
         'RunDurationMs',
       ]),
     );

@@ -128,6 +128,18 @@ describe('packaging with parameters', () => {
       expect(cfn.resolve(machine.Properties.StateMachineName)).toBe(stateMachineName(STAGE));
     });
 
+    it('keeps connector secrets: the functions are told so and verify may not delete one', () => {
+      // Guards: a grant no code path uses once secrets are kept (least privilege), or keepSecrets
+      // not reaching the functions (secrets deleted although the operator asked to keep them).
+      for (const [, fn] of resources('AWS::Lambda::Function')) {
+        const env = cfn.resolve<{ Variables: Record<string, string> }>(fn.Properties.Environment).Variables;
+        expect(env.CASBRIDGE_KEEP_SECRETS).toBe('true');
+      }
+      const verify = statements(template.Resources.VerifyRole as Resource);
+      expect(verify.map((s) => s.Sid)).not.toContain('DeleteConnectorSecrets');
+      expect(verify.flatMap((s) => asList(s.Action))).not.toContain('secretsmanager:DeleteSecret');
+    });
+
     it('uses the existing log bucket, the fallback role, the webhook secret and the exclusions', () => {
       // Guards: a second log bucket (and its policy) created beside the customer's, and an
       // optional parameter that never reaches the functions or their roles.

@@ -499,6 +499,8 @@ describe('the packaged stack', () => {
         ['sts:AssumeRole', memberRole],
         ['dynamodb:UpdateItem', ledger],
         ['secretsmanager:GetSecretValue', secrets],
+        // Once the connector uses its key, its secret goes (none with keepSecrets).
+        ['secretsmanager:DeleteSecret', secrets],
         ['kms:Decrypt', key],
       ],
       offboard: [

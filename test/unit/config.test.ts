@@ -140,6 +140,35 @@ describe('configuration', () => {
     expect(loadConfig(MINIMAL).leaseSeconds).toBe(900);
   });
 
+  it('checks a connected key for 7 days of use and deletes its secret with a 7-day window, unless told otherwise', () => {
+    expect(loadConfig(MINIMAL)).toMatchObject({
+      connectorStaleDays: 7,
+      keepSecrets: false,
+      secretRecoveryDays: 7,
+    });
+    expect(
+      loadConfig({
+        ...MINIMAL,
+        CASBRIDGE_CONNECTOR_STALE_DAYS: '14',
+        CASBRIDGE_KEEP_SECRETS: 'true',
+        CASBRIDGE_SECRET_RECOVERY_DAYS: '30',
+      }),
+    ).toMatchObject({ connectorStaleDays: 14, keepSecrets: true, secretRecoveryDays: 30 });
+    // IAM records a key's last use hours late; IAM.22 fails an unused key at 45 days.
+    for (const days of ['1', '45']) {
+      expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_CONNECTOR_STALE_DAYS: days })).toThrow(
+        /CASBRIDGE_CONNECTOR_STALE_DAYS/,
+      );
+    }
+    expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_CONNECTOR_STALE_DAYS: '45' })).toThrow(/IAM\.22/);
+    // Secrets Manager's own bounds for RecoveryWindowInDays.
+    for (const days of ['6', '31'])
+      expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_SECRET_RECOVERY_DAYS: days })).toThrow(
+        /CASBRIDGE_SECRET_RECOVERY_DAYS/,
+      );
+    expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_KEEP_SECRETS: 'yes' })).toThrow(/CASBRIDGE_KEEP_SECRETS/);
+  });
+
   it('refuses a webhook without a signing secret', () => {
     expect(() => loadConfig({ ...MINIMAL, CASBRIDGE_WEBHOOK_URL: 'https://hooks.example.com/x' })).toThrow(
       /CASBRIDGE_WEBHOOK_SECRET_ARN/,

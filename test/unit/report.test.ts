@@ -51,6 +51,7 @@ describe('buildReport', () => {
         CONNECTED: 0,
         AWAITING_CONNECTION: 0,
         HANDOFF_OVERDUE: 0,
+        STALE: 0,
         NOT_REGISTERED: 0,
         OFFBOARDED: 0,
       },
@@ -91,6 +92,7 @@ describe('buildReport', () => {
         CONNECTED: 1,
         AWAITING_CONNECTION: 1,
         HANDOFF_OVERDUE: 0,
+        STALE: 0,
         NOT_REGISTERED: 2,
         OFFBOARDED: 1,
       },
@@ -154,6 +156,29 @@ describe('an overdue hand-off in the report', () => {
     expect(html).toMatch(
       /<g class="bar bar-handoff-overdue" data-connector="HANDOFF_OVERDUE" data-count="1">/,
     );
+  });
+});
+
+describe('a connector that stopped using its key in the report', () => {
+  const stale = account('111111111103', {
+    connector: 'STALE',
+    steps: {
+      register: { action: 'updated', reason: 'stale-notice-sent' },
+      verify: { action: 'updated', reason: 'connector-stale' },
+    },
+  });
+  const report = buildReport(RUN, [account('111111111101'), stale], [], FINISHED);
+
+  it('counts STALE apart from CONNECTED in the summary, the CSV and the HTML', () => {
+    expect(report.summary.byConnector).toMatchObject({ CONNECTED: 1, STALE: 1 });
+    const [header, , row] = parseCsv(renderCsv(report));
+    expect(row![header!.indexOf('connector')]).toBe('STALE');
+    const html = renderHtml(report);
+    expect(html).toMatch(
+      /<tr data-account-id="111111111103"[^>]*data-connector="STALE"[\s\S]*?<span class="pill connector-stale">Stale<\/span>/,
+    );
+    expect(html).toContain('data-testid="summary-stale">1<');
+    expect(html).toMatch(/<g class="bar bar-stale" data-connector="STALE" data-count="1">/);
   });
 });
 

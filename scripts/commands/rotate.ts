@@ -1,0 +1,53 @@
+import { Command } from 'commander';
+import { ledger } from '../../commons/clients/dynamodb';
+import { createRuntime } from '../../commons/runtime';
+import { withAwsContext } from '../aws-errors';
+import { cliConfiguration, parseAccountId } from '../cli-input';
+import { CliError } from '../errors';
+import { escapeControl, terminal } from '../render/terminal-text';
+import { callerArn, knownAccount } from './credentials';
+
+/**
+ * `casbridge rotate ACCOUNT_ID`: an operator asks for a new connector key before keyMaxAgeDays,
+ * the one way to a key that can be pasted again once casbridge deleted the secret of the key in
+ * service (commons/secret-retention.ts). The request goes into the ledger; the access key step of
+ * the next run starts the staged rotation (new key and its secret, a connector.rotation hand-off,
+ * the old key deactivated only once the new one is in use).
+ */
+export function rotateCommand(): Command {
+  return new Command('rotate')
+    .description(
+      'asks for a new connector key for an account (the next run starts a staged rotation and hands it off)',
+    )
+    .argument('<account-id>', 'the member account', parseAccountId)
+    .action(async (accountId: string) => {
+      terminal(process.stdout).write(await requestRotation(accountId));
+    });
+}
+
+export async function requestRotation(accountId: string): Promise<string> {
+  const config = cliConfiguration();
+  const runtime = createRuntime(config, { region: config.region });
+  const item = await knownAccount(runtime, accountId);
+  if (item.connector === 'OFFBOARDED')
+    throw new CliError(`Account ${accountId} was offboarded: it has no connector key to rotate.`);
+  if (!item.accessKeyId)
+    throw new CliError(
+      `Account ${accountId} has no connector key yet (connector ${item.connector}): onboard it first with \`casbridge run --mode onboard --accounts ${accountId}\`.`,
+    );
+  if (item.pendingAccessKeyId)
+    throw new CliError(
+      `Account ${accountId} already has a rotation pending: new key ${item.pendingAccessKeyId} waits for the connector. \`casbridge credentials ${accountId}\` shows it.`,
+    );
+  const rotationRequestedBy = await callerArn(runtime, config);
+  const rotationRequestedAt = new Date().toISOString();
+  await withAwsContext(
+    { doing: `write to the ledger table ${config.ledgerTable}`, region: config.region },
+    () => ledger(runtime).update(accountId, { rotationRequestedBy, rotationRequestedAt }),
+  );
+  return [
+    `Recorded a rotation request for the connector key ${item.accessKeyId} of account ${accountId}${item.name ? ` (${escapeControl(item.name)})` : ''}: requested by ${escapeControl(rotationRequestedBy)} at ${rotationRequestedAt}.`,
+    `The next run creates the new key, keeps its secret until the connector uses it and sends a connector.rotation hand-off; the key in service stays active until then. Run \`casbridge run --mode reconcile --accounts ${accountId}\` (or wait for the daily run), then \`casbridge credentials ${accountId}\` shows the new key.`,
+    '',
+  ].join('\n');
+}
