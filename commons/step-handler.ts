@@ -1,7 +1,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { classifyAwsError, InvalidTaskInputError, type StepName } from './errors';
+import {
+  CasBridgeError,
+  classifyAwsError,
+  InvalidTaskInputError,
+  type StepName,
+  TaskFailedError,
+} from './errors';
 import { leaseNeedsRenewal } from './lease';
 import type { LedgerView } from './ledger';
 import { logger } from './logger';
@@ -40,8 +46,17 @@ export function lambdaHandler<I, O>(
         awsRequestId: e.$metadata?.requestId,
       });
       // The safety net: an AWS error a domain module let through raw (a throttled ledger write,
-      // say) still reaches Retry/Catch by casbridge's names, not the SDK's.
-      throw classifyAwsError(error, task);
+      // say) still reaches Retry/Catch by casbridge's names, not the SDK's; and one casbridge does
+      // not classify at all (NoSuchEntityException, a TypeError) reaches the execution's history
+      // as TaskFailed naming it, never under a name no Retry, Catch or remediation knows.
+      const classified = classifyAwsError(error, task);
+      if (classified instanceof CasBridgeError) throw classified;
+      const name = e.name ?? 'Error';
+      throw new TaskFailedError(e.message ? `${name}: ${e.message}` : name, {
+        step: task,
+        original: name,
+        cause: error,
+      });
     }
   }).use(injectLambdaContext(logger, { resetKeys: true }));
 }

@@ -513,7 +513,9 @@ describe('a dry run', () => {
       isMultiRegionTrail: home !== sandbox().stack.region,
       logFileValidationEnabled: false,
       isOrganizationTrail: false,
-      isLogging: true,
+      // Stopped: a logging multi-Region trail would cover the account (trailMode reuse-existing),
+      // and casbridge would then need no trail of its own; a stopped one still fills the quota.
+      isLogging: false,
       eventSelectors: [{ ReadWriteType: 'All', IncludeManagementEvents: true, DataResources: [] }],
       tags: [],
     });

@@ -120,4 +120,23 @@ describe('the task handlers', () => {
     });
     sandbox().world.faults.forAccount(sandbox().stack.accountId).injectedErrors = [];
   });
+
+  it('turn an AWS error casbridge does not classify into TaskFailed naming it, never a raw SDK name', async () => {
+    // A ledger write refused with an error no domain module expects: the execution's history and
+    // the Catch see casbridge's name, and the original leads the message.
+    sandbox().world.faults.inject(sandbox().stack.accountId, {
+      service: 'dynamodb',
+      operation: 'UpdateItem',
+      code: 'ItemCollectionSizeLimitExceededException',
+      remaining: 1,
+    });
+    await expect(recordHandler(input(11), contextOf('recordResult'))).rejects.toMatchObject({
+      name: 'TaskFailed',
+      retryable: false,
+      step: 'record',
+      message: expect.stringMatching(/^ItemCollectionSizeLimitExceededException/),
+      remediation: expect.stringContaining('ItemCollectionSizeLimitExceededException'),
+    });
+    sandbox().world.faults.forAccount(sandbox().stack.accountId).injectedErrors = [];
+  });
 });

@@ -909,13 +909,15 @@ describe('the packaged stack', () => {
     const expected: Record<string, string[]> = {
       resolveTargets: ['client-dynamodb', 'client-organizations', 'client-s3'],
       access: ['client-dynamodb', 'client-sts'],
-      user: ['client-iam', 'client-sts'],
-      policy: ['client-iam', 'client-sts'],
-      accessKey: ['client-iam', 'client-secrets-manager', 'client-sts'],
+      // Every step carries the ledger client to renew the account's lease, loaded only when it
+      // does (commons/step-handler.ts lazyLedger): not at cold start.
+      user: ['client-dynamodb', 'client-iam', 'client-sts'],
+      policy: ['client-dynamodb', 'client-iam', 'client-sts'],
+      accessKey: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sts'],
       organizationTrail: ['client-cloudtrail', 'client-organizations', 'client-sts'],
-      trail: ['client-cloudtrail', 'client-sts'],
-      register: ['client-secrets-manager', 'client-sns'],
-      verify: ['client-iam', 'client-secrets-manager', 'client-sts'],
+      trail: ['client-cloudtrail', 'client-dynamodb', 'client-sts'],
+      register: ['client-dynamodb', 'client-secrets-manager', 'client-sns'],
+      verify: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sts'],
       offboard: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sns', 'client-sts'],
       recordResult: ['client-dynamodb'],
       writeReport: ['client-dynamodb', 'client-s3', 'client-sns'],
