@@ -89,7 +89,7 @@ describe('Step Functions', () => {
   );
 
   it(
-    'records the history as Step Functions does: ResolveTargets, the map run, WriteReport',
+    'records the history as Step Functions does: ResolveTargets, EnsureOrganizationTrail, the map run, WriteReport',
     async () => {
       const { executionArn } = await onboardRun();
 
@@ -104,6 +104,7 @@ describe('Step Functions', () => {
       const entered = events.filter((e) => e.type?.endsWith('StateEntered'));
       expect(entered.map((e) => [e.type, e.stateEnteredEventDetails?.name])).toEqual([
         ['TaskStateEntered', 'ResolveTargets'],
+        ['TaskStateEntered', 'EnsureOrganizationTrail'],
         ['MapStateEntered', 'ProcessAccounts'],
         ['TaskStateEntered', 'WriteReport'],
       ]);

@@ -130,7 +130,8 @@ describe('a dry run after a real run', () => {
     const table = renderReportTable(plan.report);
     expect(table.split('\n')[0]).toBe('Dry run: this report is the plan. Nothing was changed.');
     expect(table).toMatch(
-      new RegExp(`^${NEW} +\\S+ +WOULD SUCCEED += +\\+ +\\+ +\\+ +\\+ +\\+ +- +NOT_REGISTERED$`, 'm'),
+      // verify `=`: the plan predicts what the real run reports for a new account, awaiting connection.
+      new RegExp(`^${NEW} +\\S+ +WOULD SUCCEED += +\\+ +\\+ +\\+ +\\+ +\\+ += +NOT_REGISTERED$`, 'm'),
     );
     expect(table).toMatch(
       new RegExp(`^${ROLE_MISSING} +\\S+ +WOULD FAIL +x +NOT_REGISTERED +would fail: RoleMissing$`, 'm'),
