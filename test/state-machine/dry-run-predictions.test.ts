@@ -42,7 +42,10 @@ describe('a dry run predicts through the state machine', () => {
 
   /** The account's row of the table `casbridge run` prints: one mark per step, by the header's columns. */
   function marks(report: RunReport, accountId: string): string {
-    const [header = '', ...rows] = renderReportTable(report).split('\n');
+    // A plan's table opens with its banner: the header is the line that starts with ACCOUNT.
+    const lines = renderReportTable(report).split('\n');
+    const at = lines.findIndex((l) => l.startsWith('ACCOUNT'));
+    const [header = '', ...rows] = lines.slice(at);
     const row = rows.find((r) => r.startsWith(accountId)) ?? '';
     return ['acc', 'usr', 'pol', 'key', 'trl', 'reg', 'ver']
       .map((label) => row.charAt(header.indexOf(` ${label} `) + 1))
