@@ -1,0 +1,98 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Ledger } from '../../commons/ledger';
+import { accountState } from '../../sandbox/core/world';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { runCasbridge, sandboxExports } from '../support/cli-sandbox';
+import { setLambdaEnvironment } from '../support/lambda-env';
+import { runStateMachine } from '../support/local-run';
+import { useSandbox } from '../support/sandbox';
+
+/**
+ * `casbridge uninstall` as an operator removing casbridge runs it, a separate process against the
+ * sandbox: every account casbridge onboarded is offboarded in one run, only after a confirmation
+ * that names how many, and the command then says how to remove the stacks and what stays.
+ */
+const ONBOARDED = [defaultAccountId(1), defaultAccountId(2)];
+const NEVER_ONBOARDED = defaultAccountId(4);
+const CONNECTOR_USER = 'cloudappsecurity';
+
+describe('casbridge uninstall', () => {
+  const sandbox = useSandbox({ accounts: 4 });
+
+  /** `casbridge sandbox`'s exports, each function run as its own role by the sandbox. */
+  const env = (): Record<string, string> => ({
+    ...sandboxExports(sandbox()),
+    CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox().endpoint,
+  });
+  const casbridge = (args: string[]) => runCasbridge(args, env());
+  const ledger = () =>
+    new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
+      sandbox().stack.ledgerTable,
+    );
+  const connectorUsers = () =>
+    [...ONBOARDED, NEVER_ONBOARDED].filter((id) =>
+      accountState(sandbox().world, id).iam.users.has(CONNECTOR_USER),
+    );
+  const connectors = async () =>
+    Object.fromEntries((await ledger().list()).map((item) => [item.accountId, item.connector]));
+
+  beforeAll(async () => {
+    await setLambdaEnvironment(sandbox());
+    await runStateMachine(sandbox(), { mode: 'onboard', accounts: ONBOARDED });
+  });
+
+  it('refuses, naming how many accounts it would offboard, when not on a terminal and not given --yes, and changes nothing', async () => {
+    const result = await casbridge(['uninstall', '--local']);
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toBe(
+      'casbridge: Refusing to offboard 2 accounts without confirmation: run this on a terminal, or add --yes. Nothing was changed.\n',
+    );
+    expect(connectorUsers()).toEqual(ONBOARDED);
+    expect(await connectors()).toEqual({
+      [ONBOARDED[0] as string]: 'AWAITING_CONNECTION',
+      [ONBOARDED[1] as string]: 'AWAITING_CONNECTION',
+    });
+  });
+
+  it('plans the offboarding of every onboarded account with --dry-run, changing nothing', async () => {
+    const result = await casbridge(['uninstall', '--local', '--dry-run']);
+    expect(result.code).toBe(0);
+    for (const id of ONBOARDED) expect(result.stdout).toContain(id);
+    expect(result.stdout).not.toContain(NEVER_ONBOARDED);
+    expect(result.stdout).toContain(
+      'is what `casbridge uninstall` would do to 2 accounts; nothing was changed.',
+    );
+    expect(connectorUsers()).toEqual(ONBOARDED);
+  });
+
+  it('offboards every account the ledger has onboarded in one run with --yes, then prints how to remove the stacks and what is retained', async () => {
+    const result = await casbridge(['uninstall', '--local', '--yes']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    // The connector users are gone from the onboarded accounts; the other account was never touched.
+    expect(connectorUsers()).toEqual([]);
+    expect(await connectors()).toEqual({
+      [ONBOARDED[0] as string]: 'OFFBOARDED',
+      [ONBOARDED[1] as string]: 'OFFBOARDED',
+    });
+    expect(result.stdout).toContain('The offboard run of 2 accounts finished with none failed');
+    expect(result.stdout).toMatch(/^ {2}npx osls remove --stage \S+ --region us-east-1$/m);
+    expect(result.stdout).toMatch(
+      /^ {2}aws cloudformation delete-stack-set --stack-set-name casbridge-member-role$/m,
+    );
+    expect(result.stdout).toMatch(
+      /^Retained on purpose: the ledger table, the reports and log buckets .* the secrets KMS key/m,
+    );
+  });
+
+  it('says there is nothing left to offboard once every account is offboarded, and still prints the removal steps', async () => {
+    const result = await casbridge(['uninstall', '--yes']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^No account is left to offboard \(the ledger holds 2, all offboarded\)\.$/m,
+    );
+    expect(result.stdout).toContain('npx osls remove');
+  });
+});
