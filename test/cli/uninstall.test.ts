@@ -78,7 +78,7 @@ describe('casbridge uninstall', () => {
       [ONBOARDED[1] as string]: 'OFFBOARDED',
     });
     expect(result.stdout).toContain('The offboard run of 2 accounts finished with none failed');
-    expect(result.stdout).toMatch(/^ {2}npx osls remove --stage \S+ --region us-east-1$/m);
+    expect(result.stdout).toMatch(/^ {2}npx osls remove --stage dev --region us-east-1$/m);
     expect(result.stdout).toMatch(
       /^ {2}aws cloudformation delete-stack-set --stack-set-name casbridge-member-role$/m,
     );
