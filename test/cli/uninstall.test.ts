@@ -1,9 +1,10 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ledger } from '../../commons/ledger';
 import { accountState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { runCasbridge, sandboxExports } from '../support/cli-sandbox';
+import { BIN, ROOT, runCasbridge, sandboxExports } from '../support/cli-sandbox';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';
@@ -16,6 +17,8 @@ import { useSandbox } from '../support/sandbox';
 const ONBOARDED = [defaultAccountId(1), defaultAccountId(2)];
 const NEVER_ONBOARDED = defaultAccountId(4);
 const CONNECTOR_USER = 'cloudappsecurity';
+/** util-linux `script`, which runs a command on a pseudo-terminal (macOS's takes other flags). */
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
 describe('casbridge uninstall', () => {
   const sandbox = useSandbox({ accounts: 4 });
@@ -54,6 +57,42 @@ describe('casbridge uninstall', () => {
       [ONBOARDED[0] as string]: 'AWAITING_CONNECTION',
       [ONBOARDED[1] as string]: 'AWAITING_CONNECTION',
     });
+  });
+
+  /**
+   * `casbridge uninstall` on a terminal (util-linux `script` gives it one), with `typed` typed at
+   * its prompt: what the terminal showed, and the exit code.
+   */
+  function atTerminal(typed: string): Promise<{ code: number | null; screen: string }> {
+    const shell = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
+    );
+    const child = spawn('script', ['-qec', `"${process.execPath}" "${BIN}" uninstall --local`, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...shell, NO_COLOR: '1', ...env() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      screen += chunk;
+    });
+    child.stdin.end(`${typed}\n`);
+    return new Promise((resolve) => child.on('exit', (code) => resolve({ code, screen })));
+  }
+
+  it('on a terminal, asks to type how many accounts it offboards, and offboards nothing when another number is typed', async () => {
+    if (!hasScript) {
+      // Not a failure: the terminal needs util-linux `script`. One line says what did not run.
+      console.warn(
+        'test/cli/uninstall: skipped the terminal prompt (no util-linux `script` to give it a terminal)',
+      );
+      return;
+    }
+    const { code, screen } = await atTerminal('3');
+    expect(screen).toContain('Offboard 2 accounts? Type 2 to confirm: ');
+    expect(screen).toContain('casbridge: You typed "3", not 2: nothing was offboarded.');
+    expect(code).toBe(1);
+    expect(connectorUsers()).toEqual(ONBOARDED);
   });
 
   it('plans the offboarding of every onboarded account with --dry-run, changing nothing', async () => {
