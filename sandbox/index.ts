@@ -50,8 +50,16 @@ export interface Sandbox {
   readonly region: string;
   readonly world: World;
   readonly scenario: Scenario;
-  /** The management account's administrator (an IAM user with AdministratorAccess). */
+  /**
+   * The administrator (an IAM user with AdministratorAccess) of the account casbridge runs in: the
+   * management account's by default.
+   */
   readonly admin: SandboxCredentials & { arn: string };
+  /**
+   * The management account's administrator: `admin` itself, unless the scenario places casbridge
+   * in a delegated administrator account (`organization.casbridgeAccountId`).
+   */
+  readonly managementAdmin: SandboxCredentials & { arn: string };
   /** What a deployed casbridge stack would have created in the management account. */
   readonly stack: StackResources;
   /** The stack's parameters, functions and roles as deployed now (see deployStack). */
@@ -106,6 +114,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     world,
     scenario,
     admin: seeded.admin,
+    managementAdmin: seeded.managementAdmin,
     stack: seeded.stack,
     get deployment() {
       return deployedStack(world);

@@ -8,6 +8,7 @@ import { rotateCommand } from './commands/rotate';
 import { runCommand } from './commands/run';
 import { sandboxCommand } from './commands/sandbox';
 import { statusCommand } from './commands/status';
+import { uninstallCommand } from './commands/uninstall';
 import { unlockCommand } from './commands/unlock';
 import { isCliError } from './errors';
 import { escapeControl, terminal } from './render/terminal-text';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     confirmCommand(),
     unlockCommand(),
     rotateCommand(),
+    uninstallCommand(),
   ]) {
     program.addCommand(command.copyInheritedSettings(program));
   }

@@ -2,7 +2,8 @@
 # Lints what a user deploys with the field's CloudFormation linters (README, "Linting the stack"):
 #   - the stack as `npm run package` builds it, twice: the defaults in us-east-1, and every optional
 #     parameter set (scripts/package/optional-parameters.cjs) in eu-west-1;
-#   - templates/*.yml (the member role's StackSet template);
+#   - templates/*.yml (the member role's StackSet template, and the delegated administrator's
+#     delegation, forwarding and bus policy templates);
 # with cfn-lint plus the cfn-lint-serverless rules (for both Regions) and checkov's CloudFormation
 # checks. Exits 0 only when neither reports anything: every finding is fixed in the template or
 # suppressed there, with its reason beside it.

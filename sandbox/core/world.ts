@@ -98,6 +98,16 @@ export interface Organization {
    * principal, with when it was enabled. CloudTrail needs it for an organization trail.
    */
   trustedServices: Map<string, Date>;
+  /**
+   * The resource-based delegation policy (PutResourcePolicy; templates/organizations-delegation.yml):
+   * what a member account may read of the organization besides DescribeOrganization.
+   */
+  delegationPolicy?: PolicyDocument;
+  /**
+   * The account casbridge's stack is deployed in: the management account, or the delegated
+   * administrator member account a scenario places it in.
+   */
+  casbridgeAccountId: string;
 }
 
 export interface Handshake {

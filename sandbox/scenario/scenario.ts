@@ -95,6 +95,14 @@ export const scenarioSchema = z
          * it), none otherwise.
          */
         trustedServices: z.array(z.string().regex(/^[a-z0-9.-]+\.amazonaws\.com$/)).optional(),
+        /**
+         * casbridge as a delegated administrator: its stack (and the sandbox's administrator, its
+         * operator) in this member account instead of the management account. The member role
+         * trusts it; the management account deploys templates/organizations-delegation.yml for
+         * it unless `organizationsDelegation` is false.
+         */
+        casbridgeAccountId: accountId.optional(),
+        organizationsDelegation: z.boolean().optional(),
       })
       .strict()
       .default({

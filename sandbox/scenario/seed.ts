@@ -11,19 +11,30 @@ import { AWS_MANAGED_POLICIES } from '../core/managed-policies';
 import { Rng } from '../core/rng';
 import type { IamRole, OrgAccount, PolicyDocument, PolicyVersion, World } from '../core/world';
 import { accountState, regionalState } from '../core/world';
-import { readTemplate, templateGroups, templateManagedPolicies, templateRoles } from './cloudformation';
+import {
+  readTemplate,
+  resolveIntrinsics,
+  templateGroups,
+  templateManagedPolicies,
+  templateRoles,
+  templateScope,
+} from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
 import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
 import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
 
 export interface SeededWorld {
   world: World;
+  /** The administrator of the account casbridge runs in. */
   admin: { accessKeyId: string; secretAccessKey: string; arn: string };
+  /** The management account's administrator: `admin` unless casbridge is a delegated administrator. */
+  managementAdmin: { accessKeyId: string; secretAccessKey: string; arn: string };
   stack: StackResources;
 }
 
 /** How the grant-usage check names the member role's template. */
 const MEMBER_ROLE_TEMPLATE = 'templates/member-role.yml';
+const DELEGATION_TEMPLATE = 'templates/organizations-delegation.yml';
 /** AWS's AdministratorAccess, in the world's partition. */
 const adminPolicy = (world: World) => `arn:${world.settings.partition}:iam::aws:policy/AdministratorAccess`;
 
@@ -60,6 +71,7 @@ export function seedWorld(
       scps: new Map(),
       tags: new Map(),
       handshakes: new Map(),
+      casbridgeAccountId: scenario.organization.casbridgeAccountId ?? mgmtId,
       trustedServices: new Map(
         (
           scenario.organization.trustedServices ??
@@ -102,12 +114,18 @@ export function seedWorld(
     joinedTimestamp: new Date(startedMs - 3 * 365 * 86_400_000),
     parentId: rootId,
   });
-  const admin = seedManagementAccount(world, scenario);
+  const home = world.organization.casbridgeAccountId;
+  if (home !== mgmtId && !scenario.accounts.some((a) => a.id === home))
+    throw new Error(`the scenario's casbridgeAccountId ${home} is none of its accounts`);
+  const admin = seedAdministrator(world, home);
+  const managementAdmin = home === mgmtId ? admin : seedAdministrator(world, mgmtId);
+  if (home !== mgmtId && scenario.organization.organizationsDelegation !== false)
+    world.organization.delegationPolicy = delegationPolicy(world, home, options.templateRoot);
 
   const template = readTemplate(resolvePath(scenario.memberRole.template, options.templateRoot));
-  const stack = stackResources(mgmtId, scenario.region);
+  const stack = stackResources(home, scenario.region);
   const roleParameters = {
-    CentralAccountId: mgmtId,
+    CentralAccountId: home,
     ExternalId: stack.externalId,
     ...scenario.memberRole.parameters,
   };
@@ -145,7 +163,7 @@ export function seedWorld(
     options.stackParameters ?? {},
     options.templateRoot ? `${options.templateRoot}/serverless.yml` : undefined,
   );
-  return { world, admin, stack };
+  return { world, admin, managementAdmin, stack };
 }
 
 function resolvePath(path: string, root: string | undefined): string {
@@ -175,11 +193,36 @@ function addDenyScp(world: World, name: string, actions: string[], targets: stri
   });
 }
 
-function seedManagementAccount(world: World, scenario: Scenario): SeededWorld['admin'] {
-  const mgmtId = scenario.organization.managementAccountId;
-  const iam = accountState(world, mgmtId).iam;
+/**
+ * The management account's delegation policy as templates/organizations-delegation.yml deploys
+ * it for casbridge's account.
+ */
+function delegationPolicy(
+  world: World,
+  casbridgeAccountId: string,
+  templateRoot: string | undefined,
+): PolicyDocument {
+  const template = readTemplate(resolvePath(DELEGATION_TEMPLATE, templateRoot));
+  const scope = templateScope(
+    template,
+    { CasbridgeAccountId: casbridgeAccountId },
+    {
+      accountId: world.organization.managementAccountId,
+      region: world.settings.defaultRegion,
+      partition: world.settings.partition,
+    },
+  );
+  const resources = template.Resources as Record<string, { Type: string; Properties: { Content: unknown } }>;
+  const policy = Object.values(resources).find((r) => r.Type === 'AWS::Organizations::ResourcePolicy');
+  if (!policy) throw new Error(`${DELEGATION_TEMPLATE} has no AWS::Organizations::ResourcePolicy`);
+  return resolveIntrinsics(policy.Properties.Content, scope) as PolicyDocument;
+}
+
+/** The sandbox's administrator: a user with AdministratorAccess in the account casbridge runs in. */
+function seedAdministrator(world: World, accountId: string): SeededWorld['admin'] {
+  const iam = accountState(world, accountId).iam;
   const userName = 'Admin';
-  const arn = `arn:${world.settings.partition}:iam::${mgmtId}:user/${userName}`;
+  const arn = `arn:${world.settings.partition}:iam::${accountId}:user/${userName}`;
   iam.users.set(userName.toLowerCase(), {
     userName,
     userId: world.rng.iamId('AIDA'),
@@ -190,7 +233,7 @@ function seedManagementAccount(world: World, scenario: Scenario): SeededWorld['a
     attachedPolicyArns: [adminPolicy(world)],
     inlinePolicies: new Map(),
   });
-  const { record, secretAccessKey } = issueUserKey(world, mgmtId, userName, { propagated: true });
+  const { record, secretAccessKey } = issueUserKey(world, accountId, userName, { propagated: true });
   return { accessKeyId: record.accessKeyId, secretAccessKey, arn };
 }
 

@@ -573,8 +573,9 @@ function itemLockKey(tableName: unknown, key: Item): string {
 
 // ---------------------------------------------------------------- helpers
 
+/** The ledger lives in the account casbridge's stack is deployed in (the management account by default). */
 function inManagementAccount(ctx: RequestContext): boolean {
-  return ctx.accountId === ctx.world.organization.managementAccountId;
+  return ctx.accountId === ctx.world.organization.casbridgeAccountId;
 }
 
 function assertManagementAccount(ctx: RequestContext): void {

@@ -29,7 +29,7 @@ export async function functionRoleSession(world: World, functionName: string): P
       `the sandbox's stack has no function ${functionName} (its functions: ${deployment.functions.map((f) => f.functionName).join(', ')})`,
     );
   }
-  const accountId = world.organization.managementAccountId;
+  const accountId = world.organization.casbridgeAccountId;
   const role = world.accounts.get(accountId)?.iam.roles.get(fn.roleName.toLowerCase());
   if (!role) throw new FunctionRoleError(`the role ${fn.roleArn} of ${functionName} does not exist`);
   const trusted = await resourcePolicyAllows({

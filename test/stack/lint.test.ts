@@ -27,7 +27,9 @@ describe('the CloudFormation linters', () => {
     const output = `${run.stdout}${run.stderr}`;
     expect(run.status === 0 ? '' : output).toBe('');
     // Both linters ran, on the three templates.
-    expect(output).toMatch(/stack-defaults-us-east-1\.json stack-optional-eu-west-1\.json member-role\.yml/);
+    expect(output).toMatch(
+      /stack-defaults-us-east-1\.json stack-optional-eu-west-1\.json event-bus-policy\.yml event-forwarding\.yml member-role\.yml organizations-delegation\.yml/,
+    );
     expect(output).toMatch(/Failed checks: 0,/);
     expect(output).toContain('lint-cfn: no findings');
   }, 900_000);

@@ -24,8 +24,20 @@ export async function admit(
   resource: string,
   who: 'management' | 'any-member' = 'management',
 ): Promise<void> {
-  await ctx.authorize(`organizations:${operation}`, resource);
   const org = ctx.world.organization;
+  // A member account's call that only the management account may make is admitted through the
+  // organization's delegation policy, a resource policy of the management account: the caller's
+  // own policies and that policy must both allow it (AWS's cross-account evaluation).
+  const delegated =
+    who === 'management' && ctx.accountId !== org.managementAccountId && org.accounts.has(ctx.accountId);
+  if (delegated && org.delegationPolicy) {
+    await ctx.authorize(`organizations:${operation}`, resource, {
+      resourcePolicy: org.delegationPolicy,
+      resourceAccountId: org.managementAccountId,
+    });
+    return;
+  }
+  await ctx.authorize(`organizations:${operation}`, resource);
   if (!org.accounts.has(ctx.accountId)) {
     throw new AwsError(
       'AWSOrganizationsNotInUseException',

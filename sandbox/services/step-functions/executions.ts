@@ -75,7 +75,7 @@ const states = new WeakMap<World, StepFunctionsState>();
 export function stepFunctionsState(world: World): StepFunctionsState {
   let state = states.get(world);
   if (!state) {
-    const stack = stackResources(world.organization.managementAccountId, world.settings.defaultRegion);
+    const stack = stackResources(world.organization.casbridgeAccountId, world.settings.defaultRegion);
     state = { stack, executions: new Map(), mapRuns: new Map() };
     states.set(world, state);
   }

@@ -1,0 +1,137 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Ledger } from '../../commons/ledger';
+import { accountState } from '../../sandbox/core/world';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { BIN, ROOT, runCasbridge, sandboxExports } from '../support/cli-sandbox';
+import { setLambdaEnvironment } from '../support/lambda-env';
+import { runStateMachine } from '../support/local-run';
+import { useSandbox } from '../support/sandbox';
+
+/**
+ * `casbridge uninstall` as an operator removing casbridge runs it, a separate process against the
+ * sandbox: every account casbridge onboarded is offboarded in one run, only after a confirmation
+ * that names how many, and the command then says how to remove the stacks and what stays.
+ */
+const ONBOARDED = [defaultAccountId(1), defaultAccountId(2)];
+const NEVER_ONBOARDED = defaultAccountId(4);
+const CONNECTOR_USER = 'cloudappsecurity';
+/** util-linux `script`, which runs a command on a pseudo-terminal (macOS's takes other flags). */
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+
+describe('casbridge uninstall', () => {
+  const sandbox = useSandbox({ accounts: 4 });
+
+  /** `casbridge sandbox`'s exports, each function run as its own role by the sandbox. */
+  const env = (): Record<string, string> => ({
+    ...sandboxExports(sandbox()),
+    CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox().endpoint,
+  });
+  const casbridge = (args: string[]) => runCasbridge(args, env());
+  const ledger = () =>
+    new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
+      sandbox().stack.ledgerTable,
+    );
+  const connectorUsers = () =>
+    [...ONBOARDED, NEVER_ONBOARDED].filter((id) =>
+      accountState(sandbox().world, id).iam.users.has(CONNECTOR_USER),
+    );
+  const connectors = async () =>
+    Object.fromEntries((await ledger().list()).map((item) => [item.accountId, item.connector]));
+
+  beforeAll(async () => {
+    await setLambdaEnvironment(sandbox());
+    await runStateMachine(sandbox(), { mode: 'onboard', accounts: ONBOARDED });
+  });
+
+  it('refuses, naming how many accounts it would offboard, when not on a terminal and not given --yes, and changes nothing', async () => {
+    const result = await casbridge(['uninstall', '--local']);
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toBe(
+      'casbridge: Refusing to offboard 2 accounts without confirmation: run this on a terminal, or add --yes. Nothing was changed.\n',
+    );
+    expect(connectorUsers()).toEqual(ONBOARDED);
+    expect(await connectors()).toEqual({
+      [ONBOARDED[0] as string]: 'AWAITING_CONNECTION',
+      [ONBOARDED[1] as string]: 'AWAITING_CONNECTION',
+    });
+  });
+
+  /**
+   * `casbridge uninstall` on a terminal (util-linux `script` gives it one), with `typed` typed at
+   * its prompt: what the terminal showed, and the exit code.
+   */
+  function atTerminal(typed: string): Promise<{ code: number | null; screen: string }> {
+    const shell = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_)/.test(name)),
+    );
+    const child = spawn('script', ['-qec', `"${process.execPath}" "${BIN}" uninstall --local`, '/dev/null'], {
+      cwd: ROOT,
+      env: { ...shell, NO_COLOR: '1', ...env() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      screen += chunk;
+    });
+    child.stdin.end(`${typed}\n`);
+    return new Promise((resolve) => child.on('exit', (code) => resolve({ code, screen })));
+  }
+
+  it('on a terminal, asks to type how many accounts it offboards, and offboards nothing when another number is typed', async () => {
+    if (!hasScript) {
+      // Not a failure: the terminal needs util-linux `script`. One line says what did not run.
+      console.warn(
+        'test/cli/uninstall: skipped the terminal prompt (no util-linux `script` to give it a terminal)',
+      );
+      return;
+    }
+    const { code, screen } = await atTerminal('3');
+    expect(screen).toContain('Offboard 2 accounts? Type 2 to confirm: ');
+    expect(screen).toContain('casbridge: You typed "3", not 2: nothing was offboarded.');
+    expect(code).toBe(1);
+    expect(connectorUsers()).toEqual(ONBOARDED);
+  });
+
+  it('plans the offboarding of every onboarded account with --dry-run, changing nothing', async () => {
+    const result = await casbridge(['uninstall', '--local', '--dry-run']);
+    expect(result.code).toBe(0);
+    for (const id of ONBOARDED) expect(result.stdout).toContain(id);
+    expect(result.stdout).not.toContain(NEVER_ONBOARDED);
+    expect(result.stdout).toContain(
+      'is what `casbridge uninstall` would do to 2 accounts; nothing was changed.',
+    );
+    expect(connectorUsers()).toEqual(ONBOARDED);
+  });
+
+  it('offboards every account the ledger has onboarded in one run with --yes, then prints how to remove the stacks and what is retained', async () => {
+    const result = await casbridge(['uninstall', '--local', '--yes']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    // The connector users are gone from the onboarded accounts; the other account was never touched.
+    expect(connectorUsers()).toEqual([]);
+    expect(await connectors()).toEqual({
+      [ONBOARDED[0] as string]: 'OFFBOARDED',
+      [ONBOARDED[1] as string]: 'OFFBOARDED',
+    });
+    expect(result.stdout).toContain('The offboard run of 2 accounts finished with none failed');
+    expect(result.stdout).toMatch(/^ {2}npx osls remove --stage dev --region us-east-1$/m);
+    expect(result.stdout).toMatch(
+      /^ {2}aws cloudformation delete-stack-set --stack-set-name casbridge-member-role$/m,
+    );
+    expect(result.stdout).toMatch(
+      /^Retained on purpose: the ledger table, the reports and log buckets .* the secrets KMS key/m,
+    );
+  });
+
+  it('says there is nothing left to offboard once every account is offboarded, and still prints the removal steps', async () => {
+    const result = await casbridge(['uninstall', '--yes']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      /^No account is left to offboard \(the ledger holds 2, all offboarded\)\.$/m,
+    );
+    expect(result.stdout).toContain('npx osls remove');
+  });
+});
