@@ -1,6 +1,7 @@
 import { buildReport, summarize } from '../../commons/report/build-report';
+import { esc } from '../../commons/report/html-page';
 import { csvField, renderCsv } from '../../commons/report/render-csv';
-import { esc, formatDuration, renderHtml } from '../../commons/report/render-html';
+import { formatDuration, renderHtml } from '../../commons/report/render-html';
 import { type StepStatus, stepColumns } from '../../commons/report/steps';
 import { reportWording } from '../../commons/report/wording';
 import type { ReportAccount, RunContext } from '../../commons/run';
