@@ -107,9 +107,7 @@ export const HANDOFF_HOW =
 export function handoffList(testId: string, handoffs: readonly Handoff[]): string {
   const item = (h: Handoff) => {
     const age =
-      h.days === undefined
-        ? 'hand-off time unknown'
-        : `handed off ${h.days} ${h.days === 1 ? 'day' : 'days'} ago`;
+      h.days === undefined ? 'waiting, since unknown' : `waiting ${h.days} ${h.days === 1 ? 'day' : 'days'}`;
     const who = `${esc(h.name ?? '')}${h.ou ? ` <span class="muted">${esc(h.ou)}</span>` : ''}`;
     return `<li data-account-id="${esc(h.accountId)}" data-connector="${esc(h.connector)}"><code class="command">casbridge credentials ${esc(h.accountId)}</code> <span class="who">${who}</span> ${h.connector === 'AWAITING_CONNECTION' ? '' : `${connectorPill(h.connector)} `}<span class="age" data-days="${h.days ?? ''}">${age}</span></li>`;
   };

@@ -13,11 +13,15 @@ import {
   kebab,
 } from './html-page';
 
+/** What the dashboard reads of a ledger item: names, statuses and times, never a key id or secret ARN. */
+export type DashboardAccount = Pick<LedgerItem, 'accountId' | 'connector'> &
+  Partial<Pick<LedgerItem, 'name' | 'ou' | 'handoffAt' | 'keyLastUsedAt' | 'lastOutcome' | 'lastError'>>;
+
 export interface DashboardInput {
   /** When the page was made (WriteReport: the run's finish; `casbridge status --html`: now). */
   generatedAt: string;
   /** The ledger, one item per account casbridge has worked on. */
-  accounts: readonly LedgerItem[];
+  accounts: readonly DashboardAccount[];
   history: RunHistory;
 }
 
@@ -83,7 +87,7 @@ ${failuresAcrossRuns(input.history.runs, input.accounts)}
   return htmlPage({ title: 'casbridge organization dashboard', style: STYLE, body });
 }
 
-function countBy(accounts: readonly LedgerItem[]): Record<ConnectorStatus, number> {
+function countBy(accounts: readonly DashboardAccount[]): Record<ConnectorStatus, number> {
   const counts = Object.fromEntries(CONNECTOR_STATUSES.map((c) => [c, 0])) as Record<ConnectorStatus, number>;
   for (const a of accounts) counts[a.connector] = (counts[a.connector] ?? 0) + 1;
   return counts;
@@ -147,7 +151,7 @@ function round(n: number): number {
 }
 
 /** Connected connectors whose key has gone unused: the longest quiet first. */
-function staleSection(accounts: readonly LedgerItem[], now: string): string {
+function staleSection(accounts: readonly DashboardAccount[], now: string): string {
   const stale = accounts
     .filter((a) => a.connector === 'STALE')
     .map((a) => ({ account: a, days: daysBetween(a.keyLastUsedAt, now) }))
@@ -170,7 +174,7 @@ ${body}
 }
 
 /** Each error's failures summed over the kept runs, with how many runs it hit and how many accounts fail with it now. */
-function failuresAcrossRuns(runs: readonly RunHistoryEntry[], accounts: readonly LedgerItem[]): string {
+function failuresAcrossRuns(runs: readonly RunHistoryEntry[], accounts: readonly DashboardAccount[]): string {
   const byError = new Map<string, { total: number; runs: number; lastRunId: string }>();
   // Oldest first, so the last run to see an error is the one kept.
   for (const run of [...runs].reverse()) {
