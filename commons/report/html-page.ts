@@ -84,36 +84,89 @@ export function daysBetween(from: string | undefined | null, to: string): number
   return Number.isFinite(ms) ? Math.max(0, Math.floor(ms / 86_400_000)) : undefined;
 }
 
-export interface Handoff {
+export interface AccountLine {
   accountId: string;
   name?: string;
   ou?: string;
   connector: ConnectorStatus;
-  /** Days since the hand-off; undefined when the ledger does not say. */
+  /** Days since the hand-off (or the key's last use); undefined when the ledger does not say. */
   days: number | undefined;
 }
 
-/** The oldest hand-off first, then by account id. */
-export function byHandoffAge(a: Handoff, b: Handoff): number {
+/** The oldest first, then by account id. */
+function byAge(a: AccountLine, b: AccountLine): number {
   return (
     (b.days ?? -1) - (a.days ?? -1) || (a.accountId < b.accountId ? -1 : a.accountId > b.accountId ? 1 : 0)
   );
 }
 
+const plural = (days: number) => `${days} ${days === 1 ? 'day' : 'days'}`;
+
+/** A list of accounts to act on, the oldest first: each line the command to run, who, and how long. */
+function accountLines(
+  testId: string,
+  lines: readonly AccountLine[],
+  line: { command: string; age: (days: number | undefined) => string; pill: (c: ConnectorStatus) => boolean },
+): string {
+  const item = (h: AccountLine) => {
+    const who = `${esc(h.name ?? '')}${h.ou ? ` <span class="muted">${esc(h.ou)}</span>` : ''}`;
+    return `<li data-account-id="${esc(h.accountId)}" data-connector="${esc(h.connector)}"><code class="command">casbridge ${line.command} ${esc(h.accountId)}</code> <span class="who">${who}</span> ${line.pill(h.connector) ? `${connectorPill(h.connector)} ` : ''}<span class="age" data-days="${h.days ?? ''}">${esc(line.age(h.days))}</span></li>`;
+  };
+  return `<ul class="handoffs" data-testid="${testId}">
+${[...lines].sort(byAge).map(item).join('\n')}
+</ul>`;
+}
+
 export const HANDOFF_HOW =
   'Reveal each connector’s key with its command, paste it in Defender for Cloud Apps (the command prints the portal steps), then confirm it with casbridge confirm, or let the next run see the key in use.';
 
-/** One line per connector waiting for its operator: the command that reveals its key, and its age. */
-export function handoffList(testId: string, handoffs: readonly Handoff[]): string {
-  const item = (h: Handoff) => {
-    const age =
-      h.days === undefined ? 'waiting, since unknown' : `waiting ${h.days} ${h.days === 1 ? 'day' : 'days'}`;
-    const who = `${esc(h.name ?? '')}${h.ou ? ` <span class="muted">${esc(h.ou)}</span>` : ''}`;
-    return `<li data-account-id="${esc(h.accountId)}" data-connector="${esc(h.connector)}"><code class="command">casbridge credentials ${esc(h.accountId)}</code> <span class="who">${who}</span> ${h.connector === 'AWAITING_CONNECTION' ? '' : `${connectorPill(h.connector)} `}<span class="age" data-days="${h.days ?? ''}">${age}</span></li>`;
-  };
-  return `<ul class="handoffs" data-testid="${testId}">
-${[...handoffs].sort(byHandoffAge).map(item).join('\n')}
-</ul>`;
+/** Connectors waiting for their operator: `casbridge credentials` reveals each key. */
+export function handoffList(testId: string, handoffs: readonly AccountLine[]): string {
+  return accountLines(testId, handoffs, {
+    command: 'credentials',
+    age: (days) => (days === undefined ? 'waiting, since unknown' : `waiting ${plural(days)}`),
+    // Only an overdue one says so: every other line awaits connection, as the heading says.
+    pill: (c) => c !== 'AWAITING_CONNECTION',
+  });
+}
+
+/** Connected connectors gone quiet: `casbridge status` shows the account's key and lease. */
+export function staleList(testId: string, stale: readonly AccountLine[]): string {
+  return accountLines(testId, stale, {
+    command: 'status',
+    age: (days) => (days === undefined ? 'key never seen in use' : `key last used ${plural(days)} ago`),
+    pill: () => true,
+  });
+}
+
+/** A titled section: `id` names its heading for the section's aria-labelledby. */
+export function section(id: string, title: string, body: string): string {
+  return `<section aria-labelledby="${id}-heading">
+<h2 id="${id}-heading">${esc(title)}</h2>
+${body}
+</section>`;
+}
+
+/**
+ * A table in its frame: `head` is the header row's cells (HTML), `rows` the body's rows. On a
+ * phone a `cards` table shows each row as a card; else it stays a table, scrolling in its frame.
+ */
+export function table(
+  testId: string,
+  head: string,
+  rows: readonly string[],
+  cards: boolean,
+  className = '',
+): string {
+  const classes = [cards ? 'cards-on-phone' : '', className].filter(Boolean).join(' ');
+  return `<div class="table-wrap${cards ? ' cards-on-phone-wrap' : ''}">
+<table${classes ? ` class="${classes}"` : ''} data-testid="${testId}">
+<thead><tr>${head}</tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>
+</div>`;
 }
 
 export interface Bar {

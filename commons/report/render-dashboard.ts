@@ -4,13 +4,15 @@ import type { RunHistory, RunHistoryEntry } from './history';
 import {
   barChart,
   CONNECTOR_LABELS,
-  connectorPill,
   daysBetween,
   esc,
   HANDOFF_HOW,
   handoffList,
   htmlPage,
   kebab,
+  section,
+  staleList,
+  table,
 } from './html-page';
 
 /** What the dashboard reads of a ledger item: names, statuses and times, never a key id or secret ARN. */
@@ -108,11 +110,17 @@ function bucketOf(days: number | undefined): string {
   return AGE_BUCKETS.find((b) => days <= b.max)?.key ?? 'unknown';
 }
 
+const HISTORY_SECTION = 'history';
+const HISTORY_TITLE = 'Connector status over the last runs';
+
 /** A row per run, newest first: a stacked bar of its connector statuses and the counts beside it. */
 function connectorHistory(runs: readonly RunHistoryEntry[]): string {
   if (runs.length === 0) {
-    return `<section aria-labelledby="history-heading"><h2 id="history-heading">Connector status over the last runs</h2>
-<p class="empty" data-testid="no-history">No run has written its summary yet: the next run starts the history.</p></section>`;
+    return section(
+      HISTORY_SECTION,
+      HISTORY_TITLE,
+      '<p class="empty" data-testid="no-history">No run has written its summary yet: the next run starts the history.</p>',
+    );
   }
   const rows = runs.map((run) => {
     const total = CONNECTOR_STATUSES.reduce((sum, c) => sum + (run.byConnector[c] ?? 0), 0);
@@ -127,23 +135,14 @@ function connectorHistory(runs: readonly RunHistoryEntry[]): string {
       ', ',
     );
     return `<tr data-run-id="${esc(run.runId)}">
-<td data-label="Run"><code>${esc(run.runId)}</code><br><span class="muted">${esc(run.mode)}, ${esc(run.finishedAt)}</span></td>
+<td data-label="Run" class="run-cell"><code>${esc(run.runId)}</code><br><span class="muted">${esc(run.mode)}, ${esc(run.finishedAt)}</span></td>
 <td data-label="Connectors" class="stack-cell"><svg class="stack" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label="${esc(label)}">${segments.join('')}</svg></td>
 ${CONNECTOR_STATUSES.map((c) => `<td class="num" data-label="${esc(CONNECTOR_LABELS[c])}" data-connector="${c}">${run.byConnector[c] ?? 0}</td>`).join('\n')}
 <td class="num" data-label="Failed" data-outcome="FAILED">${run.byOutcome.FAILED ?? 0}</td>
 </tr>`;
   });
-  return `<section aria-labelledby="history-heading">
-<h2 id="history-heading">Connector status over the last runs</h2>
-<div class="table-wrap cards-on-phone-wrap">
-<table class="cards-on-phone" data-testid="connector-history">
-<thead><tr><th scope="col">Run</th><th scope="col">Connectors</th>${CONNECTOR_STATUSES.map((c) => `<th scope="col" class="num">${esc(CONNECTOR_LABELS[c])}</th>`).join('')}<th scope="col" class="num">Failed</th></tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody>
-</table>
-</div>
-</section>`;
+  const head = `<th scope="col">Run</th><th scope="col">Connectors</th>${CONNECTOR_STATUSES.map((c) => `<th scope="col" class="num">${esc(CONNECTOR_LABELS[c])}</th>`).join('')}<th scope="col" class="num">Failed</th>`;
+  return section(HISTORY_SECTION, HISTORY_TITLE, table('connector-history', head, rows, true));
 }
 
 function round(n: number): number {
@@ -154,23 +153,14 @@ function round(n: number): number {
 function staleSection(accounts: readonly DashboardAccount[], now: string): string {
   const stale = accounts
     .filter((a) => a.connector === 'STALE')
-    .map((a) => ({ account: a, days: daysBetween(a.keyLastUsedAt, now) }))
-    .sort((a, b) => (b.days ?? -1) - (a.days ?? -1) || (a.account.accountId < b.account.accountId ? -1 : 1));
-  const body =
+    .map((a) => ({ ...a, days: daysBetween(a.keyLastUsedAt, now) }));
+  return section(
+    'stale',
+    'Stale connectors',
     stale.length === 0
       ? '<p class="empty" data-testid="no-stale">No connected connector has gone quiet.</p>'
-      : `<ul class="handoffs" data-testid="stale-list">
-${stale
-  .map(
-    ({ account, days }) =>
-      `<li data-account-id="${esc(account.accountId)}"><code class="command">casbridge status ${esc(account.accountId)}</code> <span class="who">${esc(account.name ?? '')}${account.ou ? ` <span class="muted">${esc(account.ou)}</span>` : ''}</span> ${connectorPill(account.connector)} <span class="age" data-days="${days ?? ''}">${days === undefined ? 'key never seen in use' : `key last used ${days} ${days === 1 ? 'day' : 'days'} ago`}</span></li>`,
-  )
-  .join('\n')}
-</ul>`;
-  return `<section aria-labelledby="stale-heading">
-<h2 id="stale-heading">Stale connectors</h2>
-${body}
-</section>`;
+      : staleList('stale-list', stale),
+  );
 }
 
 /** Each error's failures summed over the kept runs, with how many runs it hit and how many accounts fail with it now. */
@@ -193,33 +183,28 @@ function failuresAcrossRuns(runs: readonly RunHistoryEntry[], accounts: readonly
   const body =
     rows.length === 0
       ? '<p class="empty" data-testid="no-failures">No failure in the kept runs.</p>'
-      : `<div class="table-wrap cards-on-phone-wrap">
-<table class="cards-on-phone" data-testid="failures-across-runs">
-<thead><tr><th scope="col">Error</th><th scope="col" class="num">Failures</th><th scope="col" class="num">Runs</th><th scope="col" class="num">Failing now</th><th scope="col">Last run</th></tr></thead>
-<tbody>
-${rows
-  .map(
-    ([name, e]) => `<tr data-error-name="${esc(name)}">
+      : table(
+          'failures-across-runs',
+          '<th scope="col">Error</th><th scope="col" class="num">Failures</th><th scope="col" class="num">Runs</th><th scope="col" class="num">Failing now</th><th scope="col">Last run</th>',
+          rows.map(
+            ([name, e]) => `<tr data-error-name="${esc(name)}">
 <td data-label="Error"><code class="error-name">${esc(name)}</code></td>
 <td class="num" data-label="Failures" data-count="failures">${e.total}</td>
 <td class="num" data-label="Runs" data-count="runs">${e.runs}</td>
 <td class="num" data-label="Failing now" data-count="now">${failingNow.get(name) ?? 0}</td>
 <td data-label="Last run">${e.lastRunId ? `<code>${esc(e.lastRunId)}</code>` : ''}</td>
 </tr>`,
-  )
-  .join('\n')}
-</tbody>
-</table>
-</div>`;
-  return `<section aria-labelledby="failures-heading">
-<h2 id="failures-heading">Failures by error across runs</h2>
-${body}
-</section>`;
+          ),
+          true,
+        );
+  return section('failures', 'Failures by error across runs', body);
 }
 
 const STYLE = `
 .card-connected .value{color:var(--ok)}.card-awaiting-connection .value{color:var(--warn)}.card-handoff-overdue .value,.card-stale .value{color:var(--fail)}
-.stack-cell{min-width:10rem;width:30%}
+.run-cell{min-width:15rem}.stack-cell{min-width:10rem;width:30%}
+.bar-month rect,.bar-before-iam22 rect{fill:var(--warn)}.bar-past-iam22 rect{fill:var(--fail)}.bar-unknown rect{fill:var(--skip)}
+@media (max-width:720px){.run-cell{min-width:0}}
 svg.stack{width:100%;height:14px;border-radius:3px;background:#eef1f5}
 .error-name{color:var(--fail);font-weight:600}
 `;

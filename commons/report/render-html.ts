@@ -10,6 +10,8 @@ import {
   HANDOFF_HOW,
   handoffList,
   htmlPage,
+  section,
+  table,
 } from './html-page';
 import { type StepCell, stepCell, stepColumns } from './steps';
 import { capitalize, PLAN_BANNER, type ReportWording, reportWording } from './wording';
@@ -202,11 +204,11 @@ function handoffSection(report: RunReport): string {
     .filter((a) => HANDOFF_STATUSES.includes(a.connector))
     .map((a) => ({ ...a, days: daysBetween(a.handoffAt, report.finishedAt) }));
   if (waiting.length === 0) return '';
-  return `<section aria-labelledby="handoff-heading">
-<h2 id="handoff-heading">Awaiting connection: ${waiting.length} to hand over</h2>
-<p class="muted">${esc(HANDOFF_HOW)}</p>
-${handoffList('handoff-list', waiting)}
-</section>`;
+  return section(
+    'handoff',
+    `Awaiting connection: ${waiting.length} to hand over`,
+    `<p class="muted">${esc(HANDOFF_HOW)}</p>\n${handoffList('handoff-list', waiting)}`,
+  );
 }
 
 /** One line per OU: how many accounts, failed, changed, waiting for a hand-off, stale. */
@@ -227,17 +229,8 @@ function ouRollup(report: RunReport, words: ReportWording, ous: readonly string[
 ${columns.map(([key, label, test]) => `<td class="num" data-label="${esc(label)}" data-count="${key}">${inOu.filter(test).length}</td>`).join('\n')}
 </tr>`;
   });
-  return `<section aria-labelledby="ou-heading">
-<h2 id="ou-heading">By OU</h2>
-<div class="table-wrap">
-<table class="rollup" data-testid="ou-rollup">
-<thead><tr><th scope="col">OU</th>${columns.map(([, label]) => `<th scope="col" class="num">${esc(label)}</th>`).join('')}</tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody>
-</table>
-</div>
-</section>`;
+  const head = `<th scope="col">OU</th>${columns.map(([, label]) => `<th scope="col" class="num">${esc(label)}</th>`).join('')}`;
+  return section('ou', 'By OU', table('ou-rollup', head, rows, false, 'rollup'));
 }
 
 function accountRow(account: ReportAccount, steps: readonly string[], words: ReportWording): string {

@@ -84,5 +84,5 @@ async function writeDashboard(
     file,
     renderDashboard({ generatedAt: new Date(now).toISOString(), accounts: items, history }),
   );
-  return `Wrote the organization dashboard (${items.length} accounts, ${history.runs.length} runs) to ${escapeControl(file)}\n`;
+  return `Wrote the organization dashboard (${items.length} accounts, ${history.runs.length} ${history.runs.length === 1 ? 'run' : 'runs'}) to ${escapeControl(file)}\n`;
 }

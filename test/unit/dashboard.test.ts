@@ -128,7 +128,7 @@ describe('renderDashboard', () => {
 
   it('lists the stale connectors with how long their key went unused', () => {
     expect(html).toMatch(
-      /data-testid="stale-list">\n<li data-account-id="111111111104">.*key last used 9 days ago/,
+      /data-testid="stale-list">\n<li data-account-id="111111111104" data-connector="STALE">.*key last used 9 days ago/,
     );
   });
 
