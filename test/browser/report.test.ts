@@ -38,7 +38,7 @@ const LAUNCH_ARGS = [
 const PHONE = { width: 390, height: 844 };
 const DESK = { width: 1400, height: 900 };
 const HOSTILE = '<img src=x onerror=alert(1)>';
-// Under the ignored out/: CI keeps the folder as an artefact, to look at a layout a check failed on.
+// Under the git-ignored out/, for CI to keep as an artefact: the layout a check failed on, to look at.
 const SCREENSHOTS = path.join(__dirname, '..', '..', 'out', 'screenshots');
 
 // ---------------------------------------------------------------- the report under test
