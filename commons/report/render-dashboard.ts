@@ -134,9 +134,13 @@ function connectorHistory(runs: readonly RunHistoryEntry[]): string {
     const label = CONNECTOR_STATUSES.map((c) => `${CONNECTOR_LABELS[c]} ${run.byConnector[c] ?? 0}`).join(
       ', ',
     );
+    // On a phone the bar's own line names its non-zero counts, in place of a column each.
+    const legend = CONNECTOR_STATUSES.filter((c) => (run.byConnector[c] ?? 0) > 0)
+      .map((c) => `${run.byConnector[c]} ${CONNECTOR_LABELS[c].toLowerCase()}`)
+      .join(' · ');
     return `<tr data-run-id="${esc(run.runId)}">
 <td data-label="Run" class="run-cell"><code>${esc(run.runId)}</code><br><span class="muted">${esc(run.mode)}, ${esc(run.finishedAt)}</span></td>
-<td data-label="Connectors" class="stack-cell"><svg class="stack" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label="${esc(label)}">${segments.join('')}</svg></td>
+<td data-label="Connectors" class="stack-cell"><svg class="stack" viewBox="0 0 100 10" preserveAspectRatio="none" role="img" aria-label="${esc(label)}">${segments.join('')}</svg><span class="stack-legend">${esc(legend)}</span></td>
 ${CONNECTOR_STATUSES.map((c) => `<td class="num" data-label="${esc(CONNECTOR_LABELS[c])}" data-connector="${c}">${run.byConnector[c] ?? 0}</td>`).join('\n')}
 <td class="num" data-label="Failed" data-outcome="FAILED">${run.byOutcome.FAILED ?? 0}</td>
 </tr>`;
@@ -204,7 +208,8 @@ const STYLE = `
 .card-connected .value{color:var(--ok)}.card-awaiting-connection .value{color:var(--warn)}.card-handoff-overdue .value,.card-stale .value{color:var(--fail)}
 .run-cell{min-width:15rem}.stack-cell{min-width:10rem;width:30%}
 .bar-month rect,.bar-before-iam22 rect{fill:var(--warn)}.bar-past-iam22 rect{fill:var(--fail)}.bar-unknown rect{fill:var(--skip)}
-@media (max-width:720px){.run-cell{min-width:0}}
+.stack-legend{display:none}
+@media (max-width:720px){.run-cell{min-width:0}.stack-legend{display:block;color:var(--muted);font-size:.8rem;margin-top:.2rem}[data-testid="connector-history"] td[data-connector]{display:none}}
 svg.stack{width:100%;height:14px;border-radius:3px;background:#eef1f5}
 .error-name{color:var(--fail);font-weight:600}
 `;

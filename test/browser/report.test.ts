@@ -905,6 +905,13 @@ describe('the HTML run report in headless Chromium', () => {
         const width = await page.locator('html').evaluate((html) => html.scrollWidth as number);
         expect(width).toBeLessThanOrEqual(PHONE.width);
         expect(await page.getByTestId('handoff-list').isVisible()).toBe(true);
+        // A run is its bar and one line of counts, not a line per status.
+        const latest = page.locator(`tr[data-run-id="${REPORT.runId}"]`);
+        expect(await latest.locator('.stack-legend').isVisible()).toBe(true);
+        expect(await latest.locator('.stack-legend').textContent()).toBe(
+          '14 connected · 3 awaiting connection · 1 hand-off overdue · 1 stale · 10 not registered · 1 offboarded',
+        );
+        expect(await latest.locator('td[data-connector="CONNECTED"]').isVisible()).toBe(false);
         await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-390.png'), fullPage: true });
       });
     });
