@@ -102,6 +102,8 @@ export interface ReportAccount {
    * duplicate event, or the run that took over the account's lease (LeaseLost).
    */
   handledByRunId?: string;
+  /** When the operator was asked to connect (the ledger's), for an account awaiting connection: its age on the report. */
+  handoffAt?: string;
 }
 
 export interface ReportSummary {

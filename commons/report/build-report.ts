@@ -13,6 +13,8 @@ export const CONNECTOR_STATUSES: readonly ConnectorStatus[] = [
   'NOT_REGISTERED',
   'OFFBOARDED',
 ];
+/** The statuses of a connector whose credentials wait for the operator: the reports' hand-off lists. */
+export const HANDOFF_STATUSES: readonly ConnectorStatus[] = ['AWAITING_CONNECTION', 'HANDOFF_OVERDUE'];
 
 /**
  * The run report (DESIGN §4.2): every worked-on account's result and every skipped account, one

@@ -1,41 +1,38 @@
-import { createHash } from 'node:crypto';
-import type { ConnectorStatus, Outcome } from '../ledger';
+import type { Outcome } from '../ledger';
 import type { ReportAccount, RunReport, Trigger } from '../run';
-import { CONNECTOR_STATUSES, OUTCOMES } from './build-report';
+import { CONNECTOR_STATUSES, HANDOFF_STATUSES, OUTCOMES } from './build-report';
+import {
+  barChart,
+  CONNECTOR_LABELS,
+  connectorPill,
+  daysBetween,
+  esc,
+  HANDOFF_HOW,
+  handoffList,
+  htmlPage,
+  section,
+  table,
+} from './html-page';
 import { type StepCell, stepCell, stepColumns } from './steps';
 import { capitalize, PLAN_BANNER, type ReportWording, reportWording } from './wording';
 
 /**
- * The report as one self-contained HTML file: inline CSS and JS, no network (a Content Security
- * Policy forbids any load, and allows only this file's own style and script by hash), readable on
- * a phone and a wide screen. Every value from the report is escaped: account names are
- * user-controlled. The output depends on the report only (no clock, no locale), so the same
- * report renders to the same bytes, and stable `data-testid` / `data-*` attributes give browser
- * tests something to hold on to.
+ * The report as one self-contained HTML file (html-page.ts: inline CSS and JS under a hash-based
+ * Content Security Policy, no request), read as a to-do list: failed accounts first with their
+ * message and remediation in plain sight, the hand-off list with the command that reveals each
+ * connector's credentials, a rollup per OU, filters by outcome, connector, OU and step, and every
+ * account with nothing to do folded into one line. Every value from the report is escaped:
+ * account names are user-controlled. The output depends on the report only (no clock, no
+ * locale), so the same report renders to the same bytes; `data-testid` / `data-*` attributes are
+ * what browser tests and the filters hold on to.
  */
 export function renderHtml(report: RunReport): string {
   const steps = stepColumns(report);
   const words = reportWording(report);
-  const csp = [
-    "default-src 'none'",
-    `style-src '${sha256(STYLE)}'`,
-    `script-src '${sha256(SCRIPT)}'`,
-    "img-src 'none'",
-    "base-uri 'none'",
-    "form-action 'none'",
-  ].join('; ');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="${esc(csp)}">
-<meta name="referrer" content="no-referrer">
-<title>casbridge ${esc(report.mode)} ${words.noun} ${esc(report.runId)}</title>
-<style>${STYLE}</style>
-</head>
-<body>
-<header>
+  const ordered = [...report.accounts].sort((a, b) => priority(a) - priority(b));
+  const quiet = report.accounts.filter(isQuiet).length;
+  const ous = [...new Set(report.accounts.map((a) => a.ou))].sort();
+  const body = `<header>
 <h1>casbridge ${words.noun} <code data-testid="run-id">${esc(report.runId)}</code></h1>
 ${report.dryRun ? `<p class="banner" data-testid="dry-run-banner">${esc(PLAN_BANNER)}</p>\n` : ''}<dl class="meta">
 ${meta('Mode', 'run-mode', report.mode)}
@@ -48,6 +45,51 @@ ${meta('Duration', 'run-duration', formatDuration(report.durationMs))}
 </header>
 <main>
 ${summaryCards(report, words)}
+${failuresSection(report, words)}
+<section aria-labelledby="accounts-heading">
+<h2 id="accounts-heading">Accounts</h2>
+<div class="controls">
+<label>Search <input type="search" data-testid="filter-text" placeholder="id, name, OU, error…" autocomplete="off"></label>
+${select(
+  'Outcome',
+  'filter-outcome',
+  OUTCOMES.map((o) => [o, outcomeLabel(words, o)]),
+)}
+${select(
+  'Connector',
+  'filter-connector',
+  CONNECTOR_STATUSES.map((c) => [c, CONNECTOR_LABELS[c]]),
+)}
+${select(
+  'OU',
+  'filter-ou',
+  ous.map((ou) => [ou, ou || '(none)']),
+)}
+${select(
+  'Step',
+  'filter-step',
+  steps.map((s) => [s, s]),
+  'changed or failed at this step',
+)}
+<output data-testid="visible-count">${report.accounts.length - quiet} of ${report.accounts.length} accounts</output>
+</div>
+<div class="table-wrap cards-on-phone-wrap">
+<table class="accounts cards-on-phone" data-testid="accounts-table">
+<thead>
+<tr>
+${COLUMNS.map((c) => `<th scope="col">${c.sortable ? `<button type="button" data-sort="${c.key}" data-testid="sort-${c.key}">${c.label}</button>` : c.label}</th>`).join('\n')}
+</tr>
+</thead>
+<tbody>
+${ordered.map((a) => accountRow(a, steps, words)).join('\n')}
+${quiet > 0 ? `<tr class="quiet-summary" data-testid="quiet-summary"><td colspan="${COLUMNS.length}"><button type="button" data-testid="show-quiet" aria-expanded="false" data-quiet-count="${quiet}">${quiet} ${quiet === 1 ? 'account' : 'accounts'} unchanged, nothing to do — show</button></td></tr>` : ''}
+</tbody>
+</table>
+</div>
+<p class="empty" data-testid="no-match"${report.accounts.length === 0 ? '' : ' hidden'}>${report.accounts.length === 0 ? `This ${words.noun} had no accounts.` : 'No account matches the filter.'}</p>
+</section>
+${handoffSection(report)}
+${ouRollup(report, words, ous)}
 <section class="charts" aria-label="Charts">
 ${barChart(
   'Outcomes',
@@ -66,70 +108,39 @@ ${barChart(
   })),
 )}
 </section>
-${failuresSection(report, words)}
-<section aria-labelledby="accounts-heading">
-<h2 id="accounts-heading">Accounts</h2>
-<div class="controls">
-<label>Search <input type="search" data-testid="filter-text" placeholder="id, name, OU, error…" autocomplete="off"></label>
-<label>Outcome <select data-testid="filter-outcome">
-<option value="">All</option>
-${OUTCOMES.map((o) => `<option value="${o}">${esc(outcomeLabel(words, o))}</option>`).join('\n')}
-</select></label>
-<output data-testid="visible-count">${report.accounts.length} of ${report.accounts.length} accounts</output>
-</div>
-<div class="table-wrap">
-<table data-testid="accounts-table">
-<thead>
-<tr>
-${COLUMNS.map((c) => `<th scope="col"${c.key === 'accountId' ? ' aria-sort="ascending"' : ''}>${c.sortable ? `<button type="button" data-sort="${c.key}" data-testid="sort-${c.key}">${c.label}</button>` : c.label}</th>`).join('\n')}
-</tr>
-</thead>
-<tbody>
-${report.accounts.map((a) => accountRow(a, steps, words)).join('\n')}
-</tbody>
-</table>
-</div>
-<p class="empty" data-testid="no-match"${report.accounts.length === 0 ? '' : ' hidden'}>${report.accounts.length === 0 ? `This ${words.noun} had no accounts.` : 'No account matches the filter.'}</p>
-</section>
 </main>
-<footer>casbridge report of ${words.noun} ${esc(report.runId)}. Times are UTC (ISO 8601).</footer>
-<script>${SCRIPT}</script>
-</body>
-</html>
-`;
+<footer>casbridge report of ${words.noun} ${esc(report.runId)}. Times are UTC (ISO 8601). The organization's dashboard is <code>runs/dashboard.html</code> beside the runs.</footer>`;
+  return htmlPage({
+    title: `casbridge ${report.mode} ${words.noun} ${report.runId}`,
+    style: STYLE,
+    script: SCRIPT,
+    body,
+  });
 }
 
-// ---------------------------------------------------------------- escaping
+// ---------------------------------------------------------------- what needs doing
 
-const ENTITIES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '`': '&#96;',
-};
-
-/** Escapes text for an element's content or a double-quoted attribute value alike. */
-export function esc(value: string | number | boolean): string {
-  return String(value).replace(/[&<>"'`]/g, (c) => ENTITIES[c] ?? c);
+/**
+ * Nothing for the operator to do about this account in this report: it did not fail, changed
+ * nothing, and its connector is not stale. One awaiting connection is on the hand-off list below
+ * the table, one line with its command, so its table row folds away too.
+ */
+export function isQuiet(account: ReportAccount): boolean {
+  return account.outcome !== 'FAILED' && !account.changed && account.connector !== 'STALE';
 }
 
-// ---------------------------------------------------------------- pieces
+/** The table's first order: failures, then connectors to look at, then changes, then the rest. */
+function priority(account: ReportAccount): number {
+  if (account.outcome === 'FAILED') return 0;
+  if (account.connector === 'STALE' || account.connector === 'HANDOFF_OVERDUE') return 1;
+  if (account.changed) return 2;
+  return 3;
+}
 
 /** `Succeeded`, or `Would succeed` in a plan. */
 function outcomeLabel(words: ReportWording, outcome: Outcome): string {
   return capitalize(words.outcome(outcome));
 }
-
-const CONNECTOR_LABELS: Record<ConnectorStatus, string> = {
-  CONNECTED: 'Connected',
-  AWAITING_CONNECTION: 'Awaiting connection',
-  HANDOFF_OVERDUE: 'Hand-off overdue',
-  STALE: 'Stale',
-  NOT_REGISTERED: 'Not registered',
-  OFFBOARDED: 'Offboarded',
-};
 
 const COLUMNS = [
   { key: 'accountId', label: 'Account', sortable: true },
@@ -144,6 +155,13 @@ const COLUMNS = [
 
 function meta(label: string, testId: string, value: string): string {
   return `<div><dt>${esc(label)}</dt><dd data-testid="${testId}">${esc(value)}</dd></div>`;
+}
+
+function select(label: string, testId: string, options: readonly [string, string][], title?: string): string {
+  return `<label${title ? ` title="${esc(title)}"` : ''}>${esc(label)} <select data-testid="${testId}">
+<option value="">All</option>
+${options.map(([value, text]) => `<option value="${esc(value)}">${esc(text)}</option>`).join('\n')}
+</select></label>`;
 }
 
 function summaryCards(report: RunReport, words: ReportWording): string {
@@ -169,38 +187,6 @@ ${cards
 </section>`;
 }
 
-interface Bar {
-  key: string;
-  label: string;
-  count: number;
-}
-
-/** A horizontal bar chart as inline SVG; colours come from the stylesheet, by class. */
-function barChart(title: string, testId: string, attribute: string, bars: Bar[]): string {
-  const rowHeight = 28;
-  const labelWidth = 150;
-  const barSpace = 190;
-  const max = Math.max(0, ...bars.map((b) => b.count));
-  const height = bars.length * rowHeight;
-  const rows = bars.map((bar, i) => {
-    const y = i * rowHeight;
-    const width = max === 0 ? 0 : Math.round((bar.count / max) * barSpace * 10) / 10;
-    const kind = bar.key.toLowerCase().replaceAll('_', '-');
-    return `<g class="bar bar-${kind}" data-${attribute}="${esc(bar.key)}" data-count="${bar.count}">
-<title>${esc(bar.label)}: ${bar.count}</title>
-<text x="0" y="${y + 18}">${esc(bar.label)}</text>
-<rect x="${labelWidth}" y="${y + 5}" width="${width}" height="18" rx="3"></rect>
-<text class="count" x="${labelWidth + width + 6}" y="${y + 18}">${bar.count}</text>
-</g>`;
-  });
-  return `<figure data-testid="${testId}">
-<figcaption>${esc(title)}</figcaption>
-<svg viewBox="0 0 ${labelWidth + barSpace + 50} ${height}" width="${labelWidth + barSpace + 50}" height="${height}" role="img" aria-label="${esc(title)}: ${esc(bars.map((b) => `${b.label} ${b.count}`).join(', '))}">
-${rows.join('\n')}
-</svg>
-</figure>`;
-}
-
 function failuresSection(report: RunReport, words: ReportWording): string {
   const entries = Object.entries(report.summary.failuresByError);
   if (entries.length === 0) return '';
@@ -210,6 +196,41 @@ function failuresSection(report: RunReport, words: ReportWording): string {
 ${entries.map(([name, count]) => `<li data-error-name="${esc(name)}"><code>${esc(name)}</code> <span class="count">${count}</span></li>`).join('\n')}
 </ul>
 </section>`;
+}
+
+/** Accounts whose credentials wait for the operator, the oldest hand-off first, each with its command. */
+function handoffSection(report: RunReport): string {
+  const waiting = report.accounts
+    .filter((a) => HANDOFF_STATUSES.includes(a.connector))
+    .map((a) => ({ ...a, days: daysBetween(a.handoffAt, report.finishedAt) }));
+  if (waiting.length === 0) return '';
+  return section(
+    'handoff',
+    `Awaiting connection: ${waiting.length} to hand over`,
+    `<p class="muted">${esc(HANDOFF_HOW)}</p>\n${handoffList('handoff-list', waiting)}`,
+  );
+}
+
+/** One line per OU: how many accounts, failed, changed, waiting for a hand-off, stale. */
+function ouRollup(report: RunReport, words: ReportWording, ous: readonly string[]): string {
+  if (ous.length === 0) return '';
+  const columns: [string, string, (a: ReportAccount) => boolean][] = [
+    ['total', 'Accounts', () => true],
+    ['failed', outcomeLabel(words, 'FAILED'), (a) => a.outcome === 'FAILED'],
+    ['changed', capitalize(words.changed), (a) => a.changed],
+    ['handoff', 'Awaiting connection', (a) => HANDOFF_STATUSES.includes(a.connector)],
+    ['stale', 'Stale', (a) => a.connector === 'STALE'],
+    ['quiet', 'Nothing to do', isQuiet],
+  ];
+  const rows = ous.map((ou) => {
+    const inOu = report.accounts.filter((a) => a.ou === ou);
+    return `<tr data-ou="${esc(ou)}">
+<td data-label="OU"><button type="button" class="link" data-set-ou="${esc(ou)}" title="Show this OU's accounts">${esc(ou || '(none)')}</button></td>
+${columns.map(([key, label, test]) => `<td class="num" data-label="${esc(label)}" data-count="${key}">${inOu.filter(test).length}</td>`).join('\n')}
+</tr>`;
+  });
+  const head = `<th scope="col">OU</th>${columns.map(([, label]) => `<th scope="col" class="num">${esc(label)}</th>`).join('')}`;
+  return section('ou', 'By OU', table('ou-rollup', head, rows, false, 'rollup'));
 }
 
 function accountRow(account: ReportAccount, steps: readonly string[], words: ReportWording): string {
@@ -227,7 +248,10 @@ function accountRow(account: ReportAccount, steps: readonly string[], words: Rep
     .join(' ')
     .toLowerCase();
   const outcome = outcomeLabel(words, account.outcome);
-  const connector = CONNECTOR_LABELS[account.connector] ?? account.connector;
+  const active = steps.filter((step) => {
+    const status = stepCell(account, step)?.status;
+    return status !== undefined && status !== 'unchanged';
+  });
   const cells = [
     cell('accountId', 'Account', account.accountId, `<code>${esc(account.accountId)}</code>`),
     cell('name', 'Name', account.name, esc(account.name)),
@@ -240,22 +264,18 @@ function accountRow(account: ReportAccount, steps: readonly string[], words: Rep
     ),
     cell('changed', 'Changed', String(account.changed), account.changed ? 'yes' : 'no'),
     cell('steps', 'Steps', '', stepBadges(account, steps, words)),
-    cell(
-      'connector',
-      'Connector',
-      account.connector,
-      `<span class="pill connector-${account.connector.toLowerCase().replaceAll('_', '-')}">${esc(connector)}</span>`,
-    ),
+    cell('connector', 'Connector', account.connector, connectorPill(account.connector)),
     cell(
       'error',
       'Error',
       error?.name ?? '',
       error
-        ? `${words.failurePrefix ? `<span class="error-prefix">${esc(words.failurePrefix)}</span>` : ''}<code class="error-name" title="${esc(error.message)}">${esc(error.name)}</code>${error.step ? ` <span class="error-step">in ${esc(error.step)}</span>` : ''}${handledBy(account)}<p class="remediation">${esc(error.remediation)}</p>`
+        ? `${words.failurePrefix ? `<span class="error-prefix">${esc(words.failurePrefix)}</span>` : ''}<code class="error-name">${esc(error.name)}</code>${error.step ? ` <span class="error-step">in ${esc(error.step)}</span>` : ''}${handledBy(account)}<p class="message">${esc(error.message)}</p><p class="remediation">${esc(error.remediation)}</p>`
         : '',
     ),
   ];
-  return `<tr data-account-id="${esc(account.accountId)}" data-outcome="${esc(account.outcome)}" data-connector="${esc(account.connector)}" data-changed="${account.changed}"${error ? ` data-error-name="${esc(error.name)}"` : ''} data-search="${esc(search)}">
+  const quiet = isQuiet(account);
+  return `<tr data-account-id="${esc(account.accountId)}" data-outcome="${esc(account.outcome)}" data-connector="${esc(account.connector)}" data-ou="${esc(account.ou)}" data-steps="${esc(active.join(' '))}" data-changed="${account.changed}"${quiet ? ' data-quiet="true" hidden' : ''}${error ? ` data-error-name="${esc(error.name)}"` : ''} data-search="${esc(search)}">
 ${cells.join('\n')}
 </tr>`;
 }
@@ -267,22 +287,38 @@ function handledBy(account: ReportAccount): string {
 }
 
 function cell(key: string, label: string, sortValue: string, html: string): string {
-  // One wrapper per cell: on a phone the cell is a two-column grid, label and content.
   return `<td data-col="${key}" data-label="${esc(label)}" data-value="${esc(sortValue)}"><div class="cell">${html}</div></td>`;
 }
 
+/**
+ * A badge per step that did something (or failed), with its reason written out; the steps left
+ * unchanged share one badge, so a quiet account is one short line and not seven chips.
+ */
 function stepBadges(account: ReportAccount, steps: readonly string[], words: ReportWording): string {
   if (account.outcome === 'SKIPPED') {
     return `<span class="skip-reason" data-testid="skip-reason">Skipped: ${esc(account.skipReason ?? 'no reason given')}</span>${handledBy(account)}`;
   }
-  const badges = steps
+  const cells = steps
     .map((step) => ({ step, cell: stepCell(account, step) }))
-    .filter((b): b is { step: string; cell: StepCell } => b.cell !== undefined)
+    .filter((b): b is { step: string; cell: StepCell } => b.cell !== undefined);
+  const unchanged = cells.filter((b) => b.cell.status === 'unchanged').map((b) => b.step);
+  const badges = cells
+    .filter((b) => b.cell.status !== 'unchanged')
     .map(({ step, cell }) => {
       const word = words.step(step, cell.status);
-      const tip = cell.reason ? `${step}: ${word} (${cell.reason})` : `${step}: ${word}`;
-      return `<span class="badge badge-${cell.status}" data-step="${esc(step)}" data-action="${cell.status}" title="${esc(tip)}">${esc(step)} <b>${esc(word)}</b></span>`;
+      const reason = cell.status !== 'failed' && cell.reason ? ` <i>${esc(cell.reason)}</i>` : '';
+      return `<span class="badge badge-${cell.status}" data-step="${esc(step)}" data-action="${cell.status}">${esc(step)} <b>${esc(word)}</b>${reason}</span>`;
     });
+  if (unchanged.length > 0) {
+    const word = words.step(unchanged[0] as string, 'unchanged');
+    const text =
+      unchanged.length === cells.length
+        ? `all ${unchanged.length} steps ${word}`
+        : `${unchanged.length} more ${word}`;
+    badges.push(
+      `<span class="badge badge-unchanged" data-action="unchanged" data-steps="${esc(unchanged.join(' '))}" title="${esc(unchanged.join(', '))}">${esc(text)}</span>`,
+    );
+  }
   return `<div class="badges">${badges.join('')}</div>`;
 }
 
@@ -313,79 +349,52 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-function sha256(text: string): string {
-  return `sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}`;
-}
-
-// ---------------------------------------------------------------- the inline stylesheet and script
+// ---------------------------------------------------------------- the report's own stylesheet and script
 
 const STYLE = `
-:root{--bg:#f7f8fa;--fg:#1d232b;--muted:#5b6572;--card:#fff;--line:#dde2e8;--ok:#1f7a3d;--fail:#b3261e;--skip:#6b7280;--warn:#a15c00;--info:#1d5fa8;
-font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
-*{box-sizing:border-box}
-body{margin:0 auto;max-width:1400px;padding:1rem;line-height:1.4}
-h1{font-size:1.35rem;margin:.2rem 0 .6rem;overflow-wrap:anywhere}
-h2{font-size:1.1rem;margin:1.4rem 0 .6rem}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92em}
 .banner{background:#fff4d6;border:1px solid #e8c35a;padding:.5rem .75rem;border-radius:6px;margin:.5rem 0}
-.meta{display:flex;flex-wrap:wrap;gap:.4rem 1.4rem;margin:0;font-size:.92rem}
-.meta div{display:flex;gap:.35rem}.meta dt{color:var(--muted)}.meta dd{margin:0;font-weight:600;overflow-wrap:anywhere}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(8.5rem,1fr));gap:.6rem;margin-top:1rem}
-.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.7rem .8rem;display:flex;flex-direction:column}
-.card .value{font-size:1.6rem;font-weight:700}.card .label{color:var(--muted);font-size:.85rem}
 .card-failed .value{color:var(--fail)}.card-succeeded .value{color:var(--ok)}.card-skipped .value{color:var(--skip)}
 .card-connected .value{color:var(--ok)}.card-awaiting .value{color:var(--warn)}.card-overdue .value{color:var(--fail)}.card-stale .value{color:var(--fail)}.card-changed .value{color:var(--info)}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,22rem),1fr));gap:.6rem;margin-top:.6rem}
-figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.7rem}
-figcaption{font-weight:600;margin-bottom:.3rem}
-svg{max-width:100%;height:auto;display:block;font-size:13px}
-svg text{fill:var(--fg)}svg .count{fill:var(--muted)}
-.bar rect{fill:var(--info)}
-.bar-succeeded rect,.bar-connected rect{fill:var(--ok)}.bar-failed rect{fill:var(--fail)}
-.bar-skipped rect,.bar-not-registered rect,.bar-offboarded rect{fill:var(--skip)}.bar-awaiting-connection rect{fill:var(--warn)}.bar-handoff-overdue rect{fill:var(--fail)}.bar-stale rect{fill:var(--fail)}
 .failures{display:flex;flex-wrap:wrap;gap:.4rem;list-style:none;padding:0;margin:0}
 .failures li{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.25rem .55rem}
 .failures .count{font-weight:700;color:var(--fail)}
-.controls{display:flex;flex-wrap:wrap;gap:.6rem 1rem;align-items:center;margin-bottom:.6rem}
-.controls label{display:flex;gap:.4rem;align-items:center;color:var(--muted)}
-.controls input,.controls select{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:6px;background:#fff;min-width:0}
-.controls input{width:16rem;max-width:60vw}
+.controls{display:flex;flex-wrap:wrap;gap:.5rem .9rem;align-items:center;margin-bottom:.6rem}
+.controls label{display:flex;gap:.4rem;align-items:center;color:var(--muted);min-width:0}
+.controls input,.controls select{font:inherit;padding:.3rem .45rem;border:1px solid var(--line);border-radius:6px;background:#fff;min-width:0;max-width:14rem}
+.controls input{width:14rem;max-width:60vw}
 output{color:var(--muted);font-size:.9rem}
-.table-wrap{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:8px}
-table{border-collapse:collapse;width:100%;font-size:.9rem}
-th,td{text-align:left;vertical-align:top;padding:.45rem .6rem;border-bottom:1px solid var(--line)}
-th{background:#eef1f5;white-space:nowrap;position:sticky;top:0}
+.accounts th{position:sticky;top:0}
 th button{font:inherit;font-weight:600;border:0;background:none;padding:0;cursor:pointer;color:inherit}
 th[aria-sort=ascending] button::after{content:" \\25B2";font-size:.7em}
 th[aria-sort=descending] button::after{content:" \\25BC";font-size:.7em}
-td[data-col=name],td[data-col=ou]{overflow-wrap:break-word;min-width:8rem;max-width:18rem}
+td[data-col=name],td[data-col=ou]{overflow-wrap:break-word;min-width:7rem;max-width:16rem}
+td[data-col=error]{min-width:14rem}
+td[data-col=accountId]{white-space:nowrap}td[data-col=steps]{min-width:13rem}
+.rollup td,.rollup th{padding:.3rem .5rem}.rollup th{white-space:normal}
 tr[hidden]{display:none}
-.pill{display:inline-block;border-radius:999px;padding:.05rem .5rem;font-size:.8rem;font-weight:600;white-space:nowrap;background:#e5e7eb}
+.quiet-summary td{background:#f1f3f5;padding:.3rem .6rem}
+button.link,.quiet-summary button{font:inherit;border:0;background:none;padding:0;cursor:pointer;color:var(--info);text-decoration:underline;text-align:left}
 .outcome-succeeded{background:#dcf3e3;color:var(--ok)}.outcome-failed{background:#fbe1df;color:var(--fail)}.outcome-skipped{background:#eceef1;color:var(--skip)}
-.connector-connected{background:#dcf3e3;color:var(--ok)}.connector-awaiting-connection{background:#fff0d1;color:var(--warn)}.connector-handoff-overdue{background:#fbe1df;color:var(--fail)}.connector-stale{background:#fbe1df;color:var(--fail)}
 .badges{display:flex;flex-wrap:wrap;gap:.25rem}
-.badge{border-radius:4px;padding:.05rem .35rem;font-size:.75rem;border:1px solid var(--line);white-space:nowrap;cursor:help}
-.badge b{font-weight:600}
+.badge{border-radius:4px;padding:.05rem .35rem;font-size:.75rem;border:1px solid var(--line)}
+.badge b{font-weight:600}.badge i{color:var(--muted)}
 .badge-created{background:#dcf3e3;border-color:#a6d9b5}.badge-updated{background:#dbe8fa;border-color:#a9c4ec}
-.badge-unchanged{background:#f1f3f5}.badge-skipped{background:#eceef1;color:var(--skip);border-style:dashed}
+.badge-unchanged{background:#f1f3f5;color:var(--muted)}.badge-skipped{background:#eceef1;color:var(--skip);border-style:dashed}
 .badge-failed{background:#fbe1df;border-color:#eba8a2;color:var(--fail)}
-.error-name{color:var(--fail);font-weight:600;cursor:help}.error-step{color:var(--muted)}
-.remediation{margin:.25rem 0 0;color:var(--muted);font-size:.85rem;max-width:38rem}
+.error-name{color:var(--fail);font-weight:600}.error-step{color:var(--muted)}
+.message{margin:.2rem 0 0;overflow-wrap:anywhere}
+.remediation{margin:.2rem 0 0;color:var(--muted);font-size:.85rem;max-width:38rem}
 .skip-reason{color:var(--skip)}
-.empty{color:var(--muted)}
-footer{margin:1.5rem 0 .5rem;color:var(--muted);font-size:.8rem}
 @media (max-width:720px){
-body{padding:.6rem}
-.table-wrap{border:0;background:none;overflow:visible}
-table,tbody,tr,td{display:block;width:100%}
-thead tr{display:flex;flex-wrap:wrap;gap:.3rem;margin-bottom:.5rem}
-thead th{position:static;border:1px solid var(--line);border-radius:6px;padding:.25rem .5rem}
-thead th:not(:has(button)){display:none}
-tbody tr{background:var(--card);border:1px solid var(--line);border-radius:8px;margin-bottom:.6rem;padding:.3rem .2rem}
-td{border:0;display:grid;grid-template-columns:6.5rem 1fr;gap:.5rem;padding:.25rem .5rem}
-td::before{content:attr(data-label);color:var(--muted);font-size:.8rem}
-td[data-col=name],td[data-col=ou]{max-width:none;overflow-wrap:anywhere}
-td[data-value=""]:not([data-col=steps]){display:none}
+.accounts thead{display:block}
+.accounts thead tr{display:flex;flex-wrap:wrap;gap:.3rem;margin-bottom:.5rem}
+.accounts thead th{position:static;border:1px solid var(--line);border-radius:6px;padding:.25rem .5rem}
+.accounts thead th:not(:has(button)){display:none}
+.accounts td[data-value=""]:not([data-col=steps]){display:none}
+.accounts tr.quiet-summary td{display:block}
+.accounts tr.quiet-summary td::before{content:none}
+td[data-col=name],td[data-col=ou],td[data-col=error]{max-width:none;min-width:0;overflow-wrap:anywhere}
+.controls label{flex:1 1 10rem}.controls select,.controls input{flex:1;max-width:none;width:auto}
 }
 `;
 
@@ -395,23 +404,40 @@ const SCRIPT = `
 (function () {
   var table = document.querySelector('[data-testid="accounts-table"]');
   var body = table.tBodies[0];
-  var rows = Array.prototype.slice.call(body.rows);
+  var rows = Array.prototype.slice.call(body.querySelectorAll('tr[data-account-id]'));
+  var quietRow = body.querySelector('[data-testid="quiet-summary"]');
+  var showQuiet = document.querySelector('[data-testid="show-quiet"]');
+  var expanded = false;
   var text = document.querySelector('[data-testid="filter-text"]');
-  var outcome = document.querySelector('[data-testid="filter-outcome"]');
+  var selects = [
+    [document.querySelector('[data-testid="filter-outcome"]'), 'data-outcome'],
+    [document.querySelector('[data-testid="filter-connector"]'), 'data-connector'],
+    [document.querySelector('[data-testid="filter-ou"]'), 'data-ou']
+  ];
+  var step = document.querySelector('[data-testid="filter-step"]');
   var count = document.querySelector('[data-testid="visible-count"]');
   var none = document.querySelector('[data-testid="no-match"]');
   function apply() {
     var q = text.value.trim().toLowerCase();
-    var o = outcome.value;
+    var s = step.value;
+    var filtering = Boolean(q || s) || selects.some(function (f) { return f[0].value !== ''; });
     var shown = 0;
     rows.forEach(function (row) {
-      var visible = (!o || row.getAttribute('data-outcome') === o) &&
-        (!q || row.getAttribute('data-search').indexOf(q) !== -1);
+      var visible = (!q || row.getAttribute('data-search').indexOf(q) !== -1) &&
+        (!s || (' ' + row.getAttribute('data-steps') + ' ').indexOf(' ' + s + ' ') !== -1) &&
+        selects.every(function (f) { return !f[0].value || row.getAttribute(f[1]) === f[0].value; }) &&
+        (filtering || expanded || row.getAttribute('data-quiet') !== 'true');
       row.hidden = !visible;
       if (visible) shown++;
     });
+    if (quietRow) {
+      quietRow.hidden = filtering;
+      var n = showQuiet.getAttribute('data-quiet-count');
+      showQuiet.textContent = n + (n === '1' ? ' account' : ' accounts') + ' unchanged, nothing to do — ' + (expanded ? 'hide' : 'show');
+      showQuiet.setAttribute('aria-expanded', String(expanded));
+    }
     count.textContent = shown + ' of ' + rows.length + ' accounts';
-    none.hidden = shown !== 0;
+    if (rows.length > 0) none.hidden = !(filtering && shown === 0);
   }
   function value(row, key) {
     var cell = row.querySelector('[data-col="' + key + '"]');
@@ -431,11 +457,21 @@ const SCRIPT = `
       return ascending ? c : -c;
     });
     rows.forEach(function (row) { body.appendChild(row); });
+    if (quietRow) body.appendChild(quietRow);
   }
   text.addEventListener('input', apply);
-  outcome.addEventListener('change', apply);
+  step.addEventListener('change', apply);
+  selects.forEach(function (f) { f[0].addEventListener('change', apply); });
+  if (showQuiet) showQuiet.addEventListener('click', function () { expanded = !expanded; apply(); });
   Array.prototype.forEach.call(table.querySelectorAll('th button[data-sort]'), function (button) {
     button.addEventListener('click', function () { sortBy(button); });
+  });
+  Array.prototype.forEach.call(document.querySelectorAll('button[data-set-ou]'), function (button) {
+    button.addEventListener('click', function () {
+      selects[2][0].value = button.getAttribute('data-set-ou');
+      apply();
+      table.scrollIntoView();
+    });
   });
   apply();
 })();

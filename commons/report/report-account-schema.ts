@@ -39,6 +39,7 @@ export const reportAccountSchema = z.looseObject({
   ),
   skipReason: z.optional(z.string()),
   handledByRunId: z.optional(z.string()),
+  handoffAt: z.optional(z.string()),
 });
 
 /** The parsed account, or the schema's complaint in one line. */

@@ -11,9 +11,11 @@ import {
   InvalidTaskInputError,
 } from '../../commons/errors';
 import { failureRecord } from '../../commons/failure';
-import type { ConnectorStatus, Ledger } from '../../commons/ledger';
-import { buildReport, type SkippedForReport } from '../../commons/report/build-report';
+import type { Ledger, LedgerItem } from '../../commons/ledger';
+import { buildReport, HANDOFF_STATUSES, type SkippedForReport } from '../../commons/report/build-report';
+import { appendRun, DASHBOARD_KEY, putHistory, readHistory } from '../../commons/report/history';
 import { renderCsv } from '../../commons/report/render-csv';
+import { renderDashboard } from '../../commons/report/render-dashboard';
 import { renderHtml } from '../../commons/report/render-html';
 import { capitalize, reportWording } from '../../commons/report/wording';
 import {
@@ -53,8 +55,10 @@ export interface WriteReportOutput {
  * The end of a run: reads every account's result and the skipped list, writes report.json,
  * report.csv and report.html under the run's prefix and under runs/latest/, publishes a short
  * summary, emits the run's metrics, and then, only then, fails with AccountsFailed when any
- * account failed, so a failed run still leaves its report. The ledger is the record task's to
- * write; this only reads it for the connector status of accounts that have no result of their own.
+ * account failed, so a failed run still leaves its report. A real run also adds its summary to
+ * runs/history.json and redraws the organization's dashboard (runs/dashboard.html). The ledger is
+ * the record task's to write; this reads it once (a Scan) for the connector status of accounts
+ * that have no result of their own, the hand-off times, and the dashboard.
  *
  * A dry run's report is the plan, and nothing in it may pass for a run's: it is copied to
  * runs/latest-plan/ (runs/latest/ keeps the latest real run's report), its message is a
@@ -75,8 +79,10 @@ export async function writeReport(
   let report: RunReport;
   let keys: ReportKeys;
   try {
-    report = await assembleReport(deps, input, new Date(now()).toISOString());
+    const ledgerItems = await deps.ledger.list();
+    report = await assembleReport(deps, input, ledgerItems, new Date(now()).toISOString());
     keys = await putReport(deps.s3, bucket, report);
+    await putDashboard(deps.s3, bucket, report, ledgerItems);
     await publishSummary(deps, report, bucket, keys);
   } catch (error) {
     throw classifyAwsError(error, 'report');
@@ -101,6 +107,7 @@ export async function writeReport(
 async function assembleReport(
   deps: WriteReportDeps,
   input: WriteReportInput,
+  ledgerItems: readonly LedgerItem[],
   finishedAt: string,
 ): Promise<RunReport> {
   const { accounts, incomplete } = await readMapResults(deps.s3, input.results);
@@ -133,27 +140,54 @@ async function assembleReport(
     });
   }
 
-  // Accounts without a result of their own take their connector status from the ledger (one scan).
-  let connectors = new Map<string, ConnectorStatus>();
-  if (skipped.length > 0 || incomplete.length > 0) {
-    connectors = new Map((await deps.ledger.list()).map((item) => [item.accountId, item.connector]));
-  }
+  // Accounts without a result of their own take their connector status from the ledger; one
+  // awaiting connection takes its hand-off time, the age the report's hand-off list shows.
+  const byId = new Map(ledgerItems.map((item) => [item.accountId, item]));
   const withConnector = (a: ReportAccount): ReportAccount => ({
     ...a,
-    connector: connectors.get(a.accountId) ?? a.connector,
+    connector: byId.get(a.accountId)?.connector ?? a.connector,
   });
   const skippedForReport: SkippedForReport[] = skipped.map((s) => {
-    const connector = connectors.get(s.accountId);
+    const connector = byId.get(s.accountId)?.connector;
     return connector ? { ...s, connector } : s;
   });
-  return buildReport(
+  const report = buildReport(
     input.run,
     [...incomplete.map(withConnector), ...accounts],
     skippedForReport,
     finishedAt,
   );
+  const withHandoff = (a: ReportAccount): ReportAccount => {
+    const handoffAt = HANDOFF_STATUSES.includes(a.connector) ? byId.get(a.accountId)?.handoffAt : undefined;
+    return handoffAt ? { ...a, handoffAt } : a;
+  };
+  return { ...report, accounts: report.accounts.map(withHandoff) };
 }
 
+/**
+ * A real run's summary joins runs/history.json (the last runs', newest first), and the
+ * organization's dashboard is drawn again from the ledger and that history. A plan changed
+ * nothing: it leaves both as the latest run left them.
+ */
+async function putDashboard(
+  s3: S3Client,
+  bucket: string,
+  report: RunReport,
+  ledgerItems: readonly LedgerItem[],
+): Promise<void> {
+  if (report.dryRun) return;
+  const history = appendRun(await readHistory(s3, bucket), report);
+  await putHistory(s3, bucket, history);
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: DASHBOARD_KEY,
+      Body: renderDashboard({ generatedAt: report.finishedAt, accounts: ledgerItems, history }),
+      ContentType: 'text/html; charset=utf-8',
+      Metadata: { 'run-id': report.runId },
+    }),
+  );
+}
 interface ReportKeys {
   json: string;
   csv: string;

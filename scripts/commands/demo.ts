@@ -4,6 +4,7 @@ import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtr
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectorSecretName, getConfig } from '../../commons/config';
+import { DASHBOARD_KEY } from '../../commons/report/history';
 import { renderHtml } from '../../commons/report/render-html';
 import type { ReportAccount, RunReport } from '../../commons/run';
 import { useFunctionCredentials } from '../../commons/runtime';
@@ -159,11 +160,19 @@ export async function runDemo(
         : []),
       ...notConnected(reconcile, simulated),
     ];
-    writeReportFiles(reconcile, options);
+    const dashboard = dashboardFile(options.html);
+    writeReportFiles(reconcile, options, [
+      dashboard,
+      sandbox.world.buckets
+        .get(sandbox.stack.reportsBucket)
+        ?.objects.get(DASHBOARD_KEY)
+        ?.body.toString('utf8'),
+    ]);
     say(
       '',
       style.bold('Next'),
       `  The reconcile run's report, to open in a browser: ${escapeControl(options.html)}`,
+      `  The organization's dashboard WriteReport drew after it: ${escapeControl(dashboard)}`,
       `  The same report as JSON: ${escapeControl(options.json)}`,
       '  Explore it yourself: start the sandbox as a server, paste the export lines it prints into another shell, then:',
       '    node bin/casbridge.cjs sandbox',
@@ -309,11 +318,24 @@ function notConnected(report: RunReport, accountIds: readonly string[]): string[
     );
 }
 
-function writeReportFiles(report: RunReport, options: DemoCommandOptions): void {
+/** Beside the report: `out/casbridge-demo-report.html` → `out/casbridge-demo-dashboard.html`. */
+function dashboardFile(html: string): string {
+  const name = path.basename(html);
+  const dashboard = name.includes('report') ? name.replace('report', 'dashboard') : `dashboard-${name}`;
+  return path.join(path.dirname(html), dashboard);
+}
+
+function writeReportFiles(
+  report: RunReport,
+  options: DemoCommandOptions,
+  [dashboard, dashboardHtml]: [string, string | undefined],
+): void {
   const files: [string, string][] = [
     [options.json, `${JSON.stringify(report, null, 2)}\n`],
     [options.html, renderHtml(report)],
   ];
+  // The copy WriteReport put in the sandbox's reports bucket (runs/dashboard.html).
+  if (dashboardHtml !== undefined) files.push([dashboard, dashboardHtml]);
   for (const [file, content] of files) {
     try {
       mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

@@ -1,16 +1,24 @@
+import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
+import { s3Client } from '../../commons/clients/s3';
+import type { Config } from '../../commons/config';
+import type { LedgerItem } from '../../commons/ledger';
+import { EMPTY_HISTORY, readHistory } from '../../commons/report/history';
+import { renderDashboard } from '../../commons/report/render-dashboard';
 import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
 import { accountStatus, countByConnector, renderStatusTable } from '../render/status-table';
 import { styleFor } from '../render/style';
-import { terminal } from '../render/terminal-text';
+import { escapeControl, terminal } from '../render/terminal-text';
 
 export interface StatusCommandOptions {
   account?: string;
   json: boolean;
+  /** Write the organization's dashboard (HTML) to this file instead of printing the table. */
+  html?: string;
 }
 
 /**
@@ -25,6 +33,10 @@ export function statusCommand(): Command {
     .argument('[account-id]', 'only this account, its lease spelled out (same as --account)', parseAccountId)
     .option('--account <id>', 'only this account', parseAccountId)
     .option('--json', 'print JSON instead of a table', false)
+    .option(
+      '--html <file>',
+      'write the organization dashboard (HTML, from the ledger and the runs kept) to FILE',
+    )
     .action(async (accountId: string | undefined, options: StatusCommandOptions) => {
       if (accountId && options.account && accountId !== options.account)
         throw new CliError(`Name one account: ${accountId} or --account ${options.account}.`);
@@ -43,6 +55,7 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
       return item ? [item] : [];
     },
   );
+  if (options.html) return writeDashboard(config, runtime, items, options.html, now);
   if (options.account && items.length === 0)
     throw new CliError(`Account ${options.account} is not in the ledger: casbridge has never worked on it.`);
   const accounts = items.map((item) => accountStatus(item, now, config));
@@ -50,4 +63,26 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
   if (accounts.length === 0)
     return 'The ledger is empty: no run has worked on any account yet (try `casbridge run --mode onboard`).\n';
   return `${renderStatusTable(accounts, styleFor(process.stdout), { oneAccount: Boolean(options.account) })}\n`;
+}
+
+/** The dashboard WriteReport writes with each run, drawn now from the ledger and runs/history.json. */
+async function writeDashboard(
+  config: Config,
+  runtime: ReturnType<typeof createRuntime>,
+  items: readonly LedgerItem[],
+  file: string,
+  now: number,
+): Promise<string> {
+  const bucket = config.reportsBucket;
+  // Without a reports bucket there are no runs' summaries: the ledger alone still draws the page.
+  const history = bucket
+    ? await withAwsContext({ doing: `read s3://${bucket}/runs/history.json`, region: config.region }, () =>
+        readHistory(s3Client(runtime), bucket),
+      )
+    : EMPTY_HISTORY;
+  writeFileSync(
+    file,
+    renderDashboard({ generatedAt: new Date(now).toISOString(), accounts: items, history }),
+  );
+  return `Wrote the organization dashboard (${items.length} accounts, ${history.runs.length} ${history.runs.length === 1 ? 'run' : 'runs'}) to ${escapeControl(file)}\n`;
 }

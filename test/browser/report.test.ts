@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -7,7 +7,9 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { failureRecord } from '../../commons/failure';
 import type { ConnectorStatus, Outcome } from '../../commons/ledger';
 import { buildReport, type SkippedForReport } from '../../commons/report/build-report';
-import { formatDuration, renderHtml } from '../../commons/report/render-html';
+import { appendRun, EMPTY_HISTORY } from '../../commons/report/history';
+import { renderDashboard } from '../../commons/report/render-dashboard';
+import { formatDuration, isQuiet, renderHtml } from '../../commons/report/render-html';
 import type { ReportAccount, RunContext, RunReport } from '../../commons/run';
 import type { StepAction, StepResult } from '../../commons/step-result';
 
@@ -36,6 +38,8 @@ const LAUNCH_ARGS = [
 const PHONE = { width: 390, height: 844 };
 const DESK = { width: 1400, height: 900 };
 const HOSTILE = '<img src=x onerror=alert(1)>';
+// Under the git-ignored out/, for CI to keep as an artefact: the layout a check failed on, to look at.
+const SCREENSHOTS = path.join(__dirname, '..', '..', 'out', 'screenshots');
 
 // ---------------------------------------------------------------- the report under test
 
@@ -119,7 +123,12 @@ function buildFixture(run: RunContext = RUN): RunReport {
   const accounts: ReportAccount[] = [
     worked('payments-prod', 'Workloads/Prod', {}),
     worked('analytics-dev', 'Workloads/Dev', { changed: true, steps: UPDATED }),
-    worked('zeta-sandbox', 'Sandbox', { changed: true, steps: CREATED, connector: 'AWAITING_CONNECTION' }),
+    worked('zeta-sandbox', 'Sandbox', {
+      changed: true,
+      steps: CREATED,
+      connector: 'AWAITING_CONNECTION',
+      handoffAt: '2026-03-04T05:08:00.000Z',
+    }),
     failed(
       'Billing',
       'Workloads/Prod',
@@ -176,7 +185,10 @@ function buildFixture(run: RunContext = RUN): RunReport {
     // Connected, then quiet for over a week: the operator told, IAM.22 on its way.
     worked('partner-gateway', 'Workloads/Prod', { connector: 'STALE' }),
     // Handed off two weeks ago and still unused: reminded, Security Hub IAM.22 on its way.
-    worked('kiosk-fleet', 'Workloads/Dev', { connector: 'HANDOFF_OVERDUE' }),
+    worked('kiosk-fleet', 'Workloads/Dev', {
+      connector: 'HANDOFF_OVERDUE',
+      handoffAt: '2026-02-18T05:00:00.000Z',
+    }),
   ];
   const skipped: SkippedForReport[] = [
     { accountId: id(), name: 'legacy-erp', ou: 'Suspended', reason: 'suspended' },
@@ -211,8 +223,41 @@ const REPORT = buildFixture();
 const PLAN = buildFixture({ ...RUN, runId: 'run-2026-03-04-plan', dryRun: true });
 const FAILED_ACCOUNTS = REPORT.accounts.filter((a) => a.outcome === 'FAILED');
 const HOSTILE_ID = REPORT.accounts.find((a) => a.name === HOSTILE)?.accountId ?? '';
+/** What the table shows before any filter: every account with something to do, failures first. */
+const PRIORITY = (a: ReportAccount) =>
+  a.outcome === 'FAILED'
+    ? 0
+    : a.connector === 'STALE' || a.connector === 'HANDOFF_OVERDUE'
+      ? 1
+      : a.changed
+        ? 2
+        : 3;
+const TO_DO = REPORT.accounts
+  .filter((a) => !isQuiet(a))
+  .sort((a, b) => PRIORITY(a) - PRIORITY(b))
+  .map((a) => a.accountId);
+const QUIET = REPORT.accounts.filter(isQuiet).map((a) => a.accountId);
 
-/** What a badge shows for one step: the step's action, or `failed` where the error happened. */
+/** The dashboard of the fixture's organization after two runs: the ledger as the report leaves it. */
+const LEDGER = REPORT.accounts.map((a) => ({
+  accountId: a.accountId,
+  name: a.name,
+  ou: a.ou,
+  connector: a.connector,
+  lastOutcome: a.outcome,
+  ...(a.handoffAt ? { handoffAt: a.handoffAt } : {}),
+  ...(a.connector === 'STALE' ? { keyLastUsedAt: '2026-02-20T00:00:00.000Z' } : {}),
+  ...(a.error ? { lastError: { name: a.error.name, message: a.error.message } } : {}),
+}));
+const EARLIER = buildFixture({
+  ...RUN,
+  runId: 'run-2026-03-03-browser',
+  startedAt: '2026-03-03T05:06:07.000Z',
+});
+const HISTORY = appendRun(appendRun(EMPTY_HISTORY, EARLIER), REPORT);
+const DASHBOARD = renderDashboard({ generatedAt: FINISHED, accounts: LEDGER, history: HISTORY });
+
+/** What the badges show for each step: the step's action, or `failed` where the error happened. */
 function expectedBadges(account: ReportAccount): string[] {
   if (account.outcome === 'SKIPPED') return [];
   const badges = Object.entries(account.steps).map(([step, result]) => `${step}:${result.action}`);
@@ -273,7 +318,9 @@ describe('the HTML run report in headless Chromium', () => {
         const pages: Record<string, string> = {
           '/report.html': renderHtml(REPORT),
           '/plan.html': renderHtml(PLAN),
+          '/dashboard.html': DASHBOARD,
         };
+        mkdirSync(SCREENSHOTS, { recursive: true });
         // Kept beside the screenshots, to open by hand when a layout check fails.
         writeFileSync(path.join(os.tmpdir(), 'casbridge-report.html'), pages['/report.html']!);
         server = http.createServer((request, response) => {
@@ -302,7 +349,9 @@ describe('the HTML run report in headless Chromium', () => {
         await opened?.page.close();
         // Every test's page: nothing loaded but the report, no error, no dialog.
         expect(opened?.problems ?? []).toEqual([]);
-        expect(served.filter((p) => p !== '/report.html' && p !== '/plan.html')).toEqual([]);
+        expect(served.filter((p) => !['/report.html', '/plan.html', '/dashboard.html'].includes(p))).toEqual(
+          [],
+        );
       });
 
       /** A new page at the given size with the report loaded; every outside request is a problem. */
@@ -347,7 +396,7 @@ describe('the HTML run report in headless Chromium', () => {
         );
       const visibleIds = async (page: Page) =>
         page
-          .locator('[data-testid="accounts-table"] tbody tr:visible')
+          .locator('[data-testid="accounts-table"] tbody tr[data-account-id]:visible')
           .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-account-id') as string));
 
       it('shows the run’s trigger and timings and summary cards with the JSON’s numbers', async () => {
@@ -443,19 +492,27 @@ describe('the HTML run report in headless Chromium', () => {
       it('lists every account with its outcome, a badge per step, and each failure’s remediation', async () => {
         const page = await open(DESK);
 
-        const rows = await page.locator('[data-testid="accounts-table"] tbody tr').evaluateAll((trs) =>
-          trs.map((tr) => ({
-            id: tr.getAttribute('data-account-id'),
-            outcome: tr.getAttribute('data-outcome'),
-            connector: tr.getAttribute('data-connector'),
-            badges: Array.from(
-              tr.querySelectorAll('.badge') as ArrayLike<{ getAttribute(name: string): string }>,
-            )
-              .map((b) => `${b.getAttribute('data-step')}:${b.getAttribute('data-action')}`)
-              .sort(),
-          })),
-        );
-        expect(rows).toEqual(
+        const rows = await page
+          .locator('[data-testid="accounts-table"] tbody tr[data-account-id]')
+          .evaluateAll((trs) =>
+            trs.map((tr) => ({
+              id: tr.getAttribute('data-account-id'),
+              outcome: tr.getAttribute('data-outcome'),
+              connector: tr.getAttribute('data-connector'),
+              badges: Array.from(
+                tr.querySelectorAll('.badge') as ArrayLike<{ getAttribute(name: string): string | null }>,
+              )
+                .flatMap((b) =>
+                  (b.getAttribute('data-step') ?? (b.getAttribute('data-steps') as string))
+                    .split(' ')
+                    .map((step) => `${step}:${b.getAttribute('data-action')}`),
+                )
+                .sort(),
+            })),
+          );
+        const byId = (a: { id: string | null }, b: { id: string | null }) =>
+          (a.id as string) < (b.id as string) ? -1 : 1;
+        expect(rows.sort(byId)).toEqual(
           REPORT.accounts.map((a) => ({
             id: a.accountId,
             outcome: a.outcome,
@@ -463,7 +520,7 @@ describe('the HTML run report in headless Chromium', () => {
             badges: expectedBadges(a),
           })),
         );
-        expect(await text(page, 'visible-count')).toBe('30 of 30 accounts');
+        expect(await text(page, 'visible-count')).toBe(`${TO_DO.length} of 30 accounts`);
         for (const account of FAILED_ACCOUNTS) {
           const row = page.locator(`tr[data-account-id="${account.accountId}"]`);
           expect(await row.locator('.error-name').textContent()).toBe(account.error?.name);
@@ -471,10 +528,14 @@ describe('the HTML run report in headless Chromium', () => {
           const remediation = row.locator('.remediation');
           expect(await remediation.isVisible()).toBe(true);
           expect(await remediation.textContent()).toBe(account.error?.remediation);
+          // The message is on the page, not in a tooltip.
+          expect(await row.locator('.message').isVisible()).toBe(true);
+          expect(await row.locator('.message').textContent()).toBe(account.error?.message);
         }
         // An invited account's missing role says why it has none: the StackSet has not reached it.
         const invited = FAILED_ACCOUNTS.find((a) => a.error?.name === 'RoleMissing');
         expect(invited?.error?.remediation).toMatch(/invited/);
+        await page.getByTestId('show-quiet').click();
         for (const account of REPORT.accounts.filter((a) => a.outcome === 'SKIPPED')) {
           const reason = page.locator(
             `tr[data-account-id="${account.accountId}"] [data-testid="skip-reason"]`,
@@ -503,7 +564,7 @@ describe('the HTML run report in headless Chromium', () => {
           .filter((a) => a.name.startsWith('payments-'))
           .map((a) => a.accountId);
         expect(payments).toHaveLength(2);
-        expect(await visibleIds(page)).toEqual(payments);
+        expect((await visibleIds(page)).sort()).toEqual(payments);
 
         // Both filters at once: the failed one of the two.
         await page.getByTestId('filter-outcome').selectOption('FAILED');
@@ -523,8 +584,9 @@ describe('the HTML run report in headless Chromium', () => {
         expect(await text(page, 'visible-count')).toBe('0 of 30 accounts');
 
         await page.getByTestId('filter-text').fill('');
-        expect(await visibleIds(page)).toEqual(all);
+        expect(await visibleIds(page)).toEqual(TO_DO);
         expect(await page.getByTestId('no-match').isVisible()).toBe(false);
+        expect(all).toHaveLength(30);
       });
 
       it('sorts the rows by name, ascending then descending, and keeps the filter', async () => {
@@ -535,9 +597,10 @@ describe('the HTML run report in headless Chromium', () => {
               a.name.localeCompare(b.name, 'en', { numeric: true }) || (a.accountId < b.accountId ? -1 : 1),
           )
           .map((a) => a.accountId);
-        expect(await visibleIds(page)).toEqual(REPORT.accounts.map((a) => a.accountId));
-        expect(byName[0]).not.toBe(REPORT.accounts[0]?.accountId);
+        expect(await visibleIds(page)).toEqual(TO_DO);
+        expect(byName[0]).not.toBe(TO_DO[0]);
 
+        await page.getByTestId('show-quiet').click();
         await page.getByTestId('sort-name').click();
         expect(await visibleIds(page)).toEqual(byName);
         expect(await page.locator('th:has([data-testid="sort-name"])').getAttribute('aria-sort')).toBe(
@@ -575,6 +638,166 @@ describe('the HTML run report in headless Chromium', () => {
         // A dialog would have been recorded as a problem by open() and fails the test in afterEach.
       });
 
+      it('folds the accounts with nothing to do into one line, and shows them on demand', async () => {
+        const page = await open(DESK);
+
+        expect(QUIET.length).toBeGreaterThan(0);
+        const toggle = page.getByTestId('show-quiet');
+        expect(await toggle.textContent()).toBe(`${QUIET.length} accounts unchanged, nothing to do — show`);
+        expect(await visibleIds(page)).toEqual(TO_DO);
+
+        await toggle.click();
+        expect(await visibleIds(page)).toEqual(
+          [...REPORT.accounts].sort((a, b) => PRIORITY(a) - PRIORITY(b)).map((a) => a.accountId),
+        );
+        expect(await toggle.textContent()).toBe(`${QUIET.length} accounts unchanged, nothing to do — hide`);
+        expect(await text(page, 'visible-count')).toBe('30 of 30 accounts');
+
+        await toggle.click();
+        expect(await visibleIds(page)).toEqual(TO_DO);
+        // A search reaches the folded accounts too, and the fold line steps aside.
+        const quiet = REPORT.accounts.find((a) => a.accountId === QUIET[0]) as ReportAccount;
+        await page.getByTestId('filter-text').fill(quiet.accountId);
+        expect(await visibleIds(page)).toEqual([quiet.accountId]);
+        expect(await page.getByTestId('quiet-summary').isVisible()).toBe(false);
+      });
+
+      it('filters by connector, by OU and by step, each with the others, and from the OU rollup', async () => {
+        const page = await open(DESK);
+        const ids = (test: (a: ReportAccount) => boolean) =>
+          [...REPORT.accounts]
+            .filter(test)
+            .sort((a, b) => PRIORITY(a) - PRIORITY(b))
+            .map((a) => a.accountId);
+
+        await page.getByTestId('filter-connector').selectOption('AWAITING_CONNECTION');
+        expect(await visibleIds(page)).toEqual(ids((a) => a.connector === 'AWAITING_CONNECTION'));
+        await page.getByTestId('filter-connector').selectOption('');
+
+        await page.getByTestId('filter-ou').selectOption('Workloads/Dev');
+        const dev = ids((a) => a.ou === 'Workloads/Dev');
+        expect(dev.length).toBeGreaterThan(2);
+        expect(await visibleIds(page)).toEqual(dev);
+        await page.getByTestId('filter-outcome').selectOption('FAILED');
+        expect(await visibleIds(page)).toEqual(
+          ids((a) => a.ou === 'Workloads/Dev' && a.outcome === 'FAILED'),
+        );
+        await page.getByTestId('filter-outcome').selectOption('');
+        await page.getByTestId('filter-ou').selectOption('');
+
+        // By step: the accounts whose trail step did something or failed.
+        await page.getByTestId('filter-step').selectOption('trail');
+        const trail = ids(
+          (a) =>
+            (a.steps.trail !== undefined && a.steps.trail.action !== 'unchanged') ||
+            (a.outcome === 'FAILED' && a.error?.step === 'trail'),
+        );
+        expect(trail.length).toBeGreaterThan(2);
+        expect(await visibleIds(page)).toEqual(trail);
+        await page.getByTestId('filter-step').selectOption('');
+
+        await page.locator('[data-testid="ou-rollup"] button[data-set-ou="Security"]').click();
+        expect(await page.getByTestId('filter-ou').inputValue()).toBe('Security');
+        expect(await visibleIds(page)).toEqual(ids((a) => a.ou === 'Security'));
+      });
+
+      it('rolls the accounts up by OU with the report’s counts', async () => {
+        const page = await open(DESK);
+
+        const rollup = await page.locator('[data-testid="ou-rollup"] tbody tr').evaluateAll((trs) =>
+          trs.map((tr) => [
+            tr.getAttribute('data-ou'),
+            Object.fromEntries(
+              Array.from(
+                tr.querySelectorAll('[data-count]') as ArrayLike<{
+                  getAttribute(n: string): string;
+                  textContent: string;
+                }>,
+              ).map((td) => [td.getAttribute('data-count'), Number(td.textContent)]),
+            ),
+          ]),
+        );
+        const ous = [...new Set(REPORT.accounts.map((a) => a.ou))].sort();
+        expect(rollup).toEqual(
+          ous.map((ou) => {
+            const inOu = REPORT.accounts.filter((a) => a.ou === ou);
+            return [
+              ou,
+              {
+                total: inOu.length,
+                failed: inOu.filter((a) => a.outcome === 'FAILED').length,
+                changed: inOu.filter((a) => a.changed).length,
+                handoff: inOu.filter((a) => ['AWAITING_CONNECTION', 'HANDOFF_OVERDUE'].includes(a.connector))
+                  .length,
+                stale: inOu.filter((a) => a.connector === 'STALE').length,
+                quiet: inOu.filter(isQuiet).length,
+              },
+            ];
+          }),
+        );
+      });
+
+      it('lists every account awaiting connection with its credentials command, the oldest hand-off first', async () => {
+        const page = await open(DESK);
+
+        const items = await page
+          .locator('[data-testid="handoff-list"] li')
+          .evaluateAll((lis) =>
+            lis.map((li) => [
+              li.getAttribute('data-account-id'),
+              li.querySelector('.command').textContent,
+              li.querySelector('.age').textContent,
+            ]),
+          );
+        const kiosk = REPORT.accounts.find((a) => a.name === 'kiosk-fleet') as ReportAccount;
+        const zeta = REPORT.accounts.find((a) => a.name === 'zeta-sandbox') as ReportAccount;
+        const waiting = REPORT.accounts.filter((a) =>
+          ['AWAITING_CONNECTION', 'HANDOFF_OVERDUE'].includes(a.connector),
+        );
+        expect(items).toHaveLength(waiting.length);
+        // Overdue for 14 days first, then handed off during the run, then those the ledger gave no time for.
+        expect(items.slice(0, 2)).toEqual([
+          [kiosk.accountId, `casbridge credentials ${kiosk.accountId}`, 'waiting 14 days'],
+          [zeta.accountId, `casbridge credentials ${zeta.accountId}`, 'waiting 0 days'],
+        ]);
+        for (const [id, command, age] of items.slice(2)) {
+          expect(command).toBe(`casbridge credentials ${id}`);
+          expect(age).toBe('waiting, since unknown');
+        }
+      });
+
+      it('enforces its Content Security Policy: its own style and script apply, an injected style does not', async () => {
+        const page = await open(DESK);
+
+        // The inline script ran (it counts the rows) and the inline stylesheet applies.
+        expect(await text(page, 'visible-count')).toBe(`${TO_DO.length} of 30 accounts`);
+        expect(
+          await page
+            .locator('body')
+            .evaluate((b) => b.ownerDocument.defaultView.getComputedStyle(b).maxWidth),
+        ).toBe('1400px');
+        const violation = await page.locator('body').evaluate(
+          (body) =>
+            new Promise<string>((resolve) => {
+              const document = body.ownerDocument;
+              document.addEventListener(
+                'securitypolicyviolation',
+                (e: { effectiveDirective: string }) => resolve(e.effectiveDirective),
+                { once: true },
+              );
+              document.head.insertAdjacentHTML('beforeend', '<style>body{max-width:1px}</style>');
+            }),
+        );
+        expect(violation).toBe('style-src-elem');
+        expect(
+          await page
+            .locator('body')
+            .evaluate((b) => b.ownerDocument.defaultView.getComputedStyle(b).maxWidth),
+        ).toBe('1400px');
+        // The refusal is the point here, not a problem of the page.
+        current?.problems.splice(0);
+      });
+
       it('fits a 390 px phone without scrolling sideways', async () => {
         const page = await open(PHONE);
 
@@ -586,7 +809,7 @@ describe('the HTML run report in headless Chromium', () => {
           .evaluateAll((rows) => Math.max(...rows.map((r) => r.getBoundingClientRect().right as number)));
         expect(widest).toBeLessThanOrEqual(PHONE.width + 1);
         expect(await page.getByTestId('filter-text').isVisible()).toBe(true);
-        await page.screenshot({ path: path.join(os.tmpdir(), 'casbridge-report-390.png'), fullPage: true });
+        await page.screenshot({ path: path.join(SCREENSHOTS, 'report-390.png'), fullPage: true });
       });
 
       it('reads as a plan for a dry run: its banner, and would create / would fail on badges, errors and cards', async () => {
@@ -623,7 +846,73 @@ describe('the HTML run report in headless Chromium', () => {
         expect(new Set(tops).size).toBe(1);
         const width = await page.locator('html').evaluate((html) => html.scrollWidth as number);
         expect(width).toBeLessThanOrEqual(DESK.width);
-        await page.screenshot({ path: path.join(os.tmpdir(), 'casbridge-report-1400.png'), fullPage: true });
+        await page.screenshot({ path: path.join(SCREENSHOTS, 'report-1400.png'), fullPage: true });
+      });
+
+      it('shows the organization dashboard: connectors now and over the runs, hand-offs by age, stale connectors, failures across runs', async () => {
+        const page = await open(DESK, '/dashboard.html');
+
+        const shown = await texts(page);
+        expect(shown['ledger-total']).toBe('30');
+        expect(shown['runs-kept']).toBe('2');
+        expect(Number(shown['now-awaiting-connection'])).toBe(REPORT.summary.byConnector.AWAITING_CONNECTION);
+        expect(Number(shown['now-stale'])).toBe(REPORT.summary.byConnector.STALE);
+        const runs = await page
+          .locator('[data-testid="connector-history"] tbody tr')
+          .evaluateAll((trs) =>
+            trs.map((tr) => [
+              tr.getAttribute('data-run-id'),
+              tr.querySelector('[data-connector="CONNECTED"]').textContent,
+            ]),
+          );
+        expect(runs).toEqual([
+          [REPORT.runId, String(REPORT.summary.byConnector.CONNECTED)],
+          [EARLIER.runId, String(EARLIER.summary.byConnector.CONNECTED)],
+        ]);
+        const ages = await page
+          .locator('[data-testid="handoff-ages"] g.bar')
+          .evaluateAll((gs) =>
+            gs.map((g) => [g.getAttribute('data-age'), Number(g.getAttribute('data-count'))]),
+          );
+        expect(Object.fromEntries(ages)).toMatchObject({ week: 1, fortnight: 1, unknown: 2 });
+        expect(await page.locator('[data-testid="stale-list"] li').count()).toBe(
+          REPORT.summary.byConnector.STALE,
+        );
+        expect(await page.locator('[data-testid="stale-list"] .age').first().textContent()).toBe(
+          'key last used 12 days ago',
+        );
+        const failures = await page
+          .locator('[data-testid="failures-across-runs"] tbody tr')
+          .evaluateAll((trs) =>
+            trs.map((tr) => [
+              tr.getAttribute('data-error-name'),
+              Number(tr.querySelector('[data-count="failures"]').textContent),
+            ]),
+          );
+        expect(Object.fromEntries(failures)).toEqual(
+          Object.fromEntries(
+            Object.entries(REPORT.summary.failuresByError).map(([name, n]) => [name, n * 2]),
+          ),
+        );
+        const width = await page.locator('html').evaluate((html) => html.scrollWidth as number);
+        expect(width).toBeLessThanOrEqual(DESK.width);
+        await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-1400.png'), fullPage: true });
+      });
+
+      it('fits the dashboard on a 390 px phone without scrolling sideways', async () => {
+        const page = await open(PHONE, '/dashboard.html');
+
+        const width = await page.locator('html').evaluate((html) => html.scrollWidth as number);
+        expect(width).toBeLessThanOrEqual(PHONE.width);
+        expect(await page.getByTestId('handoff-list').isVisible()).toBe(true);
+        // A run is its bar and one line of counts, not a line per status.
+        const latest = page.locator(`tr[data-run-id="${REPORT.runId}"]`);
+        expect(await latest.locator('.stack-legend').isVisible()).toBe(true);
+        expect(await latest.locator('.stack-legend').textContent()).toBe(
+          '14 connected · 3 awaiting connection · 1 hand-off overdue · 1 stale · 10 not registered · 1 offboarded',
+        );
+        expect(await latest.locator('td[data-connector="CONNECTED"]').isVisible()).toBe(false);
+        await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-390.png'), fullPage: true });
       });
     });
   } else {

@@ -63,6 +63,20 @@ describe('the operator commands', () => {
     );
   });
 
+  it('status --html writes the organization dashboard from the ledger and the runs the reports bucket keeps', async () => {
+    const file = path.join(dir, 'dashboard.html');
+    const result = await casbridge(['status', '--html', file]);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toBe(`Wrote the organization dashboard (8 accounts, 1 run) to ${file}\n`);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain('<title>casbridge organization dashboard</title>');
+    // The onboard run of beforeAll, from runs/history.json, and its accounts awaiting connection.
+    expect(html).toContain(`<tr data-run-id="${runId}">`);
+    expect(html).toContain(`casbridge credentials ${HEALTHY}</code>`);
+    expect(html).toMatch(/<tr data-error-name="RoleMissing">/);
+    expect(html).not.toMatch(/AKIA\w{16}|secret:/);
+  });
+
   it('status --account --json prints one account, its key id and never a secret', async () => {
     const result = await casbridge(['status', '--account', HEALTHY, '--json']);
     expect(result.code).toBe(0);

@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { clientConfig } from '../../commons/aws-clients';
 import { Ledger } from '../../commons/ledger';
+import type { RunHistory } from '../../commons/report/history';
 import type { ReportAccount, ResolvedRun, RunReport, SkippedAccount } from '../../commons/run';
 import type { TaskInput } from '../../commons/task-input';
 import { handler as writeReportHandler } from '../../functions/write-report/handler';
@@ -41,6 +42,12 @@ describe('the WriteReport task', () => {
       sandbox().stack.ledgerTable,
     );
     await ledger.update(id(7), { connector: 'CONNECTED', name: 'paused' });
+    // Handed off three days before the runs: the report's and the dashboard's hand-off age.
+    await ledger.update(id(1), {
+      connector: 'AWAITING_CONNECTION',
+      name: 'account-1',
+      handoffAt: new Date(Date.now() - 3 * 86_400_000 - 60_000).toISOString(),
+    });
   });
 
   beforeEach(() => {
@@ -185,6 +192,24 @@ describe('the WriteReport task', () => {
     ]);
     expect(report).toMatchObject({ mode: 'onboard', dryRun: false, trigger: { type: 'schedule' } });
     expect(report.durationMs).toBeGreaterThanOrEqual(65_000);
+  });
+
+  it('adds the run to runs/history.json and draws the organization dashboard from the ledger and that history', () => {
+    // The first run finds no history: without s3:ListBucket S3 says AccessDenied, read as none yet.
+    const history = JSON.parse(object('runs/history.json') ?? 'null') as RunHistory;
+    expect(history.runs.map((r) => [r.runId, r.total, r.byConnector.AWAITING_CONNECTION])).toEqual([
+      ['run-ok', 5, 3],
+    ]);
+    const dashboard = object('runs/dashboard.html') ?? '';
+    expect(dashboard).toContain('<title>casbridge organization dashboard</title>');
+    expect(dashboard).toContain('default-src &#39;none&#39;');
+    expect(dashboard).toContain('<tr data-run-id="run-ok">');
+    expect(dashboard).toMatch(
+      new RegExp(`<li data-account-id="${id(1)}" data-connector="AWAITING_CONNECTION">.*waiting 3 days`),
+    );
+    // The report's hand-off list tells the same age, from the same ledger item.
+    expect(reportOf('run-ok').accounts[0]).toMatchObject({ accountId: id(1), handoffAt: expect.any(String) });
+    expect(object('runs/run-ok/report.html')).toContain(`casbridge credentials ${id(1)}</code>`);
   });
 
   it('writes a CSV that parses back to the report, one row per account', () => {
@@ -413,6 +438,8 @@ describe('the WriteReport task', () => {
 
   it("writes a dry run's plan under its own run and runs/latest-plan/, leaving runs/latest/ at the latest real run", async () => {
     const latest = ['report.json', 'report.csv', 'report.html'].map((f) => object(`runs/latest/${f}`));
+    const kept = ['runs/history.json', 'runs/dashboard.html'].map(object);
+    expect(kept[0]).toBeDefined();
     expect(latest[0]).toBeDefined();
     const run = await resolvedRun('run-dry', [target(1), target(4)], { dryRun: true });
     // A predicted failure does not fail the plan: the execution succeeds with the plan's output.
@@ -422,6 +449,8 @@ describe('the WriteReport task', () => {
     expect(['report.json', 'report.csv', 'report.html'].map((f) => object(`runs/latest/${f}`))).toEqual(
       latest,
     );
+    // A plan changed nothing: the history and the dashboard stay as the latest run left them.
+    expect(['runs/history.json', 'runs/dashboard.html'].map(object)).toEqual(kept);
     for (const file of ['report.json', 'report.csv', 'report.html']) {
       expect(object(`runs/run-dry/${file}`)).toBeDefined();
       expect(object(`runs/latest-plan/${file}`)).toBe(object(`runs/run-dry/${file}`));

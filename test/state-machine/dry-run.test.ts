@@ -124,7 +124,7 @@ describe('a dry run after a real run', () => {
       remediation: expect.stringMatching(/\S/),
     });
     expect(await read(`runs/${plan.runId}/report.html`)).toContain(
-      `data-step="user" data-action="created" title="user: would create (dry-run)">user <b>would create</b>`,
+      `data-step="user" data-action="created">user <b>would create</b> <i>dry-run</i>`,
     );
 
     const table = renderReportTable(plan.report);

@@ -1,6 +1,7 @@
 import { buildReport, summarize } from '../../commons/report/build-report';
+import { esc } from '../../commons/report/html-page';
 import { csvField, renderCsv } from '../../commons/report/render-csv';
-import { esc, formatDuration, renderHtml } from '../../commons/report/render-html';
+import { formatDuration, renderHtml } from '../../commons/report/render-html';
 import { type StepStatus, stepColumns } from '../../commons/report/steps';
 import { reportWording } from '../../commons/report/wording';
 import type { ReportAccount, RunContext } from '../../commons/run';
@@ -332,7 +333,7 @@ describe('renderHtml', () => {
     expect(renderHtml(report)).toContain('data-testid="summary-total">0<');
   });
 
-  it('shows a badge per step with its reason as a tooltip, and the failed step as failed', () => {
+  it('shows a badge per step that did something with its reason written out, the failed step as failed and its message beside the error', () => {
     const html = renderHtml(
       buildReport(
         RUN,
@@ -347,10 +348,13 @@ describe('renderHtml', () => {
       ),
     );
     expect(html).toContain(
-      'data-step="trail" data-action="skipped" title="trail: skipped (covered-by-organization-trail)"',
+      'data-step="trail" data-action="skipped">trail <b>skipped</b> <i>covered-by-organization-trail</i></span>',
     );
+    expect(html).toContain('data-step="user" data-action="failed">user <b>failed</b></span>');
+    expect(html).toContain('<p class="message">not ours</p><p class="remediation">Rename it.</p>');
+    // The steps left unchanged share one badge.
     expect(html).toContain(
-      'data-step="user" data-action="failed" title="user: failed (ForeignUserConflict: not ours)"',
+      'data-action="unchanged" data-steps="access" title="access">1 more unchanged</span>',
     );
   });
 
@@ -407,13 +411,11 @@ describe('a plan (dry run) in every format', () => {
     const html = renderHtml(planned);
     expect(html).toContain('<title>casbridge onboard plan run-unit-1</title>');
     expect(html).toContain(
-      'data-step="user" data-action="created" title="user: would create (dry-run)">user <b>would create</b>',
+      'data-step="user" data-action="created">user <b>would create</b> <i>dry-run</i></span>',
     );
+    expect(html).toContain('data-step="user" data-action="failed">user <b>would fail</b></span>');
     expect(html).toContain(
-      'data-step="user" data-action="failed" title="user: would fail (ForeignUserConflict: not ours)">user <b>would fail</b>',
-    );
-    expect(html).toContain(
-      '<span class="error-prefix">would fail: </span><code class="error-name" title="not ours">ForeignUserConflict</code>',
+      '<span class="error-prefix">would fail: </span><code class="error-name">ForeignUserConflict</code> <span class="error-step">in user</span><p class="message">not ours</p>',
     );
     expect(html).toMatch(/data-testid="summary-failed">1<\/span><span class="label">Would fail</);
     expect(html).toMatch(/data-testid="summary-changed">1<\/span><span class="label">Would change</);
