@@ -78,8 +78,8 @@ export interface KindsMeasurement {
 const DAY_MS = 86_400_000;
 
 /**
- * Runs the kinds one after another over the accounts of one OU of `sandbox` (healthy accounts,
- * never onboarded), the clock moved a day between runs as the daily schedule would, and counts
+ * Runs the kinds one after another over `accounts` of `sandbox` (healthy accounts, never
+ * onboarded), the clock moved a day between runs as the daily schedule would, and counts
  * each run. The caller has set the functions' environment for this sandbox (its stack, its
  * credentials, its clock). The connector is played by signing a DescribeTrails with the key the
  * operator would paste, read from its secret before casbridge deletes it; those calls are outside
@@ -87,12 +87,10 @@ const DAY_MS = 86_400_000;
  */
 export async function measureAccountKinds(
   sandbox: Sandbox,
-  options: { ou: string; definition?: Definition; keyMaxAgeDays: number; secretRecoveryDays: number },
+  options: { accounts: string[]; definition?: Definition; keyMaxAgeDays: number; secretRecoveryDays: number },
 ): Promise<KindsMeasurement> {
-  const accounts = [...sandbox.world.organization.accounts.values()]
-    .filter((a) => a.parentId === options.ou)
-    .map((a) => a.id);
-  if (accounts.length === 0) throw new Error(`no account in ${options.ou}`);
+  const { accounts } = options;
+  if (accounts.length === 0) throw new Error('no account to measure');
   const fleet = new Set(accounts);
   const definition = options.definition ?? loadDefinition();
   const functionOf = functionsByState(definition);
@@ -119,7 +117,7 @@ export async function measureAccountKinds(
     // A new day: new Lambda containers, no member-role session left (they last an hour).
     sandbox.world.clock.advance(DAY_MS);
     resetRuntime();
-    return countRun(sandbox, { kind, mode, ou: options.ou, fleet, definition, functionOf });
+    return countRun(sandbox, { kind, mode, fleet, definition, functionOf });
   };
   const kinds = {} as Record<AccountKind, KindFigures>;
   const onboard = await run('onboard', 'onboard');
@@ -130,13 +128,14 @@ export async function measureAccountKinds(
   kinds.connecting = (await run('connecting', 'reconcile')).kind;
   await connectorPolls();
   kinds.connected = (await run('connected', 'reconcile')).kind;
-  // The deleted secret's recovery window passes, and the key comes of age (its creation moved
-  // back: the functions time key age by their own clock); the connector goes on polling with it.
+  // The deleted secret's recovery window passes, and the key comes of age: its creation moved
+  // back, against the machine's clock, which the access key step times key age by (the sandbox
+  // clock is ahead of it by the days moved so far); the connector goes on polling with it.
   sandbox.world.clock.advance((options.secretRecoveryDays + 1) * DAY_MS);
   for (const id of accounts) {
     const key = sandbox.world.accounts.get(id)?.iam.accessKeys.get(keys.get(id)?.accessKeyId ?? '');
     if (!key) throw new Error(`no key in service in ${id}`);
-    key.createDate = new Date(key.createDate.getTime() - (options.keyMaxAgeDays + 1) * DAY_MS);
+    key.createDate = new Date(Date.now() - (options.keyMaxAgeDays + 1) * DAY_MS);
   }
   await connectorPolls();
   kinds.rotating = (await run('rotating', 'reconcile')).kind;
@@ -167,7 +166,6 @@ async function countRun(
   context: {
     kind: AccountKind;
     mode: 'onboard' | 'reconcile';
-    ou: string;
     fleet: Set<string>;
     definition: Definition;
     functionOf: Map<string, string>;
@@ -179,7 +177,7 @@ async function countRun(
   const overrides: Record<string, number> = {};
   for (const task of taskStates(adaptForLocalRun(context.definition))) overrides[task.name] = 0;
   const outcome = await executeRunLocally(
-    { mode, organizationalUnits: [context.ou] },
+    { mode, accounts: [...fleet] },
     {
       executionName: `cost-${kind}-${++executions}`,
       definition: context.definition,
@@ -303,4 +301,25 @@ export function dynamoItemBytes(item: unknown): number {
 
 function round(v: number): number {
   return Math.round(v * 100) / 100;
+}
+
+/**
+ * The definition as it was before the fast path (issue 12 §7's "before"): every account through
+ * the per-step pipeline from a RouteByMode Choice, as statemachine/casbridge.asl.yml had it.
+ */
+export function perStepOnly(definition: Definition): Definition {
+  const copy = structuredClone(definition);
+  const map = Object.values(copy.States).find((s) => s.Type === 'Map');
+  const processor = map?.ItemProcessor as { StartAt: string; States: Record<string, unknown> } | undefined;
+  if (!processor?.States.CheckAccount) throw new Error('the definition has no CheckAccount state');
+  delete processor.States.CheckAccount;
+  delete processor.States.Checked;
+  delete processor.States.AccountUnchanged;
+  processor.States.RouteByMode = {
+    Type: 'Choice',
+    Choices: [{ Variable: '$.mode', StringEquals: 'offboard', Next: 'Offboard' }],
+    Default: 'Access',
+  };
+  processor.StartAt = 'RouteByMode';
+  return copy;
 }
