@@ -908,7 +908,8 @@ describe('the packaged stack', () => {
     // it cannot prove free of side effects (lib-dynamodb does not declare itself so).
     const expected: Record<string, string[]> = {
       resolveTargets: ['client-dynamodb', 'client-organizations', 'client-s3'],
-      access: ['client-dynamodb', 'client-sts'],
+      // IAM and CloudTrail: CheckAccount's read-only member clients (functions/access/check-account.ts).
+      access: ['client-cloudtrail', 'client-dynamodb', 'client-iam', 'client-sts'],
       user: ['client-iam', 'client-sts'],
       policy: ['client-iam', 'client-sts'],
       accessKey: ['client-iam', 'client-secrets-manager', 'client-sts'],
