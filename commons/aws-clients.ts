@@ -97,25 +97,30 @@ function memberConnections(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
  * new one with the renewed credentials.
  */
 export function memberClient<C extends object>(
-  build: (
-    config: ReturnType<typeof clientConfig> & {
-      cacheMiddleware: boolean;
-      requestHandler: { httpAgent: HttpAgent; httpsAgent: HttpsAgent };
-    },
-  ) => C,
+  build: (config: MemberClientConfig) => C,
 ): (member: MemberAccount) => C {
   const built = new WeakMap<MemberSession, C>();
-  return ({ settings, session }) => {
-    let client = built.get(session);
+  return (member) => {
+    let client = built.get(member.session);
     if (!client) {
-      // Each member client serves several calls of the account's steps: cache its stack too.
-      client = build({
-        ...clientConfig(settings, session.credentials),
-        cacheMiddleware: true,
-        requestHandler: memberConnections(),
-      });
-      built.set(session, client);
+      client = build(memberClientConfig(member));
+      built.set(member.session, client);
     }
     return client;
+  };
+}
+
+export type MemberClientConfig = ReturnType<typeof clientConfig> & {
+  cacheMiddleware: boolean;
+  requestHandler: { httpAgent: HttpAgent; httpsAgent: HttpsAgent };
+};
+
+/** A member-account client's configuration: the session's credentials, the shared connection pool. */
+export function memberClientConfig({ settings, session }: MemberAccount): MemberClientConfig {
+  // Each member client serves several calls of the account's steps: cache its stack too.
+  return {
+    ...clientConfig(settings, session.credentials),
+    cacheMiddleware: true,
+    requestHandler: memberConnections(),
   };
 }

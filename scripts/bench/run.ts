@@ -19,6 +19,10 @@ import { executeRunLocally } from '../local/execute-run';
 import { FUNCTION_HANDLERS } from '../local/handlers';
 import type { EventLog } from '../local/run-local';
 import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
+import { terminal } from '../render/terminal-text';
+import { measureCost } from './cost';
+import { defaultScenario, monthlyCost } from './cost-model';
+import { costTable, settingsTable } from './cost-table';
 import { processCpuMs, threadCpuMs } from './cpu-time';
 
 /**
@@ -87,6 +91,8 @@ interface BenchOptions {
   skipPackage: boolean;
   initRuns: number;
   sandbox: 'thread' | 'same-thread';
+  costOnly: boolean;
+  costAccounts: number;
 }
 
 type Mode = 'onboard' | 'reconcile';
@@ -100,6 +106,13 @@ interface CallSplit {
 async function main(): Promise<void> {
   const options = readOptions();
   const benchStarted = performance.now();
+  if (options.costOnly) {
+    const cost = await costPhase(options.costAccounts);
+    process.stdout.write(`bench took ${((performance.now() - benchStarted) / 1000).toFixed(1)} s\n`);
+    if (options.json) writeFileSync(options.json, `${JSON.stringify({ bench: 'cost', cost }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ bench: 'cost', cost })}\n`);
+    return;
+  }
   const sandboxOptions = {
     scenario: benchScenario(options.accounts, options.sample),
     performanceModel: true,
@@ -133,6 +146,7 @@ async function main(): Promise<void> {
     const memoryPeak = memory.stop();
     const packaged = options.skipPackage ? undefined : measurePackage(options.initRuns);
     const memorySizes = functionMemorySizes();
+    const cost = await costPhase(options.costAccounts);
 
     const result = {
       bench: 'run',
@@ -198,6 +212,7 @@ async function main(): Promise<void> {
       ) as unknown as Record<Mode, PhaseResult>,
       peakMemory: memoryPeak,
       package: packaged,
+      cost,
       benchWallMs: round(performance.now() - benchStarted),
     };
     const targets = checkTargets(result);
@@ -209,6 +224,45 @@ async function main(): Promise<void> {
     memory.stop();
     await sandbox.close();
   }
+}
+
+// ---------------------------------------------------------------- cost (issue 12 §7)
+
+/**
+ * Every kind of account-run counted from local executions (./cost.ts), then priced for 1,000 and
+ * 10,000 accounts with the daily reconcile (./cost-model.ts): before the fast path (the per-step
+ * pipeline for every account, a secret kept per account) and as deployed.
+ */
+async function costPhase(accountsPerKind: number) {
+  const started = performance.now();
+  const { after, before } = await measureCost(accountsPerKind);
+  progress(
+    `cost: every kind of run over ${accountsPerKind} accounts, twice, in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  const out = terminal(process.stdout);
+  const figures: Record<string, unknown> = { accountsPerKind, measured: { after, before } };
+  for (const accounts of [1000, 10_000]) {
+    const base = defaultScenario(accounts);
+    const beforeCost = monthlyCost(before, { ...base, keepSecrets: true });
+    const afterCost = monthlyCost(after, base);
+    out.write(
+      `\n${costTable('Before (every account through the per-step pipeline, a secret per account)', beforeCost)}\n`,
+    );
+    out.write(
+      `\n${costTable("After (the check's fast path, secrets deleted once the connector uses its key)", afterCost)}\n`,
+    );
+    figures[accounts] = { before: beforeCost, after: afterCost };
+  }
+  out.write(`\n${settingsTable(after, 10_000)}\n`);
+  out.write(
+    `\ntransitions per account-run (after / before): ${Object.entries(after.kinds)
+      .map(
+        ([kind, k]) =>
+          `${kind} ${k.transitions} / ${before.kinds[kind as keyof typeof before.kinds].transitions}`,
+      )
+      .join(', ')}\n`,
+  );
+  return figures;
 }
 
 // ---------------------------------------------------------------- the organization and the run
@@ -1036,10 +1090,12 @@ function readOptions(): BenchOptions {
       'skip-package': { type: 'boolean', default: false },
       'init-runs': { type: 'string', default: '5' },
       sandbox: { type: 'string', default: 'thread' },
+      'cost-only': { type: 'boolean', default: false },
+      'cost-accounts': { type: 'string', default: '3' },
     },
     strict: true,
   });
-  const positive = (name: 'accounts' | 'concurrency' | 'sample' | 'init-runs'): number => {
+  const positive = (name: 'accounts' | 'concurrency' | 'sample' | 'init-runs' | 'cost-accounts'): number => {
     const value = Number(values[name]);
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
     return value;
@@ -1056,6 +1112,8 @@ function readOptions(): BenchOptions {
     skipPackage: values['skip-package'] ?? false,
     initRuns: positive('init-runs'),
     sandbox: values.sandbox,
+    costOnly: values['cost-only'] ?? false,
+    costAccounts: positive('cost-accounts'),
   };
 }
 

@@ -20,7 +20,7 @@ import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
 import { cliConfiguration } from '../cli-input';
 import { CliError } from '../errors';
 import { executeRunLocally } from '../local/execute-run';
-import type { EventLog } from '../local/run-local';
+import { accountFinished, type EventLog } from '../local/run-local';
 import { renderRemediations, renderReportTable, renderSummary } from '../render/report-table';
 import { paintConnector, paintOutcome, renderTable, type Style, styleFor } from '../render/style';
 import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
@@ -413,11 +413,12 @@ class DemoProgress {
       event.retry.retrier.ErrorEquals.includes('RoleNotReady')
     )
       this.waitingForRole.add(event.index);
-    if (event.type === 'StateExited' && event.state.name === 'RecordResult' && event.index !== undefined) {
+    const finished = accountFinished(event);
+    if (finished && event.type === 'StateExited' && event.index !== undefined) {
       this.finished++;
       this.current.delete(event.index);
       this.waitingForRole.delete(event.index);
-      if ((event.state.output as { outcome?: string } | undefined)?.outcome === 'FAILED') this.failed++;
+      if (finished.outcome === 'FAILED') this.failed++;
     }
     // Redraw at most every 50 ms: a fast run emits thousands of events.
     const now = Date.now();

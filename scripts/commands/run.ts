@@ -10,7 +10,7 @@ import { withAwsContext } from '../aws-errors';
 import { CliError, isCliError } from '../errors';
 import { executeRunLocally, resolvedBy } from '../local/execute-run';
 import { releaseLeasesOf } from '../local/release-leases';
-import type { EventLog } from '../local/run-local';
+import { accountFinished, type EventLog } from '../local/run-local';
 import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
 import { type RemoteProgress, runRemotely } from '../remote/follow-run';
 import { describeLease, leaseStatus } from '../render/lease-text';
@@ -365,9 +365,10 @@ class Progress {
   update(event: EventLog): void {
     if (this.ended) return;
     if (event.type === 'MapIterationStarted') this.started++;
-    if (event.type === 'StateExited' && event.state.name === 'RecordResult') {
+    const finished = accountFinished(event);
+    if (finished) {
       this.finished++;
-      if ((event.state.output as { outcome?: string } | undefined)?.outcome === 'FAILED') this.failed++;
+      if (finished.outcome === 'FAILED') this.failed++;
     }
     if (event.type === 'StateEntered' && event.index === undefined) this.lastState = event.state.name;
     if (this.tty) this.out.write(`\r${this.line()}\u001b[K`);

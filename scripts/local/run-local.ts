@@ -12,6 +12,19 @@ import { FUNCTION_HANDLERS, type LambdaHandler } from './handlers';
 export type EventLog =
   ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
 
+/**
+ * The states an account's pipeline ends in: RecordResult, or AccountUnchanged after the check
+ * recorded a compliant account itself. Either one's output is the account's report line.
+ */
+export const ACCOUNT_END_STATES: ReadonlySet<string> = new Set(['RecordResult', 'AccountUnchanged']);
+
+/** The account's report line, when `event` is its pipeline's end. */
+export function accountFinished(event: EventLog): { outcome?: string } | undefined {
+  return event.type === 'StateExited' && ACCOUNT_END_STATES.has(event.state.name)
+    ? ((event.state.output as { outcome?: string } | undefined) ?? {})
+    : undefined;
+}
+
 export interface LocalExecution {
   /** ABORTED: stopped through `signal`, every task that was running has finished. */
   status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';

@@ -908,7 +908,8 @@ describe('the packaged stack', () => {
     // it cannot prove free of side effects (lib-dynamodb does not declare itself so).
     const expected: Record<string, string[]> = {
       resolveTargets: ['client-dynamodb', 'client-organizations', 'client-s3'],
-      access: ['client-dynamodb', 'client-sts'],
+      // IAM and CloudTrail: CheckAccount's read-only member clients (functions/access/check-account.ts).
+      access: ['client-cloudtrail', 'client-dynamodb', 'client-iam', 'client-sts'],
       // Every step carries the ledger client to renew the account's lease, loaded only when it
       // does (commons/step-handler.ts lazyLedger): not at cold start.
       user: ['client-dynamodb', 'client-iam', 'client-sts'],

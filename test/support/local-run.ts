@@ -1,6 +1,6 @@
 import type { Sandbox } from '../../sandbox';
 import { adaptForLocalRun } from '../../scripts/local/adapt-definition';
-import { loadDefinition, taskStates } from '../../scripts/local/definition';
+import { type Definition, loadDefinition, taskStates } from '../../scripts/local/definition';
 import { executeRunLocally, type LocalRunOutcome } from '../../scripts/local/execute-run';
 
 let executions = 0;
@@ -14,11 +14,14 @@ let executions = 0;
 export async function runStateMachine(
   sandbox: Sandbox,
   input: unknown,
-  options: { executionName?: string } = {},
+  /** `definition`: another than the deployed one (the cost tests' definition without the fast path). */
+  options: { executionName?: string; definition?: Definition } = {},
 ): Promise<LocalRunOutcome> {
+  const definition = options.definition ?? loadDefinition();
   const overrides: Record<string, number> = {};
-  for (const task of taskStates(adaptForLocalRun(loadDefinition()))) overrides[task.name] = 0;
+  for (const task of taskStates(adaptForLocalRun(definition))) overrides[task.name] = 0;
   return executeRunLocally(input, {
+    definition,
     executionName: options.executionName ?? `test-${++executions}`,
     startTime: sandbox.world.clock.now(),
     retryIntervalOverrides: overrides,

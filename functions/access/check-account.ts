@@ -1,0 +1,165 @@
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { ClientSettings, MemberAccount } from '../../commons/aws-clients';
+import { ReadOnlyGuard, refusingClient } from '../../commons/clients/read-only';
+import type { Config } from '../../commons/config';
+import type { StepName } from '../../commons/errors';
+import type { Ledger } from '../../commons/ledger';
+import type { ReportAccount } from '../../commons/run';
+import { finishStep } from '../../commons/step-handler';
+import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { ledgerView, type TaskInput } from '../../commons/task-input';
+import { ensureAccessKey } from '../access-key/ensure-access-key';
+import { ensurePolicy } from '../policy/ensure-policy';
+import { recordResult } from '../record-result/record-result';
+import { ensureRegistration } from '../register/ensure-registration';
+import { ensureTrail } from '../trail/ensure-trail';
+import { ensureUser } from '../user/ensure-user';
+import { verifyConnector } from '../verify/verify-connector';
+
+export interface CheckDeps {
+  ledger: Ledger;
+  config: Config;
+  settings: ClientSettings;
+  /** The access step: the member role's session (cached for the Access state), and its result. */
+  reach: (account: TargetAccount, runId: string) => Promise<{ member: MemberAccount; result: StepResult }>;
+  /** IAM and CloudTrail in the member account that send only what the guard allows. */
+  memberClients: (
+    member: MemberAccount,
+    guard: ReadOnlyGuard,
+  ) => { iam: IAMClient; cloudtrail: CloudTrailClient };
+  centralAccountId: () => Promise<string>;
+  /** The configuration's desired-state hash, as RecordResult keeps it. */
+  desiredStateHash: string;
+}
+
+/**
+ * What the check did: the account's result, recorded as RecordResult would have recorded it, or
+ * the item for the per-step pipeline (from Access), with the lease the check took.
+ */
+export type CheckOutcome =
+  | { recorded: true; result: ReportAccount }
+  | { recorded: false; input: TaskInput; reason: string };
+
+/**
+ * The daily reconcile's fast path (issue 12 §7). Most accounts are compliant on most days, and the
+ * per-step pipeline costs them ten state transitions each (Step Functions Standard bills every
+ * state entered). The CheckAccount state runs this first: it claims the account and runs every
+ * step's own decision, for real and in order, each step's result feeding the next as the state
+ * machine would chain them, but through clients that send only reads (commons/clients/read-only.ts).
+ * If every step comes out `unchanged` or `skipped`, nothing was due (no hand-off, reminder, stale
+ * notice, rotation or secret deletion: each of those is a call the guard refuses), and the
+ * results are exactly those the pipeline would have produced, so the check records them with
+ * RecordResult's own function (the same ledger write, the same report line, steps included) and
+ * the account ends there: three states instead of ten.
+ *
+ * Anything else (a step that would change something, a refused call, any error, a dry run, a
+ * mode other than reconcile) hands the item to the pipeline from Access, unchanged, where every
+ * step has its own retry and its own result in the report. The account's lease goes with it:
+ * Access keeps it rather than claiming again. The steps' reads are then made twice for that
+ * account; a daily run meets few such accounts (a rotation, a connection, a reminder).
+ *
+ * Dry runs take the pipeline: a plan is asked for rarely, and there each step's prediction keeps
+ * its own state, retry and report line, as the dry-run tests know them.
+ */
+export async function checkAccount(deps: CheckDeps, item: TaskInput): Promise<CheckOutcome> {
+  if (item.mode !== 'reconcile' || item.dryRun)
+    return { recorded: false, input: item, reason: item.dryRun ? 'dry-run' : `mode-${item.mode}` };
+  const { accountId } = item.account;
+  // Not caught: LeaseHeld takes the Catch to RecordResult (the account is another run's), a
+  // throttled claim the Retry, exactly as from Access.
+  const claimed = await deps.ledger.claim(
+    accountId,
+    { token: item.execution, runId: item.runId },
+    deps.config.leaseSeconds,
+  );
+  const held: TaskInput = { ...item, ledger: claimed.view, lease: { expiresAt: claimed.expiresAt } };
+  const guard = new ReadOnlyGuard();
+  let checked: { state: TaskInput; unsettled?: string };
+  try {
+    checked = await runSteps(deps, held, guard);
+  } catch (error) {
+    return pipeline(held, guard.refused ?? `error-${(error as Error).name || 'Error'}`);
+  }
+  if (checked.unsettled) return pipeline(held, checked.unsettled);
+  try {
+    return {
+      recorded: true,
+      result: await recordResult(deps.ledger, checked.state, deps.desiredStateHash, {
+        webhookConfigured: deps.config.webhookUrl !== undefined,
+      }),
+    };
+  } catch (error) {
+    // The write may have landed (and released the lease) before its answer was lost: Access
+    // claims the account again rather than keep a lease that may be gone.
+    const { lease: _lease, ...unheld } = held;
+    return pipeline(unheld, `record-${(error as Error).name || 'Error'}`);
+  }
+}
+
+/** An account with nothing to do: every step unchanged (or skipped, as a covered trail is). */
+function settled(result: StepResult): boolean {
+  return (
+    (result.action === 'unchanged' || result.action === 'skipped') && result.pendingWebhook === undefined
+  );
+}
+
+/** The item as the pipeline starts from it: no step done, the lease (if any) and view kept. */
+function pipeline(input: TaskInput, reason: string): CheckOutcome {
+  return { recorded: false, input: { ...input, steps: {} }, reason };
+}
+
+/**
+ * The pipeline's steps in the state machine's order, each on the results of those before it,
+ * up to the first that would change something (`unsettled` names it and its action).
+ */
+async function runSteps(
+  deps: CheckDeps,
+  held: TaskInput,
+  guard: ReadOnlyGuard,
+): Promise<{ state: TaskInput; unsettled?: string }> {
+  const { config } = deps;
+  const { account, runId } = held;
+  const { accountId } = account;
+  const reached = await deps.reach(account, runId);
+  const { iam, cloudtrail } = deps.memberClients(reached.member, guard);
+  // A compliant account needs neither: their first call is the account's first change.
+  const secrets = refusingClient<SecretsManagerClient>('secretsmanager', guard);
+  const sns = refusingClient<SNSClient>('sns', guard);
+  let state = finishStep(held, 'access', reached.result, held.ledger);
+  const steps: [StepName, (input: TaskInput) => Promise<StepResult>][] = [
+    ['user', (input) => ensureUser(iam, config, accountId, input)],
+    ['policy', (input) => ensurePolicy(iam, config, accountId, input)],
+    ['accessKey', (input) => ensureAccessKey({ iam, secrets, config }, accountId, input)],
+    [
+      'trail',
+      () =>
+        ensureTrail(cloudtrail, config, accountId, {
+          dryRun: false,
+          centralAccountId: deps.centralAccountId,
+        }),
+    ],
+    [
+      'register',
+      (input) =>
+        ensureRegistration({ sns, secrets, config }, account, { ...input, ledger: ledgerView(input) }),
+    ],
+    [
+      'verify',
+      (input) =>
+        verifyConnector({ iam, secrets, config, settings: deps.settings }, accountId, {
+          ...input,
+          ledger: ledgerView(input),
+        }),
+    ],
+  ];
+  for (const [name, run] of steps) {
+    const result = await run(state);
+    // A change ahead: the later steps' decisions would rest on one the pipeline has yet to make.
+    if (!settled(result)) return { state, unsettled: `${name}-${result.action}` };
+    state = finishStep(state, name, result);
+  }
+  return { state };
+}

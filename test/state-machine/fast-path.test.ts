@@ -1,0 +1,141 @@
+import { ledger } from '../../commons/clients/dynamodb';
+import type { ReportAccount, RunReport } from '../../commons/run';
+import { getRuntime, resetRuntime } from '../../commons/runtime';
+import { measureAccountKinds, perStepOnly } from '../../scripts/bench/account-kinds';
+import { loadDefinition } from '../../scripts/local/definition';
+import { setLambdaEnvironment } from '../support/lambda-env';
+import { runStateMachine } from '../support/local-run';
+import { useSandbox } from '../support/sandbox';
+
+const DAY = 86_400_000;
+
+/** Healthy accounts in two OUs: one for the side-by-side runs, one for the kinds' counts. */
+const SCENARIO = {
+  seed: 7,
+  organization: { organizationTrail: false },
+  organizationalUnits: ['Pair', 'Kinds'],
+  accounts: [
+    ...[1, 2].map((i) => ({ id: String(710_000_000_000 + i), name: `pair-${i}`, ou: 'Pair' })),
+    ...[1, 2].map((i) => ({ id: String(720_000_000_000 + i), name: `kind-${i}`, ou: 'Kinds' })),
+  ],
+};
+
+describe("the daily reconcile's fast path (CheckAccount)", () => {
+  const sandbox = useSandbox({ scenario: SCENARIO });
+  const ids = (ou: string) => SCENARIO.accounts.filter((a) => a.ou === ou).map((a) => a.id);
+  const entered = (outcome: Awaited<ReturnType<typeof runStateMachine>>, state: string) =>
+    outcome.execution.events.filter((e) => e.type === 'StateEntered' && e.state.name === state).length;
+  const lines = (report: RunReport | undefined) =>
+    new Map((report?.accounts ?? []).map((a) => [a.accountId, a] as [string, ReportAccount]));
+  /** The ledger as an operator reads it, without what differs by run (its id, time, lease). */
+  const ledgerItems = async (accounts: string[]) =>
+    Object.fromEntries(
+      await Promise.all(
+        accounts.map(async (id) => {
+          const { lastRunId, lastRunAt, updatedAt, ...item } = (await ledger(getRuntime()).get(id)) ?? {};
+          return [id, item] as const;
+        }),
+      ),
+    );
+  const nextDay = () => {
+    sandbox().world.clock.advance(DAY);
+    resetRuntime();
+  };
+
+  beforeAll(async () => {
+    await setLambdaEnvironment(sandbox());
+  });
+
+  it('reports and records a compliant account exactly as the per-step pipeline does, in three states', async () => {
+    const pair = ids('Pair');
+    await runStateMachine(sandbox(), { mode: 'onboard', accounts: pair });
+    nextDay();
+    const viaPipeline = await runStateMachine(
+      sandbox(),
+      { mode: 'reconcile', accounts: pair },
+      { definition: perStepOnly(loadDefinition()) },
+    );
+    const pipelineLedger = await ledgerItems(pair);
+    nextDay();
+    const viaCheck = await runStateMachine(sandbox(), { mode: 'reconcile', accounts: pair });
+
+    expect(entered(viaCheck, 'AccountUnchanged')).toBe(pair.length);
+    expect(entered(viaCheck, 'Access')).toBe(0);
+    expect(entered(viaCheck, 'RecordResult')).toBe(0);
+    // Every step's result in the report, as the pipeline gave them; the same ledger write.
+    const [checked, piped] = [lines(viaCheck.report), lines(viaPipeline.report)];
+    for (const id of pair) {
+      expect(checked.get(id)).toEqual(piped.get(id));
+      expect(checked.get(id)).toMatchObject({
+        outcome: 'SUCCEEDED',
+        changed: false,
+        connector: 'AWAITING_CONNECTION',
+        steps: { user: { action: 'unchanged' }, verify: { action: 'unchanged' } },
+      });
+    }
+    expect(await ledgerItems(pair)).toEqual(pipelineLedger);
+    // The lease released, as RecordResult releases it.
+    for (const item of Object.values(await ledgerItems(pair)))
+      expect((item as { leaseOwner?: string | null }).leaseOwner ?? null).toBeNull();
+  });
+
+  it('takes a dry run, and any other mode than reconcile, through the per-step pipeline', async () => {
+    const pair = ids('Pair');
+    nextDay();
+    const dry = await runStateMachine(sandbox(), { mode: 'reconcile', accounts: pair, dryRun: true });
+    expect(entered(dry, 'Access')).toBe(pair.length);
+    expect(entered(dry, 'AccountUnchanged')).toBe(0);
+    const onboard = await runStateMachine(sandbox(), { mode: 'onboard', accounts: pair });
+    expect(entered(onboard, 'Access')).toBe(pair.length);
+    expect([...lines(onboard.report).values()].map((a) => a.outcome)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+  });
+
+  it('bills 4 transitions for a compliant account and sends it fewer calls than the pipeline, pinned per kind of run', async () => {
+    // Counted from the executions' own events, as Step Functions Standard bills them: the child
+    // execution the Distributed Map starts, every state entered, every retry.
+    const measured = await measureAccountKinds(sandbox(), {
+      accounts: ids('Kinds'),
+      keyMaxAgeDays: 75,
+      secretRecoveryDays: 7,
+    });
+    const transitions = Object.fromEntries(
+      Object.entries(measured.kinds).map(([kind, k]) => [kind, k.transitions]),
+    );
+    expect(transitions).toEqual({
+      onboard: 12,
+      awaiting: 4,
+      connecting: 12,
+      connected: 4,
+      rotating: 12,
+      rotated: 12,
+    });
+    expect(measured.kinds.awaiting.fastPathShare).toBe(1);
+    expect(measured.kinds.connected.fastPathShare).toBe(1);
+    // A compliant account on a new day: one AssumeRole (the pipeline's six functions each assumed
+    // the role), the claim, the pipeline's reads, the outcome's write. Nothing else.
+    const compliant = {
+      'cloudtrail:DescribeTrails': 1,
+      'cloudtrail:GetTrailStatus': 1,
+      'dynamodb:UpdateItem': 2,
+      'iam:GetAccessKeyLastUsed': 1,
+      'iam:GetGroup': 1,
+      'iam:GetLoginProfile': 1,
+      'iam:GetPolicy': 1,
+      'iam:GetUser': 1,
+      'iam:ListAccessKeys': 1,
+      'iam:ListAttachedGroupPolicies': 1,
+      'iam:ListAttachedUserPolicies': 1,
+      'iam:ListGroupPolicies': 1,
+      'iam:ListGroupsForUser': 1,
+      'iam:ListUserPolicies': 1,
+      'iam:SimulatePrincipalPolicy': 1,
+      'sts:AssumeRole': 1,
+    };
+    expect(measured.kinds.awaiting.calls).toEqual(compliant);
+    expect(measured.kinds.connected.calls).toEqual(compliant);
+    // An account with something to do keeps the check's lease into the pipeline: one claim.
+    expect(measured.kinds.connecting.calls['dynamodb:UpdateItem']).toBe(2);
+    expect(measured.kinds.connecting.calls['secretsmanager:DeleteSecret']).toBe(1);
+    expect(measured.kinds.rotating.calls['iam:CreateAccessKey']).toBe(1);
+  });
+});
