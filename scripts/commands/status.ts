@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
-import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
-import { cliConfiguration, parseAccountId } from '../cli-input';
+import { cliRuntime, outputFormat, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
 import { accountStatus, countByConnector, renderStatusTable } from '../render/status-table';
 import { styleFor } from '../render/style';
 import { terminal } from '../render/terminal-text';
+import { statusText } from '../render/text-output';
 
 export interface StatusCommandOptions {
   account?: string;
@@ -24,17 +24,20 @@ export function statusCommand(): Command {
     )
     .argument('[account-id]', 'only this account, its lease spelled out (same as --account)', parseAccountId)
     .option('--account <id>', 'only this account', parseAccountId)
-    .option('--json', 'print JSON instead of a table', false)
+    .option('--json', 'print JSON instead of a table (the same as --output json)', false)
     .action(async (accountId: string | undefined, options: StatusCommandOptions) => {
       if (accountId && options.account && accountId !== options.account)
         throw new CliError(`Name one account: ${accountId} or --account ${options.account}.`);
-      terminal(process.stdout).write(await runStatus({ ...options, account: accountId ?? options.account }));
+      const text = await runStatus({ ...options, account: accountId ?? options.account });
+      const out = terminal(process.stdout);
+      if (!options.json && outputFormat() === 'text') out.writeRecords(text);
+      else out.write(text);
     });
 }
 
 export async function runStatus(options: StatusCommandOptions, now = Date.now()): Promise<string> {
-  const config = cliConfiguration();
-  const runtime = createRuntime(config, { region: config.region });
+  const runtime = cliRuntime(['ledgerTable']);
+  const { config } = runtime;
   const items = await withAwsContext(
     { doing: `read the ledger table ${config.ledgerTable}`, region: config.region },
     async () => {
@@ -46,7 +49,10 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
   if (options.account && items.length === 0)
     throw new CliError(`Account ${options.account} is not in the ledger: casbridge has never worked on it.`);
   const accounts = items.map((item) => accountStatus(item, now, config));
-  if (options.json) return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
+  const format = options.json ? 'json' : (outputFormat() ?? 'table');
+  if (format === 'json')
+    return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
+  if (format === 'text') return statusText(accounts);
   if (accounts.length === 0)
     return 'The ledger is empty: no run has worked on any account yet (try `casbridge run --mode onboard`).\n';
   return `${renderStatusTable(accounts, styleFor(process.stdout), { oneAccount: Boolean(options.account) })}\n`;
