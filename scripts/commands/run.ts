@@ -60,7 +60,7 @@ export function runCommand(): Command {
     .option('--input <file>', 'a run input or an EventBridge event as JSON, instead of the flags above')
     .option(
       '--local',
-      'run the state machine in this process against AWS_ENDPOINT_URL (the sandbox: each function as its own role) or AWS (every function with your own credentials)',
+      'run the state machine in this process: against the sandbox each function as its own role; against AWS every function with your own credentials (README "Running a run locally against AWS")',
       false,
     )
     .option(
@@ -86,7 +86,7 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
   else {
     if (settings.awsProfile) useFunctionCredentials(profileCredentials(settings.awsProfile));
     terminal(process.stderr).write(
-      'casbridge: a local run against AWS runs every function with your own credentials, which need what the functions\' roles grant together (README "Running a run locally against AWS").\n',
+      'casbridge: a local run against AWS runs every function with your own credentials: they need what the functions\' roles grant together, and the member role trusts only those roles, so each member account fails RoleMissing unless its trust admits you; `casbridge run` without --local starts the deployed state machine (README "Running a run locally against AWS").\n',
     );
   }
   const progress = new Progress(terminal(process.stderr), wordingFor(input));
