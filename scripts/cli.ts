@@ -45,9 +45,9 @@ export function buildProgram(): Command {
     )
     .option('--no-color', 'never colour the output (as NO_COLOR does)')
     .hook('preAction', (_program, action) => {
-      const options = action.optsWithGlobals() as GlobalOptions;
-      useGlobalOptions(options);
-      if (options.color === false) disableColor();
+      const { profile, region, output, color } = action.optsWithGlobals() as GlobalOptions;
+      useGlobalOptions({ profile, region, output, color });
+      if (color === false) disableColor();
     })
     .showSuggestionAfterError(true)
     // Commander would call process.exit itself; main() owns the exit code instead.
