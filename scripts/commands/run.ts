@@ -19,6 +19,7 @@ import { type RemoteProgress, runRemotely } from '../remote/follow-run';
 import { describeLease, leaseStatus } from '../render/lease-text';
 import { renderReportTable } from '../render/report-table';
 import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
+import { reportText } from '../render/text-output';
 
 export interface RunCommandOptions {
   mode?: string;
@@ -269,9 +270,12 @@ function notStarted(error: { name: string; message: string }): number {
 }
 
 async function printReport(report: RunReport, options: RunCommandOptions): Promise<number> {
-  terminal(process.stdout).write(
-    outputFormat() === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderReportTable(report)}\n`,
-  );
+  const output = outputFormat();
+  if (output === 'text') terminal(process.stdout).writeRecords(reportText(report));
+  else
+    terminal(process.stdout).write(
+      output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderReportTable(report)}\n`,
+    );
   if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
   const leased = report.accounts
     .filter((a) => a.outcome === 'SKIPPED' && a.skipReason === 'lease-held-by-another-run')

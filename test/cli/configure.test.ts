@@ -251,6 +251,15 @@ describe('casbridge configure and the settings every command takes', () => {
     ).toContainEqual([HEALTHY, expect.any(String), 'Workloads/Dev', 'SUCCEEDED']);
   });
 
+  it('run starts the state machine the profile names and prints its report as --output asks', async () => {
+    const env = { ...signing(), CASBRIDGE_CONFIG_FILE: configFile() };
+    const result = await runCasbridge(['run', '--mode', 'reconcile', '--dry-run', '--output', 'text'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(`^${HEALTHY}\t[^\t]+\tWorkloads/Dev\tSUCCEEDED\tAWAITING_CONNECTION\tNone$`, 'm'),
+    );
+  });
+
   it('--no-color keeps a terminal free of colour, which it otherwise gets', async () => {
     const onTerminal = async (args: string) => {
       // `script` gives the command a terminal of its own, where casbridge colours its tables.
