@@ -96,6 +96,7 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
   let outcome: Awaited<ReturnType<typeof executeRunLocally>>;
   try {
     outcome = await executeRunLocally(input, {
+      ...(settings.awsProfile && !lambda ? { profile: settings.awsProfile } : {}),
       executionName,
       onEvent: (event) => {
         interruption.follow(event);
