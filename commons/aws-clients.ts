@@ -18,6 +18,11 @@ export interface ClientSettings {
    * function's role as the local runner obtains it (commons/runtime.ts), or a test's identity.
    */
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /**
+   * The CLI only: the AWS CLI profile a casbridge profile names (aws_profile) to sign with, the
+   * SDK's default chain reading it as it would AWS_PROFILE. Unset in Lambda.
+   */
+  profile?: string;
   maxAttempts?: number;
 }
 
@@ -59,6 +64,7 @@ export function clientConfig(settings: ClientSettings, credentials = settings.cr
     region: settings.region,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
+    ...(settings.profile && !credentials ? { profile: settings.profile } : {}),
     ...(settings.maxAttempts ? { maxAttempts: settings.maxAttempts } : {}),
   };
 }

@@ -271,6 +271,23 @@ export function getConfig(): Config {
   return cached;
 }
 
+/**
+ * For `casbridge run --local` only: the configuration the functions of this process run with,
+ * merged by the CLI from its flags, the environment and a casbridge profile
+ * (commons/cli-settings.ts) instead of the environment alone. In Lambda nothing calls it.
+ */
+export function useConfig(config: Config): void {
+  cached = config;
+}
+
+/**
+ * The process's environment, for the CLI's settings (commons/cli-settings.ts merges it with the
+ * flags and the config file): the one place outside this module that sees it gets it from here.
+ */
+export function processEnvironment(): Readonly<Record<string, string | undefined>> {
+  return process.env;
+}
+
 // ---------------------------------------------------------------- names derived from configuration
 
 export function connectorUserArn(config: Config, accountId: string): string {

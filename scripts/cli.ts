@@ -1,5 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
 import { explainAwsFailure } from './aws-errors';
+import { configurationProblem, type GlobalOptions, useGlobalOptions } from './cli-input';
+import { configureCommand } from './commands/configure';
 import { confirmCommand } from './commands/confirm';
 import { credentialsCommand } from './commands/credentials';
 import { demoCommand } from './commands/demo';
@@ -11,7 +15,14 @@ import { statusCommand } from './commands/status';
 import { uninstallCommand } from './commands/uninstall';
 import { unlockCommand } from './commands/unlock';
 import { isCliError } from './errors';
+import { disableColor } from './render/style';
 import { escapeControl, terminal } from './render/terminal-text';
+
+/** package.json's version: what `casbridge --version` prints. */
+function packageVersion(): string {
+  const file = path.resolve(__dirname, '../package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
 
 /**
  * The `casbridge` program: wiring only. Each command lives in its own module under
@@ -22,6 +33,23 @@ export function buildProgram(): Command {
     .description(
       'Connects every account of an AWS Organization to Microsoft Defender for Cloud Apps, and keeps them connected.',
     )
+    .version(packageVersion(), '--version', 'prints the version of casbridge')
+    // The AWS CLI's global options, taken before or after the command's name.
+    .option('--profile <name>', 'the casbridge profile to use (default: CASBRIDGE_PROFILE, else default)')
+    .option('--region <region>', 'the Region of the casbridge stack (default: AWS_REGION, else the profile)')
+    .addOption(
+      new Option('--output <format>', 'how a command prints its result (default: table)').choices([
+        'table',
+        'json',
+        'text',
+      ]),
+    )
+    .option('--no-color', 'never colour the output (as NO_COLOR does)')
+    .hook('preAction', (_program, action) => {
+      const { profile, region, output, color } = action.optsWithGlobals() as GlobalOptions;
+      useGlobalOptions({ profile, region, output, color });
+      if (color === false) disableColor();
+    })
     .showSuggestionAfterError(true)
     // Commander would call process.exit itself; main() owns the exit code instead.
     .exitOverride()
@@ -31,6 +59,7 @@ export function buildProgram(): Command {
       writeErr: (text) => terminal(process.stderr).writePlain(text),
     });
   for (const command of [
+    configureCommand(),
     demoCommand(),
     sandboxCommand(),
     runCommand(),
@@ -57,7 +86,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Commander has already printed its one-line message (or the help) to stderr.
     if (error instanceof CommanderError) return error.exitCode;
     // A command that did not say what it was doing when AWS failed still gets the one sentence.
-    const explained = explainAwsFailure(error, { doing: 'complete the command' });
+    const explained =
+      configurationProblem(error) ?? explainAwsFailure(error, { doing: 'complete the command' });
     if (isCliError(explained)) {
       terminal(process.stderr).write(`casbridge: ${escapeControl(explained.message)}\n`);
       return explained.exitCode;

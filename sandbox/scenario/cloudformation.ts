@@ -292,7 +292,11 @@ function getAtt(logicalId: string, attribute: string, scope: ResolveScope): stri
 /** serverless.yml as the framework compiles it, for the parts the sandbox deploys. */
 export interface ServerlessStack {
   /** CloudFormation's view: the `resources` section, with the framework's variables substituted. */
-  template: { Conditions: Record<string, unknown>; Resources: Record<string, unknown> };
+  template: {
+    Conditions: Record<string, unknown>;
+    Resources: Record<string, unknown>;
+    Outputs: Record<string, { Value: unknown; Condition?: string }>;
+  };
   /** Each function (its key in serverless.yml) and the logical id of the role it runs as. */
   functions: { key: string; roleLogicalId: string }[];
   /** The provider's environment, every function's (variables substituted, intrinsics not). */
@@ -327,7 +331,7 @@ export function readServerlessStack(
       return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, substitute(v)]));
     return node;
   };
-  const resources = (raw.resources ?? {}) as { Conditions?: unknown; Resources?: unknown };
+  const resources = (raw.resources ?? {}) as { Conditions?: unknown; Resources?: unknown; Outputs?: unknown };
   const functions = Object.entries((raw.functions ?? {}) as Record<string, { role?: unknown }>).map(
     ([key, fn]) => {
       if (typeof fn.role !== 'string') throw new Error(`serverless.yml: function ${key} names no role`);
@@ -338,6 +342,7 @@ export function readServerlessStack(
     template: {
       Conditions: substitute(resources.Conditions ?? {}) as Record<string, unknown>,
       Resources: substitute(resources.Resources ?? {}) as Record<string, unknown>,
+      Outputs: substitute(resources.Outputs ?? {}) as ServerlessStack['template']['Outputs'],
     },
     functions,
     environment: substitute(

@@ -4,6 +4,7 @@ import { markTemplateRole } from '../core/grant-usage';
 import type { IamRole, PolicyDocument, World } from '../core/world';
 import { accountState } from '../core/world';
 import {
+  evaluateCondition,
   type ResourceValues,
   readServerlessStack,
   resolveIntrinsics,
@@ -34,7 +35,16 @@ export interface StackFunction {
 
 /** The stack as deployed into the sandbox: its parameters, its functions and the roles they run as. */
 export interface StackDeployment {
+  /** As the framework names it (`<service>-<stage>`), in the stack's account and Region. */
+  stackName: string;
+  accountId: string;
+  region: string;
   parameters: StackParameters;
+  /**
+   * The stack's Outputs as CloudFormation's DescribeStacks would give them (serverless.yml
+   * `resources.Outputs`, resolved): what `casbridge configure` reads.
+   */
+  outputs: Record<string, string>;
   functions: StackFunction[];
   /** Every role serverless.yml declares, resolved as CloudFormation would create them here. */
   roles: TemplateRole[];
@@ -79,7 +89,26 @@ export function stackDeployment(
       roleArn: roleArn(stack, role),
     };
   });
-  return { parameters: { ...parameters }, functions, roles, keyPolicies };
+  const outputs: Record<string, string> = {};
+  for (const [key, output] of Object.entries(serverless.template.Outputs)) {
+    if (output.Condition && !evaluateCondition(output.Condition, scope)) continue;
+    outputs[key] = String(resolveIntrinsics(output.Value, scope));
+  }
+  return {
+    stackName: stackName(SANDBOX_STAGE),
+    accountId: stack.accountId,
+    region: stack.region,
+    parameters: { ...parameters },
+    outputs,
+    functions,
+    roles,
+    keyPolicies,
+  };
+}
+
+/** The framework names a stack `<service>-<stage>`; serverless.yml's service is casbridge. */
+export function stackName(stage: string): string {
+  return `casbridge-${stage}`;
 }
 
 /** The ARN of a template role in the account. */
@@ -145,6 +174,11 @@ export function deployedStack(world: World): StackDeployment {
   const deployment = deployments.get(world);
   if (!deployment) throw new Error('the sandbox has no casbridge stack deployed');
   return deployment;
+}
+
+/** The deployed stack, or undefined in a world seeded without one. */
+export function findDeployedStack(world: World): StackDeployment | undefined {
+  return deployments.get(world);
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '../core/service';
+import { cloudformationService } from './cloudformation';
 import { cloudtrailService } from './cloudtrail';
 import { dynamodbService } from './dynamodb';
 import { iamService } from './iam';
@@ -20,4 +21,5 @@ export const SERVICES: readonly ServiceDefinition[] = [
   snsService,
   dynamodbService,
   stepFunctionsService,
+  cloudformationService,
 ];

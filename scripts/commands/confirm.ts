@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
-import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
-import { cliConfiguration, parseAccountId } from '../cli-input';
+import { cliRuntime, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
 import { escapeControl, terminal } from '../render/terminal-text';
 import { callerArn, knownAccount } from './credentials';
@@ -22,8 +21,8 @@ export function confirmCommand(): Command {
 }
 
 export async function confirmConnector(accountId: string): Promise<string> {
-  const config = cliConfiguration();
-  const runtime = createRuntime(config, { region: config.region });
+  const runtime = cliRuntime(['ledgerTable']);
+  const { config } = runtime;
   const item = await knownAccount(runtime, accountId);
   if (item.connector === 'OFFBOARDED')
     throw new CliError(`Account ${accountId} was offboarded: there is no connector to confirm.`);

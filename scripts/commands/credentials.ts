@@ -12,11 +12,11 @@ import {
   secretTag,
 } from '../../commons/connector-resources';
 import type { LedgerItem } from '../../commons/ledger';
-import { createRuntime, type Runtime } from '../../commons/runtime';
+import type { Runtime } from '../../commons/runtime';
 import { newKeyInstructions } from '../../commons/secret-retention';
 import { handoffMessage } from '../../functions/register/ensure-registration';
 import { withAwsContext } from '../aws-errors';
-import { cliConfiguration, parseAccountId } from '../cli-input';
+import { cliRuntime, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
 import { escapeControl, terminal } from '../render/terminal-text';
 
@@ -53,8 +53,8 @@ export async function revealCredentials(
     throw new CliError(
       'Refusing to print a secret access key to a pipe or file: run this in a terminal, or add --yes if you mean it.',
     );
-  const config = cliConfiguration();
-  const runtime = createRuntime(config, { region: config.region });
+  const runtime = cliRuntime(['ledgerTable']);
+  const { config } = runtime;
   const item = await knownAccount(runtime, accountId);
   const secretName = connectorSecretName(config, accountId);
   const context = {

@@ -221,7 +221,7 @@ function actAsCasbridge(sandbox: Sandbox): void {
     AWS_ACCESS_KEY_ID: sandbox.admin.accessKeyId,
     AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
   });
-  cliConfiguration();
+  cliConfiguration(['ledgerTable', 'externalId', 'logBucket', 'topicArn', 'reportsBucket']);
   useFunctionCredentials(inProcessFunctionCredentials(sandbox.world));
 }
 

@@ -2,22 +2,23 @@ import { writeFileSync } from 'node:fs';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { s3Client } from '../../commons/clients/s3';
-import type { Config } from '../../commons/config';
 import { renderCsv } from '../../commons/report/render-csv';
 import { renderHtml } from '../../commons/report/render-html';
 import { LATEST_PLAN_PREFIX, LATEST_RUN_PREFIX, type RunReport, runPrefix } from '../../commons/run';
-import { createRuntime } from '../../commons/runtime';
+import type { Runtime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
-import { cliConfiguration, reportsBucket } from '../cli-input';
+import { cliRuntime, type OutputFormat, outputFormat, reportsBucket } from '../cli-input';
 import { CliError } from '../errors';
 import { renderReportTable } from '../render/report-table';
 import { PLAIN, styleFor } from '../render/style';
 import { escapeControl, terminal } from '../render/terminal-text';
+import { reportText } from '../render/text-output';
 
 export type ReportFormat = 'table' | 'json' | 'csv' | 'html';
 
 export interface ReportCommandOptions {
-  format: ReportFormat;
+  /** Unset: --output's, else table. */
+  format?: ReportFormat;
   out?: string;
   plan: boolean;
 }
@@ -39,41 +40,39 @@ export function reportCommand(): Command {
       new Argument('[run-id]', "a run id (a dry run's too), or latest").default(LATEST).argParser(parseRunId),
     )
     .option('--plan', "the latest dry run's report (its plan) instead of the latest run's", false)
-    .addOption(
-      new Option('--format <format>', 'how to print it')
-        .choices(['table', 'json', 'csv', 'html'])
-        .default('table'),
-    )
+    .addOption(new Option('--format <format>', 'how to print it').choices(['table', 'json', 'csv', 'html']))
     .option('--out <file>', 'write to this file instead of standard output')
     .action(async (given: string, options: ReportCommandOptions) => {
       if (options.plan && given !== LATEST)
         throw new CliError('--plan shows the latest dry run: give it or a run id, not both.');
-      const config = cliConfiguration();
-      const report = await readReport(config, options.plan ? LATEST_PLAN : given);
+      const report = await readReport(cliRuntime(['reportsBucket']), options.plan ? LATEST_PLAN : given);
       const style = options.out ? PLAIN : styleFor(process.stdout);
-      const text = formatReport(report, options.format, style);
+      const format = options.format ?? reportFormatOf(outputFormat());
+      const text = format === 'text' ? reportText(report) : formatReport(report, format, style);
       if (options.out) {
         writeFileSync(options.out, text);
         // The file holds the report exactly; only what is shown on the terminal is escaped.
         terminal(process.stderr).write(
-          `Wrote the ${options.format} report of run ${escapeControl(report.runId)} to ${escapeControl(options.out)}\n`,
+          `Wrote the ${format} report of run ${escapeControl(report.runId)} to ${escapeControl(options.out)}\n`,
         );
         return;
       }
-      if (options.format === 'html' && process.stdout.isTTY)
+      if (format === 'html' && process.stdout.isTTY)
         throw new CliError(
           'The HTML report is a file to open in a browser: give --out FILE (or redirect the output).',
         );
-      terminal(process.stdout).write(text);
+      if (format === 'text') terminal(process.stdout).writeRecords(text);
+      else terminal(process.stdout).write(text);
     });
 }
 
 /** Reads a run's report.json (or the latest run's, or the latest plan's) as WriteReport stored it. */
-export async function readReport(config: Config, runId: string): Promise<RunReport> {
+export async function readReport(runtime: Runtime, runId: string): Promise<RunReport> {
+  const { config } = runtime;
   const bucket = reportsBucket(config);
   const prefix =
     runId === LATEST ? LATEST_RUN_PREFIX : runId === LATEST_PLAN ? LATEST_PLAN_PREFIX : runPrefix(runId);
-  const s3 = s3Client(createRuntime(config, { region: config.region }));
+  const s3 = s3Client(runtime);
   const notFound =
     runId === LATEST
       ? `No run has written a report to s3://${bucket}/ yet: start one with \`casbridge run --mode onboard\`.`
@@ -106,6 +105,11 @@ export function formatReport(report: RunReport, format: ReportFormat, style = PL
     default:
       return `${renderReportTable(report, { style })}\n`;
   }
+}
+
+/** `--output` as a report format: text is the accounts' lines, tab-separated. */
+function reportFormatOf(output: OutputFormat | undefined): ReportFormat | 'text' {
+  return output ?? 'table';
 }
 
 function parseRunId(value: string): string {

@@ -1,12 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
-import { getConfig, localLambdaEndpoint, stateMachineArn } from '../../commons/config';
+import { localLambdaEndpoint, stateMachineArn, useConfig } from '../../commons/config';
+import { awsErrorName } from '../../commons/errors';
 import { type ReportWording, reportWording } from '../../commons/report/wording';
 import type { RunReport } from '../../commons/run';
-import { createRuntime, useFunctionCredentials } from '../../commons/runtime';
+import { useFunctionCredentials } from '../../commons/runtime';
 import { parseRunInputText } from '../../functions/resolve-targets/run-input';
 import { withAwsContext } from '../aws-errors';
+import { cliConfiguration, cliRuntime, cliSettings, outputFormat } from '../cli-input';
 import { CliError, isCliError } from '../errors';
 import { executeRunLocally, resolvedBy } from '../local/execute-run';
 import { releaseLeasesOf } from '../local/release-leases';
@@ -16,6 +19,7 @@ import { type RemoteProgress, runRemotely } from '../remote/follow-run';
 import { describeLease, leaseStatus } from '../render/lease-text';
 import { renderReportTable } from '../render/report-table';
 import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
+import { reportText } from '../render/text-output';
 
 export interface RunCommandOptions {
   mode?: string;
@@ -57,7 +61,7 @@ export function runCommand(): Command {
     .option('--input <file>', 'a run input or an EventBridge event as JSON, instead of the flags above')
     .option(
       '--local',
-      'run the state machine in this process against AWS_ENDPOINT_URL (the sandbox: each function as its own role) or AWS (every function with your own credentials)',
+      'run the state machine in this process: against the sandbox each function as its own role; against AWS every function with your own credentials (README "Running a run locally against AWS")',
       false,
     )
     .option(
@@ -73,17 +77,26 @@ export function runCommand(): Command {
 export async function runRun(options: RunCommandOptions): Promise<number> {
   const input = runInput(options);
   if (!options.local) return runDeployed(input, options);
-  loadConfiguration();
+  const settings = cliSettings();
+  // Every variable a function reads, from the profile too: the functions run in this process.
+  useConfig(cliConfiguration(LOCAL_RUN_SETTINGS, settings));
   // The sandbox stands in for Lambda and gives each function its role; against AWS there is no
   // Lambda service in a local run, so every function runs with the caller's own credentials.
   const lambda = localLambdaEndpoint();
   if (lambda) useFunctionCredentials(sandboxFunctionCredentials(lambda));
+  else {
+    if (settings.awsProfile) useFunctionCredentials(profileCredentials(settings.awsProfile));
+    terminal(process.stderr).write(
+      'casbridge: a local run against AWS runs every function with your own credentials: they need what the functions\' roles grant together, and the member role trusts only those roles, so each member account fails RoleMissing unless its trust admits you; `casbridge run` without --local starts the deployed state machine (README "Running a run locally against AWS").\n',
+    );
+  }
   const progress = new Progress(terminal(process.stderr), wordingFor(input));
   const executionName = `local-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const interruption = new Interruption(executionName, () => progress.done());
   let outcome: Awaited<ReturnType<typeof executeRunLocally>>;
   try {
     outcome = await executeRunLocally(input, {
+      ...(settings.awsProfile && !lambda ? { profile: settings.awsProfile } : {}),
       executionName,
       onEvent: (event) => {
         interruption.follow(event);
@@ -135,9 +148,9 @@ class Interruption {
   /** Releases what the stopped execution holds; resolves to the exit code the signal calls for. */
   async releaseLeases(): Promise<number> {
     const signal = this.received ?? 'SIGINT';
-    const config = getConfig();
     // The operator's own credentials, as for `status` and `unlock`: not a function's role.
-    const runtime = createRuntime(config, { region: config.region });
+    const runtime = cliRuntime(['ledgerTable']);
+    const { config } = runtime;
     const owners = [this.executionName, ...(this.runId ? [this.runId] : [])];
     let released: string[];
     try {
@@ -209,19 +222,22 @@ function listed(accounts: readonly string[]): string {
  * Step Functions API: the same path against AWS and against the sandbox.
  */
 async function runDeployed(input: unknown, options: RunCommandOptions): Promise<number> {
-  const arn = options.stateMachineArn ?? stateMachineArn();
-  if (!arn) {
+  const settings = cliSettings({ stateMachineArn: options.stateMachineArn });
+  cliConfiguration(['stateMachineArn'], settings);
+  const arn = stateMachineArn(settings.variables);
+  if (!arn)
     throw new CliError(
-      'no state machine to start: pass --state-machine-arn, or set CASBRIDGE_STATE_MACHINE_ARN to the stack output StateMachineArn (`casbridge sandbox` exports it); or run in this process with --local',
+      `The state machine ${escapeControl(settings.variables.CASBRIDGE_STATE_MACHINE_ARN ?? '')} is no ARN: give the stack output StateMachineArn (\`casbridge configure --stack NAME\` reads it).`,
     );
-  }
   const progress = new RemoteProgressLine(terminal(process.stderr), wordingFor(input));
-  const outcome = await runRemotely(input, {
-    stateMachineArn: arn,
-    executionName: `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-    onProgress: (p) => progress.update(p),
-  });
-  progress.done();
+  const outcome = await startedRemotely(arn, () =>
+    runRemotely(input, {
+      stateMachineArn: arn,
+      ...(settings.awsProfile ? { profile: settings.awsProfile } : {}),
+      executionName: `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      onProgress: (p) => progress.update(p),
+    }),
+  ).finally(() => progress.done());
   if (outcome.startError) return notStarted(outcome.startError);
   if (!outcome.report) {
     throw new CliError(
@@ -229,6 +245,21 @@ async function runDeployed(input: unknown, options: RunCommandOptions): Promise<
     );
   }
   return printReport(outcome.report, options);
+}
+
+/** A state machine that is not there is a setting to fix (classified by name), not a casbridge bug. */
+async function startedRemotely<T>(arn: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if (awsErrorName(error) === 'StateMachineDoesNotExist')
+      throw new CliError(
+        `The state machine ${escapeControl(arn)} does not exist: check --state-machine-arn, CASBRIDGE_STATE_MACHINE_ARN or state_machine_arn in the casbridge profile (\`casbridge configure --stack NAME\` reads it again).`,
+        EXIT_NOT_STARTED,
+        { cause: error },
+      );
+    throw error;
+  }
 }
 
 /** The run's own error (a bad input quotes it): one line, escaped. */
@@ -240,7 +271,12 @@ function notStarted(error: { name: string; message: string }): number {
 }
 
 async function printReport(report: RunReport, options: RunCommandOptions): Promise<number> {
-  terminal(process.stdout).write(`${renderReportTable(report)}\n`);
+  const output = outputFormat();
+  if (output === 'text') terminal(process.stdout).writeRecords(reportText(report));
+  else
+    terminal(process.stdout).write(
+      output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderReportTable(report)}\n`,
+    );
   if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
   const leased = report.accounts
     .filter((a) => a.outcome === 'SKIPPED' && a.skipReason === 'lease-held-by-another-run')
@@ -261,8 +297,7 @@ async function leaseHolders(accountIds: readonly string[]): Promise<string> {
     'A run still working records these accounts itself; if it died (killed, its machine gone), `casbridge unlock ACCOUNT` releases its lease.';
   let lines: string[];
   try {
-    const config = getConfig();
-    const runtime = createRuntime(config, { region: config.region });
+    const runtime = cliRuntime(['ledgerTable']);
     const now = Date.now();
     const items = await Promise.all(accountIds.slice(0, LEASES_NAMED).map((id) => ledger(runtime).get(id)));
     lines = items.map((item, i) => {
@@ -323,14 +358,13 @@ function wordingFor(input: unknown): ReportWording {
   return reportWording({ dryRun: (input as { dryRun?: unknown } | null)?.dryRun === true });
 }
 
-function loadConfiguration() {
-  try {
-    return getConfig();
-  } catch (error) {
-    throw new CliError(
-      `${(error as Error).message} (for the sandbox, eval the exports \`casbridge sandbox\` prints)`,
-    );
-  }
+/** What a local run's functions read (commons/config.ts): every setting they cannot start without. */
+const LOCAL_RUN_SETTINGS = ['ledgerTable', 'externalId', 'logBucket', 'topicArn', 'reportsBucket'] as const;
+
+/** Every function of a local run against AWS signs with the AWS profile the casbridge profile names. */
+function profileCredentials(profile: string) {
+  const credentials = defaultProvider({ profile });
+  return () => credentials;
 }
 
 function splitList(value: string): string[] {

@@ -6,13 +6,14 @@ import type { Config } from '../../commons/config';
 import type { LedgerItem } from '../../commons/ledger';
 import { EMPTY_HISTORY, readHistory } from '../../commons/report/history';
 import { renderDashboard } from '../../commons/report/render-dashboard';
-import { createRuntime } from '../../commons/runtime';
+import type { Runtime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
-import { cliConfiguration, parseAccountId } from '../cli-input';
+import { cliRuntime, outputFormat, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
 import { accountStatus, countByConnector, renderStatusTable } from '../render/status-table';
 import { styleFor } from '../render/style';
 import { escapeControl, terminal } from '../render/terminal-text';
+import { statusText } from '../render/text-output';
 
 export interface StatusCommandOptions {
   account?: string;
@@ -32,7 +33,7 @@ export function statusCommand(): Command {
     )
     .argument('[account-id]', 'only this account, its lease spelled out (same as --account)', parseAccountId)
     .option('--account <id>', 'only this account', parseAccountId)
-    .option('--json', 'print JSON instead of a table', false)
+    .option('--json', 'print JSON instead of a table (the same as --output json)', false)
     .option(
       '--html <file>',
       'write the organization dashboard (HTML, from the ledger and the runs kept) to FILE',
@@ -40,13 +41,17 @@ export function statusCommand(): Command {
     .action(async (accountId: string | undefined, options: StatusCommandOptions) => {
       if (accountId && options.account && accountId !== options.account)
         throw new CliError(`Name one account: ${accountId} or --account ${options.account}.`);
-      terminal(process.stdout).write(await runStatus({ ...options, account: accountId ?? options.account }));
+      const text = await runStatus({ ...options, account: accountId ?? options.account });
+      const out = terminal(process.stdout);
+      if (!options.json && outputFormat() === 'text') out.writeRecords(text);
+      else out.write(text);
     });
 }
 
 export async function runStatus(options: StatusCommandOptions, now = Date.now()): Promise<string> {
-  const config = cliConfiguration();
-  const runtime = createRuntime(config, { region: config.region });
+  // The dashboard also reads the runs' summaries from the reports bucket.
+  const runtime = cliRuntime(options.html ? ['ledgerTable', 'reportsBucket'] : ['ledgerTable']);
+  const { config } = runtime;
   const items = await withAwsContext(
     { doing: `read the ledger table ${config.ledgerTable}`, region: config.region },
     async () => {
@@ -59,7 +64,10 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
   if (options.account && items.length === 0)
     throw new CliError(`Account ${options.account} is not in the ledger: casbridge has never worked on it.`);
   const accounts = items.map((item) => accountStatus(item, now, config));
-  if (options.json) return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
+  const format = options.json ? 'json' : (outputFormat() ?? 'table');
+  if (format === 'json')
+    return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
+  if (format === 'text') return statusText(accounts);
   if (accounts.length === 0)
     return 'The ledger is empty: no run has worked on any account yet (try `casbridge run --mode onboard`).\n';
   return `${renderStatusTable(accounts, styleFor(process.stdout), { oneAccount: Boolean(options.account) })}\n`;
@@ -68,13 +76,13 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
 /** The dashboard WriteReport writes with each run, drawn now from the ledger and runs/history.json. */
 async function writeDashboard(
   config: Config,
-  runtime: ReturnType<typeof createRuntime>,
+  runtime: Runtime,
   items: readonly LedgerItem[],
   file: string,
   now: number,
 ): Promise<string> {
   const bucket = config.reportsBucket;
-  // Without a reports bucket there are no runs' summaries: the ledger alone still draws the page.
+  // A deployment always has the bucket (the command requires it); a history not written yet is empty.
   const history = bucket
     ? await withAwsContext({ doing: `read s3://${bucket}/runs/history.json`, region: config.region }, () =>
         readHistory(s3Client(runtime), bucket),

@@ -2,9 +2,8 @@ import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
 import { stateMachineArn } from '../../commons/config';
-import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
-import { cliConfiguration } from '../cli-input';
+import { cliConfiguration, cliRuntime } from '../cli-input';
 import { CliError } from '../errors';
 import { terminal } from '../render/terminal-text';
 import { EXIT_OK, runRun } from './run';
@@ -43,9 +42,9 @@ export function uninstallCommand(): Command {
 }
 
 export async function uninstall(options: UninstallCommandOptions, interactive: boolean): Promise<number> {
-  const config = cliConfiguration();
   // The operator's own credentials, as for `status`: the ledger is what casbridge onboarded.
-  const runtime = createRuntime(config, { region: config.region });
+  const runtime = cliRuntime(['ledgerTable']);
+  const { config } = runtime;
   const items = await withAwsContext(
     { doing: `read the ledger table ${config.ledgerTable}`, region: config.region },
     () => ledger(runtime).list(),
@@ -102,7 +101,7 @@ export async function uninstall(options: UninstallCommandOptions, interactive: b
 function removalSteps(options: UninstallCommandOptions): string {
   const arn = options.stateMachineArn ?? stateMachineArn();
   const stage = /:stateMachine:casbridge-([A-Za-z0-9-]+)$/.exec(arn ?? '')?.[1] ?? '<stage>';
-  const region = cliConfiguration().region;
+  const region = cliConfiguration([]).region;
   return [
     'Now remove the stacks (README, "Uninstalling"):',
     `  npx osls remove --stage ${stage} --region ${region}`,

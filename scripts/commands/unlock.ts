@@ -3,9 +3,9 @@ import { Command } from 'commander';
 import { clientConfig } from '../../commons/aws-clients';
 import { ledger } from '../../commons/clients/dynamodb';
 import { awsErrorName } from '../../commons/errors';
-import { createRuntime, type Runtime } from '../../commons/runtime';
+import type { Runtime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
-import { cliConfiguration, confirmAtTerminal, parseAccountId } from '../cli-input';
+import { cliRuntime, confirmAtTerminal, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
 import { describeLease, type LeaseStatus, leaseHolder, leaseStatus } from '../render/lease-text';
 import { escapeControl, terminal } from '../render/terminal-text';
@@ -43,8 +43,8 @@ export async function unlockAccount(
   options: UnlockCommandOptions,
   interactive: boolean,
 ): Promise<string> {
-  const config = cliConfiguration();
-  const runtime = createRuntime(config, { region: config.region });
+  const runtime = cliRuntime(['ledgerTable']);
+  const { config } = runtime;
   const item = await knownAccount(runtime, accountId);
   const lease = leaseStatus(item, Date.now());
   if (!lease) throw new CliError(`Account ${accountId} holds no lease: there is nothing to unlock.`);

@@ -20,7 +20,13 @@ export interface LocalRunOutcome {
  * `casbridge run --local`, the demo and the benchmark. The report is read from S3, as an operator
  * would read it, never taken from the execution's payload.
  */
-export async function executeRunLocally(input: unknown, options: LocalRunOptions): Promise<LocalRunOutcome> {
+export async function executeRunLocally(
+  input: unknown,
+  options: LocalRunOptions & {
+    /** The AWS CLI profile the report is read with (a casbridge profile's aws_profile); else the default chain. */
+    profile?: string;
+  },
+): Promise<LocalRunOutcome> {
   const execution = await runLocal(input, options);
   const resolved = resolvedRun(execution.events);
   // An interrupted run wrote no report; what it holds in the ledger is the caller's to release.
@@ -35,7 +41,11 @@ export async function executeRunLocally(input: unknown, options: LocalRunOptions
   const config = getConfig();
   if (!config.reportsBucket)
     throw new Error('CASBRIDGE_REPORTS_BUCKET is not set: the run wrote its report nowhere to read it from');
-  const s3 = new S3Client({ region: config.region, forcePathStyle: true });
+  const s3 = new S3Client({
+    region: config.region,
+    ...(options.profile ? { profile: options.profile } : {}),
+    forcePathStyle: true,
+  });
   const object = await s3.send(
     new GetObjectCommand({
       Bucket: config.reportsBucket,

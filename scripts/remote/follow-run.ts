@@ -22,6 +22,8 @@ export interface RemoteProgress {
 
 export interface RemoteRunOptions {
   stateMachineArn: string;
+  /** The AWS CLI profile to sign with (a casbridge profile's aws_profile); else the default chain. */
+  profile?: string;
   executionName: string;
   /** How often to ask for the execution's state. */
   pollMs?: number;
@@ -52,7 +54,8 @@ const RESOLVE_TARGETS_STATE = 'ResolveTargets';
  */
 export async function runRemotely(input: unknown, options: RemoteRunOptions): Promise<RemoteRunOutcome> {
   const region = options.stateMachineArn.split(':')[3] || undefined;
-  const sfn = new SFNClient({ ...(region ? { region } : {}) });
+  const profile = options.profile ? { profile: options.profile } : {};
+  const sfn = new SFNClient({ ...(region ? { region } : {}), ...profile });
   try {
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({
@@ -75,7 +78,7 @@ export async function runRemotely(input: unknown, options: RemoteRunOptions): Pr
         startError: { name: execution.error ?? 'Error', message: causeMessage(execution.cause) },
       };
     }
-    const report = await readReport(resolved, region);
+    const report = await readReport(resolved, region, profile);
     return { ...outcome, runId: resolved.run.runId, ...(report ? { report } : {}) };
   } finally {
     sfn.destroy();
@@ -132,8 +135,12 @@ function isResolveTargetsExit(event: HistoryEvent): boolean {
 }
 
 /** The report sits beside the run's targets: WriteReport writes it under the same run prefix. */
-async function readReport(resolved: ResolvedRun, region: string | undefined): Promise<RunReport | undefined> {
-  const s3 = new S3Client({ ...(region ? { region } : {}), forcePathStyle: true });
+async function readReport(
+  resolved: ResolvedRun,
+  region: string | undefined,
+  profile: { profile?: string },
+): Promise<RunReport | undefined> {
+  const s3 = new S3Client({ ...(region ? { region } : {}), ...profile, forcePathStyle: true });
   try {
     const object = await s3.send(
       new GetObjectCommand({

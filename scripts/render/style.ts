@@ -15,7 +15,14 @@ export interface Style {
 }
 
 export function styleFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Style {
-  return createStyle(Boolean(stream.isTTY) && !('NO_COLOR' in env && env.NO_COLOR !== ''));
+  return createStyle(colorAllowed && Boolean(stream.isTTY) && !('NO_COLOR' in env && env.NO_COLOR !== ''));
+}
+
+let colorAllowed = true;
+
+/** `--no-color`: no colour for the rest of the process, as NO_COLOR would say. */
+export function disableColor(): void {
+  colorAllowed = false;
 }
 
 export function createStyle(color: boolean): Style {

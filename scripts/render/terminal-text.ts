@@ -73,6 +73,11 @@ export interface TerminalStream {
   write(text: string): void;
   /** Messages that quote what they were given (commander's errors): no sequence stays, even on a terminal. */
   writePlain(text: string): void;
+  /**
+   * `--output text` records (scripts/render/text-output.ts): their tabs are the separators and
+   * stay; each field was escaped whole before, and is written as `write` writes.
+   */
+  writeRecords(text: string): void;
 }
 
 export function terminal(
@@ -89,6 +94,14 @@ export function terminal(
     },
     writePlain: (text) => {
       stream.write(text.split('\n').map(escapeControl).join('\n'));
+    },
+    writeRecords: (text) => {
+      stream.write(
+        text
+          .split('\t')
+          .map((field) => terminalOutput(field, isTTY))
+          .join('\t'),
+      );
     },
   };
 }

@@ -238,7 +238,9 @@ describe('the operator commands', () => {
     const result = await casbridge(['status'], env);
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^casbridge: casbridge is not configured: CASBRIDGE_LEDGER_TABLE: not set/);
+    expect(result.stderr).toMatch(
+      /^casbridge: casbridge is not configured: the ledger table \(CASBRIDGE_LEDGER_TABLE or ledger_table in the profile\) is not set/,
+    );
   });
 
   it('ends a bad flag, missing credentials or an unreachable endpoint in one line and a non-zero exit', async () => {

@@ -82,6 +82,12 @@ export async function startCliSandbox(args: readonly string[]): Promise<CliSandb
 
 const execFileAsync = promisify(execFile);
 
+/**
+ * Where a test's casbridge looks for its config file unless the test gives one: a path that is
+ * never created, so no test reads the profiles of the machine's real home.
+ */
+export const NO_CONFIG_FILE = path.join(ROOT, 'test', 'fixtures', 'no-casbridge-config', 'config');
+
 /** What a casbridge command left: its exit code and both streams. */
 export interface CliResult<Output extends string | Buffer = string> {
   code: number;
@@ -92,7 +98,8 @@ export interface CliResult<Output extends string | Buffer = string> {
 /**
  * Runs `casbridge <args>` as an operator does, a separate process through the package's bin, its
  * output as the bytes it wrote: in the test's shell without its AWS_ and CASBRIDGE_ settings, `env`
- * (the exports of `casbridge sandbox`, say) in their place, and NO_COLOR set. A command that
+ * (the exports of `casbridge sandbox`, say) in their place, NO_COLOR set, and no casbridge config
+ * file unless `env` names one (CASBRIDGE_CONFIG_FILE). A command that
  * fails resolves with its exit code.
  */
 export async function runCasbridgeBytes(
@@ -105,7 +112,7 @@ export async function runCasbridgeBytes(
   try {
     const out = await execFileAsync(process.execPath, [BIN, ...args], {
       cwd: ROOT,
-      env: { ...shell, NO_COLOR: '1', ...env },
+      env: { ...shell, NO_COLOR: '1', CASBRIDGE_CONFIG_FILE: NO_CONFIG_FILE, ...env },
       encoding: 'buffer',
       maxBuffer: 16 * 1024 * 1024,
     });
@@ -152,7 +159,7 @@ export function spawnCasbridge(args: readonly string[], env: Record<string, stri
   );
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: { ...shell, NO_COLOR: '1', ...env },
+    env: { ...shell, NO_COLOR: '1', CASBRIDGE_CONFIG_FILE: NO_CONFIG_FILE, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
