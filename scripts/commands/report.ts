@@ -10,9 +10,11 @@ import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, reportsBucket } from '../cli-input';
 import { CliError } from '../errors';
+import { tableWidth } from '../render/columns';
 import { renderReportTable } from '../render/report-table';
 import { PLAIN, styleFor } from '../render/style';
 import { escapeControl, terminal } from '../render/terminal-text';
+import { parseConnector } from './status';
 
 export type ReportFormat = 'table' | 'json' | 'csv' | 'html';
 
@@ -20,6 +22,12 @@ export interface ReportCommandOptions {
   format: ReportFormat;
   out?: string;
   plan: boolean;
+  /** Only the accounts that failed (the table only). */
+  failed?: boolean;
+  /** Only the accounts with this connector status (the table only). */
+  connector?: string;
+  /** Every column, however wide the terminal. */
+  wide?: boolean;
 }
 
 /** WriteReport copies a real run's files under runs/latest/ too, a plan's under runs/latest-plan/. */
@@ -45,13 +53,25 @@ export function reportCommand(): Command {
         .default('table'),
     )
     .option('--out <file>', 'write to this file instead of standard output')
+    .option('--failed', 'only the accounts that failed (the table)', false)
+    .option(
+      '--connector <status>',
+      'only the accounts with this connector status (the table)',
+      parseConnector,
+    )
+    .option('--wide', 'every column, however narrow the terminal (a pipe always gets every column)', false)
     .action(async (given: string, options: ReportCommandOptions) => {
       if (options.plan && given !== LATEST)
         throw new CliError('--plan shows the latest dry run: give it or a run id, not both.');
+      if ((options.failed || options.connector) && options.format !== 'table')
+        throw new CliError(
+          `--failed and --connector choose the table's rows; the ${options.format} report is the whole run's.`,
+        );
       const config = cliConfiguration();
       const report = await readReport(config, options.plan ? LATEST_PLAN : given);
       const style = options.out ? PLAIN : styleFor(process.stdout);
-      const text = formatReport(report, options.format, style);
+      const width = options.out ? undefined : tableWidth(process.stdout, options.wide);
+      const text = formatReport(filterAccounts(report, options), options.format, style, width);
       if (options.out) {
         writeFileSync(options.out, text);
         // The file holds the report exactly; only what is shown on the terminal is escaped.
@@ -95,7 +115,28 @@ export async function readReport(config: Config, runId: string): Promise<RunRepo
   }
 }
 
-export function formatReport(report: RunReport, format: ReportFormat, style = PLAIN): string {
+/**
+ * The report with only the accounts asked for; its summary stays the whole run's, and a line
+ * under the table says how many rows are shown.
+ */
+function filterAccounts(report: RunReport, options: ReportCommandOptions): RunReport {
+  if (!options.failed && !options.connector) return report;
+  return {
+    ...report,
+    accounts: report.accounts.filter(
+      (a) =>
+        (!options.failed || a.outcome === 'FAILED') &&
+        (!options.connector || a.connector === options.connector),
+    ),
+  };
+}
+
+export function formatReport(
+  report: RunReport,
+  format: ReportFormat,
+  style = PLAIN,
+  width: number | undefined = undefined,
+): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
@@ -104,7 +145,7 @@ export function formatReport(report: RunReport, format: ReportFormat, style = PL
     case 'html':
       return renderHtml(report);
     default:
-      return `${renderReportTable(report, { style })}\n`;
+      return `${renderReportTable(report, { style, width })}\n`;
   }
 }
 

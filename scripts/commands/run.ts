@@ -13,8 +13,11 @@ import { releaseLeasesOf } from '../local/release-leases';
 import type { EventLog } from '../local/run-local';
 import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
 import { type RemoteProgress, runRemotely } from '../remote/follow-run';
+import { tableWidth } from '../render/columns';
 import { describeLease, leaseStatus } from '../render/lease-text';
+import { finalProgressLine, waitingText } from '../render/progress-text';
 import { renderReportTable } from '../render/report-table';
+import { styleFor } from '../render/style';
 import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
 
 export interface RunCommandOptions {
@@ -27,6 +30,8 @@ export interface RunCommandOptions {
   local: boolean;
   stateMachineArn?: string;
   json?: string;
+  /** Every column of the report's table, however wide the terminal. */
+  wide?: boolean;
 }
 
 /**
@@ -65,6 +70,7 @@ export function runCommand(): Command {
       'the deployed state machine to start (default: CASBRIDGE_STATE_MACHINE_ARN, the stack output StateMachineArn)',
     )
     .option('--json <file>', 'also write the report as JSON to this file')
+    .option('--wide', "every column of the report's table, however narrow the terminal", false)
     .action(async (options: RunCommandOptions) => {
       process.exitCode = await runRun(options);
     });
@@ -96,7 +102,7 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
     // A signal from here on ends the process as it would anywhere: the run is over.
     interruption.dispose();
   }
-  progress.done();
+  progress.done(outcome.report ?? undefined);
   if (outcome.startError) return notStarted(outcome.startError);
   return printReport(outcome.report as RunReport, options);
 }
@@ -219,9 +225,10 @@ async function runDeployed(input: unknown, options: RunCommandOptions): Promise<
   const outcome = await runRemotely(input, {
     stateMachineArn: arn,
     executionName: `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    onStarted: (executionArn) => progress.started(executionArn),
     onProgress: (p) => progress.update(p),
   });
-  progress.done();
+  progress.done(outcome.report, outcome.status);
   if (outcome.startError) return notStarted(outcome.startError);
   if (!outcome.report) {
     throw new CliError(
@@ -240,7 +247,12 @@ function notStarted(error: { name: string; message: string }): number {
 }
 
 async function printReport(report: RunReport, options: RunCommandOptions): Promise<number> {
-  terminal(process.stdout).write(`${renderReportTable(report)}\n`);
+  // Coloured on a terminal (unless NO_COLOR), fitted to its width; a pipe gets the whole table, plain.
+  const table = renderReportTable(report, {
+    style: styleFor(process.stdout),
+    width: tableWidth(process.stdout, options.wide),
+  });
+  terminal(process.stdout).write(`${table}\n`);
   if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
   const leased = report.accounts
     .filter((a) => a.outcome === 'SKIPPED' && a.skipReason === 'lease-held-by-another-run')
@@ -346,7 +358,10 @@ function parsePositive(value: string): number {
   return n;
 }
 
-/** A one-line progress display on a terminal: accounts started and finished, failures. */
+/**
+ * A one-line progress display on a terminal: accounts started and finished, failures, and what
+ * the accounts in a retrier's backoff wait for; its last line is the report's own counts.
+ */
 class Progress {
   private started = 0;
   private finished = 0;
@@ -354,6 +369,9 @@ class Progress {
   private lastState = '';
   private ended = false;
   private readonly tty: boolean;
+  /** The error each map iteration is retrying after, by iteration index. */
+  private readonly retrying = new Map<number, string>();
+  private readonly lastError = new Map<number, string>();
 
   constructor(
     private readonly out: TerminalStream,
@@ -370,22 +388,35 @@ class Progress {
       if ((event.state.output as { outcome?: string } | undefined)?.outcome === 'FAILED') this.failed++;
     }
     if (event.type === 'StateEntered' && event.index === undefined) this.lastState = event.state.name;
+    this.followRetries(event);
     if (this.tty) this.out.write(`\r${this.line()}\u001b[K`);
   }
 
-  /** Ends the line; nothing is drawn after it (an interrupted run's last events). */
-  done(): void {
+  /** Ends the line, with the report's counts when there is one; nothing is drawn after it. */
+  done(report?: RunReport): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.tty) this.out.write(`\r${this.line()}\u001b[K\n`);
+    if (this.tty)
+      this.out.write(`\r${report ? finalProgressLine(report, this.words) : this.line()}\u001b[K\n`);
+  }
+
+  private followRetries(event: EventLog): void {
+    if (!('index' in event) || event.index === undefined) return;
+    const index = event.index;
+    if (event.type === 'StateFailed') this.lastError.set(index, event.Error);
+    else if (event.type === 'StateRetried') this.retrying.set(index, this.lastError.get(index) ?? 'an error');
+    else if (event.type === 'StateExited' || event.type === 'StateCaught') this.retrying.delete(index);
+    if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed')
+      this.retrying.delete(index);
   }
 
   private line(): string {
-    return `${this.lastState}: ${this.finished}/${this.started} accounts done, ${this.failed} ${this.words.outcome('FAILED')}`;
+    const waiting = waitingText(this.retrying);
+    return `${this.lastState}: ${this.finished}/${this.started} accounts done, ${this.failed} ${this.words.outcome('FAILED')}${waiting ? `; ${waiting}` : ''}`;
   }
 }
 
-/** The remote run's progress on a terminal, from the map run's counts. */
+/** The remote run's progress on a terminal, from the map run's counts; its last line the report's. */
 class RemoteProgressLine {
   private last = '';
   private readonly tty: boolean;
@@ -397,15 +428,39 @@ class RemoteProgressLine {
     this.tty = out.isTTY;
   }
 
+  /** The execution to find in the console, before anything else: a run is long, a terminal may close. */
+  started(executionArn: string): void {
+    this.out.write(`Execution ${executionArn}\n`);
+    const link = consoleLink(executionArn);
+    if (link) this.out.write(`Console ${link}\n`);
+  }
+
   update(progress: RemoteProgress): void {
     const a = progress.accounts;
+    // The map run counts items, and an account that failed is a succeeded item (RecordResult
+    // records it): the failures are counted from the report once it is written, not here.
     this.last = a
-      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running, ${a.failed} ${this.words.outcome('FAILED')}`
+      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running`
       : `${progress.status}: resolving the accounts`;
     if (this.tty) this.out.write(`\r${this.last}\u001b[K`);
   }
 
-  done(): void {
-    if (this.tty) this.out.write(`\r${this.last}\u001b[K\n`);
+  done(report?: RunReport, status?: string): void {
+    const line = report ? finalProgressLine(report, this.words, status) : this.last;
+    if (this.tty) this.out.write(`\r${line}\u001b[K\n`);
+    else if (report) this.out.write(`${line}\n`);
   }
+}
+
+/** The execution's page in the Step Functions console, in its partition and Region. */
+export function consoleLink(executionArn: string): string | undefined {
+  const [, partition, , region] = executionArn.split(':');
+  if (!region) return undefined;
+  const host =
+    partition === 'aws-cn'
+      ? `${region}.console.amazonaws.cn`
+      : partition === 'aws-us-gov'
+        ? `${region}.console.amazonaws-us-gov.com`
+        : `${region}.console.aws.amazon.com`;
+  return `https://${host}/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`;
 }

@@ -12,6 +12,8 @@ export interface SandboxCommandOptions {
   accounts: number;
   scenario?: string;
   performanceModel: boolean;
+  /** Only the export lines on standard output (`casbridge sandbox --env > sandbox.env &`); the rest on stderr. */
+  env?: boolean;
 }
 
 export const DEFAULT_SANDBOX_PORT = 4599;
@@ -43,6 +45,11 @@ export function sandboxCommand(): Command {
     )
     .option('--scenario <file>', 'seed the organization a scenario JSON file describes (docs/sandbox.md)')
     .option('--performance-model', 'add per-service latency and rate limits, as the benchmark does', false)
+    .option(
+      '--env',
+      'print only the export lines on standard output (everything else on standard error)',
+      false,
+    )
     .action((options: SandboxCommandOptions) => runSandbox(options));
 }
 
@@ -50,8 +57,11 @@ export function sandboxCommand(): Command {
 export async function runSandbox(
   options: SandboxCommandOptions,
   stream: NodeJS.WritableStream = process.stdout,
+  errStream: NodeJS.WritableStream = process.stderr,
 ): Promise<void> {
-  const out = terminal(stream);
+  const exports = terminal(stream);
+  // With --env, standard output is a file of shell lines: the banner and the stop lines go to stderr.
+  const out = options.env ? terminal(errStream) : exports;
   const scenario = options.scenario === undefined ? undefined : readScenarioFile(options.scenario);
   const sandbox = await startSandbox({
     port: options.port,
@@ -62,7 +72,14 @@ export async function runSandbox(
   });
   // Listen before announcing: a supervisor may signal as soon as it reads the ready line.
   const stopped = nextTerminationSignal();
-  out.write(describeSandbox(sandbox, { defaultScenario: scenario === undefined }));
+  const banner = describeSandbox(sandbox, { defaultScenario: scenario === undefined });
+  if (options.env) {
+    const lines = banner.split('\n');
+    exports.write(`${lines.filter((line) => line.startsWith('export ')).join('\n')}\n`);
+    out.write(`${lines.filter((line) => !line.startsWith('export ')).join('\n')}`);
+  } else {
+    out.write(banner);
+  }
   const signal = await stopped;
   out.write(`sandbox stopping (${signal})\n`);
   await Promise.race([
@@ -192,7 +209,7 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
   return lines.join('\n');
 }
 
-function parsePort(value: string): number {
+export function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) {
     throw new InvalidArgumentError('A port is an integer from 0 to 65535.');
