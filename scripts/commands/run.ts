@@ -13,7 +13,7 @@ import { releaseLeasesOf } from '../local/release-leases';
 import type { EventLog } from '../local/run-local';
 import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
 import { type RemoteProgress, runRemotely } from '../remote/follow-run';
-import { tableWidth } from '../render/columns';
+import { FALLBACK_WIDTH, tableWidth } from '../render/columns';
 import { describeLease, leaseStatus } from '../render/lease-text';
 import { finalProgressLine, waitingText } from '../render/progress-text';
 import { renderReportTable } from '../render/report-table';
@@ -389,7 +389,7 @@ class Progress {
     }
     if (event.type === 'StateEntered' && event.index === undefined) this.lastState = event.state.name;
     this.followRetries(event);
-    if (this.tty) this.out.write(`\r${this.line()}\u001b[K`);
+    if (this.tty) this.out.write(`\r${fitLine(this.line(), this.out)}\u001b[K`);
   }
 
   /** Ends the line, with the report's counts when there is one; nothing is drawn after it. */
@@ -412,7 +412,9 @@ class Progress {
 
   private line(): string {
     const waiting = waitingText(this.retrying);
-    return `${this.lastState}: ${this.finished}/${this.started} accounts done, ${this.failed} ${this.words.outcome('FAILED')}${waiting ? `; ${waiting}` : ''}`;
+    // Once accounts are under way the state is always the map's: what they wait for says more.
+    const state = this.started > 0 ? '' : `${this.lastState}: `;
+    return `${state}${this.finished}/${this.started} accounts done, ${this.failed} ${this.words.outcome('FAILED')}${waiting ? `; ${waiting}` : ''}`;
   }
 }
 
@@ -442,14 +444,23 @@ class RemoteProgressLine {
     this.last = a
       ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running`
       : `${progress.status}: resolving the accounts`;
-    if (this.tty) this.out.write(`\r${this.last}\u001b[K`);
+    if (this.tty) this.out.write(`\r${fitLine(this.last, this.out)}\u001b[K`);
   }
 
   done(report?: RunReport, status?: string): void {
     const line = report ? finalProgressLine(report, this.words, status) : this.last;
-    if (this.tty) this.out.write(`\r${line}\u001b[K\n`);
+    if (this.tty) this.out.write(`\r${fitLine(line, this.out)}\u001b[K\n`);
     else if (report) this.out.write(`${line}\n`);
   }
+}
+
+/**
+ * A progress line cut to the terminal's width: one that wrapped would leave a copy of itself on
+ * every redraw, as `\r` only returns to the start of the last screen line.
+ */
+function fitLine(line: string, out: TerminalStream): string {
+  const width = (out.columns && out.columns > 0 ? out.columns : FALLBACK_WIDTH) - 1;
+  return line.length > width ? `${line.slice(0, width - 1)}…` : line;
 }
 
 /** The execution's page in the Step Functions console, in its partition and Region. */

@@ -1,13 +1,16 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
+import type { Config } from '../../commons/config';
 import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
-import { CliError } from '../errors';
+import { CliError, isCliError } from '../errors';
+import { type LastRunDetail, renderAccountDetail } from '../render/account-detail';
 import { tableWidth } from '../render/columns';
 import { accountStatus, CONNECTOR_ORDER, countByConnector, renderStatusTable } from '../render/status-table';
 import { styleFor } from '../render/style';
 import { terminal } from '../render/terminal-text';
+import { readReport } from './report';
 
 export interface StatusCommandOptions {
   account?: string;
@@ -70,15 +73,43 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
     return `None of the ${all.length} accounts in the ledger ${filterWords(options)}.\n`;
   if (accounts.length === 0)
     return 'The ledger is empty: no run has worked on any account yet (try `casbridge run --mode onboard`).\n';
-  const table = renderStatusTable(accounts, styleFor(process.stdout), {
-    oneAccount: Boolean(options.account),
-    width: tableWidth(process.stdout, options.wide),
-  });
+  const style = styleFor(process.stdout);
+  const width = tableWidth(process.stdout, options.wide);
+  const table = renderStatusTable(accounts, style, { oneAccount: Boolean(options.account), width });
+  const one = options.account ? items[0] : undefined;
+  if (one && accounts[0]) {
+    const lastRun = one.lastRunId ? await lastRunDetail(config, one.lastRunId, one.accountId) : undefined;
+    return `${table}\n${renderAccountDetail(one, accounts[0], lastRun, { style, width })}\n`;
+  }
   const shown =
     accounts.length < all.length
       ? `\n${accounts.length} of ${all.length} accounts shown: those that ${filterWords(options)}.`
       : '';
   return `${table}${shown}\n`;
+}
+
+/**
+ * The account's row in its last run's report: the steps the ledger does not keep. A missing
+ * report (a dry run's, a run that died before WriteReport, a bucket casbridge cannot read) is one
+ * sentence in the view, never a failed command: the ledger's part is shown whatever happens.
+ */
+async function lastRunDetail(config: Config, runId: string, accountId: string): Promise<LastRunDetail> {
+  if (!config.reportsBucket)
+    return { runId, unavailable: 'CASBRIDGE_REPORTS_BUCKET is not set, so its report is not read.' };
+  try {
+    const report = await readReport(config, runId);
+    const account = report.accounts.find((a) => a.accountId === accountId);
+    return account
+      ? { runId, account, mode: report.mode }
+      : { runId, unavailable: `its report does not list account ${accountId}.` };
+  } catch (error) {
+    return {
+      runId,
+      unavailable: isCliError(error)
+        ? error.message
+        : `its report could not be read (${(error as Error).name}).`,
+    };
+  }
 }
 
 function filterWords(options: StatusCommandOptions): string {

@@ -2,7 +2,7 @@ import { OUTCOMES } from '../../commons/report/build-report';
 import { type StepStatus, stepCell, stepColumns } from '../../commons/report/steps';
 import { capitalize, PLAN_BANNER, type ReportWording, reportWording } from '../../commons/report/wording';
 import type { ReportAccount, RunReport } from '../../commons/run';
-import { type Column, fitTable } from './columns';
+import { type Column, fitTable, wrapWords } from './columns';
 import { PLAIN, paintConnector, paintOutcome, type Style } from './style';
 import { terminalSafe } from './terminal-text';
 
@@ -190,23 +190,12 @@ export function renderSummary(untrusted: RunReport, width = DEFAULT_WIDTH): stri
     .join('\n');
 }
 
-/** Words onto lines of at most `width` characters (a longer word keeps a line to itself). */
+/** Words onto lines of at most `width` characters (a longer word, an ARN, is cut across lines). */
 export function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  if (line) lines.push(line);
-  return lines;
+  return wrapWords(text, width);
 }
 
-function foldLine(line: string, width: number): string[] {
+export function foldLine(line: string, width: number): string[] {
   if (line.length <= width) return [line];
   const [first, ...rest] = wrap(line, width);
   return [first ?? '', ...wrap(rest.join(' '), width - 2).map((part) => `  ${part}`)];

@@ -11,7 +11,7 @@ import {
   type UnlockRecord,
   unlockRecord,
 } from './lease-text';
-import { CONNECTOR_ABBREVIATIONS, DEFAULT_WIDTH, wrap } from './report-table';
+import { CONNECTOR_ABBREVIATIONS, DEFAULT_WIDTH, foldLine, wrap } from './report-table';
 import { PLAIN, paintConnector, paintOutcome, type Style } from './style';
 import { terminalSafe } from './terminal-text';
 
@@ -197,7 +197,12 @@ export function renderStatusTable(
     }
   }
   out.push('', renderCounts(accounts));
-  return out.join('\n');
+  // The table fits itself; the sections' long lines (an ARN in a message) fold under it.
+  const [table, ...sections] = out;
+  return [
+    table,
+    ...sections.flatMap((line) => (line.includes('\u001b') ? [line] : foldLine(line, width))),
+  ].join('\n');
 }
 
 /** Accounts whose last run failed first, the others in the ledger's order. */
