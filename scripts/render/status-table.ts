@@ -197,7 +197,9 @@ export function renderStatusTable(
     }
   }
   out.push('', renderCounts(accounts));
-  // The table fits itself; the sections' long lines (an ARN in a message) fold under it.
+  // The table fits itself; on a terminal the sections' long lines (an ARN in a message) fold
+  // under it, and a pipe gets them whole, as it gets the table.
+  if (options.width === undefined) return out.join('\n');
   const [table, ...sections] = out;
   return [
     table,
