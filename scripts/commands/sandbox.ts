@@ -5,6 +5,8 @@ import { defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { type AccountFaultsSpec, parseScenario, type Scenario } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { CliError } from '../errors';
+import { type Column, fitTable, tableWidth } from '../render/columns';
+import { PLAIN } from '../render/style';
 import { escapeControl, terminal } from '../render/terminal-text';
 
 export interface SandboxCommandOptions {
@@ -72,7 +74,10 @@ export async function runSandbox(
   });
   // Listen before announcing: a supervisor may signal as soon as it reads the ready line.
   const stopped = nextTerminationSignal();
-  const banner = describeSandbox(sandbox, { defaultScenario: scenario === undefined });
+  const banner = describeSandbox(sandbox, {
+    defaultScenario: scenario === undefined,
+    width: tableWidth((options.env ? errStream : stream) as { isTTY?: boolean; columns?: number }),
+  });
   if (options.env) {
     const lines = banner.split('\n');
     exports.write(`${lines.filter((line) => line.startsWith('export ')).join('\n')}\n`);
@@ -113,7 +118,10 @@ export function readScenarioFile(file: string): Scenario {
 }
 
 /** The banner: the ready line, shell exports, the organization, the stack, and how to use it. */
-export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: boolean }): string {
+export function describeSandbox(
+  sandbox: Sandbox,
+  options: { defaultScenario: boolean; width?: number | undefined },
+): string {
   const { endpoint, stack, scenario, world } = sandbox;
   const lines: string[] = [
     `sandbox ready on ${endpoint}`,
@@ -138,7 +146,7 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
   lines.push(
     `Organization ${world.organization.id}: management account ${stack.accountId} and ${members.length} member accounts (administrator ${sandbox.admin.arn})`,
   );
-  const rows: string[][] = [['ACCOUNT', 'NAME', 'OU', 'STATE', 'JOINED', 'FAULT']];
+  const rows: string[][] = [];
   rows.push([
     stack.accountId,
     scenario.organization.managementAccountName,
@@ -160,7 +168,33 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
       labels[i] ?? 'healthy',
     ]);
   });
-  lines.push(...table(rows).map((row) => `  ${row}`));
+  // Fitted to the terminal (the OU goes first, then how it joined, then the name); a pipe gets it whole.
+  const column = (head: string, i: number) => ({
+    head,
+    cell: (row: string[]) => escapeControl(row[i] ?? ''),
+  });
+  const [id, name, ou, state, joined, fault] = ['ACCOUNT', 'NAME', 'OU', 'STATE', 'JOINED', 'FAULT'].map(
+    column,
+  ) as [
+    Column<string[]>,
+    Column<string[]>,
+    Column<string[]>,
+    Column<string[]>,
+    Column<string[]>,
+    Column<string[]>,
+  ];
+  const width = options.width === undefined ? undefined : options.width - 2;
+  const accounts = fitTable(
+    [
+      [id, name, ou, state, joined, fault],
+      [id, name, state, joined, fault],
+      [id, name, state, fault],
+      [id, state, fault],
+    ],
+    rows,
+    { style: PLAIN, width },
+  );
+  lines.push(...accounts.split('\n').map((row) => `  ${row}`));
   if (members.length > LISTED_ACCOUNTS) {
     lines.push(
       `  … and ${members.length - LISTED_ACCOUNTS} more (all of them: curl -s ${endpoint}/_sandbox/state)`,
