@@ -21,16 +21,27 @@ import { cliConfiguration } from '../cli-input';
 import { CliError } from '../errors';
 import { executeRunLocally } from '../local/execute-run';
 import { accountFinished, type EventLog } from '../local/run-local';
-import { renderRemediations, renderReportTable, renderSummary } from '../render/report-table';
-import { paintConnector, paintOutcome, renderTable, type Style, styleFor } from '../render/style';
+import { type Column, fitTable, tableWidth } from '../render/columns';
+import {
+  DEFAULT_WIDTH,
+  failuresFirst,
+  renderRemediations,
+  renderReportTable,
+  renderSummary,
+} from '../render/report-table';
+import { paintConnector, paintOutcome, type Style, styleFor } from '../render/style';
 import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
-import { readScenarioFile } from './sandbox';
+import { parsePort, readScenarioFile } from './sandbox';
 
 export interface DemoCommandOptions {
   accounts: number;
   scenario?: string;
   json: string;
   html: string;
+  /** The sandbox's port on 127.0.0.1 (0, the default, picks a free one). */
+  port?: number;
+  /** Every column, however wide the terminal. */
+  wide?: boolean;
 }
 
 /** Exit codes: the demo ran as designed (its faulty accounts failed, as they should) / it did not. */
@@ -82,6 +93,13 @@ export function demoCommand(): Command {
     .option('--scenario <file>', 'seed the organization a scenario JSON file describes (docs/sandbox.md)')
     .option('--json <file>', 'write the final report as JSON here', DEFAULT_JSON)
     .option('--html <file>', 'write the final report as HTML here', DEFAULT_HTML)
+    .addOption(
+      new Option(
+        '--port <port>',
+        "the sandbox's port on 127.0.0.1 while the demo runs (default: a free one)",
+      ).argParser(parsePort),
+    )
+    .option('--wide', 'every column of the tables, however narrow the terminal', false)
     .action(async (options: DemoCommandOptions) => {
       process.exitCode = await runDemo(options);
     });
@@ -99,11 +117,14 @@ export async function runDemo(
     scenarioFile === undefined ? demoScenario(options.accounts) : readScenarioFile(scenarioFile);
   const style = styleFor(outStream);
   const say = (...lines: string[]) => out.write(`${lines.join('\n')}\n`);
-  const sandbox = await startSandbox({ scenario }).catch((error: unknown) => {
-    throw new CliError(`The sandbox did not start: ${(error as Error).message}`, DEMO_BROKEN, {
-      cause: error,
-    });
-  });
+  const width = tableWidth(outStream, options.wide);
+  const sandbox = await startSandbox({ scenario, ...(options.port ? { port: options.port } : {}) }).catch(
+    (error: unknown) => {
+      throw new CliError(`The sandbox did not start: ${(error as Error).message}`, DEMO_BROKEN, {
+        cause: error,
+      });
+    },
+  );
   try {
     actAsCasbridge(sandbox);
     const members = sandbox.scenario.accounts.length;
@@ -123,7 +144,7 @@ export async function runDemo(
       '   `casbridge run --mode onboard` against the sandbox: the state machine, every step, every retry.',
     );
     const onboard = await runOnce('onboard', err);
-    say(renderReportTable(onboard, { style }));
+    say(renderReportTable(onboard, { style, width }));
     const failed = onboard.summary.byOutcome.FAILED;
     if (failed > 0)
       say(
@@ -152,7 +173,11 @@ export async function runDemo(
       '   The daily run: read calls only where nothing drifted; connectors seen in use become CONNECTED.',
     );
     const reconcile = await runOnce('reconcile', err);
-    say(renderChanges(onboard, reconcile, style), '', renderSummary(reconcile));
+    say(
+      renderChanges(onboard, reconcile, style, width),
+      '',
+      renderSummary(reconcile, width ?? DEFAULT_WIDTH),
+    );
 
     const problems = [
       ...(scenarioFile === undefined
@@ -258,7 +283,12 @@ async function simulateConnectors(sandbox: Sandbox, accountIds: readonly string[
 }
 
 /** The reconcile's rows that differ from the onboard's (connector, outcome, or any step that changed). */
-function renderChanges(untrustedBefore: RunReport, untrustedAfter: RunReport, style: Style): string {
+function renderChanges(
+  untrustedBefore: RunReport,
+  untrustedAfter: RunReport,
+  style: Style,
+  width: number | undefined,
+): string {
   const before = terminalSafe(untrustedBefore);
   const after = terminalSafe(untrustedAfter);
   const previous = new Map(before.accounts.map((a) => [a.accountId, a]));
@@ -268,23 +298,44 @@ function renderChanges(untrustedBefore: RunReport, untrustedAfter: RunReport, st
   });
   const same = after.accounts.length - changed.length;
   if (changed.length === 0) return `   Every account as after the onboard (${same}): nothing changed.`;
-  const rows = changed.map((a) => {
-    const p = previous.get(a.accountId);
-    return [
-      a.accountId,
-      a.ou || '(root)',
-      paintOutcome(a.outcome, style),
-      p ? `${p.connector} → ${paintConnector(a.connector, style)}` : paintConnector(a.connector, style),
-      a.changed ? 'changed' : 'read calls only',
-    ];
-  });
+  const column = (
+    head: string,
+    cell: (a: ReportAccount) => string,
+    paint?: (text: string, a: ReportAccount) => string,
+  ) => ({ head, cell, ...(paint ? { paint } : {}) }) as Column<ReportAccount>;
+  const account = column('ACCOUNT', (a) => a.accountId);
+  const ou = column('OU', (a) => a.ou || '(root)');
+  const outcome = column(
+    'OUTCOME',
+    (a) => a.outcome,
+    (text, a) => paintOutcome(a.outcome, style, text),
+  );
+  const connector = column(
+    'CONNECTOR',
+    (a) => {
+      const p = previous.get(a.accountId);
+      return p ? `${p.connector} → ${a.connector}` : a.connector;
+    },
+    (text, a) => text.replace(new RegExp(`${a.connector}$`), paintConnector(a.connector, style)),
+  );
+  const changes = column('CHANGES', (a) => (a.changed ? 'changed' : 'read calls only'));
   const lines = [
-    renderTable(['ACCOUNT', 'OU', 'OUTCOME', 'CONNECTOR', 'CHANGES'], rows, style),
+    fitTable(
+      [
+        [account, ou, outcome, connector, changes],
+        [account, outcome, connector, changes],
+      ],
+      failuresFirst(changed),
+      {
+        style,
+        width,
+      },
+    ),
     `The other ${same} accounts are as the onboard left them: every step unchanged, or the same failure again.`,
   ];
   const remediations = renderRemediations(
     changed.filter((a) => a.error),
-    120,
+    width ?? DEFAULT_WIDTH,
     style,
   );
   if (remediations) lines.push('', remediations);

@@ -16,8 +16,11 @@ import { releaseLeasesOf } from '../local/release-leases';
 import { accountFinished, type EventLog } from '../local/run-local';
 import { sandboxFunctionCredentials } from '../local/sandbox-lambda';
 import { type RemoteProgress, runRemotely } from '../remote/follow-run';
+import { FALLBACK_WIDTH, tableWidth } from '../render/columns';
 import { describeLease, leaseStatus } from '../render/lease-text';
+import { finalProgressLine, waitingText } from '../render/progress-text';
 import { renderReportTable } from '../render/report-table';
+import { styleFor } from '../render/style';
 import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
 import { reportText } from '../render/text-output';
 
@@ -31,6 +34,8 @@ export interface RunCommandOptions {
   local: boolean;
   stateMachineArn?: string;
   json?: string;
+  /** Every column of the report's table, however wide the terminal. */
+  wide?: boolean;
 }
 
 /**
@@ -69,6 +74,7 @@ export function runCommand(): Command {
       'the deployed state machine to start (default: CASBRIDGE_STATE_MACHINE_ARN, the stack output StateMachineArn)',
     )
     .option('--json <file>', 'also write the report as JSON to this file')
+    .option('--wide', "every column of the report's table, however narrow the terminal", false)
     .action(async (options: RunCommandOptions) => {
       process.exitCode = await runRun(options);
     });
@@ -109,7 +115,7 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
     // A signal from here on ends the process as it would anywhere: the run is over.
     interruption.dispose();
   }
-  progress.done();
+  progress.done(outcome.report ?? undefined);
   if (outcome.startError) return notStarted(outcome.startError);
   return printReport(outcome.report as RunReport, options);
 }
@@ -230,14 +236,22 @@ async function runDeployed(input: unknown, options: RunCommandOptions): Promise<
       `The state machine ${escapeControl(settings.variables.CASBRIDGE_STATE_MACHINE_ARN ?? '')} is no ARN: give the stack output StateMachineArn (\`casbridge configure --stack NAME\` reads it).`,
     );
   const progress = new RemoteProgressLine(terminal(process.stderr), wordingFor(input));
-  const outcome = await startedRemotely(arn, () =>
-    runRemotely(input, {
-      stateMachineArn: arn,
-      ...(settings.awsProfile ? { profile: settings.awsProfile } : {}),
-      executionName: `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
-      onProgress: (p) => progress.update(p),
-    }),
-  ).finally(() => progress.done());
+  let outcome: Awaited<ReturnType<typeof runRemotely>>;
+  try {
+    outcome = await startedRemotely(arn, () =>
+      runRemotely(input, {
+        stateMachineArn: arn,
+        ...(settings.awsProfile ? { profile: settings.awsProfile } : {}),
+        executionName: `cli-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+        onStarted: (executionArn) => progress.started(executionArn),
+        onProgress: (p) => progress.update(p),
+      }),
+    );
+  } catch (error) {
+    progress.done();
+    throw error;
+  }
+  progress.done(outcome.report, outcome.status);
   if (outcome.startError) return notStarted(outcome.startError);
   if (!outcome.report) {
     throw new CliError(
@@ -273,10 +287,15 @@ function notStarted(error: { name: string; message: string }): number {
 async function printReport(report: RunReport, options: RunCommandOptions): Promise<number> {
   const output = outputFormat();
   if (output === 'text') terminal(process.stdout).writeRecords(reportText(report));
-  else
-    terminal(process.stdout).write(
-      output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : `${renderReportTable(report)}\n`,
-    );
+  else if (output === 'json') terminal(process.stdout).write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    // Coloured on a terminal (unless NO_COLOR), fitted to its width; a pipe gets the whole table, plain.
+    const table = renderReportTable(report, {
+      style: styleFor(process.stdout),
+      width: tableWidth(process.stdout, options.wide),
+    });
+    terminal(process.stdout).write(`${table}\n`);
+  }
   if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
   const leased = report.accounts
     .filter((a) => a.outcome === 'SKIPPED' && a.skipReason === 'lease-held-by-another-run')
@@ -380,7 +399,10 @@ function parsePositive(value: string): number {
   return n;
 }
 
-/** A one-line progress display on a terminal: accounts started and finished, failures. */
+/**
+ * A one-line progress display on a terminal: accounts started and finished, failures, and what
+ * the accounts in a retrier's backoff wait for; its last line is the report's own counts.
+ */
 class Progress {
   private started = 0;
   private finished = 0;
@@ -388,6 +410,9 @@ class Progress {
   private lastState = '';
   private ended = false;
   private readonly tty: boolean;
+  /** The error each map iteration is retrying after, by iteration index. */
+  private readonly retrying = new Map<number, string>();
+  private readonly lastError = new Map<number, string>();
 
   constructor(
     private readonly out: TerminalStream,
@@ -405,22 +430,37 @@ class Progress {
       if (finished.outcome === 'FAILED') this.failed++;
     }
     if (event.type === 'StateEntered' && event.index === undefined) this.lastState = event.state.name;
-    if (this.tty) this.out.write(`\r${this.line()}\u001b[K`);
+    this.followRetries(event);
+    if (this.tty) this.out.write(`\r${fitLine(this.line(), this.out)}\u001b[K`);
   }
 
-  /** Ends the line; nothing is drawn after it (an interrupted run's last events). */
-  done(): void {
+  /** Ends the line, with the report's counts when there is one; nothing is drawn after it. */
+  done(report?: RunReport): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.tty) this.out.write(`\r${this.line()}\u001b[K\n`);
+    if (this.tty)
+      this.out.write(`\r${report ? finalProgressLine(report, this.words) : this.line()}\u001b[K\n`);
+  }
+
+  private followRetries(event: EventLog): void {
+    if (!('index' in event) || event.index === undefined) return;
+    const index = event.index;
+    if (event.type === 'StateFailed') this.lastError.set(index, event.Error);
+    else if (event.type === 'StateRetried') this.retrying.set(index, this.lastError.get(index) ?? 'an error');
+    else if (event.type === 'StateExited' || event.type === 'StateCaught') this.retrying.delete(index);
+    if (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed')
+      this.retrying.delete(index);
   }
 
   private line(): string {
-    return `${this.lastState}: ${this.finished}/${this.started} accounts done, ${this.failed} ${this.words.outcome('FAILED')}`;
+    const waiting = waitingText(this.retrying);
+    // Once accounts are under way the state is always the map's: what they wait for says more.
+    const state = this.started > 0 ? '' : `${this.lastState}: `;
+    return `${state}${this.finished}/${this.started} accounts done, ${this.failed} ${this.words.outcome('FAILED')}${waiting ? `; ${waiting}` : ''}`;
   }
 }
 
-/** The remote run's progress on a terminal, from the map run's counts. */
+/** The remote run's progress on a terminal, from the map run's counts; its last line the report's. */
 class RemoteProgressLine {
   private last = '';
   private readonly tty: boolean;
@@ -432,15 +472,48 @@ class RemoteProgressLine {
     this.tty = out.isTTY;
   }
 
-  update(progress: RemoteProgress): void {
-    const a = progress.accounts;
-    this.last = a
-      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running, ${a.failed} ${this.words.outcome('FAILED')}`
-      : `${progress.status}: resolving the accounts`;
-    if (this.tty) this.out.write(`\r${this.last}\u001b[K`);
+  /** The execution to find in the console, before anything else: a run is long, a terminal may close. */
+  started(executionArn: string): void {
+    this.out.write(`Execution ${executionArn}\n`);
+    const link = consoleLink(executionArn);
+    if (link) this.out.write(`Console ${link}\n`);
   }
 
-  done(): void {
-    if (this.tty) this.out.write(`\r${this.last}\u001b[K\n`);
+  update(progress: RemoteProgress): void {
+    const a = progress.accounts;
+    // The map run counts items, and an account that failed is a succeeded item (RecordResult
+    // records it): the failures are counted from the report once it is written, not here.
+    this.last = a
+      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running`
+      : `${progress.status}: resolving the accounts`;
+    if (this.tty) this.out.write(`\r${fitLine(this.last, this.out)}\u001b[K`);
   }
+
+  done(report?: RunReport, status?: string): void {
+    const line = report ? finalProgressLine(report, this.words, status) : this.last;
+    if (this.tty) this.out.write(`\r${fitLine(line, this.out)}\u001b[K\n`);
+    else if (report) this.out.write(`${line}\n`);
+  }
+}
+
+/**
+ * A progress line cut to the terminal's width: one that wrapped would leave a copy of itself on
+ * every redraw, as `\r` only returns to the start of the last screen line.
+ */
+function fitLine(line: string, out: TerminalStream): string {
+  const width = (out.columns && out.columns > 0 ? out.columns : FALLBACK_WIDTH) - 1;
+  return line.length > width ? `${line.slice(0, width - 1)}…` : line;
+}
+
+/** The execution's page in the Step Functions console, in its partition and Region. */
+export function consoleLink(executionArn: string): string | undefined {
+  const [, partition, , region] = executionArn.split(':');
+  if (!region) return undefined;
+  const host =
+    partition === 'aws-cn'
+      ? `${region}.console.amazonaws.cn`
+      : partition === 'aws-us-gov'
+        ? `${region}.console.amazonaws-us-gov.com`
+        : `${region}.console.aws.amazon.com`;
+  return `https://${host}/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`;
 }

@@ -5,6 +5,8 @@ import { defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { type AccountFaultsSpec, parseScenario, type Scenario } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { CliError } from '../errors';
+import { type Column, fitTable, tableWidth } from '../render/columns';
+import { PLAIN } from '../render/style';
 import { escapeControl, terminal } from '../render/terminal-text';
 
 export interface SandboxCommandOptions {
@@ -12,6 +14,8 @@ export interface SandboxCommandOptions {
   accounts: number;
   scenario?: string;
   performanceModel: boolean;
+  /** Only the export lines on standard output (`casbridge sandbox --env > sandbox.env &`); the rest on stderr. */
+  env?: boolean;
 }
 
 export const DEFAULT_SANDBOX_PORT = 4599;
@@ -43,6 +47,11 @@ export function sandboxCommand(): Command {
     )
     .option('--scenario <file>', 'seed the organization a scenario JSON file describes (docs/sandbox.md)')
     .option('--performance-model', 'add per-service latency and rate limits, as the benchmark does', false)
+    .option(
+      '--env',
+      'print only the export lines on standard output (everything else on standard error)',
+      false,
+    )
     .action((options: SandboxCommandOptions) => runSandbox(options));
 }
 
@@ -50,8 +59,11 @@ export function sandboxCommand(): Command {
 export async function runSandbox(
   options: SandboxCommandOptions,
   stream: NodeJS.WritableStream = process.stdout,
+  errStream: NodeJS.WritableStream = process.stderr,
 ): Promise<void> {
-  const out = terminal(stream);
+  const exports = terminal(stream);
+  // With --env, standard output is a file of shell lines: the banner and the stop lines go to stderr.
+  const out = options.env ? terminal(errStream) : exports;
   const scenario = options.scenario === undefined ? undefined : readScenarioFile(options.scenario);
   const sandbox = await startSandbox({
     port: options.port,
@@ -62,7 +74,17 @@ export async function runSandbox(
   });
   // Listen before announcing: a supervisor may signal as soon as it reads the ready line.
   const stopped = nextTerminationSignal();
-  out.write(describeSandbox(sandbox, { defaultScenario: scenario === undefined }));
+  const banner = describeSandbox(sandbox, {
+    defaultScenario: scenario === undefined,
+    width: tableWidth((options.env ? errStream : stream) as { isTTY?: boolean; columns?: number }),
+  });
+  if (options.env) {
+    const lines = banner.split('\n');
+    exports.write(`${lines.filter((line) => line.startsWith('export ')).join('\n')}\n`);
+    out.write(`${lines.filter((line) => !line.startsWith('export ')).join('\n')}`);
+  } else {
+    out.write(banner);
+  }
   const signal = await stopped;
   out.write(`sandbox stopping (${signal})\n`);
   await Promise.race([
@@ -96,7 +118,10 @@ export function readScenarioFile(file: string): Scenario {
 }
 
 /** The banner: the ready line, shell exports, the organization, the stack, and how to use it. */
-export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: boolean }): string {
+export function describeSandbox(
+  sandbox: Sandbox,
+  options: { defaultScenario: boolean; width?: number | undefined },
+): string {
   const { endpoint, stack, scenario, world } = sandbox;
   const lines: string[] = [
     `sandbox ready on ${endpoint}`,
@@ -121,7 +146,7 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
   lines.push(
     `Organization ${world.organization.id}: management account ${stack.accountId} and ${members.length} member accounts (administrator ${sandbox.admin.arn})`,
   );
-  const rows: string[][] = [['ACCOUNT', 'NAME', 'OU', 'STATE', 'JOINED', 'FAULT']];
+  const rows: string[][] = [];
   rows.push([
     stack.accountId,
     scenario.organization.managementAccountName,
@@ -143,7 +168,33 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
       labels[i] ?? 'healthy',
     ]);
   });
-  lines.push(...table(rows).map((row) => `  ${row}`));
+  // Fitted to the terminal (the OU goes first, then how it joined, then the name); a pipe gets it whole.
+  const column = (head: string, i: number) => ({
+    head,
+    cell: (row: string[]) => escapeControl(row[i] ?? ''),
+  });
+  const [id, name, ou, state, joined, fault] = ['ACCOUNT', 'NAME', 'OU', 'STATE', 'JOINED', 'FAULT'].map(
+    column,
+  ) as [
+    Column<string[]>,
+    Column<string[]>,
+    Column<string[]>,
+    Column<string[]>,
+    Column<string[]>,
+    Column<string[]>,
+  ];
+  const width = options.width === undefined ? undefined : options.width - 2;
+  const accounts = fitTable(
+    [
+      [id, name, ou, state, joined, fault],
+      [id, name, state, joined, fault],
+      [id, name, state, fault],
+      [id, state, fault],
+    ],
+    rows,
+    { style: PLAIN, width },
+  );
+  lines.push(...accounts.split('\n').map((row) => `  ${row}`));
   if (members.length > LISTED_ACCOUNTS) {
     lines.push(
       `  … and ${members.length - LISTED_ACCOUNTS} more (all of them: curl -s ${endpoint}/_sandbox/state)`,
@@ -192,7 +243,7 @@ export function describeSandbox(sandbox: Sandbox, options: { defaultScenario: bo
   return lines.join('\n');
 }
 
-function parsePort(value: string): number {
+export function parsePort(value: string): number {
   const port = Number(value);
   if (!/^\d+$/.test(value) || port > 65_535) {
     throw new InvalidArgumentError('A port is an integer from 0 to 65535.');

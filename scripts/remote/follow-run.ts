@@ -28,6 +28,8 @@ export interface RemoteRunOptions {
   /** How often to ask for the execution's state. */
   pollMs?: number;
   onProgress?: (progress: RemoteProgress) => void;
+  /** Called once the execution started, before it is followed. */
+  onStarted?: (executionArn: string) => void;
 }
 
 export interface RemoteRunOutcome {
@@ -64,6 +66,7 @@ export async function runRemotely(input: unknown, options: RemoteRunOptions): Pr
         input: JSON.stringify(input),
       }),
     );
+    options.onStarted?.(executionArn as string);
     const execution = await follow(sfn, executionArn as string, options);
     const resolved = await resolvedRun(sfn, execution.executionArn as string);
     const outcome: RemoteRunOutcome = {

@@ -1,6 +1,7 @@
 import type { Config } from '../../commons/config';
 import { handoffWait } from '../../commons/handoff-overdue';
 import type { ConnectorStatus, LedgerItem } from '../../commons/ledger';
+import { type Column, fitTable } from './columns';
 import {
   describeLease,
   type LeaseStatus,
@@ -10,14 +11,14 @@ import {
   type UnlockRecord,
   unlockRecord,
 } from './lease-text';
-import { DEFAULT_WIDTH, wrap } from './report-table';
-import { PLAIN, paintConnector, paintOutcome, renderTable, type Style } from './style';
+import { CONNECTOR_ABBREVIATIONS, DEFAULT_WIDTH, foldLine, wrap } from './report-table';
+import { PLAIN, paintConnector, paintOutcome, type Style } from './style';
 import { terminalSafe } from './terminal-text';
 
 const DAY_MS = 86_400_000;
 /** Long names would push the table past 120 columns; the JSON output has them whole. */
 const NAME_WIDTH = 18;
-const CONNECTOR_ORDER: readonly ConnectorStatus[] = [
+export const CONNECTOR_ORDER: readonly ConnectorStatus[] = [
   'CONNECTED',
   'AWAITING_CONNECTION',
   'HANDOFF_OVERDUE',
@@ -126,23 +127,17 @@ export function countByConnector(accounts: readonly AccountStatus[]): Record<Con
 export function renderStatusTable(
   untrusted: readonly AccountStatus[],
   style: Style = PLAIN,
-  /** One account asked for by id: its lease (or none) and last unlock are spelled out. */
-  options: { oneAccount?: boolean } = {},
+  options: {
+    /** One account asked for by id: its lease (or none) and last unlock are spelled out. */
+    oneAccount?: boolean;
+    /** The terminal's width to fit (see `fitTable`); undefined prints every column. */
+    width?: number | undefined;
+  } = {},
 ): string {
   // Names and OUs are the organization's, last errors quote AWS: escaped before they are laid out.
-  const accounts = terminalSafe(untrusted);
-  const head = ['ACCOUNT', 'NAME', 'OU', 'CONNECTOR', 'LAST OUTCOME', 'LAST RUN', 'KEY ID', 'KEY AGE'];
-  const rows = accounts.map((a) => [
-    a.accountId,
-    truncate(a.name ?? '', NAME_WIDTH),
-    a.ou === null ? '' : a.ou || '(root)',
-    paintConnector(a.connector, style),
-    a.lastOutcome ? paintOutcome(a.lastOutcome, style) : style.dim('never run'),
-    a.lastRunAt ? `${a.lastRunAt.slice(0, 16).replace('T', ' ')}Z` : '',
-    a.accessKeyId ?? '',
-    a.keyAgeDays === null ? '' : `${a.keyAgeDays} d`,
-  ]);
-  const out = [renderTable(head, rows, style)];
+  const accounts = failedFirst(terminalSafe(untrusted));
+  const width = options.width ?? DEFAULT_WIDTH;
+  const out = [fitTable(statusLayouts(style), accounts, { style, width: options.width })];
   const overdue = accounts.filter((a) => a.connector === 'HANDOFF_OVERDUE');
   if (overdue.length > 0) {
     out.push('', 'Hand-offs overdue (Security Hub IAM.22 fails a key unused for 45 days):');
@@ -198,11 +193,67 @@ export function renderStatusTable(
       const error = a.lastError!;
       out.push(`  ${a.accountId} ${style.red(error.name)}${error.step ? ` in ${error.step}` : ''}`);
       for (const text of [error.message, error.remediation ?? ''])
-        out.push(...wrap(text, DEFAULT_WIDTH - 4).map((line) => `    ${line}`));
+        out.push(...wrap(text, width - 4).map((line) => `    ${line}`));
     }
   }
   out.push('', renderCounts(accounts));
-  return out.join('\n');
+  // The table fits itself; on a terminal the sections' long lines (an ARN in a message) fold
+  // under it, and a pipe gets them whole, as it gets the table.
+  if (options.width === undefined) return out.join('\n');
+  const [table, ...sections] = out;
+  return [
+    table,
+    ...sections.flatMap((line) => (line.includes('\u001b') ? [line] : foldLine(line, width))),
+  ].join('\n');
+}
+
+/** Accounts whose last run failed first, the others in the ledger's order. */
+function failedFirst(accounts: readonly AccountStatus[]): AccountStatus[] {
+  return [
+    ...accounts.filter((a) => a.lastOutcome === 'FAILED'),
+    ...accounts.filter((a) => a.lastOutcome !== 'FAILED'),
+  ];
+}
+
+/** The ledger table's layouts, widest first: the key id and OU go before the name and the key's age. */
+function statusLayouts(style: Style): Column<AccountStatus>[][] {
+  const account: Column<AccountStatus> = { head: 'ACCOUNT', cell: (a) => a.accountId };
+  const name: Column<AccountStatus> = { head: 'NAME', cell: (a) => truncate(a.name ?? '', NAME_WIDTH) };
+  const ou: Column<AccountStatus> = { head: 'OU', cell: (a) => (a.ou === null ? '' : a.ou || '(root)') };
+  const connector: Column<AccountStatus> = {
+    head: 'CONNECTOR',
+    cell: (a) => a.connector,
+    paint: (text) => paintConnector(text, style),
+  };
+  const connectorShort: Column<AccountStatus> = {
+    head: 'CONNECTOR',
+    cell: (a) => CONNECTOR_ABBREVIATIONS[a.connector] ?? a.connector,
+    paint: (text, a) => paintConnector(a.connector, style).replace(a.connector, text),
+  };
+  const outcome: Column<AccountStatus> = {
+    head: 'LAST OUTCOME',
+    cell: (a) => a.lastOutcome ?? 'never run',
+    paint: (text, a) => (a.lastOutcome ? paintOutcome(a.lastOutcome, style) : style.dim(text)),
+  };
+  const lastRun: Column<AccountStatus> = {
+    head: 'LAST RUN',
+    cell: (a) => (a.lastRunAt ? `${a.lastRunAt.slice(0, 16).replace('T', ' ')}Z` : ''),
+  };
+  const lastRunDay: Column<AccountStatus> = {
+    head: 'LAST RUN',
+    cell: (a) => a.lastRunAt?.slice(0, 10) ?? '',
+  };
+  const keyId: Column<AccountStatus> = { head: 'KEY ID', cell: (a) => a.accessKeyId ?? '' };
+  const keyAge: Column<AccountStatus> = {
+    head: 'KEY AGE',
+    cell: (a) => (a.keyAgeDays === null ? '' : `${a.keyAgeDays} d`),
+  };
+  return [
+    [account, name, ou, connector, outcome, lastRun, keyId, keyAge],
+    [account, name, connector, outcome, lastRun, keyAge],
+    [account, name, connectorShort, outcome, lastRunDay, keyAge],
+    [account, connectorShort, outcome, lastRunDay, keyAge],
+  ];
 }
 
 export function renderCounts(accounts: readonly AccountStatus[]): string {

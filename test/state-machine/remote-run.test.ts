@@ -101,6 +101,19 @@ describe('casbridge run against the deployed state machine', () => {
       });
       expect(decisions(remoteReport)).toEqual(decisions(localReport));
       expect(remote.stdout).toContain(remoteReport.runId);
+      // Progress on stderr: the execution to find first, last the report's own counts.
+      const progress = remote.stderr.trim().split('\n');
+      expect(progress[0]).toMatch(/^Execution arn:aws:states:[\w-]+:\d{12}:execution:\S+:cli-\S+$/);
+      expect(progress[1]).toMatch(
+        /^Console https:\/\/[\w-]+\.console\.aws\.amazon\.com\/states\/home\?region=[\w-]+#\/v2\/executions\/details\/\S+$/,
+      );
+      const s = remoteReport.summary;
+      expect(progress[progress.length - 1]).toMatch(
+        new RegExp(
+          `^[A-Z_]+: ${s.total}/${s.total} accounts done — ${s.byOutcome.SUCCEEDED} succeeded, ${s.byOutcome.FAILED} failed, ${s.byOutcome.SKIPPED} skipped$`,
+        ),
+      );
+      expect(s.byOutcome.FAILED).toBe(2);
     },
     SLOW,
   );

@@ -181,3 +181,31 @@ export function spawnCasbridge(args: readonly string[], env: Record<string, stri
     exited,
   };
 }
+
+/**
+ * `casbridge <args>` on a pseudo-terminal of `columns` columns (util-linux `script`, `stty cols`),
+ * as a person at a terminal of that size runs it: what the terminal received from both streams,
+ * CRLF line ends read as LF. `color: false` sets NO_COLOR; otherwise it is unset.
+ */
+export async function runAtTerminal(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { columns: number; color: boolean },
+): Promise<{ code: number; output: string }> {
+  const command = [process.execPath, BIN, ...args].map((word) => `'${word}'`).join(' ');
+  const shell = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !/^(AWS_|CASBRIDGE_|NO_COLOR$)/.test(name)),
+  );
+  const child = spawn('script', ['-qec', `stty cols ${options.columns} rows 50; ${command}`, '/dev/null'], {
+    cwd: ROOT,
+    env: { ...shell, ...(options.color ? {} : { NO_COLOR: '1' }), ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  child.stdin.end();
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? -1)));
+  return { code, output: output.replace(/\r\n/g, '\n') };
+}
