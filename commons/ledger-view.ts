@@ -29,6 +29,7 @@ export const LEDGER_VIEW_FIELDS = [
   'staleNoticeAt',
   'staleNoticeAccessKeyId',
   'rotationRequestedAt',
+  'departedAt',
 ] as const;
 
 /** The view of an item; an account the ledger has never seen has an empty one. */

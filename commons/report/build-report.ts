@@ -12,6 +12,8 @@ export const CONNECTOR_STATUSES: readonly ConnectorStatus[] = [
   'STALE',
   'NOT_REGISTERED',
   'OFFBOARDED',
+  'RETIRED',
+  'DEPARTED',
 ];
 
 /**

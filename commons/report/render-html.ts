@@ -129,6 +129,8 @@ const CONNECTOR_LABELS: Record<ConnectorStatus, string> = {
   STALE: 'Stale',
   NOT_REGISTERED: 'Not registered',
   OFFBOARDED: 'Offboarded',
+  RETIRED: 'Retired',
+  DEPARTED: 'Departed',
 };
 
 const COLUMNS = [
@@ -342,7 +344,7 @@ svg{max-width:100%;height:auto;display:block;font-size:13px}
 svg text{fill:var(--fg)}svg .count{fill:var(--muted)}
 .bar rect{fill:var(--info)}
 .bar-succeeded rect,.bar-connected rect{fill:var(--ok)}.bar-failed rect{fill:var(--fail)}
-.bar-skipped rect,.bar-not-registered rect,.bar-offboarded rect{fill:var(--skip)}.bar-awaiting-connection rect{fill:var(--warn)}.bar-handoff-overdue rect{fill:var(--fail)}.bar-stale rect{fill:var(--fail)}
+.bar-skipped rect,.bar-not-registered rect,.bar-offboarded rect,.bar-retired rect,.bar-departed rect{fill:var(--skip)}.bar-awaiting-connection rect{fill:var(--warn)}.bar-handoff-overdue rect{fill:var(--fail)}.bar-stale rect{fill:var(--fail)}
 .failures{display:flex;flex-wrap:wrap;gap:.4rem;list-style:none;padding:0;margin:0}
 .failures li{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.25rem .55rem}
 .failures .count{font-weight:700;color:var(--fail)}

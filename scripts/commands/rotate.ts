@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger';
 import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
@@ -29,8 +30,10 @@ export async function requestRotation(accountId: string): Promise<string> {
   const config = cliConfiguration();
   const runtime = createRuntime(config, { region: config.region });
   const item = await knownAccount(runtime, accountId);
-  if (item.connector === 'OFFBOARDED')
-    throw new CliError(`Account ${accountId} was offboarded: it has no connector key to rotate.`);
+  if (OFFBOARDED_STATUSES.includes(item.connector))
+    throw new CliError(
+      `Account ${accountId} was offboarded (${item.connector}): it has no connector key to rotate.`,
+    );
   if (!item.accessKeyId)
     throw new CliError(
       `Account ${accountId} has no connector key yet (connector ${item.connector}): onboard it first with \`casbridge run --mode onboard --accounts ${accountId}\`.`,

@@ -23,6 +23,7 @@ const STEP_LABELS: Readonly<Record<string, string>> = {
   register: 'reg',
   verify: 'ver',
   offboard: 'off',
+  depart: 'dep',
 };
 
 /** A terminal's usual width: the table and the wrapped remediations fit in it. */

@@ -24,6 +24,8 @@ const CONNECTOR_ORDER: readonly ConnectorStatus[] = [
   'STALE',
   'NOT_REGISTERED',
   'OFFBOARDED',
+  'RETIRED',
+  'DEPARTED',
 ];
 
 /** One account's ledger record as `casbridge status --json` prints it. */
