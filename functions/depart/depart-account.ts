@@ -134,8 +134,9 @@ async function depart(
   const sent = await publishHandoff(
     deps,
     message,
+    // The instance first: SNS cuts a subject at 100 characters, and account names run to 50.
     subjectLine(
-      `casbridge: remove connector instance ${message.instanceName} (account left the organization)`,
+      `casbridge: remove connector instance ${message.instanceName}: account left the organization`,
     ),
   );
   return {

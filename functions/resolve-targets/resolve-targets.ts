@@ -341,10 +341,12 @@ function collect(run: RunContext, decided: readonly Decided[]): Plan {
       targets.push({ ...(account as TargetAccount), mode: decision.mode });
       continue;
     }
+    // An account of the organization has a name and an OU path ('' at the root); an event's
+    // account that was not looked up has what its event says, if anything.
     skipped.push({
       accountId: account.accountId,
-      ...nameOf(account.name),
-      ...(account.ou ? { ou: account.ou } : {}),
+      ...(account.name !== undefined ? { name: account.name } : {}),
+      ...(account.ou !== undefined ? { ou: account.ou } : {}),
       reason: decision.skip,
     });
   }
