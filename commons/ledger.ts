@@ -41,9 +41,6 @@ export type ConnectorStatus =
    */
   | 'DEPARTED';
 
-/** The statuses of an account casbridge has offboarded, by whatever way: no connector is kept for it. */
-export const OFFBOARDED_STATUSES: readonly ConnectorStatus[] = ['OFFBOARDED', 'RETIRED', 'DEPARTED'];
-
 export type Outcome = 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
 export interface LedgerError {

@@ -28,7 +28,8 @@ import {
   unlessMissing,
 } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, LimitReachedError } from '../../commons/errors';
-import { type LedgerView, OFFBOARDED_STATUSES } from '../../commons/ledger';
+import type { LedgerView } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import { secretDeletedForConnector, withSecretRetention } from '../../commons/secret-retention';
 import type { StepResult } from '../../commons/step-result';
 import { respondToTamper } from '../../commons/tamper';

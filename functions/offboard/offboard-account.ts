@@ -40,7 +40,8 @@ import {
   ForeignUserConflictError,
   OffboardingBlockedError,
 } from '../../commons/errors';
-import { type ConnectorStatus, type Ledger, OFFBOARDED_STATUSES } from '../../commons/ledger';
+import type { ConnectorStatus, Ledger } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
 
 /** The SNS message type (and `type` message attribute) subscribers filter the offboarding hand-off on. */

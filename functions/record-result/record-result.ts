@@ -1,11 +1,6 @@
 import { causeMessage, failureRecord } from '../../commons/failure';
-import {
-  type ConnectorStatus,
-  type Ledger,
-  type LedgerChanges,
-  OFFBOARDED_STATUSES,
-  type Outcome,
-} from '../../commons/ledger';
+import type { ConnectorStatus, Ledger, LedgerChanges, Outcome } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import type { ReportAccount } from '../../commons/run';
 import { ONBOARD_PIPELINE, pipelineFor, type StepResult } from '../../commons/step-result';
 import type { RecordInput } from '../../commons/task-input';

@@ -1,5 +1,6 @@
 import type { Config } from '../../commons/config';
-import { type LedgerItem, OFFBOARDED_STATUSES } from '../../commons/ledger';
+import type { LedgerItem } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import type { RunMode, SkipReason } from '../../commons/run';
 import type { ItemMode } from '../../commons/task-input';
 import type { OrganizationAccount } from './organization';

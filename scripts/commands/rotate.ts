@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
-import { OFFBOARDED_STATUSES } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import { createRuntime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, parseAccountId } from '../cli-input';
