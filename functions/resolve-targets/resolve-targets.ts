@@ -150,32 +150,52 @@ async function planRequest(
   };
   const named = new Set(request.accounts ?? []);
   const ctx = decisionContext(deps, run, org.managementAccountId);
-  const decided: Decided[] = [
-    ...members.map((account) => ({
-      account: targetAccount(account),
-      decision: decideMember(account, {
-        ...ctx,
-        named: named.has(account.accountId),
-        ledger: ledger.get(account.accountId),
-      }),
-    })),
-    ...departed.map((item) => ({
-      account: departedAccount(item),
-      decision: decideDeparted(item.accountId, { ...ctx, ledger: item }),
-    })),
-  ];
-  if (!request.accounts && !request.organizationalUnits && FINDS_DEPARTURES.has(request.mode)) {
+  const member = (account: OrganizationAccount): Decided => ({
+    account: targetAccount(account),
+    decision: decideMember(account, {
+      ...ctx,
+      named: named.has(account.accountId),
+      ledger: ledger.get(account.accountId),
+    }),
+  });
+  const sweep = !request.accounts && !request.organizationalUnits && FINDS_DEPARTURES.has(request.mode);
+  const missing = sweep
+    ? [...ledger.values()].filter(
+        (item) => !org.accounts.has(item.accountId) && item.connector !== 'DEPARTED',
+      )
+    : departed;
+  const { stillMembers, gone } = await confirmDepartures(deps.organizations, missing);
+  const decided: Decided[] = [...members, ...stillMembers].map(member);
+  for (const item of gone) {
+    const decision = decideDeparted(item.accountId, { ...ctx, ledger: item });
     // The sweep lists the departures it works on, and those another run holds: the ledger's
     // other accounts are no accounts of the organization, and a report that listed every account
-    // that ever left would grow for ever.
-    for (const item of ledger.values()) {
-      if (org.accounts.has(item.accountId) || item.connector === 'DEPARTED') continue;
-      const decision = decideDeparted(item.accountId, { ...ctx, ledger: item });
-      if ('mode' in decision || decision.skip === 'lease-held-by-another-run')
-        decided.push({ account: departedAccount(item), decision });
-    }
+    // that ever left would grow for ever. A departed account named by id is always listed.
+    if (!sweep || 'mode' in decision || decision.skip === 'lease-held-by-another-run')
+      decided.push({ account: departedAccount(item), decision });
   }
   return sortPlan(collect(run, decided));
+}
+
+/**
+ * Whether the accounts a walk did not find have really left: DescribeAccount, one call each (a
+ * departure is rare). The walk lists each parent once, so an account moved between two parents
+ * while the walk read them is in neither listing, and cleaning it up as departed would delete
+ * its secret and ask to remove a working connector. One the organization still has is decided
+ * as the member it is.
+ */
+async function confirmDepartures(
+  organizations: OrganizationsClient,
+  items: readonly LedgerItem[],
+): Promise<{ stillMembers: OrganizationAccount[]; gone: LedgerItem[] }> {
+  const stillMembers: OrganizationAccount[] = [];
+  const gone: LedgerItem[] = [];
+  for (const item of items) {
+    const account = await describeOrganizationAccount(organizations, item.accountId);
+    if (account) stillMembers.push(account);
+    else gone.push(item);
+  }
+  return { stillMembers, gone };
 }
 
 /**

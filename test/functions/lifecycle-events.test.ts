@@ -342,6 +342,23 @@ describe('ResolveTargets on the lifecycle events the organization emits', () => 
     );
   });
 
+  it('finds on a reconcile the departures whose events it missed, each confirmed gone by DescribeAccount first', async () => {
+    // Accounts 2 and 4 left above and the ledger still has them connected; 5 left, never worked on.
+    const calls = sandbox().world.callLog.mark();
+
+    const { targets, skipped } = await resolve({ mode: 'reconcile', trigger: 'schedule' });
+
+    const departures = targets.filter((t) => t.mode === 'depart').map((t) => t.account.accountId);
+    expect(departures).toEqual([defaultAccountId(2), defaultAccountId(4)]);
+    expect(skipped.map((s) => s.accountId)).not.toContain(defaultAccountId(5));
+    // The walk lists each parent once: an account moved while it read them would be in no
+    // listing, so each missing one is looked up before it is cleaned up as departed.
+    const lookups = sandbox()
+      .world.callLog.list({ sinceSeq: calls, service: 'organizations', operation: 'DescribeAccount' })
+      .map((c) => c.errorCode);
+    expect(lookups).toEqual(['AccountNotFoundException', 'AccountNotFoundException']);
+  });
+
   it('refuses a membership event that names no account before any AWS call, and one from outside us-east-1 by its Region', async () => {
     const fixture = (name: string) =>
       JSON.parse(readFileSync(path.join(FIXTURES_DIR, name), 'utf8')) as BusEvent & {
