@@ -181,6 +181,18 @@ describe('the state machine started by a lifecycle event', () => {
       },
     ]);
     await expectDeparted(id, name);
+    // The Depart task's whole work: the claim, the secret's deletion, the one removal message.
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: calls })
+        .filter((c) => c.callerArn?.includes('/casbridge-dev-depart/'))
+        .map((c) => `${c.service}:${c.operation}`),
+    ).toEqual([
+      'dynamodb:UpdateItem',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:DeleteSecret',
+      'sns:Publish',
+    ]);
     // The departed account is never called: no AssumeRole into it, nothing in its IAM.
     expect(
       sandbox()
