@@ -29,6 +29,30 @@ const LEGACY_ORG_TRAIL: Readonly<Record<'skip' | 'create', TrailMode>> = {
   create: 'own',
 };
 
+/** Organizations' patterns for an OU id and a root id. */
+const OU_ID = /^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$/;
+const PARENT_ID = /^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/;
+
+/** A comma-separated list of parent ids (unset or empty: none). */
+function parentIdList(message: string, pattern: RegExp = PARENT_ID) {
+  return z.pipe(
+    z.pipe(
+      z._default(z.string(), ''),
+      z.transform((v) =>
+        v
+          .split(',')
+          .map((id) => id.trim())
+          .filter(Boolean),
+      ),
+    ),
+    z.array(z.string().check(z.regex(pattern, message))),
+  );
+}
+
+/** CASBRIDGE_OUT_OF_SCOPE_ACTION's values. */
+export const OUT_OF_SCOPE_ACTIONS = ['report', 'offboard'] as const;
+export type OutOfScopeAction = (typeof OUT_OF_SCOPE_ACTIONS)[number];
+
 const schema = z.object({
   AWS_REGION: z._default(text(1), 'us-east-1'),
   CASBRIDGE_MEMBER_ROLE_NAME: z._default(text(1), 'CasBridgeExecutionRole'),
@@ -158,6 +182,22 @@ const schema = z.object({
     ),
     z.array(z.string().check(z.regex(/^\d{12}$/, 'each excluded account must be a 12-digit account id'))),
   ),
+  /**
+   * The scope every onboard, reconcile and event run keeps to (README "The account lifecycle"):
+   * comma-separated OU ids (recursive) or the root id; unset, the whole organization.
+   */
+  CASBRIDGE_SCOPE_OUS: parentIdList('each scope entry must be an OU id (ou-…) or the root id (r-…)'),
+  /** Comma-separated OU ids (recursive) left out of the scope. */
+  CASBRIDGE_SCOPE_EXCLUDED_OUS: parentIdList('each excluded OU must be an OU id (ou-…)', OU_ID),
+  /**
+   * What a run does with an account that casbridge connected and that is now out of scope (moved
+   * to an OU outside it): `report` (default) skips it as out-of-scope and leaves its connector
+   * alone; `offboard` offboards it (OFFBOARDED). Report by default: an account moved out of
+   * scope is often one moved into a quarantine or "Suspended" OU after an incident, exactly when
+   * its Defender connector must keep watching, and a mistaken move or scope edit must not
+   * disconnect a branch of the organization. Offboarding stays one deliberate setting away.
+   */
+  CASBRIDGE_OUT_OF_SCOPE_ACTION: z._default(z.enum(OUT_OF_SCOPE_ACTIONS), 'report'),
 });
 
 export interface Config {
@@ -195,6 +235,11 @@ export interface Config {
   maxConcurrency: number;
   excludedAccounts: readonly string[];
   controlTowerHomeRegion: string;
+  /** The scope's OUs (recursive) and root; empty: the whole organization. */
+  scopeOus: readonly string[];
+  /** OUs (recursive) left out of the scope. */
+  scopeExcludedOus: readonly string[];
+  outOfScopeAction: OutOfScopeAction;
 }
 
 /** Parses configuration from an environment; throws ConfigurationError naming every bad variable. */
@@ -260,6 +305,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxConcurrency: e.CASBRIDGE_MAX_CONCURRENCY,
     excludedAccounts: Object.freeze([...new Set(e.CASBRIDGE_EXCLUDED_ACCOUNTS)]),
     controlTowerHomeRegion: e.CASBRIDGE_CONTROL_TOWER_HOME_REGION ?? e.AWS_REGION,
+    scopeOus: Object.freeze([...new Set(e.CASBRIDGE_SCOPE_OUS)]),
+    scopeExcludedOus: Object.freeze([...new Set(e.CASBRIDGE_SCOPE_EXCLUDED_OUS)]),
+    outOfScopeAction: e.CASBRIDGE_OUT_OF_SCOPE_ACTION,
   });
 }
 

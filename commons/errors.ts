@@ -14,6 +14,7 @@ export type StepName =
   | 'register'
   | 'verify'
   | 'offboard'
+  | 'depart'
   | 'record'
   | 'report';
 

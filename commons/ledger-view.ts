@@ -1,4 +1,11 @@
-import type { LedgerItem, LedgerView } from './ledger';
+import type { ConnectorStatus, LedgerItem, LedgerView } from './ledger';
+
+/**
+ * The statuses of an account casbridge has offboarded, by whatever way (commons/ledger.ts
+ * ConnectorStatus): no connector is kept for it. Here, not beside the type: the steps that test
+ * for it then do not bundle the DynamoDB client.
+ */
+export const OFFBOARDED_STATUSES: readonly ConnectorStatus[] = ['OFFBOARDED', 'RETIRED', 'DEPARTED'];
 
 /**
  * The fields of an account's item the pipeline's steps decide on. The access task reads them in
@@ -29,6 +36,7 @@ export const LEDGER_VIEW_FIELDS = [
   'staleNoticeAt',
   'staleNoticeAccessKeyId',
   'rotationRequestedAt',
+  'departedAt',
 ] as const;
 
 /** The view of an item; an account the ledger has never seen has an empty one. */

@@ -9,6 +9,7 @@ import {
 import { LeaseHeldError, LeaseLostError } from './errors';
 import { EVENT_MEMORY_DAYS, eventItemKey, isAccountKey } from './lease';
 import { type LEDGER_VIEW_FIELDS, viewOf } from './ledger-view';
+import type { ItemMode } from './task-input';
 
 /**
  * The ledger: one DynamoDB item per account with its latest outcome and connector status, the
@@ -22,7 +23,24 @@ export type ConnectorStatus =
   | 'CONNECTED'
   /** Connected, but the key has gone unused for connectorStaleDays (commons/connector-liveness.ts). */
   | 'STALE'
-  | 'OFFBOARDED';
+  /**
+   * Offboarded by casbridge itself: the account was closed or suspended, or moved out of the
+   * configured scope (CASBRIDGE_OUT_OF_SCOPE_ACTION=offboard). Not sticky: once the account is
+   * ACTIVE and in scope again, the next run onboards it.
+   */
+  | 'OFFBOARDED'
+  /**
+   * Offboarded by a person's offboard run: sticky. Every later event and reconcile skips the
+   * account (`retired`) until a run names it by id for onboarding.
+   */
+  | 'RETIRED'
+  /**
+   * No longer in the organization (it left, was removed, or was cleaned out after its closure):
+   * its secret was scheduled for deletion and the operator asked to remove its connector
+   * instance; the record is kept. An account that joins again is onboarded as a new member.
+   */
+  | 'DEPARTED';
+
 export type Outcome = 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
 export interface LedgerError {
@@ -43,7 +61,7 @@ export interface LedgerItem {
    * The mode the account was last worked in (a retry-failed run works each account in the mode of
    * the run where it failed): what retry-failed retries it as. Absent on items written before it.
    */
-  lastMode?: 'onboard' | 'reconcile' | 'offboard' | 'retry-failed';
+  lastMode?: ItemMode;
   lastRunAt?: string;
   lastError?: LedgerError | null;
   accessKeyId?: string;
@@ -86,6 +104,8 @@ export interface LedgerItem {
   revealedBy?: string;
   revealedAt?: string;
   offboardedAt?: string;
+  /** When the account's departure from the organization was recorded (connector DEPARTED). */
+  departedAt?: string;
   /** The configuration's desired state (commons/desired-state.ts) the account was last brought to. */
   desiredStateHash?: string;
   /**

@@ -61,7 +61,20 @@ export type SkipReason =
   | 'lease-held-by-another-run'
   | 'event-failed'
   | 'not-failed-last-run'
-  | 'duplicate-event';
+  | 'duplicate-event'
+  /** Offboarded by a person (connector RETIRED): only a run naming the account onboards it again. */
+  | 'retired'
+  /** A departure casbridge has recorded already (connector DEPARTED). */
+  | 'departed'
+  /** A departure of an account casbridge never worked on: nothing of it to clean up. */
+  | 'never-onboarded'
+  /**
+   * AccountJoinedOrganization of an account the organization created: AWS logs
+   * CreateAccountResult for it too, and that event's run onboards it.
+   */
+  | 'joined-by-creation'
+  /** AccountDepartedOrganization of an account the organization still has (it joined again). */
+  | 'still-in-organization';
 
 export interface SkippedAccount {
   accountId: string;

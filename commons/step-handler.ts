@@ -81,8 +81,12 @@ export function taskHandler<I extends TaskInput, O>(
  */
 export function stepHandler(step: StepName, run: (ctx: StepContext) => Promise<StepResult>) {
   return taskHandler(step, parseTaskInput, async (ctx) => {
-    const lease = await keepLease(ctx, step);
-    const input = lease ? { ...ctx.input, lease } : ctx.input;
+    const kept = await keepLease(ctx, step);
+    // The first step of a pipeline without Access claims the account: the claim's view of the
+    // ledger is the one the step and RecordResult decide on, as Access's is for the others.
+    const input = kept
+      ? { ...ctx.input, lease: kept.lease, ...(kept.view && !ctx.input.ledger ? { ledger: kept.view } : {}) }
+      : ctx.input;
     return finishStep(input, step, await run({ ...ctx, input }));
   });
 }
@@ -105,7 +109,10 @@ function lazyLedger(): typeof import('./clients/dynamodb')['ledger'] {
  * The first step of a pipeline that has no Access (Offboard) claims the account itself. A dry
  * run holds no lease.
  */
-async function keepLease(ctx: StepContext, step: StepName): Promise<TaskInput['lease']> {
+async function keepLease(
+  ctx: StepContext,
+  step: StepName,
+): Promise<{ lease: NonNullable<TaskInput['lease']>; view?: LedgerView } | undefined> {
   const { input, runtime } = ctx;
   if (input.dryRun) return undefined;
   const holder = { token: input.execution, runId: input.runId };
@@ -113,10 +120,14 @@ async function keepLease(ctx: StepContext, step: StepName): Promise<TaskInput['l
   if (!input.lease) {
     if (pipelineFor(input.mode)[0] !== step)
       throw new InvalidTaskInputError('Invalid task input: lease: required after the access task', { step });
-    const { expiresAt } = await lazyLedger()(runtime).claim(accountId, holder, runtime.config.leaseSeconds);
-    return { expiresAt };
+    const { expiresAt, view } = await lazyLedger()(runtime).claim(
+      accountId,
+      holder,
+      runtime.config.leaseSeconds,
+    );
+    return { lease: { expiresAt }, view };
   }
-  if (!leaseNeedsRenewal(input.lease.expiresAt, runtime.now())) return input.lease;
+  if (!leaseNeedsRenewal(input.lease.expiresAt, runtime.now())) return { lease: input.lease };
   const expiresAt = await lazyLedger()(runtime).renewLease(
     accountId,
     holder,
@@ -124,7 +135,7 @@ async function keepLease(ctx: StepContext, step: StepName): Promise<TaskInput['l
     step,
   );
   logger.info('lease renewed', { leaseExpiresAt: new Date(expiresAt).toISOString() });
-  return { expiresAt };
+  return { lease: { expiresAt } };
 }
 
 /**

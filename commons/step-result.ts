@@ -64,7 +64,11 @@ export const ONBOARD_PIPELINE = [
   'verify',
 ] as const;
 export const OFFBOARD_PIPELINE = ['offboard'] as const;
+/** An account no longer in the organization: central records only (functions/depart). */
+export const DEPART_PIPELINE = ['depart'] as const;
 
 export function pipelineFor(mode: string): readonly string[] {
-  return mode === 'offboard' ? OFFBOARD_PIPELINE : ONBOARD_PIPELINE;
+  if (mode === 'offboard' || mode === 'auto-offboard') return OFFBOARD_PIPELINE;
+  if (mode === 'depart') return DEPART_PIPELINE;
+  return ONBOARD_PIPELINE;
 }

@@ -5,6 +5,30 @@ import { LEDGER_VIEW_FIELDS } from './ledger-view';
 import type { StepResult, TargetAccount } from './step-result';
 import './zod-locale';
 
+/**
+ * The mode one account is worked in, which the map routes on (RouteByMode). A run's mode
+ * (commons/run.ts RunMode) is what a person or a trigger asked for; each account of the run gets
+ * the mode its own case calls for (functions/resolve-targets):
+ * - `onboard`, `reconcile`: the ensure pipeline, Access to Verify;
+ * - `offboard`: a person's offboarding (an `offboard` run, as before there were others): the
+ *   Offboard task, connector RETIRED;
+ * - `auto-offboard`: casbridge's own offboarding of an account closed, suspended or moved out of
+ *   scope: the Offboard task, connector OFFBOARDED;
+ * - `depart`: an account no longer in the organization: the Depart task, central records only,
+ *   connector DEPARTED;
+ * - `retry-failed`: never an item's mode in practice (a retried account takes the mode it failed
+ *   in), kept so the ledger's lastMode of every earlier run still parses.
+ */
+export const ITEM_MODES = [
+  'onboard',
+  'reconcile',
+  'offboard',
+  'auto-offboard',
+  'depart',
+  'retry-failed',
+] as const;
+export type ItemMode = (typeof ITEM_MODES)[number];
+
 /** A view of the account's ledger item, or a step's changes to it: ids, times and statuses only. */
 const ledgerFieldsSchema = z.strictObject(
   Object.fromEntries(LEDGER_VIEW_FIELDS.map((field) => [field, z.optional(z.nullable(z.string()))])),
@@ -31,7 +55,7 @@ export const targetAccountSchema = z.strictObject({
 export const taskInputSchema = z.strictObject({
   runId: z.string().check(z.regex(/^[\w.-]{1,80}$/)),
   execution: z.string().check(z.minLength(1), z.maxLength(2048)),
-  mode: z.enum(['onboard', 'reconcile', 'offboard', 'retry-failed']),
+  mode: z.enum(ITEM_MODES),
   dryRun: z._default(z.boolean(), false),
   account: targetAccountSchema,
   steps: z._default(z.record(z.string(), stepResultSchema), {}),
@@ -52,7 +76,7 @@ export interface TaskInput {
    * lease is held by it.
    */
   execution: string;
-  mode: 'onboard' | 'reconcile' | 'offboard' | 'retry-failed';
+  mode: ItemMode;
   dryRun: boolean;
   account: TargetAccount;
   steps: Record<string, StepResult>;

@@ -12,6 +12,8 @@ export const CONNECTOR_STATUSES: readonly ConnectorStatus[] = [
   'STALE',
   'NOT_REGISTERED',
   'OFFBOARDED',
+  'RETIRED',
+  'DEPARTED',
 ];
 /** The statuses of a connector whose credentials wait for the operator: the reports' hand-off lists. */
 export const HANDOFF_STATUSES: readonly ConnectorStatus[] = ['AWAITING_CONNECTION', 'HANDOFF_OVERDUE'];

@@ -71,6 +71,8 @@ export const CONNECTOR_LABELS: Readonly<Record<ConnectorStatus, string>> = {
   STALE: 'Stale',
   NOT_REGISTERED: 'Not registered',
   OFFBOARDED: 'Offboarded',
+  RETIRED: 'Retired',
+  DEPARTED: 'Departed',
 };
 
 export function connectorPill(status: ConnectorStatus): string {
@@ -229,7 +231,7 @@ svg{max-width:100%;height:auto;display:block;font-size:13px}
 svg text{fill:var(--fg)}svg .count{fill:var(--muted)}
 .bar rect{fill:var(--info)}
 .bar-succeeded rect,.bar-connected rect{fill:var(--ok)}.bar-failed rect{fill:var(--fail)}
-.bar-skipped rect,.bar-not-registered rect,.bar-offboarded rect{fill:var(--skip)}.bar-awaiting-connection rect{fill:var(--warn)}.bar-handoff-overdue rect{fill:var(--fail)}.bar-stale rect{fill:var(--fail)}
+.bar-skipped rect,.bar-not-registered rect,.bar-offboarded rect,.bar-retired rect,.bar-departed rect{fill:var(--skip)}.bar-awaiting-connection rect{fill:var(--warn)}.bar-handoff-overdue rect{fill:var(--fail)}.bar-stale rect{fill:var(--fail)}
 .table-wrap{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:8px}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{text-align:left;vertical-align:top;padding:.4rem .6rem;border-bottom:1px solid var(--line)}

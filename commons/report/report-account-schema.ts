@@ -28,6 +28,8 @@ export const reportAccountSchema = z.looseObject({
     'CONNECTED',
     'STALE',
     'OFFBOARDED',
+    'RETIRED',
+    'DEPARTED',
   ]),
   error: z.optional(
     z.looseObject({

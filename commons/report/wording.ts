@@ -44,9 +44,10 @@ const PLAN_STEP: Readonly<Record<StepStatus, string>> = {
   failed: 'would fail',
 };
 
-/** Steps whose change is a removal: offboard's `updated` deletes the key, policy and user. */
+/** Steps whose change is a removal: offboard's `updated` deletes the key, policy and user; depart's the secret. */
 const PLAN_STEP_BY_NAME: Readonly<Record<string, Partial<Record<StepStatus, string>>>> = {
   offboard: { updated: 'would delete' },
+  depart: { updated: 'would delete' },
 };
 
 const RUN_OUTCOME: Readonly<Record<Outcome, string>> = {

@@ -29,6 +29,7 @@ import {
 } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, LimitReachedError } from '../../commons/errors';
 import type { LedgerView } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import { secretDeletedForConnector, withSecretRetention } from '../../commons/secret-retention';
 import type { StepResult } from '../../commons/step-result';
 import { respondToTamper } from '../../commons/tamper';
@@ -84,7 +85,7 @@ async function reconcile(
     // has its secret scheduled for deletion, likely still: read first, as CreateSecret would fail.
     try {
       const earlier =
-        ledger?.connector === 'OFFBOARDED'
+        ledger?.connector && OFFBOARDED_STATUSES.includes(ledger.connector)
           ? await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId), {
               includeScheduledForDeletion: true,
             })

@@ -32,6 +32,6 @@ export const handler = stepHandler('offboard', async ({ input, runtime }) => {
       config: runtime.config,
     },
     input.account,
-    input,
+    { dryRun: input.dryRun, mode: input.mode === 'auto-offboard' ? 'auto-offboard' : 'offboard' },
   );
 });

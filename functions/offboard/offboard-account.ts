@@ -40,7 +40,8 @@ import {
   ForeignUserConflictError,
   OffboardingBlockedError,
 } from '../../commons/errors';
-import type { Ledger } from '../../commons/ledger';
+import type { ConnectorStatus, Ledger } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
 
 /** The SNS message type (and `type` message attribute) subscribers filter the offboarding hand-off on. */
@@ -67,14 +68,26 @@ export interface OffboardDeps {
   now?: () => number;
 }
 
-export type OffboardTarget = Pick<TargetAccount, 'accountId' | 'name'>;
+export type OffboardTarget = Pick<TargetAccount, 'accountId' | 'name'> &
+  Partial<Pick<TargetAccount, 'state'>>;
+
+export interface OffboardOptions {
+  dryRun: boolean;
+  /**
+   * Whose offboarding it is (commons/task-input.ts ItemMode): a person's (`offboard`, an offboard
+   * run) retires the account (RETIRED: no later run onboards it unless it names it); casbridge's
+   * own (`auto-offboard`: closed, suspended, moved out of scope) leaves it OFFBOARDED, onboarded
+   * again once it is back. Unset: a person's.
+   */
+  mode?: 'offboard' | 'auto-offboard';
+}
 
 /**
- * Offboarding (account suspended, closed or out of scope): delete the connector's access keys,
- * its policy (every version, detached from the StackSet's connector group, which stays) and its
- * user in the member account; schedule the deletion of its
+ * Offboarding (by a person, or because the account was suspended, closed or left the scope):
+ * delete the connector's access keys, its policy (every version, detached from the StackSet's
+ * connector group, which stays) and its user in the member account; schedule the deletion of its
  * secret; ask the operator to remove the Defender connector instance; keep the ledger record as
- * OFFBOARDED. The casbridge trail stays: it is the account's audit record, which the customer
+ * RETIRED (a person's) or OFFBOARDED (casbridge's own). The casbridge trail stays: it is the account's audit record, which the customer
  * keeps under their own retention rules, and removing it would erase the evidence of offboarding.
  *
  * Every "already gone" counts as done, so a second run, or a run after a kill half-way, converges
@@ -83,7 +96,7 @@ export type OffboardTarget = Pick<TargetAccount, 'accountId' | 'name'>;
 export async function offboardAccount(
   deps: OffboardDeps,
   account: OffboardTarget,
-  options: { dryRun: boolean },
+  options: OffboardOptions,
 ): Promise<StepResult> {
   try {
     return await offboard(deps, account, options);
@@ -104,6 +117,8 @@ interface MemberOutcome {
 
 interface CentralOutcome {
   changed: boolean;
+  /** The account's connector status once offboarded. */
+  connector: ConnectorStatus;
   secretDeletionScheduled: boolean;
   secretDeletionDate?: string;
   handoffPublished: boolean;
@@ -113,7 +128,7 @@ interface CentralOutcome {
 async function offboard(
   deps: OffboardDeps,
   account: OffboardTarget,
-  { dryRun }: { dryRun: boolean },
+  { dryRun, mode = 'offboard' }: OffboardOptions,
 ): Promise<StepResult> {
   const { config } = deps;
   const { accountId } = account;
@@ -128,7 +143,11 @@ async function offboard(
   // secret and the ledger as they were, so nothing central claims an offboarding that did not happen.
   const member = deps.iam ? await cleanUpMember(deps.iam, config, accountId, dryRun) : undefined;
   const remaining = member ? undefined : remainingInAccount(config, accountId);
-  const central = await cleanUpCentral(deps, account, { dryRun, remaining });
+  const central = await cleanUpCentral(deps, account, {
+    dryRun,
+    remaining,
+    connector: mode === 'offboard' ? 'RETIRED' : 'OFFBOARDED',
+  });
 
   if (member) {
     Object.assign(details, {
@@ -147,6 +166,7 @@ async function offboard(
     secretDeletionScheduled: central.secretDeletionScheduled,
     handoffPublished: central.handoffPublished,
     ledgerUpdated: central.ledgerUpdated,
+    connector: central.connector,
     ...(central.secretDeletionDate ? { secretDeletionDate: central.secretDeletionDate } : {}),
   });
 
@@ -388,6 +408,18 @@ async function blockedOnConflict(call: Promise<void>, what: string): Promise<voi
   }
 }
 
+/**
+ * Why the account was offboarded, for the operator's message: a person's offboard run, or the
+ * account's own State (closed, suspended), or the scope it left.
+ */
+function offboardingReason(account: OffboardTarget, connector: 'RETIRED' | 'OFFBOARDED'): string {
+  if (connector === 'RETIRED') return 'offboarded-by-operator';
+  const state = account.state ?? '';
+  if (state === 'SUSPENDED' || state === 'CLOSED' || state === 'PENDING_CLOSURE')
+    return state.toLowerCase().replace('_', '-');
+  return 'out-of-scope';
+}
+
 /** What an unreachable account still holds for casbridge to remove (the trail stays anyway). */
 function remainingInAccount(config: Config, accountId: string): string {
   return [
@@ -401,12 +433,17 @@ function remainingInAccount(config: Config, accountId: string): string {
 async function cleanUpCentral(
   deps: OffboardDeps,
   account: OffboardTarget,
-  { dryRun, remaining }: { dryRun: boolean; remaining: string | undefined },
+  {
+    dryRun,
+    remaining,
+    connector,
+  }: { dryRun: boolean; remaining: string | undefined; connector: 'RETIRED' | 'OFFBOARDED' },
 ): Promise<CentralOutcome> {
   const { config, ledger } = deps;
   const { accountId } = account;
   const outcome: CentralOutcome = {
     changed: false,
+    connector,
     secretDeletionScheduled: false,
     handoffPublished: false,
     ledgerUpdated: false,
@@ -419,21 +456,29 @@ async function cleanUpCentral(
     if (!dryRun) outcome.secretDeletionDate = await scheduleSecretDeletion(deps.secrets, secretName);
   }
 
-  // The ledger's OFFBOARDED is written only after the hand-off went out, so it doubles as the
-  // record that the operator was told: a run killed in between tells them twice, never not at all.
+  // The ledger's OFFBOARDED (RETIRED) is written only after the hand-off went out, so it doubles
+  // as the record that the operator was told: a run killed in between tells them twice, never not
+  // at all. An account offboarded before (or departed) was told of then: a person who retires an
+  // account casbridge offboarded only makes it RETIRED, and a retired account stays RETIRED.
   const record = await ledger.get(accountId);
-  if (record?.connector !== 'OFFBOARDED') {
-    outcome.handoffPublished = true;
+  const told = record !== undefined && OFFBOARDED_STATUSES.includes(record.connector);
+  const status = told && record.connector === 'RETIRED' ? 'RETIRED' : connector;
+  outcome.connector = status;
+  if (!told || record.connector !== status) {
+    outcome.handoffPublished = !told;
     outcome.ledgerUpdated = true;
     if (!dryRun) {
-      await publishHandoff(deps.sns, config, account, {
-        secretName,
-        secretDeletionDate: outcome.secretDeletionDate,
-        remaining,
-      });
+      if (!told) {
+        await publishHandoff(deps.sns, config, account, {
+          secretName,
+          secretDeletionDate: outcome.secretDeletionDate,
+          remaining,
+          reason: offboardingReason(account, connector),
+        });
+      }
       const now = (deps.now ?? Date.now)();
       // lastOutcome and lastError are the report step's to write; the record itself is never deleted.
-      await ledger.update(accountId, { connector: 'OFFBOARDED', offboardedAt: new Date(now).toISOString() });
+      await ledger.update(accountId, { connector: status, offboardedAt: new Date(now).toISOString() });
     }
   }
 
@@ -465,7 +510,12 @@ async function publishHandoff(
   sns: SNSClient,
   config: Config,
   account: OffboardTarget,
-  facts: { secretName: string; secretDeletionDate: string | undefined; remaining: string | undefined },
+  facts: {
+    secretName: string;
+    secretDeletionDate: string | undefined;
+    remaining: string | undefined;
+    reason: string;
+  },
 ): Promise<void> {
   const instanceName = `${account.name} (${account.accountId})`;
   const steps = [
@@ -485,6 +535,7 @@ async function publishHandoff(
     accountId: account.accountId,
     accountName: account.name,
     instanceName,
+    reason: facts.reason,
     secretName: facts.secretName,
     trailKept: config.trailName,
     accountCleanup: facts.remaining ? 'pending' : 'complete',

@@ -1,7 +1,8 @@
 import { causeMessage, failureRecord } from '../../commons/failure';
 import type { ConnectorStatus, Ledger, LedgerChanges, Outcome } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import type { ReportAccount } from '../../commons/run';
-import { pipelineFor, type StepResult } from '../../commons/step-result';
+import { ONBOARD_PIPELINE, pipelineFor, type StepResult } from '../../commons/step-result';
 import type { RecordInput } from '../../commons/task-input';
 
 /**
@@ -50,9 +51,11 @@ export async function recordResult(
     const view = input.ledger ?? (await ledger.view(account.accountId));
     connector = view.connector ?? 'NOT_REGISTERED';
   } else {
+    const onboarding = pipelineFor(input.mode) === ONBOARD_PIPELINE;
     const recorded = await ledger.recordOutcome(
       account.accountId,
       {
+        ...reonboarded(input, onboarding),
         ...stepChanges(input),
         name: account.name,
         ou: account.ou,
@@ -62,7 +65,7 @@ export async function recordResult(
         lastMode: input.mode,
         lastRunAt: new Date().toISOString(),
         lastError: error ?? null,
-        ...(outcome === 'SUCCEEDED' && input.mode !== 'offboard' ? { desiredStateHash } : {}),
+        ...(outcome === 'SUCCEEDED' && onboarding ? { desiredStateHash } : {}),
       },
       // Held once Access (or Offboard) claimed it: its expiry is in the input from then on.
       { token: input.execution, runId, held: input.lease !== undefined },
@@ -125,6 +128,17 @@ function base(input: RecordInput): Pick<ReportAccount, 'accountId' | 'name' | 'o
         : { ...result, details: { ...result.details, webhook: 'failed' } };
   }
   return { accountId: input.account.accountId, name: input.account.name, ou: input.account.ou, steps };
+}
+
+/**
+ * An offboarded account (RETIRED, OFFBOARDED, DEPARTED) a run works on again is managed again
+ * from that run on, whether or not it got as far as the register step, which hands its new key
+ * off: a retired account named for onboarding stays out of every later run no longer, and
+ * retry-failed and the daily reconcile finish it. Its claim's view says what it was.
+ */
+function reonboarded(input: RecordInput, onboarding: boolean): LedgerChanges {
+  const was = input.ledger?.connector;
+  return onboarding && was && OFFBOARDED_STATUSES.includes(was) ? { connector: 'NOT_REGISTERED' } : {};
 }
 
 /** The steps' ledger changes, later steps over earlier ones (the pipeline's order). */

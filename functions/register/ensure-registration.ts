@@ -59,6 +59,18 @@ export interface HandoffMessage {
   stale?: StaleNotice;
 }
 
+/**
+ * Any message of the hand-off channels, the topic and the webhook: a hand-off, its reminder, a
+ * stale notice (all HandoffMessage), or a departed account's connector removal
+ * (functions/depart). Subscribers filter on `type` and deduplicate on `handoffId`.
+ */
+export interface OperatorMessage {
+  type: string;
+  handoffId: string;
+  accountId: string;
+  reminder?: unknown;
+}
+
 /** What a reminder adds to the hand-off it repeats: how long the key has waited, and what that costs. */
 export interface HandoffReminder {
   handedOffAt: string;
@@ -207,7 +219,7 @@ async function register(
 
   const requestedAt = new Date((deps.now ?? Date.now)());
   const message = handoffMessage(account, type, keyId, secretArn, requestedAt);
-  const sent = await publishHandoff(deps, message);
+  const sent = await publishHandoff(deps, message, subjectFor(message));
 
   const handoff: LedgerChanges = {
     connector: 'AWAITING_CONNECTION',
@@ -264,7 +276,7 @@ async function remind(
     previousReminderAt,
     inServiceCreatedAt,
   });
-  const sent = await publishHandoff(deps, message);
+  const sent = await publishHandoff(deps, message, subjectFor(message));
   return {
     action: 'updated',
     reason: 'reminder-sent',
@@ -304,7 +316,7 @@ async function notifyStale(
   if (dryRun) return { action: 'updated', reason: 'dry-run', details };
   const requestedAt = new Date((deps.now ?? Date.now)());
   const message = staleNoticeMessage(account, live, secretArn, requestedAt, deps.config);
-  const sent = await publishHandoff(deps, message);
+  const sent = await publishHandoff(deps, message, subjectFor(message));
   return {
     action: 'updated',
     reason: 'stale-notice-sent',
@@ -326,9 +338,10 @@ async function notifyStale(
  * out or dying, its answer lost): the Register state then runs again and publishes again, with
  * the same handoffId, on which subscribers dedupe.
  */
-async function publishHandoff(
-  deps: RegisterDeps,
-  message: HandoffMessage,
+export async function publishHandoff(
+  deps: Pick<RegisterDeps, 'sns' | 'config'>,
+  message: OperatorMessage,
+  subject: string,
 ): Promise<{
   details: Record<string, string | boolean>;
   pending: { pendingWebhook?: string };
@@ -338,7 +351,7 @@ async function publishHandoff(
   const published = await deps.sns.send(
     new PublishCommand({
       TopicArn: config.topicArn,
-      Subject: subjectFor(message),
+      Subject: subject,
       Message: body,
       MessageAttributes: {
         type: { DataType: 'String', StringValue: message.type },
@@ -520,8 +533,12 @@ function subjectFor(message: HandoffMessage): string {
   const text = message.stale
     ? `casbridge: Defender stopped using the key of ${message.instanceName} (idle ${message.stale.idleDays} days)`
     : `casbridge: ${overdue}${verb} ${message.instanceName} in Defender for Cloud Apps`;
-  const subject = text.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT_LENGTH);
-  return subject;
+  return subjectLine(text);
+}
+
+/** SNS refuses a subject over 100 characters or outside printable ASCII (email headers). */
+export function subjectLine(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_SUBJECT_LENGTH);
 }
 
 /**

@@ -25,6 +25,8 @@ export interface OrganizationAccount {
   ou: string;
   /** The OU ids from the root down to the account's parent, for the recursive OU filter. */
   ouIds: string[];
+  /** The organization's root above the account: a scope may name it (functions/resolve-targets/scope.ts). */
+  rootId: string | undefined;
   /** ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, PENDING_ACTIVATION; undefined if AWS sent none. */
   state: string | undefined;
   joinedMethod: 'CREATED' | 'INVITED';
@@ -36,6 +38,7 @@ export interface OrganizationView {
   accounts: Map<string, OrganizationAccount>;
   /** Every OU by id, with its path. */
   ous: Map<string, { id: string; path: string }>;
+  rootIds: Set<string>;
 }
 
 /**
@@ -56,10 +59,11 @@ export async function walkOrganization(client: OrganizationsClient): Promise<Org
   const managementAccountId = await managementAccount(client);
   const accounts = new Map<string, OrganizationAccount>();
   const ous = new Map<string, { id: string; path: string }>();
-  let frontier: Parent[] = [];
+  const rootIds = new Set<string>();
   for await (const page of paginateListRoots({ client, pageSize: PAGE_SIZE }, {})) {
-    for (const root of page.Roots ?? []) if (root.Id) frontier.push({ id: root.Id, path: [], ouIds: [] });
+    for (const root of page.Roots ?? []) if (root.Id) rootIds.add(root.Id);
   }
+  let frontier: Parent[] = [...rootIds].map((id) => ({ id, path: [], ouIds: [], rootId: id }));
   while (frontier.length > 0) {
     const next: Parent[] = [];
     await forEachLimited(frontier, PARENTS_AT_ONCE, async (parent) => {
@@ -68,18 +72,23 @@ export async function walkOrganization(client: OrganizationsClient): Promise<Org
         listAccounts(client, parent.id),
       ]);
       for (const ou of children) {
-        const child = { id: ou.id, path: [...parent.path, ou.name], ouIds: [...parent.ouIds, ou.id] };
+        const child = {
+          id: ou.id,
+          path: [...parent.path, ou.name],
+          ouIds: [...parent.ouIds, ou.id],
+          rootId: parent.rootId,
+        };
         ous.set(ou.id, { id: ou.id, path: child.path.join('/') });
         next.push(child);
       }
       for (const account of members) {
-        const info = accountInfo(account, parent.path.join('/'), parent.ouIds);
+        const info = accountInfo(account, parent.path.join('/'), parent.ouIds, parent.rootId);
         if (info) accounts.set(info.accountId, info);
       }
     });
     frontier = next;
   }
-  return { managementAccountId, accounts, ous };
+  return { managementAccountId, accounts, ous, rootIds };
 }
 
 /**
@@ -103,15 +112,17 @@ export async function describeOrganizationAccount(
   const ouIds: string[] = [];
   // OUs nest at most five deep; the bound only guards against a cycle in a misbehaving answer.
   let child = accountId;
+  let rootId: string | undefined;
   for (let depth = 0; depth < 10; depth++) {
     const parent = await parentOf(client, child);
+    if (parent?.type === 'ROOT') rootId = parent.id;
     if (parent?.type !== 'ORGANIZATIONAL_UNIT') break;
     const ou = await client.send(new DescribeOrganizationalUnitCommand({ OrganizationalUnitId: parent.id }));
     path.unshift(ou.OrganizationalUnit?.Name ?? parent.id);
     ouIds.unshift(parent.id);
     child = parent.id;
   }
-  return described && accountInfo(described, path.join('/'), ouIds);
+  return described && accountInfo(described, path.join('/'), ouIds, rootId);
 }
 
 // ---------------------------------------------------------------- helpers
@@ -120,6 +131,7 @@ interface Parent {
   id: string;
   path: string[];
   ouIds: string[];
+  rootId: string;
 }
 
 /** The organization's management account (DescribeOrganization's MasterAccountId). */
@@ -169,13 +181,19 @@ async function parentOf(
   return undefined;
 }
 
-function accountInfo(account: Account, ou: string, ouIds: string[]): OrganizationAccount | undefined {
+function accountInfo(
+  account: Account,
+  ou: string,
+  ouIds: string[],
+  rootId: string | undefined,
+): OrganizationAccount | undefined {
   if (!account.Id) return undefined;
   return {
     accountId: account.Id,
     name: account.Name ?? '',
     ou,
     ouIds,
+    rootId,
     state: account.State,
     // The two join methods AWS has; an account without one is treated as invited, the case whose
     // remediation (deploy the member role) applies when the role turns out to be missing.

@@ -17,9 +17,10 @@ import {
   type RunMode,
   runPrefix,
   type SkippedAccount,
-  type SkipReason,
 } from '../../commons/run';
-import type { TaskInput } from '../../commons/task-input';
+import type { TargetAccount } from '../../commons/step-result';
+import type { ItemMode, TaskInput } from '../../commons/task-input';
+import { type Decision, type DecisionContext, decideDeparted, decideMember } from './decide';
 import {
   describeOrganizationAccount,
   managementAccount,
@@ -28,6 +29,7 @@ import {
   walkOrganization,
 } from './organization';
 import { type LifecycleEvent, listProblems, parseTrigger, type RunRequest } from './run-input';
+import { checkScope, checkScopeExists, inScope } from './scope';
 
 export interface ResolveDependencies {
   organizations: OrganizationsClient;
@@ -87,20 +89,13 @@ export async function resolveTargets(deps: ResolveDependencies, event: unknown):
   const items: TaskInput[] = plan.targets.map(({ mode, ...account }) => ({
     runId: run.runId,
     execution: run.execution,
-    // The mode the account is worked in, which the map routes on (only `offboard` apart): the
-    // run's, but for retry-failed the mode of the run where the account failed, so a blocked
-    // offboarding is retried as an offboarding, never as an onboarding. The run id and the
-    // report still say it was a retry-failed run.
+    // The mode the account is worked in, which the map routes on (decide.ts): the run's, or the
+    // one the account's case calls for (a departure, a closure), or for retry-failed the mode of
+    // the run where the account failed, so a blocked offboarding is retried as an offboarding,
+    // never as an onboarding. The run id and the report still say which run it was.
     mode,
     dryRun: run.dryRun,
-    account: {
-      accountId: account.accountId,
-      name: account.name,
-      ou: account.ou,
-      state: account.state ?? '',
-      joinedMethod: account.joinedMethod,
-      ...(account.joinedTimestamp ? { joinedTimestamp: account.joinedTimestamp } : {}),
-    },
+    account,
     steps: {},
   }));
   // A dry run writes these too: they are the plan it reports on, not a change to any account.
@@ -117,8 +112,8 @@ export async function resolveTargets(deps: ResolveDependencies, event: unknown):
 
 // ---------------------------------------------------------------- planning
 
-/** An account to work on, in the mode it is worked in (workMode). */
-type Target = OrganizationAccount & { mode: TaskInput['mode'] };
+/** An account to work on, in the mode it is worked in (decide.ts). */
+type Target = TargetAccount & { mode: ItemMode };
 
 interface Plan {
   run: RunContext;
@@ -126,17 +121,27 @@ interface Plan {
   skipped: SkippedAccount[];
 }
 
-/** A run from the console, the CLI or the schedule: a walk of the organization, then the selection. */
+/** The run modes whose runs over the whole organization also look for departures the ledger missed. */
+const FINDS_DEPARTURES: ReadonlySet<RunMode> = new Set(['reconcile', 'offboard', 'retry-failed']);
+
+/**
+ * A run from the console, the CLI or the schedule: a walk of the organization, then the selection.
+ * A reconcile (offboard, retry-failed) of the whole organization also finds the accounts the
+ * ledger knows that the organization no longer has: a departure whose event was lost or came
+ * before casbridge was deployed is cleaned up by the next daily run. An account named by id that
+ * has left is handled as a departure in any mode.
+ */
 async function planRequest(
   deps: ResolveDependencies,
   request: RunRequest,
   execution: ResolveInput,
 ): Promise<Plan> {
   const org = await walkOrganization(deps.organizations);
-  const selection = select(org, request);
+  checkScope(deps.config, { ous: new Set(org.ous.keys()), roots: org.rootIds });
   // One scan for every account's lease (and, for retry-failed, its last outcome): a read per
   // account would cost 10,000 calls in a large organization.
   const ledger = new Map((await deps.ledger.list()).map((item) => [item.accountId, item]));
+  const { members, departed } = select(org, request, ledger);
   const run: RunContext = {
     ...runOf(request.mode, execution),
     dryRun: request.dryRun,
@@ -144,21 +149,62 @@ async function planRequest(
     maxConcurrency: request.maxConcurrency ?? deps.config.maxConcurrency,
   };
   const named = new Set(request.accounts ?? []);
-  return sortPlan({
-    run,
-    ...partition(deps, run, org.managementAccountId, selection, (id) => ({
-      named: named.has(id),
-      ledger: ledger.get(id),
-    })),
+  const ctx = decisionContext(deps, run, org.managementAccountId);
+  const member = (account: OrganizationAccount): Decided => ({
+    account: targetAccount(account),
+    decision: decideMember(account, {
+      ...ctx,
+      named: named.has(account.accountId),
+      ledger: ledger.get(account.accountId),
+    }),
   });
+  const sweep = !request.accounts && !request.organizationalUnits && FINDS_DEPARTURES.has(request.mode);
+  const missing = sweep
+    ? [...ledger.values()].filter(
+        (item) => !org.accounts.has(item.accountId) && item.connector !== 'DEPARTED',
+      )
+    : departed;
+  const { stillMembers, gone } = await confirmDepartures(deps.organizations, missing);
+  const decided: Decided[] = [...members, ...stillMembers].map(member);
+  for (const item of gone) {
+    const decision = decideDeparted(item.accountId, { ...ctx, ledger: item });
+    // The sweep lists the departures it works on, and those another run holds: the ledger's
+    // other accounts are no accounts of the organization, and a report that listed every account
+    // that ever left would grow for ever. A departed account named by id is always listed.
+    if (!sweep || 'mode' in decision || decision.skip === 'lease-held-by-another-run')
+      decided.push({ account: departedAccount(item), decision });
+  }
+  return sortPlan(collect(run, decided));
 }
 
 /**
- * A lifecycle event: an onboard run of that one account, unless the event already started a run.
- * EventBridge delivers at least once, so two executions (at once, or hours apart) may carry the
- * same event: once the event is known to be valid, the ledger remembers which run it started,
- * in one conditional write before any target is written, and every other execution of it works
- * on nothing and reports the account SKIPPED `duplicate-event`, naming that run.
+ * Whether the accounts a walk did not find have really left: DescribeAccount, one call each (a
+ * departure is rare). The walk lists each parent once, so an account moved between two parents
+ * while the walk read them is in neither listing, and cleaning it up as departed would delete
+ * its secret and ask to remove a working connector. One the organization still has is decided
+ * as the member it is.
+ */
+async function confirmDepartures(
+  organizations: OrganizationsClient,
+  items: readonly LedgerItem[],
+): Promise<{ stillMembers: OrganizationAccount[]; gone: LedgerItem[] }> {
+  const stillMembers: OrganizationAccount[] = [];
+  const gone: LedgerItem[] = [];
+  for (const item of items) {
+    const account = await describeOrganizationAccount(organizations, item.accountId);
+    if (account) stillMembers.push(account);
+    else gone.push(item);
+  }
+  return { stillMembers, gone };
+}
+
+/**
+ * A lifecycle event: a run of that one account, in the mode its event calls for (decide.ts),
+ * unless the event already started a run. EventBridge delivers at least once, so two executions
+ * (at once, or hours apart) may carry the same event: once the event is known to be valid, the
+ * ledger remembers which run it started, in one conditional write before any target is written,
+ * and every other execution of it works on nothing and reports the account SKIPPED
+ * `duplicate-event`, naming that run.
  */
 async function planEvent(
   deps: ResolveDependencies,
@@ -175,35 +221,14 @@ async function planEvent(
       { step: 'resolve' },
     );
   }
+  const decided = await decideEvent(deps, event, managementAccountId, execution);
   const run: RunContext = {
-    ...runOf('onboard', execution),
+    ...runOf(eventRunMode(event, decided), execution),
     dryRun: false,
     trigger: event.trigger,
     maxConcurrency: deps.config.maxConcurrency,
   };
-  let plan: Plan;
-  if (!event.succeeded) {
-    // A failed creation never starts work on the account: the run only records it. A failed
-    // CreateAccountResult names no account (none was created), so there is nothing to list.
-    const skipped: SkippedAccount[] = event.accountId
-      ? [{ accountId: event.accountId, ...nameOf(event.accountName), reason: 'event-failed' }]
-      : [];
-    plan = { run, targets: [], skipped };
-  } else {
-    const accountId = event.accountId as string;
-    const account = await describeOrganizationAccount(deps.organizations, accountId);
-    if (!account) {
-      throw new InvalidRunInputError(
-        `account ${accountId} of event ${event.eventId} is not an account of the organization`,
-        { step: 'resolve' },
-      );
-    }
-    const ledger = await deps.ledger.get(accountId);
-    plan = {
-      run,
-      ...partition(deps, run, managementAccountId, [account], () => ({ named: true, ledger })),
-    };
-  }
+  const plan = collect(run, decided);
   // Last, once the event is known to be good: a refused event remembers nothing, so it cannot
   // make a later, valid delivery of the same id look like a duplicate.
   const remembered = await deps.ledger.rememberEvent(event.eventId, {
@@ -223,6 +248,129 @@ async function planEvent(
       ...(remembered.duplicateOf ? { handledByRunId: remembered.duplicateOf } : {}),
     })),
   };
+}
+
+interface Decided {
+  account: Pick<TargetAccount, 'accountId'> & Partial<TargetAccount>;
+  decision: Decision;
+}
+
+/**
+ * What an event does to its account. A failed change never starts work on the account: the run
+ * only records it (a failed CreateAccountResult names no account: none was created). A departure
+ * cleans up the central records of an account the organization no longer has; every other event
+ * is decided on what the account is now, as a reconcile would decide it (its scope, its State,
+ * a retired connector), without a walk of the organization.
+ */
+async function decideEvent(
+  deps: ResolveDependencies,
+  event: LifecycleEvent,
+  managementAccountId: string,
+  execution: ResolveInput,
+): Promise<Decided[]> {
+  if (!event.succeeded) {
+    return event.accountId
+      ? [
+          {
+            account: { accountId: event.accountId, ...nameOf(event.accountName) },
+            decision: { skip: 'event-failed' },
+          },
+        ]
+      : [];
+  }
+  const accountId = event.accountId as string;
+  // AWS logs AccountJoinedOrganization for an account CreateAccount made, beside its
+  // CreateAccountResult: that event's run onboards it, and this one would only race it for the lease.
+  if (event.lifecycle === 'joined' && event.joinedMethod === 'created') {
+    return [{ account: { accountId }, decision: { skip: 'joined-by-creation' } }];
+  }
+  const ctx = decisionContext(deps, { mode: 'onboard', execution: execution.execution }, managementAccountId);
+  const [account, ledger] = await Promise.all([
+    describeOrganizationAccount(deps.organizations, accountId),
+    deps.ledger.get(accountId),
+  ]);
+  if (!account) {
+    if (event.lifecycle !== 'departed' && event.lifecycle !== 'closed') {
+      throw new InvalidRunInputError(
+        `account ${accountId} of event ${event.eventId} is not an account of the organization`,
+        { step: 'resolve' },
+      );
+    }
+    // Gone already: a closure's account cleaned out since, or the departure itself.
+    return [
+      {
+        account: ledger ? departedAccount(ledger) : { accountId },
+        decision: decideDeparted(accountId, { ...ctx, ledger }),
+      },
+    ];
+  }
+  // A departure of an account the organization has again (it left and was invited back before
+  // this event was handled) is no departure any more: the account's own runs handle it.
+  if (event.lifecycle === 'departed') {
+    return [{ account: targetAccount(account), decision: { skip: 'still-in-organization' } }];
+  }
+  if (
+    event.lifecycle === 'joined' &&
+    event.joinedMethod === undefined &&
+    account.joinedMethod === 'CREATED'
+  ) {
+    return [{ account: targetAccount(account), decision: { skip: 'joined-by-creation' } }];
+  }
+  const decision = decideMember(account, { ...ctx, named: false, ledger });
+  const outOfScope = account.state === 'ACTIVE' && !inScope(deps.config, account);
+  if (outOfScope && ('mode' in decision || decision.skip === 'out-of-scope')) {
+    // A mistyped scope OU must not pass for an account moved out of scope (and be offboarded).
+    await checkScopeExists(deps.config, deps.organizations);
+  }
+  return [{ account: targetAccount(account), decision }];
+}
+
+/**
+ * An event's run is an offboard run when it offboards or cleans up its account (a departure, a
+ * closure, a move out of scope with CASBRIDGE_OUT_OF_SCOPE_ACTION=offboard), and an onboard run
+ * otherwise, as the runs of creation events always were.
+ */
+function eventRunMode(event: LifecycleEvent, decided: readonly Decided[]): RunMode {
+  if (event.lifecycle === 'departed' || event.lifecycle === 'closed') return 'offboard';
+  const offboards = decided.some(
+    ({ decision }) => 'mode' in decision && (decision.mode === 'auto-offboard' || decision.mode === 'depart'),
+  );
+  return offboards ? 'offboard' : 'onboard';
+}
+
+function decisionContext(
+  deps: ResolveDependencies,
+  run: Pick<RunContext, 'mode' | 'execution'>,
+  managementAccountId: string,
+): Omit<DecisionContext, 'named' | 'ledger'> {
+  return {
+    mode: run.mode,
+    execution: run.execution,
+    managementAccountId,
+    config: deps.config,
+    nowMs: deps.now().getTime(),
+  };
+}
+
+/** The decisions as the run's targets and skipped accounts. */
+function collect(run: RunContext, decided: readonly Decided[]): Plan {
+  const targets: Target[] = [];
+  const skipped: SkippedAccount[] = [];
+  for (const { account, decision } of decided) {
+    if ('mode' in decision) {
+      targets.push({ ...(account as TargetAccount), mode: decision.mode });
+      continue;
+    }
+    // An account of the organization has a name and an OU path ('' at the root); an event's
+    // account that was not looked up has what its event says, if anything.
+    skipped.push({
+      accountId: account.accountId,
+      ...(account.name !== undefined ? { name: account.name } : {}),
+      ...(account.ou !== undefined ? { ou: account.ou } : {}),
+      reason: decision.skip,
+    });
+  }
+  return { run, targets, skipped };
 }
 
 /**
@@ -284,115 +432,64 @@ export function organizationsRegion(region: string): string {
 
 /**
  * The accounts a request selects: those named, plus every account under a named OU at any depth;
- * the whole organization when neither is given. Naming an account or OU that does not exist is
- * an error, not an empty run: a typo must not look like success.
+ * the whole organization when neither is given. A named account the organization does not have
+ * but the ledger knows has left it (`departed`). Naming an account neither knows, or an OU that
+ * does not exist, is an error, not an empty run: a typo must not look like success.
  */
-function select(org: OrganizationView, request: RunRequest): OrganizationAccount[] {
+function select(
+  org: OrganizationView,
+  request: RunRequest,
+  ledger: ReadonlyMap<string, LedgerItem>,
+): { members: OrganizationAccount[]; departed: LedgerItem[] } {
   const problems: string[] = [];
+  const departed: LedgerItem[] = [];
   request.accounts?.forEach((id, i) => {
-    if (!org.accounts.has(id)) problems.push(`accounts[${i}]: ${id} is not an account of the organization`);
+    if (org.accounts.has(id)) return;
+    const known = ledger.get(id);
+    if (known) departed.push(known);
+    else problems.push(`accounts[${i}]: ${id} is not an account of the organization`);
   });
   request.organizationalUnits?.forEach((id, i) => {
     if (!org.ous.has(id)) problems.push(`organizationalUnits[${i}]: ${id} does not exist`);
   });
   if (problems.length > 0) throw new InvalidRunInputError(listProblems(problems), { step: 'resolve' });
-  if (!request.accounts && !request.organizationalUnits) return [...org.accounts.values()];
+  if (!request.accounts && !request.organizationalUnits)
+    return { members: [...org.accounts.values()], departed };
   const accounts = new Set(request.accounts);
   const ous = new Set(request.organizationalUnits);
-  return [...org.accounts.values()].filter(
-    (a) => accounts.has(a.accountId) || a.ouIds.some((ou) => ous.has(ou)),
-  );
+  return {
+    members: [...org.accounts.values()].filter(
+      (a) => accounts.has(a.accountId) || a.ouIds.some((ou) => ous.has(ou)),
+    ),
+    departed: [...new Map(departed.map((item) => [item.accountId, item])).values()],
+  };
 }
 
-function partition(
-  deps: ResolveDependencies,
-  run: RunContext,
-  managementAccountId: string,
-  selection: readonly OrganizationAccount[],
-  facts: (accountId: string) => { named: boolean; ledger: LedgerItem | undefined },
-): { targets: Target[]; skipped: SkippedAccount[] } {
-  const excluded = new Set(deps.config.excludedAccounts);
-  const nowMs = deps.now().getTime();
-  const targets: Target[] = [];
-  const skipped: SkippedAccount[] = [];
-  for (const account of selection) {
-    const { named, ledger } = facts(account.accountId);
-    const reason = skipReason(account, {
-      mode: run.mode,
-      execution: run.execution,
-      managementAccountId,
-      excluded,
-      named,
-      ledger,
-      nowMs,
-    });
-    if (reason) skipped.push({ accountId: account.accountId, name: account.name, ou: account.ou, reason });
-    else targets.push({ ...account, mode: workMode(run.mode, ledger) });
-  }
-  return { targets, skipped };
+function targetAccount(account: OrganizationAccount): TargetAccount {
+  return {
+    accountId: account.accountId,
+    name: account.name,
+    ou: account.ou,
+    state: account.state ?? '',
+    joinedMethod: account.joinedMethod,
+    ...(account.joinedTimestamp ? { joinedTimestamp: account.joinedTimestamp } : {}),
+  };
 }
 
 /**
- * The mode an account is worked in: the run's, except that retry-failed retries an account that
- * failed in the mode of the run where it failed (the ledger's lastMode, written by RecordResult).
- * An item recorded before lastMode existed names that run's mode at the head of its run id.
+ * A departed account as the ledger last knew it: Organizations tells nothing of an account that
+ * is not a member any more. It has no State then, and its join method is unknown: `INVITED`,
+ * as organization.ts reads an account without one (only a RoleMissing remediation reads it, and
+ * a departure never assumes a role).
  */
-export function workMode(mode: RunMode, ledger: LedgerItem | undefined): RunMode {
-  if (mode !== 'retry-failed' || ledger?.lastOutcome !== 'FAILED') return mode;
-  return ledger.lastMode ?? (ledger.lastRunId?.startsWith('offboard-') ? 'offboard' : 'onboard');
-}
-
-interface SkipContext {
-  mode: RunMode;
-  execution: string;
-  managementAccountId: string;
-  excluded: ReadonlySet<string>;
-  /** Named by id in the run input (not only reached through an OU or the whole organization). */
-  named: boolean;
-  ledger: LedgerItem | undefined;
-  nowMs: number;
-}
-
-const INACTIVE: Readonly<Record<string, SkipReason>> = {
-  SUSPENDED: 'suspended',
-  CLOSED: 'closed',
-  PENDING_CLOSURE: 'pending-closure',
-};
-
-/**
- * Why an account of the selection is not a target, or undefined when it is. The first reason that
- * applies wins, from the most permanent (what the account is) to the most passing (a lease).
- */
-function skipReason(account: OrganizationAccount, ctx: SkipContext): SkipReason | undefined {
-  // casbridge runs in the management account (or for it) and never puts a connector user there.
-  if (account.accountId === ctx.managementAccountId) return 'management-account';
-  // Exclusion holds in every mode, offboard included: casbridge never touches an excluded account.
-  if (ctx.excluded.has(account.accountId)) return 'excluded';
-  const state = account.state ?? '';
-  const inactive = INACTIVE[state];
-  if (state === 'PENDING_ACTIVATION') return 'pending-activation';
-  if (workMode(ctx.mode, ctx.ledger) === 'offboard') {
-    // Offboarding removes a working connector, so an ACTIVE account is offboarded only when named
-    // by id: an OU or the whole organization selects only the accounts that have left (a
-    // mistyped OU must not disconnect a branch of the organization). A retried offboarding was
-    // in the scope of the offboard run where it failed.
-    const chosen = ctx.named || ctx.mode === 'retry-failed';
-    if (!inactive && !(state === 'ACTIVE' && chosen)) return 'out-of-scope';
-  } else {
-    if (inactive) return inactive;
-    // A State AWS adds later is not worked on until casbridge knows what it means.
-    if (state !== 'ACTIVE') return 'out-of-scope';
-    // retry-failed lists the accounts it passes over, like every run: the report then says why a
-    // retry did not touch an account, instead of the account silently missing from it.
-    if (ctx.mode === 'retry-failed' && ctx.ledger?.lastOutcome !== 'FAILED') return 'not-failed-last-run';
-  }
-  // Another execution works on the account now; its run (or the next one) reconciles it. A dry
-  // run skips it too, so its plan is what a real run started now would do.
-  const lease = ctx.ledger;
-  if (lease?.leaseOwner && lease.leaseOwner !== ctx.execution && (lease.leaseExpiresAt ?? 0) > ctx.nowMs) {
-    return 'lease-held-by-another-run';
-  }
-  return undefined;
+function departedAccount(item: LedgerItem): TargetAccount {
+  return {
+    accountId: item.accountId,
+    name: item.name ?? '',
+    ou: item.ou ?? '',
+    state: '',
+    joinedMethod: 'INVITED',
+  };
 }
 
 // ---------------------------------------------------------------- helpers

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import { withAwsContext } from '../aws-errors';
 import { cliRuntime, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
@@ -24,8 +25,10 @@ export async function confirmConnector(accountId: string): Promise<string> {
   const runtime = cliRuntime(['ledgerTable']);
   const { config } = runtime;
   const item = await knownAccount(runtime, accountId);
-  if (item.connector === 'OFFBOARDED')
-    throw new CliError(`Account ${accountId} was offboarded: there is no connector to confirm.`);
+  if (OFFBOARDED_STATUSES.includes(item.connector))
+    throw new CliError(
+      `Account ${accountId} was offboarded (${item.connector}): there is no connector to confirm.`,
+    );
   if (!item.handoffAt)
     throw new CliError(
       `Account ${accountId} has not been handed off yet (connector ${item.connector}): onboard it first, then connect it in the portal.`,

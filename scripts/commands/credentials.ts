@@ -12,6 +12,7 @@ import {
   secretTag,
 } from '../../commons/connector-resources';
 import type { LedgerItem } from '../../commons/ledger';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import type { Runtime } from '../../commons/runtime';
 import { newKeyInstructions } from '../../commons/secret-retention';
 import { handoffMessage } from '../../functions/register/ensure-registration';
@@ -56,6 +57,11 @@ export async function revealCredentials(
   const runtime = cliRuntime(['ledgerTable']);
   const { config } = runtime;
   const item = await knownAccount(runtime, accountId);
+  // Its secret was scheduled for deletion with the offboarding: there is no key to paste.
+  if (OFFBOARDED_STATUSES.includes(item.connector))
+    throw new CliError(
+      `Account ${accountId} was offboarded (${item.connector}): casbridge keeps no connector key for it.`,
+    );
   const secretName = connectorSecretName(config, accountId);
   const context = {
     doing: `read the connector secret ${secretName}`,

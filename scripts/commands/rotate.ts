@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import { withAwsContext } from '../aws-errors';
 import { cliRuntime, parseAccountId } from '../cli-input';
 import { CliError } from '../errors';
@@ -28,8 +29,10 @@ export async function requestRotation(accountId: string): Promise<string> {
   const runtime = cliRuntime(['ledgerTable']);
   const { config } = runtime;
   const item = await knownAccount(runtime, accountId);
-  if (item.connector === 'OFFBOARDED')
-    throw new CliError(`Account ${accountId} was offboarded: it has no connector key to rotate.`);
+  if (OFFBOARDED_STATUSES.includes(item.connector))
+    throw new CliError(
+      `Account ${accountId} was offboarded (${item.connector}): it has no connector key to rotate.`,
+    );
   if (!item.accessKeyId)
     throw new CliError(
       `Account ${accountId} has no connector key yet (connector ${item.connector}): onboard it first with \`casbridge run --mode onboard --accounts ${accountId}\`.`,

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { handler as access } from '../../functions/access/handler';
 import { handler as accessKey } from '../../functions/access-key/handler';
+import { handler as depart } from '../../functions/depart/handler';
 import { handler as offboard } from '../../functions/offboard/handler';
 import { handler as organizationTrail } from '../../functions/organization-trail/handler';
 import { handler as policy } from '../../functions/policy/handler';
@@ -26,6 +27,7 @@ export const FUNCTION_HANDLERS: Readonly<Record<string, LambdaHandler>> = {
   register,
   verify,
   offboard,
+  depart,
   recordResult,
   writeReport,
 };

@@ -24,6 +24,7 @@ const STEP_LABELS: Readonly<Record<string, string>> = {
   register: 'reg',
   verify: 'ver',
   offboard: 'off',
+  depart: 'dep',
 };
 
 /** The width remediations wrap at when the table is printed whole (a pipe, a file, `--wide`). */

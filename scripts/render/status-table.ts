@@ -25,6 +25,8 @@ export const CONNECTOR_ORDER: readonly ConnectorStatus[] = [
   'STALE',
   'NOT_REGISTERED',
   'OFFBOARDED',
+  'RETIRED',
+  'DEPARTED',
 ];
 
 /** One account's ledger record as `casbridge status --json` prints it. */

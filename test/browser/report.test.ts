@@ -117,7 +117,7 @@ function failed(
   });
 }
 
-/** ~30 accounts: every outcome, connector status and step action, real errors' remediation. */
+/** ~32 accounts: every outcome, connector status and step action, real errors' remediation. */
 function buildFixture(run: RunContext = RUN): RunReport {
   nextId = 1;
   const accounts: ReportAccount[] = [
@@ -214,6 +214,16 @@ function buildFixture(run: RunContext = RUN): RunReport {
       connector: 'CONNECTED',
     },
     { accountId: id(), name: 'old-blog', ou: 'Workloads/Dev', reason: 'pending-closure' },
+    // Offboarded by hand: stays out of every run until one names it.
+    {
+      accountId: id(),
+      name: 'sunset-analytics',
+      ou: 'Workloads/Prod',
+      reason: 'retired',
+      connector: 'RETIRED',
+    },
+    // Gone from the organization (named in the run): its departure recorded by an earlier run.
+    { accountId: id(), name: 'sold-subsidiary', ou: '', reason: 'departed', connector: 'DEPARTED' },
   ];
   return buildReport(run, accounts, skipped, FINISHED);
 }
@@ -287,6 +297,8 @@ describe('the HTML run report in headless Chromium', () => {
       'STALE',
       'NOT_REGISTERED',
       'OFFBOARDED',
+      'RETIRED',
+      'DEPARTED',
     ] as ConnectorStatus[]) {
       expect(summary.byConnector[status]).toBeGreaterThan(0);
     }
@@ -294,7 +306,7 @@ describe('the HTML run report in headless Chromium', () => {
     for (const action of ['created', 'updated', 'unchanged', 'skipped'] as StepAction[]) {
       expect(actions.has(action)).toBe(true);
     }
-    expect(REPORT.accounts).toHaveLength(30);
+    expect(REPORT.accounts).toHaveLength(32);
     expect(HOSTILE_ID).not.toBe('');
   });
 
@@ -430,7 +442,7 @@ describe('the HTML run report in headless Chromium', () => {
         expect(
           Object.fromEntries(Object.keys(cards).map((testId) => [testId, Number(shown[testId])])),
         ).toEqual(cards);
-        expect(s.total).toBe(30);
+        expect(s.total).toBe(32);
         const failures = await page
           .locator('[data-testid="failures-by-error"] li')
           .evaluateAll((items) =>
@@ -476,6 +488,8 @@ describe('the HTML run report in headless Chromium', () => {
               'STALE',
               'NOT_REGISTERED',
               'OFFBOARDED',
+              'RETIRED',
+              'DEPARTED',
             ] as const
           ).map((c) => [c, REPORT.summary.byConnector[c], REPORT.summary.byConnector[c]]),
         );
@@ -520,7 +534,7 @@ describe('the HTML run report in headless Chromium', () => {
             badges: expectedBadges(a),
           })),
         );
-        expect(await text(page, 'visible-count')).toBe(`${TO_DO.length} of 30 accounts`);
+        expect(await text(page, 'visible-count')).toBe(`${TO_DO.length} of 32 accounts`);
         for (const account of FAILED_ACCOUNTS) {
           const row = page.locator(`tr[data-account-id="${account.accountId}"]`);
           expect(await row.locator('.error-name').textContent()).toBe(account.error?.name);
@@ -551,13 +565,13 @@ describe('the HTML run report in headless Chromium', () => {
 
         await page.getByTestId('filter-outcome').selectOption('FAILED');
         expect(await visibleIds(page)).toEqual(failedIds);
-        expect(await text(page, 'visible-count')).toBe(`${REPORT.summary.byOutcome.FAILED} of 30 accounts`);
+        expect(await text(page, 'visible-count')).toBe(`${REPORT.summary.byOutcome.FAILED} of 32 accounts`);
 
         await page.getByTestId('filter-outcome').selectOption('');
         const target = FAILED_ACCOUNTS[2] as ReportAccount;
         await page.getByTestId('filter-text').fill(target.accountId);
         expect(await visibleIds(page)).toEqual([target.accountId]);
-        expect(await text(page, 'visible-count')).toBe('1 of 30 accounts');
+        expect(await text(page, 'visible-count')).toBe('1 of 32 accounts');
 
         await page.getByTestId('filter-text').fill('PAYMENTS');
         const payments = REPORT.accounts
@@ -569,7 +583,7 @@ describe('the HTML run report in headless Chromium', () => {
         // Both filters at once: the failed one of the two.
         await page.getByTestId('filter-outcome').selectOption('FAILED');
         expect(await visibleIds(page)).toEqual(payments.filter((p) => failedIds.includes(p)));
-        expect(await text(page, 'visible-count')).toBe('1 of 30 accounts');
+        expect(await text(page, 'visible-count')).toBe('1 of 32 accounts');
 
         // By error name, as the failures list names it.
         await page.getByTestId('filter-outcome').selectOption('');
@@ -581,7 +595,7 @@ describe('the HTML run report in headless Chromium', () => {
         await page.getByTestId('filter-text').fill('no-such-account');
         expect(await visibleIds(page)).toEqual([]);
         expect(await page.getByTestId('no-match').isVisible()).toBe(true);
-        expect(await text(page, 'visible-count')).toBe('0 of 30 accounts');
+        expect(await text(page, 'visible-count')).toBe('0 of 32 accounts');
 
         await page.getByTestId('filter-text').fill('');
         expect(await visibleIds(page)).toEqual(TO_DO);

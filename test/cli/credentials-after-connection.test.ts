@@ -118,4 +118,20 @@ describe('the operator commands once the connector holds its key', () => {
       (await admin().send(new DescribeSecretCommand({ SecretId: secretName }))).DeletedDate,
     ).toBeDefined();
   });
+
+  it('credentials, rotate and confirm refuse an account offboarded by hand, naming its status', async () => {
+    const retired = defaultAccountId(2);
+    const offboarded = await runStateMachine(sandbox(), { mode: 'offboard', accounts: [retired] });
+    expect(offboarded.report!.accounts).toMatchObject([{ accountId: retired, connector: 'RETIRED' }]);
+
+    for (const command of [
+      ['credentials', retired, '--yes'],
+      ['rotate', retired],
+      ['confirm', retired],
+    ]) {
+      const result = await casbridge(command);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`casbridge: Account ${retired} was offboarded (RETIRED):`);
+    }
+  });
 });

@@ -45,6 +45,6 @@ describe('a stack deployed with the fallback role', () => {
 
     const offboard = await loadPipeline(sandbox(), OFFBOARD_STEPS);
     const gone = await offboard.run(accountInput(sandbox(), id, 'run-fallback-off', { mode: 'offboard' }));
-    expect(gone).toMatchObject({ outcome: 'SUCCEEDED', connector: 'OFFBOARDED' });
+    expect(gone).toMatchObject({ outcome: 'SUCCEEDED', connector: 'RETIRED' });
   });
 });

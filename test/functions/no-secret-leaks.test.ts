@@ -14,7 +14,7 @@ import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { captureOutput } from '../support/capture-output';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { accountInput, loadPipeline, OFFBOARD_STEPS } from '../support/pipeline';
+import { accountInput, DEPART_STEPS, loadPipeline, OFFBOARD_STEPS } from '../support/pipeline';
 import { sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
@@ -61,6 +61,7 @@ describe('a full pass of the pipeline', () => {
     const logs = captureOutput();
     const onboard = await loadPipeline(sandbox());
     const offboard = await loadPipeline(sandbox(), OFFBOARD_STEPS);
+    const depart = await loadPipeline(sandbox(), DEPART_STEPS);
     const ids = Array.from({ length: 12 }, (_, i) => defaultAccountId(i + 1));
     const results = [];
     for (const id of ids) results.push(await onboard.run(accountInput(sandbox(), id, 'run-1')));
@@ -100,6 +101,8 @@ describe('a full pass of the pipeline', () => {
     for (const id of ids)
       results.push(await onboard.run(accountInput(sandbox(), id, 'run-3b', { mode: 'reconcile' })));
     results.push(await offboard.run(accountInput(sandbox(), ids[1]!, 'run-4', { mode: 'offboard' })));
+    // An account that left the organization: its secret scheduled, the removal on both channels.
+    results.push(await depart.run(accountInput(sandbox(), ids[4]!, 'run-5', { mode: 'depart' })));
     jest.restoreAllMocks();
 
     expect(results.filter((r) => r.steps.register?.action === 'created').length).toBeGreaterThan(5);
@@ -108,6 +111,10 @@ describe('a full pass of the pipeline', () => {
     expect(results.some((r) => r.steps.register?.reason === 'stale-notice-sent')).toBe(true);
     expect(results.filter((r) => r.steps.register?.reason === 'reminder-sent').length).toBeGreaterThan(5);
     expect(webhookBodies.length).toBeGreaterThan(5);
+    expect(results.at(-1)?.steps.depart).toMatchObject({
+      reason: 'removal-handoff-sent',
+      details: { webhook: 'delivered' },
+    });
 
     const world = sandbox().world;
     const topic = regionalState(world, sandbox().stack.accountId, sandbox().region).topics.get(
@@ -118,7 +125,7 @@ describe('a full pass of the pipeline', () => {
     );
     const haystack = {
       logs: logs.join(''),
-      outputs: JSON.stringify(onboard.outputs) + JSON.stringify(offboard.outputs),
+      outputs: JSON.stringify([onboard.outputs, offboard.outputs, depart.outputs]),
       results: JSON.stringify(results),
       messages: JSON.stringify(topic.messages),
       webhooks: webhookBodies.join('\n'),

@@ -109,7 +109,7 @@ describe('the offboard step', () => {
     }
   }
 
-  it("removes keys, every policy version and the user but leaves the StackSet's group, schedules the secret deletion, hands off and records OFFBOARDED", async () => {
+  it("removes keys, every policy version and the user but leaves the StackSet's group, schedules the secret deletion, hands off and records RETIRED (a person's offboarding)", async () => {
     // Account 17 starts with five policy versions, so the policy holds non-default versions to delete.
     const { accountId, name, target, iam, secrets, ledger, deps, secretValue } = await onboarded(17);
     expect(JSON.parse(secretValue)).toHaveProperty('secretAccessKey');
@@ -173,7 +173,7 @@ describe('the offboard step', () => {
 
     // The record is kept; lastOutcome is the report step's, so it is left as it was.
     const record = await ledger.get(accountId);
-    expect(record).toMatchObject({ connector: 'OFFBOARDED', lastOutcome: 'SUCCEEDED' });
+    expect(record).toMatchObject({ connector: 'RETIRED', lastOutcome: 'SUCCEEDED' });
     expect(Date.parse(record?.offboardedAt ?? '')).toBeGreaterThanOrEqual(startedAt);
   });
 
@@ -339,7 +339,7 @@ describe('the offboard step', () => {
     expect(described.DeletedDate).toBeInstanceOf(Date);
     const [handoff] = handoffsFor(accountId);
     expect(JSON.parse(handoff?.message ?? '{}')).toMatchObject({ accountCleanup: 'pending' });
-    expect((await ledger.get(accountId))?.connector).toBe('OFFBOARDED');
+    expect((await ledger.get(accountId))?.connector).toBe('RETIRED');
 
     // Later the account answers again: the member part is finished without a second hand-off.
     expect(await offboardAccount(deps(iam), target, { dryRun: false })).toMatchObject({

@@ -279,14 +279,14 @@ describe('the per-account pipeline over the default organization', () => {
     expect(handoffs()).toHaveLength(1);
   });
 
-  it('offboards an onboarded account: user, policy and keys gone, connector OFFBOARDED, record kept', async () => {
+  it('offboards an onboarded account: user, policy and keys gone, connector RETIRED, record kept', async () => {
     const id = defaultAccountId(39);
     const offboard = await loadPipeline(sandbox(), OFFBOARD_STEPS);
     const result = await offboard.run(accountInput(sandbox(), id, 'run-offboard', { mode: 'offboard' }));
     expect(result).toMatchObject({
       outcome: 'SUCCEEDED',
       changed: true,
-      connector: 'OFFBOARDED',
+      connector: 'RETIRED',
       steps: { offboard: { action: 'updated' } },
     });
     const admin = new IAMClient(

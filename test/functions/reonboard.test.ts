@@ -55,7 +55,7 @@ describe('onboarding an account again after it was offboarded', () => {
     offboard = await loadPipeline(sandbox(), OFFBOARD_STEPS);
   });
 
-  /** Onboarded, then offboarded: the secret scheduled for deletion, the connector OFFBOARDED. */
+  /** Onboarded, then offboarded by a person: the secret scheduled for deletion, the connector RETIRED. */
   async function onboardedThenOffboarded(id: string, { connected = false } = {}) {
     const first = await onboard.run(accountInput(sandbox(), id, `run-${id}-1`));
     expect(first).toMatchObject({ outcome: 'SUCCEEDED', connector: 'AWAITING_CONNECTION' });
@@ -69,7 +69,7 @@ describe('onboarding an account again after it was offboarded', () => {
     const before = await storedKey(id);
     const arn = (await describe_(id)).ARN;
     const gone = await offboard.run(accountInput(sandbox(), id, `run-${id}-off`, { mode: 'offboard' }));
-    expect(gone).toMatchObject({ outcome: 'SUCCEEDED', connector: 'OFFBOARDED' });
+    expect(gone).toMatchObject({ outcome: 'SUCCEEDED', connector: 'RETIRED' });
     expect((await describe_(id)).DeletedDate).toBeInstanceOf(Date);
     return { before, arn };
   }
@@ -82,7 +82,7 @@ describe('onboarding an account again after it was offboarded', () => {
     const mark = sandbox().world.callLog.mark();
     const again = await onboard.run(accountInput(sandbox(), id, `run-${id}-2`));
     jest.restoreAllMocks();
-    // The ledger says OFFBOARDED: the secret is read before the write, not found by a failed
+    // The ledger says RETIRED: the secret is read before the write, not found by a failed
     // CreateSecret, and the write is the restore, the new version and its key id tag.
     expect(
       sandbox()
@@ -156,7 +156,7 @@ describe('onboarding an account again after it was offboarded', () => {
     const plan = await onboard.run(accountInput(sandbox(), id, `run-${id}-dry`, { dryRun: true }));
     expect(plan).toMatchObject({
       outcome: 'SUCCEEDED',
-      connector: 'OFFBOARDED',
+      connector: 'RETIRED',
       steps: {
         accessKey: { action: 'created', reason: 'dry-run', details: { secretArn: arn, secret: 'restored' } },
       },
@@ -193,7 +193,7 @@ describe('onboarding an account again after it was offboarded', () => {
     };
     expect(await run('onboard')).toMatchObject({ outcome: 'SUCCEEDED', connector: 'AWAITING_CONNECTION' });
     const arn = (await describe_(id)).ARN;
-    expect(await run('offboard')).toMatchObject({ outcome: 'SUCCEEDED', connector: 'OFFBOARDED' });
+    expect(await run('offboard')).toMatchObject({ outcome: 'SUCCEEDED', connector: 'RETIRED' });
     const again = await run('onboard');
     expect(again).toMatchObject({
       outcome: 'SUCCEEDED',

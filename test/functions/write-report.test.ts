@@ -173,6 +173,8 @@ describe('the WriteReport task', () => {
           STALE: 0,
           NOT_REGISTERED: 1,
           OFFBOARDED: 0,
+          RETIRED: 0,
+          DEPARTED: 0,
         },
         failuresByError: {},
       },

@@ -511,6 +511,14 @@ describe('the packaged stack', () => {
         ['dynamodb:GetItem', ledger],
         ['dynamodb:UpdateItem', ledger],
       ],
+      // Central records only: no member role to assume. It claims the account (a dry run reads it).
+      depart: [
+        ['dynamodb:UpdateItem', ledger],
+        ['dynamodb:GetItem', ledger],
+        ['secretsmanager:DescribeSecret', secrets],
+        ['secretsmanager:DeleteSecret', secrets],
+        ['sns:Publish', stack.topicArn],
+      ],
       recordResult: [
         ['dynamodb:GetItem', ledger],
         ['dynamodb:UpdateItem', ledger],
@@ -920,6 +928,7 @@ describe('the packaged stack', () => {
       register: ['client-dynamodb', 'client-secrets-manager', 'client-sns'],
       verify: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sts'],
       offboard: ['client-dynamodb', 'client-iam', 'client-secrets-manager', 'client-sns', 'client-sts'],
+      depart: ['client-dynamodb', 'client-secrets-manager', 'client-sns'],
       recordResult: ['client-dynamodb'],
       writeReport: ['client-dynamodb', 'client-s3', 'client-sns'],
     };

@@ -59,11 +59,11 @@ describe('a retry-failed run through the state machine', () => {
     const retry = await runStateMachine(sandbox(), { mode: 'retry-failed' });
     expect(retry.report?.mode).toBe('retry-failed');
     const retriedOffboarding = account(retry.report, offboarded);
-    expect(retriedOffboarding).toMatchObject({ outcome: 'SUCCEEDED', connector: 'OFFBOARDED' });
+    expect(retriedOffboarding).toMatchObject({ outcome: 'SUCCEEDED', connector: 'RETIRED' });
     // Only the offboard step ran: no access, user, key or hand-off step onboarded it again.
     expect(Object.keys(retriedOffboarding?.steps ?? {})).toEqual(['offboard']);
     expect(connectorUser(offboarded)).toBeUndefined();
-    expect(await ledger().get(offboarded)).toMatchObject({ connector: 'OFFBOARDED', lastMode: 'offboard' });
+    expect(await ledger().get(offboarded)).toMatchObject({ connector: 'RETIRED', lastMode: 'offboard' });
 
     expect(account(retry.report, foreign)).toMatchObject({
       outcome: 'SUCCEEDED',

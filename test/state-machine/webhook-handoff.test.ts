@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { OrganizationsClient, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ledger } from '../../commons/ledger';
@@ -10,6 +11,7 @@ import type { RunReport } from '../../commons/run';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
+import { busEvents } from '../../sandbox/services/organizations/membership';
 import { loadDefinition, type State } from '../../scripts/local/definition';
 import { renderReportTable } from '../../scripts/render/report-table';
 import { parseCsv } from '../support/csv';
@@ -224,5 +226,61 @@ describe('the hand-off through the state machine, with a webhook', () => {
     });
     expect(handoffs(id)).toHaveLength(1);
     expect(posts(id)).toHaveLength(1);
+  });
+
+  it("hands off a departed account's connector removal once on the topic, and to the webhook from its own state", async () => {
+    const removals = (id: string) =>
+      handoffs(id).filter((m) => JSON.parse(m.message).type === 'connector.removal');
+    const depart = async (id: string) => {
+      answer = 200;
+      await runStateMachine(sandbox(), { mode: 'onboard', accounts: [id] });
+      const mark = sandbox().world.events.mark();
+      await new OrganizationsClient({ ...sandbox().clientConfig(), maxAttempts: 1 }).send(
+        new RemoveAccountFromOrganizationCommand({ AccountId: id }),
+      );
+      const [event] = busEvents(sandbox().world, {
+        sinceSeq: mark,
+        eventName: 'AccountDepartedOrganization',
+      });
+      return event!;
+    };
+
+    const id = defaultAccountId(5);
+    const event = await depart(id);
+    const before = posts(id).length;
+    const delivered = await runStateMachine(sandbox(), event);
+    expect(accountOf(delivered.report, id)).toMatchObject({
+      outcome: 'SUCCEEDED',
+      connector: 'DEPARTED',
+      steps: {
+        depart: { reason: 'removal-handoff-sent', details: { sns: 'delivered', webhook: 'delivered' } },
+      },
+    });
+    expect(removals(id)).toHaveLength(1);
+    expect(
+      posts(id)
+        .slice(before)
+        .map((p) => p.body),
+    ).toEqual([removals(id)[0]!.message]);
+
+    // A receiver that fails: DeliverRemovalWebhook alone is retried, the topic keeps one message,
+    // and the departure counts, so no later run sends the removal again.
+    const other = defaultAccountId(6);
+    const failing = await depart(other);
+    const start = posts(other).length;
+    answer = 500;
+    const failed = await runStateMachine(sandbox(), failing);
+    expect(removals(other)).toHaveLength(1);
+    expect(posts(other).length - start).toBe(attemptsOf('DeliverRemovalWebhook', 'WebhookFailed'));
+    expect(accountOf(failed.report, other)).toMatchObject({
+      outcome: 'FAILED',
+      connector: 'DEPARTED',
+      error: { name: 'WebhookFailed', step: 'depart' },
+    });
+    expect(await ledger().get(other)).toMatchObject({ connector: 'DEPARTED', lastOutcome: 'FAILED' });
+    answer = 200;
+    const daily = await runStateMachine(sandbox(), { mode: 'reconcile' });
+    expect(accountOf(daily.report, other)).toBeUndefined();
+    expect(removals(other)).toHaveLength(1);
   });
 });

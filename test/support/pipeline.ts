@@ -4,6 +4,7 @@ import type { ReportAccount } from '../../commons/run';
 import type { TaskInput } from '../../commons/task-input';
 import { handler as accessHandler } from '../../functions/access/handler';
 import { handler as accessKeyHandler } from '../../functions/access-key/handler';
+import { handler as departHandler } from '../../functions/depart/handler';
 import { handler as offboardHandler } from '../../functions/offboard/handler';
 import { handler as policyHandler } from '../../functions/policy/handler';
 import { handler as recordHandler } from '../../functions/record-result/handler';
@@ -98,6 +99,12 @@ export async function loadPipeline(
 
 /** The offboarding pipeline: the offboard task reaches the account itself, when it can. */
 export const OFFBOARD_STEPS: readonly PipelineTask[] = [['offboard', offboardHandler]];
+
+/** A departed account's pipeline: Depart, then DeliverRemovalWebhook when Depart left one owed. */
+export const DEPART_STEPS: readonly PipelineTask[] = [
+  ['depart', departHandler],
+  ['depart', departHandler, (state) => state.steps.depart?.pendingWebhook !== undefined],
+];
 
 /** The task input for an account of the sandbox's organization. */
 export function accountInput(

@@ -31,6 +31,40 @@ describe('configuration', () => {
     expect(trailKeyPrefix(config, '111122223333')).toBe('casbridge/111122223333');
   });
 
+  it('manages the whole organization by default, and reports what leaves a configured scope rather than offboarding it', () => {
+    expect(loadConfig(MINIMAL)).toMatchObject({
+      scopeOus: [],
+      scopeExcludedOus: [],
+      outOfScopeAction: 'report',
+    });
+    const scoped = loadConfig({
+      ...MINIMAL,
+      CASBRIDGE_SCOPE_OUS: ' ou-ab12-3cd45ef6, r-ab12 ,ou-ab12-3cd45ef6',
+      CASBRIDGE_SCOPE_EXCLUDED_OUS: 'ou-ab12-5kl67mn8',
+      CASBRIDGE_OUT_OF_SCOPE_ACTION: 'offboard',
+    });
+    expect(scoped).toMatchObject({
+      scopeOus: ['ou-ab12-3cd45ef6', 'r-ab12'],
+      scopeExcludedOus: ['ou-ab12-5kl67mn8'],
+      outOfScopeAction: 'offboard',
+    });
+    expect(() =>
+      loadConfig({
+        ...MINIMAL,
+        CASBRIDGE_SCOPE_OUS: 'Workloads',
+        CASBRIDGE_SCOPE_EXCLUDED_OUS: 'r-ab12',
+        CASBRIDGE_OUT_OF_SCOPE_ACTION: 'delete',
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'ConfigurationError',
+        message: expect.stringMatching(
+          /CASBRIDGE_SCOPE_OUS.*OU id.*CASBRIDGE_SCOPE_EXCLUDED_OUS.*OU id.*CASBRIDGE_OUT_OF_SCOPE_ACTION/s,
+        ),
+      }),
+    );
+  });
+
   it('names every missing or malformed variable in one ConfigurationError', () => {
     expect(() => loadConfig({ CASBRIDGE_KEY_MAX_AGE_DAYS: 'soon' })).toThrow(
       expect.objectContaining({

@@ -55,6 +55,8 @@ describe('buildReport', () => {
         STALE: 0,
         NOT_REGISTERED: 0,
         OFFBOARDED: 0,
+        RETIRED: 0,
+        DEPARTED: 0,
       },
       failuresByError: {},
     });
@@ -96,6 +98,8 @@ describe('buildReport', () => {
         STALE: 0,
         NOT_REGISTERED: 2,
         OFFBOARDED: 1,
+        RETIRED: 0,
+        DEPARTED: 0,
       },
       failuresByError: { ForeignUserConflict: 1 },
     });
