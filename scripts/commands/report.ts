@@ -71,11 +71,12 @@ export function reportCommand(): Command {
       if (options.list) {
         if (given !== LATEST || options.plan || options.failed || options.connector || options.out)
           throw new CliError('--list lists the runs: give it alone (with --limit N, --format table|json).');
-        if (options.format !== 'table' && options.format !== 'json')
+        const listFormat = options.format ?? reportFormatOf(outputFormat());
+        if (listFormat !== 'table' && listFormat !== 'json')
           throw new CliError('--list prints a table or JSON (--format json).');
         const runs = await listRuns(cliRuntime(['reportsBucket']), options.limit);
         terminal(process.stdout).write(
-          options.format === 'json'
+          listFormat === 'json'
             ? `${JSON.stringify(runs, null, 2)}\n`
             : renderRunList(runs, styleFor(process.stdout), tableWidth(process.stdout, options.wide)),
         );

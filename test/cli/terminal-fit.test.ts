@@ -201,7 +201,9 @@ describe('tables that fit an 80-column terminal', () => {
         operation: 'GetUser',
         code: 'Throttling',
         status: 400,
-        remaining: 4,
+        // The reconcile's check (CheckAccount) spends the SDK's attempts first and hands the
+        // account to the per-step pipeline, whose EnsureUser must then fail into a Retry too.
+        remaining: 10,
       });
 
       const run = await runAtTerminal(
