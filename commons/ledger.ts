@@ -313,19 +313,7 @@ export class Ledger {
 
   /** Releases the lease if the execution still holds it; someone else's lease is left alone. */
   async releaseLease(accountId: string, token: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { accountId },
-          UpdateExpression: 'SET leaseOwner = :null, leaseRunId = :null, leaseExpiresAt = :null',
-          ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeValues: { ':owner': token, ':null': null },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.releaseHeldLease(accountId, token);
   }
 
   /** Sets the given fields (creating the item if needed) and stamps updatedAt. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DeleteSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import {
   type Config,
@@ -9,8 +9,9 @@ import {
   connectorUserArn,
 } from '../../commons/config';
 import { describeConnectorSecret } from '../../commons/connector-resources';
-import { awsErrorName, classifyAwsError } from '../../commons/errors';
+import { classifyAwsError } from '../../commons/errors';
 import type { ConnectorStatus, LedgerChanges, LedgerView } from '../../commons/ledger';
+import { deleteConnectorSecret } from '../../commons/secret-retention';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
 import { type OperatorMessage, publishHandoff, subjectLine } from '../register/ensure-registration';
 
@@ -190,20 +191,12 @@ export function removalMessage(
   };
 }
 
+/** The secret's deletion, scheduled with the recovery window (commons/secret-retention.ts). */
 async function scheduleSecretDeletion(
   secrets: SecretsManagerClient,
   name: string,
 ): Promise<string | undefined> {
-  try {
-    const out = await secrets.send(
-      new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: SECRET_RECOVERY_DAYS }),
-    );
-    return out.DeletionDate?.toISOString();
-  } catch (error) {
-    // Gone between DescribeSecret and here (a concurrent cleanup): nothing left to schedule.
-    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
+  return (await deleteConnectorSecret(secrets, name, SECRET_RECOVERY_DAYS)).deletionDate;
 }
 
 /** What casbridge made in the account, which it no longer reaches (the trail is kept anyway). */

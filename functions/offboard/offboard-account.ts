@@ -16,7 +16,7 @@ import {
   type PolicyVersion,
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
-import { DeleteSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import {
   type Config,
@@ -42,6 +42,7 @@ import {
 } from '../../commons/errors';
 import type { ConnectorStatus, Ledger } from '../../commons/ledger';
 import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
+import { deleteConnectorSecret } from '../../commons/secret-retention';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
 
 /** The SNS message type (and `type` message attribute) subscribers filter the offboarding hand-off on. */
@@ -486,20 +487,12 @@ async function cleanUpCentral(
   return outcome;
 }
 
+/** The secret's deletion, scheduled with the recovery window (commons/secret-retention.ts). */
 async function scheduleSecretDeletion(
   secrets: SecretsManagerClient,
   name: string,
 ): Promise<string | undefined> {
-  try {
-    const out = await secrets.send(
-      new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: SECRET_RECOVERY_DAYS }),
-    );
-    return out.DeletionDate?.toISOString();
-  } catch (error) {
-    // Gone between DescribeSecret and here (a concurrent cleanup): nothing left to schedule.
-    if (awsErrorName(error) === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
+  return (await deleteConnectorSecret(secrets, name, SECRET_RECOVERY_DAYS)).deletionDate;
 }
 
 /**
