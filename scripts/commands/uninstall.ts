@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { ledger } from '../../commons/clients/dynamodb';
 import { stateMachineArn } from '../../commons/config';
+import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import { withAwsContext } from '../aws-errors';
 import { cliConfiguration, cliRuntime } from '../cli-input';
 import { CliError } from '../errors';
@@ -49,7 +50,10 @@ export async function uninstall(options: UninstallCommandOptions, interactive: b
     { doing: `read the ledger table ${config.ledgerTable}`, region: config.region },
     () => ledger(runtime).list(),
   );
-  const accounts = items.filter((item) => item.connector !== 'OFFBOARDED').map((item) => item.accountId);
+  // Offboarded by casbridge, by a person (RETIRED) or gone from the organization (DEPARTED): done.
+  const accounts = items
+    .filter((item) => !OFFBOARDED_STATUSES.includes(item.connector))
+    .map((item) => item.accountId);
   const out = terminal(process.stdout);
   if (accounts.length === 0) {
     out.write(
