@@ -312,13 +312,15 @@ export function perStepOnly(definition: Definition): Definition {
   const map = Object.values(copy.States).find((s) => s.Type === 'Map');
   const processor = map?.ItemProcessor as { StartAt: string; States: Record<string, unknown> } | undefined;
   if (!processor?.States.CheckAccount) throw new Error('the definition has no CheckAccount state');
+  // The check's Choice routes every mode; without the check, the same Choice minus its
+  // "recorded by the check" branch is the per-step definition's router.
+  const checked = processor.States.Checked as { Choices: { Variable: string; Next: string }[] };
   delete processor.States.CheckAccount;
   delete processor.States.Checked;
   delete processor.States.AccountUnchanged;
   processor.States.RouteByMode = {
-    Type: 'Choice',
-    Choices: [{ Variable: '$.mode', StringEquals: 'offboard', Next: 'Offboard' }],
-    Default: 'Access',
+    ...checked,
+    Choices: checked.Choices.filter((choice) => choice.Next !== 'AccountUnchanged'),
   };
   processor.StartAt = 'RouteByMode';
   return copy;

@@ -153,34 +153,44 @@ describe('leases from the operator side', () => {
   );
 
   it('a second SIGINT exits at once, saying the leases stay until they expire or casbridge unlock', async () => {
-    // Slow enough that the second signal arrives while a task of the run is still in flight.
-    slowDown(ABANDONED, 3_000);
+    // The release's read of the ledger (its Scan for this execution's leases) is held until the
+    // test lets it go, so the second signal arrives while the first one's release waits, however
+    // fast or loaded the machine.
+    let letGo: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
     const run = spawnCasbridge(
       ['run', '--local', '--mode', 'onboard', '--accounts', ABANDONED.join(',')],
       env(),
     );
-    await eventually(
-      async () => ((await heldLeases()).length > 0 ? true : undefined),
-      'the run to hold a lease',
-    );
-    run.kill('SIGINT');
-    await eventually(async () => (run.stderr().includes('stopping') ? true : undefined), 'the run to stop');
-    // The central account (the ledger's) slowed too: the release cannot finish before the second
-    // signal lands, however loaded the machine.
-    slowDown([sandbox().stack.accountId], 3_000);
-    run.kill('SIGINT');
-    const result = await run.exited;
+    try {
+      await eventually(
+        async () => ((await heldLeases()).length > 0 ? true : undefined),
+        'the run to hold a lease',
+      );
+      sandbox().world.faults.hold(sandbox().stack.accountId, {
+        service: 'dynamodb',
+        operation: 'Scan',
+        remaining: 1,
+        hold: () => held,
+      });
+      run.kill('SIGINT');
+      await eventually(async () => (run.stderr().includes('stopping') ? true : undefined), 'the run to stop');
+      run.kill('SIGINT');
+      const result = await run.exited;
 
-    expect(result.code).toBe(130);
-    const lines = result.stderr.trim().split('\n');
-    expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatch(
-      /^casbridge: SIGINT again: exiting now; the leases of run \S+ \(execution local-\S+\) may stay until they expire or `casbridge unlock ACCOUNT` releases them\.$/,
-    );
-    slowDown([sandbox().stack.accountId], 0);
+      expect(result.code).toBe(130);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(
+        /^casbridge: SIGINT again: exiting now; the leases of run \S+ \(execution local-\S+\) may stay until they expire or `casbridge unlock ACCOUNT` releases them\.$/,
+      );
+    } finally {
+      letGo();
+    }
     const left = await heldLeases();
     expect(left.length).toBeGreaterThan(0);
-    slowDown(ABANDONED, 0);
     for (const item of left) expect((await casbridge(['unlock', item.accountId, '--yes'])).code).toBe(0);
     expect(await heldLeases()).toEqual([]);
   });
