@@ -600,7 +600,7 @@ describe('the HTML run report in headless Chromium', () => {
         await page.getByTestId('filter-text').fill('');
         expect(await visibleIds(page)).toEqual(TO_DO);
         expect(await page.getByTestId('no-match').isVisible()).toBe(false);
-        expect(all).toHaveLength(30);
+        expect(all).toHaveLength(32);
       });
 
       it('sorts the rows by name, ascending then descending, and keeps the filter', async () => {
@@ -665,7 +665,7 @@ describe('the HTML run report in headless Chromium', () => {
           [...REPORT.accounts].sort((a, b) => PRIORITY(a) - PRIORITY(b)).map((a) => a.accountId),
         );
         expect(await toggle.textContent()).toBe(`${QUIET.length} accounts unchanged, nothing to do — hide`);
-        expect(await text(page, 'visible-count')).toBe('30 of 30 accounts');
+        expect(await text(page, 'visible-count')).toBe('32 of 32 accounts');
 
         await toggle.click();
         expect(await visibleIds(page)).toEqual(TO_DO);
@@ -784,7 +784,7 @@ describe('the HTML run report in headless Chromium', () => {
         const page = await open(DESK);
 
         // The inline script ran (it counts the rows) and the inline stylesheet applies.
-        expect(await text(page, 'visible-count')).toBe(`${TO_DO.length} of 30 accounts`);
+        expect(await text(page, 'visible-count')).toBe(`${TO_DO.length} of 32 accounts`);
         expect(
           await page
             .locator('body')
@@ -867,7 +867,7 @@ describe('the HTML run report in headless Chromium', () => {
         const page = await open(DESK, '/dashboard.html');
 
         const shown = await texts(page);
-        expect(shown['ledger-total']).toBe('30');
+        expect(shown['ledger-total']).toBe('32');
         expect(shown['runs-kept']).toBe('2');
         expect(Number(shown['now-awaiting-connection'])).toBe(REPORT.summary.byConnector.AWAITING_CONNECTION);
         expect(Number(shown['now-stale'])).toBe(REPORT.summary.byConnector.STALE);
@@ -923,7 +923,7 @@ describe('the HTML run report in headless Chromium', () => {
         const latest = page.locator(`tr[data-run-id="${REPORT.runId}"]`);
         expect(await latest.locator('.stack-legend').isVisible()).toBe(true);
         expect(await latest.locator('.stack-legend').textContent()).toBe(
-          '14 connected · 3 awaiting connection · 1 hand-off overdue · 1 stale · 10 not registered · 1 offboarded',
+          '14 connected · 3 awaiting connection · 1 hand-off overdue · 1 stale · 10 not registered · 1 offboarded · 1 retired · 1 departed',
         );
         expect(await latest.locator('td[data-connector="CONNECTED"]').isVisible()).toBe(false);
         await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-390.png'), fullPage: true });
