@@ -4,11 +4,11 @@ import { ledger } from '../../commons/clients/dynamodb';
 import { s3Client } from '../../commons/clients/s3';
 import type { Config } from '../../commons/config';
 import type { LedgerItem } from '../../commons/ledger';
-import { EMPTY_HISTORY, readHistory } from '../../commons/report/history';
+import { readHistory } from '../../commons/report/history';
 import { renderDashboard } from '../../commons/report/render-dashboard';
 import type { Runtime } from '../../commons/runtime';
 import { withAwsContext } from '../aws-errors';
-import { cliRuntime, outputFormat, parseAccountId } from '../cli-input';
+import { cliRuntime, outputFormat, parseAccountId, reportsBucket } from '../cli-input';
 import { CliError, isCliError } from '../errors';
 import { type LastRunDetail, renderAccountDetail } from '../render/account-detail';
 import { tableWidth } from '../render/columns';
@@ -155,13 +155,12 @@ async function writeDashboard(
   file: string,
   now: number,
 ): Promise<string> {
-  const bucket = config.reportsBucket;
-  // A deployment always has the bucket (the command requires it); a history not written yet is empty.
-  const history = bucket
-    ? await withAwsContext({ doing: `read s3://${bucket}/runs/history.json`, region: config.region }, () =>
-        readHistory(s3Client(runtime), bucket),
-      )
-    : EMPTY_HISTORY;
+  // The command requires the bucket (runStatus); a history not written yet reads as empty.
+  const bucket = reportsBucket(config);
+  const history = await withAwsContext(
+    { doing: `read s3://${bucket}/runs/history.json`, region: config.region },
+    () => readHistory(s3Client(runtime), bucket),
+  );
   writeFileSync(
     file,
     renderDashboard({ generatedAt: new Date(now).toISOString(), accounts: items, history }),
