@@ -17,7 +17,7 @@ import {
   stackDeployment,
 } from './scenario/stack-deployment';
 import { stackEnvironment } from './scenario/stack-environment';
-import type { StackResources } from './scenario/stack-resources';
+import type { StackResources } from '../commons/stack-resources';
 import { SERVICES } from './services';
 import { useDynalite } from './services/dynamodb';
 

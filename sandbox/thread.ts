@@ -5,7 +5,7 @@ import type { PerformanceModel } from './core/performance-model';
 import type { Organization } from './core/world';
 import { type Sandbox, type SandboxCredentials, type SandboxOptions, sandboxClientConfig } from './index';
 import type { Scenario } from './scenario/scenario';
-import type { StackResources } from './scenario/stack-resources';
+import type { StackResources } from '../commons/stack-resources';
 
 /**
  * A sandbox serving from a worker thread of this process. In one thread, the emulated AWS

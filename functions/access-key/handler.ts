@@ -1,5 +1,5 @@
 import { iamClient } from '../../commons/clients/iam';
-import { accessAccount } from '../../commons/clients/member-account';
+import { accessAccount } from '../access/member-account';
 import { secretsManagerClient } from '../../commons/clients/secrets-manager';
 import { stepHandler } from '../../commons/step-handler';
 import { ensureAccessKey } from './ensure-access-key';

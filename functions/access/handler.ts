@@ -1,6 +1,6 @@
 import { centralAccountId } from '../../commons/clients/central-account';
 import { ledger } from '../../commons/clients/dynamodb';
-import { accessAccount } from '../../commons/clients/member-account';
+import { accessAccount } from './member-account';
 import { readOnlyMemberClients } from '../../commons/clients/read-only';
 import { desiredStateHash } from '../../commons/desired-state';
 import { leaseNeedsRenewal } from '../../commons/lease';

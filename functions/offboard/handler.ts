@@ -1,7 +1,7 @@
 import type { MemberAccount } from '../../commons/aws-clients';
 import { ledger } from '../../commons/clients/dynamodb';
 import { iamClient } from '../../commons/clients/iam';
-import { accessAccount } from '../../commons/clients/member-account';
+import { accessAccount } from '../access/member-account';
 import { secretsManagerClient } from '../../commons/clients/secrets-manager';
 import { snsClient } from '../../commons/clients/sns';
 import { CasBridgeError } from '../../commons/errors';

@@ -1,6 +1,6 @@
 import { centralAccountId } from '../../commons/clients/central-account';
 import { cloudTrailClient } from '../../commons/clients/cloudtrail';
-import { accessAccount } from '../../commons/clients/member-account';
+import { accessAccount } from '../access/member-account';
 import { stepHandler } from '../../commons/step-handler';
 import { ensureTrail } from './ensure-trail';
 

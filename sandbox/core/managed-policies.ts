@@ -1,5 +1,5 @@
 import type { Partition } from '../../commons/partition';
-import type { PolicyDocument } from '../core/world';
+import type { PolicyDocument } from './world';
 import { PARTITION_PATTERN } from './arn';
 
 /**

@@ -21,7 +21,7 @@ import {
 } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
 import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
-import { logBucketPolicy, type StackResources, stackResources } from './stack-resources';
+import { logBucketPolicy, type StackResources, stackResources } from '../../commons/stack-resources';
 
 export interface SeededWorld {
   world: World;

@@ -12,7 +12,7 @@ import {
   templateRoles,
   templateScope,
 } from './cloudformation';
-import { lambdaFunctionName, SANDBOX_STAGE, type StackResources, stateMachineName } from './stack-resources';
+import { lambdaFunctionName, SANDBOX_STAGE, type StackResources, stateMachineName } from '../../commons/stack-resources';
 
 /** serverless.yml: the one definition of the stack's roles, which the sandbox deploys as written. */
 export const SERVERLESS_FILE = path.resolve(__dirname, '../../serverless.yml');

@@ -3,7 +3,7 @@ import { partitionOf } from '../../commons/partition';
 import { grantKey, grantsOf } from '../core/grant-usage';
 import { readTemplate, templateRoles } from './cloudformation';
 import { stackDeployment } from './stack-deployment';
-import { stackResources } from './stack-resources';
+import { stackResources } from '../../commons/stack-resources';
 
 /**
  * Every grant the templates can give a casbridge role — each function role and the state machine

@@ -5,10 +5,10 @@ import { ledger } from '../../commons/clients/dynamodb';
 import { getRuntime, resetRuntime } from '../../commons/runtime';
 import type { Sandbox } from '../../sandbox';
 import type { CallRecord } from '../../sandbox/core/call-log';
-import { adaptForLocalRun, LOAD_TARGETS_STATE } from '../local/adapt-definition';
-import { type Definition, loadDefinition, taskStates } from '../local/definition';
-import { executeRunLocally } from '../local/execute-run';
-import type { EventLog } from '../local/run-local';
+import { adaptForLocalRun, LOAD_TARGETS_STATE } from '../../statemachine/local/adapt-definition';
+import { type Definition, loadDefinition, taskStates } from '../../statemachine/local/definition';
+import { executeRunLocally } from '../../statemachine/local/execute-run';
+import type { EventLog } from '../../statemachine/local/run-local';
 
 /**
  * What one account costs in one run, by the kind of run it is, counted from real local executions

@@ -2,7 +2,7 @@ import { resetRuntime, useFunctionClock, useFunctionCredentials } from '../../co
 import { startSandbox } from '../../sandbox';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
-import { loadDefinition } from '../local/definition';
+import { loadDefinition } from '../../statemachine/local/definition';
 import { type KindsMeasurement, measureAccountKinds, perStepOnly } from './account-kinds';
 
 const KINDS_OU = 'Kinds';

@@ -19,8 +19,8 @@ import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
 import { cliConfiguration } from '../cli-input';
 import { CliError } from '../errors';
-import { executeRunLocally } from '../local/execute-run';
-import { accountFinished, type EventLog } from '../local/run-local';
+import { executeRunLocally } from '../../statemachine/local/execute-run';
+import { accountFinished, type EventLog } from '../../statemachine/local/run-local';
 import { type Column, fitTable, tableWidth } from '../render/columns';
 import {
   DEFAULT_WIDTH,

@@ -17,7 +17,7 @@ import {
   resolveTargets,
 } from '../../functions/resolve-targets/resolve-targets';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
-import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { captureOutput } from '../support/capture-output';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stateMachineName } from '../../sandbox/scenario/stack-resources';
+import { stateMachineName } from '../../commons/stack-resources';
 import { asList, Resolver, type Resource, type Statement, type Template } from './cloudformation';
 
 /**

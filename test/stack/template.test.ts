@@ -16,8 +16,8 @@ import {
   logBucketPolicy,
   stackResources,
   stateMachineName,
-} from '../../sandbox/scenario/stack-resources';
-import { FUNCTION_HANDLERS, type LambdaHandler } from '../../scripts/local/handlers';
+} from '../../commons/stack-resources';
+import { FUNCTION_HANDLERS, type LambdaHandler } from '../../statemachine/local/handlers';
 import { FIXTURES_DIR } from '../support/event-fixtures';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';

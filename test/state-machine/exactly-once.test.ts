@@ -5,7 +5,7 @@ import type { ReportAccount, RunReport } from '../../commons/run';
 import { getRuntime } from '../../commons/runtime';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import type { LocalRunOutcome } from '../../scripts/local/execute-run';
+import type { LocalRunOutcome } from '../../statemachine/local/execute-run';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';

@@ -2,7 +2,7 @@ import { ledger } from '../../commons/clients/dynamodb';
 import type { ReportAccount, RunReport } from '../../commons/run';
 import { getRuntime, resetRuntime } from '../../commons/runtime';
 import { measureAccountKinds, perStepOnly } from '../../scripts/bench/account-kinds';
-import { loadDefinition } from '../../scripts/local/definition';
+import { loadDefinition } from '../../statemachine/local/definition';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';

@@ -1,6 +1,6 @@
 import type { RunReport } from '../../commons/run';
 import { defaultScenario } from '../../sandbox/scenario/default-scenario';
-import type { LocalRunOutcome } from '../../scripts/local/execute-run';
+import type { LocalRunOutcome } from '../../statemachine/local/execute-run';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
 import { useSandbox } from '../support/sandbox';

@@ -1,7 +1,7 @@
 import type { Sandbox } from '../../sandbox';
-import { adaptForLocalRun } from '../../scripts/local/adapt-definition';
-import { type Definition, loadDefinition, taskStates } from '../../scripts/local/definition';
-import { executeRunLocally, type LocalRunOutcome } from '../../scripts/local/execute-run';
+import { adaptForLocalRun } from '../../statemachine/local/adapt-definition';
+import { type Definition, loadDefinition, taskStates } from '../../statemachine/local/definition';
+import { executeRunLocally, type LocalRunOutcome } from '../../statemachine/local/execute-run';
 
 let executions = 0;
 

@@ -13,7 +13,7 @@ import { handler as trailHandler } from '../../functions/trail/handler';
 import { handler as userHandler } from '../../functions/user/handler';
 import { handler as verifyHandler } from '../../functions/verify/handler';
 import type { Sandbox } from '../../sandbox';
-import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { lambdaContext } from './lambda-context';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;

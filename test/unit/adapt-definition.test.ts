@@ -1,5 +1,5 @@
-import { adaptForLocalRun, LOAD_TARGETS_STATE } from '../../scripts/local/adapt-definition';
-import { loadDefinition, type State } from '../../scripts/local/definition';
+import { adaptForLocalRun, LOAD_TARGETS_STATE } from '../../statemachine/local/adapt-definition';
+import { loadDefinition, type State } from '../../statemachine/local/definition';
 
 describe('the local adaptation of the state machine', () => {
   const deployed = loadDefinition();

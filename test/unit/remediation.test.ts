@@ -23,7 +23,7 @@ const MESSAGES: Partial<Record<string, string>> = {
 
 /**
  * The report's error for `error` thrown in a task, as it really arrives: Lambda serialises the
- * error to `{errorType, errorMessage}` in the Catch's Cause (scripts/local/run-local.ts asLambda),
+ * error to `{errorType, errorMessage}` in the Catch's Cause (statemachine/local/run-local.ts asLambda),
  * and RecordResult rebuilds the rest. A dry run's RecordResult reads its view from the input, so
  * the ledger is never called.
  */

@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { partitionOf } from '../../../commons/partition';
 import { useFunctionClock, useFunctionCredentials } from '../../../commons/runtime';
 import { parseRunInputText } from '../../../functions/resolve-targets/run-input';
-import { LOAD_TARGETS_STATE } from '../../../scripts/local/adapt-definition';
-import { loadDefinition, taskStates } from '../../../scripts/local/definition';
-import { type EventLog, runLocal } from '../../../scripts/local/run-local';
+import { LOAD_TARGETS_STATE } from '../../../statemachine/local/adapt-definition';
+import { loadDefinition, taskStates } from '../../../statemachine/local/definition';
+import { type EventLog, runLocal } from '../../../statemachine/local/run-local';
 import { resourcePolicyAllows } from '../../core/authorize';
 import { issueRoleSession } from '../../core/identity';
 import type { World } from '../../core/world';
 import { deployedStack } from '../../scenario/stack-deployment';
 import { stackEnvironment } from '../../scenario/stack-environment';
-import { SANDBOX_STAGE, type StackResources, stackResources } from '../../scenario/stack-resources';
+import { SANDBOX_STAGE, type StackResources, stackResources } from '../../../commons/stack-resources';
 import { FUNCTION_SESSION_SECONDS, inProcessFunctionCredentials } from '../lambda';
 import { type HistoryEvent, HistoryRecorder, type HistoryShape } from './history';
 
@@ -92,7 +92,7 @@ let boundTo: { world: World; endpoint: string } | undefined;
 
 /**
  * Starts an execution of the stack's state machine in this process, under the same local runner
- * as `casbridge run --local` (scripts/local/run-local.ts), with the real handlers calling the
+ * as `casbridge run --local` (statemachine/local/run-local.ts), with the real handlers calling the
  * sandbox back at `endpoint`, each as its function's role. Returns at once; the execution's record
  * follows the run as its events arrive.
  */

@@ -1,4 +1,4 @@
-import type { EventLog } from '../../../scripts/local/run-local';
+import type { EventLog } from '../../../statemachine/local/run-local';
 
 /** One event of GetExecutionHistory, as the API shapes it (`<type>EventDetails` by type). */
 export interface HistoryEvent {

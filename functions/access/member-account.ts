@@ -1,8 +1,8 @@
-import { ensureAccess } from '../../functions/access/ensure-access';
-import { CredentialCache, type MemberAccount } from '../aws-clients';
-import { perRuntime, type Runtime } from '../runtime';
-import type { StepResult, TargetAccount } from '../step-result';
-import { stsClient } from './sts';
+import { ensureAccess } from './ensure-access';
+import { CredentialCache, type MemberAccount } from '../../commons/aws-clients';
+import { perRuntime, type Runtime } from '../../commons/runtime';
+import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { stsClient } from '../../commons/clients/sts';
 
 const credentialCache = perRuntime((runtime) => new CredentialCache(runtime.now));
 

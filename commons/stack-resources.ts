@@ -1,4 +1,4 @@
-import { type Partition, partitionOf } from '../../commons/partition';
+import { type Partition, partitionOf } from './partition';
 /**
  * What a deployed casbridge stack creates in the central account, named as the stack names it.
  * The sandbox seeds exactly these so the product runs against it unchanged; keep this the one

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 
 /** The state machine definition exactly as deployed, from statemachine/casbridge.asl.yml. */
-export const DEFINITION_PATH = path.resolve(__dirname, '../../statemachine/casbridge.asl.yml');
+export const DEFINITION_PATH = path.resolve(__dirname, '../casbridge.asl.yml');
 
 export type Definition = Record<string, unknown> & { StartAt: string; States: Record<string, State> };
 export type State = Record<string, unknown> & { Type: string };

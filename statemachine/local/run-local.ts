@@ -3,7 +3,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Context } from 'aws-lambda';
 import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { S3Location } from '../../commons/run';
-import { lambdaFunctionName, SANDBOX_STAGE } from '../../sandbox/scenario/stack-resources';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { adaptForLocalRun, LOAD_TARGETS_STATE } from './adapt-definition';
 import { type Definition, loadDefinition, taskStates } from './definition';
 import { FUNCTION_HANDLERS, type LambdaHandler } from './handlers';
