@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import type { StackResources } from '../commons/stack-resources';
 import { writeGrantUsage } from './core/grant-usage';
 import { DEFAULT_PERFORMANCE_MODEL, type PerformanceModel } from './core/performance-model';
 import { SandboxServer } from './core/server';
@@ -17,7 +18,6 @@ import {
   stackDeployment,
 } from './scenario/stack-deployment';
 import { stackEnvironment } from './scenario/stack-environment';
-import type { StackResources } from '../commons/stack-resources';
 import { SERVICES } from './services';
 import { useDynalite } from './services/dynamodb';
 

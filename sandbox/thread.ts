@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { StackResources } from '../commons/stack-resources';
 import type { CallFilter, CallRecord } from './core/call-log';
 import type { PerformanceModel } from './core/performance-model';
 import type { Organization } from './core/world';
 import { type Sandbox, type SandboxCredentials, type SandboxOptions, sandboxClientConfig } from './index';
 import type { Scenario } from './scenario/scenario';
-import type { StackResources } from '../commons/stack-resources';
 
 /**
  * A sandbox serving from a worker thread of this process. In one thread, the emulated AWS

@@ -1,7 +1,7 @@
 import { iamClient } from '../../commons/clients/iam';
-import { accessAccount } from '../access/member-account';
 import { secretsManagerClient } from '../../commons/clients/secrets-manager';
 import { stepHandler } from '../../commons/step-handler';
+import { accessAccount } from '../access/member-account';
 import { ensureAccessKey } from './ensure-access-key';
 
 /** Lambda: the connector's access key, its secret kept in Secrets Manager only. */

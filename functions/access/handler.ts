@@ -1,6 +1,5 @@
 import { centralAccountId } from '../../commons/clients/central-account';
 import { ledger } from '../../commons/clients/dynamodb';
-import { accessAccount } from './member-account';
 import { readOnlyMemberClients } from '../../commons/clients/read-only';
 import { desiredStateHash } from '../../commons/desired-state';
 import { leaseNeedsRenewal } from '../../commons/lease';
@@ -9,6 +8,7 @@ import type { Runtime } from '../../commons/runtime';
 import { finishStep, lambdaHandler } from '../../commons/step-handler';
 import { ledgerView, parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { checkAccount } from './check-account';
+import { accessAccount } from './member-account';
 
 /**
  * Lambda for two states. Access: claim the account for this execution (one execution per account

@@ -1,8 +1,8 @@
-import { ensureAccess } from './ensure-access';
 import { CredentialCache, type MemberAccount } from '../../commons/aws-clients';
+import { stsClient } from '../../commons/clients/sts';
 import { perRuntime, type Runtime } from '../../commons/runtime';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
-import { stsClient } from '../../commons/clients/sts';
+import { ensureAccess } from './ensure-access';
 
 const credentialCache = perRuntime((runtime) => new CredentialCache(runtime.now));
 

@@ -1,12 +1,12 @@
 import type { MemberAccount } from '../../commons/aws-clients';
 import { ledger } from '../../commons/clients/dynamodb';
 import { iamClient } from '../../commons/clients/iam';
-import { accessAccount } from '../access/member-account';
 import { secretsManagerClient } from '../../commons/clients/secrets-manager';
 import { snsClient } from '../../commons/clients/sns';
 import { CasBridgeError } from '../../commons/errors';
 import { logger } from '../../commons/logger';
 import { stepHandler } from '../../commons/step-handler';
+import { accessAccount } from '../access/member-account';
 import { offboardAccount } from './offboard-account';
 
 /**

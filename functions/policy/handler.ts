@@ -1,6 +1,6 @@
 import { iamClient } from '../../commons/clients/iam';
-import { accessAccount } from '../access/member-account';
 import { stepHandler } from '../../commons/step-handler';
+import { accessAccount } from '../access/member-account';
 import { ensurePolicy } from './ensure-policy';
 
 /** Lambda: the connector policy, attached to the connector user. */

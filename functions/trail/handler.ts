@@ -1,7 +1,7 @@
 import { centralAccountId } from '../../commons/clients/central-account';
 import { cloudTrailClient } from '../../commons/clients/cloudtrail';
-import { accessAccount } from '../access/member-account';
 import { stepHandler } from '../../commons/step-handler';
+import { accessAccount } from '../access/member-account';
 import { ensureTrail } from './ensure-trail';
 
 /** Lambda: the account's multi-Region trail, unless another trail already covers it. */

@@ -1,6 +1,6 @@
 import { iamClient } from '../../commons/clients/iam';
-import { accessAccount } from '../access/member-account';
 import { stepHandler } from '../../commons/step-handler';
+import { accessAccount } from '../access/member-account';
 import { ensureUser } from './ensure-user';
 
 /** Lambda: the connector's IAM user. */

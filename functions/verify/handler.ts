@@ -1,8 +1,8 @@
 import { iamClient } from '../../commons/clients/iam';
-import { accessAccount } from '../access/member-account';
 import { secretsManagerClient } from '../../commons/clients/secrets-manager';
 import { stepHandler } from '../../commons/step-handler';
 import { ledgerView } from '../../commons/task-input';
+import { accessAccount } from '../access/member-account';
 import { verifyConnector } from './verify-connector';
 
 /** Lambda: prove the key works with the connector's permissions, and detect the live connector. */

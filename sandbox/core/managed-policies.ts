@@ -1,6 +1,6 @@
 import type { Partition } from '../../commons/partition';
-import type { PolicyDocument } from './world';
 import { PARTITION_PATTERN } from './arn';
+import type { PolicyDocument } from './world';
 
 /**
  * The AWS managed policies the sandbox's seeded principals use. Their ARNs are AWS's; their

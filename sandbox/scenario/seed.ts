@@ -1,5 +1,6 @@
 import { connectorPolicyDocument } from '../../commons/connector-policy';
 import { partitionOf } from '../../commons/partition';
+import { logBucketPolicy, type StackResources, stackResources } from '../../commons/stack-resources';
 import { CallLog } from '../core/call-log';
 import { Clock } from '../core/clock';
 import { CredentialStore } from '../core/credentials';
@@ -21,7 +22,6 @@ import {
 } from './cloudformation';
 import type { Scenario, ScenarioAccount } from './scenario';
 import { deployStackRoles, type StackParameters, stackDeployment } from './stack-deployment';
-import { logBucketPolicy, type StackResources, stackResources } from '../../commons/stack-resources';
 
 export interface SeededWorld {
   world: World;

@@ -1,5 +1,11 @@
 import path from 'node:path';
 import { partitionOf } from '../../commons/partition';
+import {
+  lambdaFunctionName,
+  SANDBOX_STAGE,
+  type StackResources,
+  stateMachineName,
+} from '../../commons/stack-resources';
 import { markTemplateRole } from '../core/grant-usage';
 import type { IamRole, PolicyDocument, World } from '../core/world';
 import { accountState } from '../core/world';
@@ -12,7 +18,6 @@ import {
   templateRoles,
   templateScope,
 } from './cloudformation';
-import { lambdaFunctionName, SANDBOX_STAGE, type StackResources, stateMachineName } from '../../commons/stack-resources';
 
 /** serverless.yml: the one definition of the stack's roles, which the sandbox deploys as written. */
 export const SERVERLESS_FILE = path.resolve(__dirname, '../../serverless.yml');

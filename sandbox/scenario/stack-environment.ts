@@ -1,5 +1,5 @@
-import type { StackParameters } from './stack-deployment';
 import type { StackResources } from '../../commons/stack-resources';
+import type { StackParameters } from './stack-deployment';
 
 /** The stack parameters that set a function variable only when given (serverless.yml's `!If`s). */
 const OPTIONAL_VARIABLES: Readonly<Record<string, string>> = {

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { partitionOf } from '../../commons/partition';
+import { stackResources } from '../../commons/stack-resources';
 import { grantKey, grantsOf } from '../core/grant-usage';
 import { readTemplate, templateRoles } from './cloudformation';
 import { stackDeployment } from './stack-deployment';
-import { stackResources } from '../../commons/stack-resources';
 
 /**
  * Every grant the templates can give a casbridge role — each function role and the state machine

@@ -17,10 +17,10 @@ import {
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
-import { cliConfiguration } from '../cli-input';
-import { CliError } from '../errors';
 import { executeRunLocally } from '../../statemachine/local/execute-run';
 import { accountFinished, type EventLog } from '../../statemachine/local/run-local';
+import { cliConfiguration } from '../cli-input';
+import { CliError } from '../errors';
 import { type Column, fitTable, tableWidth } from '../render/columns';
 import {
   DEFAULT_WIDTH,

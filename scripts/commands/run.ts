@@ -8,13 +8,13 @@ import { type ReportWording, reportWording } from '../../commons/report/wording'
 import type { RunReport } from '../../commons/run';
 import { useFunctionCredentials } from '../../commons/runtime';
 import { parseRunInputText } from '../../functions/resolve-targets/run-input';
-import { withAwsContext } from '../aws-errors';
-import { cliConfiguration, cliRuntime, cliSettings, outputFormat } from '../cli-input';
-import { CliError, isCliError } from '../errors';
 import { executeRunLocally, resolvedBy } from '../../statemachine/local/execute-run';
 import { releaseLeasesOf } from '../../statemachine/local/release-leases';
 import { accountFinished, type EventLog } from '../../statemachine/local/run-local';
 import { sandboxFunctionCredentials } from '../../statemachine/local/sandbox-lambda';
+import { withAwsContext } from '../aws-errors';
+import { cliConfiguration, cliRuntime, cliSettings, outputFormat } from '../cli-input';
+import { CliError, isCliError } from '../errors';
 import { type RemoteProgress, runRemotely } from '../remote/follow-run';
 import { FALLBACK_WIDTH, tableWidth } from '../render/columns';
 import { describeLease, leaseStatus } from '../render/lease-text';

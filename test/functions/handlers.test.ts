@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import type { TaskInput } from '../../commons/task-input';
 import { handler as recordHandler } from '../../functions/record-result/handler';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
-import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { captureOutput } from '../support/capture-output';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';

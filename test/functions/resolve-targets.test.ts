@@ -8,6 +8,7 @@ import { s3Client } from '../../commons/clients/s3';
 import type { Config } from '../../commons/config';
 import type { ResolvedRun, SkippedAccount } from '../../commons/run';
 import { createRuntime, type Runtime } from '../../commons/runtime';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
 import {
@@ -17,7 +18,6 @@ import {
   resolveTargets,
 } from '../../functions/resolve-targets/resolve-targets';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
-import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { captureOutput } from '../support/capture-output';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';

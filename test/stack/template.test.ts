@@ -6,17 +6,17 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../commons/config';
 import { useFunctionCredentials } from '../../commons/runtime';
-import { parseTrigger } from '../../functions/resolve-targets/run-input';
-import { startSandbox } from '../../sandbox';
-import { readTemplate, templateRoles } from '../../sandbox/scenario/cloudformation';
-import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
-import { stackDeployment } from '../../sandbox/scenario/stack-deployment';
 import {
   functionRoleName,
   logBucketPolicy,
   stackResources,
   stateMachineName,
 } from '../../commons/stack-resources';
+import { parseTrigger } from '../../functions/resolve-targets/run-input';
+import { startSandbox } from '../../sandbox';
+import { readTemplate, templateRoles } from '../../sandbox/scenario/cloudformation';
+import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { stackDeployment } from '../../sandbox/scenario/stack-deployment';
 import { FUNCTION_HANDLERS, type LambdaHandler } from '../../statemachine/local/handlers';
 import { FIXTURES_DIR } from '../support/event-fixtures';
 import { setLambdaEnvironment } from '../support/lambda-env';

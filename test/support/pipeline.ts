@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { RETRYABLE_ERROR_NAMES } from '../../commons/errors';
 import type { ReportAccount } from '../../commons/run';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import type { TaskInput } from '../../commons/task-input';
 import { handler as accessHandler } from '../../functions/access/handler';
 import { handler as accessKeyHandler } from '../../functions/access-key/handler';
@@ -13,7 +14,6 @@ import { handler as trailHandler } from '../../functions/trail/handler';
 import { handler as userHandler } from '../../functions/user/handler';
 import { handler as verifyHandler } from '../../functions/verify/handler';
 import type { Sandbox } from '../../sandbox';
-import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { lambdaContext } from './lambda-context';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;

@@ -1,7 +1,7 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { type Sandbox, type SandboxCredentials, type SandboxOptions, startSandbox } from '../../sandbox';
 import { HAND_MADE_SESSION_PREFIX } from '../../sandbox/core/grant-usage';
-import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { functionRoleSession } from '../../sandbox/services/lambda';
 
 /**

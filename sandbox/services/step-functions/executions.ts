@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { partitionOf } from '../../../commons/partition';
 import { useFunctionClock, useFunctionCredentials } from '../../../commons/runtime';
+import { SANDBOX_STAGE, type StackResources, stackResources } from '../../../commons/stack-resources';
 import { parseRunInputText } from '../../../functions/resolve-targets/run-input';
 import { LOAD_TARGETS_STATE } from '../../../statemachine/local/adapt-definition';
 import { loadDefinition, taskStates } from '../../../statemachine/local/definition';
@@ -10,7 +11,6 @@ import { issueRoleSession } from '../../core/identity';
 import type { World } from '../../core/world';
 import { deployedStack } from '../../scenario/stack-deployment';
 import { stackEnvironment } from '../../scenario/stack-environment';
-import { SANDBOX_STAGE, type StackResources, stackResources } from '../../../commons/stack-resources';
 import { FUNCTION_SESSION_SECONDS, inProcessFunctionCredentials } from '../lambda';
 import { type HistoryEvent, HistoryRecorder, type HistoryShape } from './history';
 
