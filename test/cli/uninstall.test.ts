@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { OrganizationsClient, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Ledger } from '../../commons/ledger';
-import { accountState } from '../../sandbox/core/world';
+import { accountState, regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { BIN, ROOT, runCasbridge, sandboxExports } from '../support/cli-sandbox';
 import { setLambdaEnvironment } from '../support/lambda-env';
@@ -134,5 +135,57 @@ describe('casbridge uninstall', () => {
       /^No account is left to offboard \(the ledger holds 2, all offboarded\)\.$/m,
     );
     expect(result.stdout).toContain('npx osls remove');
+  });
+});
+
+/**
+ * An account that left the organization without casbridge seeing its event is still in the
+ * ledger as onboarded: uninstall counts it, and its offboard run finds the departure and cleans
+ * up the central part (DEPARTED, the removal hand-off) without ever calling into the account.
+ */
+describe('casbridge uninstall with an account that left the organization unrecorded', () => {
+  const sandbox = useSandbox({ accounts: 3 });
+  const STAYING = defaultAccountId(1);
+  const DEPARTED = defaultAccountId(2);
+  const env = (): Record<string, string> => ({
+    ...sandboxExports(sandbox()),
+    CASBRIDGE_LOCAL_LAMBDA_ENDPOINT: sandbox().endpoint,
+  });
+  const ledger = () =>
+    new Ledger(
+      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
+      sandbox().stack.ledgerTable,
+    );
+
+  beforeAll(async () => {
+    await setLambdaEnvironment(sandbox());
+    await runStateMachine(sandbox(), { mode: 'onboard', accounts: [STAYING, DEPARTED] });
+    await new OrganizationsClient({ ...sandbox().clientConfig(), maxAttempts: 1 }).send(
+      new RemoveAccountFromOrganizationCommand({ AccountId: DEPARTED }),
+    );
+  });
+
+  it('offboards the account still in the organization and records the departed one DEPARTED with a removal hand-off', async () => {
+    const calls = sandbox().world.callLog.mark();
+    const result = await runCasbridge(['uninstall', '--local', '--yes'], env());
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('The offboard run of 2 accounts finished with none failed');
+    const connectors = Object.fromEntries(
+      (await ledger().list()).map((item) => [item.accountId, item.connector]),
+    );
+    expect(connectors).toEqual({ [STAYING]: 'RETIRED', [DEPARTED]: 'DEPARTED' });
+    expect(accountState(sandbox().world, STAYING).iam.users.has(CONNECTOR_USER)).toBe(false);
+    // Nothing was sent into the account that left: its role is gone with the StackSet instance.
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: calls })
+        .filter((c) => c.account === DEPARTED),
+    ).toEqual([]);
+    const { accountId, region, topicArn } = sandbox().stack;
+    const removals = (regionalState(sandbox().world, accountId, region).topics.get(topicArn)?.messages ?? [])
+      .map((m) => JSON.parse(m.message) as { type: string; accountId: string })
+      .filter((m) => m.type === 'connector.removal' && m.accountId === DEPARTED);
+    expect(removals).toHaveLength(1);
   });
 });
