@@ -11,6 +11,10 @@ const common = {
   modulePathIgnorePatterns: ['<rootDir>/.venv-cfn/'],
 };
 module.exports = {
+  // Two workers on these 2-core machines (jest's default is one fewer than the cores): most suites
+  // wait on loopback calls to the in-process sandbox or on a child process (the CLI suites, the
+  // linters), so a second worker fills the other core instead of waiting behind them.
+  maxWorkers: 2,
   // Pipeline tests run many accounts through real handlers and the SDK's own retry waits.
   testTimeout: 60_000,
   // After the whole suite: every grant of every casbridge role was used by some allowed call.
