@@ -1,11 +1,13 @@
-import { OrganizationsClient } from '@aws-sdk/client-organizations';
+import type { OrganizationsClient } from '@aws-sdk/client-organizations';
+import { organizationsClient } from '../../commons/clients/organizations';
+import { createRuntime } from '../../commons/runtime';
 import {
   LISTINGS_AT_ONCE,
   type OrganizationView,
   walkOrganization,
 } from '../../functions/resolve-targets/organization';
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
-import { functionRoleSettings } from '../support/product';
+import { functionRoleSettings, sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -57,14 +59,10 @@ function listed(view: OrganizationView) {
 describe('the organization walk before the map', () => {
   const sandbox = useSandbox({ scenario: scenario() });
 
-  /** A client as ResolveTargets' own role, with the given middleware on its stack. */
+  /** ResolveTargets' own client, as its role: a new runtime's, so a test may add to its stack. */
   async function client(): Promise<OrganizationsClient> {
     const settings = await functionRoleSettings(sandbox(), 'resolveTargets');
-    return new OrganizationsClient({
-      region: settings.region,
-      endpoint: settings.endpoint,
-      credentials: settings.credentials,
-    });
+    return organizationsClient(createRuntime(sandboxConfig(sandbox()), settings));
   }
 
   it('finds every account with its OU path, the same and in the same order as walking one listing at a time', async () => {
@@ -131,5 +129,23 @@ describe('the organization walk before the map', () => {
     // Side by side across parents, never more than the bound at once.
     expect(maxInFlight).toBeGreaterThan(1);
     expect(maxInFlight).toBeLessThanOrEqual(LISTINGS_AT_ONCE);
+  });
+
+  it('rides out one Organizations request throttled as often as the SDK gives up after by default', async () => {
+    // The standard retry mode gives up after three attempts, and one page given up fails the walk.
+    sandbox().world.faults.inject(sandbox().world.organization.managementAccountId, {
+      service: 'organizations',
+      operation: 'DescribeOrganization',
+      code: 'TooManyRequestsException',
+      remaining: 3,
+    });
+    const mark = sandbox().world.callLog.mark();
+    const view = await walkOrganization(await client());
+    expect(view.accounts.size).toBe(scenario().accounts.length + 1);
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark, operation: 'DescribeOrganization' })
+        .map((c) => c.errorCode ?? 'ok'),
+    ).toEqual([...Array.from({ length: 3 }, () => 'TooManyRequestsException'), 'ok']);
   });
 });
