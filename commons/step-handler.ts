@@ -87,6 +87,13 @@ export function stepHandler(step: StepName, run: (ctx: StepContext) => Promise<S
     const input = kept
       ? { ...ctx.input, lease: kept.lease, ...(kept.view && !ctx.input.ledger ? { ledger: kept.view } : {}) }
       : ctx.input;
+    const checked = input.checked?.[step];
+    if (checked) {
+      // CheckAccount made this step's reads moments ago, under the same lease, and found nothing
+      // to do: the same result, its state and report line kept, without a second member session.
+      logger.info('step settled by the check');
+      return finishStep(input, step, checked);
+    }
     return finishStep(input, step, await run({ ...ctx, input }));
   });
 }

@@ -61,6 +61,7 @@ export const taskInputSchema = z.strictObject({
   steps: z._default(z.record(z.string(), stepResultSchema), {}),
   ledger: z.optional(ledgerFieldsSchema),
   lease: z.optional(z.strictObject({ expiresAt: z.number().check(z.int(), z.positive()) })),
+  checked: z.optional(z.record(z.string(), stepResultSchema)),
 });
 
 /**
@@ -91,6 +92,13 @@ export interface TaskInput {
    * run spends no ledger call on it. Absent before Access and in a dry run (which takes none).
    */
   lease?: { expiresAt: number };
+  /**
+   * Set by CheckAccount when it hands the account to the pipeline: the results of the steps it
+   * found settled before the first one with something to do, each decided on the same view and
+   * in the same order as the pipeline decides it. The pipeline's task for such a step takes its
+   * result from here instead of making the same reads again (commons/step-handler.ts).
+   */
+  checked?: Record<string, StepResult>;
 }
 
 /** The ledger view a step after access decides on; its absence is a malformed input, not an empty ledger. */

@@ -73,7 +73,9 @@ async function access(runtime: Runtime, input: TaskInput): Promise<TaskInput> {
       : input.lease.expiresAt;
     claimed = { view: ledgerView(input), expiresAt };
   } else claimed = await ledger(runtime).claim(accountId, holder, runtime.config.leaseSeconds);
-  const { result } = await accessAccount(runtime, input.account, input.runId);
+  // Reached by CheckAccount a moment ago: its session served the check's reads, and the steps
+  // it settled need none; each later step assumes the role in its own function anyway.
+  const result = input.checked?.access ?? (await accessAccount(runtime, input.account, input.runId)).result;
   const output = finishStep(input, 'access', result, claimed.view);
   return claimed.expiresAt === undefined ? output : { ...output, lease: { expiresAt: claimed.expiresAt } };
 }

@@ -3,9 +3,13 @@ import { GetUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ledger } from '../../commons/clients/dynamodb';
 import { desiredStateHash } from '../../commons/desired-state';
-import { getRuntime } from '../../commons/runtime';
+import type { ReportAccount } from '../../commons/run';
+import { getRuntime, resetRuntime } from '../../commons/runtime';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
+import { handler as accessHandler } from '../../functions/access/handler';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
+import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { accountInput, loadPipeline, OFFBOARD_STEPS, type PipelineRunner } from '../support/pipeline';
 import { assumeRole, useSandbox } from '../support/sandbox';
@@ -303,5 +307,47 @@ describe('the per-account pipeline over the default organization', () => {
       changed: false,
       steps: { offboard: { action: 'unchanged', reason: 'already-offboarded' } },
     });
+  });
+
+  it('reconciles a compliant account on a new day through CheckAccount in 17 calls, one AssumeRole', async () => {
+    // Account 42, onboarded and reconciled by an earlier test; last, as the other tests' pins
+    // count on warm functions. A new day: new Lambda containers,
+    // no member-role session left, as the daily run meets every account (deployed, the state
+    // machine starts each reconcile item at CheckAccount, in the access function).
+    const id = defaultAccountId(42);
+    sandbox().world.clock.advance(86_400_000);
+    resetRuntime();
+    const mark = sandbox().world.callLog.mark();
+    const checked = (await accessHandler(
+      { check: accountInput(sandbox(), id, 'run-fresh-3', { mode: 'reconcile' }) },
+      lambdaContext(lambdaFunctionName(SANDBOX_STAGE, 'access')),
+    )) as ReportAccount;
+    expect(checked).toMatchObject({ outcome: 'SUCCEEDED', changed: false, connector: 'AWAITING_CONNECTION' });
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark })
+        .map(
+          (c) =>
+            `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`,
+        ),
+    ).toEqual([
+      'dynamodb:UpdateItem (write)', // the claim, returning the account's item as it was
+      'sts:AssumeRole', // the one session every step's reads go through
+      'iam:GetUser', // ours, under the boundary
+      'iam:ListAttachedUserPolicies', // the tamper check: nothing on the user but the group
+      'iam:ListUserPolicies',
+      'iam:ListGroupsForUser',
+      'iam:GetLoginProfile (NoSuchEntity)', // no console password
+      'iam:GetPolicy', // the default version the ledger recorded as proven
+      'iam:ListAttachedGroupPolicies', // the connector policy on the group, nothing else
+      'iam:ListGroupPolicies', // the StackSet's ceiling, nothing else
+      'iam:GetGroup', // no member but the connector user
+      'iam:ListAccessKeys', // the one key, the one the ledger recorded with its secret
+      'cloudtrail:DescribeTrails', // the trail as configured (and any organization trail)
+      'cloudtrail:GetTrailStatus', // and logging
+      'iam:SimulatePrincipalPolicy', // nothing high-risk allowed, whatever no listing shows
+      'iam:GetAccessKeyLastUsed', // has the connector used the key yet?
+      'dynamodb:UpdateItem (write)', // the outcome and the lease released, as RecordResult writes them
+    ]);
   });
 });

@@ -1,3 +1,5 @@
+import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ledger } from '../../commons/clients/dynamodb';
 import type { ReportAccount, RunReport } from '../../commons/run';
 import { getRuntime, resetRuntime } from '../../commons/runtime';
@@ -13,9 +15,10 @@ const DAY = 86_400_000;
 const SCENARIO = {
   seed: 7,
   organization: { organizationTrail: false },
-  organizationalUnits: ['Pair', 'Kinds'],
+  organizationalUnits: ['Pair', 'Kinds', 'Connect'],
   accounts: [
     ...[1, 2].map((i) => ({ id: String(710_000_000_000 + i), name: `pair-${i}`, ou: 'Pair' })),
+    ...[1, 2].map((i) => ({ id: String(730_000_000_000 + i), name: `connect-${i}`, ou: 'Connect' })),
     ...[1, 2].map((i) => ({ id: String(720_000_000_000 + i), name: `kind-${i}`, ou: 'Kinds' })),
   ],
 };
@@ -137,5 +140,106 @@ describe("the daily reconcile's fast path (CheckAccount)", () => {
     expect(measured.kinds.connecting.calls['dynamodb:UpdateItem']).toBe(2);
     expect(measured.kinds.connecting.calls['secretsmanager:DeleteSecret']).toBe(1);
     expect(measured.kinds.rotating.calls['iam:CreateAccessKey']).toBe(1);
+    // The steps the check settled before the first with something to do are not read again: the
+    // connecting account's user, policy, key and trail reads once (37 calls before, 21 now), its
+    // verify (the step that deletes the secret) twice, the check's and the pipeline's.
+    expect(measured.kinds.connecting.calls).toEqual({
+      ...compliant,
+      'sts:AssumeRole': 2, // the check's; verify's, in its own function
+      'iam:SimulatePrincipalPolicy': 2,
+      'iam:GetAccessKeyLastUsed': 2,
+      'secretsmanager:DeleteSecret': 1,
+    });
+    // The user's and the policy's reads once in every kind the pipeline finishes; the role is
+    // assumed by the check and by each step from the first unsettled one on (rotation: the access
+    // key step, the trail, verify).
+    const userAndPolicyReads = [
+      'iam:GetUser',
+      'iam:ListAttachedUserPolicies',
+      'iam:ListUserPolicies',
+      'iam:ListGroupsForUser',
+      'iam:GetLoginProfile',
+      'iam:GetPolicy',
+      'iam:ListAttachedGroupPolicies',
+      'iam:ListGroupPolicies',
+      'iam:GetGroup',
+    ];
+    for (const kind of ['connecting', 'rotating', 'rotated'] as const) {
+      const calls = measured.kinds[kind].calls;
+      expect({ kind, reads: userAndPolicyReads.map((read) => calls[read]) }).toEqual({
+        kind,
+        reads: userAndPolicyReads.map(() => 1),
+      });
+    }
+    expect(measured.kinds.rotating.calls['sts:AssumeRole']).toBe(4);
+    expect(measured.kinds.rotated.calls['sts:AssumeRole']).toBe(4);
+  });
+
+  it('hands an account with something to do to the pipeline with the steps it settled, reported as the per-step pipeline reports them', async () => {
+    // Two accounts whose connector uses its key for the first time on the same day: one through
+    // the per-step definition, one through the check, which stops at verify (the secret's
+    // deletion is a write) and hands the pipeline the five steps before it.
+    const [piped, checked] = ids('Connect') as [string, string];
+    await runStateMachine(sandbox(), { mode: 'onboard', accounts: [piped, checked] });
+    nextDay();
+    for (const id of [piped, checked]) {
+      const secrets = new SecretsManagerClient(sandbox().clientConfig());
+      const key = JSON.parse(
+        (await secrets.send(new GetSecretValueCommand({ SecretId: `casbridge/connector/${id}` })))
+          .SecretString!,
+      ) as { accessKeyId: string; secretAccessKey: string };
+      await new CloudTrailClient(sandbox().clientConfig(key)).send(new DescribeTrailsCommand({}));
+    }
+    const viaPipeline = await runStateMachine(
+      sandbox(),
+      { mode: 'reconcile', accounts: [piped] },
+      { definition: perStepOnly(loadDefinition()) },
+    );
+    const mark = sandbox().world.callLog.mark();
+    const viaCheck = await runStateMachine(sandbox(), { mode: 'reconcile', accounts: [checked] });
+
+    // Each state entered as before, each step's line as the pipeline gives it.
+    for (const state of ['CheckAccount', 'Access', 'EnsureUser', 'EnsurePolicy', 'EnsureTrail', 'Verify'])
+      expect({ state, entered: entered(viaCheck, state) }).toEqual({ state, entered: 1 });
+    // What differs between two accounts anyway: ids, names, key ids, secret ARN suffixes, times.
+    const same = (line: ReportAccount | undefined, id: string) =>
+      JSON.parse(
+        JSON.stringify(line ?? {})
+          .replaceAll(id, 'ACCOUNT')
+          .replace(/connect-\d/g, 'NAME')
+          .replace(/AKIA[A-Z0-9]{16}/g, 'KEY')
+          .replace(/ACCOUNT-[A-Za-z0-9]{6}/g, 'ACCOUNT-SUFFIX')
+          .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'TIME'),
+      );
+    const line = lines(viaCheck.report).get(checked);
+    expect(same(line, checked)).toEqual(same(lines(viaPipeline.report).get(piped), piped));
+    expect(line).toMatchObject({
+      outcome: 'SUCCEEDED',
+      connector: 'CONNECTED',
+      steps: { verify: { action: 'updated' } },
+    });
+    // In the member account: the check's reads, then verify's own, nothing read twice before it.
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark, account: checked })
+        .map((c) => c.operation),
+    ).toEqual([
+      'GetUser',
+      'ListAttachedUserPolicies',
+      'ListUserPolicies',
+      'ListGroupsForUser',
+      'GetLoginProfile',
+      'GetPolicy',
+      'ListAttachedGroupPolicies',
+      'ListGroupPolicies',
+      'GetGroup',
+      'ListAccessKeys',
+      'DescribeTrails',
+      'GetTrailStatus',
+      'SimulatePrincipalPolicy',
+      'GetAccessKeyLastUsed', // the check stops at the secret's deletion, which follows
+      'SimulatePrincipalPolicy', // verify, in the pipeline
+      'GetAccessKeyLastUsed',
+    ]);
   });
 });
