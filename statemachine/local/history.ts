@@ -1,4 +1,4 @@
-import type { EventLog } from '../../../statemachine/local/run-local';
+import type { EventLog } from './run-local';
 
 /** One event of GetExecutionHistory, as the API shapes it (`<type>EventDetails` by type). */
 export interface HistoryEvent {
@@ -9,49 +9,67 @@ export interface HistoryEvent {
   [details: string]: unknown;
 }
 
-/** What the history needs to know about the deployed definition's top-level states. */
+/** What the history needs to know about the deployed definition's states. */
 export interface HistoryShape {
   /** The Lambda function a Task invokes, by state name. */
   taskResources: Readonly<Record<string, { resource: string; timeoutSeconds?: number }>>;
   /** States the local adaptation inserted; the deployed machine has none of them. */
-  hiddenStates: ReadonlySet<string>;
+  hiddenStates?: ReadonlySet<string>;
+  /** Distributed Maps the native driver runs as a Task of the local runner: Map states here. */
+  mapStates?: ReadonlySet<string>;
+}
+
+/** The size of a history, against Step Functions' 25,000-event and 256 KiB payload quotas. */
+export interface HistorySize {
+  events: number;
+  /** The largest input or output of any event, in UTF-8 bytes. */
+  largestPayloadBytes: number;
 }
 
 const PAYLOAD_DETAILS = { truncated: false };
 
 /**
- * Turns the local runner's event log into the parent execution's history as Step Functions keeps
- * it for this definition. Tasks name a Lambda ARN directly, so each attempt shows as
+ * Turns the local runner's event log into an execution's history as Step Functions keeps it for
+ * this definition. Tasks name a Lambda ARN directly, so each attempt shows as
  * LambdaFunctionScheduled/Started/Succeeded|Failed between TaskStateEntered and TaskStateExited
- * (a retry is one more Scheduled/Started pair, as on AWS: there is no "retried" event). The
- * Distributed Map runs each account as a child execution with its own history, so the parent
- * shows only MapStateEntered, MapRunStarted, MapRunSucceeded|Failed and MapStateExited; the
- * iterations' own events are not part of it. Ids are sequential from 1; each event's
- * previousEventId is the one before it, which is what AWS records for a linear history.
+ * (a retry is one more Scheduled/Started pair, as on AWS: there is no "retried" event). A
+ * Distributed Map runs each item as a child execution with its own history (its own recorder),
+ * so the parent shows only MapStateEntered, MapRunStarted, MapRunSucceeded|Failed and
+ * MapStateExited. Ids are sequential from 1; each event's previousEventId is the one before it,
+ * which is what AWS records for a linear history.
+ *
+ * With `keep` false only the size is tracked: a benchmark's 10,000 children need their sizes
+ * against the quotas, not 10,000 histories in memory.
  */
 export class HistoryRecorder {
   readonly events: HistoryEvent[] = [];
+  readonly size: HistorySize = { events: 0, largestPayloadBytes: 0 };
+  /** Map runs started before the runner's StateEntered for their map reached the recorder. */
+  private readonly pendingMapRuns = new Map<string, string>();
+  private readonly openMaps = new Map<string, string | undefined>();
+  private lastType: string | undefined;
 
   constructor(
     private readonly shape: HistoryShape,
     private readonly now: () => Date,
+    private readonly keep = true,
   ) {}
 
   /** Adds the events one top-level event of the local run stands for; iteration events add none. */
-  record(event: EventLog, mapRun: { mapRunArn?: string } = {}): void {
+  record(event: EventLog): void {
     if ('index' in event && event.index !== undefined) return;
     switch (event.type) {
       case 'StateEntered':
-        this.entered(event.state.name, event.state.type, event.state.input, mapRun.mapRunArn);
+        this.entered(event.state.name, this.typeOf(event.state), event.state.input);
         return;
       case 'StateExited':
-        this.exited(event.state.name, event.state.type, event.state.output, mapRun.mapRunArn);
+        this.exited(event.state.name, this.typeOf(event.state), event.state.output);
         return;
       case 'StateFailed':
-        this.failed(event.state.name, event.state.type, event.Error, event.Cause);
+        this.failed(event.state.name, this.typeOf(event.state), event.Error, event.Cause);
         return;
       case 'StateRetried':
-        if (!this.shape.hiddenStates.has(event.state.name))
+        if (!this.shape.hiddenStates?.has(event.state.name))
           this.scheduled(event.state.name, event.state.input);
         return;
       default:
@@ -59,6 +77,14 @@ export class HistoryRecorder {
         // iterations belong to child executions, and a caught error shows as the next state entered.
         return;
     }
+  }
+
+  /** The map run a Distributed Map state started: MapRunStarted follows its MapStateEntered. */
+  mapRunStarted(stateName: string, mapRunArn: string): void {
+    if (this.openMaps.has(stateName) && this.openMaps.get(stateName) === undefined) {
+      this.openMaps.set(stateName, mapRunArn);
+      this.push('MapRunStarted', { mapRunStartedEventDetails: { mapRunArn } });
+    } else this.pendingMapRuns.set(stateName, mapRunArn);
   }
 
   started(input: string, roleArn: string): void {
@@ -77,32 +103,49 @@ export class HistoryRecorder {
     this.push('ExecutionFailed', { executionFailedEventDetails: { error, cause } });
   }
 
-  private entered(name: string, type: string, input: unknown, mapRunArn: string | undefined): void {
-    if (this.shape.hiddenStates.has(name)) return;
+  aborted(): void {
+    this.push('ExecutionAborted', {});
+  }
+
+  private typeOf(state: { name: string; type: string }): string {
+    return this.shape.mapStates?.has(state.name) ? 'Map' : state.type;
+  }
+
+  private entered(name: string, type: string, input: unknown): void {
+    if (this.shape.hiddenStates?.has(name)) return;
     const details = { stateEnteredEventDetails: { name, input: json(input), inputDetails: PAYLOAD_DETAILS } };
     this.push(`${type}StateEntered`, details);
     if (type === 'Task') this.scheduled(name, input);
-    if (type === 'Map' && mapRunArn) this.push('MapRunStarted', { mapRunStartedEventDetails: { mapRunArn } });
+    if (type === 'Map' && this.shape.mapStates?.has(name)) {
+      const pending = this.pendingMapRuns.get(name);
+      this.openMaps.set(name, pending);
+      this.pendingMapRuns.delete(name);
+      if (pending) this.push('MapRunStarted', { mapRunStartedEventDetails: { mapRunArn: pending } });
+    }
   }
 
-  private exited(name: string, type: string, output: unknown, mapRunArn: string | undefined): void {
-    if (this.shape.hiddenStates.has(name)) return;
-    if (type === 'Task' && this.lastType() === 'LambdaFunctionStarted') {
+  private exited(name: string, type: string, output: unknown): void {
+    if (this.shape.hiddenStates?.has(name)) return;
+    if (type === 'Task' && this.lastType === 'LambdaFunctionStarted') {
       this.push('LambdaFunctionSucceeded', {
         lambdaFunctionSucceededEventDetails: { output: json(output), outputDetails: PAYLOAD_DETAILS },
       });
     }
-    if (type === 'Map' && mapRunArn) this.push('MapRunSucceeded', {});
+    if (type === 'Map' && this.openMaps.get(name)) this.push('MapRunSucceeded', {});
+    this.openMaps.delete(name);
     this.push(`${type}StateExited`, {
       stateExitedEventDetails: { name, output: json(output), outputDetails: PAYLOAD_DETAILS },
     });
   }
 
   private failed(name: string, type: string, error: string, cause: unknown): void {
-    if (this.shape.hiddenStates.has(name)) return;
+    if (this.shape.hiddenStates?.has(name)) return;
     const details = { error, cause: typeof cause === 'string' ? cause : json(cause) };
     if (type === 'Task') this.push('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: details });
-    else if (type === 'Map') this.push('MapRunFailed', { mapRunFailedEventDetails: details });
+    else if (type === 'Map') {
+      this.openMaps.delete(name);
+      this.push('MapRunFailed', { mapRunFailedEventDetails: details });
+    }
   }
 
   private scheduled(name: string, input: unknown): void {
@@ -119,12 +162,19 @@ export class HistoryRecorder {
   }
 
   private push(type: string, details: Record<string, unknown>): void {
+    this.size.events++;
+    this.lastType = type;
+    for (const value of Object.values(details)) {
+      const payload = value as { input?: unknown; output?: unknown };
+      for (const text of [payload.input, payload.output]) {
+        if (typeof text !== 'string') continue;
+        const bytes = Buffer.byteLength(text);
+        if (bytes > this.size.largestPayloadBytes) this.size.largestPayloadBytes = bytes;
+      }
+    }
+    if (!this.keep) return;
     const id = this.events.length + 1;
     this.events.push({ timestamp: this.now(), type, id, previousEventId: id - 1, ...details });
-  }
-
-  private lastType(): string | undefined {
-    return this.events.at(-1)?.type;
   }
 }
 
