@@ -1,6 +1,6 @@
 import type { Sandbox } from '../../sandbox';
 import { stateMachineSession } from '../../sandbox/services/step-functions/executions';
-import { adaptForLocalRun } from '../../statemachine/local/adapt-definition';
+import { adaptForLocalRun, type DistributedMapMode } from '../../statemachine/local/adapt-definition';
 import { type Definition, loadDefinition, taskStates } from '../../statemachine/local/definition';
 import { executeRunLocally, type LocalRunOutcome } from '../../statemachine/local/execute-run';
 
@@ -15,8 +15,11 @@ let executions = 0;
 export async function runStateMachine(
   sandbox: Sandbox,
   input: unknown,
-  /** `definition`: another than the deployed one (the cost tests' definition without the fast path). */
-  options: { executionName?: string; definition?: Definition } = {},
+  /**
+   * `definition`: another than the deployed one (the cost tests' definition without the fast path);
+   * `distributedMap`: `inline` for the local adaptation's inline Map instead of the native driver.
+   */
+  options: { executionName?: string; definition?: Definition; distributedMap?: DistributedMapMode } = {},
 ): Promise<LocalRunOutcome> {
   const definition = options.definition ?? loadDefinition();
   const overrides: Record<string, number> = {};
@@ -26,6 +29,7 @@ export async function runStateMachine(
   const session = await stateMachineSession(sandbox.world);
   return executeRunLocally(input, {
     definition,
+    ...(options.distributedMap ? { distributedMap: options.distributedMap } : {}),
     // The map's ItemReader and ResultWriter as the state machine's role, so IAM judges them.
     stateMachineCredentials: {
       accessKeyId: session.accessKeyId,
