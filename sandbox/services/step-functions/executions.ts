@@ -186,8 +186,9 @@ const ACCESS_DENIED = { code: 'AccessDenied', status: 400 };
  * sandbox sets this process's environment to the stack's, with itself as the endpoint, before the
  * first execution — and therefore one sandbox process serves executions for one sandbox only.
  * Each task runs as its function's role, handed over as the Lambda service would
- * (sandbox/services/lambda.ts); the process's own credentials, which LoadTargets (the
- * Distributed Map's ItemReader) reads the targets with, are the state machine role's.
+ * (sandbox/services/lambda.ts); the process's own credentials, which the Distributed Map's
+ * ItemReader and ResultWriter call S3 with, are the state machine role's. Returns that role's
+ * session principal: each child execution's start is authorized for it.
  */
 async function bindProcessEnvironment(
   world: World,
