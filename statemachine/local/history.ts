@@ -143,8 +143,11 @@ export class HistoryRecorder {
     const details = { error, cause: typeof cause === 'string' ? cause : json(cause) };
     if (type === 'Task') this.push('LambdaFunctionFailed', { lambdaFunctionFailedEventDetails: details });
     else if (type === 'Map') {
+      // A map that failed before its map run started (its MaxConcurrencyPath, say) has no run to fail.
+      const started = this.openMaps.get(name) !== undefined;
       this.openMaps.delete(name);
-      this.push('MapRunFailed', { mapRunFailedEventDetails: details });
+      if (started) this.push('MapRunFailed', { mapRunFailedEventDetails: details });
+      else this.push('MapStateFailed', {});
     }
   }
 

@@ -228,6 +228,20 @@ describe('the Distributed Map, run natively', () => {
     });
   });
 
+  it('fails the map with States.Runtime, starting no map run, when its MaxConcurrencyPath points at nothing', async () => {
+    const { execution } = await run(items(2), { MaxConcurrencyPath: '$.nowhere' });
+
+    expect(execution).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(execution.cause).toContain('$.nowhere');
+    expect(execution.mapRuns).toEqual([]);
+    expect(execution.record.history.map((e) => e.type)).toEqual([
+      'ExecutionStarted',
+      'MapStateEntered',
+      'MapStateFailed',
+      'ExecutionFailed',
+    ]);
+  });
+
   it('fails the map with States.ItemReaderFailed when the state machine role may not read the items', async () => {
     // The role reads and writes under runs/ only (serverless.yml MapItemsAndResults).
     const { execution } = await run(items(2), {}, 'elsewhere/items.json');
