@@ -13,10 +13,12 @@ import type { ReportAccount } from '../../commons/run';
  *   array (or JSON Lines) of child executions with `Input` and `Output` as JSON strings, or
  *   `Error` and `Cause` for a child that failed. This keeps 10,000 results out of the 256 KiB
  *   payload.
- * - Locally aws-local-stepfunctions runs the Map inline and the local adaptation of the
- *   definition removes ResultWriter, so the results arrive as a plain array of ReportAccount.
+ * - The local runner's inline adaptation of the definition (statemachine/local/adapt-definition.ts,
+ *   an option of the runner; its default runs the Distributed Map natively, ResultWriter
+ *   included) runs the Map inline without ResultWriter, so the results arrive as a plain array of
+ *   ReportAccount.
  *
- * Both readers live here so that the report does not depend on where the run executed.
+ * Both readers live here so that the report does not depend on how the map ran.
  */
 export interface ResultWriterOutput {
   MapRunArn?: string;

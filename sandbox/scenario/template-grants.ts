@@ -53,14 +53,20 @@ export const GRANTS_NOT_CALLED_BY_CODE: readonly { pattern: RegExp; reason: stri
       'the Lambda runtime writes the function logs, not casbridge code; the sandbox has no CloudWatch Logs',
   },
   {
-    pattern: /^serverless\.yml:StateMachineRole (InvokeTasks|StartChildExecutions|ManageChildExecutions) /,
+    pattern: /^serverless\.yml:StateMachineRole InvokeTasks /,
     reason:
-      'Step Functions itself invokes the functions and runs the Distributed Map children; the sandbox runs the map inline and has no Lambda API',
+      'Step Functions itself invokes the functions; the sandbox runs each Task in process as its function (it has no Lambda API)',
+  },
+  {
+    pattern: /^serverless\.yml:StateMachineRole ManageChildExecutions /,
+    reason:
+      "Step Functions describes and stops a Distributed Map's children itself; the sandbox's driver holds them in process (it authorizes StartExecution, the one call the children need)",
   },
   {
     pattern:
-      /^serverless\.yml:StateMachineRole MapItemsAndResults s3:(PutObject|ListMultipartUploadParts|AbortMultipartUpload) /,
-    reason: "the Distributed Map's ResultWriter writes the results; locally they stay in the payload",
+      /^serverless\.yml:StateMachineRole MapItemsAndResults s3:(ListMultipartUploadParts|AbortMultipartUpload) /,
+    reason:
+      "the ResultWriter uploads a large result file in parts; the sandbox's ResultWriter writes each file with one PutObject",
   },
   {
     pattern: /^serverless\.yml:EventsRole StartRun states:StartExecution /,

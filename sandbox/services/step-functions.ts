@@ -1,3 +1,4 @@
+import { withoutExecutionData } from '../../statemachine/local/history';
 import { PARTITION_PATTERN, worldArn } from '../core/arn';
 import { AwsError } from '../core/aws-error';
 import { paginate } from '../core/pagination';
@@ -11,14 +12,14 @@ import {
   type StepFunctionsState,
   stepFunctionsState,
 } from './step-functions/executions';
-import { withoutExecutionData } from './step-functions/history';
 
 const TARGET_PREFIX = 'AWSStepFunctions.';
 const STATE_MACHINE_ARN = new RegExp(
   `^arn:${PARTITION_PATTERN}:states:([a-z0-9-]+):(\\d{12}):stateMachine:([^:/]+)$`,
 );
+/** A parent's `execution:<machine>:<name>`, or a Distributed Map child's `execution:<machine>/<label>:<name>`. */
 const EXECUTION_ARN = new RegExp(
-  `^arn:${PARTITION_PATTERN}:states:([a-z0-9-]+):(\\d{12}):execution:([^:/]+):([^:]+)$`,
+  `^arn:${PARTITION_PATTERN}:states:([a-z0-9-]+):(\\d{12}):execution:([^:/]+)(\\/[^:/]+)?:([^:]+)$`,
 );
 const MAP_RUN_ARN = new RegExp(
   `^arn:${PARTITION_PATTERN}:states:([a-z0-9-]+):(\\d{12}):mapRun:([^:/]+)\\/([^:]+):([^:]+)$`,
@@ -182,31 +183,44 @@ async function describeExecution(ctx: RequestContext, input: Input) {
       : {}),
     ...(execution.error !== undefined ? { error: execution.error } : {}),
     ...(data && execution.cause !== undefined ? { cause: execution.cause } : {}),
+    ...(execution.mapRunArn ? { mapRunArn: execution.mapRunArn } : {}),
     redriveCount: 0,
   };
 }
 
 async function listExecutions(ctx: RequestContext, input: Input) {
-  if (input.mapRunArn !== undefined) {
-    throw new AwsError(
-      'ValidationException',
-      "The sandbox does not keep a Map Run's child executions: use DescribeMapRun for their counts",
-    );
+  if (input.mapRunArn !== undefined && input.stateMachineArn !== undefined) {
+    throw new AwsError('ValidationException', 'Specify either a stateMachineArn or a mapRunArn, not both');
   }
-  const stateMachineArn = requireMember(input, 'stateMachineArn');
-  if (!STATE_MACHINE_ARN.test(stateMachineArn)) throw invalidArn(stateMachineArn);
-  await ctx.authorize('states:ListExecutions', stateMachineArn, {
-    resourceAccountId: accountOf(stateMachineArn),
-  });
   const state = stateOf(ctx);
-  if (stateMachineArn !== state.stack.stateMachineArn || accountOf(stateMachineArn) !== ctx.accountId) {
-    throw new AwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
-  }
   const statusFilter = input.statusFilter as ExecutionStatus | undefined;
-  // Newest first, as the console and the API list them.
-  const executions = [...state.executions.values()]
-    .filter((e) => e.stateMachineArn === stateMachineArn && (!statusFilter || e.status === statusFilter))
-    .reverse();
+  let executions: Execution[];
+  if (input.mapRunArn !== undefined) {
+    // A Map Run's child executions, in the order they started (the order of their items).
+    const mapRunArn = requireMember(input, 'mapRunArn');
+    if (!MAP_RUN_ARN.test(mapRunArn)) throw invalidArn(mapRunArn);
+    await ctx.authorize('states:ListExecutions', mapRunArn, { resourceAccountId: accountOf(mapRunArn) });
+    const mapRun = state.mapRuns.get(mapRunArn);
+    if (!mapRun || accountOf(mapRunArn) !== ctx.accountId) {
+      throw new AwsError('ResourceNotFound', `Resource not found: '${mapRunArn}'`);
+    }
+    executions = mapRun.children.filter(
+      (e) => e !== undefined && (!statusFilter || e.status === statusFilter),
+    );
+  } else {
+    const stateMachineArn = requireMember(input, 'stateMachineArn');
+    if (!STATE_MACHINE_ARN.test(stateMachineArn)) throw invalidArn(stateMachineArn);
+    await ctx.authorize('states:ListExecutions', stateMachineArn, {
+      resourceAccountId: accountOf(stateMachineArn),
+    });
+    if (stateMachineArn !== state.stack.stateMachineArn || accountOf(stateMachineArn) !== ctx.accountId) {
+      throw new AwsError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+    }
+    // Newest first, as the console and the API list them. A Map Run's children are the map's.
+    executions = [...state.executions.values()]
+      .filter((e) => e.stateMachineArn === stateMachineArn && (!statusFilter || e.status === statusFilter))
+      .reverse();
+  }
   const { page, nextToken } = paginate(executions, pageSize(input.maxResults), input.nextToken, invalidToken);
   return {
     executions: page.map((e) => ({
@@ -216,6 +230,8 @@ async function listExecutions(ctx: RequestContext, input: Input) {
       status: e.status,
       startDate: e.startDate,
       ...(e.stopDate ? { stopDate: e.stopDate } : {}),
+      // Returned only when the list is a Map Run's (ExecutionListItem.mapRunArn).
+      ...(input.mapRunArn !== undefined && e.mapRunArn ? { mapRunArn: e.mapRunArn } : {}),
       redriveCount: 0,
     })),
     ...(nextToken ? { nextToken } : {}),
@@ -267,7 +283,8 @@ async function describeMapRun(ctx: RequestContext, input: Input) {
     maxConcurrency: mapRun.maxConcurrency,
     toleratedFailurePercentage: mapRun.toleratedFailurePercentage,
     toleratedFailureCount: mapRun.toleratedFailureCount,
-    // One child execution per item: the two sets of counts are the same here.
+    // From the children themselves. One child execution per item (no ItemBatcher): the two sets
+    // of counts are the same.
     itemCounts: { ...mapRun.counts },
     executionCounts: { ...mapRun.counts },
     redriveCount: 0,

@@ -174,8 +174,11 @@ async function countRun(
   const { kind, mode, fleet, functionOf } = context;
   const start = sandbox.world.callLog.mark();
   const window = { from: start, to: Number.POSITIVE_INFINITY };
+  let running = 0;
   const overrides: Record<string, number> = {};
-  for (const task of taskStates(adaptForLocalRun(context.definition))) overrides[task.name] = 0;
+  // The inline form lists every Task, the map's processor's included, by the names both forms run.
+  for (const task of taskStates(adaptForLocalRun(context.definition, { distributedMap: 'inline' })))
+    overrides[task.name] = 0;
   const outcome = await executeRunLocally(
     { mode, accounts: [...fleet] },
     {
@@ -186,9 +189,15 @@ async function countRun(
       onEvent: (event) => {
         // Retry waits take no wall time: the sandbox clock takes them instead.
         if (event.type === 'StateRetried') sandbox.world.clock.advance(2 ** event.retry.attempt * 10_000);
-        if (!('state' in event) || event.state.name !== 'ProcessAccounts') return;
-        if (event.type === 'StateEntered') window.from = sandbox.world.callLog.mark();
-        if (event.type === 'StateExited') window.to = sandbox.world.callLog.mark();
+        // The accounts' window: from the first child execution's start to the last one's end.
+        // The map's own ItemReader read before it and ResultWriter writes after it are the run's.
+        if (event.type === 'MapIterationStarted' && running++ === 0 && window.to === Number.POSITIVE_INFINITY)
+          window.from = sandbox.world.callLog.mark();
+        if (
+          (event.type === 'MapIterationSucceeded' || event.type === 'MapIterationFailed') &&
+          --running === 0
+        )
+          window.to = sandbox.world.callLog.mark();
       },
     },
   );

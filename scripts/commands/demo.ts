@@ -17,6 +17,7 @@ import {
 import type { ScenarioInput } from '../../sandbox/scenario/scenario';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { inProcessFunctionCredentials } from '../../sandbox/services/lambda';
+import { stateMachineSession } from '../../sandbox/services/step-functions/executions';
 import { executeRunLocally } from '../../statemachine/local/execute-run';
 import { accountFinished, type EventLog } from '../../statemachine/local/run-local';
 import { cliConfiguration } from '../cli-input';
@@ -143,7 +144,7 @@ export async function runDemo(
       style.bold('1. Onboard'),
       '   `casbridge run --mode onboard` against the sandbox: the state machine, every step, every retry.',
     );
-    const onboard = await runOnce('onboard', err);
+    const onboard = await runOnce(sandbox, 'onboard', err);
     say(renderReportTable(onboard, { style, width }));
     const failed = onboard.summary.byOutcome.FAILED;
     if (failed > 0)
@@ -172,7 +173,7 @@ export async function runDemo(
       style.bold('3. Reconcile'),
       '   The daily run: read calls only where nothing drifted; connectors seen in use become CONNECTED.',
     );
-    const reconcile = await runOnce('reconcile', err);
+    const reconcile = await runOnce(sandbox, 'reconcile', err);
     say(
       renderChanges(onboard, reconcile, style, width),
       '',
@@ -250,11 +251,20 @@ function actAsCasbridge(sandbox: Sandbox): void {
   useFunctionCredentials(inProcessFunctionCredentials(sandbox.world));
 }
 
-async function runOnce(mode: 'onboard' | 'reconcile', err: TerminalStream): Promise<RunReport> {
+async function runOnce(
+  sandbox: Sandbox,
+  mode: 'onboard' | 'reconcile',
+  err: TerminalStream,
+): Promise<RunReport> {
   const progress = new DemoProgress(mode, err);
   const outcome = await executeRunLocally(
     { mode },
-    { executionName: `demo-${mode}-${Date.now()}`, onEvent: (event) => progress.update(event) },
+    {
+      executionName: `demo-${mode}-${Date.now()}`,
+      onEvent: (event) => progress.update(event),
+      // The Distributed Map reads its items and writes its results as the state machine's role.
+      stateMachineCredentials: await stateMachineCredentials(sandbox),
+    },
   );
   progress.done(outcome.report);
   if (!outcome.report) {
@@ -264,6 +274,16 @@ async function runOnce(mode: 'onboard' | 'reconcile', err: TerminalStream): Prom
     throw new CliError(`The demo's ${mode} run did not complete (${why}).`, DEMO_BROKEN);
   }
   return outcome.report;
+}
+
+/** A session of the stack's state machine role, as Step Functions would use it. */
+async function stateMachineCredentials(sandbox: Sandbox) {
+  const session = await stateMachineSession(sandbox.world);
+  return {
+    accessKeyId: session.accessKeyId,
+    secretAccessKey: session.secretAccessKey,
+    sessionToken: session.sessionToken as string,
+  };
 }
 
 /** Each connector's key, read from the one place it is kept, used as Defender would use it. */

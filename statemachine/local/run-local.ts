@@ -1,16 +1,30 @@
 import './polyfill';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { Context } from 'aws-lambda';
-import { ExecutionAbortedError, ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { partitionOf } from '../../commons/partition';
 import type { S3Location } from '../../commons/run';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
-import { adaptForLocalRun, LOAD_TARGETS_STATE } from './adapt-definition';
+import {
+  adaptForLocalRun,
+  type DistributedMapMode,
+  distributedMapStates,
+  LOAD_TARGETS_STATE,
+  resolveForLocalRun,
+} from './adapt-definition';
 import { type Definition, loadDefinition, taskStates } from './definition';
+import {
+  type EventOrigin,
+  type ExecutionObserver,
+  type ExecutionRecord,
+  type MapRunRecord,
+  runDistributedMap,
+} from './distributed-map';
 import { FUNCTION_HANDLERS, type LambdaHandler } from './handlers';
+import { HistoryRecorder, type HistoryShape, type HistorySize } from './history';
+import { buildMachine, type EventLog, runMachine, type TaskHandler } from './machine';
 
-/** One event of a local execution (the library does not export the type). */
-export type EventLog =
-  ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+export type { EventLog } from './machine';
 
 /**
  * The states an account's pipeline ends in: RecordResult, or AccountUnchanged after the check
@@ -31,14 +45,26 @@ export interface LocalExecution {
   output?: unknown;
   error?: string;
   cause?: string;
-  /** The execution's event log, as GetExecutionHistory would give it. */
+  /**
+   * The run's event log: the parent's events, and each child execution's with `index` set to its
+   * item's, between MapIterationStarted and MapIterationSucceeded|Failed, as an inline Map's.
+   */
   events: EventLog[];
+  /** The execution as Step Functions records it (its history's events only when kept). */
+  record: ExecutionRecord;
+  /** Its Distributed Maps' runs, each with its child executions (none on the inline path). */
+  mapRuns: MapRunRecord[];
+  /** The largest history and payload of any child execution, against the 25,000-event and 256 KiB quotas. */
+  largestChild: HistorySize;
 }
 
 export interface LocalRunOptions {
   executionName: string;
-  /** Called for each event as it happens (progress display). */
-  onEvent?: (event: EventLog) => void;
+  /**
+   * Called for each event as it happens (progress display); `origin` names the child execution
+   * an event of a native Distributed Map's child belongs to.
+   */
+  onEvent?: (event: EventLog, origin?: EventOrigin) => void;
   /** Milliseconds to wait instead of each retrier's backoff, by state name (tests). */
   retryIntervalOverrides?: Record<string, number | number[]>;
   region?: string;
@@ -62,94 +88,221 @@ export interface LocalRunOptions {
    * caller that has one passes (the sandbox's Step Functions); a local run's is its name.
    */
   executionId?: string;
+  /**
+   * `native` (default): each Distributed Map runs one child execution per item
+   * (statemachine/local/distributed-map.ts); `inline`: an inline Map over the items.
+   */
+  distributedMap?: DistributedMapMode;
+  /** The machine the execution is of: child ARNs are built from it. Default `casbridge-<stage>`, account 000000000000. */
+  stateMachineArn?: string;
+  /** The state machine's role (ExecutionStarted's roleArn). */
+  roleArn?: string;
+  /** Timestamps of the histories (the sandbox's clock); default now. */
+  now?: () => Date;
+  /**
+   * Keep every execution's history events (the sandbox serves them); otherwise only their sizes
+   * are kept, so that 10,000 children cost their results, not their histories.
+   */
+  keepHistories?: boolean;
+  /** The parent's history, when the caller keeps it (and records its start and end itself). */
+  parentHistory?: HistoryRecorder;
+  observer?: ExecutionObserver;
+  /** Evaluates the state machine role's states:StartExecution for each child (the sandbox's IAM). */
+  authorizeChildStart?: (stateMachineArn: string) => Promise<void>;
+  /** The AWS CLI profile the map's ItemReader and ResultWriter call S3 with; else the default chain. */
+  profile?: string;
+  /**
+   * What the map's ItemReader and ResultWriter call S3 with, as Step Functions does with the state
+   * machine's role (the tests' sandbox gives a session of it); else `profile` or the default chain.
+   */
+  stateMachineCredentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
-
-/**
- * Definitions this process has already validated. aws-local-stepfunctions validates the
- * definition each time a StateMachine is built, and asl-validator compiles its JSON schemas each
- * time: 0.3–0.7 s of CPU before the first state runs, which a benchmark's wall time counted for
- * every run.
- */
-const validatedDefinitions = new Set<string>();
 
 /**
  * Runs the deployed state machine definition locally under aws-local-stepfunctions, every Task
  * bound to the real Lambda handler, against whatever AWS endpoint the environment names (the
  * sandbox, or AWS itself). Handlers read their configuration from the environment, as in Lambda,
  * and their credentials from the source registered for their function (commons/runtime.ts), else
- * the process's own. LoadTargets stands for the Distributed Map's ItemReader: the process's own.
+ * the process's own. The Distributed Map's ItemReader and ResultWriter (or, inline, LoadTargets)
+ * call S3 with the process's own: in the sandbox, the state machine role's.
  */
 export async function runLocal(input: unknown, options: LocalRunOptions): Promise<LocalExecution> {
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
-  const definition = adaptForLocalRun(options.definition ?? loadDefinition(), { region });
+  const partition = partitionOf(region);
+  const stage = options.stage ?? SANDBOX_STAGE;
+  const stateMachineArn =
+    options.stateMachineArn ??
+    `arn:${partition}:states:${region}:000000000000:stateMachine:casbridge-${stage}`;
+  const accountId = stateMachineArn.split(':')[4] ?? '000000000000';
+  const mode = options.distributedMap ?? 'native';
+  const deployed = options.definition ?? loadDefinition();
+  const resolved = resolveForLocalRun(deployed, { region, accountId });
+  const definition = adaptForLocalRun(deployed, { region, accountId, distributedMap: mode });
+  const maps = mode === 'native' ? distributedMapStates(resolved) : new Map();
+  const now = options.now ?? (() => new Date());
+  const startTime = options.startTime ?? now();
+  const historyShape = historyShapeOf(deployed, {
+    region,
+    accountId,
+    stage,
+    mapStates: new Set(maps.keys()),
+  });
+  const keepHistories = options.keepHistories ?? false;
+  const roleArn =
+    options.roleArn ?? `arn:${partition}:iam::${accountId}:role/casbridge-${stage}-stateMachine`;
+  const executionId = options.executionId ?? options.executionName;
+  const parentRecorder = options.parentHistory ?? new HistoryRecorder(historyShape, now, keepHistories);
+  const record: ExecutionRecord = {
+    executionArn: executionId.startsWith('arn:')
+      ? executionId
+      : `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${options.executionName}`,
+    stateMachineArn,
+    name: options.executionName,
+    input: JSON.stringify(input ?? null),
+    startDate: startTime,
+    status: 'RUNNING',
+    history: parentRecorder.events,
+    historySize: parentRecorder.size,
+    mapRunArns: [],
+  };
+  if (!options.parentHistory) parentRecorder.started(record.input, roleArn);
+  const mapRuns: MapRunRecord[] = [];
+  const context = {
+    Execution: { Id: executionId, Name: options.executionName, StartTime: startTime.toISOString() },
+  };
+  const events: EventLog[] = [];
+  const s3 = new S3Client({
+    region,
+    forcePathStyle: true,
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.stateMachineCredentials ? { credentials: options.stateMachineCredentials } : {}),
+  });
   const tasks = new TaskTracker(options.signal);
-  const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-  for (const task of taskStates(definition)) {
+  const handlers: Record<string, TaskHandler> = {};
+  // The parent's Tasks, and the Tasks of each native map's processor (its children's).
+  const childTasks = [...maps.values()].flatMap((map) =>
+    taskStates({ StartAt: '', States: (map.ItemProcessor as { States: Definition['States'] }).States }),
+  );
+  for (const task of [...taskStates(definition), ...childTasks]) {
     const functionName =
       task.functionName ?? /function:casbridge-(.+)$/.exec(String(task.state.Resource))?.[1];
     if (task.name === LOAD_TARGETS_STATE) {
       handlers[task.name] = tasks.track((state) =>
-        loadTargets((state as { targets: S3Location }).targets, region),
+        loadTargets(s3, (state as { targets: S3Location }).targets),
+      );
+      continue;
+    }
+    const map = maps.get(task.name);
+    if (map) {
+      handlers[task.name] = tasks.track((state) =>
+        runDistributedMap(
+          {
+            parent: record,
+            parentRecorder,
+            executionContext: context,
+            roleArn,
+            handlers,
+            ...(options.retryIntervalOverrides
+              ? { retryIntervalOverrides: options.retryIntervalOverrides }
+              : {}),
+            historyShape,
+            keepHistories,
+            now,
+            s3,
+            ...(options.signal ? { signal: options.signal } : {}),
+            onEvent: (event, origin) => {
+              events.push(event);
+              options.onEvent?.(event, origin);
+            },
+            observer: {
+              mapRunStarted: (mapRun) => {
+                mapRuns.push(mapRun);
+                options.observer?.mapRunStarted?.(mapRun);
+              },
+              childStarted: (child) => options.observer?.childStarted?.(child),
+            },
+            ...(options.authorizeChildStart ? { authorizeChildStart: options.authorizeChildStart } : {}),
+          },
+          task.name,
+          map,
+          state,
+        ),
       );
       continue;
     }
     const handler = functionName ? FUNCTION_HANDLERS[functionName] : undefined;
     if (!handler)
       throw new Error(`local run: no handler for Task ${task.name} (${String(task.state.Resource)})`);
-    handlers[task.name] = tasks.track(
-      asLambda(handler, lambdaFunctionName(options.stage ?? SANDBOX_STAGE, functionName as string)),
-    );
+    handlers[task.name] = tasks.track(asLambda(handler, lambdaFunctionName(stage, functionName as string)));
   }
-  // Validated once per process and definition, as Step Functions validates a definition when the
-  // machine is created, not at each execution.
-  const text = JSON.stringify(definition);
-  const machine = new StateMachine(definition as never, {
-    validationOptions: (validatedDefinitions.has(text) ? { noValidate: true } : { checkArn: false }) as never,
-  });
-  validatedDefinitions.add(text);
-  const execution = machine.run(input as never, {
-    overrides: {
-      taskResourceLocalHandlers: handlers as never,
-      ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
-    },
-    context: {
-      Execution: {
-        Id: options.executionId ?? options.executionName,
-        Name: options.executionName,
-        StartTime: (options.startTime ?? new Date()).toISOString(),
-      },
-    } as never,
-  });
-  const abort = () => execution.abort();
-  if (options.signal?.aborted) abort();
-  options.signal?.addEventListener('abort', abort, { once: true });
-  const events: EventLog[] = [];
-  const collecting = (async () => {
-    for await (const event of execution.eventLogs) {
+  // A native map's children run the processor as their own machine (validated there); the parent
+  // has the map's Task in its place.
+  const machine = buildMachine(definition);
+  const outcome = await runMachine(machine, input, {
+    handlers,
+    ...(options.retryIntervalOverrides ? { retryIntervalOverrides: options.retryIntervalOverrides } : {}),
+    context,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onEvent: (event) => {
       events.push(event);
+      parentRecorder.record(event);
       options.onEvent?.(event);
-    }
-  })();
-  try {
-    const output = await execution.result;
-    await collecting;
-    return { status: 'SUCCEEDED', output, events };
-  } catch (error) {
-    await collecting.catch(() => undefined);
-    if (error instanceof ExecutionAbortedError) {
-      await tasks.settled();
-      return { status: 'ABORTED', events };
-    }
-    const failure = error instanceof ExecutionError ? (error.cause as Error | undefined) : (error as Error);
-    return {
-      status: 'FAILED',
-      error: failure?.name ?? 'Error',
-      cause: String((failure as { cause?: unknown })?.cause ?? failure?.message ?? ''),
-      events,
-    };
-  } finally {
-    options.signal?.removeEventListener('abort', abort);
+    },
+  });
+  if (outcome.status === 'ABORTED') await tasks.settled();
+  s3.destroy();
+  record.stopDate = now();
+  record.status = outcome.status;
+  if (outcome.status === 'SUCCEEDED') record.output = JSON.stringify(outcome.output ?? null);
+  if (outcome.status === 'FAILED') {
+    record.error = outcome.error ?? 'States.TaskFailed';
+    record.cause = outcome.cause ?? '';
   }
+  if (!options.parentHistory) {
+    if (outcome.status === 'SUCCEEDED') parentRecorder.succeeded(record.output as string);
+    else if (outcome.status === 'FAILED')
+      parentRecorder.failedExecution(record.error as string, record.cause as string);
+    else parentRecorder.aborted();
+  }
+  const largestChild: HistorySize = { events: 0, largestPayloadBytes: 0 };
+  for (const mapRun of mapRuns) {
+    for (const child of mapRun.children) {
+      if (!child) continue;
+      largestChild.events = Math.max(largestChild.events, child.historySize.events);
+      largestChild.largestPayloadBytes = Math.max(
+        largestChild.largestPayloadBytes,
+        child.historySize.largestPayloadBytes,
+      );
+    }
+  }
+  return {
+    status: outcome.status,
+    ...(outcome.status === 'SUCCEEDED' ? { output: outcome.output } : {}),
+    ...(outcome.status === 'FAILED' ? { error: record.error, cause: record.cause } : {}),
+    events,
+    record,
+    mapRuns,
+    largestChild,
+  };
+}
+
+/**
+ * The history's view of the deployed definition: each Task's Lambda ARN as the stack names its
+ * functions (`casbridge-<stage>-<function>`), and the Distributed Maps run natively.
+ */
+export function historyShapeOf(
+  definition: Definition,
+  place: { region: string; accountId: string; stage: string; mapStates: ReadonlySet<string> },
+): HistoryShape {
+  const taskResources: Record<string, HistoryShape['taskResources'][string]> = {};
+  for (const task of taskStates(definition)) {
+    if (!task.functionName) continue;
+    taskResources[task.name] = {
+      resource: `arn:${partitionOf(place.region)}:lambda:${place.region}:${place.accountId}:function:${lambdaFunctionName(place.stage, task.functionName)}`,
+      ...(typeof task.state.TimeoutSeconds === 'number' ? { timeoutSeconds: task.state.TimeoutSeconds } : {}),
+    };
+  }
+  return { taskResources, hiddenStates: new Set([LOAD_TARGETS_STATE]), mapStates: place.mapStates };
 }
 
 /**
@@ -206,8 +359,7 @@ function asLambda(handler: LambdaHandler, functionName: string): (input: unknown
   };
 }
 
-async function loadTargets(location: S3Location, region: string): Promise<unknown[]> {
-  const s3 = new S3Client({ region, forcePathStyle: true });
+async function loadTargets(s3: S3Client, location: S3Location): Promise<unknown[]> {
   const object = await s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
   return JSON.parse(await object.Body!.transformToString()) as unknown[];
 }

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -149,6 +150,105 @@ describe('Step Functions', () => {
         executionCounts: { succeeded: ACCOUNTS, total: ACCOUNTS, resultsWritten: ACCOUNTS },
       });
       expect(mapRun.startDate).toBeInstanceOf(Date);
+    },
+    WAIT_MS + 10_000,
+  );
+
+  it(
+    "lists the map run's child executions, one per account, each described and with its own history",
+    async () => {
+      const { executionArn } = await onboardRun();
+      const mapRunArn = (await sfn().send(new ListMapRunsCommand({ executionArn }))).mapRuns?.[0]?.mapRunArn;
+
+      const children = await sfn().send(new ListExecutionsCommand({ mapRunArn }));
+      const failed = await sfn().send(new ListExecutionsCommand({ mapRunArn, statusFilter: 'FAILED' }));
+      const paged = await sfn().send(new ListExecutionsCommand({ mapRunArn, maxResults: 3 }));
+
+      expect(children.executions).toHaveLength(ACCOUNTS);
+      expect(failed.executions).toEqual([]);
+      expect(paged.executions).toHaveLength(3);
+      expect(paged.nextToken).toEqual(expect.any(String));
+      const prefix = `arn:aws:states:${sandbox().region}:${sandbox().stack.accountId}`;
+      for (const child of children.executions ?? []) {
+        expect(child).toMatchObject({
+          executionArn: expect.stringMatching(/:execution:casbridge-dev\/Accounts:[0-9a-f-]{36}$/),
+          stateMachineArn: `${prefix}:stateMachine:casbridge-dev/Accounts`,
+          mapRunArn,
+          status: 'SUCCEEDED',
+        });
+      }
+      const first = children.executions![0]!;
+      const described = await sfn().send(new DescribeExecutionCommand({ executionArn: first.executionArn }));
+      expect(described).toMatchObject({ mapRunArn, status: 'SUCCEEDED', name: first.name });
+      // Its input is its item: one account of the run's targets.
+      expect(JSON.parse(described.input!)).toMatchObject({
+        mode: 'onboard',
+        account: { accountId: expect.any(String) },
+      });
+      const events = await history(first.executionArn!);
+      expect(events[0]).toMatchObject({
+        type: 'ExecutionStarted',
+        executionStartedEventDetails: { input: described.input },
+      });
+      expect(
+        events.filter((e) => e.type === 'TaskStateEntered').map((e) => e.stateEnteredEventDetails?.name),
+      ).toEqual(expect.arrayContaining(['CheckAccount', 'Access', 'EnsureUser', 'RecordResult']));
+      expect(events.at(-1)).toMatchObject({
+        type: 'ExecutionSucceeded',
+        executionSucceededEventDetails: { output: described.output },
+      });
+      // The parent's history holds none of the children's states.
+      const parent = (await history(executionArn)).map((e) => e.stateEnteredEventDetails?.name);
+      expect(parent).not.toContain('CheckAccount');
+      // The parent's list names the parent only.
+      const parents = await sfn().send(new ListExecutionsCommand({ stateMachineArn: machine() }));
+      expect(parents.executions?.map((e) => e.executionArn)).not.toContain(first.executionArn);
+      await expect(
+        sfn().send(new ListExecutionsCommand({ mapRunArn, stateMachineArn: machine() })),
+      ).rejects.toMatchObject({ name: 'ValidationException' });
+    },
+    WAIT_MS + 10_000,
+  );
+
+  it(
+    "writes the map's results where WriteReport reads them: the manifest and its SUCCEEDED file under the run's prefix",
+    async () => {
+      const { executionArn } = await onboardRun();
+      const mapRunArn =
+        (await sfn().send(new ListMapRunsCommand({ executionArn }))).mapRuns?.[0]?.mapRunArn ?? '';
+      const resolved = (await history(executionArn)).find(
+        (e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'ResolveTargets',
+      );
+      const runId = JSON.parse(resolved!.stateExitedEventDetails!.output!).run.runId as string;
+      const exited = (await history(executionArn)).find(
+        (e) => e.type === 'MapStateExited' && e.stateExitedEventDetails?.name === 'ProcessAccounts',
+      );
+      const manifestKey = `runs/${runId}/map/${mapRunArn.split(':').at(-1)}/manifest.json`;
+
+      expect(JSON.parse(exited!.stateExitedEventDetails!.output!).results).toEqual({
+        MapRunArn: mapRunArn,
+        ResultWriterDetails: { Bucket: sandbox().stack.reportsBucket, Key: manifestKey },
+      });
+      const s3 = new S3Client({ ...sandbox().clientConfig(), forcePathStyle: true });
+      const read = async (key: string) =>
+        JSON.parse(
+          await (
+            await s3.send(new GetObjectCommand({ Bucket: sandbox().stack.reportsBucket, Key: key }))
+          ).Body!.transformToString(),
+        );
+      const manifest = await read(manifestKey);
+      expect(manifest).toMatchObject({
+        DestinationBucket: sandbox().stack.reportsBucket,
+        MapRunArn: mapRunArn,
+      });
+      const children = await read(manifest.ResultFiles.SUCCEEDED[0].Key);
+      expect(children).toHaveLength(ACCOUNTS);
+      expect(children.map((c: { Status: string }) => c.Status)).toEqual(Array(ACCOUNTS).fill('SUCCEEDED'));
+      // The ResultWriter wrote them as the state machine's role.
+      const writes = sandbox()
+        .world.callLog.list({ service: 's3', operation: 'PutObject' })
+        .filter((c) => /casbridge-dev-stateMachine/.test(c.callerArn ?? ''));
+      expect(writes.length).toBeGreaterThanOrEqual(2);
     },
     WAIT_MS + 10_000,
   );

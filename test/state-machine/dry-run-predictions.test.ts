@@ -21,7 +21,8 @@ describe('a dry run predicts through the state machine', () => {
 
   /**
    * The run, and what it wrote: a dry run's writes are only the run's own files and summary
-   * (ResolveTargets' targets, WriteReport's report), never a member account, a secret or the ledger.
+   * (ResolveTargets' targets, the Distributed Map's results, WriteReport's report), never a member
+   * account, a secret or the ledger.
    */
   async function run(input: Record<string, unknown>): Promise<{ report: RunReport; writes: string[] }> {
     const mark = sandbox().world.callLog.mark();
@@ -29,7 +30,10 @@ describe('a dry run predicts through the state machine', () => {
     const writes = sandbox()
       .world.callLog.list({ sinceSeq: mark })
       .filter((c) => !c.readOnly)
-      .filter((c) => !/assumed-role\/casbridge-dev-(resolveTargets|writeReport)\//.test(c.callerArn ?? ''))
+      .filter(
+        (c) =>
+          !/assumed-role\/casbridge-dev-(resolveTargets|stateMachine|writeReport)\//.test(c.callerArn ?? ''),
+      )
       .map((c) => `${c.account} ${c.service}:${c.operation}`);
     return { report: outcome.report as RunReport, writes };
   }
