@@ -483,8 +483,9 @@ class RemoteProgressLine {
     const a = progress.accounts;
     // The map run counts items, and an account that failed is a succeeded item (RecordResult
     // records it): the failures are counted from the report once it is written, not here.
+    const waiting = progress.retrying ? waitingText(progress.retrying) : '';
     this.last = a
-      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running`
+      ? `${progress.status}: ${a.done}/${a.total} accounts done, ${a.running} running${waiting ? `; ${waiting}` : ''}`
       : `${progress.status}: resolving the accounts`;
     if (this.tty) this.out.write(`\r${fitLine(this.last, this.out)}\u001b[K`);
   }

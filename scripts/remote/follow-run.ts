@@ -6,6 +6,7 @@ import {
   DescribeMapRunCommand,
   GetExecutionHistoryCommand,
   type HistoryEvent,
+  ListExecutionsCommand,
   ListMapRunsCommand,
   SFNClient,
   StartExecutionCommand,
@@ -18,6 +19,11 @@ export interface RemoteProgress {
   status: string;
   /** Set once the map run started: its items are the run's target accounts. */
   accounts?: { total: number; done: number; running: number; failed: number };
+  /**
+   * The error each running account's child execution is in a retrier's backoff after, by child
+   * execution ARN, as of the last sweep of the running children (at most every SWEEP_MS).
+   */
+  retrying?: ReadonlyMap<string, string>;
 }
 
 export interface RemoteRunOptions {
@@ -46,6 +52,13 @@ export interface RemoteRunOutcome {
 }
 
 const DEFAULT_POLL_MS = 500;
+/**
+ * How often the running children are looked into, and how many at most: each costs one
+ * GetExecutionHistory, whose bucket AWS refills at a handful a second (reference §4), and a
+ * follower must leave the console and other operators their share.
+ */
+const SWEEP_MS = 5_000;
+const SWEEP_CHILDREN = 50;
 const RESOLVE_TARGETS_STATE = 'ResolveTargets';
 
 /**
@@ -94,6 +107,8 @@ async function follow(
   options: RemoteRunOptions,
 ): Promise<DescribeExecutionCommandOutput> {
   let mapRunArn: string | undefined;
+  let retrying: ReadonlyMap<string, string> | undefined;
+  let sweptAt = Number.NEGATIVE_INFINITY;
   for (;;) {
     const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
     const progress: RemoteProgress = { status: execution.status ?? 'RUNNING' };
@@ -110,12 +125,46 @@ async function follow(
           running: counts.running ?? 0,
           failed: (counts.failed ?? 0) + (counts.timedOut ?? 0) + (counts.aborted ?? 0),
         };
+        if (!counts.running) retrying = undefined;
+        else if (Date.now() - sweptAt >= SWEEP_MS) {
+          sweptAt = Date.now();
+          retrying = await retryingChildren(sfn, mapRunArn);
+        }
       }
     }
+    if (retrying) progress.retrying = retrying;
     options.onProgress?.(progress);
     if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') return execution;
     await sleep(options.pollMs ?? DEFAULT_POLL_MS);
   }
+}
+
+/**
+ * The running accounts that wait in a retrier's backoff, and the error each waits after: a child
+ * whose newest history event is a failed attempt (`LambdaFunctionFailed`, the Task names a Lambda
+ * ARN) has not been scheduled again yet, so it is waiting out its Retry interval.
+ */
+async function retryingChildren(sfn: SFNClient, mapRunArn: string): Promise<Map<string, string>> {
+  const waiting = new Map<string, string>();
+  const running = await sfn.send(
+    new ListExecutionsCommand({ mapRunArn, statusFilter: 'RUNNING', maxResults: SWEEP_CHILDREN }),
+  );
+  for (const child of running.executions ?? []) {
+    if (!child.executionArn) continue;
+    const { events } = await sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn: child.executionArn,
+        reverseOrder: true,
+        maxResults: 1,
+        includeExecutionData: false,
+      }),
+    );
+    const newest = events?.[0];
+    const error =
+      newest?.type === 'LambdaFunctionFailed' ? newest.lambdaFunctionFailedEventDetails?.error : undefined;
+    if (error) waiting.set(child.executionArn, error);
+  }
+  return waiting;
 }
 
 /** The run ResolveTargets returned, from the execution's history. */

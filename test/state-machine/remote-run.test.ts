@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ReportAccount, RunReport } from '../../commons/run';
-import { BIN, type CliSandbox, ROOT, startCliSandbox } from '../support/cli-sandbox';
+import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
+import { BIN, type CliSandbox, ROOT, runAtTerminal, startCliSandbox } from '../support/cli-sandbox';
 
 /**
  * `casbridge run` without --local, as an operator runs it: the CLI starts an execution through
@@ -128,6 +129,47 @@ describe('casbridge run against the deployed state machine', () => {
 
       expect(out.code).toBe(1);
       expect(out.stderr).toMatch(/--state-machine-arn.*CASBRIDGE_STATE_MACHINE_ARN/);
+    },
+    SLOW,
+  );
+});
+
+/**
+ * A remote run's progress on a terminal names what its accounts wait for, read from the map run's
+ * child executions as an operator's console would show them: the default organization's account
+ * 23 joined moments ago and its role becomes assumable 30 s after the sandbox starts.
+ */
+describe('casbridge run against the deployed state machine, on a terminal', () => {
+  let sandbox: CliSandbox;
+
+  beforeAll(async () => {
+    sandbox = await startCliSandbox(['--port', '0', '--accounts', '23']);
+  }, SLOW);
+
+  afterAll(async () => {
+    await sandbox.stop('SIGTERM');
+  });
+
+  it(
+    "names the new account's role it waits for while the child execution backs off, then ends on the report's counts",
+    async () => {
+      const newAccount = defaultAccountId(23);
+      const { code, output } = await runAtTerminal(
+        ['run', '--mode', 'onboard', '--accounts', newAccount],
+        sandbox.exports,
+        { columns: 120, color: false },
+      );
+
+      expect(code).toBe(0);
+      const drawn = output.split('\n').flatMap((line) => line.split('\r'));
+      expect(drawn).toContainEqual(
+        expect.stringMatching(
+          /^RUNNING: 0\/1 accounts done, 1 running; waiting for the role in 1 new account/,
+        ),
+      );
+      expect(drawn).toContainEqual(
+        expect.stringMatching(/^SUCCEEDED: 1\/1 accounts done — 1 succeeded, 0 failed, 0 skipped/),
+      );
     },
     SLOW,
   );
