@@ -48,12 +48,6 @@ import type { StepResult, TargetAccount } from '../../commons/step-result';
 /** The SNS message type (and `type` message attribute) subscribers filter the offboarding hand-off on. */
 export const OFFBOARDING_MESSAGE_TYPE = 'connector.offboarding';
 
-/**
- * Seven days is Secrets Manager's shortest recovery window: the key is useless once offboarded,
- * yet a mistaken offboarding can still be undone with RestoreSecret for a week.
- */
-export const SECRET_RECOVERY_DAYS = 7;
-
 export interface OffboardDeps {
   /**
    * IAM in the member account through the member role. Absent when the account cannot be reached:
@@ -454,7 +448,12 @@ async function cleanUpCentral(
   // Only a live secret is scheduled: Secrets Manager refuses to delete one already scheduled.
   if (await describeConnectorSecret(deps.secrets, secretName)) {
     outcome.secretDeletionScheduled = true;
-    if (!dryRun) outcome.secretDeletionDate = await scheduleSecretDeletion(deps.secrets, secretName);
+    if (!dryRun)
+      outcome.secretDeletionDate = await scheduleSecretDeletion(
+        deps.secrets,
+        secretName,
+        config.secretRecoveryDays,
+      );
   }
 
   // The ledger's OFFBOARDED (RETIRED) is written only after the hand-off went out, so it doubles
@@ -491,8 +490,10 @@ async function cleanUpCentral(
 async function scheduleSecretDeletion(
   secrets: SecretsManagerClient,
   name: string,
+  /** secretRecoveryDays: the same window as every deletion of a connector secret (7 by default). */
+  recoveryDays: number,
 ): Promise<string | undefined> {
-  return (await deleteConnectorSecret(secrets, name, SECRET_RECOVERY_DAYS)).deletionDate;
+  return (await deleteConnectorSecret(secrets, name, recoveryDays)).deletionDate;
 }
 
 /**
