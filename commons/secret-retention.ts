@@ -34,12 +34,18 @@ export function newKeyCommand(accountId: string): string {
   return `casbridge credentials ${accountId} --new-key`;
 }
 
-/** The commands that give a connector whose secret was deleted a key it can be pasted again. */
-export function rotateCommands(accountId: string): { rotate: string; run: string; credentials: string } {
+/** The commands that give a connector a key it can be pasted again. */
+export function rotateCommands(accountId: string): {
+  rotate: string;
+  run: string;
+  credentials: string;
+  newKey: string;
+} {
   return {
     rotate: `casbridge rotate ${accountId}`,
     run: `casbridge run --mode reconcile --accounts ${accountId}`,
-    credentials: newKeyCommand(accountId),
+    credentials: `casbridge credentials ${accountId}`,
+    newKey: newKeyCommand(accountId),
   };
 }
 

@@ -161,10 +161,11 @@ export async function runDemo(
       style.bold(
         `2. The operator at the Defender portal, for ${simulated.length} accounts: ${simulated.join(', ')}`,
       ),
-      '   No run minted a key (keyDelivery on-demand, the default): each account handed off once that its key is ready to mint.',
-      '   Defender for Cloud Apps has no API, so the operator runs `casbridge credentials ACCOUNT --new-key --local` at the portal:',
-      '   a one-account run mints the key, the command shows it once and schedules its secret for deletion, the operator pastes it.',
-      '   Here the pasted key is used for a CloudTrail call, as Defender would use it.',
+      '   No run minted a key (keyDelivery on-demand, the default): each account handed off that its key is ready to mint.',
+      '   Defender for Cloud Apps has no API, so at the portal the operator runs',
+      '   `casbridge credentials ACCOUNT --new-key --local`: a one-account run mints the key, the command shows it once',
+      '   and schedules its secret for deletion, and the operator pastes it. Here the pasted key is used for a CloudTrail',
+      '   call, as Defender would use it.',
     );
     for (const line of await mintAtThePortal(sandbox, simulated)) say(`   ${line}`);
 
