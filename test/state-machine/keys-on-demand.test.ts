@@ -206,7 +206,7 @@ describe('connector keys minted on demand, the default', () => {
     SLOW,
   );
 
-  it('--new-key on an account it cannot serve changes nothing', async () => {
+  it('--new-key on an account it cannot serve (unknown, held by a run, offboarded) changes nothing', async () => {
     const unknown = await casbridge(['credentials', '999999999999', '--new-key', '--yes']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
@@ -224,5 +224,15 @@ describe('connector keys minted on demand, the default', () => {
     expect(held.stderr).toContain('is being worked on by run run-elsewhere');
     expect((await ledgerItem(SECOND))?.keyRequestedAt).toBe(before?.keyRequestedAt);
     await ledger.releaseLease(SECOND, 'execution-elsewhere');
+
+    // A person offboards the account: it is RETIRED, and no key is minted for it.
+    await runStateMachine(sandbox(), { mode: 'offboard', accounts: [SECOND] });
+    const mark = sandbox().world.callLog.mark();
+    const retired = await casbridge(['credentials', SECOND, '--new-key', '--yes']);
+    expect(retired.code).toBe(1);
+    expect(retired.stderr.trim().split('\n')).toHaveLength(1);
+    expect(retired.stderr).toContain(`Account ${SECOND} was offboarded (RETIRED)`);
+    expect((await ledgerItem(SECOND))?.keyRequestedAt).toBe(before?.keyRequestedAt);
+    expect(sandbox().world.callLog.list({ sinceSeq: mark, operation: 'StartExecution' })).toEqual([]);
   });
 });
