@@ -64,7 +64,7 @@ export async function ensureAccessKey(
   options: AccessKeyOptions,
 ): Promise<StepResult> {
   try {
-    const reconciled = withMintedKey(options.ledger, await reconcile(deps, accountId, options));
+    const reconciled = withKeyDueCleared(options.ledger, await reconcile(deps, accountId, options));
     const result = withSecretRetention(options.ledger, reconciled);
     return await withKeyUse(deps.iam, options.ledger, result);
   } catch (error) {
@@ -172,7 +172,7 @@ async function converge(
   const pending = keys.find((k) => k.AccessKeyId === pendingId);
 
   if (!current) {
-    // On demand, the key waits for the operator's --new-key (its request newer than any key known).
+    // On demand, the key waits for the operator's --new-key (a request no key has served yet).
     if (onDemand && !keyRequested(ledger)) return keyDue(ledger, 'new-account', now);
     // No key whose secret we hold (first run, key deleted, or the secret lost): issue a new one.
     // Keys nobody ever used are no one's connector: clear them rather than keep one by chance.
@@ -503,13 +503,13 @@ function onRequest(ledger: LedgerView | undefined, result: StepResult): StepResu
   };
 }
 
-/** A key minted (on request or not): no key is due any more. */
-function withMintedKey(ledger: LedgerView | undefined, result: StepResult): StepResult {
-  const minted =
-    result.reason !== 'dry-run' &&
-    (result.action === 'created' || result.reason === 'rotation-started') &&
-    typeof result.details?.secretArn === 'string';
-  if (!minted || !ledger?.keyDue) return result;
+/**
+ * A key the ledger says is due that the step no longer finds due (minted, on request or not, or
+ * no longer old enough once keyMaxAgeDays was raised): the ledger forgets it.
+ */
+function withKeyDueCleared(ledger: LedgerView | undefined, result: StepResult): StepResult {
+  if (!ledger?.keyDue || result.reason === 'dry-run' || typeof result.details?.keyDue === 'string')
+    return result;
   return {
     ...result,
     ledger: { ...result.ledger, keyDue: null, keyDueAt: null, keyDueHandoffAt: null, keyDueReminderAt: null },
