@@ -80,6 +80,13 @@ describe('connector keys minted on demand, the default', () => {
       newKeyCommand: `casbridge credentials ${ID} --new-key`,
     });
     expect(handoff).not.toHaveProperty('secretArn');
+    // Visible where the operator looks: the run's summary and `casbridge status`.
+    expect(onboard.report!.summary.keysDue).toEqual({ notMintedYet: 2, rotationDue: 0 });
+    const status = await casbridge(['status']);
+    expect(status.stdout).toMatch(
+      new RegExp(`^ {2}${ID} key not minted yet since \\d{4}-\\d{2}-\\d{2}$`, 'm'),
+    );
+    expect(status.stdout).toContain('keys due: 2 not minted yet, 0 rotation due');
 
     // The daily reconcile tells nobody again and stays on the read-only check.
     const again = await reconcile(ID);
@@ -174,6 +181,15 @@ describe('connector keys minted on demand, the default', () => {
       expect(keysOf(ID)).toHaveLength(1);
       const told = messages(ID).filter((m) => m.type === 'connector.key-due' && m.keyDue === 'rotation-due');
       expect(told).toHaveLength(1);
+      const status = JSON.parse((await casbridge(['status', '--json'])).stdout) as {
+        keysDue: { rotationDue: number };
+        accounts: { accountId: string; keyDue: string | null; failsIam3At: string | null }[];
+      };
+      expect(status.keysDue.rotationDue).toBe(1);
+      expect(status.accounts.find((a) => a.accountId === ID)).toMatchObject({
+        keyDue: 'rotation-due',
+        failsIam3At: expect.any(String),
+      });
       await connectorPolls(polled);
       await reconcile(ID);
       expect(messages(ID).filter((m) => m.keyDue === 'rotation-due')).toHaveLength(1);
