@@ -222,6 +222,20 @@ describe('connector keys minted on demand, the default', () => {
     SLOW,
   );
 
+  it('casbridge rotate, on demand, makes the next run hand off a key due as requested, minting nothing', async () => {
+    const before = keysOf(ID).map((k) => k.accessKeyId);
+    const requested = await casbridge(['rotate', ID]);
+    expect(requested.code).toBe(0);
+    expect(requested.stdout).toContain(`\`casbridge credentials ${ID} --new-key\` at the portal mints it`);
+
+    const run = await reconcile(ID);
+
+    expect(run).toMatchObject({ outcome: 'SUCCEEDED', connector: 'CONNECTED' });
+    expect(run.steps.accessKey).toMatchObject({ reason: 'rotation-due', details: { keyDue: 'requested' } });
+    expect(keysOf(ID).map((k) => k.accessKeyId)).toEqual(before);
+    expect(messages(ID).filter((m) => m.keyDue === 'requested')).toHaveLength(1);
+  });
+
   it('--new-key on an account it cannot serve (unknown, held by a run, offboarded) changes nothing', async () => {
     const unknown = await casbridge(['credentials', '999999999999', '--new-key', '--yes']);
     expect(unknown.code).toBe(1);
