@@ -49,6 +49,10 @@ function parentIdList(message: string, pattern: RegExp = PARENT_ID) {
   );
 }
 
+/** CASBRIDGE_KEY_DELIVERY's values (README "Keys minted on demand"). */
+export const KEY_DELIVERIES = ['on-demand', 'at-handoff'] as const;
+export type KeyDelivery = (typeof KEY_DELIVERIES)[number];
+
 /** CASBRIDGE_OUT_OF_SCOPE_ACTION's values. */
 export const OUT_OF_SCOPE_ACTIONS = ['report', 'offboard'] as const;
 export type OutOfScopeAction = (typeof OUT_OF_SCOPE_ACTIONS)[number];
@@ -127,6 +131,14 @@ const schema = z.object({
    * key), and the window only undoes a mistake.
    */
   CASBRIDGE_SECRET_RECOVERY_DAYS: z._default(whole(z.minimum(7), z.maximum(30)), 7),
+  /**
+   * When a connector key is minted. `on-demand` (default): no run mints one by itself; a run that
+   * finds a key due (a new account, a rotation) hands off once that it is, and the operator's
+   * `casbridge credentials ACCOUNT --new-key` at the portal mints, reveals and deletes its secret
+   * within minutes. `at-handoff`: the run mints the key and keeps its secret until the connector
+   * uses it (days: $0.40 a secret-month, ~$420 a month at 10,000 accounts, docs/cost.md).
+   */
+  CASBRIDGE_KEY_DELIVERY: z._default(z.enum(KEY_DELIVERIES), 'on-demand'),
   CASBRIDGE_SECRET_PREFIX: z._default(text(1), 'casbridge/connector/'),
   CASBRIDGE_SECRETS_KMS_KEY_ID: z.optional(text(1)),
   CASBRIDGE_TRAIL_NAME: z._default(text(3), 'casbridge'),
@@ -219,6 +231,7 @@ export interface Config {
   connectorStaleDays: number;
   keepSecrets: boolean;
   secretRecoveryDays: number;
+  keyDelivery: KeyDelivery;
   secretPrefix: string;
   secretsKmsKeyId: string | undefined;
   trailName: string;
@@ -289,6 +302,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     connectorStaleDays: e.CASBRIDGE_CONNECTOR_STALE_DAYS,
     keepSecrets: e.CASBRIDGE_KEEP_SECRETS,
     secretRecoveryDays: e.CASBRIDGE_SECRET_RECOVERY_DAYS,
+    keyDelivery: e.CASBRIDGE_KEY_DELIVERY,
     secretPrefix: e.CASBRIDGE_SECRET_PREFIX,
     secretsKmsKeyId: e.CASBRIDGE_SECRETS_KMS_KEY_ID,
     trailName: e.CASBRIDGE_TRAIL_NAME,

@@ -36,6 +36,12 @@ export const LEDGER_VIEW_FIELDS = [
   'staleNoticeAt',
   'staleNoticeAccessKeyId',
   'rotationRequestedAt',
+  'keyDue',
+  'keyDueAt',
+  'keyDueHandoffAt',
+  'keyDueReminderAt',
+  'keyRequestedAt',
+  'keyRequestServedAt',
   'departedAt',
 ] as const;
 

@@ -43,6 +43,9 @@ export type ConnectorStatus =
 
 export type Outcome = 'SUCCEEDED' | 'FAILED' | 'SKIPPED';
 
+/** Why a key is due under keyDelivery on-demand (LedgerItem.keyDue). */
+export type KeyDueReason = 'new-account' | 'rotation-due' | 'requested';
+
 export interface LedgerError {
   name: string;
   message: string;
@@ -84,6 +87,26 @@ export interface LedgerItem {
    */
   staleNoticeAt?: string;
   staleNoticeAccessKeyId?: string;
+  /**
+   * keyDelivery on-demand: a connector key is due and not minted yet, and why (a new account, the
+   * key in service past keyMaxAgeDays, a `casbridge rotate` request); null once minted. The
+   * operator's `casbridge credentials ACCOUNT --new-key` mints it.
+   */
+  keyDue?: KeyDueReason | null;
+  /** When a run first found the key due. */
+  keyDueAt?: string | null;
+  /** When the operator was told the key is due (the connector.key-due hand-off, once per due key). */
+  keyDueHandoffAt?: string | null;
+  /** When the operator was last reminded of a due key not minted yet (once per overdue period). */
+  keyDueReminderAt?: string | null;
+  /**
+   * `casbridge credentials ACCOUNT --new-key`: the run it starts mints a key for the request
+   * (replacing an unused pending one). Who asked, and when.
+   */
+  keyRequestedAt?: string;
+  keyRequestedBy?: string;
+  /** The `keyRequestedAt` of the request the last key minted on request served: open while they differ. */
+  keyRequestServedAt?: string | null;
   /** `casbridge rotate`: the next run starts a staged rotation of a key created before this. */
   rotationRequestedAt?: string;
   rotationRequestedBy?: string;

@@ -126,6 +126,12 @@ export interface ReportSummary {
   unchanged: number;
   byConnector: Record<ConnectorStatus, number>;
   failuresByError: Record<string, number>;
+  /**
+   * keyDelivery on-demand: accounts whose access key step found a key due and minted none (a new
+   * account's "key not minted yet", a rotation due), minted by `casbridge credentials --new-key`.
+   * Present only when there are any.
+   */
+  keysDue?: { notMintedYet: number; rotationDue: number };
 }
 
 export interface RunReport {

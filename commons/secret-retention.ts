@@ -1,7 +1,7 @@
 import { DeleteSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { isLiveChecked } from './connector-liveness';
 import { awsErrorName } from './errors';
 import type { LedgerChanges, LedgerView } from './ledger';
+import { OFFBOARDED_STATUSES } from './ledger-view';
 import type { StepResult } from './step-result';
 
 /**
@@ -17,27 +17,41 @@ import type { StepResult } from './step-result';
  */
 
 /**
- * The connector holds the key in service and casbridge deleted its secret: no secret is expected
- * (a scheduled-for-deletion one is not restored), the key in service is the ledger's. Not during
- * a rotation (its pending secret is live) nor for an offboarded account (re-onboarding restores).
+ * casbridge deleted the connector secret of the keys the ledger names: once the connector was
+ * seen using the key in service, or (keyDelivery on-demand) right after `casbridge credentials
+ * --new-key` revealed a key minted minutes before. No secret is expected then (a
+ * scheduled-for-deletion one is not restored), and the ledger's `accessKeyId` and
+ * `pendingAccessKeyId` name the keys, not the secret's tags. Not for an offboarded account
+ * (re-onboarding restores its secret). A step that writes a secret again clears `secretDeletedAt`
+ * (withSecretRetention), so a kept secret and this never meet.
  */
 export function secretDeletedForConnector(view: LedgerView | undefined): boolean {
-  return Boolean(view?.secretDeletedAt) && isLiveChecked(view) && !view?.pendingAccessKeyId;
+  return Boolean(view?.secretDeletedAt) && !OFFBOARDED_STATUSES.includes(view?.connector ?? 'NOT_REGISTERED');
 }
 
-/** The commands that give a connector whose secret was deleted a key it can be pasted again. */
-export function rotateCommands(accountId: string): { rotate: string; run: string; credentials: string } {
+/** The command that mints a connector key at the portal and shows it once (keys minted on demand). */
+export function newKeyCommand(accountId: string): string {
+  return `casbridge credentials ${accountId} --new-key`;
+}
+
+/** The commands that give a connector a key it can be pasted again. */
+export function rotateCommands(accountId: string): {
+  rotate: string;
+  run: string;
+  credentials: string;
+  newKey: string;
+} {
   return {
     rotate: `casbridge rotate ${accountId}`,
     run: `casbridge run --mode reconcile --accounts ${accountId}`,
     credentials: `casbridge credentials ${accountId}`,
+    newKey: newKeyCommand(accountId),
   };
 }
 
 /** What to do when the connector's key must be pasted again and casbridge keeps no secret for it. */
 export function newKeyInstructions(accountId: string): string {
-  const c = rotateCommands(accountId);
-  return `To paste a key again, get a new one: run \`${c.rotate}\`, then \`${c.run}\` (or wait for the daily run); it creates the new key, keeps its secret until the connector uses it and sends a connector.rotation hand-off, and \`${c.credentials}\` then shows the new key.`;
+  return `To paste a key again, get a new one at the portal: \`${newKeyCommand(accountId)}\` mints it in a one-account run, shows it once and schedules its secret's deletion; the key in service stays active until the connector is seen using the new one.`;
 }
 
 /**
@@ -75,7 +89,7 @@ export function withSecretRetention(view: LedgerView | undefined, result: StepRe
       ? { ...result, ledger: { ...result.ledger, secretDeletedAt: null } }
       : result;
   }
-  if (!secretDeletedForConnector(view) || details.pendingAccessKeyId) return result;
+  if (!secretDeletedForConnector(view)) return result;
   return { ...result, details: { ...details, secretDeleted: true } };
 }
 

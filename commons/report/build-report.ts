@@ -79,8 +79,12 @@ export function summarize(accounts: readonly ReportAccount[]): ReportSummary {
     number
   >;
   const failures = new Map<string, number>();
+  const keysDue = { notMintedYet: 0, rotationDue: 0 };
   let changed = 0;
   for (const account of accounts) {
+    const due = keyDueOf(account);
+    if (due === 'new-account') keysDue.notMintedYet++;
+    else if (due) keysDue.rotationDue++;
     byOutcome[account.outcome] = (byOutcome[account.outcome] ?? 0) + 1;
     byConnector[account.connector] = (byConnector[account.connector] ?? 0) + 1;
     if (account.changed) changed++;
@@ -98,7 +102,14 @@ export function summarize(accounts: readonly ReportAccount[]): ReportSummary {
     unchanged: accounts.length - changed,
     byConnector,
     failuresByError,
+    ...(keysDue.notMintedYet + keysDue.rotationDue > 0 ? { keysDue } : {}),
   };
+}
+
+/** Why the account's key is due and not minted (keyDelivery on-demand), from its access key step. */
+export function keyDueOf(account: Pick<ReportAccount, 'steps'>): string | undefined {
+  const due = account.steps.accessKey?.details?.keyDue;
+  return typeof due === 'string' ? due : undefined;
 }
 
 /** Plain code-unit order: locale-independent, so a report renders identically everywhere. */

@@ -1,6 +1,6 @@
 import type { Outcome } from '../ledger';
 import type { ReportAccount, RunReport, Trigger } from '../run';
-import { CONNECTOR_STATUSES, HANDOFF_STATUSES, OUTCOMES } from './build-report';
+import { CONNECTOR_STATUSES, HANDOFF_STATUSES, keyDueOf, OUTCOMES } from './build-report';
 import {
   barChart,
   CONNECTOR_LABELS,
@@ -89,6 +89,7 @@ ${quiet > 0 ? `<tr class="quiet-summary" data-testid="quiet-summary"><td colspan
 <p class="empty" data-testid="no-match"${report.accounts.length === 0 ? '' : ' hidden'}>${report.accounts.length === 0 ? `This ${words.noun} had no accounts.` : 'No account matches the filter.'}</p>
 </section>
 ${handoffSection(report)}
+${keysDueSection(report)}
 ${ouRollup(report, words, ous)}
 <section class="charts" aria-label="Charts">
 ${barChart(
@@ -208,6 +209,28 @@ function handoffSection(report: RunReport): string {
     'handoff',
     `Awaiting connection: ${waiting.length} to hand over`,
     `<p class="muted">${esc(HANDOFF_HOW)}</p>\n${handoffList('handoff-list', waiting)}`,
+  );
+}
+
+/**
+ * keyDelivery on-demand: the accounts whose key is due and not minted yet ("key not minted yet"
+ * for a new account, "rotation due" for a key in service past keyMaxAgeDays, which stays in service
+ * and fails Security Hub IAM.3 at 90 days), each with the one command that mints it at the portal.
+ */
+function keysDueSection(report: RunReport): string {
+  const due = report.accounts.filter((a) => keyDueOf(a));
+  if (due.length === 0) return '';
+  const rotations = due.filter((a) => keyDueOf(a) !== 'new-account').length;
+  const items = due
+    .map((a) => {
+      const what = keyDueOf(a) === 'new-account' ? 'key not minted yet' : 'rotation due';
+      return `<li data-account-id="${esc(a.accountId)}" data-key-due="${esc(keyDueOf(a) ?? '')}"><strong>${esc(a.name || a.accountId)}</strong> (${esc(a.accountId)}): ${what} — <code>casbridge credentials ${esc(a.accountId)} --new-key</code></li>`;
+    })
+    .join('\n');
+  return section(
+    'keys-due',
+    `Keys due: ${due.length - rotations} not minted yet, ${rotations} rotation due`,
+    `<p class="muted">${esc('At the Defender portal, run the command: it mints the key in a one-account run, shows it once and deletes its secret. A key in service past its rotation stays active until the new one is used; Security Hub IAM.3 fails it at 90 days.')}</p>\n<ul class="accounts" data-testid="keys-due-list">\n${items}\n</ul>`,
   );
 }
 

@@ -28,7 +28,7 @@ import {
   unlessMissing,
 } from '../../commons/connector-resources';
 import { awsErrorName, classifyAwsError, LimitReachedError } from '../../commons/errors';
-import type { LedgerView } from '../../commons/ledger';
+import type { KeyDueReason, LedgerView } from '../../commons/ledger';
 import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import { secretDeletedForConnector, withSecretRetention } from '../../commons/secret-retention';
 import type { StepResult } from '../../commons/step-result';
@@ -64,7 +64,8 @@ export async function ensureAccessKey(
   options: AccessKeyOptions,
 ): Promise<StepResult> {
   try {
-    const result = withSecretRetention(options.ledger, await reconcile(deps, accountId, options));
+    const reconciled = withKeyDueCleared(options.ledger, await reconcile(deps, accountId, options));
+    const result = withSecretRetention(options.ledger, reconciled);
     return await withKeyUse(deps.iam, options.ledger, result);
   } catch (error) {
     throw classifyAwsError(error, 'accessKey');
@@ -78,6 +79,9 @@ async function reconcile(
 ): Promise<StepResult> {
   const { iam, config } = deps;
   const now = (deps.now ?? Date.now)();
+  // keyDelivery on-demand: no key for a user without one until the operator asks at the portal.
+  const noKeyYet = () => config.keyDelivery === 'on-demand' && !keyRequested(ledger);
+  if (steps?.user?.action === 'created' && noKeyYet()) return keyDue(ledger, 'new-account', now);
   if (!dryRun && steps?.user?.action === 'created') {
     // The user step created the user in this run: it has no key, so no secret can hold one of its
     // keys and the new key's secret is written straight away (an older secret of that name, left
@@ -100,13 +104,18 @@ async function reconcile(
   // reading the user as if it were there.
   const newUser = dryRun && steps?.user?.action === 'created';
   const keys = newUser ? [] : await listKeys(iam, config.userName);
+  // Nothing to read in Secrets Manager for a key not minted: the daily check stays read-only.
+  if (keys.length === 0 && noKeyYet()) return keyDue(ledger, 'new-account', now);
   const settled = settledKey(keys, ledger, config.keyMaxAgeDays, now);
   if (settled) return settled;
   // A secret scheduled for deletion (the account offboarded within its recovery window) is read
   // in the same call: it holds no key in service, but it is restored rather than created anew.
-  const found = await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId), {
-    includeScheduledForDeletion: true,
-  });
+  // One casbridge deleted itself (the ledger names its keys) is not read at all.
+  const found = secretDeletedForConnector(ledger)
+    ? undefined
+    : await describeConnectorSecret(deps.secrets, connectorSecretName(config, accountId), {
+        includeScheduledForDeletion: true,
+      });
   return converge(deps, accountId, now, keys, found, dryRun, ledger, newUser);
 }
 
@@ -155,11 +164,16 @@ async function converge(
   const secret = scheduled ? undefined : found;
   const currentId =
     secretTag(secret, KEY_TAG) ?? (deletedForConnector ? (ledger?.accessKeyId ?? undefined) : undefined);
-  const pendingId = secretTag(secret, PENDING_KEY_TAG);
+  const pendingId =
+    secretTag(secret, PENDING_KEY_TAG) ??
+    (deletedForConnector ? (ledger?.pendingAccessKeyId ?? undefined) : undefined);
   const current = keys.find((k) => k.AccessKeyId === currentId);
+  const onDemand = config.keyDelivery === 'on-demand';
   const pending = keys.find((k) => k.AccessKeyId === pendingId);
 
   if (!current) {
+    // On demand, the key waits for the operator's --new-key (a request no key has served yet).
+    if (onDemand && !keyRequested(ledger)) return keyDue(ledger, 'new-account', now);
     // No key whose secret we hold (first run, key deleted, or the secret lost): issue a new one.
     // Keys nobody ever used are no one's connector: clear them rather than keep one by chance.
     const unused = await neverUsedStrays(iam, keys, []);
@@ -180,7 +194,7 @@ async function converge(
       await iam.send(new DeleteAccessKeyCommand({ UserName: config.userName, AccessKeyId: id }));
     await freeSlot(iam, config.userName, left, undefined);
     const created = await createKeyAndStoreSecret(deps, accountId, secret ?? scheduled, 'AWSCURRENT');
-    return createdResult(created, currentId ? 'secret-key-missing' : undefined);
+    return onRequest(ledger, createdResult(created, currentId ? 'secret-key-missing' : undefined));
   }
   if (current.Status !== 'Active') {
     if (dryRun)
@@ -204,6 +218,38 @@ async function converge(
   }
   if (pending && pendingId) {
     if (!(await usedByConnectorSince(iam, pendingId, pending.CreateDate))) {
+      // The operator asked again (`--new-key`) for a pending key nobody used: its secret was shown
+      // once and deleted, and if it was lost before the paste, a new pending key replaces it.
+      if (keyRequested(ledger)) {
+        if (dryRun)
+          return planned('updated', 'rotation-started', {
+            accessKeyId: current.AccessKeyId ?? '',
+            ...createdAt(current),
+            deletesAccessKeys: pendingId,
+            ...arnOf(secret),
+          });
+        await deleteKey(iam, config.userName, pendingId);
+        const left = keys.filter((k) => k.AccessKeyId !== pendingId);
+        await freeSlot(iam, config.userName, left, current.AccessKeyId);
+        const created = await createKeyAndStoreSecret(
+          deps,
+          accountId,
+          secret,
+          'AWSPENDING',
+          current.AccessKeyId,
+        );
+        return onRequest(ledger, {
+          action: 'updated',
+          reason: 'rotation-started',
+          details: {
+            accessKeyId: current.AccessKeyId ?? '',
+            ...createdAt(current),
+            pendingAccessKeyId: created.accessKeyId,
+            secretArn: created.secretArn,
+            replacedAccessKeyId: pendingId,
+          },
+        });
+      }
       return {
         action: 'unchanged',
         reason: 'rotation-awaiting-connector',
@@ -290,7 +336,51 @@ async function converge(
       },
     };
   }
+  const requested = keyRequested(ledger);
+  if (
+    requested &&
+    !isLiveChecked(ledger) &&
+    !(await usedByConnectorSince(iam, current.AccessKeyId ?? '', undefined))
+  ) {
+    // `--new-key` for an account not connected yet, whose key nobody used: the key shown before
+    // was lost before the paste. It is no one's connector: a new key takes its place.
+    if (dryRun)
+      return planned('created', 'key-replaced', {
+        deletesAccessKeys: current.AccessKeyId ?? '',
+        ...arnOf(secret),
+      });
+    await deleteKey(iam, config.userName, current.AccessKeyId ?? '');
+    const left = keys.filter((k) => k.AccessKeyId !== current.AccessKeyId);
+    await freeSlot(iam, config.userName, left, undefined);
+    const created = await createKeyAndStoreSecret(deps, accountId, secret ?? scheduled, 'AWSCURRENT');
+    return onRequest(ledger, {
+      ...createdResult(created, 'key-replaced'),
+      details: {
+        ...createdResult(created, 'key-replaced').details,
+        replacedAccessKeyId: current.AccessKeyId ?? '',
+      },
+    });
+  }
   if (rotationDue(current, ledger, config.keyMaxAgeDays, now)) {
+    if (onDemand && !requested) {
+      // On demand, the new key waits for the operator: the key in service stays, and the register
+      // step tells the operator once that a new key is due.
+      const rotate = keyDue(
+        ledger,
+        rotationRequestedAfter(ledger, current) ? 'requested' : 'rotation-due',
+        now,
+      );
+      return {
+        ...rotate,
+        action: 'unchanged',
+        details: {
+          accessKeyId: current.AccessKeyId ?? '',
+          ...createdAt(current),
+          ...arnOf(secret),
+          ...rotate.details,
+        },
+      };
+    }
     if (dryRun) {
       // The new key's id is IAM's to give: the plan names the key it rotates and any it deletes.
       const victim = await slotToFree(iam, config.userName, keys, current.AccessKeyId);
@@ -303,7 +393,7 @@ async function converge(
     }
     await freeSlot(iam, config.userName, keys, current.AccessKeyId);
     const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSPENDING', current.AccessKeyId);
-    return {
+    return onRequest(ledger, {
       action: 'updated',
       reason: 'rotation-started',
       details: {
@@ -312,7 +402,7 @@ async function converge(
         pendingAccessKeyId: created.accessKeyId,
         secretArn: created.secretArn,
       },
-    };
+    });
   }
   return {
     action: 'unchanged',
@@ -360,8 +450,70 @@ function rotationDue(
 ): boolean {
   const createdMs = key.CreateDate?.getTime() ?? now;
   if ((now - createdMs) / DAY_MS > keyMaxAgeDays) return true;
+  return rotationRequestedAfter(ledger, key) || keyRequested(ledger);
+}
+
+/** `casbridge rotate` asked for a new key after this one was made. */
+function rotationRequestedAfter(ledger: LedgerView | undefined, key: AccessKeyMetadata): boolean {
   const requestedMs = ledger?.rotationRequestedAt ? Date.parse(ledger.rotationRequestedAt) : Number.NaN;
-  return Number.isFinite(requestedMs) && requestedMs > createdMs;
+  return (
+    Number.isFinite(requestedMs) && requestedMs > (key.CreateDate?.getTime() ?? Number.POSITIVE_INFINITY)
+  );
+}
+
+/**
+ * The operator's `casbridge credentials ACCOUNT --new-key` not served yet. The key minted for it
+ * records the request it served (`keyRequestServedAt`), so each request mints exactly one key,
+ * whatever the mode, and no clock is compared: the CLI's and IAM's may disagree.
+ */
+function keyRequested(ledger: LedgerView | undefined): boolean {
+  return Boolean(ledger?.keyRequestedAt) && ledger?.keyRequestedAt !== ledger?.keyRequestServedAt;
+}
+
+/**
+ * keyDelivery on-demand: the key is due and not minted. The ledger learns why, once (a new reason
+ * starts a new due key, and so a new hand-off); the register step tells the operator.
+ */
+function keyDue(ledger: LedgerView | undefined, due: KeyDueReason, now: number): StepResult {
+  const known = ledger?.keyDue === due && Boolean(ledger?.keyDueAt);
+  return {
+    action: 'skipped',
+    reason: due === 'new-account' ? 'key-not-minted' : 'rotation-due',
+    details: { keyDue: due, keyDueAt: known ? (ledger?.keyDueAt ?? '') : new Date(now).toISOString() },
+    ...(known
+      ? {}
+      : {
+          ledger: {
+            keyDue: due,
+            keyDueAt: new Date(now).toISOString(),
+            keyDueHandoffAt: null,
+            keyDueReminderAt: null,
+          },
+        }),
+  };
+}
+
+/** A key minted for the operator's --new-key: the register step hands it off without a message. */
+function onRequest(ledger: LedgerView | undefined, result: StepResult): StepResult {
+  if (!keyRequested(ledger)) return result;
+  return {
+    ...result,
+    details: { ...result.details, mintedOnRequest: true },
+    ledger: { ...result.ledger, keyRequestServedAt: ledger?.keyRequestedAt ?? null },
+  };
+}
+
+/**
+ * A key the ledger says is due that the step no longer finds due (minted, on request or not, or
+ * no longer old enough once keyMaxAgeDays was raised): the ledger forgets it.
+ */
+function withKeyDueCleared(ledger: LedgerView | undefined, result: StepResult): StepResult {
+  if (!ledger?.keyDue || result.reason === 'dry-run' || typeof result.details?.keyDue === 'string')
+    return result;
+  return {
+    ...result,
+    ledger: { ...result.ledger, keyDue: null, keyDueAt: null, keyDueHandoffAt: null, keyDueReminderAt: null },
+  };
 }
 
 /** A new key in service; `restored` when its secret had to be brought back from scheduled deletion. */
@@ -605,15 +757,18 @@ async function completeRotation(
       }),
     );
   }
-  await secrets.send(
-    new TagResourceCommand({
-      SecretId: secret?.ARN,
-      Tags: [
-        { Key: KEY_TAG, Value: pendingId },
-        { Key: PENDING_KEY_TAG, Value: '' },
-      ],
-    }),
-  );
+  // A secret deleted once its key was shown (keys minted on demand): the ledger names the keys.
+  if (secret?.ARN) {
+    await secrets.send(
+      new TagResourceCommand({
+        SecretId: secret.ARN,
+        Tags: [
+          { Key: KEY_TAG, Value: pendingId },
+          { Key: PENDING_KEY_TAG, Value: '' },
+        ],
+      }),
+    );
+  }
   await iam.send(
     new UpdateAccessKeyCommand({
       UserName: config.userName,

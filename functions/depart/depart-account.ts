@@ -18,12 +18,6 @@ import { type OperatorMessage, publishHandoff, subjectLine } from '../register/e
 /** The SNS message type (and `type` message attribute) of a departed account's connector removal. */
 export const REMOVAL_MESSAGE_TYPE = 'connector.removal';
 
-/**
- * Secrets Manager's shortest recovery window, as an offboarding's: the organization says the
- * account has gone, so the secret has no use left; the window only undoes a mistake.
- */
-const SECRET_RECOVERY_DAYS = 7;
-
 /** The statuses of an account whose operator was asked to connect it, and not told since to remove it. */
 const HANDED_OFF: readonly ConnectorStatus[] = [
   'AWAITING_CONNECTION',
@@ -104,7 +98,12 @@ async function depart(
   let secretDeletionDate: string | undefined;
   if (secret) {
     details.secretDeletionScheduled = true;
-    if (!dryRun) secretDeletionDate = await scheduleSecretDeletion(deps.secrets, secretName);
+    if (!dryRun)
+      secretDeletionDate = await scheduleSecretDeletion(
+        deps.secrets,
+        secretName,
+        deps.config.secretRecoveryDays,
+      );
     if (secretDeletionDate) details.secretDeletionDate = secretDeletionDate;
   }
 
@@ -195,8 +194,10 @@ export function removalMessage(
 async function scheduleSecretDeletion(
   secrets: SecretsManagerClient,
   name: string,
+  /** secretRecoveryDays: the same window as every deletion of a connector secret (7 by default). */
+  recoveryDays: number,
 ): Promise<string | undefined> {
-  return (await deleteConnectorSecret(secrets, name, SECRET_RECOVERY_DAYS)).deletionDate;
+  return (await deleteConnectorSecret(secrets, name, recoveryDays)).deletionDate;
 }
 
 /** What casbridge made in the account, which it no longer reaches (the trail is kept anyway). */

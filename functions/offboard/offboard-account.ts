@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   DeleteAccessKeyCommand,
   DeletePolicyCommand,
@@ -17,7 +18,7 @@ import {
   RemoveUserFromGroupCommand,
 } from '@aws-sdk/client-iam';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import {
   type Config,
   connectorGroupArn,
@@ -44,15 +45,10 @@ import type { ConnectorStatus, Ledger } from '../../commons/ledger';
 import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import { deleteConnectorSecret } from '../../commons/secret-retention';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { publishHandoff, subjectLine } from '../register/ensure-registration';
 
 /** The SNS message type (and `type` message attribute) subscribers filter the offboarding hand-off on. */
 export const OFFBOARDING_MESSAGE_TYPE = 'connector.offboarding';
-
-/**
- * Seven days is Secrets Manager's shortest recovery window: the key is useless once offboarded,
- * yet a mistaken offboarding can still be undone with RestoreSecret for a week.
- */
-export const SECRET_RECOVERY_DAYS = 7;
 
 export interface OffboardDeps {
   /**
@@ -124,6 +120,8 @@ interface CentralOutcome {
   secretDeletionDate?: string;
   handoffPublished: boolean;
   ledgerUpdated: boolean;
+  /** What the report shows of the hand-off's channels, and the webhook's delivery still owed. */
+  sent?: { details: Record<string, string | boolean>; pending: { pendingWebhook?: string } };
 }
 
 async function offboard(
@@ -169,7 +167,11 @@ async function offboard(
     ledgerUpdated: central.ledgerUpdated,
     connector: central.connector,
     ...(central.secretDeletionDate ? { secretDeletionDate: central.secretDeletionDate } : {}),
+    ...central.sent?.details,
   });
+  // The webhook gets the offboarding in its own state (DeliverOffboardingWebhook), as Register's
+  // and Depart's hand-offs: its retries never publish to the topic again.
+  const pending = central.sent?.pending ?? {};
 
   const changed = (member?.changed ?? false) || central.changed;
   if (dryRun && changed) return { action: 'updated', reason: 'dry-run', details };
@@ -180,10 +182,11 @@ async function offboard(
       action: changed ? 'updated' : 'unchanged',
       reason: 'account-unreachable-central-cleanup-only',
       details,
+      ...pending,
     };
   }
   return changed
-    ? { action: 'updated', details }
+    ? { action: 'updated', details, ...pending }
     : { action: 'unchanged', reason: 'already-offboarded', details };
 }
 
@@ -454,7 +457,12 @@ async function cleanUpCentral(
   // Only a live secret is scheduled: Secrets Manager refuses to delete one already scheduled.
   if (await describeConnectorSecret(deps.secrets, secretName)) {
     outcome.secretDeletionScheduled = true;
-    if (!dryRun) outcome.secretDeletionDate = await scheduleSecretDeletion(deps.secrets, secretName);
+    if (!dryRun)
+      outcome.secretDeletionDate = await scheduleSecretDeletion(
+        deps.secrets,
+        secretName,
+        config.secretRecoveryDays,
+      );
   }
 
   // The ledger's OFFBOARDED (RETIRED) is written only after the hand-off went out, so it doubles
@@ -470,7 +478,7 @@ async function cleanUpCentral(
     outcome.ledgerUpdated = true;
     if (!dryRun) {
       if (!told) {
-        await publishHandoff(deps.sns, config, account, {
+        outcome.sent = await publishOffboarding(deps, account, {
           secretName,
           secretDeletionDate: outcome.secretDeletionDate,
           remaining,
@@ -491,17 +499,18 @@ async function cleanUpCentral(
 async function scheduleSecretDeletion(
   secrets: SecretsManagerClient,
   name: string,
+  /** secretRecoveryDays: the same window as every deletion of a connector secret (7 by default). */
+  recoveryDays: number,
 ): Promise<string | undefined> {
-  return (await deleteConnectorSecret(secrets, name, SECRET_RECOVERY_DAYS)).deletionDate;
+  return (await deleteConnectorSecret(secrets, name, recoveryDays)).deletionDate;
 }
 
 /**
  * Defender for Cloud Apps has no API to remove an app connector instance, so, as with
  * registration, the operator does it from this message. It names the secret, never its value.
  */
-async function publishHandoff(
-  sns: SNSClient,
-  config: Config,
+async function publishOffboarding(
+  deps: Pick<OffboardDeps, 'sns' | 'config'>,
   account: OffboardTarget,
   facts: {
     secretName: string;
@@ -509,7 +518,8 @@ async function publishHandoff(
     remaining: string | undefined;
     reason: string;
   },
-): Promise<void> {
+): Promise<NonNullable<CentralOutcome['sent']>> {
+  const { config } = deps;
   const instanceName = `${account.name} (${account.accountId})`;
   const steps = [
     'Open the Microsoft Defender portal and go to Settings → Cloud Apps → App Connectors.',
@@ -525,6 +535,11 @@ async function publishHandoff(
   }
   const message = {
     type: OFFBOARDING_MESSAGE_TYPE,
+    // The same for the topic and every webhook attempt: subscribers deduplicate on it.
+    handoffId: createHash('sha256')
+      .update(`${OFFBOARDING_MESSAGE_TYPE}:${account.accountId}:${facts.reason}:${facts.secretName}`)
+      .digest('hex')
+      .slice(0, 32),
     accountId: account.accountId,
     accountName: account.name,
     instanceName,
@@ -534,13 +549,10 @@ async function publishHandoff(
     accountCleanup: facts.remaining ? 'pending' : 'complete',
     steps,
   };
-  await sns.send(
-    new PublishCommand({
-      TopicArn: config.topicArn,
-      // SNS refuses subjects over 100 characters; account names run to 50.
-      Subject: `casbridge: remove connector instance ${instanceName}`.slice(0, 100),
-      Message: JSON.stringify(message),
-      MessageAttributes: { type: { DataType: 'String', StringValue: OFFBOARDING_MESSAGE_TYPE } },
-    }),
+  // SNS refuses subjects over 100 characters; account names run to 50.
+  return publishHandoff(
+    { sns: deps.sns, config },
+    message,
+    subjectLine(`casbridge: remove connector instance ${instanceName}`),
   );
 }

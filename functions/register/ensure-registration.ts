@@ -16,8 +16,10 @@ import {
   IAM3_MAX_KEY_AGE_DAYS,
   IAM22_UNUSED_DAYS,
 } from '../../commons/handoff-overdue';
-import type { LedgerChanges, LedgerView } from '../../commons/ledger';
+import type { KeyDueReason, LedgerChanges, LedgerView } from '../../commons/ledger';
+import { newKeyCommand } from '../../commons/secret-retention';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { handOffKeyDue, keyDueWaiting } from './key-due';
 import { type StaleNotice, staleNoticeMessage } from './stale-notice';
 
 export interface RegisterDeps {
@@ -144,6 +146,21 @@ async function register(
       },
     };
   }
+  const due = steps?.accessKey?.details?.keyDue;
+  if (typeof due === 'string') {
+    // keyDelivery on-demand: no key was minted. The operator is told once that one is due, and
+    // reminded as a handed-off key is; a connected account's rotation goes on as below meanwhile.
+    const told = await handOffKeyDue(deps, account, {
+      due: due as KeyDueReason,
+      item,
+      dryRun,
+      ...(typeof steps?.accessKey?.details?.keyCreatedAt === 'string'
+        ? { keyCreatedAt: steps.accessKey.details.keyCreatedAt }
+        : {}),
+    });
+    if (told || due === 'new-account')
+      return told ?? keyDueWaiting(item, deps.config, (deps.now ?? Date.now)());
+  }
   const { secretArn, currentId, pendingId, secretDeleted } = await connectorKeys(
     deps,
     account.accountId,
@@ -175,8 +192,6 @@ async function register(
       ...keyChanges,
     };
   }
-  // Every other path hands off a key: the access key step keeps a secret for any key not yet used.
-  if (!secretArn) return { action: 'skipped', reason: 'no-access-key' };
   // Reconcile runs daily: one hand-off per key, not one notification a day; a key that waits
   // past handoffOverdueDays gets one reminder per overdue period.
   if (
@@ -207,6 +222,8 @@ async function register(
       ...keyChanges,
     };
   }
+  // Every other path hands off a key: the access key step keeps a secret for any key not yet used.
+  if (!secretArn) return { action: 'skipped', reason: 'no-access-key' };
   const action = item.handoffAccessKeyId ? 'updated' : 'created';
   const reason = type === 'connector.rotation' ? 'rotation-handoff-sent' : 'handoff-sent';
   if (dryRun) {
@@ -218,15 +235,25 @@ async function register(
   }
 
   const requestedAt = new Date((deps.now ?? Date.now)());
-  const message = handoffMessage(account, type, keyId, secretArn, requestedAt);
-  const sent = await publishHandoff(deps, message, subjectFor(message));
-
   const handoff: LedgerChanges = {
     connector: 'AWAITING_CONNECTION',
     handoffAt: requestedAt.toISOString(),
     handoffAccessKeyId: keyId,
     ...keys,
   };
+  if (steps?.accessKey?.details?.mintedOnRequest === true) {
+    // Minted for the operator's `credentials --new-key`, who is at the portal and is shown the key
+    // when this run ends: the ledger records the hand-off (verify waits for the connector from
+    // now), and no message says what the operator is doing.
+    return {
+      action,
+      reason: 'key-minted-on-request',
+      details: { connector: 'AWAITING_CONNECTION', type, accessKeyId: keyId, secretArn, sns: 'not-sent' },
+      ledger: handoff,
+    };
+  }
+  const message = handoffMessage(account, type, keyId, secretArn, requestedAt);
+  const sent = await publishHandoff(deps, message, subjectFor(message));
   return {
     action,
     reason,
@@ -255,7 +282,8 @@ async function remind(
   request: {
     type: HandoffType;
     keyId: string;
-    secretArn: string;
+    /** Absent once casbridge deleted the secret of a key shown on demand. */
+    secretArn: string | undefined;
     wait: HandoffWait;
     /** The reminder of this key sent before, if any: the new one's id follows it. */
     previousReminderAt: string | undefined;
@@ -441,7 +469,8 @@ export function handoffMessage(
   account: Pick<TargetAccount, 'accountId' | 'name'>,
   type: HandoffType,
   accessKeyId: string,
-  secretArn: string,
+  /** Absent once casbridge deleted the secret of a key shown on demand (it was shown once). */
+  secretArn: string | undefined,
   requestedAt: Date,
   reminderOf?: {
     wait: HandoffWait;
@@ -454,13 +483,16 @@ export function handoffMessage(
   const confirmCommand = `casbridge confirm ${account.accountId}`;
   const open =
     'In the Microsoft Defender portal, open Settings → Cloud Apps → App Connectors (Connected apps).';
+  const source = secretArn
+    ? `revealed by \`${credentialsCommand}\` from Secrets Manager secret ${secretArn}`
+    : `shown once by \`${newKeyCommand(account.accountId)}\` (casbridge deleted its secret then; if it was lost before the paste, run that command again for a new key)`;
   const check = `Check that the connector status is Connected. casbridge detects the connector's first use of the key on its next run; to record it at once, run \`${confirmCommand}\`.`;
   const portalSteps =
     type === 'connector.rotation'
       ? [
           open,
           `Find the existing Amazon Web Services instance "${instanceName}" and choose Edit settings on its row (do not connect a new instance).`,
-          `Click through to the credentials and paste the new Access key and Secret key (access key id ${accessKeyId}), revealed by \`${credentialsCommand}\` from Secrets Manager secret ${secretArn}.`,
+          `Click through to the credentials and paste the new Access key and Secret key (access key id ${accessKeyId}), ${source}.`,
           'Save the connector.',
           `${check} The previous key is deactivated only after the new one is seen in use.`,
         ]
@@ -468,7 +500,7 @@ export function handoffMessage(
           open,
           'Choose + Connect an app → Amazon Web Services.',
           `Name the instance "${instanceName}" and choose Security auditing.`,
-          `Paste the Access key and Secret key (access key id ${accessKeyId}), revealed by \`${credentialsCommand}\` from Secrets Manager secret ${secretArn}, then choose Next.`,
+          `Paste the Access key and Secret key (access key id ${accessKeyId}), ${source}, then choose Next.`,
           check,
         ];
   // Every delivery of one hand-off, or of one reminder, has the same id, whatever the time it
@@ -486,7 +518,7 @@ export function handoffMessage(
     accountName: account.name,
     instanceName,
     accessKeyId,
-    secretArn,
+    ...(secretArn ? { secretArn } : {}),
     credentialsCommand,
     confirmCommand,
     portalSteps,

@@ -13,6 +13,7 @@ import {
 } from '../../commons/errors';
 import { handoffWait } from '../../commons/handoff-overdue';
 import type { ConnectorStatus, LedgerChanges, LedgerView } from '../../commons/ledger';
+import { secretDeletedForConnector } from '../../commons/secret-retention';
 import type { StepResult } from '../../commons/step-result';
 import { usedByConnectorSince } from '../access-key/ensure-access-key';
 import { checkConnectedKey, retireSecretOnceUsed } from './connector-liveness';
@@ -184,7 +185,9 @@ async function verify(
     (!handedOffNow && (await usedByConnectorSince(iam, keyId, handoffAt)) ? 'key-used' : undefined);
 
   const proven = item.verifiedAccessKeyId === keyId || evidence !== undefined;
-  if (!proven && !dryRun) await proveKey(deps, accountId, keyId);
+  // A key shown on demand has no secret left to sign with once shown: the run that minted it
+  // proved it, and only the connector's use speaks for it from then on.
+  if (!proven && !dryRun && !secretDeletedForConnector(item)) await proveKey(deps, accountId, keyId);
 
   if (!evidence) {
     // Not seen in use within handoffOverdueDays of the hand-off: Security Hub IAM.22 fails the

@@ -12,6 +12,7 @@ const OPTIONAL_VARIABLES: Readonly<Record<string, string>> = {
   connectorStaleDays: 'CASBRIDGE_CONNECTOR_STALE_DAYS',
   keepSecrets: 'CASBRIDGE_KEEP_SECRETS',
   secretRecoveryDays: 'CASBRIDGE_SECRET_RECOVERY_DAYS',
+  keyDelivery: 'CASBRIDGE_KEY_DELIVERY',
   scopeOus: 'CASBRIDGE_SCOPE_OUS',
   scopeExcludedOus: 'CASBRIDGE_SCOPE_EXCLUDED_OUS',
   outOfScopeAction: 'CASBRIDGE_OUT_OF_SCOPE_ACTION',

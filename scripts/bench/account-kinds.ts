@@ -2,13 +2,16 @@ import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtr
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ledger } from '../../commons/clients/dynamodb';
+import type { KeyDelivery } from '../../commons/config';
 import { getRuntime, resetRuntime } from '../../commons/runtime';
+import { deleteConnectorSecret, secretDeletionChanges } from '../../commons/secret-retention';
 import type { Sandbox } from '../../sandbox';
 import type { CallRecord } from '../../sandbox/core/call-log';
 import { adaptForLocalRun, LOAD_TARGETS_STATE } from '../../statemachine/local/adapt-definition';
 import { type Definition, loadDefinition, taskStates } from '../../statemachine/local/definition';
 import { executeRunLocally } from '../../statemachine/local/execute-run';
 import type { EventLog } from '../../statemachine/local/run-local';
+import type { OnDemandKind, SharedKind } from './cost-model';
 
 /**
  * What one account costs in one run, by the kind of run it is, counted from real local executions
@@ -25,14 +28,34 @@ import type { EventLog } from '../../statemachine/local/run-local';
  *   a rotation hand-off);
  * - `rotated`: the reconcile that sees the connector use the new key (the old one deactivated,
  *   the secret deleted).
+ *
+ * With keys minted on demand (keyDelivery on-demand, the default) the kinds differ so:
+ * - `onboard` mints no key and hands off that one is due; `awaiting` is a new account's daily
+ *   reconcile while its key is due;
+ * - `minting`: the one-account run of the operator's `credentials --new-key` for a new account
+ *   (the key and its secret; the CLI then reveals it and deletes the secret, outside the run);
+ * - `connecting`: the reconcile that sees the connector use it (no secret left to delete);
+ * - `rotationDue`: the reconcile that finds the key past keyMaxAgeDays (the key-due hand-off);
+ * - `rotating`: the `--new-key` run of that rotation (the pending key and its secret);
+ * - `rotated`: the reconcile that sees the new key used (the old one deactivated).
  */
-export type AccountKind = 'onboard' | 'awaiting' | 'connecting' | 'connected' | 'rotating' | 'rotated';
+export type AccountKind =
+  | 'onboard'
+  | 'awaiting'
+  | 'connecting'
+  | 'connected'
+  | 'rotating'
+  | 'rotated'
+  | 'minting'
+  | 'rotationDue';
 
 export const ACCOUNT_KINDS: readonly AccountKind[] = [
   'onboard',
   'awaiting',
+  'minting',
   'connecting',
   'connected',
+  'rotationDue',
   'rotating',
   'rotated',
 ];
@@ -68,7 +91,8 @@ export interface RunFigures {
 }
 
 export interface KindsMeasurement {
-  kinds: Record<AccountKind, KindFigures>;
+  keyDelivery: KeyDelivery;
+  kinds: Record<SharedKind, KindFigures> & Partial<Record<OnDemandKind, KindFigures>>;
   /** One run's own figures (the onboard run's; every run's are alike). */
   run: RunFigures;
   /** The mean size of an account's ledger item at the end, as DynamoDB sizes items (bytes). */
@@ -87,7 +111,14 @@ const DAY_MS = 86_400_000;
  */
 export async function measureAccountKinds(
   sandbox: Sandbox,
-  options: { accounts: string[]; definition?: Definition; keyMaxAgeDays: number; secretRecoveryDays: number },
+  options: {
+    accounts: string[];
+    definition?: Definition;
+    keyMaxAgeDays: number;
+    secretRecoveryDays: number;
+    /** The functions' configuration says the same (the caller set it). */
+    keyDelivery: KeyDelivery;
+  },
 ): Promise<KindsMeasurement> {
   const { accounts } = options;
   if (accounts.length === 0) throw new Error('no account to measure');
@@ -119,33 +150,78 @@ export async function measureAccountKinds(
     resetRuntime();
     return countRun(sandbox, { kind, mode, fleet, definition, functionOf });
   };
-  const kinds = {} as Record<AccountKind, KindFigures>;
+  const kinds = {} as KindsMeasurement['kinds'];
+  const ageKeys = () => {
+    // The key comes of age: its creation moved back, against the machine's clock, which the
+    // access key step times key age by (the sandbox clock is ahead of it by the days moved so
+    // far); the connector goes on polling with it.
+    for (const id of accounts) {
+      const key = sandbox.world.accounts.get(id)?.iam.accessKeys.get(keys.get(id)?.accessKeyId ?? '');
+      if (!key) throw new Error(`no key in service in ${id}`);
+      key.createDate = new Date(Date.now() - (options.keyMaxAgeDays + 1) * DAY_MS);
+    }
+  };
   const onboard = await run('onboard', 'onboard');
   kinds.onboard = onboard.kind;
-  await readKeys('AWSCURRENT');
-  kinds.awaiting = (await run('awaiting', 'reconcile')).kind;
-  await connectorPolls();
-  kinds.connecting = (await run('connecting', 'reconcile')).kind;
-  await connectorPolls();
-  kinds.connected = (await run('connected', 'reconcile')).kind;
-  // The deleted secret's recovery window passes, and the key comes of age: its creation moved
-  // back, against the machine's clock, which the access key step times key age by (the sandbox
-  // clock is ahead of it by the days moved so far); the connector goes on polling with it.
-  sandbox.world.clock.advance((options.secretRecoveryDays + 1) * DAY_MS);
-  for (const id of accounts) {
-    const key = sandbox.world.accounts.get(id)?.iam.accessKeys.get(keys.get(id)?.accessKeyId ?? '');
-    if (!key) throw new Error(`no key in service in ${id}`);
-    key.createDate = new Date(Date.now() - (options.keyMaxAgeDays + 1) * DAY_MS);
+  if (options.keyDelivery === 'on-demand') {
+    // What `casbridge credentials ACCOUNT --new-key` does around its run: the request in the
+    // ledger before, the reveal and the secret's deletion after (outside the run's window: the
+    // model prices the reveal's calls itself).
+    const requestKeys = async () => {
+      const at = new Date(sandbox.world.clock.nowMs()).toISOString();
+      for (const id of accounts)
+        await ledger(getRuntime()).update(id, { keyRequestedAt: at, keyRequestedBy: 'cost-bench' });
+    };
+    const revealAndDelete = async (stage: 'AWSCURRENT' | 'AWSPENDING') => {
+      await readKeys(stage);
+      for (const id of accounts) {
+        await deleteConnectorSecret(secrets, `casbridge/connector/${id}`, options.secretRecoveryDays);
+        await ledger(getRuntime()).update(id, secretDeletionChanges(new Date().toISOString()));
+      }
+    };
+    kinds.awaiting = (await run('awaiting', 'reconcile')).kind;
+    await requestKeys();
+    kinds.minting = (await run('minting', 'reconcile')).kind;
+    await revealAndDelete('AWSCURRENT');
+    await connectorPolls();
+    kinds.connecting = (await run('connecting', 'reconcile')).kind;
+    await connectorPolls();
+    kinds.connected = (await run('connected', 'reconcile')).kind;
+    sandbox.world.clock.advance((options.secretRecoveryDays + 1) * DAY_MS);
+    ageKeys();
+    await connectorPolls();
+    kinds.rotationDue = (await run('rotationDue', 'reconcile')).kind;
+    await connectorPolls();
+    await requestKeys();
+    kinds.rotating = (await run('rotating', 'reconcile')).kind;
+    await revealAndDelete('AWSPENDING');
+    await connectorPolls();
+    kinds.rotated = (await run('rotated', 'reconcile')).kind;
+  } else {
+    await readKeys('AWSCURRENT');
+    kinds.awaiting = (await run('awaiting', 'reconcile')).kind;
+    await connectorPolls();
+    kinds.connecting = (await run('connecting', 'reconcile')).kind;
+    await connectorPolls();
+    kinds.connected = (await run('connected', 'reconcile')).kind;
+    // The deleted secret's recovery window passes, and the key comes of age.
+    sandbox.world.clock.advance((options.secretRecoveryDays + 1) * DAY_MS);
+    ageKeys();
+    await connectorPolls();
+    kinds.rotating = (await run('rotating', 'reconcile')).kind;
+    await readKeys('AWSPENDING');
+    await connectorPolls();
+    kinds.rotated = (await run('rotated', 'reconcile')).kind;
   }
-  await connectorPolls();
-  kinds.rotating = (await run('rotating', 'reconcile')).kind;
-  await readKeys('AWSPENDING');
-  await connectorPolls();
-  kinds.rotated = (await run('rotated', 'reconcile')).kind;
   secrets.destroy();
   const items = (await ledgerItems()).filter((item) => fleet.has(String(item.accountId)));
   const ledgerItemBytes = items.reduce((sum, item) => sum + dynamoItemBytes(item), 0) / items.length;
-  return { kinds, run: onboard.run, ledgerItemBytes: Math.round(ledgerItemBytes) };
+  return {
+    keyDelivery: options.keyDelivery,
+    kinds,
+    run: onboard.run,
+    ledgerItemBytes: Math.round(ledgerItemBytes),
+  };
 }
 
 async function ledgerItems(): Promise<Record<string, unknown>[]> {

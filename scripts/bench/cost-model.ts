@@ -151,8 +151,15 @@ export interface KindCounts {
   calls: Record<string, number>;
 }
 
+/** The kinds of account-run both key deliveries have (./account-kinds.ts). */
+export type SharedKind = 'onboard' | 'awaiting' | 'connecting' | 'connected' | 'rotating' | 'rotated';
+/** The kinds only keys minted on demand have: the `--new-key` run, the reconcile that finds a rotation due. */
+export type OnDemandKind = 'minting' | 'rotationDue';
+
 export interface Counts {
-  kinds: Record<'onboard' | 'awaiting' | 'connecting' | 'connected' | 'rotating' | 'rotated', KindCounts>;
+  /** The key delivery the kinds were measured under (CASBRIDGE_KEY_DELIVERY). */
+  keyDelivery: 'on-demand' | 'at-handoff';
+  kinds: Record<SharedKind, KindCounts> & Partial<Record<OnDemandKind, KindCounts>>;
   run: KindCounts & { reportBytesPerAccount: number };
   ledgerItemBytes: number;
 }
@@ -165,8 +172,21 @@ export interface Scenario {
   /** The reconcile schedule: runs over every account per day (the `schedule` parameter, default 1). */
   reconcilesPerDay: number;
   keyMaxAgeDays: number;
-  /** Days from a hand-off to the connector's first use of the key: the operator's paste. */
+  /**
+   * Days from a hand-off to the operator's paste: at-handoff, the key's secret waits that long;
+   * on-demand, the key is not minted until then (`credentials --new-key` at the paste).
+   */
   pasteDelayDays: number;
+  /**
+   * On demand: minutes a minted key's secret lives, from the `--new-key` run's mint to the reveal
+   * and the deletion that follows it (the one-account run's execution, then the reveal).
+   */
+  mintToRevealMinutes: number;
+  /**
+   * The least a stored secret is billed, in hours: AWS prorates a secret-month, and at what
+   * granularity was not found, so a secret that lives minutes is billed a whole hour.
+   */
+  secretMinimumBilledHours: number;
   keepSecrets: boolean;
   secretRecoveryDays: number;
   /** Whether Secrets Manager bills a secret scheduled for deletion (AWS: it does not). */
@@ -207,6 +227,10 @@ export function defaultScenario(accounts: number): Scenario {
     reconcilesPerDay: 1,
     keyMaxAgeDays: 75,
     pasteDelayDays: 7,
+    // A one-account run: ResolveTargets, the pipeline's 12 states with the member role's first
+    // assumption, WriteReport; a minute or two on Lambda, then the reveal. Ten, to be generous.
+    mintToRevealMinutes: 10,
+    secretMinimumBilledHours: 1,
     keepSecrets: false,
     secretRecoveryDays: 7,
     pendingDeletionBilled: false,
@@ -237,7 +261,7 @@ export interface LineItem {
 export interface MonthlyCost {
   scenario: Scenario;
   /** Account-runs of each kind in the month. */
-  accountRuns: Record<keyof Counts['kinds'], number>;
+  accountRuns: Record<SharedKind | OnDemandKind, number>;
   runs: number;
   /** The connector secrets kept on average over the month. */
   secretsKept: number;
@@ -248,12 +272,20 @@ export interface MonthlyCost {
 /** The month: how many account-runs of each kind, then each line as count × price. */
 export function monthlyCost(counts: Counts, scenario: Scenario): MonthlyCost {
   const s = scenario;
+  const onDemand = counts.keyDelivery === 'on-demand';
   const reconcileRuns = s.reconcilesPerDay * DAYS_PER_MONTH;
   const rotations = (s.accounts * DAYS_PER_MONTH) / s.keyMaxAgeDays;
   const handoffs = s.newAccountsPerMonth + rotations;
-  // A key handed off waits the paste, then until the next reconcile sees it used.
+  // A key handed off waits the paste, then until the next reconcile sees it used. On demand the
+  // wait is the same (the key-due hand-off to the operator's --new-key at the paste, then the next
+  // reconcile), but without a key, let alone a secret.
   const waitDays = s.pasteDelayDays + 1 / (2 * s.reconcilesPerDay);
-  const awaiting = handoffs * waitDays * s.reconcilesPerDay;
+  // The new accounts' waits: a rotation's wait is a connected account's reconcile (its key in
+  // service polled as every day) on demand, an awaiting one at the hand-off (a new key's).
+  const awaiting = (onDemand ? s.newAccountsPerMonth : handoffs) * waitDays * s.reconcilesPerDay;
+  // On demand each key is minted by a one-account run of its own (`credentials --new-key`), not
+  // by a reconcile: the reconcile that finds a rotation due only hands off that it is.
+  const mints = onDemand ? handoffs : 0;
   const accountRuns = {
     onboard: s.newAccountsPerMonth,
     rotating: rotations,
@@ -261,17 +293,31 @@ export function monthlyCost(counts: Counts, scenario: Scenario): MonthlyCost {
     connecting: s.newAccountsPerMonth,
     awaiting,
     connected: 0,
+    minting: onDemand ? s.newAccountsPerMonth : 0,
+    rotationDue: onDemand ? rotations : 0,
   };
+  // Reconciles of an account: connected unless awaiting, connecting, or in a rotation's reconciles
+  // (at-handoff: rotating and rotated; on demand: rotationDue and rotated, the mint a run apart).
+  const rotationReconciles = onDemand ? accountRuns.rotationDue + rotations : rotations * 2;
   accountRuns.connected = Math.max(
     0,
-    s.accounts * reconcileRuns - awaiting - accountRuns.connecting - rotations * 2,
+    s.accounts * reconcileRuns - awaiting - accountRuns.connecting - rotationReconciles,
   );
-  // Each new account is onboarded by its own run (its lifecycle event), the rest by the schedule.
-  const runs = reconcileRuns + s.newAccountsPerMonth;
+  // Each new account is onboarded by its own run (its lifecycle event), the rest by the schedule;
+  // on demand each mint is a run too.
+  const runs = reconcileRuns + s.newAccountsPerMonth + mints;
+  const kindCounts = (kind: keyof typeof accountRuns): KindCounts | undefined =>
+    // A rotation's mint is the `rotating` kind measured on demand (the --new-key run of a rotation).
+    counts.kinds[kind];
 
   const total = (pick: (k: KindCounts) => number, withRuns = true) =>
     (Object.keys(accountRuns) as (keyof typeof accountRuns)[]).reduce(
-      (sum, kind) => sum + accountRuns[kind] * pick(counts.kinds[kind]),
+      (sum, kind) => {
+        if (accountRuns[kind] === 0) return sum;
+        const k = kindCounts(kind);
+        if (!k) throw new Error(`no counts for the ${kind} account-run (${counts.keyDelivery})`);
+        return sum + accountRuns[kind] * pick(k);
+      },
       withRuns ? runs * pick(counts.run) : 0,
     );
   const calls = (match: (call: string) => boolean) => (k: KindCounts) =>
@@ -305,13 +351,21 @@ export function monthlyCost(counts: Counts, scenario: Scenario): MonthlyCost {
   // Secrets Manager: the secrets kept (each new key's until the connector uses it, or every
   // account's with keepSecrets), and the API calls, the operator's reveal of each hand-off and
   // the webhook's signing key included.
-  const inFlight = (handoffs * waitDays) / DAYS_PER_MONTH;
+  // On demand a secret lives from its mint to the reveal (mintToRevealMinutes, billed at least
+  // secretMinimumBilledHours), then waits its recovery window, which AWS does not bill.
+  const secretDays = onDemand
+    ? Math.max(s.mintToRevealMinutes / 60, s.secretMinimumBilledHours) / 24
+    : waitDays;
+  const inFlight = (handoffs * secretDays) / DAYS_PER_MONTH;
   const pendingDeletion = s.pendingDeletionBilled ? (handoffs * s.secretRecoveryDays) / DAYS_PER_MONTH : 0;
   // With keepSecrets every account keeps its one secret, a rotation's key a version of it.
   const secretsKept = s.keepSecrets ? s.accounts : inFlight + pendingDeletion;
   line('Secrets Manager', 'connector secrets kept (average)', secretsKept, 'secretMonths');
+  // The operator's reveal: GetSecretValue (at-handoff); on demand also DescribeSecret and the
+  // DeleteSecret that follows it.
   const secretCalls =
-    total(calls((c) => c.startsWith('secretsmanager:'))) + handoffs * (1 + (s.webhook ? 1 : 0));
+    total(calls((c) => c.startsWith('secretsmanager:'))) +
+    handoffs * ((onDemand ? 3 : 1) + (s.webhook ? 1 : 0));
   line('Secrets Manager', 'API calls', secretCalls, 'secretsManagerCalls');
 
   // KMS: the secrets key, and one request per secret value written (GenerateDataKey) or read

@@ -33,13 +33,13 @@ export function costTable(title: string, cost: MonthlyCost): string {
   const runs = cost.accountRuns;
   return [
     `${title}: ${s.accounts.toLocaleString('en-US')} accounts, ${s.reconcilesPerDay} reconcile a day, ${s.newAccountsPerMonth} new accounts a month, keys rotated every ${s.keyMaxAgeDays} days, pasted ${s.pasteDelayDays} days after their hand-off`,
-    `  account-runs a month: ${quantity(runs.connected)} connected, ${quantity(runs.awaiting)} awaiting a paste, ${quantity(runs.connecting)} connecting, ${quantity(runs.rotating)} rotating, ${quantity(runs.rotated)} rotated, ${quantity(runs.onboard)} onboarded; ${quantity(cost.secretsKept)} secrets kept on average`,
+    `  account-runs a month: ${quantity(runs.connected)} connected, ${quantity(runs.awaiting)} awaiting a paste, ${quantity(runs.connecting)} connecting, ${runs.rotationDue > 0 ? `${quantity(runs.rotationDue)} rotation due, ` : ''}${quantity(runs.rotating)} rotating, ${quantity(runs.rotated)} rotated, ${quantity(runs.onboard)} onboarded${runs.minting > 0 ? `, ${quantity(runs.minting + runs.rotating)} minted by --new-key (a run each)` : ''}; ${quantity(cost.secretsKept)} secrets kept on average`,
     ...layout(rows).map((line) => `  ${line}`),
   ].join('\n');
 }
 
 /** What each setting costs at one size: the month under the defaults, then with one setting changed. */
-export function settingsTable(counts: Counts, accounts: number): string {
+export function settingsTable(counts: Counts, atHandoff: Counts, accounts: number): string {
   const base = defaultScenario(accounts);
   const baseUsd = monthlyCost(counts, base).totalUsd;
   const variants: [string, Partial<Scenario>][] = [
@@ -66,13 +66,25 @@ export function settingsTable(counts: Counts, accounts: number): string {
   ];
   const rows: string[][] = [['setting', 'USD/month', 'change']];
   rows.push(['the defaults', usd(baseUsd), '']);
+  const row = (label: string, total: number) => {
+    const delta = total - baseUsd;
+    rows.push([label, usd(total), `${delta >= 0 ? '+' : '-'}${usd(Math.abs(delta))}`]);
+  };
+  row(
+    'keyDelivery at-handoff (the run mints keys; their secrets wait for the paste)',
+    monthlyCost(atHandoff, base).totalUsd,
+  );
+  row(
+    'keyDelivery at-handoff, pastes within 1 day',
+    monthlyCost(atHandoff, { ...base, pasteDelayDays: 1 }).totalUsd,
+  );
   for (const [label, change] of variants) {
     const total = monthlyCost(counts, { ...base, ...change }).totalUsd;
     const delta = total - baseUsd;
     rows.push([label, usd(total), `${delta >= 0 ? '+' : '-'}${usd(Math.abs(delta))}`]);
   }
   return [
-    `What each setting costs at ${accounts.toLocaleString('en-US')} accounts (one setting changed at a time):`,
+    `What each setting costs at ${accounts.toLocaleString('en-US')} accounts (one setting changed at a time from the defaults, keyDelivery on-demand):`,
     ...layout(rows).map((line) => `  ${line}`),
   ].join('\n');
 }

@@ -1,3 +1,4 @@
+import { type KeyDelivery, loadConfig, useConfig } from '../../commons/config';
 import { resetRuntime, useFunctionClock, useFunctionCredentials } from '../../commons/runtime';
 import { startSandbox } from '../../sandbox';
 import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
@@ -14,6 +15,9 @@ const KINDS_OU = 'Kinds';
  * "before"). The functions' environment points at this sandbox for the phase and is restored.
  */
 export async function measureCost(accountsPerKind: number): Promise<{
+  /** keyDelivery on-demand, the default: keys minted at the operator's `credentials --new-key`. */
+  onDemand: KindsMeasurement;
+  /** keyDelivery at-handoff: the fast path, keys minted by the run and their secrets kept until used. */
   after: KindsMeasurement;
   before: KindsMeasurement;
 }> {
@@ -23,7 +27,7 @@ export async function measureCost(accountsPerKind: number): Promise<{
       seed: 20261202,
       organization: { organizationTrail: false },
       organizationalUnits: [KINDS_OU],
-      accounts: Array.from({ length: 2 * accountsPerKind }, (_, i) => ({
+      accounts: Array.from({ length: 3 * accountsPerKind }, (_, i) => ({
         id: String(600_000_000_000 + i + 1),
         name: `kind-${i + 1}`,
         ou: KINDS_OU,
@@ -38,23 +42,43 @@ export async function measureCost(accountsPerKind: number): Promise<{
       AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,
     });
     delete process.env.AWS_SESSION_TOKEN;
+    // The functions of this process read their configuration once: each measurement sets its
+    // key delivery, as a stack deployed with that parameter would.
+    const deliver = (keyDelivery: KeyDelivery) => {
+      useConfig(loadConfig({ ...process.env, CASBRIDGE_KEY_DELIVERY: keyDelivery }));
+      resetRuntime();
+    };
     useFunctionCredentials(inProcessFunctionCredentials(sandbox.world));
     useFunctionClock(() => sandbox.world.clock.nowMs());
     const organization = sandbox.world.organization;
     const root = [...organization.ous.values()].find((o) => o.name === KINDS_OU);
     if (!root) throw new Error(`no OU ${KINDS_OU}`);
-    // Two halves of the OU, so the before and after runs each start from fresh accounts.
+    // Three thirds of the OU, so each measurement starts from fresh accounts.
     const ids = [...organization.accounts.values()].filter((a) => a.parentId === root.id).map((a) => a.id);
-    const half = (n: 0 | 1) => ids.slice(n * accountsPerKind, (n + 1) * accountsPerKind);
+    const third = (n: 0 | 1 | 2) => ids.slice(n * accountsPerKind, (n + 1) * accountsPerKind);
     const definition = loadDefinition();
     const settings = { keyMaxAgeDays: 75, secretRecoveryDays: 7 };
-    const after = await measureAccountKinds(sandbox, { accounts: half(0), definition, ...settings });
-    const before = await measureAccountKinds(sandbox, {
-      accounts: half(1),
-      definition: perStepOnly(definition),
+    deliver('on-demand');
+    const onDemand = await measureAccountKinds(sandbox, {
+      accounts: third(2),
+      definition,
+      keyDelivery: 'on-demand',
       ...settings,
     });
-    return { after, before };
+    deliver('at-handoff');
+    const after = await measureAccountKinds(sandbox, {
+      accounts: third(0),
+      definition,
+      keyDelivery: 'at-handoff',
+      ...settings,
+    });
+    const before = await measureAccountKinds(sandbox, {
+      accounts: third(1),
+      definition: perStepOnly(definition),
+      keyDelivery: 'at-handoff',
+      ...settings,
+    });
+    return { onDemand, after, before };
   } finally {
     useFunctionClock(undefined);
     useFunctionCredentials(undefined);

@@ -1,9 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { connectorSecretName, getConfig } from '../../commons/config';
 import { DASHBOARD_KEY } from '../../commons/report/history';
 import { renderHtml } from '../../commons/report/render-html';
 import type { ReportAccount, RunReport } from '../../commons/run';
@@ -32,6 +30,7 @@ import {
 } from '../render/report-table';
 import { paintConnector, paintOutcome, type Style, styleFor } from '../render/style';
 import { escapeControl, type TerminalStream, terminal, terminalSafe } from '../render/terminal-text';
+import { mintAndRevealKey } from './credentials';
 import { parsePort, readScenarioFile } from './sandbox';
 
 export interface DemoCommandOptions {
@@ -161,12 +160,15 @@ export async function runDemo(
     say(
       '',
       style.bold(
-        `2. Simulating the Defender connector of ${simulated.length} accounts: ${simulated.join(', ')}`,
+        `2. The operator at the Defender portal, for ${simulated.length} accounts: ${simulated.join(', ')}`,
       ),
-      '   Defender for Cloud Apps has no API, so an operator pastes each key into the portal (`casbridge credentials`).',
-      '   Here each key is read from Secrets Manager and used for a CloudTrail call, as Defender would use it.',
+      '   No run minted a key (keyDelivery on-demand, the default): each account handed off that its key is ready to mint.',
+      '   Defender for Cloud Apps has no API, so at the portal the operator runs',
+      '   `casbridge credentials ACCOUNT --new-key --local`: a one-account run mints the key, the command shows it once',
+      '   and schedules its secret for deletion, and the operator pastes it. Here the pasted key is used for a CloudTrail',
+      '   call, as Defender would use it.',
     );
-    await simulateConnectors(sandbox, simulated);
+    for (const line of await mintAtThePortal(sandbox, simulated)) say(`   ${line}`);
 
     say(
       '',
@@ -204,7 +206,7 @@ export async function runDemo(
       '    node bin/casbridge.cjs sandbox',
       '    node bin/casbridge.cjs run --local --mode onboard',
       '    node bin/casbridge.cjs status',
-      `    node bin/casbridge.cjs credentials ${simulated[0] ?? defaultAccountId(1)}`,
+      `    node bin/casbridge.cjs credentials ${simulated[0] ?? defaultAccountId(1)} --new-key --local`,
       `    node bin/casbridge.cjs confirm ${simulated[0] ?? defaultAccountId(1)}`,
       '    /usr/bin/aws --endpoint-url http://127.0.0.1:4599 organizations list-accounts',
     );
@@ -286,20 +288,27 @@ async function stateMachineCredentials(sandbox: Sandbox) {
   };
 }
 
-/** Each connector's key, read from the one place it is kept, used as Defender would use it. */
-async function simulateConnectors(sandbox: Sandbox, accountIds: readonly string[]): Promise<void> {
-  const config = getConfig();
-  const secrets = new SecretsManagerClient(sandbox.clientConfig());
+/**
+ * What an operator at the portal does for each account: `casbridge credentials ID --new-key
+ * --local` (the command itself: its request, its one-account run, its reveal and the secret's
+ * deletion), then the paste, played by a CloudTrail call with the key shown. The demo prints the
+ * key id only: the secret is on the operator's screen once, not in the demo's output.
+ */
+async function mintAtThePortal(sandbox: Sandbox, accountIds: readonly string[]): Promise<string[]> {
+  // The sandbox stands in for Lambda, as `casbridge sandbox` exports it for `run --local`.
+  process.env.CASBRIDGE_LOCAL_LAMBDA_ENDPOINT = sandbox.endpoint;
+  const lines: string[] = [];
   for (const accountId of accountIds) {
-    const value = await secrets.send(
-      new GetSecretValueCommand({ SecretId: connectorSecretName(config, accountId) }),
-    );
-    const key = JSON.parse(value.SecretString ?? '{}') as { accessKeyId: string; secretAccessKey: string };
-    const cloudtrail = new CloudTrailClient(sandbox.clientConfig(key));
+    const shown = await mintAndRevealKey(accountId, { yes: true, newKey: true, local: true }, true);
+    const accessKeyId = /^Access key ID: (\S+)$/m.exec(shown)?.[1] ?? '';
+    const secretAccessKey = /^Secret access key: (\S+)$/m.exec(shown)?.[1] ?? '';
+    const cloudtrail = new CloudTrailClient(sandbox.clientConfig({ accessKeyId, secretAccessKey }));
     await cloudtrail.send(new DescribeTrailsCommand({}));
     cloudtrail.destroy();
+    const deleted = /is scheduled for deletion/.test(shown) ? ', its secret scheduled for deletion' : '';
+    lines.push(`${accountId}: key ${accessKeyId} minted and shown once${deleted}; pasted.`);
   }
-  secrets.destroy();
+  return lines;
 }
 
 /** The reconcile's rows that differ from the onboard's (connector, outcome, or any step that changed). */

@@ -12,7 +12,8 @@ import { callerArn, knownAccount } from './credentials';
  * the one way to a key that can be pasted again once casbridge deleted the secret of the key in
  * service (commons/secret-retention.ts). The request goes into the ledger; the access key step of
  * the next run starts the staged rotation (new key and its secret, a connector.rotation hand-off,
- * the old key deactivated only once the new one is in use).
+ * the old key deactivated only once the new one is in use), or, with keys minted on demand, hands
+ * off that a key is due, which `credentials --new-key` mints.
  */
 export function rotateCommand(): Command {
   return new Command('rotate')
@@ -49,7 +50,9 @@ export async function requestRotation(accountId: string): Promise<string> {
   );
   return [
     `Recorded a rotation request for the connector key ${item.accessKeyId} of account ${accountId}${item.name ? ` (${escapeControl(item.name)})` : ''}: requested by ${escapeControl(rotationRequestedBy)} at ${rotationRequestedAt}.`,
-    `The next run creates the new key, keeps its secret until the connector uses it and sends a connector.rotation hand-off; the key in service stays active until then. Run \`casbridge run --mode reconcile --accounts ${accountId}\` (or wait for the daily run), then \`casbridge credentials ${accountId}\` shows the new key.`,
+    config.keyDelivery === 'on-demand'
+      ? `Keys are minted on demand: the next run hands off that a new key is due (connector.key-due), and \`casbridge credentials ${accountId} --new-key\` at the portal mints it (now, if you like), shows it once and deletes its secret; the key in service stays active until the new one is used.`
+      : `The next run creates the new key, keeps its secret until the connector uses it and sends a connector.rotation hand-off; the key in service stays active until then. Run \`casbridge run --mode reconcile --accounts ${accountId}\` (or wait for the daily run), then \`casbridge credentials ${accountId}\` shows the new key.`,
     '',
   ].join('\n');
 }

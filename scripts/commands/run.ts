@@ -82,6 +82,31 @@ export function runCommand(): Command {
 
 export async function runRun(options: RunCommandOptions): Promise<number> {
   const input = runInput(options);
+  const end = await executeRun(input, options);
+  return 'report' in end ? printReport(end.report, options) : end.exitCode;
+}
+
+/**
+ * A run another command starts for its own ends (`casbridge credentials --new-key`): started and
+ * followed as `casbridge run` does it (deployed, or with `local` in this process), its progress on
+ * standard error, its report returned rather than printed; one sentence when it has none.
+ */
+export async function runToReport(
+  input: unknown,
+  options: Pick<RunCommandOptions, 'local' | 'stateMachineArn'>,
+): Promise<RunReport> {
+  const end = await executeRun(input, { dryRun: false, ...options });
+  if ('report' in end) return end.report;
+  throw new CliError(
+    `the run did not finish (exit code ${end.exitCode}): nothing was done after it.`,
+    end.exitCode,
+  );
+}
+
+/** A run to its report, or the exit code of a run that has none (it did not start, or was stopped). */
+type RunEnd = { report: RunReport } | { exitCode: number };
+
+async function executeRun(input: unknown, options: RunCommandOptions): Promise<RunEnd> {
   if (!options.local) return runDeployed(input, options);
   const settings = cliSettings();
   // Every variable a function reads, from the profile too: the functions run in this process.
@@ -110,14 +135,14 @@ export async function runRun(options: RunCommandOptions): Promise<number> {
       },
       signal: interruption.signal,
     });
-    if (outcome.execution.status === 'ABORTED') return await interruption.releaseLeases();
+    if (outcome.execution.status === 'ABORTED') return { exitCode: await interruption.releaseLeases() };
   } finally {
     // A signal from here on ends the process as it would anywhere: the run is over.
     interruption.dispose();
   }
   progress.done(outcome.report ?? undefined);
-  if (outcome.startError) return notStarted(outcome.startError);
-  return printReport(outcome.report as RunReport, options);
+  if (outcome.startError) return { exitCode: notStarted(outcome.startError) };
+  return { report: outcome.report as RunReport };
 }
 
 /** Exit codes of a run stopped by a signal: 128 + the signal's number, as shells report them. */
@@ -227,7 +252,7 @@ function listed(accounts: readonly string[]): string {
  * Starts an execution of the deployed state machine and follows it to its report through the
  * Step Functions API: the same path against AWS and against the sandbox.
  */
-async function runDeployed(input: unknown, options: RunCommandOptions): Promise<number> {
+async function runDeployed(input: unknown, options: RunCommandOptions): Promise<RunEnd> {
   const settings = cliSettings({ stateMachineArn: options.stateMachineArn });
   cliConfiguration(['stateMachineArn'], settings);
   const arn = stateMachineArn(settings.variables);
@@ -252,13 +277,13 @@ async function runDeployed(input: unknown, options: RunCommandOptions): Promise<
     throw error;
   }
   progress.done(outcome.report, outcome.status);
-  if (outcome.startError) return notStarted(outcome.startError);
+  if (outcome.startError) return { exitCode: notStarted(outcome.startError) };
   if (!outcome.report) {
     throw new CliError(
       `execution ${outcome.executionArn} ended ${outcome.status} without a report: ${outcome.error ?? ''} ${outcome.cause ?? ''}`.trim(),
     );
   }
-  return printReport(outcome.report, options);
+  return { report: outcome.report };
 }
 
 /** A state machine that is not there is a setting to fix (classified by name), not a casbridge bug. */

@@ -12,7 +12,13 @@ import { cliRuntime, outputFormat, parseAccountId, reportsBucket } from '../cli-
 import { CliError, isCliError } from '../errors';
 import { type LastRunDetail, renderAccountDetail } from '../render/account-detail';
 import { tableWidth } from '../render/columns';
-import { accountStatus, CONNECTOR_ORDER, countByConnector, renderStatusTable } from '../render/status-table';
+import {
+  accountStatus,
+  CONNECTOR_ORDER,
+  countByConnector,
+  countKeysDue,
+  renderStatusTable,
+} from '../render/status-table';
 import { styleFor } from '../render/style';
 import { escapeControl, terminal } from '../render/terminal-text';
 import { statusText } from '../render/text-output';
@@ -87,7 +93,7 @@ export async function runStatus(options: StatusCommandOptions, now = Date.now())
   );
   const format = options.json ? 'json' : (outputFormat() ?? 'table');
   if (format === 'json')
-    return `${JSON.stringify({ counts: countByConnector(accounts), accounts }, null, 2)}\n`;
+    return `${JSON.stringify({ counts: countByConnector(accounts), keysDue: countKeysDue(accounts), accounts }, null, 2)}\n`;
   if (format === 'text') return statusText(accounts);
   if (accounts.length === 0 && all.length > 0)
     return `None of the ${all.length} accounts in the ledger ${filterWords(options)}.\n`;

@@ -17,6 +17,7 @@ const ALL_OPTIONAL_PARAMETERS = {
   trailMode: 'organization',
   // orgTrail is left out: it is trailMode's predecessor, and set beside it, must agree with it.
   keepSecrets: 'true',
+  keyDelivery: 'at-handoff',
   scopeOus: 'ou-ab12-3cd45ef6,ou-ab12-7gh89ij0',
   scopeExcludedOus: 'ou-ab12-5kl67mn8',
   outOfScopeAction: 'offboard',

@@ -184,6 +184,11 @@ export function renderSummary(untrusted: RunReport, width = DEFAULT_WIDTH): stri
       `${s.total} accounts — ${OUTCOMES.map((o) => `${s.byOutcome[o]} ${words.outcome(o)}`).join(', ')}`,
     `Changes: ${s.changed} accounts ${words.changed}, ${s.unchanged} unchanged`,
     `Connectors: ${connectors || 'none'}`,
+    ...(s.keysDue
+      ? [
+          `Keys due (\`casbridge credentials ACCOUNT --new-key\`): ${s.keysDue.notMintedYet} not minted yet, ${s.keysDue.rotationDue} rotation due`,
+        ]
+      : []),
     ...(failures ? [`${words.failures}: ${failures}`] : []),
     `Marks: ${marks}`,
   ]

@@ -1,6 +1,6 @@
 import type { Config } from '../../commons/config';
-import { handoffWait } from '../../commons/handoff-overdue';
-import type { ConnectorStatus, LedgerItem } from '../../commons/ledger';
+import { handoffWait, IAM3_MAX_KEY_AGE_DAYS } from '../../commons/handoff-overdue';
+import type { ConnectorStatus, KeyDueReason, LedgerItem } from '../../commons/ledger';
 import { type Column, fitTable } from './columns';
 import {
   describeLease,
@@ -64,6 +64,14 @@ export interface AccountStatus {
   revealedAt: string | null;
   revealedBy: string | null;
   lastError: { name: string; message: string; step: string | null; remediation: string | null } | null;
+  /**
+   * keyDelivery on-demand: a key is due and not minted yet (`new-account`: "key not minted yet";
+   * `rotation-due`, `requested`: a rotation), minted by `casbridge credentials ID --new-key`.
+   */
+  keyDue: KeyDueReason | null;
+  keyDueAt: string | null;
+  /** When a rotation due's key in service fails Security Hub IAM.3 (90 days old). */
+  failsIam3At: string | null;
   /** The lease that serialises runs on the account; null when none is recorded. */
   lease: LeaseStatus | null;
   lastUnlock: UnlockRecord | null;
@@ -110,8 +118,25 @@ export function accountStatus(
           remediation: item.lastError.remediation ?? null,
         }
       : null,
+    keyDue: item.keyDue ?? null,
+    keyDueAt: item.keyDueAt ?? null,
+    failsIam3At:
+      item.keyDue && item.keyDue !== 'new-account' && item.keyCreatedAt
+        ? new Date(Date.parse(item.keyCreatedAt) + IAM3_MAX_KEY_AGE_DAYS * DAY_MS).toISOString()
+        : null,
     lease: leaseStatus(item, now),
     lastUnlock: unlockRecord(item),
+  };
+}
+
+/** The keys due under keyDelivery on-demand: new accounts' keys not minted yet, and rotations due. */
+export function countKeysDue(accounts: readonly AccountStatus[]): {
+  notMintedYet: number;
+  rotationDue: number;
+} {
+  return {
+    notMintedYet: accounts.filter((a) => a.keyDue === 'new-account').length,
+    rotationDue: accounts.filter((a) => a.keyDue === 'rotation-due' || a.keyDue === 'requested').length,
   };
 }
 
@@ -152,6 +177,18 @@ export function renderStatusTable(
       );
     }
   }
+  const due = accounts.filter((a) => a.keyDue);
+  if (due.length > 0) {
+    out.push('', 'Keys due, minted at the portal by `casbridge credentials ACCOUNT --new-key`:');
+    for (const a of due) {
+      const since = a.keyDueAt ? ` since ${a.keyDueAt.slice(0, 10)}` : '';
+      const what =
+        a.keyDue === 'new-account'
+          ? 'key not minted yet'
+          : `rotation due (key ${a.accessKeyId ?? '?'}, ${a.keyAgeDays ?? '?'} d old, stays in service until the new one is used${a.failsIam3At ? `; IAM.3 fails it from ${a.failsIam3At.slice(0, 10)}` : ''})`;
+      out.push(`  ${a.accountId} ${style.yellow(what)}${since}`);
+    }
+  }
   const stale = accounts.filter((a) => a.connector === 'STALE');
   if (stale.length > 0) {
     out.push('', 'Connectors that stopped using their key (STALE):');
@@ -159,7 +196,7 @@ export function renderStatusTable(
       const used = a.keyLastUsedAt ? ` last used ${a.keyLastUsedAt.slice(0, 10)};` : ' no use seen;';
       const told = a.staleNoticeAt ? ` operator told ${a.staleNoticeAt.slice(0, 10)};` : '';
       const next = a.secretDeletedAt
-        ? ` no secret kept: \`casbridge rotate ${a.accountId}\` for a new key to paste`
+        ? ` no secret kept: \`casbridge credentials ${a.accountId} --new-key\` for a new key to paste`
         : ` re-paste from \`casbridge credentials ${a.accountId}\``;
       out.push(`  ${a.accountId} ${style.red('STALE')} key ${a.accessKeyId ?? '?'};${used}${told}${next}`);
     }
@@ -264,7 +301,12 @@ export function renderCounts(accounts: readonly AccountStatus[]): string {
     .map(([status, n]) => `${status} ${n}`)
     .join(', ');
   const failed = accounts.filter((a) => a.lastOutcome === 'FAILED').length;
-  return `${accounts.length} accounts in the ledger: ${counts || 'none'}; ${failed} failed their last run`;
+  const due = countKeysDue(accounts);
+  const keysDue =
+    due.notMintedYet + due.rotationDue > 0
+      ? `; keys due: ${due.notMintedYet} not minted yet, ${due.rotationDue} rotation due`
+      : '';
+  return `${accounts.length} accounts in the ledger: ${counts || 'none'}; ${failed} failed their last run${keysDue}`;
 }
 
 function truncate(text: string, width: number): string {

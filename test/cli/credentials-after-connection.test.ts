@@ -65,7 +65,7 @@ describe('the operator commands once the connector holds its key', () => {
       `casbridge: Account ${ID}: casbridge keeps no secret for access key ${pasted.accessKeyId}. The Defender connector was seen using the key, so casbridge deleted its secret on ${deletedOn}`,
     );
     expect(result.stderr).toContain(
-      `run \`casbridge rotate ${ID}\`, then \`casbridge run --mode reconcile --accounts ${ID}\` (or wait for the daily run)`,
+      `get a new one at the portal: \`casbridge credentials ${ID} --new-key\` mints it in a one-account run, shows it once`,
     );
     expect(result.stderr).not.toContain(pasted.secretAccessKey);
     expect((await ledgerItem())?.revealedAt).toBeUndefined();

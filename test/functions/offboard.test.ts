@@ -154,8 +154,10 @@ describe('the offboard step', () => {
 
     const [handoff, ...more] = handoffsFor(accountId);
     expect(more).toHaveLength(0);
+    // As every message of the hand-off channels: subscribers filter on type, and on accountId.
     expect(handoff?.messageAttributes).toEqual({
       type: { DataType: 'String', StringValue: 'connector.offboarding' },
+      accountId: { DataType: 'String', StringValue: accountId },
     });
     const message = JSON.parse(handoff?.message ?? '{}') as Record<string, unknown>;
     expect(message).toMatchObject({

@@ -34,6 +34,9 @@ const EXPECTED: Record<string, { outcome: string; error?: string; step?: string 
 };
 
 describe('the per-account pipeline over the default organization', () => {
+  // keyDelivery at-handoff (the suite's, test/support/sandbox.ts): the run mints the key and hands
+  // it off with its secret. The default's counts are in pipeline-on-demand.test.ts
+  // (configuration is read once per process).
   const sandbox = useSandbox({ accounts: 44 });
   let pipeline: PipelineRunner;
 

@@ -170,7 +170,7 @@ describe('a connected connector, run after run', () => {
     });
     expect(body.secretArn).toBeUndefined();
     expect(body.portalSteps.join('\n')).toContain(
-      `run \`casbridge rotate ${ID}\`, then \`casbridge run --mode reconcile --accounts ${ID}\``,
+      `get a new one at the portal: \`casbridge credentials ${ID} --new-key\``,
     );
     expect(body.stale.notice).toMatch(/has not used access key \w+ for 8 days.*IAM\.22/);
     expect(notice!.message).not.toContain(pasted.secretAccessKey);
@@ -180,7 +180,7 @@ describe('a connected connector, run after run', () => {
     const status = renderStatusTable([accountStatus(item, Date.now(), sandboxConfig(sandbox()))]);
     expect(status).toMatch(new RegExp(`^${ID} +\\S+ +\\S+ +STALE +SUCCEEDED`, 'm'));
     expect(status).toContain(
-      `${ID} STALE key ${pasted.accessKeyId}; last used ${item.keyLastUsedAt!.slice(0, 10)}; operator told ${item.staleNoticeAt!.slice(0, 10)}; no secret kept: \`casbridge rotate ${ID}\` for a new key to paste`,
+      `${ID} STALE key ${pasted.accessKeyId}; last used ${item.keyLastUsedAt!.slice(0, 10)}; operator told ${item.staleNoticeAt!.slice(0, 10)}; no secret kept: \`casbridge credentials ${ID} --new-key\` for a new key to paste`,
     );
     expect(status).toMatch(/^1 accounts in the ledger: STALE 1;/m);
 

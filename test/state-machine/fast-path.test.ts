@@ -100,6 +100,7 @@ describe("the daily reconcile's fast path (CheckAccount)", () => {
       accounts: ids('Kinds'),
       keyMaxAgeDays: 75,
       secretRecoveryDays: 7,
+      keyDelivery: 'at-handoff', // the suite's (test/support/sandbox.ts); on demand: fast-path-on-demand
     });
     const transitions = Object.fromEntries(
       Object.entries(measured.kinds).map(([kind, k]) => [kind, k.transitions]),

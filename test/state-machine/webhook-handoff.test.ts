@@ -283,4 +283,32 @@ describe('the hand-off through the state machine, with a webhook', () => {
     expect(accountOf(daily.report, other)).toBeUndefined();
     expect(removals(other)).toHaveLength(1);
   });
+
+  it("sends an offboarding's connector.offboarding to the webhook too, from its own state, once on the topic", async () => {
+    // Account 1 was handed off by the first test; a person offboards it.
+    const id = defaultAccountId(1);
+    const offboardings = () =>
+      handoffs(id).filter((m) => JSON.parse(m.message).type === 'connector.offboarding');
+    answer = 200;
+    const before = posts(id).length;
+
+    const run = await runStateMachine(sandbox(), { mode: 'offboard', accounts: [id] });
+
+    expect(accountOf(run.report, id)).toMatchObject({
+      outcome: 'SUCCEEDED',
+      connector: 'RETIRED',
+      steps: { offboard: { details: { sns: 'delivered', webhook: 'delivered' } } },
+    });
+    const [message, ...more] = offboardings();
+    expect(more).toEqual([]);
+    expect(JSON.parse(message!.message)).toMatchObject({
+      type: 'connector.offboarding',
+      handoffId: expect.any(String),
+    });
+    expect(
+      posts(id)
+        .slice(before)
+        .map((p) => p.body),
+    ).toEqual([message!.message]);
+  });
 });

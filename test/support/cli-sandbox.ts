@@ -135,7 +135,7 @@ export async function runCasbridge(args: readonly string[], env: Record<string, 
  */
 export function sandboxExports(sandbox: Sandbox): Record<string, string> {
   return {
-    ...stackEnvironment(sandbox.stack),
+    ...stackEnvironment(sandbox.stack, sandbox.deployment.parameters),
     AWS_ENDPOINT_URL: sandbox.endpoint,
     AWS_ACCESS_KEY_ID: sandbox.admin.accessKeyId,
     AWS_SECRET_ACCESS_KEY: sandbox.admin.secretAccessKey,

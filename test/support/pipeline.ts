@@ -98,7 +98,11 @@ export async function loadPipeline(
 }
 
 /** The offboarding pipeline: the offboard task reaches the account itself, when it can. */
-export const OFFBOARD_STEPS: readonly PipelineTask[] = [['offboard', offboardHandler]];
+export const OFFBOARD_STEPS: readonly PipelineTask[] = [
+  ['offboard', offboardHandler],
+  // DeliverOffboardingWebhook, when Offboard left its message owed to the webhook.
+  ['offboard', offboardHandler, (state) => state.steps.offboard?.pendingWebhook !== undefined],
+];
 
 /** A departed account's pipeline: Depart, then DeliverRemovalWebhook when Depart left one owed. */
 export const DEPART_STEPS: readonly PipelineTask[] = [

@@ -8,10 +8,23 @@ import {
 } from '../../scripts/bench/cost-model';
 
 /** Every kind of account-run alike: `transitions` each, one invocation, the given calls. */
-function counts(kind: Partial<KindCounts> = {}, run: Partial<KindCounts> = {}): Counts {
+function counts(
+  kind: Partial<KindCounts> = {},
+  run: Partial<KindCounts> = {},
+  keyDelivery: Counts['keyDelivery'] = 'at-handoff',
+): Counts {
   const k: KindCounts = { transitions: 4, invocations: { access: 1 }, calls: {}, ...kind };
   return {
-    kinds: { onboard: k, awaiting: k, connecting: k, connected: k, rotating: k, rotated: k },
+    keyDelivery,
+    kinds: {
+      onboard: k,
+      awaiting: k,
+      connecting: k,
+      connected: k,
+      rotating: k,
+      rotated: k,
+      ...(keyDelivery === 'on-demand' ? { minting: k, rotationDue: k } : {}),
+    },
     run: { transitions: 4, invocations: {}, calls: {}, reportBytesPerAccount: 0, ...run },
     ledgerItemBytes: 700,
   };
@@ -68,6 +81,30 @@ describe('the cost model', () => {
     expect(
       monthlyCost(counts(), { ...scenario, pendingDeletionBilled: true, secretRecoveryDays: 7 }).secretsKept,
     ).toBeCloseTo(handoffsPerDay * (3.5 + 7), 6);
+  });
+
+  it('on demand, keeps each minted key’s secret only from its mint to its reveal, billed at least an hour', () => {
+    const scenario = { ...defaultScenario(3000), newAccountsPerMonth: 100, keyMaxAgeDays: 60 };
+    const handoffs = 100 + (3000 * DAYS_PER_MONTH) / 60;
+    const cost = monthlyCost(counts({}, {}, 'on-demand'), scenario);
+    expect(cost.secretsKept).toBeCloseTo((handoffs * (1 / 24)) / DAYS_PER_MONTH, 6);
+    // A run that took longer than the hour bills the time it took.
+    const slow = monthlyCost(counts({}, {}, 'on-demand'), { ...scenario, mintToRevealMinutes: 90 });
+    expect(slow.secretsKept).toBeCloseTo((handoffs * (1.5 / 24)) / DAYS_PER_MONTH, 6);
+  });
+
+  it('on demand, mints each key in a run of its own and reconciles every account once per reconcile all the same', () => {
+    const scenario = { ...defaultScenario(1000), newAccountsPerMonth: 30 };
+    const cost = monthlyCost(counts({ transitions: 4 }, { transitions: 5 }, 'on-demand'), scenario);
+    const runs = cost.accountRuns;
+    const rotations = (1000 * DAYS_PER_MONTH) / 75;
+    const reconciled = runs.connected + runs.awaiting + runs.connecting + runs.rotationDue + runs.rotated;
+    expect(reconciled).toBeCloseTo(1000 * DAYS_PER_MONTH, 6);
+    expect(runs.minting).toBe(30);
+    expect(runs.rotating).toBeCloseTo(rotations, 6);
+    // A rotation waits for its mint as a connected account (its key in service still polled).
+    expect(runs.awaiting).toBeCloseTo(30 * 7.5, 6);
+    expect(cost.runs).toBeCloseTo(DAYS_PER_MONTH + 30 + 30 + rotations, 6);
   });
 
   it('pays for a second copy of management events only for own trails where another trail covers', () => {
