@@ -1,0 +1,52 @@
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  accounts: number;
+  concurrency: number;
+  sample: number;
+  json: string | undefined;
+  skipPackage: boolean;
+  initRuns: number;
+  sandbox: 'thread' | 'same-thread';
+  costOnly: boolean;
+  costAccounts: number;
+}
+
+export type Mode = 'onboard' | 'reconcile';
+
+export function readOptions(): BenchOptions {
+  const { values } = parseArgs({
+    options: {
+      accounts: { type: 'string', default: '1000' },
+      concurrency: { type: 'string', default: '150' },
+      sample: { type: 'string', default: '10' },
+      json: { type: 'string' },
+      'skip-package': { type: 'boolean', default: false },
+      'init-runs': { type: 'string', default: '5' },
+      sandbox: { type: 'string', default: 'thread' },
+      'cost-only': { type: 'boolean', default: false },
+      'cost-accounts': { type: 'string', default: '3' },
+    },
+    strict: true,
+  });
+  const positive = (name: 'accounts' | 'concurrency' | 'sample' | 'init-runs' | 'cost-accounts'): number => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+    return value;
+  };
+  const concurrency = positive('concurrency');
+  if (concurrency > 1000) throw new Error('--concurrency is at most 1000 (the run input allows no more)');
+  if (values.sandbox !== 'thread' && values.sandbox !== 'same-thread')
+    throw new Error('--sandbox is thread or same-thread');
+  return {
+    accounts: positive('accounts'),
+    concurrency,
+    sample: positive('sample'),
+    json: values.json,
+    skipPackage: values['skip-package'] ?? false,
+    initRuns: positive('init-runs'),
+    sandbox: values.sandbox,
+    costOnly: values['cost-only'] ?? false,
+    costAccounts: positive('cost-accounts'),
+  };
+}
