@@ -65,14 +65,18 @@ const cached = new Map<string, Runtime>();
  * the same), credentials from the registered source for `functionName`, else the default chain.
  * In Lambda a process runs one function, so there is one; locally, one per function, so no
  * function ever calls AWS with another's role or reuses another's member-role sessions.
+ * `container` (the invocation's `logStreamName`: Lambda gives each execution environment its own
+ * stream) keeps one runtime per emulated container when a local run models several per function,
+ * as the benchmark does; in Lambda it is the same for every invocation of the process.
  */
-export function getRuntime(functionName = ''): Runtime {
-  let runtime = cached.get(functionName);
+export function getRuntime(functionName = '', container = ''): Runtime {
+  const key = container ? `${functionName}\n${container}` : functionName;
+  let runtime = cached.get(key);
   if (!runtime) {
     const config = getConfig();
     const credentials = (globalThis as WithSource)[SOURCE]?.(functionName);
     runtime = createRuntime(config, { region: config.region, ...(credentials ? { credentials } : {}) });
-    cached.set(functionName, runtime);
+    cached.set(key, runtime);
   }
   return runtime;
 }

@@ -12,11 +12,13 @@ import { PIPELINE } from './scenario';
 /**
  * The same handlers, one account at a time and one step after the other: a shell loop over the
  * AWS CLI, without the CLI's own process start per call. Each step's calls are exact here,
- * because nothing else runs meanwhile.
+ * because nothing else runs meanwhile. The steps follow the definition's route: CheckAccount
+ * first, which ends a compliant account's reconcile (its output has the outcome), else the
+ * pipeline from Access.
  */
 export async function runBaseline(sandbox: SandboxThread, accounts: TargetAccount[], mode: Mode) {
   const runId = `bench-baseline-${mode}`;
-  const sequences: CallRecord[][] = [];
+  const sequences: AccountSequence[] = [];
   const stepCalls = new Map<string, { calls: number; read: number; write: number; ms: number }>();
   let totalMs = 0;
   let retries = 0;
@@ -24,12 +26,14 @@ export async function runBaseline(sandbox: SandboxThread, accounts: TargetAccoun
     const accountMark = sandbox.markCalls();
     const started = performance.now();
     let input: unknown = { runId, execution: runId, mode, dryRun: false, account, steps: {} };
+    const functions: string[] = [];
     for (const [state, fn] of PIPELINE) {
       const mark = sandbox.markCalls();
       const stepStarted = performance.now();
-      const retried = await invokeWithRetry(fn, input);
+      const retried = await invokeWithRetry(fn, state === 'CheckAccount' ? { check: input } : input);
       input = retried.output;
       retries += retried.retries;
+      functions.push(fn);
       const calls = (await sandbox.listCalls({ sinceSeq: mark })).filter((c) => !isThrottled(c));
       const entry = stepCalls.get(state) ?? { calls: 0, read: 0, write: 0, ms: 0 };
       entry.calls += calls.length;
@@ -37,11 +41,12 @@ export async function runBaseline(sandbox: SandboxThread, accounts: TargetAccoun
       entry.write += calls.filter((c) => !c.readOnly).length;
       entry.ms += performance.now() - stepStarted;
       stepCalls.set(state, entry);
+      if (state === 'CheckAccount' && (input as { outcome?: unknown }).outcome !== undefined) break;
     }
     totalMs += performance.now() - started;
     const outcome = (input as { outcome?: string; steps?: Record<string, StepResult> }).outcome;
     if (outcome !== 'SUCCEEDED') throw new Error(`baseline ${mode} of ${account.accountId}: ${outcome}`);
-    sequences.push(await sandbox.listCalls({ sinceSeq: accountMark }));
+    sequences.push({ calls: await sandbox.listCalls({ sinceSeq: accountMark }), functions });
   }
   const n = Math.max(1, accounts.length);
   progress(`baseline ${mode}: ${accounts.length} accounts one at a time in ${(totalMs / 1000).toFixed(1)} s`);
@@ -61,6 +66,12 @@ export async function runBaseline(sandbox: SandboxThread, accounts: TargetAccoun
       ]),
     ) as Record<string, StepFigures>,
   };
+}
+
+/** One account's calls in order, and the functions its tasks ran in, in order. */
+export interface AccountSequence {
+  calls: CallRecord[];
+  functions: string[];
 }
 
 export interface StepFigures {

@@ -74,3 +74,31 @@ export function runLevelCalls(calls: CallRecord[], central: string, window: { fr
   }
   return counts;
 }
+
+/**
+ * AssumeRoles per account as AWS sees them, by the function whose role called (the caller's
+ * session is named after the function, as Lambda names it): each execution environment keeps its
+ * own sessions, so one account's tasks in different environments each assume the member role.
+ */
+export function assumeRolesByFunction(
+  calls: CallRecord[],
+  central: string,
+  window: { from: number; to: number },
+  accounts: number,
+): { total: number; byFunction: Record<string, number> } {
+  const counts: Record<string, number> = {};
+  let total = 0;
+  for (const call of calls) {
+    if (call.operation !== 'AssumeRole' || call.service !== 'sts' || isThrottled(call)) continue;
+    if (call.account !== central || call.seq <= window.from || call.seq > window.to) continue;
+    const session = call.callerArn?.split('/').pop() ?? 'unknown';
+    const fn = session.replace(/^casbridge-[^-]+-/, '');
+    counts[fn] = (counts[fn] ?? 0) + 1;
+    total++;
+  }
+  const per = (v: number) => round2(v / Math.max(1, accounts));
+  return {
+    total: per(total),
+    byFunction: Object.fromEntries(Object.entries(counts).map(([fn, n]) => [fn, per(n)])),
+  };
+}

@@ -3,6 +3,11 @@ import { parseArgs } from 'node:util';
 export interface BenchOptions {
   accounts: number;
   concurrency: number;
+  /** The reconcile's MaxConcurrency (default `concurrency`): its binding bucket is STS's 600/s, not Secrets Manager's 50. */
+  reconcileConcurrency: number;
+  /** `--time-scale K`: every modelled latency ×K, every modelled rate ÷K. */
+  timeScale: number;
+  skipCost: boolean;
   sample: number;
   json: string | undefined;
   skipPackage: boolean;
@@ -19,6 +24,9 @@ export function readOptions(): BenchOptions {
     options: {
       accounts: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '150' },
+      'reconcile-concurrency': { type: 'string' },
+      'time-scale': { type: 'string', default: '1' },
+      'skip-cost': { type: 'boolean', default: false },
       sample: { type: 'string', default: '10' },
       json: { type: 'string' },
       'skip-package': { type: 'boolean', default: false },
@@ -29,18 +37,28 @@ export function readOptions(): BenchOptions {
     },
     strict: true,
   });
-  const positive = (name: 'accounts' | 'concurrency' | 'sample' | 'init-runs' | 'cost-accounts'): number => {
+  const positive = (
+    name: 'accounts' | 'concurrency' | 'reconcile-concurrency' | 'sample' | 'init-runs' | 'cost-accounts',
+  ): number => {
     const value = Number(values[name]);
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
     return value;
   };
   const concurrency = positive('concurrency');
-  if (concurrency > 1000) throw new Error('--concurrency is at most 1000 (the run input allows no more)');
+  const reconcileConcurrency =
+    values['reconcile-concurrency'] === undefined ? concurrency : positive('reconcile-concurrency');
+  if (concurrency > 1000 || reconcileConcurrency > 1000)
+    throw new Error('--concurrency is at most 1000 (the run input allows no more)');
+  const timeScale = Number(values['time-scale']);
+  if (!Number.isFinite(timeScale) || timeScale < 1) throw new Error('--time-scale must be a number ≥ 1');
   if (values.sandbox !== 'thread' && values.sandbox !== 'same-thread')
     throw new Error('--sandbox is thread or same-thread');
   return {
     accounts: positive('accounts'),
     concurrency,
+    reconcileConcurrency,
+    timeScale,
+    skipCost: values['skip-cost'] ?? false,
     sample: positive('sample'),
     json: values.json,
     skipPackage: values['skip-package'] ?? false,

@@ -1,7 +1,9 @@
 import type { StepFigures } from './baseline';
-import type { perAccountCalls } from './calls';
+import type { assumeRolesByFunction, perAccountCalls } from './calls';
+import type { modelParameters } from './deployed-model';
 import { percent } from './format';
 import type { idealBound } from './ideal-bound';
+import type { LambdaFigures } from './lambda-service';
 import type { sampleMemory } from './memory';
 import type { BenchOptions, Mode } from './options';
 import type { measurePackage } from './package-measure';
@@ -9,9 +11,11 @@ import type { cpuFigures } from './phase';
 import type { lambdaCost } from './pricing';
 import { PIPELINE } from './scenario';
 
-export const TARGET_IDEAL_RATIO = 1.5;
-export const TARGET_ONBOARD_CALLS = 16;
-export const TARGET_RECONCILE_CALLS = 10;
+/** Issue 14 §4: at the time scale where the CPU does not bind. */
+export const TARGET_IDEAL_RATIO = 1.3;
+/** Issue 14 §4, calls per account as deployed. */
+export const TARGET_ONBOARD_CALLS = 20;
+export const TARGET_RECONCILE_CALLS = 12;
 export const TARGET_RETRY_SHARE = 0.05;
 export const TARGET_ZIP_BYTES = 300 * 1024;
 export const TARGET_INIT_MS = 150;
@@ -23,10 +27,12 @@ export interface PhaseResult {
   outcomes: Record<string, number>;
   idealBound: ReturnType<typeof idealBound>;
   ratioToIdeal: number;
-  ratioToIdealWithoutListing: number;
+  mapRatioToIdeal: number;
+  deployed: LambdaFigures;
   baseline: { sample: number; perAccountMs: number; extrapolatedMs: number; note: string };
   speedupOverBaseline: number;
   callsPerAccount: ReturnType<typeof perAccountCalls>;
+  assumeRolesPerAccount: ReturnType<typeof assumeRolesByFunction>;
   callsPerStep: Record<string, StepFigures>;
   runLevelCalls: Record<string, number>;
   throttling: {
@@ -47,10 +53,11 @@ export function checkTargets(result: {
   const { onboard, reconcile } = result.phases;
   const functions = result.package && 'functions' in result.package ? result.package.functions : undefined;
   return {
-    onboardWithin1_5xIdeal: onboard.ratioToIdeal <= TARGET_IDEAL_RATIO,
-    reconcileWithin1_5xIdeal: reconcile.ratioToIdeal <= TARGET_IDEAL_RATIO,
-    onboardCallsAtMost16: onboard.callsPerAccount.total <= TARGET_ONBOARD_CALLS,
-    reconcileCallsAtMost10: reconcile.callsPerAccount.total <= TARGET_RECONCILE_CALLS,
+    // Meant for the time scale where the CPU does not bind: at K = 1 on a small host, the host's.
+    onboardWithin1_3xIdeal: onboard.ratioToIdeal <= TARGET_IDEAL_RATIO,
+    reconcileWithin1_3xIdeal: reconcile.ratioToIdeal <= TARGET_IDEAL_RATIO,
+    onboardCallsAsDeployedAtMost20: onboard.callsPerAccount.total <= TARGET_ONBOARD_CALLS,
+    reconcileCallsAsDeployedAtMost12: reconcile.callsPerAccount.total <= TARGET_RECONCILE_CALLS,
     reconcileReadOnlyWithoutLedger: reconcile.callsPerAccount.withoutLedger.write === 0,
     retriesUnder5Percent:
       onboard.throttling.retryShare < TARGET_RETRY_SHARE &&
@@ -66,13 +73,16 @@ export function checkTargets(result: {
 
 export function printTable(result: {
   accounts: number;
-  concurrency: number;
+  concurrency: Record<Mode, number>;
+  timeScale: number;
+  parameters: ReturnType<typeof modelParameters>;
   sandbox: BenchOptions['sandbox'];
   phases: Record<Mode, PhaseResult>;
   peakMemory: ReturnType<ReturnType<typeof sampleMemory>['stop']>;
   package: ReturnType<typeof measurePackage> | undefined;
   targets: Record<string, boolean>;
   benchWallMs: number;
+  cpus: number;
 }): void {
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const rows: [string, ...string[]][] = [['', 'onboard', 'reconcile']];
@@ -111,22 +121,38 @@ export function printTable(result: {
       '  calls/s, process CPU per call',
       ...both((p) => `${p.cpu.callsPerSecond}/s, ${p.cpu.processMsPerCall} ms`),
     ],
+    [`  CPU seconds per wall second (${result.cpus} cores)`, ...both((p) => `${p.cpu.processCores}`)],
     ['ideal bound', ...both((p) => `${s(p.idealBound.boundMs)} (${p.idealBound.bindingConstraint})`)],
     [
-      '  critical path / busiest central bucket',
+      '  before the map / map / after',
       ...both(
-        (p) =>
-          `${s(p.idealBound.criticalPathMs)} / ${p.idealBound.centralBuckets[0] ? `${p.idealBound.centralBuckets[0].bucket} ${s(p.idealBound.centralBuckets[0].ms)}` : '-'}`,
+        (p) => `${s(p.idealBound.beforeMapMs)} / ${s(p.idealBound.mapMs)} / ${s(p.idealBound.afterMapMs)}`,
       ),
     ],
     [
-      '  listing chain (Organizations pages)',
+      '  critical path / busiest bucket',
+      ...both(
+        (p) =>
+          `${s(p.idealBound.criticalPathMs)} / ${p.idealBound.buckets[0] ? `${p.idealBound.buckets[0].bucket} ${s(p.idealBound.buckets[0].ms)}` : '-'}`,
+      ),
+    ],
+    [
+      '  listing chain (longest parent, Organizations pages)',
       ...both((p) => `${s(p.idealBound.listingChainMs)} (${p.idealBound.listingPages} pages)`),
     ],
-    ['ratio to ideal (target ≤ 1.5)', ...both((p) => `${p.ratioToIdeal}×`)],
+    [`ratio to ideal (target ≤ ${TARGET_IDEAL_RATIO})`, ...both((p) => `${p.ratioToIdeal}×`)],
+    ['  the map alone', ...both((p) => `${p.mapRatioToIdeal}×`)],
     [
-      '  ratio to the bound without the listing chain',
-      ...both((p) => `${p.ratioToIdealWithoutListing}× (${s(p.idealBound.withoutListingMs)})`),
+      'Lambda: environments (cold starts) / peak concurrency',
+      ...both((p) => `${p.deployed.environments} / ${p.deployed.peakConcurrency}`),
+    ],
+    ['  invocations refused (scaling, concurrency)', ...both((p) => `${p.deployed.throttled}`)],
+    [
+      'Step Functions: transitions / child executions charged, task wait',
+      ...both(
+        (p) =>
+          `${p.deployed.transitionsCharged} / ${p.deployed.executionStartsCharged}, ${s(p.deployed.stepFunctionsWaitMs)}`,
+      ),
     ],
     [
       'baseline, extrapolated',
@@ -134,8 +160,17 @@ export function printTable(result: {
     ],
     ['speed-up over baseline', ...both((p) => `${p.speedupOverBaseline}×`)],
     [
-      'calls per account (read/write)',
+      `calls per account as deployed, read/write (target ≤ ${TARGET_ONBOARD_CALLS} / ≤ ${TARGET_RECONCILE_CALLS})`,
       ...both((p) => `${p.callsPerAccount.total} (${p.callsPerAccount.read}/${p.callsPerAccount.write})`),
+    ],
+    [
+      '  AssumeRole per account, by function',
+      ...both(
+        (p) =>
+          `${p.assumeRolesPerAccount.total}: ${Object.entries(p.assumeRolesPerAccount.byFunction)
+            .map(([fn, n]) => `${fn} ${n}`)
+            .join(', ')}`,
+      ),
     ],
     [
       '  without the ledger',
@@ -191,8 +226,13 @@ export function printTable(result: {
   );
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => `${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`.trimEnd();
+  process.stdout.write('model parameters (at time scale 1; the bench ran at the scale below):\n');
+  const pw = Math.max(...result.parameters.map((p) => p.parameter.length));
+  const vw = Math.max(...result.parameters.map((p) => p.value.length));
+  for (const p of result.parameters)
+    process.stdout.write(`  ${p.parameter.padEnd(pw)}  ${p.value.padEnd(vw)}  ${p.basis}\n`);
   process.stdout.write(
-    `${result.accounts} accounts, concurrency ${result.concurrency}, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}\n`,
+    `${result.accounts} accounts, time scale ${result.timeScale}, concurrency ${result.concurrency.onboard} onboarding / ${result.concurrency.reconcile} reconciling, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}\n`,
   );
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   process.stdout.write(

@@ -7,9 +7,14 @@ import { stackEnvironment } from '../../sandbox/scenario/stack-environment';
 import { type SandboxThread, sandboxFacts } from '../../sandbox/thread';
 import { sandboxFunctionCredentials } from '../../statemachine/local/sandbox-lambda';
 import { threadCpuMs } from './cpu-time';
+import type { OrganizationShape } from './ideal-bound';
 
-/** The per-account pipeline of the definition, in order: its Task states and their functions. */
+/**
+ * The per-account route of the definition, in order: its Task states and their functions.
+ * CheckAccount ends there for an account it records (a compliant reconcile).
+ */
 export const PIPELINE = [
+  ['CheckAccount', 'access'],
   ['Access', 'access'],
   ['EnsureUser', 'user'],
   ['EnsurePolicy', 'policy'],
@@ -100,4 +105,14 @@ export function sameThread(sandbox: Sandbox): SandboxThread {
 
 export function sandboxCpuMs(sandbox: SandboxThread): number | undefined {
   return sandbox.osThreadId === undefined ? undefined : threadCpuMs(sandbox.osThreadId);
+}
+
+/** The organization's parents as ResolveTargets' walk meets them: what the listing chain is counted from. */
+export function organizationShape(sandbox: SandboxThread): OrganizationShape {
+  const org = sandbox.organization;
+  return {
+    rootId: org.rootId,
+    ous: [...org.ous.values()].map((ou) => ({ id: ou.id, parentId: ou.parentId })),
+    accounts: [...org.accounts.values()].map((a) => ({ parentId: a.parentId })),
+  };
 }
