@@ -146,19 +146,19 @@ export function modelParameters(
   deployed: DeployedModel,
   performance: PerformanceModel,
 ): { parameter: string; value: string; basis: string }[] {
+  // Printed at time scale 1, whatever the model's own: the bases are AWS's figures.
   const k = deployed.timeScale;
-  const scaled = k === 1 ? '' : ` (×${k} here)`;
   const rows: { parameter: string; value: string; basis: string }[] = [];
   const { lambda, stepFunctions } = deployed;
   rows.push(
     {
       parameter: 'Lambda invoke overhead',
-      value: `${lambda.invokeOverheadMs.value / k} ms${scaled}`,
+      value: `${lambda.invokeOverheadMs.value / k} ms`,
       basis: lambda.invokeOverheadMs.basis,
     },
     {
       parameter: 'Lambda environment setup (cold start, before init)',
-      value: `${lambda.environmentSetupMs.value / k} ms${scaled}`,
+      value: `${lambda.environmentSetupMs.value / k} ms`,
       basis: lambda.environmentSetupMs.basis,
     },
   );
@@ -167,14 +167,14 @@ export function modelParameters(
     const values = inits.map(([, f]) => f.value / k);
     rows.push({
       parameter: 'Lambda init per function (cold start)',
-      value: `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} ms${scaled}`,
+      value: `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)} ms`,
       basis: inits[0]?.[1].basis ?? '',
     });
   }
   const bucket = (name: string, b: BucketFigure, unit: string) =>
     rows.push({
       parameter: name,
-      value: `${b.perSecond * k}/s, burst ${b.burst} ${unit}${k === 1 ? '' : ` (÷${k} here)`}`,
+      value: `${b.perSecond * k}/s, burst ${b.burst} ${unit}`,
       basis: b.basis,
     });
   bucket('Lambda scaling, per function', lambda.scaling, 'environments');
@@ -191,7 +191,7 @@ export function modelParameters(
       if (spec.pool && kind === 'write') continue;
       rows.push({
         parameter: `${service} ${spec.pool ? 'all calls' : `${kind}s`}, ${spec.scope === 'region' ? 'per Region' : 'per account and Region'}`,
-        value: `${+(spec.perSecond * k).toFixed(2)}/s, burst ${spec.burst}${k === 1 ? '' : ` (÷${k} here)`}`,
+        value: `${+(spec.perSecond * k).toFixed(2)}/s, burst ${spec.burst}`,
         basis: spec.basis,
       });
     }
@@ -199,7 +199,7 @@ export function modelParameters(
   for (const [service, l] of Object.entries(performance.latency)) {
     rows.push({
       parameter: `${service} latency`,
-      value: `${l.meanMs / k} ± ${l.jitterMs / k} ms${scaled}`,
+      value: `${l.meanMs / k} ± ${l.jitterMs / k} ms`,
       basis: 'assumption: AWS publishes no latency',
     });
   }

@@ -114,7 +114,8 @@ export class DeployedLambda {
     };
   }
 
-  private wrap(name: string, handler: LambdaHandler): LambdaHandler {
+  /** `handler` invoked as `name` would be when deployed (what `install` puts in its place). */
+  wrap(name: string, handler: LambdaHandler): LambdaHandler {
     return async (event, context) => {
       const waitMs = Math.max(this.transitions.waitMs(this.now()), this.starts.waitMs(this.now()));
       if (waitMs > 0) {

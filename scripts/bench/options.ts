@@ -5,8 +5,12 @@ export interface BenchOptions {
   concurrency: number;
   /** The reconcile's MaxConcurrency (default `concurrency`): its binding bucket is STS's 600/s, not Secrets Manager's 50. */
   reconcileConcurrency: number;
-  /** `--time-scale K`: every modelled latency ×K, every modelled rate ÷K. */
-  timeScale: number;
+  /**
+   * `--time-scale K`: every modelled latency ×K, every modelled rate ÷K; per phase with
+   * `--onboard-time-scale` and `--reconcile-time-scale` (the CPU a phase needs per modelled
+   * second differs). The baseline runs at 1.
+   */
+  timeScale: Record<Mode, number>;
   skipCost: boolean;
   sample: number;
   json: string | undefined;
@@ -26,6 +30,8 @@ export function readOptions(): BenchOptions {
       concurrency: { type: 'string', default: '150' },
       'reconcile-concurrency': { type: 'string' },
       'time-scale': { type: 'string', default: '1' },
+      'onboard-time-scale': { type: 'string' },
+      'reconcile-time-scale': { type: 'string' },
       'skip-cost': { type: 'boolean', default: false },
       sample: { type: 'string', default: '10' },
       json: { type: 'string' },
@@ -49,8 +55,13 @@ export function readOptions(): BenchOptions {
     values['reconcile-concurrency'] === undefined ? concurrency : positive('reconcile-concurrency');
   if (concurrency > 1000 || reconcileConcurrency > 1000)
     throw new Error('--concurrency is at most 1000 (the run input allows no more)');
-  const timeScale = Number(values['time-scale']);
-  if (!Number.isFinite(timeScale) || timeScale < 1) throw new Error('--time-scale must be a number ≥ 1');
+  const scale = (name: 'time-scale' | 'onboard-time-scale' | 'reconcile-time-scale'): number => {
+    const value = Number(values[name] ?? values['time-scale']);
+    if (!Number.isFinite(value) || value < 1) throw new Error(`--${name} must be a number ≥ 1`);
+    return value;
+  };
+  scale('time-scale');
+  const timeScale = { onboard: scale('onboard-time-scale'), reconcile: scale('reconcile-time-scale') };
   if (values.sandbox !== 'thread' && values.sandbox !== 'same-thread')
     throw new Error('--sandbox is thread or same-thread');
   return {

@@ -21,6 +21,7 @@ export const TARGET_ZIP_BYTES = 300 * 1024;
 export const TARGET_INIT_MS = 150;
 
 export interface PhaseResult {
+  timeScale: number;
   wallMs: number;
   wallSplit: { beforeMapMs: number; mapMs: number; afterMapMs: number };
   cpu: ReturnType<typeof cpuFigures>;
@@ -74,7 +75,6 @@ export function checkTargets(result: {
 export function printTable(result: {
   accounts: number;
   concurrency: Record<Mode, number>;
-  timeScale: number;
   parameters: ReturnType<typeof modelParameters>;
   sandbox: BenchOptions['sandbox'];
   phases: Record<Mode, PhaseResult>;
@@ -226,13 +226,13 @@ export function printTable(result: {
   );
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => `${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`.trimEnd();
-  process.stdout.write('model parameters (at time scale 1; the bench ran at the scale below):\n');
+  process.stdout.write('model parameters (at time scale 1; each phase ran at its scale below):\n');
   const pw = Math.max(...result.parameters.map((p) => p.parameter.length));
   const vw = Math.max(...result.parameters.map((p) => p.value.length));
   for (const p of result.parameters)
     process.stdout.write(`  ${p.parameter.padEnd(pw)}  ${p.value.padEnd(vw)}  ${p.basis}\n`);
   process.stdout.write(
-    `${result.accounts} accounts, time scale ${result.timeScale}, concurrency ${result.concurrency.onboard} onboarding / ${result.concurrency.reconcile} reconciling, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}\n`,
+    `${result.accounts} accounts, time scale ${result.phases.onboard.timeScale} onboarding / ${result.phases.reconcile.timeScale} reconciling, concurrency ${result.concurrency.onboard} onboarding / ${result.concurrency.reconcile} reconciling, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}\n`,
   );
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   process.stdout.write(

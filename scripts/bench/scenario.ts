@@ -99,6 +99,7 @@ export function sameThread(sandbox: Sandbox): SandboxThread {
     listCalls: async (filter) => sandbox.world.callLog.list(filter),
     // This thread's heap holds the sandbox too: nothing to add.
     heapUsed: async () => undefined,
+    setPerformanceModel: async (model) => sandbox.world.faults.setModel(model),
     close: () => sandbox.close(),
   };
 }
