@@ -1,4 +1,4 @@
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentityProvider, RetryStrategyV2 } from '@smithy/types';
 import type { ClientSettings } from './aws-clients';
 import { type Config, getConfig } from './config';
 
@@ -38,7 +38,12 @@ export type FunctionCredentialSource = (functionName: string) => AwsCredentialId
  */
 const SOURCE = Symbol.for('casbridge.functionCredentialSource');
 const CLOCK = Symbol.for('casbridge.functionClock');
-type WithSource = { [SOURCE]?: FunctionCredentialSource; [CLOCK]?: () => number };
+const RETRIES = Symbol.for('casbridge.clientRetryStrategy');
+type WithSource = {
+  [SOURCE]?: FunctionCredentialSource;
+  [CLOCK]?: () => number;
+  [RETRIES]?: () => RetryStrategyV2;
+};
 
 /** Registers (or, with `undefined`, removes) the source of every function's credentials. */
 export function useFunctionCredentials(source: FunctionCredentialSource | undefined): void {
@@ -55,6 +60,17 @@ export function useFunctionCredentials(source: FunctionCredentialSource | undefi
  */
 export function useFunctionClock(clock: (() => number) | undefined): void {
   (globalThis as WithSource)[CLOCK] = clock;
+  resetRuntime();
+}
+
+/**
+ * Registers (or, with `undefined`, removes) the retry strategy every runtime's clients are built
+ * with, one per client: the benchmark's `--time-scale K` slows the modelled AWS K times, and the
+ * SDK's backoff must slow with it, or its retries would give up K times sooner against the same
+ * throttling. Unregistered (in Lambda, in tests), the SDK's standard retries.
+ */
+export function useClientRetryStrategy(build: (() => RetryStrategyV2) | undefined): void {
+  (globalThis as WithSource)[RETRIES] = build;
   resetRuntime();
 }
 
@@ -75,7 +91,12 @@ export function getRuntime(functionName = '', container = ''): Runtime {
   if (!runtime) {
     const config = getConfig();
     const credentials = (globalThis as WithSource)[SOURCE]?.(functionName);
-    runtime = createRuntime(config, { region: config.region, ...(credentials ? { credentials } : {}) });
+    const newRetryStrategy = (globalThis as WithSource)[RETRIES];
+    runtime = createRuntime(config, {
+      region: config.region,
+      ...(credentials ? { credentials } : {}),
+      ...(newRetryStrategy ? { newRetryStrategy } : {}),
+    });
     cached.set(key, runtime);
   }
   return runtime;

@@ -1,7 +1,7 @@
 import './quiet';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { resetRuntime } from '../../commons/runtime';
+import { resetRuntime, useClientRetryStrategy } from '../../commons/runtime';
 import { startSandbox } from '../../sandbox';
 import { DEFAULT_PERFORMANCE_MODEL, scalePerformanceModel } from '../../sandbox/core/performance-model';
 import { startSandboxThread } from '../../sandbox/thread';
@@ -29,6 +29,7 @@ import {
   sameThread,
 } from './scenario';
 import { functionMemorySizes } from './serverless-functions';
+import { scaledRetryStrategy } from './time-scale';
 
 /**
  * The run benchmark (`npm run bench [-- --accounts N --time-scale K --json FILE]`): one process,
@@ -100,6 +101,11 @@ async function main(): Promise<void> {
     // Each phase starts cold, as the scheduled reconcile does a day after onboarding: new Lambda
     // containers, no member-role session left (they last an hour), so every account's role is
     // assumed again and counted. Each at its own time scale: the model is set anew for it.
+    const retriesAt = (mode: Mode) =>
+      useClientRetryStrategy(
+        options.timeScale[mode] === 1 ? undefined : scaledRetryStrategy(options.timeScale[mode]),
+      );
+    retriesAt('onboard');
     const onboard = await runPhase(
       sandbox,
       'onboard',
@@ -108,7 +114,7 @@ async function main(): Promise<void> {
       options.concurrency,
       models('onboard').deployed,
     );
-    resetRuntime();
+    retriesAt('reconcile');
     await sandbox.setPerformanceModel(models('reconcile').performance);
     const reconcile = await runPhase(
       sandbox,
@@ -123,7 +129,7 @@ async function main(): Promise<void> {
     // The baseline at time scale 1: its calls are what the bound's critical path is counted from
     // (by the model, at the phase's scale), its time is extrapolated, and it needs little CPU.
     await sandbox.setPerformanceModel(DEFAULT_PERFORMANCE_MODEL);
-    resetRuntime();
+    useClientRetryStrategy(undefined);
     const baselineOnboard = await runBaseline(sandbox, sampleAccounts, 'onboard');
     resetRuntime();
     const baselines: Record<Mode, Awaited<ReturnType<typeof runBaseline>>> = {
