@@ -125,9 +125,11 @@ export function countTransitions(events: EventLog[], accounts: number) {
   let runLevel = 0;
   let retries = 0;
   let tasks = 0;
+  let fastPath = 0;
   for (const event of events) {
     if (event.type !== 'StateEntered' && event.type !== 'StateRetried') continue;
     if (event.state.name === 'LoadTargets') continue;
+    if (event.type === 'StateEntered' && event.state.name === 'AccountUnchanged') fastPath++;
     if (event.type === 'StateRetried') retries++;
     if (event.index !== undefined) {
       perAccountStates++;
@@ -140,5 +142,7 @@ export function countTransitions(events: EventLog[], accounts: number) {
     tasksPerAccount: tasks / accounts,
     runLevel,
     retries,
+    /** Accounts CheckAccount recorded as compliant (their route ended at AccountUnchanged). */
+    fastPathAccounts: fastPath,
   };
 }

@@ -43,7 +43,13 @@ export interface PhaseResult {
     totalCalls: number;
     retryShare: number;
   };
-  transitions: { total: number; perAccount: number; runLevel: number; usdPer1000Accounts: number };
+  transitions: {
+    total: number;
+    perAccount: number;
+    runLevel: number;
+    usdPer1000Accounts: number;
+    fastPathAccounts: number;
+  };
   lambda: ReturnType<typeof lambdaCost>;
 }
 
@@ -162,6 +168,10 @@ export function printTable(result: {
     [
       `calls per account as deployed, read/write (target ≤ ${TARGET_ONBOARD_CALLS} / ≤ ${TARGET_RECONCILE_CALLS})`,
       ...both((p) => `${p.callsPerAccount.total} (${p.callsPerAccount.read}/${p.callsPerAccount.write})`),
+    ],
+    [
+      '  accounts on the fast path (compliant: CheckAccount alone)',
+      ...both((p) => `${p.transitions.fastPathAccounts}`),
     ],
     [
       '  AssumeRole per account, by function',

@@ -222,6 +222,7 @@ async function main(): Promise<void> {
                 total: phase.transitions.total,
                 perAccount: round2(phase.transitions.perAccount),
                 runLevel: phase.transitions.runLevel,
+                fastPathAccounts: phase.transitions.fastPathAccounts,
                 usdPer1000Accounts: round4(phase.transitions.perAccount * 1000 * USD_PER_TRANSITION),
               },
               lambda,

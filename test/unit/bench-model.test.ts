@@ -8,6 +8,7 @@ import {
 import { type DeployedModel, deployedModel, scaleDeployedModel } from '../../scripts/bench/deployed-model';
 import { type BoundInput, idealBound, listingChain, pagesFor } from '../../scripts/bench/ideal-bound';
 import { DeployedLambda } from '../../scripts/bench/lambda-service';
+import { scaledBackoffMs } from '../../scripts/bench/time-scale';
 import { bucketDrainMs, TokenBucket } from '../../scripts/bench/token-bucket';
 import type { EventLog } from '../../statemachine/local/run-local';
 
@@ -235,6 +236,13 @@ describe('the time scale', () => {
     expect(deployed.lambda.scaling).toMatchObject({ perSecond: 25, burst: 1000 });
     expect(deployed.stepFunctions.transitions).toMatchObject({ perSecond: 375, burst: 5000 });
     expect(deployed.stepFunctions.executionStarts).toMatchObject({ perSecond: 75, burst: 1300 });
+  });
+
+  it("waits K times the SDK's own backoff before each retry, its cap included", () => {
+    expect(scaledBackoffMs(1, 1, 0.5)).toBe(500);
+    expect(scaledBackoffMs(10, 1, 0.5)).toBe(5000);
+    expect(scaledBackoffMs(10, 2, 0.5)).toBe(10_000);
+    expect(scaledBackoffMs(3, 10, 0.99)).toBe(3 * 20_000);
   });
 
   it('refuses a scale that is not a positive number', () => {
