@@ -1,4 +1,5 @@
 import type { SandboxThread } from '../../sandbox/thread';
+import { loadDefinition } from '../../statemachine/local/definition';
 import { executeRunLocally } from '../../statemachine/local/execute-run';
 import type { EventLog } from '../../statemachine/local/run-local';
 import { isThrottled } from './calls';
@@ -8,6 +9,7 @@ import { difference, progress, round, round2 } from './format';
 import { DeployedLambda } from './lambda-service';
 import type { Mode } from './options';
 import { sandboxCpuMs } from './scenario';
+import { scaleDefinition } from './time-scale';
 
 let executions = 0;
 
@@ -41,6 +43,7 @@ export async function runPhase(
     { mode, organizationalUnits: [fleetOu], maxConcurrency: concurrency },
     {
       executionName,
+      definition: scaleDefinition(loadDefinition(), deployed.timeScale),
       onEvent: (event) => {
         lambda.onEvent(executionName, event);
         if (!('state' in event) || event.state.name !== 'ProcessAccounts') return;

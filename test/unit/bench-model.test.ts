@@ -8,8 +8,9 @@ import {
 import { type DeployedModel, deployedModel, scaleDeployedModel } from '../../scripts/bench/deployed-model';
 import { type BoundInput, idealBound, listingChain, pagesFor } from '../../scripts/bench/ideal-bound';
 import { DeployedLambda } from '../../scripts/bench/lambda-service';
-import { scaledBackoffMs } from '../../scripts/bench/time-scale';
+import { scaleDefinition, scaledBackoffMs } from '../../scripts/bench/time-scale';
 import { bucketDrainMs, TokenBucket } from '../../scripts/bench/token-bucket';
+import { loadDefinition } from '../../statemachine/local/definition';
 import type { EventLog } from '../../statemachine/local/run-local';
 
 const CENTRAL = '999988887777';
@@ -243,6 +244,22 @@ describe('the time scale', () => {
     expect(scaledBackoffMs(10, 1, 0.5)).toBe(5000);
     expect(scaledBackoffMs(10, 2, 0.5)).toBe(10_000);
     expect(scaledBackoffMs(3, 10, 0.99)).toBe(3 * 20_000);
+  });
+
+  it("stretches the definition's Retry waits and timeouts K times, its backoff and jitter kept", () => {
+    const definition = loadDefinition();
+    const scaled = scaleDefinition(definition, 8);
+    const retry = (d: typeof definition) =>
+      (d.States.ResolveTargets as unknown as { Retry: Record<string, unknown>[] }).Retry[1];
+    expect(retry(scaled)).toMatchObject({
+      IntervalSeconds: 16,
+      MaxDelaySeconds: 480,
+      BackoffRate: 2,
+      MaxAttempts: 6,
+      JitterStrategy: 'FULL',
+    });
+    expect(scaled.States.ResolveTargets?.TimeoutSeconds).toBe(2400);
+    expect(scaleDefinition(definition, 1)).toBe(definition);
   });
 
   it('refuses a scale that is not a positive number', () => {
