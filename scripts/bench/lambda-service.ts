@@ -139,9 +139,14 @@ export class DeployedLambda {
   }
 
   private environment(name: string, fn: FunctionState): { container: Container; cold: boolean } {
+    // The account's concurrency holds every invocation, warm or cold; the scaling rule new ones.
+    if (this.inFlight >= this.model.lambda.accountConcurrency.value) {
+      fn.throttled++;
+      throw tooManyRequests(name);
+    }
     const idle = fn.idle.shift();
     if (idle) return { container: idle, cold: false };
-    if (this.inFlight >= this.model.lambda.accountConcurrency.value || !fn.scaling.tryTake(this.now())) {
+    if (!fn.scaling.tryTake(this.now())) {
       fn.throttled++;
       throw tooManyRequests(name);
     }

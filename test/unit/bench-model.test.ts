@@ -128,6 +128,31 @@ describe("the deployed Lambda's scaling rule", () => {
   });
 });
 
+describe("the deployed Lambda's account concurrency", () => {
+  it('refuses an invocation beyond the concurrent environments the account may run, warm or not', async () => {
+    const zero = { value: 0, unit: 'ms', basis: 'test' };
+    const lambda = new DeployedLambda(
+      model({
+        invokeOverheadMs: zero,
+        environmentSetupMs: zero,
+        initMs: {},
+        accountConcurrency: { value: 2, unit: 'environments', basis: 'test' },
+      }),
+      () => 0,
+    );
+    const release: (() => void)[] = [];
+    const hold = lambda.wrap('user', () => new Promise((resolve) => release.push(() => resolve(undefined))));
+    const context = { functionName: 'casbridge-dev-user' } as Context;
+    const running = [hold(undefined as never, context), hold(undefined as never, context)];
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(hold(undefined as never, context)).rejects.toMatchObject({
+      name: 'Lambda.TooManyRequestsException',
+    });
+    for (const r of release) r();
+    await Promise.all(running);
+  });
+});
+
 describe("the deployed Step Functions' buckets", () => {
   it('charges a transition for every state entered and a child execution start once per map item', () => {
     const lambda = new DeployedLambda(model(), () => 0);
