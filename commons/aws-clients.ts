@@ -1,6 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryStrategyV2 } from '@smithy/types';
 
 /**
  * What every AWS client is built from, in one place. Central-account clients use the process's
@@ -24,6 +24,11 @@ export interface ClientSettings {
    */
   profile?: string;
   maxAttempts?: number;
+  /**
+   * Unset on AWS and in every test: the SDK's standard retries. The benchmark's time scale only
+   * (commons/runtime.ts useClientRetryStrategy): its backoff slowed as the modelled AWS is.
+   */
+  newRetryStrategy?: () => RetryStrategyV2;
 }
 
 export interface MemberSession {
@@ -66,6 +71,7 @@ export function clientConfig(settings: ClientSettings, credentials = settings.cr
     ...(credentials ? { credentials } : {}),
     ...(settings.profile && !credentials ? { profile: settings.profile } : {}),
     ...(settings.maxAttempts ? { maxAttempts: settings.maxAttempts } : {}),
+    ...(settings.newRetryStrategy ? { retryStrategy: settings.newRetryStrategy() } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentityProvider, RetryStrategyV2 } from '@smithy/types';
 import type { ClientSettings } from './aws-clients';
 import { type Config, getConfig } from './config';
 
@@ -38,7 +38,12 @@ export type FunctionCredentialSource = (functionName: string) => AwsCredentialId
  */
 const SOURCE = Symbol.for('casbridge.functionCredentialSource');
 const CLOCK = Symbol.for('casbridge.functionClock');
-type WithSource = { [SOURCE]?: FunctionCredentialSource; [CLOCK]?: () => number };
+const RETRIES = Symbol.for('casbridge.clientRetryStrategy');
+type WithSource = {
+  [SOURCE]?: FunctionCredentialSource;
+  [CLOCK]?: () => number;
+  [RETRIES]?: () => RetryStrategyV2;
+};
 
 /** Registers (or, with `undefined`, removes) the source of every function's credentials. */
 export function useFunctionCredentials(source: FunctionCredentialSource | undefined): void {
@@ -58,6 +63,17 @@ export function useFunctionClock(clock: (() => number) | undefined): void {
   resetRuntime();
 }
 
+/**
+ * Registers (or, with `undefined`, removes) the retry strategy every runtime's clients are built
+ * with, one per client: the benchmark's `--time-scale K` slows the modelled AWS K times, and the
+ * SDK's backoff must slow with it, or its retries would give up K times sooner against the same
+ * throttling. Unregistered (in Lambda, in tests), the SDK's standard retries.
+ */
+export function useClientRetryStrategy(build: (() => RetryStrategyV2) | undefined): void {
+  (globalThis as WithSource)[RETRIES] = build;
+  resetRuntime();
+}
+
 const cached = new Map<string, Runtime>();
 
 /**
@@ -65,14 +81,23 @@ const cached = new Map<string, Runtime>();
  * the same), credentials from the registered source for `functionName`, else the default chain.
  * In Lambda a process runs one function, so there is one; locally, one per function, so no
  * function ever calls AWS with another's role or reuses another's member-role sessions.
+ * `container` (the invocation's `logStreamName`: Lambda gives each execution environment its own
+ * stream) keeps one runtime per emulated container when a local run models several per function,
+ * as the benchmark does; in Lambda it is the same for every invocation of the process.
  */
-export function getRuntime(functionName = ''): Runtime {
-  let runtime = cached.get(functionName);
+export function getRuntime(functionName = '', container = ''): Runtime {
+  const key = container ? `${functionName}\n${container}` : functionName;
+  let runtime = cached.get(key);
   if (!runtime) {
     const config = getConfig();
     const credentials = (globalThis as WithSource)[SOURCE]?.(functionName);
-    runtime = createRuntime(config, { region: config.region, ...(credentials ? { credentials } : {}) });
-    cached.set(functionName, runtime);
+    const newRetryStrategy = (globalThis as WithSource)[RETRIES];
+    runtime = createRuntime(config, {
+      region: config.region,
+      ...(credentials ? { credentials } : {}),
+      ...(newRetryStrategy ? { newRetryStrategy } : {}),
+    });
+    cached.set(key, runtime);
   }
   return runtime;
 }

@@ -36,8 +36,9 @@ export function lambdaHandler<I, O>(
     const input = parse(event);
     logger.appendKeys(logKeys(input));
     try {
-      // Keyed by the function: locally every function runs in this one process, each as its role.
-      return await run({ input, runtime: getRuntime(context?.functionName) });
+      // Keyed by the function (and the container, where a local run models several): locally
+      // every function runs in this one process, each as its role.
+      return await run({ input, runtime: getRuntime(context?.functionName, context?.logStreamName) });
     } catch (error) {
       const e = error as { name?: string; message?: string; $metadata?: { requestId?: string } };
       logger.error('task failed', {

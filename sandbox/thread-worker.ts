@@ -46,6 +46,9 @@ async function answer(sandbox: Sandbox, request: ThreadRequest): Promise<unknown
       return sandbox.world.callLog.list(request.filter);
     case 'heapUsed':
       return process.memoryUsage().heapUsed;
+    case 'setPerformanceModel':
+      sandbox.world.faults.setModel(request.model);
+      return undefined;
     case 'close':
       await sandbox.close();
       return undefined;

@@ -34,6 +34,8 @@ export interface SandboxThread {
   listCalls(filter?: CallFilter): Promise<CallRecord[]>;
   /** The sandbox thread's V8 heap in use, in bytes (undefined when it shares this thread's heap). */
   heapUsed(): Promise<number | undefined>;
+  /** Replaces the latency and rate model (`undefined`: off), its buckets full again: the benchmark's per-phase time scale. */
+  setPerformanceModel(model: PerformanceModel | undefined): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export type ThreadReady =
 export type ThreadRequest =
   | { id: number; method: 'listCalls'; filter: CallFilter }
   | { id: number; method: 'heapUsed' }
+  | { id: number; method: 'setPerformanceModel'; model: PerformanceModel | undefined }
   | { id: number; method: 'close' };
 
 export type ThreadReply = { kind: 'reply'; id: number; result?: unknown; error?: string };
@@ -158,6 +161,7 @@ export async function startSandboxThread(options: SandboxOptions = {}): Promise<
     markCalls: () => Atomics.load(callSeq, 0),
     listCalls: (filter = {}) => call<CallRecord[]>({ method: 'listCalls', filter }),
     heapUsed: () => call<number>({ method: 'heapUsed' }),
+    setPerformanceModel: (model) => call<void>({ method: 'setPerformanceModel', model }),
     close: async () => {
       if (!failure) await call({ method: 'close' });
       await worker.terminate();

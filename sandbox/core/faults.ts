@@ -140,7 +140,8 @@ export class FaultEngine {
     const rates = this.model?.rates[call.service];
     if (!rates) return true;
     const spec = call.readOnly ? rates.read : rates.write;
-    const key = `${call.service}/${call.readOnly ? 'r' : 'w'}/${call.region}/${spec.scope === 'region' ? '' : call.accountId}`;
+    const kind = spec.pool ?? (call.readOnly ? 'r' : 'w');
+    const key = `${call.service}/${kind}/${call.region}/${spec.scope === 'region' ? '' : call.accountId}`;
     const nowMs = performance.now();
     const bucket = this.buckets.get(key) ?? { tokens: spec.burst, updatedMs: nowMs };
     bucket.tokens = Math.min(

@@ -1,7 +1,8 @@
 /**
  * Latency and rate limits per service, for the benchmark. Rates follow AWS's published quotas
- * where they exist (reference/aws-api.md §5); where AWS publishes none (IAM, STS, Organizations)
- * the figure is an assumption, marked as such, in the same order as what users report.
+ * where they exist (reference/aws-api.md §5, reference/lifecycle-and-scale.md §4); where AWS
+ * publishes none (IAM, Organizations, every bucket's burst) the figure is an assumption, marked as
+ * such, in the same order as what users report. No latency is published: each is an assumption.
  */
 export interface LatencySpec {
   meanMs: number;
@@ -16,6 +17,11 @@ export interface RateSpec {
   scope: 'account-region' | 'region';
   /** Where the figure comes from. */
   basis: string;
+  /**
+   * The bucket's name when reads and writes share one (STS: one quota for every operation);
+   * unset, reads and writes have a bucket each.
+   */
+  pool?: string;
 }
 
 export interface PerformanceModel {
@@ -75,12 +81,20 @@ export const DEFAULT_PERFORMANCE_MODEL: PerformanceModel = {
     },
     sts: {
       read: {
-        perSecond: 100,
-        burst: 200,
+        perSecond: 600,
+        burst: 600,
         scope: 'account-region',
-        basis: 'assumption: AWS publishes no STS rate',
+        basis:
+          'AWS quota: 600 requests/s per account and Region, shared by AssumeRole, GetCallerIdentity and the rest, charged to the calling account (IAM and STS quotas page); burst of one second: assumption',
+        pool: 'all',
       },
-      write: { perSecond: 100, burst: 200, scope: 'account-region', basis: 'assumption' },
+      write: {
+        perSecond: 600,
+        burst: 600,
+        scope: 'account-region',
+        basis: 'AWS quota: the same 600/s bucket as the reads',
+        pool: 'all',
+      },
     },
     iam: {
       read: {
@@ -93,3 +107,28 @@ export const DEFAULT_PERFORMANCE_MODEL: PerformanceModel = {
     },
   },
 };
+
+/**
+ * The model slowed K times: every latency (mean and jitter) K times longer, every rate K times
+ * lower, every burst as it is. Whatever the model alone bounds then takes exactly K times as long,
+ * while the CPU the same calls cost stays what it was: the benchmark's `--time-scale`, for a host
+ * whose CPU would otherwise bind before the model does.
+ */
+export function scalePerformanceModel(model: PerformanceModel, k: number): PerformanceModel {
+  if (!(k > 0) || !Number.isFinite(k)) throw new RangeError(`time scale must be a positive number, not ${k}`);
+  const rate = (spec: RateSpec): RateSpec => ({ ...spec, perSecond: spec.perSecond / k });
+  return {
+    latency: Object.fromEntries(
+      Object.entries(model.latency).map(([service, l]) => [
+        service,
+        { meanMs: l.meanMs * k, jitterMs: l.jitterMs * k },
+      ]),
+    ),
+    rates: Object.fromEntries(
+      Object.entries(model.rates).map(([service, r]) => [
+        service,
+        { read: rate(r.read), write: rate(r.write) },
+      ]),
+    ),
+  };
+}
