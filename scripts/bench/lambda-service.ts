@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { FUNCTION_HANDLERS, type LambdaHandler } from '../../statemachine/local/handlers';
 import type { EventLog } from '../../statemachine/local/run-local';
 import { coldStartMs, type DeployedModel } from './deployed-model';
+import { RUN_WIDE_TASKS, type RunWideTask } from './footprint';
 import { TokenBucket } from './token-bucket';
 
 interface Container {
@@ -68,6 +69,9 @@ export class DeployedLambda {
    * this model, until the returned function puts them back. The runner looks handlers up there at
    * each run, so the bench's runs go through `executeRunLocally` unchanged.
    */
+  /** ResolveTargets' and WriteReport's last input and wall time, to replay them alone (./footprint.ts). */
+  readonly runWide = new Map<RunWideTask, { input: unknown; durationMs: number }>();
+
   install(): () => void {
     const handlers = FUNCTION_HANDLERS as Record<string, LambdaHandler>;
     const originals = { ...handlers };
@@ -129,7 +133,14 @@ export class DeployedLambda {
       fn.invocations++;
       try {
         await sleep(this.model.lambda.invokeOverheadMs.value + (cold ? coldStartMs(this.model, name) : 0));
-        return await handler(event, { ...context, logStreamName: container.logStreamName } as Context);
+        const started = performance.now();
+        const output = await handler(event, {
+          ...context,
+          logStreamName: container.logStreamName,
+        } as Context);
+        if ((RUN_WIDE_TASKS as readonly string[]).includes(name))
+          this.runWide.set(name as RunWideTask, { input: event, durationMs: performance.now() - started });
+        return output;
       } finally {
         this.inFlight--;
         container.invocations++;

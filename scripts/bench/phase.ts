@@ -5,6 +5,7 @@ import type { EventLog } from '../../statemachine/local/run-local';
 import { isThrottled } from './calls';
 import { processCpuMs, threadCpuMs } from './cpu-time';
 import type { DeployedModel } from './deployed-model';
+import { executionLimits } from './footprint';
 import { difference, progress, round, round2 } from './format';
 import { DeployedLambda } from './lambda-service';
 import type { Mode } from './options';
@@ -89,6 +90,8 @@ export async function runPhase(
     throttled: calls.filter(isThrottled).length,
     transitions: countTransitions(outcome.execution.events, fleet.size),
     lambda: lambda.result(),
+    limits: executionLimits(outcome.execution),
+    runWide: lambda.runWide,
   };
 }
 

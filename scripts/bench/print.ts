@@ -1,6 +1,7 @@
 import type { StepFigures } from './baseline';
 import type { assumeRolesByFunction, perAccountCalls } from './calls';
 import type { modelParameters } from './deployed-model';
+import { EXECUTION_LIMITS, type executionLimits, type TaskFootprint } from './footprint';
 import { percent } from './format';
 import type { idealBound } from './ideal-bound';
 import type { LambdaFigures } from './lambda-service';
@@ -51,6 +52,8 @@ export interface PhaseResult {
     fastPathAccounts: number;
   };
   lambda: ReturnType<typeof lambdaCost>;
+  limits: ReturnType<typeof executionLimits>;
+  runWideTasks: TaskFootprint[];
 }
 
 export function checkTargets(result: {
@@ -245,6 +248,16 @@ export function printTable(result: {
     `${result.accounts} accounts, time scale ${result.phases.onboard.timeScale} onboarding / ${result.phases.reconcile.timeScale} reconciling, concurrency ${result.concurrency.onboard} onboarding / ${result.concurrency.reconcile} reconciling, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}\n`,
   );
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  for (const mode of ['onboard', 'reconcile'] as const) {
+    const { limits, runWideTasks } = result.phases[mode];
+    process.stdout.write(
+      `${mode}: largest child history ${limits.largestChildEvents} events (parent ${limits.parentEvents}) of ${EXECUTION_LIMITS.historyEvents.toLocaleString('en-US')}, largest payload ${limits.largestPayloadBytes.toLocaleString('en-US')} bytes of ${EXECUTION_LIMITS.payloadBytes.toLocaleString('en-US')}\n`,
+    );
+    for (const t of runWideTasks)
+      process.stdout.write(
+        `${mode}: ${t.task} peak ${t.peakRssMiB} MiB RSS of its ${t.memorySizeMiB} MB (a fresh process: ${t.baselineRssMiB} MiB), ${s(t.inRunMs)} in the run / ${s(t.replayMs)} alone of its ${t.timeoutSeconds} s timeout\n`,
+      );
+  }
   process.stdout.write(
     `peak memory: ${result.peakMemory.rssMiB} MiB RSS, ${result.peakMemory.heapUsedMiB} MiB heap${
       result.peakMemory.sandboxThreadHeapMiB === undefined

@@ -10,6 +10,7 @@ import { runBaseline } from './baseline';
 import { assumeRolesByFunction, perAccountCalls, runLevelCalls } from './calls';
 import { costPhase } from './cost-phase';
 import { deployedModel, modelParameters, scaleDeployedModel } from './deployed-model';
+import { type TaskFootprint, taskFootprints } from './footprint';
 import { round, round2, round4 } from './format';
 import { idealBound } from './ideal-bound';
 import { sampleMemory } from './memory';
@@ -125,6 +126,12 @@ async function main(): Promise<void> {
       models('reconcile').deployed,
     );
     const phases: Record<Mode, Awaited<ReturnType<typeof runPhase>>> = { onboard, reconcile };
+    // Each run-wide task again, alone in a process of its own, at time scale 1: its own memory.
+    await sandbox.setPerformanceModel(DEFAULT_PERFORMANCE_MODEL);
+    const footprints: Record<Mode, TaskFootprint[]> = {
+      onboard: await taskFootprints(onboard.runWide, sandbox.endpoint),
+      reconcile: await taskFootprints(reconcile.runWide, sandbox.endpoint),
+    };
     const sampleAccounts = accountsIn(sandbox, BASELINE_OU);
     // The baseline at time scale 1: its calls are what the bound's critical path is counted from
     // (by the model, at the phase's scale), its time is extrapolated, and it needs little CPU.
@@ -226,6 +233,8 @@ async function main(): Promise<void> {
                 usdPer1000Accounts: round4(phase.transitions.perAccount * 1000 * USD_PER_TRANSITION),
               },
               lambda,
+              limits: phase.limits,
+              runWideTasks: footprints[mode],
             },
           ];
         }),

@@ -17,6 +17,21 @@ export function functionMemorySizes(): Record<string, number> {
   );
 }
 
+/** timeout (seconds) per function from serverless.yml (the provider's default where a function sets none). */
+export function functionTimeouts(): Record<string, number> {
+  const file = path.join(PROJECT_ROOT, 'serverless.yml');
+  if (!existsSync(file)) return {};
+  const doc = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'silent', customTags: cfnTags() }) as {
+    provider?: { timeout?: number };
+    functions?: Record<string, { timeout?: number }>;
+  };
+  // The framework's default when neither sets one.
+  const fallback = doc.provider?.timeout ?? 6;
+  return Object.fromEntries(
+    Object.entries(doc.functions ?? {}).map(([name, f]) => [name, f.timeout ?? fallback]),
+  );
+}
+
 /** CloudFormation short-form tags, read as plain values: only memory sizes are wanted here. */
 export function cfnTags() {
   return [
