@@ -238,17 +238,7 @@ async function converge(
           'AWSPENDING',
           current.AccessKeyId,
         );
-        return onRequest(ledger, {
-          action: 'updated',
-          reason: 'rotation-started',
-          details: {
-            accessKeyId: current.AccessKeyId ?? '',
-            ...createdAt(current),
-            pendingAccessKeyId: created.accessKeyId,
-            secretArn: created.secretArn,
-            replacedAccessKeyId: pendingId,
-          },
-        });
+        return onRequest(ledger, rotationStarted(current, created, pendingId));
       }
       return {
         action: 'unchanged',
@@ -393,16 +383,7 @@ async function converge(
     }
     await freeSlot(iam, config.userName, keys, current.AccessKeyId);
     const created = await createKeyAndStoreSecret(deps, accountId, secret, 'AWSPENDING', current.AccessKeyId);
-    return onRequest(ledger, {
-      action: 'updated',
-      reason: 'rotation-started',
-      details: {
-        accessKeyId: current.AccessKeyId ?? '',
-        ...createdAt(current),
-        pendingAccessKeyId: created.accessKeyId,
-        secretArn: created.secretArn,
-      },
-    });
+    return onRequest(ledger, rotationStarted(current, created));
   }
   return {
     action: 'unchanged',
@@ -544,6 +525,25 @@ function arnOf(secret: DescribeSecretCommandOutput | undefined): { secretArn?: s
 }
 
 /** The key's creation time for the ledger (key age in `casbridge status`); IAM always sends it. */
+/** A staged rotation begun: the key in service stays, the new one waits in AWSPENDING. */
+function rotationStarted(
+  current: AccessKeyMetadata,
+  created: { accessKeyId: string; secretArn: string },
+  replacedAccessKeyId?: string,
+): StepResult {
+  return {
+    action: 'updated',
+    reason: 'rotation-started',
+    details: {
+      accessKeyId: current.AccessKeyId ?? '',
+      ...createdAt(current),
+      pendingAccessKeyId: created.accessKeyId,
+      secretArn: created.secretArn,
+      ...(replacedAccessKeyId === undefined ? {} : { replacedAccessKeyId }),
+    },
+  };
+}
+
 function createdAt(key: AccessKeyMetadata): { keyCreatedAt?: string } {
   return key.CreateDate ? { keyCreatedAt: key.CreateDate.toISOString() } : {};
 }

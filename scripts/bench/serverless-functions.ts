@@ -3,33 +3,26 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PROJECT_ROOT } from './scenario';
 
-/** memorySize per function from serverless.yml (the provider's default where a function sets none). */
+/** memorySize (MB) per function from serverless.yml (the provider's default where a function sets none). */
 export function functionMemorySizes(): Record<string, number> {
-  const file = path.join(PROJECT_ROOT, 'serverless.yml');
-  if (!existsSync(file)) return {};
-  const doc = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'silent', customTags: cfnTags() }) as {
-    provider?: { memorySize?: number };
-    functions?: Record<string, { memorySize?: number }>;
-  };
-  const fallback = doc.provider?.memorySize ?? 1024;
-  return Object.fromEntries(
-    Object.entries(doc.functions ?? {}).map(([name, f]) => [name, f.memorySize ?? fallback]),
-  );
+  return functionSetting('memorySize', 1024);
 }
 
 /** timeout (seconds) per function from serverless.yml (the provider's default where a function sets none). */
 export function functionTimeouts(): Record<string, number> {
+  return functionSetting('timeout', 6);
+}
+
+/** One numeric setting per function; `fallback` is the framework's own default. */
+function functionSetting(name: 'memorySize' | 'timeout', fallback: number): Record<string, number> {
   const file = path.join(PROJECT_ROOT, 'serverless.yml');
   if (!existsSync(file)) return {};
   const doc = parseYaml(readFileSync(file, 'utf8'), { logLevel: 'silent', customTags: cfnTags() }) as {
-    provider?: { timeout?: number };
-    functions?: Record<string, { timeout?: number }>;
+    provider?: Partial<Record<typeof name, number>>;
+    functions?: Record<string, Partial<Record<typeof name, number>>>;
   };
-  // The framework's default when neither sets one.
-  const fallback = doc.provider?.timeout ?? 6;
-  return Object.fromEntries(
-    Object.entries(doc.functions ?? {}).map(([name, f]) => [name, f.timeout ?? fallback]),
-  );
+  const provider = doc.provider?.[name] ?? fallback;
+  return Object.fromEntries(Object.entries(doc.functions ?? {}).map(([fn, f]) => [fn, f[name] ?? provider]));
 }
 
 /** CloudFormation short-form tags, read as plain values: only memory sizes are wanted here. */
