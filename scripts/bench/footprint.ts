@@ -37,9 +37,14 @@ export interface TaskFootprint {
   task: RunWideTask;
   /** Its wall time in the run, the modelled latencies included. */
   inRunMs: number;
-  /** Replayed alone in a fresh process with the same input: its wall time and peak RSS. */
+  /**
+   * Replayed alone in a fresh process with the same input and V8's heap capped as a Lambda of its
+   * memory size caps it (HEAP_SHARE of the memory size): its wall time and peak RSS, sampled.
+   */
   replayMs: number;
   peakRssMiB: number;
+  /** Why the replay did not finish within the capped heap (an out-of-memory is the function's). */
+  failed?: string;
   /** A fresh Node process with the handlers loaded, before the invocation. */
   baselineRssMiB: number;
   memorySizeMiB: number;
@@ -64,28 +69,52 @@ export async function taskFootprints(
   for (const task of RUN_WIDE_TASKS) {
     const run = captured.get(task);
     if (!run) continue;
-    const replay = await replayTask(task, run.input, endpoint);
+    const memorySizeMiB = memory[task] ?? Number.NaN;
+    const replay = await replayTask(task, run.input, endpoint, memorySizeMiB).catch((error: Error) => ({
+      durationMs: Number.NaN,
+      baselineRssBytes: Number.NaN,
+      peakRssBytes: Number.NaN,
+      failed: error.message,
+    }));
     footprints.push({
+      ...('failed' in replay ? { failed: replay.failed } : {}),
       task,
       inRunMs: round(run.durationMs),
       replayMs: round(replay.durationMs),
-      peakRssMiB: Math.round(replay.maxRssBytes / 2 ** 20),
+      peakRssMiB: Math.round(replay.peakRssBytes / 2 ** 20),
       baselineRssMiB: Math.round(replay.baselineRssBytes / 2 ** 20),
-      memorySizeMiB: memory[task] ?? Number.NaN,
+      memorySizeMiB,
       timeoutSeconds: timeouts[task] ?? Number.NaN,
     });
   }
   return footprints;
 }
 
+/**
+ * The share of a function's memory size its V8 heap may take: the rest is the runtime, the code
+ * and the buffers outside the heap. An assumption: Lambda publishes no heap setting for Node.js.
+ */
+const HEAP_SHARE = 0.8;
+
 function replayTask(
   task: RunWideTask,
   input: unknown,
   endpoint: string,
-): Promise<{ durationMs: number; baselineRssBytes: number; maxRssBytes: number }> {
+  memorySizeMiB: number,
+): Promise<{ durationMs: number; baselineRssBytes: number; peakRssBytes: number }> {
+  const heapCap = Number.isFinite(memorySizeMiB)
+    ? [`--max-old-space-size=${Math.floor(memorySizeMiB * HEAP_SHARE)}`]
+    : [];
   const child = spawn(
     process.execPath,
-    ['--require', 'tsx/cjs', path.join(PROJECT_ROOT, 'scripts/bench/replay-task.ts'), task, endpoint],
+    [
+      ...heapCap,
+      '--require',
+      'tsx/cjs',
+      path.join(PROJECT_ROOT, 'scripts/bench/replay-task.ts'),
+      task,
+      endpoint,
+    ],
     { cwd: PROJECT_ROOT, env: process.env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stdout = '';

@@ -254,9 +254,14 @@ export function printTable(result: {
       `${mode}: largest child history ${limits.largestChildEvents} events (parent ${limits.parentEvents}) of ${EXECUTION_LIMITS.historyEvents.toLocaleString('en-US')}, largest payload ${limits.largestPayloadBytes.toLocaleString('en-US')} bytes of ${EXECUTION_LIMITS.payloadBytes.toLocaleString('en-US')}\n`,
     );
     for (const t of runWideTasks)
-      process.stdout.write(
-        `${mode}: ${t.task} peak ${t.peakRssMiB} MiB RSS of its ${t.memorySizeMiB} MB (a fresh process: ${t.baselineRssMiB} MiB), ${s(t.inRunMs)} in the run / ${s(t.replayMs)} alone of its ${t.timeoutSeconds} s timeout\n`,
-      );
+      if (t.failed)
+        process.stdout.write(
+          `${mode}: ${t.task} did not finish alone in ${t.memorySizeMiB} MB: ${t.failed}\n`,
+        );
+      else
+        process.stdout.write(
+          `${mode}: ${t.task} peak ${t.peakRssMiB} MiB RSS of its ${t.memorySizeMiB} MB (a fresh process: ${t.baselineRssMiB} MiB), ${s(t.inRunMs)} in the run / ${s(t.replayMs)} alone of its ${t.timeoutSeconds} s timeout\n`,
+        );
   }
   process.stdout.write(
     `peak memory: ${result.peakMemory.rssMiB} MiB RSS, ${result.peakMemory.heapUsedMiB} MiB heap${

@@ -20,6 +20,12 @@ async function main(): Promise<void> {
   const input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as never;
   useFunctionCredentials(sandboxFunctionCredentials(endpoint));
   const baselineRssBytes = process.memoryUsage().rss;
+  // Sampled in this process: getrusage's maxRSS may carry the spawning process's over.
+  let peakRssBytes = baselineRssBytes;
+  const sample = () => {
+    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss);
+  };
+  const timer = setInterval(sample, 10);
   const context = {
     functionName: lambdaFunctionName(SANDBOX_STAGE, functionKey as string),
     awsRequestId: 'bench-replay',
@@ -28,9 +34,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   await handler(input, context);
   const durationMs = performance.now() - started;
-  process.stdout.write(
-    `${JSON.stringify({ durationMs, baselineRssBytes, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
-  );
+  sample();
+  clearInterval(timer);
+  process.stdout.write(`${JSON.stringify({ durationMs, baselineRssBytes, peakRssBytes })}\n`);
 }
 
 main().catch((error: Error) => {
