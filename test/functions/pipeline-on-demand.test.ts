@@ -1,6 +1,6 @@
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { accountInput, loadPipeline, type PipelineRunner } from '../support/pipeline';
+import { accountInput, callsSince, loadPipeline, type PipelineRunner } from '../support/pipeline';
 import { DEFAULT_KEY_DELIVERY, useSandbox } from '../support/sandbox';
 
 /** pipeline.test.ts's pinned calls, for the default key delivery: no key until the operator asks. */
@@ -15,13 +15,7 @@ describe('the per-account pipeline with keys minted on demand (the default)', ()
 
   it('onboards a fresh account in 18 calls without a key or a secret, and reconciles it awaiting its key in 15', async () => {
     const id = defaultAccountId(1);
-    const calls = (since: number) =>
-      sandbox()
-        .world.callLog.list({ sinceSeq: since })
-        .map(
-          (c) =>
-            `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`,
-        );
+    const calls = (since: number) => callsSince(sandbox(), since);
     let mark = sandbox().world.callLog.mark();
     const onboard = await pipeline.run(accountInput(sandbox(), id, 'run-on-demand'));
     expect(onboard).toMatchObject({ outcome: 'SUCCEEDED', connector: 'AWAITING_CONNECTION' });

@@ -11,7 +11,13 @@ import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
-import { accountInput, loadPipeline, OFFBOARD_STEPS, type PipelineRunner } from '../support/pipeline';
+import {
+  accountInput,
+  callsSince,
+  loadPipeline,
+  OFFBOARD_STEPS,
+  type PipelineRunner,
+} from '../support/pipeline';
 import { assumeRole, useSandbox } from '../support/sandbox';
 
 const ACTIVE = Array.from({ length: 40 }, (_, i) => i + 1).filter(
@@ -124,14 +130,7 @@ describe('the per-account pipeline over the default organization', () => {
   it('onboards a fresh account in 21 calls and reconciles it in 16, the ledger included', async () => {
     // Account 42 is healthy and untouched by the other tests.
     const id = defaultAccountId(42);
-    // Every call, an answered error too: a "not found" is an answer that costs a request.
-    const calls = (since: number) =>
-      sandbox()
-        .world.callLog.list({ sinceSeq: since })
-        .map(
-          (c) =>
-            `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`,
-        );
+    const calls = (since: number) => callsSince(sandbox(), since);
     let mark = sandbox().world.callLog.mark();
     const onboard = await pipeline.run(accountInput(sandbox(), id, 'run-fresh'));
     expect(onboard).toMatchObject({ outcome: 'SUCCEEDED', connector: 'AWAITING_CONNECTION' });
@@ -195,13 +194,7 @@ describe('the per-account pipeline over the default organization', () => {
   it('connects an account in 17 calls, deleting its secret once, and reconciles it connected in 16', async () => {
     // Account 38 is healthy, onboarded and reconciled by the first tests.
     const id = defaultAccountId(38);
-    const calls = (since: number) =>
-      sandbox()
-        .world.callLog.list({ sinceSeq: since })
-        .map(
-          (c) =>
-            `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`,
-        );
+    const calls = (since: number) => callsSince(sandbox(), since);
     const key = JSON.parse(
       (
         await new SecretsManagerClient(sandbox().clientConfig()).send(

@@ -136,3 +136,17 @@ export function accountInput(
     steps: {},
   };
 }
+
+/**
+ * Every call the sandbox logged since `since`, as the pinned lists write them: `service:Operation`,
+ * ` (write)` for a write, and the error code of an answered error (a "not found" is an answer that
+ * costs a request too).
+ */
+export function callsSince(sandbox: Sandbox, since: number): string[] {
+  return sandbox.world.callLog
+    .list({ sinceSeq: since })
+    .map(
+      (c) =>
+        `${c.service}:${c.operation}${c.readOnly ? '' : ' (write)'}${c.outcome === 'ok' ? '' : ` (${c.errorCode})`}`,
+    );
+}
