@@ -99,11 +99,9 @@ async function depart(
   if (secret) {
     details.secretDeletionScheduled = true;
     if (!dryRun)
-      secretDeletionDate = await scheduleSecretDeletion(
-        deps.secrets,
-        secretName,
-        deps.config.secretRecoveryDays,
-      );
+      secretDeletionDate = (
+        await deleteConnectorSecret(deps.secrets, secretName, deps.config.secretRecoveryDays)
+      ).deletionDate;
     if (secretDeletionDate) details.secretDeletionDate = secretDeletionDate;
   }
 
@@ -188,16 +186,6 @@ export function removalMessage(
     ],
     requestedAt: facts.requestedAt.toISOString(),
   };
-}
-
-/** The secret's deletion, scheduled with the recovery window (commons/secret-retention.ts). */
-async function scheduleSecretDeletion(
-  secrets: SecretsManagerClient,
-  name: string,
-  /** secretRecoveryDays: the same window as every deletion of a connector secret (7 by default). */
-  recoveryDays: number,
-): Promise<string | undefined> {
-  return (await deleteConnectorSecret(secrets, name, recoveryDays)).deletionDate;
 }
 
 /** What casbridge made in the account, which it no longer reaches (the trail is kept anyway). */

@@ -458,11 +458,9 @@ async function cleanUpCentral(
   if (await describeConnectorSecret(deps.secrets, secretName)) {
     outcome.secretDeletionScheduled = true;
     if (!dryRun)
-      outcome.secretDeletionDate = await scheduleSecretDeletion(
-        deps.secrets,
-        secretName,
-        config.secretRecoveryDays,
-      );
+      outcome.secretDeletionDate = (
+        await deleteConnectorSecret(deps.secrets, secretName, config.secretRecoveryDays)
+      ).deletionDate;
   }
 
   // The ledger's OFFBOARDED (RETIRED) is written only after the hand-off went out, so it doubles
@@ -493,16 +491,6 @@ async function cleanUpCentral(
 
   outcome.changed = outcome.secretDeletionScheduled || outcome.handoffPublished || outcome.ledgerUpdated;
   return outcome;
-}
-
-/** The secret's deletion, scheduled with the recovery window (commons/secret-retention.ts). */
-async function scheduleSecretDeletion(
-  secrets: SecretsManagerClient,
-  name: string,
-  /** secretRecoveryDays: the same window as every deletion of a connector secret (7 by default). */
-  recoveryDays: number,
-): Promise<string | undefined> {
-  return (await deleteConnectorSecret(secrets, name, recoveryDays)).deletionDate;
 }
 
 /**
