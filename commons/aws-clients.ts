@@ -26,9 +26,28 @@ export interface ClientSettings {
   maxAttempts?: number;
   /**
    * Unset on AWS and in every test: the SDK's standard retries. The benchmark's time scale only
-   * (commons/runtime.ts useClientRetryStrategy): its backoff slowed as the modelled AWS is.
+   * (commons/runtime.ts useClientRetryStrategy): its backoff slowed as the modelled AWS is, with
+   * the attempts each client asks for (`retryConfig`).
    */
-  newRetryStrategy?: () => RetryStrategyV2;
+  newRetryStrategy?: (maxAttempts: number) => RetryStrategyV2;
+}
+
+/** The SDK's own attempts per call (the first and two retries), unless a client asks for more. */
+export const SDK_DEFAULT_ATTEMPTS = 3;
+
+/**
+ * A client's retry settings: `attempts` (or the settings' own override), in the SDK's standard
+ * mode or `adaptive`. Under the benchmark's time scale, its slowed strategy with the same
+ * attempts (adaptive's client-side rate limiting is the SDK's, not modelled there).
+ */
+export function retryConfig(
+  settings: ClientSettings,
+  attempts = SDK_DEFAULT_ATTEMPTS,
+  mode?: 'adaptive',
+): { maxAttempts: number; retryMode?: 'adaptive' } | { retryStrategy: RetryStrategyV2 } {
+  const maxAttempts = settings.maxAttempts ?? attempts;
+  if (settings.newRetryStrategy) return { retryStrategy: settings.newRetryStrategy(maxAttempts) };
+  return { maxAttempts, ...(mode ? { retryMode: mode } : {}) };
 }
 
 export interface MemberSession {
@@ -71,7 +90,9 @@ export function clientConfig(settings: ClientSettings, credentials = settings.cr
     ...(credentials ? { credentials } : {}),
     ...(settings.profile && !credentials ? { profile: settings.profile } : {}),
     ...(settings.maxAttempts ? { maxAttempts: settings.maxAttempts } : {}),
-    ...(settings.newRetryStrategy ? { retryStrategy: settings.newRetryStrategy() } : {}),
+    ...(settings.newRetryStrategy
+      ? { retryStrategy: settings.newRetryStrategy(settings.maxAttempts ?? SDK_DEFAULT_ATTEMPTS) }
+      : {}),
   };
 }
 

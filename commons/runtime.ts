@@ -42,7 +42,7 @@ const RETRIES = Symbol.for('casbridge.clientRetryStrategy');
 type WithSource = {
   [SOURCE]?: FunctionCredentialSource;
   [CLOCK]?: () => number;
-  [RETRIES]?: () => RetryStrategyV2;
+  [RETRIES]?: (maxAttempts: number) => RetryStrategyV2;
 };
 
 /** Registers (or, with `undefined`, removes) the source of every function's credentials. */
@@ -69,7 +69,7 @@ export function useFunctionClock(clock: (() => number) | undefined): void {
  * SDK's backoff must slow with it, or its retries would give up K times sooner against the same
  * throttling. Unregistered (in Lambda, in tests), the SDK's standard retries.
  */
-export function useClientRetryStrategy(build: (() => RetryStrategyV2) | undefined): void {
+export function useClientRetryStrategy(build: ((maxAttempts: number) => RetryStrategyV2) | undefined): void {
   (globalThis as WithSource)[RETRIES] = build;
   resetRuntime();
 }

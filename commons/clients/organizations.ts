@@ -1,5 +1,5 @@
 import { OrganizationsClient } from '@aws-sdk/client-organizations';
-import { centralClientConfig } from '../aws-clients';
+import { centralClientConfig, retryConfig } from '../aws-clients';
 import { perRuntime } from '../runtime';
 
 /**
@@ -18,7 +18,6 @@ export const organizationsClient = perRuntime(
   (runtime) =>
     new OrganizationsClient({
       ...centralClientConfig(runtime.settings),
-      retryMode: 'adaptive',
-      maxAttempts: runtime.settings.maxAttempts ?? WALK_ATTEMPTS,
+      ...retryConfig(runtime.settings, WALK_ATTEMPTS, 'adaptive'),
     }),
 );

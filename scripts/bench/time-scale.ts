@@ -5,17 +5,18 @@ import {
 } from '@smithy/core/retry';
 import type { RetryStrategyV2 } from '@smithy/types';
 
-/** The SDK's default attempts per call (the first and two retries). */
-const SDK_ATTEMPTS = 3;
-
 /**
  * The SDK's retries K times slower, for `--time-scale K`: its full-jitter exponential backoff
  * (throttling's base of 500 ms, the 20 s cap), each wait ×K. Against a bucket that refills K times
  * slower, the same attempts then span the same modelled time they do on AWS, and give up no
- * sooner. (`@smithy/core`, which the AWS SDK uses, is a dev dependency pinned to the SDK's version.)
+ * sooner; each client keeps the attempts it asks for (commons/aws-clients.ts retryConfig). (`@smithy/core`, which the AWS SDK uses, is a dev dependency pinned to the SDK's version.)
  */
-export function scaledRetryStrategy(k: number, random: () => number = Math.random): () => RetryStrategyV2 {
-  return () => new ConfiguredRetryStrategy(SDK_ATTEMPTS, (attempt) => scaledBackoffMs(k, attempt, random()));
+export function scaledRetryStrategy(
+  k: number,
+  random: () => number = Math.random,
+): (maxAttempts: number) => RetryStrategyV2 {
+  return (maxAttempts) =>
+    new ConfiguredRetryStrategy(maxAttempts, (attempt) => scaledBackoffMs(k, attempt, random()));
 }
 
 /** The wait before retry `attempt` (from 1) at time scale `k`, for a uniform draw `u` in [0, 1). */

@@ -121,6 +121,24 @@ describe('the task handlers', () => {
     sandbox().world.faults.forAccount(sandbox().stack.accountId).injectedErrors = [];
   });
 
+  it('ride out a burst of throttled AssumeRoles within the SDK attempts, as a fan-out meets STS at its start', async () => {
+    // Three throttles in a row: past the SDK's default three attempts, within the six STS gets.
+    sandbox().world.faults.inject(sandbox().stack.accountId, {
+      service: 'sts',
+      operation: 'AssumeRole',
+      code: 'Throttling',
+      remaining: 3,
+    });
+    const mark = sandbox().world.callLog.mark();
+    const out = await pipeline[0]!.handler(input(12, 'run-throttled'), contextOf('access'));
+    expect(out.steps.access).toMatchObject({ action: 'unchanged' });
+    expect(
+      sandbox()
+        .world.callLog.list({ sinceSeq: mark, operation: 'AssumeRole' })
+        .map((c) => c.errorCode ?? 'ok'),
+    ).toEqual(['Throttling', 'Throttling', 'Throttling', 'ok']);
+  });
+
   it('turn an AWS error casbridge does not classify into TaskFailed naming it, never a raw SDK name', async () => {
     // A ledger write refused with an error no domain module expects: the execution's history and
     // the Catch see casbridge's name, and the original leads the message.
