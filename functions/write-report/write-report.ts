@@ -13,7 +13,13 @@ import {
 import { failureRecord } from '../../commons/failure';
 import type { Ledger, LedgerItem } from '../../commons/ledger';
 import { buildReport, HANDOFF_STATUSES, type SkippedForReport } from '../../commons/report/build-report';
-import { appendRun, DASHBOARD_KEY, putHistory, readHistory } from '../../commons/report/history';
+import {
+  appendRun,
+  DASHBOARD_KEY,
+  putHistory,
+  type RunHistory,
+  readHistory,
+} from '../../commons/report/history';
 import { renderCsv } from '../../commons/report/render-csv';
 import { renderDashboard } from '../../commons/report/render-dashboard';
 import { renderHtml } from '../../commons/report/render-html';
@@ -79,10 +85,16 @@ export async function writeReport(
   let report: RunReport;
   let keys: ReportKeys;
   try {
-    const ledgerItems = await deps.ledger.list();
-    report = await assembleReport(deps, input, ledgerItems, new Date(now()).toISOString());
-    keys = await putReport(deps.s3, bucket, report);
-    await putDashboard(deps.s3, bucket, report, ledgerItems);
+    // Every read at once (none needs another's answer): at the end of a run each is a round trip
+    // the whole run waits for. The history only a real run appends to.
+    const [ledgerItems, read, history] = await Promise.all([
+      deps.ledger.list(),
+      readRunFiles(deps.s3, input),
+      input.run.dryRun ? undefined : readHistory(deps.s3, bucket),
+    ]);
+    report = assembleReport(input, read, ledgerItems, new Date(now()).toISOString());
+    const dashboard = history && (() => putDashboard(deps.s3, bucket, report, ledgerItems, history));
+    keys = await putReport(deps.s3, bucket, report, dashboard);
     await publishSummary(deps, report, bucket, keys);
   } catch (error) {
     throw classifyAwsError(error, 'report');
@@ -104,23 +116,31 @@ export async function writeReport(
   return { runId: report.runId, reportKey: keys.json, summary: report.summary };
 }
 
-async function assembleReport(
-  deps: WriteReportDeps,
+/** What the run left in S3 for the report: the map's results, the skipped list and the targets. */
+interface RunFiles {
+  results: Awaited<ReturnType<typeof readMapResults>>;
+  skipped: SkippedAccount[];
+  targets: TaskInput[];
+}
+
+async function readRunFiles(s3: S3Client, input: WriteReportInput): Promise<RunFiles> {
+  const [results, skipped, targets] = await Promise.all([
+    readMapResults(s3, input.results),
+    input.skipped.count === 0 ? [] : getJson<SkippedAccount[]>(s3, input.skipped.bucket, input.skipped.key),
+    input.targets.count === 0 ? [] : getJson<TaskInput[]>(s3, input.targets.bucket, input.targets.key),
+  ]);
+  return { results, skipped, targets };
+}
+
+function assembleReport(
   input: WriteReportInput,
+  { results, skipped, targets }: RunFiles,
   ledgerItems: readonly LedgerItem[],
   finishedAt: string,
-): Promise<RunReport> {
-  const { accounts, incomplete } = await readMapResults(deps.s3, input.results);
-  const skipped =
-    input.skipped.count === 0
-      ? []
-      : await getJson<SkippedAccount[]>(deps.s3, input.skipped.bucket, input.skipped.key);
+): RunReport {
+  const { accounts, incomplete } = results;
   // Every target appears in the report: one the map returned nothing for is a FAILED line.
   const seen = new Set([...accounts, ...incomplete].map((a) => a.accountId));
-  const targets =
-    input.targets.count === 0
-      ? []
-      : await getJson<TaskInput[]>(deps.s3, input.targets.bucket, input.targets.key);
   for (const target of targets) {
     const account = target.account;
     if (!account || seen.has(account.accountId)) continue;
@@ -174,9 +194,9 @@ async function putDashboard(
   bucket: string,
   report: RunReport,
   ledgerItems: readonly LedgerItem[],
+  earlier: RunHistory,
 ): Promise<void> {
-  if (report.dryRun) return;
-  const history = appendRun(await readHistory(s3, bucket), report);
+  const history = appendRun(earlier, report);
   await putHistory(s3, bucket, history);
   await s3.send(
     new PutObjectCommand({
@@ -196,9 +216,15 @@ interface ReportKeys {
 
 /**
  * Writes the three files under the run's prefix, then the same three under runs/latest/ (a plan's
- * under runs/latest-plan/, so a plan never replaces the latest run's report).
+ * under runs/latest-plan/, so a plan never replaces the latest run's report), and beside those
+ * `after`: what else waits only for the run's own copy (a real run's history and dashboard).
  */
-async function putReport(s3: S3Client, bucket: string, report: RunReport): Promise<ReportKeys> {
+async function putReport(
+  s3: S3Client,
+  bucket: string,
+  report: RunReport,
+  after?: () => Promise<void>,
+): Promise<ReportKeys> {
   const files = [
     { name: 'report.json', type: 'application/json', body: `${JSON.stringify(report, null, 2)}\n` },
     { name: 'report.csv', type: 'text/csv; charset=utf-8; header=present', body: renderCsv(report) },
@@ -221,7 +247,7 @@ async function putReport(s3: S3Client, bucket: string, report: RunReport): Promi
   const prefix = runPrefix(report.runId);
   // The run's own copy first: a failure in between leaves latest/ at the previous run, never half-updated.
   await put(prefix);
-  await put(latestPrefix(report));
+  await Promise.all([put(latestPrefix(report)), after?.()]);
   return { json: `${prefix}report.json`, csv: `${prefix}report.csv`, html: `${prefix}report.html` };
 }
 
