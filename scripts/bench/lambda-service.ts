@@ -3,7 +3,11 @@ import { FUNCTION_HANDLERS, type LambdaHandler } from '../../statemachine/local/
 import type { EventLog } from '../../statemachine/local/run-local';
 import { coldStartMs, type DeployedModel } from './deployed-model';
 import { RUN_WIDE_TASKS, type RunWideTask } from './footprint';
+import { functionTimeouts } from './serverless-functions';
 import { TokenBucket } from './token-bucket';
+
+/** The framework's default timeout, for a function serverless.yml does not list. */
+const DEFAULT_TIMEOUT_SECONDS = 6;
 
 interface Container {
   /** Lambda gives each execution environment its own log stream: the runtime is kept by it. */
@@ -54,6 +58,7 @@ export class DeployedLambda {
   private readonly seenItems = new Set<string>();
   private inFlight = 0;
   private figures = { peak: 0, transitions: 0, starts: 0, waitMs: 0 };
+  private readonly timeouts = functionTimeouts();
 
   constructor(
     private readonly model: DeployedModel,
@@ -134,9 +139,14 @@ export class DeployedLambda {
       try {
         await sleep(this.model.lambda.invokeOverheadMs.value + (cold ? coldStartMs(this.model, name) : 0));
         const started = performance.now();
+        // The function's own timeout in modelled time (middy ends a handler that outlives it):
+        // the local runner's context knows no function's timeout, nor the time scale.
+        const deadline =
+          started + (this.timeouts[name] ?? DEFAULT_TIMEOUT_SECONDS) * 1000 * this.model.timeScale;
         const output = await handler(event, {
           ...context,
           logStreamName: container.logStreamName,
+          getRemainingTimeInMillis: () => Math.max(0, Math.round(deadline - performance.now())),
         } as Context);
         if ((RUN_WIDE_TASKS as readonly string[]).includes(name))
           this.runWide.set(name as RunWideTask, { input: event, durationMs: performance.now() - started });
