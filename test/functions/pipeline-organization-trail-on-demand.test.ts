@@ -1,0 +1,73 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { ResolvedRun } from '../../commons/run';
+import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
+import { parseTaskInput, type TaskInput } from '../../commons/task-input';
+import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
+import { defaultAccountId, defaultScenario } from '../../sandbox/scenario/default-scenario';
+import { lambdaContext } from '../support/lambda-context';
+import { setLambdaEnvironment } from '../support/lambda-env';
+import { callsSince, loadPipeline, type PipelineRunner } from '../support/pipeline';
+import { started } from '../support/resolve-input';
+import { DEFAULT_KEY_DELIVERY, useSandbox } from '../support/sandbox';
+
+/** pipeline-on-demand.test.ts's onboarding, in an organization whose organization trail covers every account. */
+describe('onboarding with keys minted on demand in an organization with an organization trail', () => {
+  const sandbox = useSandbox({
+    scenario: defaultScenario({ accounts: 1, organizationTrail: true }),
+    stackParameters: { keyDelivery: DEFAULT_KEY_DELIVERY },
+  });
+  let pipeline: PipelineRunner;
+
+  beforeAll(async () => {
+    await setLambdaEnvironment(sandbox());
+    pipeline = await loadPipeline(sandbox());
+  });
+
+  async function resolve(input: Record<string, unknown>): Promise<TaskInput[]> {
+    const run = (await resolveTargetsHandler(
+      started(input),
+      lambdaContext(lambdaFunctionName(SANDBOX_STAGE, 'resolveTargets')),
+    )) as ResolvedRun;
+    const out = await new S3Client(sandbox().clientConfig()).send(
+      new GetObjectCommand({ Bucket: run.targets.bucket, Key: run.targets.key }),
+    );
+    return (JSON.parse(await out.Body!.transformToString()) as unknown[]).map(parseTaskInput);
+  }
+
+  it('onboards a fresh account in 13 calls, none to CloudTrail in it, the trail function taking no member session', async () => {
+    const [item] = await resolve({ mode: 'onboard', accounts: [defaultAccountId(1)] });
+    const mark = sandbox().world.callLog.mark();
+    const onboard = await pipeline.run(item!);
+    expect(onboard).toMatchObject({
+      outcome: 'SUCCEEDED',
+      connector: 'AWAITING_CONNECTION',
+      steps: { trail: { action: 'skipped', reason: 'covered-by-organization-trail' } },
+    });
+    const assumedBy = sandbox()
+      .world.callLog.list({ sinceSeq: mark, operation: 'AssumeRole' })
+      .map((c) => c.callerArn?.split('/')[1]);
+    // The functions that take a member session, each as its own role: not the trail's.
+    expect(assumedBy).toEqual(
+      ['access', 'user', 'policy', 'accessKey', 'verify'].map((key) =>
+        lambdaFunctionName(SANDBOX_STAGE, key),
+      ),
+    );
+    expect(callsSince(sandbox(), mark)).toEqual([
+      'dynamodb:UpdateItem (write)',
+      'sts:AssumeRole',
+      'sts:AssumeRole', // user
+      'iam:CreateUser (write)',
+      'sts:AssumeRole', // policy
+      'iam:CreatePolicy (write)',
+      'iam:AttachGroupPolicy (write)',
+      'iam:AddUserToGroup (write)',
+      // accessKey: a user created just now has no key, and none is minted until the operator asks
+      'sts:AssumeRole',
+      // trail: covered by the organization trail, proven once for the run by ResolveTargets
+      'sns:Publish (write)', // register: the key-due hand-off, once
+      'sts:AssumeRole', // verify
+      'iam:SimulatePrincipalPolicy', // nothing high-risk allowed; no key to prove
+      'dynamodb:UpdateItem (write)',
+    ]);
+  });
+});
