@@ -1,7 +1,9 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ResolvedRun } from '../../commons/run';
+import type { ReportAccount, ResolvedRun } from '../../commons/run';
+import { resetRuntime } from '../../commons/runtime';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import { parseTaskInput, type TaskInput } from '../../commons/task-input';
+import { handler as accessHandler } from '../../functions/access/handler';
 import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
 import { defaultAccountId, defaultScenario } from '../../sandbox/scenario/default-scenario';
 import { lambdaContext } from '../support/lambda-context';
@@ -66,6 +68,41 @@ describe('onboarding with keys minted on demand in an organization with an organ
       'sns:Publish (write)', // register: the key-due hand-off, once
       'sts:AssumeRole', // verify
       'iam:SimulatePrincipalPolicy', // nothing high-risk allowed; no key to prove
+      'dynamodb:UpdateItem (write)',
+    ]);
+  });
+
+  it('reconciles the account awaiting its key on a new day through CheckAccount in 14 calls, none to CloudTrail', async () => {
+    // The account onboarded above; new Lambda containers, no member session left.
+    const [item] = await resolve({ mode: 'reconcile', accounts: [defaultAccountId(1)] });
+    sandbox().world.clock.advance(86_400_000);
+    resetRuntime();
+    const mark = sandbox().world.callLog.mark();
+    const checked = (await accessHandler(
+      { check: item },
+      lambdaContext(lambdaFunctionName(SANDBOX_STAGE, 'access')),
+    )) as ReportAccount;
+    expect(checked).toMatchObject({
+      outcome: 'SUCCEEDED',
+      changed: false,
+      connector: 'AWAITING_CONNECTION',
+      steps: { trail: { reason: 'covered-by-organization-trail', details: { coverageCheckedFor: 'run' } } },
+    });
+    expect(callsSince(sandbox(), mark)).toEqual([
+      'dynamodb:UpdateItem (write)', // the claim
+      'sts:AssumeRole', // the one session every step's reads go through
+      'iam:GetUser',
+      'iam:ListAttachedUserPolicies',
+      'iam:ListUserPolicies',
+      'iam:ListGroupsForUser',
+      'iam:GetLoginProfile (NoSuchEntity)',
+      'iam:GetPolicy',
+      'iam:ListAttachedGroupPolicies',
+      'iam:ListGroupPolicies',
+      'iam:GetGroup',
+      'iam:ListAccessKeys', // none: still due, told already
+      // no CloudTrail call: ResolveTargets proved the organization trail covers every account
+      'iam:SimulatePrincipalPolicy',
       'dynamodb:UpdateItem (write)',
     ]);
   });
