@@ -42,10 +42,12 @@ export type CoveringTrail = TrailCoverage;
  *   KMS's and the RDS Data API's management events, usually for their volume; a second copy of
  *   everything to get them back would cost more than leaving them out saves.
  *
- * In `organization` mode the EnsureOrganizationTrail state has run before any account: in a real
- * run casbridge's organization trail is checked here like any other trail (so an account it does
- * not cover, because someone stopped it mid-run, still gets a trail of its own); in a dry run it
- * changed nothing, and the trail it would create or repair is what covers the account.
+ * Not reached for an account whose item carries the run's coverage (findRunCoverage,
+ * runCoveredResult). In `organization` mode the EnsureOrganizationTrail state has run before any
+ * account: in a real run that started without coverage, casbridge's organization trail is checked
+ * here like any other trail (so an account it does not cover, because someone stopped it mid-run,
+ * still gets a trail of its own); in a dry run it changed nothing, and the trail it would create
+ * or repair is what covers the account.
  */
 export async function coverageDecision(
   cloudtrail: CloudTrailClient,
