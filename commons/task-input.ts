@@ -62,6 +62,15 @@ export const taskInputSchema = z.strictObject({
   ledger: z.optional(ledgerFieldsSchema),
   lease: z.optional(z.strictObject({ expiresAt: z.number().check(z.int(), z.positive()) })),
   checked: z.optional(z.record(z.string(), stepResultSchema)),
+  trailCoverage: z.optional(
+    z.strictObject({
+      trailArn: z.string().check(z.regex(/^arn:[\w-]+:cloudtrail:[\w-]+:\d{12}:trail\/[\w.-]{1,128}$/)),
+      // Only an organization trail covers every account of a run (TaskInput.trailCoverage).
+      organization: z.literal(true),
+      logFileValidation: z.boolean(),
+      excludedSources: z.array(z.string().check(z.maxLength(256))).check(z.maxLength(16)),
+    }),
+  ),
 });
 
 /**
@@ -99,6 +108,23 @@ export interface TaskInput {
    * result from here instead of making the same reads again (commons/step-handler.ts).
    */
   checked?: Record<string, StepResult>;
+  /**
+   * The organization trail ResolveTargets found recording every management event of every account
+   * of the organization, proven once for the run from the central account (an onboard or
+   * reconcile item, trail modes `reuse-existing` and `organization`): the trail step reports the
+   * account covered by it without a call (functions/trail/trail-coverage.ts runCoveredResult).
+   * Absent when none covered when the run started: the account checks itself.
+   */
+  trailCoverage?: TrailCoverage;
+}
+
+/** A trail that already records every management event of an account, in every Region. */
+export interface TrailCoverage {
+  trailArn: string;
+  organization: boolean;
+  logFileValidation: boolean;
+  /** Management event sources the trail leaves out (KMS, RDS Data API), by its owner's choice. */
+  excludedSources: string[];
 }
 
 /** The ledger view a step after access decides on; its absence is a malformed input, not an empty ledger. */

@@ -72,6 +72,22 @@ export async function ensureAccessKey(
   }
 }
 
+/**
+ * The step's result when the run's own earlier steps decide it, without a call: with keys minted
+ * on demand, a user the user step created in this run has no key to read, and none is minted until
+ * the operator asks. The handler then takes no member session either. Its result passes
+ * ensureAccessKey's finishing touches unchanged (no key in it, a key due).
+ */
+export function keyDueForNewUser(
+  config: Config,
+  { steps, ledger }: Pick<AccessKeyOptions, 'steps' | 'ledger'>,
+  now: number = Date.now(),
+): StepResult | undefined {
+  if (steps?.user?.action !== 'created' || config.keyDelivery !== 'on-demand' || keyRequested(ledger))
+    return undefined;
+  return keyDue(ledger, 'new-account', now);
+}
+
 async function reconcile(
   deps: AccessKeyDeps,
   accountId: string,
@@ -81,7 +97,8 @@ async function reconcile(
   const now = (deps.now ?? Date.now)();
   // keyDelivery on-demand: no key for a user without one until the operator asks at the portal.
   const noKeyYet = () => config.keyDelivery === 'on-demand' && !keyRequested(ledger);
-  if (steps?.user?.action === 'created' && noKeyYet()) return keyDue(ledger, 'new-account', now);
+  const due = keyDueForNewUser(config, { steps, ledger }, now);
+  if (due) return due;
   if (!dryRun && steps?.user?.action === 'created') {
     // The user step created the user in this run: it has no key, so no secret can hold one of its
     // keys and the new key's secret is written straight away (an older secret of that name, left

@@ -156,6 +156,7 @@ async function runSteps(
         ensureTrail(cloudtrail, config, accountId, {
           dryRun: false,
           centralAccountId: deps.centralAccountId,
+          runCoverage: held.trailCoverage,
         }),
     ],
     [

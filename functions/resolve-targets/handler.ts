@@ -1,3 +1,4 @@
+import { centralCloudTrailClient } from '../../commons/clients/cloudtrail';
 import { ledger } from '../../commons/clients/dynamodb';
 import { organizationsClient } from '../../commons/clients/organizations';
 import { s3Client } from '../../commons/clients/s3';
@@ -21,6 +22,7 @@ export const handler = lambdaHandler(
         organizations: organizationsClient(runtime),
         s3: s3Client(runtime),
         ledger: ledger(runtime),
+        cloudtrail: centralCloudTrailClient(runtime),
         config: runtime.config,
         now: () => new Date(runtime.now()),
       },

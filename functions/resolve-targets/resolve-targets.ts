@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import type { OrganizationsClient } from '@aws-sdk/client-organizations';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod/mini';
@@ -19,7 +20,8 @@ import {
   type SkippedAccount,
 } from '../../commons/run';
 import type { TargetAccount } from '../../commons/step-result';
-import type { ItemMode, TaskInput } from '../../commons/task-input';
+import type { ItemMode, TaskInput, TrailCoverage } from '../../commons/task-input';
+import { findRunCoverage } from '../trail/trail-coverage';
 import { type Decision, type DecisionContext, decideDeparted, decideMember } from './decide';
 import {
   describeOrganizationAccount,
@@ -36,6 +38,11 @@ export interface ResolveDependencies {
   s3: S3Client;
   ledger: Ledger;
   config: Config;
+  /**
+   * CloudTrail in the central account, where the organization trail that covers every account of
+   * a run is looked for once (findRunCoverage). Without it every account checks itself.
+   */
+  cloudtrail?: CloudTrailClient;
   /** What leases are compared with, and the event item's TTL counted from. */
   now: () => Date;
 }
@@ -77,11 +84,13 @@ export async function resolveTargets(deps: ResolveDependencies, event: unknown):
     });
   }
   let plan: Plan;
+  let trailCoverage: TrailCoverage | undefined;
   try {
     plan =
       trigger.kind === 'event'
         ? await planEvent(deps, trigger, execution)
         : await planRequest(deps, trigger, execution);
+    trailCoverage = await runTrailCoverage(deps, plan);
   } catch (error) {
     throw classifyAwsError(error, 'resolve');
   }
@@ -97,6 +106,7 @@ export async function resolveTargets(deps: ResolveDependencies, event: unknown):
     dryRun: run.dryRun,
     account,
     steps: {},
+    ...(trailCoverage && TRAIL_STEP_MODES.has(mode) ? { trailCoverage } : {}),
   }));
   // A dry run writes these too: they are the plan it reports on, not a change to any account.
   const prefix = runPrefix(run.runId);
@@ -111,6 +121,22 @@ export async function resolveTargets(deps: ResolveDependencies, event: unknown):
 }
 
 // ---------------------------------------------------------------- planning
+
+/** The item modes whose pipeline has a trail step (Offboard and Depart touch no trail). */
+const TRAIL_STEP_MODES: ReadonlySet<ItemMode> = new Set(['onboard', 'reconcile']);
+
+/**
+ * The organization trail every account of the run is covered by, looked for once (two CloudTrail
+ * reads in the central account, a third if its selectors were customised) instead of in each
+ * account (functions/trail/trail-coverage.ts findRunCoverage says why that is sound). Only for a
+ * run with an account whose pipeline has a trail step: an offboard run, a duplicate event, a
+ * run of skipped accounts spend nothing on it.
+ */
+async function runTrailCoverage(deps: ResolveDependencies, plan: Plan): Promise<TrailCoverage | undefined> {
+  if (!deps.cloudtrail || plan.run.mode === 'offboard') return undefined;
+  if (!plan.targets.some((target) => TRAIL_STEP_MODES.has(target.mode))) return undefined;
+  return findRunCoverage(deps.cloudtrail, deps.config);
+}
 
 /** An account to work on, in the mode it is worked in (decide.ts). */
 type Target = TargetAccount & { mode: ItemMode };

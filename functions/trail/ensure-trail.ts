@@ -20,12 +20,14 @@ import {
 } from '../../commons/errors';
 import type { StepResult } from '../../commons/step-result';
 import { DESIRED_EVENT_SELECTORS, eventSelectorDrift } from './event-selectors';
-import { coverageDecision } from './trail-coverage';
+import { type CoveringTrail, coverageDecision, runCoveredResult } from './trail-coverage';
 
 export interface TrailStepOptions {
   dryRun: boolean;
   /** The central account's id: in a dry run of `organization` mode, the planned trail's owner. */
   centralAccountId?: () => Promise<string>;
+  /** The organization trail ResolveTargets proved covers every account of the run (TaskInput.trailCoverage). */
+  runCoverage?: CoveringTrail | undefined;
 }
 
 /**
@@ -37,7 +39,8 @@ export interface TrailStepOptions {
  * awaited before the next: never in parallel. A compliant account costs two reads (DescribeTrails,
  * GetTrailStatus); a trail whose event selectors were ever customised costs a third
  * (GetEventSelectors). Each other multi-Region trail the account sees is read the same way, until
- * one covers the account.
+ * one covers the account. An account the run's organization trail covers (options.runCoverage)
+ * costs no call at all.
  */
 export async function ensureTrail(
   cloudtrail: CloudTrailClient,
@@ -45,6 +48,9 @@ export async function ensureTrail(
   accountId: string,
   options: TrailStepOptions,
 ): Promise<StepResult> {
+  // Covered for the whole run, proven once by ResolveTargets: nothing in the account to read.
+  const covered = runCoveredResult(config, options.runCoverage);
+  if (covered) return covered;
   try {
     return await reconcile(cloudtrail, config, accountId, options, true);
   } catch (error) {

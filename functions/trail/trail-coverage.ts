@@ -1,11 +1,13 @@
 import {
   type CloudTrailClient,
+  DescribeTrailsCommand,
   GetEventSelectorsCommand,
   GetTrailStatusCommand,
   type Trail,
 } from '@aws-sdk/client-cloudtrail';
 import { type Config, organizationTrailName } from '../../commons/config';
 import type { StepResult } from '../../commons/step-result';
+import type { TrailCoverage } from '../../commons/task-input';
 import { managementEventCoverage } from './event-selectors';
 
 /** What the trail step reports when an organization trail already records the account's events. */
@@ -14,13 +16,7 @@ export const COVERED_BY_ORGANIZATION_TRAIL = 'covered-by-organization-trail';
 export const COVERED_BY_EXISTING_TRAIL = 'covered-by-existing-trail';
 
 /** A trail that already records every management event of an account, in every Region. */
-export interface CoveringTrail {
-  trailArn: string;
-  organization: boolean;
-  logFileValidation: boolean;
-  /** Management event sources the trail leaves out (KMS, RDS Data API), by its owner's choice. */
-  excludedSources: string[];
-}
+export type CoveringTrail = TrailCoverage;
 
 /**
  * Whether the account needs casbridge's own trail, decided before the trail step looks at that
@@ -46,10 +42,12 @@ export interface CoveringTrail {
  *   KMS's and the RDS Data API's management events, usually for their volume; a second copy of
  *   everything to get them back would cost more than leaving them out saves.
  *
- * In `organization` mode the EnsureOrganizationTrail state has run before any account: in a real
- * run casbridge's organization trail is checked here like any other trail (so an account it does
- * not cover, because someone stopped it mid-run, still gets a trail of its own); in a dry run it
- * changed nothing, and the trail it would create or repair is what covers the account.
+ * Not reached for an account whose item carries the run's coverage (findRunCoverage,
+ * runCoveredResult). In `organization` mode the EnsureOrganizationTrail state has run before any
+ * account: in a real run that started without coverage, casbridge's organization trail is checked
+ * here like any other trail (so an account it does not cover, because someone stopped it mid-run,
+ * still gets a trail of its own); in a dry run it changed nothing, and the trail it would create
+ * or repair is what covers the account.
  */
 export async function coverageDecision(
   cloudtrail: CloudTrailClient,
@@ -80,6 +78,48 @@ export async function coverageDecision(
     { trailArn: planned, organization: true, logFileValidation: true, excludedSources: [] },
     context.ours?.TrailARN,
   );
+}
+
+/**
+ * ResolveTargets, once per run: the organization trail that covers every account of the
+ * organization, if one does now, looked for from the central account (trail modes
+ * `reuse-existing` and `organization`; `own` wants casbridge's trail whatever covers).
+ *
+ * Why once is enough: an organization trail applies to every member account of the
+ * organization, those that join later included, and a member can neither stop, change nor delete
+ * it; so whether one covers is a fact about the organization, the same for each account, and the
+ * central account sees it as every member does (its own trail in the management account, a
+ * shadow trail in a delegated administrator's). Each account's trail step then reports the
+ * coverage without a call (runCoveredResult). The window is the one there always was: a trail
+ * stopped or changed after this look is caught by the next run, as one stopped after an
+ * account's own check was.
+ */
+export async function findRunCoverage(
+  cloudtrail: CloudTrailClient,
+  config: Config,
+): Promise<CoveringTrail | undefined> {
+  if (config.trailMode === 'own') return undefined;
+  // Shadow trails included: that is how a delegated administrator sees the organization's trail.
+  const trails =
+    (await cloudtrail.send(new DescribeTrailsCommand({ includeShadowTrails: true }))).trailList ?? [];
+  return findCoveringTrail(cloudtrail, trails, {
+    organizationOnly: true,
+    organizationTrailName: organizationTrailName(config),
+  });
+}
+
+/**
+ * The trail step's result for an account whose item carries the run's coverage (findRunCoverage),
+ * without a call; undefined in trail mode `own` or without one. The per-account `redundantTrail`
+ * hint is not given: telling it would take the account's own DescribeTrails, the call this saves.
+ */
+export function runCoveredResult(
+  config: Config,
+  coverage: CoveringTrail | undefined,
+): StepResult | undefined {
+  if (!coverage || config.trailMode === 'own') return undefined;
+  const result = coveredResult(coverage);
+  return { ...result, details: { ...result.details, coverageCheckedFor: 'run' } };
 }
 
 /**

@@ -1,6 +1,9 @@
 import type { Context } from 'aws-lambda';
+import { centralCloudTrailClient } from '../../commons/clients/cloudtrail';
+import { getRuntime } from '../../commons/runtime';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
+import { findRunCoverage } from '../../functions/trail/trail-coverage';
 import type { CallRecord } from '../../sandbox/core/call-log';
 import type { SandboxThread } from '../../sandbox/thread';
 import { FUNCTION_HANDLERS } from '../../statemachine/local/handlers';
@@ -22,10 +25,22 @@ export async function runBaseline(sandbox: SandboxThread, accounts: TargetAccoun
   const stepCalls = new Map<string, { calls: number; read: number; write: number; ms: number }>();
   let totalMs = 0;
   let retries = 0;
+  // The organization trail's coverage, proven once for the run as ResolveTargets proves it (as
+  // its role), so each account's trail step costs here what it costs in the run.
+  const resolver = getRuntime(lambdaFunctionName(SANDBOX_STAGE, 'resolveTargets'));
+  const trailCoverage = await findRunCoverage(centralCloudTrailClient(resolver), resolver.config);
   for (const account of accounts) {
     const accountMark = sandbox.markCalls();
     const started = performance.now();
-    let input: unknown = { runId, execution: runId, mode, dryRun: false, account, steps: {} };
+    let input: unknown = {
+      runId,
+      execution: runId,
+      mode,
+      dryRun: false,
+      account,
+      steps: {},
+      ...(trailCoverage ? { trailCoverage } : {}),
+    };
     const functions: string[] = [];
     for (const [state, fn] of PIPELINE) {
       const mark = sandbox.markCalls();

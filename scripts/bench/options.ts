@@ -19,6 +19,8 @@ export interface BenchOptions {
   sandbox: 'thread' | 'same-thread';
   costOnly: boolean;
   costAccounts: number;
+  /** `--organization-trail`: the organization has an organization trail covering every account. */
+  organizationTrail: boolean;
 }
 
 export type Mode = 'onboard' | 'reconcile';
@@ -40,6 +42,7 @@ export function readOptions(): BenchOptions {
       sandbox: { type: 'string', default: 'thread' },
       'cost-only': { type: 'boolean', default: false },
       'cost-accounts': { type: 'string', default: '3' },
+      'organization-trail': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -77,5 +80,6 @@ export function readOptions(): BenchOptions {
     sandbox: values.sandbox,
     costOnly: values['cost-only'] ?? false,
     costAccounts: positive('cost-accounts'),
+    organizationTrail: values['organization-trail'] ?? false,
   };
 }

@@ -86,6 +86,7 @@ export function printTable(result: {
   concurrency: Record<Mode, number>;
   parameters: ReturnType<typeof modelParameters>;
   sandbox: BenchOptions['sandbox'];
+  organizationTrail: boolean;
   phases: Record<Mode, PhaseResult>;
   peakMemory: ReturnType<ReturnType<typeof sampleMemory>['stop']>;
   package: ReturnType<typeof measurePackage> | undefined;
@@ -245,7 +246,7 @@ export function printTable(result: {
   for (const p of result.parameters)
     process.stdout.write(`  ${p.parameter.padEnd(pw)}  ${p.value.padEnd(vw)}  ${p.basis}\n`);
   process.stdout.write(
-    `${result.accounts} accounts, time scale ${result.phases.onboard.timeScale} onboarding / ${result.phases.reconcile.timeScale} reconciling, concurrency ${result.concurrency.onboard} onboarding / ${result.concurrency.reconcile} reconciling, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}\n`,
+    `${result.accounts} accounts, time scale ${result.phases.onboard.timeScale} onboarding / ${result.phases.reconcile.timeScale} reconciling, concurrency ${result.concurrency.onboard} onboarding / ${result.concurrency.reconcile} reconciling, sandbox in ${result.sandbox === 'thread' ? 'a worker thread' : 'the main thread'}, ${result.organizationTrail ? 'an organization trail covering every account' : 'no organization trail'}\n`,
   );
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   for (const mode of ['onboard', 'reconcile'] as const) {

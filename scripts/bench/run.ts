@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     deployed: scaleDeployedModel(baseModel, options.timeScale[mode]),
   });
   const sandboxOptions = {
-    scenario: benchScenario(options.accounts, options.sample),
+    scenario: benchScenario(options.accounts, options.sample, options.organizationTrail),
     performanceModel: models('onboard').performance,
   };
   const sandbox =
@@ -161,6 +161,7 @@ async function main(): Promise<void> {
       concurrency: { onboard: options.concurrency, reconcile: options.reconcileConcurrency },
       timeScale: options.timeScale,
       sandbox: options.sandbox,
+      organizationTrail: options.organizationTrail,
       baselineSample: options.sample,
       model: DEFAULT_PERFORMANCE_MODEL,
       deployedModel: baseModel,

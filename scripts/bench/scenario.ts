@@ -32,8 +32,11 @@ export const PROJECT_ROOT = path.resolve(__dirname, '../..');
 /**
  * N healthy accounts in one OU the runs target, and the baseline's sample in another, so the
  * baseline starts from fresh accounts too. No faults: every throttle met is the rate model's.
+ * With `organizationTrail` (--organization-trail), an organization trail in the management
+ * account covers every account, as Control Tower's does: ResolveTargets proves it once per run
+ * and no account's trail step calls CloudTrail.
  */
-export function benchScenario(accounts: number, sample: number): ScenarioInput {
+export function benchScenario(accounts: number, sample: number, organizationTrail = false): ScenarioInput {
   const member = (prefix: number, i: number, ou: string) => ({
     id: String(prefix * 100_000_000_000 + i),
     name: `${ou.toLowerCase()}-${i}`,
@@ -41,7 +44,7 @@ export function benchScenario(accounts: number, sample: number): ScenarioInput {
   });
   return {
     seed: 20261124,
-    organization: { organizationTrail: false },
+    organization: { organizationTrail },
     organizationalUnits: [FLEET_OU, BASELINE_OU],
     accounts: [
       ...Array.from({ length: accounts }, (_, i) => member(3, i + 1, FLEET_OU)),

@@ -408,6 +408,8 @@ describe('the packaged stack', () => {
       // DescribeTrails has no resource type; DescribeOrganization and
       // ListAWSServiceAccessForOrganization take no resource ARN.
       'OrganizationTrailRole/DiscoverTrailsAndOrganization',
+      // DescribeTrails has no resource type.
+      'ResolveTargetsRole/DiscoverTrails',
     ]);
     const stars: string[] = [];
     for (const [logicalId, role] of resourcesOfType('AWS::IAM::Role')) {
@@ -443,6 +445,11 @@ describe('the packaged stack', () => {
         // Only the items of lifecycle events (dynamodb:LeadingKeys), asserted below.
         ['dynamodb:PutItem', ledger],
         ['s3:PutObject', runs],
+        // The run's organization trail coverage, read once; any account's, as a delegated
+        // administrator sees the management account's organization trail.
+        ['cloudtrail:GetTrailStatus', 'arn:aws:cloudtrail:*:*:trail/*'],
+        ['cloudtrail:GetEventSelectors', 'arn:aws:cloudtrail:*:*:trail/*'],
+        ['cloudtrail:DescribeTrails', '*'],
       ],
       access: [
         ['sts:AssumeRole', memberRole],
@@ -915,7 +922,7 @@ describe('the packaged stack', () => {
     // import of any module that imports a client can bring the client along: esbuild keeps what
     // it cannot prove free of side effects (lib-dynamodb does not declare itself so).
     const expected: Record<string, string[]> = {
-      resolveTargets: ['client-dynamodb', 'client-organizations', 'client-s3'],
+      resolveTargets: ['client-cloudtrail', 'client-dynamodb', 'client-organizations', 'client-s3'],
       // IAM and CloudTrail: CheckAccount's read-only member clients (functions/access/check-account.ts).
       access: ['client-cloudtrail', 'client-dynamodb', 'client-iam', 'client-sts'],
       // Every step carries the ledger client to renew the account's lease, loaded only when it
