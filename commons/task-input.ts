@@ -62,6 +62,18 @@ export const taskInputSchema = z.strictObject({
   ledger: z.optional(ledgerFieldsSchema),
   lease: z.optional(z.strictObject({ expiresAt: z.number().check(z.int(), z.positive()) })),
   checked: z.optional(z.record(z.string(), stepResultSchema)),
+  seen: z.optional(
+    z.strictObject({
+      view: ledgerFieldsSchema,
+      updatedAt: z.iso.datetime(),
+      lease: z.optional(
+        z.strictObject({
+          owner: z.string().check(z.minLength(1), z.maxLength(2048)),
+          expiresAt: z.number().check(z.int()),
+        }),
+      ),
+    }),
+  ),
 });
 
 /**
@@ -99,6 +111,20 @@ export interface TaskInput {
    * result from here instead of making the same reads again (commons/step-handler.ts).
    */
   checked?: Record<string, StepResult>;
+  /**
+   * The account's ledger item as ResolveTargets scanned it (reconcile items only, commons/
+   * ledger-view.ts snapshotOf): CheckAccount checks a compliant account on it without claiming
+   * it, and records the outcome only while the item is unchanged since (`updatedAt`).
+   */
+  seen?: LedgerSnapshot;
+}
+
+/** An account's ledger item as a scan read it: its view, when it was last written, any lease. */
+export interface LedgerSnapshot {
+  view: LedgerView;
+  updatedAt: string;
+  /** The lease the item had (its holder's token, its expiry in epoch ms), if any. */
+  lease?: { owner: string; expiresAt: number };
 }
 
 /** The ledger view a step after access decides on; its absence is a malformed input, not an empty ledger. */

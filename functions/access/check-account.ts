@@ -10,10 +10,10 @@ import type { Ledger } from '../../commons/ledger';
 import type { ReportAccount } from '../../commons/run';
 import { finishStep } from '../../commons/step-handler';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
-import { ledgerView, type TaskInput } from '../../commons/task-input';
+import { type LedgerSnapshot, ledgerView, type TaskInput } from '../../commons/task-input';
 import { ensureAccessKey } from '../access-key/ensure-access-key';
 import { ensurePolicy } from '../policy/ensure-policy';
-import { recordResult } from '../record-result/record-result';
+import { recordResult, recordSeenResult } from '../record-result/record-result';
 import { ensureRegistration } from '../register/ensure-registration';
 import { ensureTrail } from '../trail/ensure-trail';
 import { ensureUser } from '../user/ensure-user';
@@ -33,6 +33,8 @@ export interface CheckDeps {
   centralAccountId: () => Promise<string>;
   /** The configuration's desired-state hash, as RecordResult keeps it. */
   desiredStateHash: string;
+  /** What a snapshot's lease is compared with (epoch ms). */
+  now: () => number;
 }
 
 /**
@@ -69,6 +71,7 @@ export type CheckOutcome =
 export async function checkAccount(deps: CheckDeps, item: TaskInput): Promise<CheckOutcome> {
   if (item.mode !== 'reconcile' || item.dryRun)
     return { recorded: false, input: item, reason: item.dryRun ? 'dry-run' : `mode-${item.mode}` };
+  if (item.seen) return checkSeen(deps, item as TaskInput & { seen: LedgerSnapshot });
   const { accountId } = item.account;
   // Not caught: LeaseHeld takes the Catch to RecordResult (the account is another run's), a
   // throttled claim the Retry, exactly as from Access.
@@ -78,21 +81,8 @@ export async function checkAccount(deps: CheckDeps, item: TaskInput): Promise<Ch
     deps.config.leaseSeconds,
   );
   const held: TaskInput = { ...item, ledger: claimed.view, lease: { expiresAt: claimed.expiresAt } };
-  const guard = new ReadOnlyGuard();
-  // The steps settled so far: a step that stops the check (a refused write, an error) leaves
-  // those before it settled, and the pipeline takes their results.
-  const progress: { state?: TaskInput } = {};
-  let checked: { state: TaskInput; unsettled?: string };
-  try {
-    checked = await runSteps(deps, held, guard, progress);
-  } catch (error) {
-    return pipeline(
-      held,
-      guard.refused ?? `error-${(error as Error).name || 'Error'}`,
-      progress.state?.steps,
-    );
-  }
-  if (checked.unsettled) return pipeline(held, checked.unsettled, checked.state.steps);
+  const checked = await check(deps, held);
+  if ('handOff' in checked) return pipeline(held, checked.handOff, checked.settledSteps);
   try {
     return {
       recorded: true,
@@ -106,6 +96,56 @@ export async function checkAccount(deps: CheckDeps, item: TaskInput): Promise<Ch
     const { lease: _lease, ...unheld } = held;
     return pipeline(unheld, `record-${(error as Error).name || 'Error'}`);
   }
+}
+
+/**
+ * The check of an item that carries ResolveTargets' snapshot of its ledger item (issue 14 §4):
+ * no claim. A compliant check sends the account only reads, so it needs no lease, only that its
+ * one write lands on the item it decided on while no execution holds the account: the outcome's
+ * write is conditional on both (Ledger.recordSeenOutcome), and one ledger call replaces two.
+ * When that condition fails, another run wrote or holds the account since the scan: nothing was
+ * written, and the pipeline claims the account as always, its steps reading afresh (no results
+ * carried: they were decided on a view that is no longer the ledger's). An account with something
+ * to change goes to the pipeline without a lease too; Access's claim returns the item as it is
+ * then, and the results the check carries count only if it is still the scanned one.
+ */
+async function checkSeen(deps: CheckDeps, item: TaskInput & { seen: LedgerSnapshot }): Promise<CheckOutcome> {
+  const { seen } = item;
+  // A live lease (another run's, taken after ResolveTargets decided, or this execution's own):
+  // the write's condition would fail, so no read is worth making; Access's claim decides.
+  if (seen.lease && seen.lease.expiresAt > deps.now()) return pipeline(item, 'lease-held');
+  const checked = await check(deps, { ...item, ledger: seen.view });
+  if ('handOff' in checked) return pipeline(item, checked.handOff, checked.settledSteps);
+  let result: ReportAccount | undefined;
+  try {
+    result = await recordSeenResult(deps.ledger, { ...checked.state, seen }, deps.desiredStateHash);
+  } catch (error) {
+    // The write may have landed before its answer was lost: the pipeline claims and reads again.
+    return pipeline(item, `record-${(error as Error).name || 'Error'}`);
+  }
+  return result ? { recorded: true, result } : pipeline(item, 'changed-since-scan');
+}
+
+/** The steps on `input`'s view: every one settled (`state`), or why and what to hand on. */
+async function check(
+  deps: CheckDeps,
+  input: TaskInput,
+): Promise<{ state: TaskInput } | { handOff: string; settledSteps?: TaskInput['steps'] }> {
+  const guard = new ReadOnlyGuard();
+  // The steps settled so far: a step that stops the check (a refused write, an error) leaves
+  // those before it settled, and the pipeline takes their results.
+  const progress: { state?: TaskInput } = {};
+  let checked: { state: TaskInput; unsettled?: string };
+  try {
+    checked = await runSteps(deps, input, guard, progress);
+  } catch (error) {
+    return {
+      handOff: guard.refused ?? `error-${(error as Error).name || 'Error'}`,
+      settledSteps: progress.state?.steps,
+    };
+  }
+  if (checked.unsettled) return { handOff: checked.unsettled, settledSteps: checked.state.steps };
+  return { state: checked.state };
 }
 
 /** An account with nothing to do: every step unchanged (or skipped, as a covered trail is). */
