@@ -39,7 +39,7 @@ export interface CheckDeps {
 
 /**
  * What the check did: the account's result, recorded as RecordResult would have recorded it, or
- * the item for the per-step pipeline (from Access), with the lease the check took.
+ * the item for the per-step pipeline (from Access), with the lease the check took, if it took one.
  */
 export type CheckOutcome =
   | { recorded: true; result: ReportAccount }
@@ -48,22 +48,30 @@ export type CheckOutcome =
 /**
  * The daily reconcile's fast path (issue 12 §7). Most accounts are compliant on most days, and the
  * per-step pipeline costs them ten state transitions each (Step Functions Standard bills every
- * state entered). The CheckAccount state runs this first: it claims the account and runs every
- * step's own decision, for real and in order, each step's result feeding the next as the state
- * machine would chain them, but through clients that send only reads (commons/clients/read-only.ts).
- * If every step comes out `unchanged` or `skipped`, nothing was due (no hand-off, reminder, stale
- * notice, rotation or secret deletion: each of those is a call the guard refuses), and the
- * results are exactly those the pipeline would have produced, so the check records them with
- * RecordResult's own function (the same ledger write, the same report line, steps included) and
- * the account ends there: three states instead of ten.
+ * state entered). The CheckAccount state runs this first: it runs every step's own decision, for
+ * real and in order, each step's result feeding the next as the state machine would chain them,
+ * but through clients that send only reads (commons/clients/read-only.ts). If every step comes out
+ * `unchanged` or `skipped`, nothing was due (no hand-off, reminder, stale notice, rotation or
+ * secret deletion: each of those is a call the guard refuses), and the results are exactly those
+ * the pipeline would have produced, so the check records them as RecordResult does (the same
+ * fields, the same report line, steps included) and the account ends there: three states instead
+ * of ten.
+ *
+ * A reconcile item from ResolveTargets carries the account's ledger item as its scan read it
+ * (`seen`, issue 14 §4): the check then takes no lease, since it changes nothing in the account,
+ * and decides on that view; its one write is conditional on the item being unchanged since the
+ * scan and free of any live lease (checkSeen below). One ledger call instead of two: a compliant
+ * account in 16 calls. An item without one (a one-account run of an event, an item of an earlier
+ * ResolveTargets) is claimed first, as before, and its outcome written as RecordResult writes it.
  *
  * Anything else (a step that would change something, a refused call, any error, a dry run, a
  * mode other than reconcile) hands the item to the pipeline from Access, where every step has its
- * own state, retry and result in the report. The account's lease goes with it: Access keeps it
- * rather than claiming again. So do the results of the steps the check settled before the first
- * with something to do (`checked`): their tasks take them instead of reading again and assuming
- * the role for nothing, so only that step's reads are made twice (a connecting account: 21 calls,
- * not 37).
+ * own state, retry and result in the report. A lease the check took goes with it: Access keeps it
+ * rather than claiming again; without one Access claims. So do the results of the steps the check
+ * settled before the first with something to do (`checked`): their tasks take them instead of
+ * reading again and assuming the role for nothing, so only that step's reads are made twice (a
+ * connecting account: 21 calls, not 37). Without a lease they stand only if the item Access
+ * claims is still the one scanned (functions/access/handler.ts).
  *
  * Dry runs take the pipeline: a plan is asked for rarely, and there each step's prediction keeps
  * its own state, retry and report line, as the dry-run tests know them.
@@ -159,7 +167,8 @@ function settled(result: StepResult): boolean {
  * The item as the pipeline starts from it: no step done, the lease (if any) and view kept, and
  * the results of the steps the check settled before the first with something to do (Access's
  * among them), which the pipeline's tasks for those steps take instead of reading again: each
- * was decided on this view, in the pipeline's order, while the lease the pipeline keeps was held.
+ * was decided on this view, in the pipeline's order, while the lease the pipeline keeps was held
+ * (or, with no lease, on the snapshot: Access takes them only if its claim finds that very item).
  */
 function pipeline(input: TaskInput, reason: string, settledSteps?: TaskInput['steps']): CheckOutcome {
   const carried = settledSteps && Object.keys(settledSteps).length > 0 ? { checked: settledSteps } : {};
