@@ -1,4 +1,5 @@
 import type { ConnectorStatus, LedgerItem, LedgerView } from './ledger';
+import type { LedgerSnapshot } from './task-input';
 
 /**
  * The statuses of an account casbridge has offboarded, by whatever way (commons/ledger.ts
@@ -61,4 +62,17 @@ export function viewOf(item: LedgerItem | undefined): LedgerView {
  */
 export function neverOnboarded(view: LedgerView | undefined): boolean {
   return view !== undefined && view.lastOutcome === undefined && view.accessKeyId === undefined;
+}
+
+/**
+ * The snapshot a reconcile item carries (TaskInput.seen): the view, `updatedAt` and the lease,
+ * nothing else (10,000 items go through targets.json). None for an account without an item.
+ */
+export function snapshotOf(item: LedgerItem | undefined): LedgerSnapshot | undefined {
+  if (!item?.updatedAt) return undefined;
+  const lease =
+    item.leaseOwner && typeof item.leaseExpiresAt === 'number'
+      ? { lease: { owner: item.leaseOwner, expiresAt: item.leaseExpiresAt } }
+      : {};
+  return { view: viewOf(item), updatedAt: item.updatedAt, ...lease };
 }

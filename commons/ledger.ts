@@ -290,7 +290,7 @@ export class Ledger {
     accountId: string,
     holder: LeaseHolder,
     ttlSeconds: number,
-  ): Promise<{ view: LedgerView; expiresAt: number }> {
+  ): Promise<{ view: LedgerView; expiresAt: number; updatedAt?: string }> {
     const lease = await this.lease(accountId, holder, ttlSeconds);
     if (!lease.acquired) {
       throw new LeaseHeldError(
@@ -298,7 +298,9 @@ export class Ledger {
         { step: 'access' },
       );
     }
-    return { view: viewOf(lease.previous), expiresAt: lease.expiresAt };
+    // updatedAt: whether the item is still the one ResolveTargets scanned (TaskInput.seen).
+    const updatedAt = lease.previous?.updatedAt;
+    return { view: viewOf(lease.previous), expiresAt: lease.expiresAt, ...(updatedAt ? { updatedAt } : {}) };
   }
 
   /**
@@ -358,24 +360,67 @@ export class Ledger {
     fields: LedgerUpdate,
     lease: LeaseHolder & { held: boolean },
   ): Promise<RecordedOutcome> {
-    const write = this.fieldsWrite(accountId, fields, [
-      'leaseOwner = :null',
-      'leaseRunId = :null',
-      'leaseExpiresAt = :null',
-    ]);
+    return this.writeOutcome(
+      accountId,
+      fields,
+      {
+        condition: lease.held
+          ? 'leaseOwner = :owner'
+          : 'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner OR leaseExpiresAt < :now',
+        values: { ':owner': lease.token, ...(lease.held ? {} : { ':now': this.now() }) },
+        releaseLease: true,
+      },
+      // A retried RecordResult whose first attempt wrote (and released) before its answer was
+      // lost: run ids are one execution's own, so the outcome on the item is this one's.
+      (old) => old.lastRunId === lease.runId && !old.leaseOwner,
+    );
+  }
+
+  /**
+   * CheckAccount's one write for a compliant account it checked without a lease (the fast path's
+   * recordOutcome): the same fields, only while the item is still the one ResolveTargets scanned
+   * (`updatedAt` unchanged: no run has claimed or written it since) and no execution holds a live
+   * lease. It takes no lease and releases none: a lapsed one stays as it was. When the condition
+   * fails nothing is written and the account goes to the pipeline, which claims it.
+   */
+  async recordSeenOutcome(
+    accountId: string,
+    fields: LedgerUpdate,
+    seen: { updatedAt: string; runId: string },
+  ): Promise<RecordedOutcome> {
+    return this.writeOutcome(
+      accountId,
+      fields,
+      {
+        condition:
+          '#updatedAt = :seen AND (attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseExpiresAt < :now)',
+        values: { ':seen': seen.updatedAt, ':now': this.now() },
+        releaseLease: false,
+      },
+      // A retried CheckAccount whose first write landed before its answer was lost: that write
+      // changed updatedAt, and the outcome on the item is this run's (no other run writes its id).
+      (old) => old.lastRunId === seen.runId,
+    );
+  }
+
+  /** The outcome's one conditional UpdateItem, shared by RecordResult and CheckAccount. */
+  private async writeOutcome(
+    accountId: string,
+    fields: LedgerUpdate,
+    when: { condition: string; values: Record<string, unknown>; releaseLease: boolean },
+    recordedBefore: (old: { lastRunId?: string; leaseOwner?: string }) => boolean,
+  ): Promise<RecordedOutcome> {
+    const write = this.fieldsWrite(
+      accountId,
+      fields,
+      when.releaseLease ? ['leaseOwner = :null', 'leaseRunId = :null', 'leaseExpiresAt = :null'] : [],
+    );
     try {
       const out = await this.doc.send(
         new UpdateCommand({
           ...write,
-          ConditionExpression: lease.held
-            ? 'leaseOwner = :owner'
-            : 'attribute_not_exists(leaseOwner) OR leaseOwner = :null OR leaseOwner = :owner OR leaseExpiresAt < :now',
-          ExpressionAttributeValues: {
-            ...write.ExpressionAttributeValues,
-            ':null': null,
-            ':owner': lease.token,
-            ...(lease.held ? {} : { ':now': this.now() }),
-          },
+          ConditionExpression: when.condition,
+          ExpressionAttributeValues: { ...write.ExpressionAttributeValues, ':null': null, ...when.values },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -385,9 +430,7 @@ export class Ledger {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const connector = stringAttribute(error, 'connector') as ConnectorStatus | undefined;
       const lastRunId = stringAttribute(error, 'lastRunId');
-      // A retried RecordResult whose first attempt wrote (and released) before its answer was
-      // lost: run ids are one execution's own, so the outcome on the item is this one's.
-      if (lastRunId === lease.runId && !stringAttribute(error, 'leaseOwner'))
+      if (recordedBefore({ lastRunId, leaseOwner: stringAttribute(error, 'leaseOwner') }))
         return { recorded: true, connector: connector ?? 'NOT_REGISTERED' };
       return { recorded: false, holderRunId: stringAttribute(error, 'leaseRunId') ?? lastRunId, connector };
     }

@@ -71,6 +71,18 @@ export const taskInputSchema = z.strictObject({
       excludedSources: z.array(z.string().check(z.maxLength(256))).check(z.maxLength(16)),
     }),
   ),
+  seen: z.optional(
+    z.strictObject({
+      view: ledgerFieldsSchema,
+      updatedAt: z.iso.datetime(),
+      lease: z.optional(
+        z.strictObject({
+          owner: z.string().check(z.minLength(1), z.maxLength(2048)),
+          expiresAt: z.number().check(z.int()),
+        }),
+      ),
+    }),
+  ),
 });
 
 /**
@@ -116,6 +128,12 @@ export interface TaskInput {
    * Absent when none covered when the run started: the account checks itself.
    */
   trailCoverage?: TrailCoverage;
+  /**
+   * The account's ledger item as ResolveTargets scanned it (reconcile items only, commons/
+   * ledger-view.ts snapshotOf): CheckAccount checks a compliant account on it without claiming
+   * it, and records the outcome only while the item is unchanged since (`updatedAt`).
+   */
+  seen?: LedgerSnapshot;
 }
 
 /** A trail that already records every management event of an account, in every Region. */
@@ -125,6 +143,14 @@ export interface TrailCoverage {
   logFileValidation: boolean;
   /** Management event sources the trail leaves out (KMS, RDS Data API), by its owner's choice. */
   excludedSources: string[];
+}
+
+/** An account's ledger item as a scan read it: its view, when it was last written, any lease. */
+export interface LedgerSnapshot {
+  view: LedgerView;
+  updatedAt: string;
+  /** The lease the item had (its holder's token, its expiry in epoch ms), if any. */
+  lease?: { owner: string; expiresAt: number };
 }
 
 /** The ledger view a step after access decides on; its absence is a malformed input, not an empty ledger. */

@@ -45,6 +45,7 @@ async function check(runtime: Runtime, input: TaskInput) {
       memberClients: readOnlyMemberClients,
       centralAccountId: centralAccountId(runtime),
       desiredStateHash: desiredStateHash(runtime.config),
+      now: runtime.now,
     },
     input,
   );
@@ -61,10 +62,12 @@ async function check(runtime: Runtime, input: TaskInput) {
   return outcome.result;
 }
 
-async function access(runtime: Runtime, input: TaskInput): Promise<TaskInput> {
+async function access(runtime: Runtime, received: TaskInput): Promise<TaskInput> {
+  // The snapshot served CheckAccount; from here on the claim's view is the account's.
+  const { seen, checked: carried, ...input } = received;
   const { accountId } = input.account;
   const holder = { token: input.execution, runId: input.runId };
-  let claimed: { view: TaskInput['ledger']; expiresAt?: number };
+  let claimed: { view: TaskInput['ledger']; expiresAt?: number; updatedAt?: string };
   if (input.dryRun) claimed = { view: await ledger(runtime).view(accountId) };
   else if (input.lease) {
     // CheckAccount claimed it and handed it on: the view is the claim's, the lease kept.
@@ -73,9 +76,15 @@ async function access(runtime: Runtime, input: TaskInput): Promise<TaskInput> {
       : input.lease.expiresAt;
     claimed = { view: ledgerView(input), expiresAt };
   } else claimed = await ledger(runtime).claim(accountId, holder, runtime.config.leaseSeconds);
+  // The check's results stand for the steps' own reads only if they were decided on the view the
+  // pipeline decides on: under the lease it keeps, or on a snapshot of the very item it claimed
+  // (no run wrote it since the scan). Otherwise every step reads again.
+  const checked =
+    carried && (input.lease || (seen && claimed.updatedAt === seen.updatedAt)) ? carried : undefined;
+  if (carried && !checked) logger.info('checked results discarded: the account changed since the scan');
   // Reached by CheckAccount a moment ago: its session served the check's reads, and the steps
   // it settled need none; each later step assumes the role in its own function anyway.
-  const result = input.checked?.access ?? (await accessAccount(runtime, input.account, input.runId)).result;
-  const output = finishStep(input, 'access', result, claimed.view);
+  const result = checked?.access ?? (await accessAccount(runtime, input.account, input.runId)).result;
+  const output = finishStep({ ...input, ...(checked ? { checked } : {}) }, 'access', result, claimed.view);
   return claimed.expiresAt === undefined ? output : { ...output, lease: { expiresAt: claimed.expiresAt } };
 }

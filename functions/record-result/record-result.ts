@@ -1,5 +1,5 @@
-import { causeMessage, failureRecord } from '../../commons/failure';
-import type { ConnectorStatus, Ledger, LedgerChanges, Outcome } from '../../commons/ledger';
+import { causeMessage, type FailureRecord, failureRecord } from '../../commons/failure';
+import type { ConnectorStatus, Ledger, LedgerChanges, LedgerUpdate, Outcome } from '../../commons/ledger';
 import { OFFBOARDED_STATUSES } from '../../commons/ledger-view';
 import type { ReportAccount } from '../../commons/run';
 import { ONBOARD_PIPELINE, pipelineFor, type StepResult } from '../../commons/step-result';
@@ -51,28 +51,67 @@ export async function recordResult(
     const view = input.ledger ?? (await ledger.view(account.accountId));
     connector = view.connector ?? 'NOT_REGISTERED';
   } else {
-    const onboarding = pipelineFor(input.mode) === ONBOARD_PIPELINE;
     const recorded = await ledger.recordOutcome(
       account.accountId,
-      {
-        ...reonboarded(input, onboarding),
-        ...stepChanges(input),
-        name: account.name,
-        ou: account.ou,
-        lastOutcome: outcome,
-        lastRunId: runId,
-        // What retry-failed retries the account as (resolve-targets workMode).
-        lastMode: input.mode,
-        lastRunAt: new Date().toISOString(),
-        lastError: error ?? null,
-        ...(outcome === 'SUCCEEDED' && onboarding ? { desiredStateHash } : {}),
-      },
+      outcomeFields(input, outcome, error, desiredStateHash),
       // Held once Access (or Offboard) claimed it: its expiry is in the input from then on.
       { token: input.execution, runId, held: input.lease !== undefined },
     );
     if (!recorded.recorded) return leaseLost(input, recorded.holderRunId, recorded.connector);
     connector = recorded.connector;
   }
+  return line(input, outcome, connector, error);
+}
+
+/**
+ * CheckAccount's record of a compliant account it checked on ResolveTargets' snapshot, without a
+ * lease: what recordResult writes and reports for it, in one write conditional on the item being
+ * the one scanned (commons/ledger.ts recordSeenOutcome). Undefined when nothing was written: the
+ * item changed or is held since the scan, and the pipeline is to take the account.
+ */
+export async function recordSeenResult(
+  ledger: Ledger,
+  input: RecordInput & { seen: NonNullable<RecordInput['seen']> },
+  desiredStateHash: string,
+): Promise<ReportAccount | undefined> {
+  const recorded = await ledger.recordSeenOutcome(
+    input.account.accountId,
+    outcomeFields(input, 'SUCCEEDED', undefined, desiredStateHash),
+    { updatedAt: input.seen.updatedAt, runId: input.runId },
+  );
+  return recorded.recorded ? line(input, 'SUCCEEDED', recorded.connector) : undefined;
+}
+
+/** The outcome's ledger fields: the steps' findings, the run, the error (null when none). */
+function outcomeFields(
+  input: RecordInput,
+  outcome: Outcome,
+  error: FailureRecord | undefined,
+  desiredStateHash: string,
+): LedgerUpdate {
+  const { account, runId } = input;
+  const onboarding = pipelineFor(input.mode) === ONBOARD_PIPELINE;
+  return {
+    ...reonboarded(input, onboarding),
+    ...stepChanges(input),
+    name: account.name,
+    ou: account.ou,
+    lastOutcome: outcome,
+    lastRunId: runId,
+    // What retry-failed retries the account as (resolve-targets workMode).
+    lastMode: input.mode,
+    lastRunAt: new Date().toISOString(),
+    lastError: error ?? null,
+    ...(outcome === 'SUCCEEDED' && onboarding ? { desiredStateHash } : {}),
+  };
+}
+
+function line(
+  input: RecordInput,
+  outcome: Outcome,
+  connector: ConnectorStatus,
+  error?: FailureRecord,
+): ReportAccount {
   return {
     ...base(input),
     outcome,

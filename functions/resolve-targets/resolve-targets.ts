@@ -12,6 +12,7 @@ import {
   InvalidTaskInputError,
 } from '../../commons/errors';
 import type { Ledger, LedgerItem } from '../../commons/ledger';
+import { snapshotOf } from '../../commons/ledger-view';
 import {
   type ResolvedRun,
   type RunContext,
@@ -107,6 +108,7 @@ export async function resolveTargets(deps: ResolveDependencies, event: unknown):
     account,
     steps: {},
     ...(trailCoverage && TRAIL_STEP_MODES.has(mode) ? { trailCoverage } : {}),
+    ...seenBy(plan, mode, account.accountId),
   }));
   // A dry run writes these too: they are the plan it reports on, not a change to any account.
   const prefix = runPrefix(run.runId);
@@ -145,6 +147,20 @@ interface Plan {
   run: RunContext;
   targets: Target[];
   skipped: SkippedAccount[];
+  /** The ledger as the plan's scan read it (a run from a request; an event's run reads its one item). */
+  scanned?: ReadonlyMap<string, LedgerItem>;
+}
+
+/**
+ * A reconcile item carries its account's item as the scan read it: CheckAccount then checks a
+ * compliant account without claiming it, one ledger write instead of two (check-account.ts). The
+ * Scan is eventually consistent: a stale snapshot only fails that write's condition, and the
+ * account takes the pipeline, which claims it. A dry run writes nothing, so it needs none.
+ */
+function seenBy(plan: Plan, mode: ItemMode, accountId: string): Pick<TaskInput, 'seen'> {
+  if (mode !== 'reconcile' || plan.run.dryRun) return {};
+  const seen = snapshotOf(plan.scanned?.get(accountId));
+  return seen ? { seen } : {};
 }
 
 /** The run modes whose runs over the whole organization also look for departures the ledger missed. */
@@ -200,7 +216,7 @@ async function planRequest(
     if (!sweep || 'mode' in decision || decision.skip === 'lease-held-by-another-run')
       decided.push({ account: departedAccount(item), decision });
   }
-  return sortPlan(collect(run, decided));
+  return { ...sortPlan(collect(run, decided)), scanned: ledger };
 }
 
 /**

@@ -116,11 +116,12 @@ describe("the daily reconcile's fast path (CheckAccount)", () => {
     expect(measured.kinds.awaiting.fastPathShare).toBe(1);
     expect(measured.kinds.connected.fastPathShare).toBe(1);
     // A compliant account on a new day: one AssumeRole (the pipeline's six functions each assumed
-    // the role), the claim, the pipeline's reads, the outcome's write. Nothing else.
+    // the role), the pipeline's reads, the outcome's write on the item ResolveTargets scanned (no
+    // claim). Nothing else.
     const compliant = {
       'cloudtrail:DescribeTrails': 1,
       'cloudtrail:GetTrailStatus': 1,
-      'dynamodb:UpdateItem': 2,
+      'dynamodb:UpdateItem': 1,
       'iam:GetAccessKeyLastUsed': 1,
       'iam:GetGroup': 1,
       'iam:GetLoginProfile': 1,
@@ -137,7 +138,7 @@ describe("the daily reconcile's fast path (CheckAccount)", () => {
     };
     expect(measured.kinds.awaiting.calls).toEqual(compliant);
     expect(measured.kinds.connected.calls).toEqual(compliant);
-    // An account with something to do keeps the check's lease into the pipeline: one claim.
+    // An account with something to do is claimed once, by Access, and recorded by RecordResult.
     expect(measured.kinds.connecting.calls['dynamodb:UpdateItem']).toBe(2);
     expect(measured.kinds.connecting.calls['secretsmanager:DeleteSecret']).toBe(1);
     expect(measured.kinds.rotating.calls['iam:CreateAccessKey']).toBe(1);
@@ -146,6 +147,7 @@ describe("the daily reconcile's fast path (CheckAccount)", () => {
     // verify (the step that deletes the secret) twice, the check's and the pipeline's.
     expect(measured.kinds.connecting.calls).toEqual({
       ...compliant,
+      'dynamodb:UpdateItem': 2, // Access's claim, RecordResult's write
       'sts:AssumeRole': 2, // the check's; verify's, in its own function
       'iam:SimulatePrincipalPolicy': 2,
       'iam:GetAccessKeyLastUsed': 2,
