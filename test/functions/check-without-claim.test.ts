@@ -1,5 +1,4 @@
 import { CloudTrailClient, StopLoggingCommand } from '@aws-sdk/client-cloudtrail';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ledger } from '../../commons/clients/dynamodb';
 import { organizationsClient } from '../../commons/clients/organizations';
 import { s3Client } from '../../commons/clients/s3';
@@ -7,7 +6,7 @@ import { LEDGER_VIEW_FIELDS, snapshotOf } from '../../commons/ledger-view';
 import type { ReportAccount } from '../../commons/run';
 import { createRuntime, getRuntime, type Runtime, resetRuntime } from '../../commons/runtime';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
-import { parseTaskInput, type TaskInput } from '../../commons/task-input';
+import type { TaskInput } from '../../commons/task-input';
 import { handler as accessHandler } from '../../functions/access/handler';
 import { resolveTargets } from '../../functions/resolve-targets/resolve-targets';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
@@ -15,7 +14,7 @@ import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { accountInput, loadPipeline, type PipelineRunner } from '../support/pipeline';
 import { functionRoleSettings, sandboxConfig } from '../support/product';
-import { started } from '../support/resolve-input';
+import { started, targetItems } from '../support/resolve-input';
 import { assumeRole, useSandbox } from '../support/sandbox';
 
 const ACCOUNTS = 30;
@@ -92,14 +91,8 @@ describe('a reconcile check on the ledger as ResolveTargets scanned it', () => {
       config: runtime.config,
       now: () => new Date(sandbox().world.clock.nowMs()),
     };
-    const reader = new S3Client(sandbox().clientConfig());
-    const targetsOf = async (input: unknown) => {
-      const run = await resolveTargets(deps, started(input));
-      const out = await reader.send(
-        new GetObjectCommand({ Bucket: run.targets.bucket, Key: run.targets.key }),
-      );
-      return (JSON.parse(await out.Body!.transformToString()) as unknown[]).map(parseTaskInput);
-    };
+    const targetsOf = async (input: unknown) =>
+      targetItems(sandbox(), await resolveTargets(deps, started(input)));
     const [reconcile] = await targetsOf({ mode: 'reconcile', accounts: [id] });
     const stored = await item(id);
     expect(reconcile?.seen).toEqual(snapshotOf(stored));

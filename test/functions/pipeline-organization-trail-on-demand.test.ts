@@ -1,15 +1,12 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ReportAccount, ResolvedRun } from '../../commons/run';
+import type { ReportAccount } from '../../commons/run';
 import { resetRuntime } from '../../commons/runtime';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
-import { parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { handler as accessHandler } from '../../functions/access/handler';
-import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
 import { defaultAccountId, defaultScenario } from '../../sandbox/scenario/default-scenario';
 import { lambdaContext } from '../support/lambda-context';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { callsSince, loadPipeline, type PipelineRunner } from '../support/pipeline';
-import { started } from '../support/resolve-input';
+import { resolvedItems } from '../support/resolve-input';
 import { DEFAULT_KEY_DELIVERY, useSandbox } from '../support/sandbox';
 
 /** pipeline-on-demand.test.ts's onboarding, in an organization whose organization trail covers every account. */
@@ -25,16 +22,7 @@ describe('onboarding with keys minted on demand in an organization with an organ
     pipeline = await loadPipeline(sandbox());
   });
 
-  async function resolve(input: Record<string, unknown>): Promise<TaskInput[]> {
-    const run = (await resolveTargetsHandler(
-      started(input),
-      lambdaContext(lambdaFunctionName(SANDBOX_STAGE, 'resolveTargets')),
-    )) as ResolvedRun;
-    const out = await new S3Client(sandbox().clientConfig()).send(
-      new GetObjectCommand({ Bucket: run.targets.bucket, Key: run.targets.key }),
-    );
-    return (JSON.parse(await out.Body!.transformToString()) as unknown[]).map(parseTaskInput);
-  }
+  const resolve = (input: Record<string, unknown>) => resolvedItems(sandbox(), input);
 
   it('onboards a fresh account in 12 calls, none to CloudTrail in it, neither the trail nor the access key function taking a member session', async () => {
     const [item] = await resolve({ mode: 'onboard', accounts: [defaultAccountId(1)] });

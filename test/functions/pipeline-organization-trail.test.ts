@@ -4,13 +4,10 @@ import {
   StartLoggingCommand,
   StopLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { ReportAccount, ResolvedRun } from '../../commons/run';
+import type { ReportAccount } from '../../commons/run';
 import { resetRuntime } from '../../commons/runtime';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
-import { parseTaskInput, type TaskInput } from '../../commons/task-input';
 import { handler as accessHandler } from '../../functions/access/handler';
-import { handler as resolveTargetsHandler } from '../../functions/resolve-targets/handler';
 import { ensureTrail } from '../../functions/trail/ensure-trail';
 import { handler as trailHandler } from '../../functions/trail/handler';
 import { findRunCoverage } from '../../functions/trail/trail-coverage';
@@ -20,7 +17,7 @@ import { setLambdaEnvironment } from '../support/lambda-env';
 import { memberAccountClients } from '../support/member';
 import { callsSince, loadPipeline, type PipelineRunner } from '../support/pipeline';
 import { sandboxConfig } from '../support/product';
-import { started } from '../support/resolve-input';
+import { resolvedItems } from '../support/resolve-input';
 import { useSandbox } from '../support/sandbox';
 
 const MANAGEMENT = '999988887777';
@@ -46,17 +43,7 @@ describe('an organization trail proven once per run', () => {
     pipeline = await loadPipeline(sandbox());
   });
 
-  /** The run's items as ResolveTargets writes them, through its handler, as its own role. */
-  async function resolve(input: Record<string, unknown>): Promise<TaskInput[]> {
-    const run = (await resolveTargetsHandler(
-      started(input),
-      lambdaContext(lambdaFunctionName(SANDBOX_STAGE, 'resolveTargets')),
-    )) as ResolvedRun;
-    const out = await new S3Client(sandbox().clientConfig()).send(
-      new GetObjectCommand({ Bucket: run.targets.bucket, Key: run.targets.key }),
-    );
-    return (JSON.parse(await out.Body!.transformToString()) as unknown[]).map(parseTaskInput);
-  }
+  const resolve = (input: Record<string, unknown>) => resolvedItems(sandbox(), input);
 
   const memberCloudTrailCalls = (mark: number) =>
     sandbox()
