@@ -26,6 +26,7 @@ import {
   LimitReachedError,
   OrganizationTrailPrerequisiteError,
 } from '../../commons/errors';
+import { spaceCloudTrailWrites } from '../../commons/pause';
 import type { StepResult } from '../../commons/step-result';
 import { DESIRED_EVENT_SELECTORS, eventSelectorDrift } from '../trail/event-selectors';
 import { coveredResult, findCoveringTrail } from '../trail/trail-coverage';
@@ -274,11 +275,6 @@ function classifyOrganizationTrailError(error: unknown, config: Config): unknown
     default:
       return classifyAwsError(error, 'organizationTrail');
   }
-}
-
-/** CloudTrail allows one mutating call per second per account and Region (ensure-trail.ts). */
-function spaceCloudTrailWrites(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 1_000));
 }
 
 const inputSchema = z.strictObject({

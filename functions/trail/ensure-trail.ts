@@ -18,6 +18,7 @@ import {
   classifyAwsError,
   LimitReachedError,
 } from '../../commons/errors';
+import { spaceCloudTrailWrites } from '../../commons/pause';
 import type { StepResult } from '../../commons/step-result';
 import { DESIRED_EVENT_SELECTORS, eventSelectorDrift } from './event-selectors';
 import { type CoveringTrail, coverageDecision, runCoveredResult } from './trail-coverage';
@@ -217,18 +218,6 @@ function trailQuotaFull(config: Config, accountId: string, cause?: unknown): Lim
     `Delete an unused trail in ${config.region} of account ${accountId}, or let another trail recording every management event in every Region (an organization trail, say) cover the account with CASBRIDGE_TRAIL_MODE reuse-existing or organization, so casbridge needs none of its own.`,
     { step: 'trail', ...(cause === undefined ? {} : { cause }) },
   );
-}
-
-/**
- * CloudTrail allows one mutating call per second per account and Region. Two writes back to back
- * (CreateTrail then StartLogging) would be throttled and retried by the SDK with backoff; waiting
- * the second out costs the same time without the throttling (about 1.7 throttled calls per
- * onboarded account in the benchmark before this wait).
- */
-const CLOUDTRAIL_WRITE_SPACING_MS = 1_000;
-
-function spaceCloudTrailWrites(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, CLOUDTRAIL_WRITE_SPACING_MS));
 }
 
 /** The trail casbridge wants, as both CreateTrail and UpdateTrail take it. */

@@ -13,6 +13,7 @@ import {
 } from '../../commons/errors';
 import { handoffWait } from '../../commons/handoff-overdue';
 import type { ConnectorStatus, LedgerChanges, LedgerView } from '../../commons/ledger';
+import { pause } from '../../commons/pause';
 import { secretDeletedForConnector } from '../../commons/secret-retention';
 import type { StepResult } from '../../commons/step-result';
 import { usedByConnectorSince } from '../access-key/ensure-access-key';
@@ -302,7 +303,7 @@ function requireConnectorActions(userArn: string, results: EvaluationResult[]): 
  */
 async function proveKey(deps: VerifyDeps, accountId: string, keyId: string): Promise<void> {
   const credentials = await readKey(deps, accountId, keyId);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? pause;
   const sts = new STSClient(clientConfig(deps.settings, credentials));
   try {
     for (let attempt = 1; ; attempt++) {

@@ -1,6 +1,7 @@
 import './quiet';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { usePauseScale } from '../../commons/pause';
 import { resetRuntime, useClientRetryStrategy } from '../../commons/runtime';
 import { startSandbox } from '../../sandbox';
 import { DEFAULT_PERFORMANCE_MODEL, scalePerformanceModel } from '../../sandbox/core/performance-model';
@@ -102,10 +103,12 @@ async function main(): Promise<void> {
     // Each phase starts cold, as the scheduled reconcile does a day after onboarding: new Lambda
     // containers, no member-role session left (they last an hour), so every account's role is
     // assumed again and counted. Each at its own time scale: the model is set anew for it.
-    const retriesAt = (mode: Mode) =>
-      useClientRetryStrategy(
-        options.timeScale[mode] === 1 ? undefined : scaledRetryStrategy(options.timeScale[mode]),
-      );
+    const retriesAt = (mode: Mode) => {
+      const k = options.timeScale[mode];
+      useClientRetryStrategy(k === 1 ? undefined : scaledRetryStrategy(k));
+      // casbridge's own waits sized to AWS's rates (CloudTrail's write spacing) slow with them.
+      usePauseScale(k === 1 ? undefined : k);
+    };
     retriesAt('onboard');
     const onboard = await runPhase(
       sandbox,
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
     // (by the model, at the phase's scale), its time is extrapolated, and it needs little CPU.
     await sandbox.setPerformanceModel(DEFAULT_PERFORMANCE_MODEL);
     useClientRetryStrategy(undefined);
+    usePauseScale(undefined);
     const baselineOnboard = await runBaseline(sandbox, sampleAccounts, 'onboard');
     resetRuntime();
     const baselines: Record<Mode, Awaited<ReturnType<typeof runBaseline>>> = {

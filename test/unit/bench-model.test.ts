@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { pause, spaceCloudTrailWrites, usePauseScale } from '../../commons/pause';
 import type { CallRecord } from '../../sandbox/core/call-log';
 import {
   DEFAULT_PERFORMANCE_MODEL,
@@ -285,6 +286,34 @@ describe('the time scale', () => {
     });
     expect(scaled.States.ResolveTargets?.TimeoutSeconds).toBe(2400);
     expect(scaleDefinition(definition, 1)).toBe(definition);
+  });
+
+  it("stretches casbridge's own waits K times, CloudTrail's write spacing among them, and only while registered", async () => {
+    jest.useFakeTimers();
+    try {
+      const settledAfter = async (wait: () => Promise<void>) => {
+        let done = false;
+        const waiting = wait().then(() => {
+          done = true;
+        });
+        let ms = 0;
+        while (!done) {
+          await jest.advanceTimersByTimeAsync(500);
+          ms += 500;
+        }
+        await waiting;
+        return ms;
+      };
+      expect(await settledAfter(spaceCloudTrailWrites)).toBe(1000);
+      usePauseScale(8);
+      expect(await settledAfter(spaceCloudTrailWrites)).toBe(8000);
+      expect(await settledAfter(() => pause(250))).toBe(2000);
+      usePauseScale(undefined);
+      expect(await settledAfter(spaceCloudTrailWrites)).toBe(1000);
+    } finally {
+      usePauseScale(undefined);
+      jest.useRealTimers();
+    }
   });
 
   it('refuses a scale that is not a positive number', () => {
