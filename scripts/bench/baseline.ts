@@ -1,5 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { centralCloudTrailClient } from '../../commons/clients/cloudtrail';
+import { ledger } from '../../commons/clients/dynamodb';
+import { snapshotOf } from '../../commons/ledger-view';
 import { getRuntime } from '../../commons/runtime';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
 import type { StepResult, TargetAccount } from '../../commons/step-result';
@@ -30,6 +32,9 @@ export async function runBaseline(sandbox: SandboxThread, accounts: TargetAccoun
   const resolver = getRuntime(lambdaFunctionName(SANDBOX_STAGE, 'resolveTargets'));
   const trailCoverage = await findRunCoverage(centralCloudTrailClient(resolver), resolver.config);
   for (const account of accounts) {
+    // A reconcile item carries the account's ledger item as ResolveTargets' Scan read it (a
+    // run-level call): CheckAccount then records without claiming, as in the run.
+    const seen = mode === 'reconcile' ? snapshotOf(await ledger(resolver).get(account.accountId)) : undefined;
     const accountMark = sandbox.markCalls();
     const started = performance.now();
     let input: unknown = {
@@ -40,6 +45,7 @@ export async function runBaseline(sandbox: SandboxThread, accounts: TargetAccoun
       account,
       steps: {},
       ...(trailCoverage ? { trailCoverage } : {}),
+      ...(seen ? { seen } : {}),
     };
     const functions: string[] = [];
     for (const [state, fn] of PIPELINE) {
