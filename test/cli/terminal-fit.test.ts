@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../../commons/ledger';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { demoScenario } from '../../scripts/commands/demo';
 import { BIN, ROOT, runAtTerminal, runCasbridge, sandboxExports } from '../support/cli-sandbox';
+import { operatorLedger } from '../support/operator-ledger';
 import { useSandbox } from '../support/sandbox';
 
 /**
@@ -153,10 +151,7 @@ describe('tables that fit an 80-column terminal', () => {
     "status ACCOUNT shows its last run's steps, its keys, its hand-off history and every ledger field",
     async () => {
       const account = defaultAccountId(1);
-      const item = await new Ledger(
-        DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-        sandbox().stack.ledgerTable,
-      ).get(account);
+      const item = await operatorLedger(sandbox()).get(account);
 
       const detail = await runAtTerminal(['status', account], env(), { columns: COLUMNS, color: false });
 

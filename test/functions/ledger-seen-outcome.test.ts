@@ -1,6 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger, type LedgerItem } from '../../commons/ledger';
+import type { LedgerItem } from '../../commons/ledger';
+import { operatorLedger } from '../support/operator-ledger';
 import { useSandbox } from '../support/sandbox';
 
 const run = (name: string) => ({
@@ -11,12 +10,7 @@ const run = (name: string) => ({
 /** CheckAccount's write on the item as ResolveTargets scanned it (Ledger.recordSeenOutcome). */
 describe("the ledger's outcome on a scanned item", () => {
   const sandbox = useSandbox({ accounts: 2 });
-  const ledger = () =>
-    new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-      () => sandbox().world.clock.nowMs(),
-    );
+  const ledger = () => operatorLedger(sandbox());
   const outcome = (runId: string) => ({
     lastOutcome: 'SUCCEEDED' as const,
     lastRunId: runId,

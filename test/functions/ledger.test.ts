@@ -1,6 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../../commons/ledger';
+import { operatorLedger } from '../support/operator-ledger';
 import { useSandbox } from '../support/sandbox';
 
 /** An execution taking leases: its token and, for people, its run id. */
@@ -11,12 +9,7 @@ const run = (name: string) => ({
 
 describe('the ledger', () => {
   const sandbox = useSandbox({ accounts: 2 });
-  const ledger = () =>
-    new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-      () => sandbox().world.clock.nowMs(),
-    );
+  const ledger = () => operatorLedger(sandbox());
 
   it('gives an account to one execution at a time until the lease is released or expires', async () => {
     const [a, b, c] = [run('a'), run('b'), run('c')];

@@ -1,8 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CloseAccountCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../../commons/ledger';
 import type { RunReport } from '../../commons/run';
 import type { BusEvent } from '../../sandbox/core/event-log';
 import { accountState, regionalState } from '../../sandbox/core/world';
@@ -10,6 +7,7 @@ import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { busEvents, CLOSURE_MS, POST_CLOSURE_MS } from '../../sandbox/services/organizations/membership';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
+import { operatorLedger } from '../support/operator-ledger';
 import { useSandbox } from '../support/sandbox';
 
 const MANAGEMENT = '999988887777';
@@ -27,11 +25,7 @@ describe('closed and suspended accounts', () => {
   const secrets = () => new SecretsManagerClient(sandbox().clientConfig());
   const line = (report: RunReport | undefined, id: string) =>
     report?.accounts.find((a) => a.accountId === id);
-  const ledger = () =>
-    new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-    );
+  const ledger = () => operatorLedger(sandbox());
   const messages = (type: string, id: string) => {
     const { accountId, region, topicArn } = sandbox().stack;
     return (regionalState(sandbox().world, accountId, region).topics.get(topicArn)?.messages ?? [])

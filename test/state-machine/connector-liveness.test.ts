@@ -1,13 +1,10 @@
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { KEY_TAG, PENDING_KEY_TAG } from '../../commons/connector-resources';
-import { Ledger } from '../../commons/ledger';
 import type { ReportAccount } from '../../commons/run';
 import { resetRuntime } from '../../commons/runtime';
 import { regionalState } from '../../sandbox/core/world';
@@ -16,6 +13,7 @@ import { accountStatus, renderStatusTable } from '../../scripts/render/status-ta
 import { captureOutput } from '../support/capture-output';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
+import { operatorLedger } from '../support/operator-ledger';
 import { sandboxConfig } from '../support/product';
 import { useSandbox } from '../support/sandbox';
 
@@ -31,11 +29,7 @@ const ID = defaultAccountId(1);
 describe('a connected connector, run after run', () => {
   const sandbox = useSandbox({ accounts: 2 });
   const admin = () => new SecretsManagerClient(sandbox().clientConfig());
-  const ledger = () =>
-    new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-    );
+  const ledger = () => operatorLedger(sandbox());
   const secretName = `casbridge/connector/${ID}`;
   const describeSecret = () => admin().send(new DescribeSecretCommand({ SecretId: secretName }));
   /** The key the operator pasted, read from the secret while casbridge keeps it. */

@@ -1,13 +1,11 @@
 import { CloudTrailClient, DescribeTrailsCommand } from '@aws-sdk/client-cloudtrail';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../../commons/ledger';
 import { regionalState } from '../../sandbox/core/world';
 import { defaultAccountId } from '../../sandbox/scenario/default-scenario';
 import { runCasbridge, sandboxExports } from '../support/cli-sandbox';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
+import { operatorLedger } from '../support/operator-ledger';
 import { DEFAULT_KEY_DELIVERY, useSandbox } from '../support/sandbox';
 
 const DAY = 86_400_000;
@@ -31,11 +29,7 @@ describe('connector keys minted on demand, the default', () => {
   const secretName = (id: string) => `casbridge/connector/${id}`;
   const admin = () => new SecretsManagerClient(sandbox().clientConfig());
   const keysOf = (id: string) => [...sandbox().world.accounts.get(id)!.iam.accessKeys.values()];
-  const ledgerItem = (id: string) =>
-    new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-    ).get(id);
+  const ledgerItem = (id: string) => operatorLedger(sandbox()).get(id);
   const messages = (id: string) => {
     const { accountId, region, topicArn } = sandbox().stack;
     return (regionalState(sandbox().world, accountId, region).topics.get(topicArn)?.messages ?? [])
@@ -242,11 +236,7 @@ describe('connector keys minted on demand, the default', () => {
     expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
     expect(unknown.stderr).toContain('is not in the ledger');
 
-    const ledger = new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-      () => sandbox().world.clock.nowMs(),
-    );
+    const ledger = operatorLedger(sandbox());
     await ledger.acquireLease(SECOND, { token: 'execution-elsewhere', runId: 'run-elsewhere' }, 900);
     const before = await ledgerItem(SECOND);
     const held = await casbridge(['credentials', SECOND, '--new-key', '--yes']);

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AcceptHandshakeCommand,
   CloseAccountCommand,
@@ -11,8 +10,6 @@ import {
   RemoveAccountFromOrganizationCommand,
 } from '@aws-sdk/client-organizations';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../../commons/ledger';
 import type { RunReport } from '../../commons/run';
 import type { BusEvent } from '../../sandbox/core/event-log';
 import { accountState, regionalState } from '../../sandbox/core/world';
@@ -26,6 +23,7 @@ import {
 import { FIXTURES_DIR } from '../support/event-fixtures';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
+import { operatorLedger } from '../support/operator-ledger';
 import { assumeRole, useSandbox } from '../support/sandbox';
 
 const MANAGEMENT = '999988887777';
@@ -47,11 +45,7 @@ describe('the state machine started by a lifecycle event', () => {
   const line = (report: RunReport | undefined, id: string) =>
     report?.accounts.find((a) => a.accountId === id);
   // The ledger as `casbridge status` reads it: the operator's credentials.
-  const ledger = () =>
-    new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-    );
+  const ledger = () => operatorLedger(sandbox());
   /** The hand-off topic's messages of one `type` about one account, as subscribers read them. */
   const messages = (type: string, id: string) => {
     const { accountId, region, topicArn } = sandbox().stack;

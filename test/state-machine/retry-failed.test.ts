@@ -1,11 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../../commons/ledger';
 import type { RunReport } from '../../commons/run';
 import { accountState } from '../../sandbox/core/world';
 import { defaultAccountId, defaultFaultLabel } from '../../sandbox/scenario/default-scenario';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
+import { operatorLedger } from '../support/operator-ledger';
 import { useSandbox } from '../support/sandbox';
 
 const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess';
@@ -20,11 +18,7 @@ describe('a retry-failed run through the state machine', () => {
     report?.accounts.find((a) => a.accountId === id);
   const connectorUser = (id: string) => accountState(sandbox().world, id).iam.users.get('cloudappsecurity');
   // The ledger as the status command reads it: the sandbox's default (operator) credentials.
-  const ledger = () =>
-    new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-    );
+  const ledger = () => operatorLedger(sandbox());
 
   beforeAll(async () => {
     await setLambdaEnvironment(sandbox());

@@ -1,11 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { OrganizationsClient, RemoveAccountFromOrganizationCommand } from '@aws-sdk/client-organizations';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Ledger } from '../../commons/ledger';
 import { renderCsv } from '../../commons/report/render-csv';
 import type { RunReport } from '../../commons/run';
 import { lambdaFunctionName, SANDBOX_STAGE } from '../../commons/stack-resources';
@@ -17,6 +14,7 @@ import { loadDefinition, type State } from '../../statemachine/local/definition'
 import { parseCsv } from '../support/csv';
 import { setLambdaEnvironment } from '../support/lambda-env';
 import { runStateMachine } from '../support/local-run';
+import { operatorLedger } from '../support/operator-ledger';
 import { useSandbox } from '../support/sandbox';
 
 const SIGNING_KEY = 'whsec-state-machine-key';
@@ -51,11 +49,7 @@ describe('the hand-off through the state machine, with a webhook', () => {
   const posts = (id: string) =>
     received.filter((r) => (JSON.parse(r.body) as { accountId: string }).accountId === id);
   // The ledger as `casbridge status` reads it: the operator's credentials.
-  const ledger = () =>
-    new Ledger(
-      DynamoDBDocumentClient.from(new DynamoDBClient(sandbox().clientConfig())),
-      sandbox().stack.ledgerTable,
-    );
+  const ledger = () => operatorLedger(sandbox());
 
   beforeAll(async () => {
     server = createServer((request, response) => {
