@@ -89,10 +89,7 @@ export function clientConfig(settings: ClientSettings, credentials = settings.cr
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
     ...(settings.profile && !credentials ? { profile: settings.profile } : {}),
-    ...(settings.maxAttempts ? { maxAttempts: settings.maxAttempts } : {}),
-    ...(settings.newRetryStrategy
-      ? { retryStrategy: settings.newRetryStrategy(settings.maxAttempts ?? SDK_DEFAULT_ATTEMPTS) }
-      : {}),
+    ...retryConfig(settings),
   };
 }
 

@@ -135,8 +135,7 @@ const TRAIL_STEP_MODES: ReadonlySet<ItemMode> = new Set(['onboard', 'reconcile']
  * run of skipped accounts spend nothing on it.
  */
 async function runTrailCoverage(deps: ResolveDependencies, plan: Plan): Promise<TrailCoverage | undefined> {
-  if (!deps.cloudtrail || plan.run.mode === 'offboard') return undefined;
-  if (!plan.targets.some((target) => TRAIL_STEP_MODES.has(target.mode))) return undefined;
+  if (!deps.cloudtrail || !plan.targets.some((target) => TRAIL_STEP_MODES.has(target.mode))) return undefined;
   return findRunCoverage(deps.cloudtrail, deps.config);
 }
 

@@ -20,15 +20,16 @@ import {
 } from '../../commons/errors';
 import { spaceCloudTrailWrites } from '../../commons/pause';
 import type { StepResult } from '../../commons/step-result';
+import type { TrailCoverage } from '../../commons/task-input';
 import { DESIRED_EVENT_SELECTORS, eventSelectorDrift } from './event-selectors';
-import { type CoveringTrail, coverageDecision, runCoveredResult } from './trail-coverage';
+import { coverageDecision, runCoveredResult } from './trail-coverage';
 
 export interface TrailStepOptions {
   dryRun: boolean;
   /** The central account's id: in a dry run of `organization` mode, the planned trail's owner. */
   centralAccountId?: () => Promise<string>;
   /** The organization trail ResolveTargets proved covers every account of the run (TaskInput.trailCoverage). */
-  runCoverage?: CoveringTrail | undefined;
+  runCoverage?: TrailCoverage | undefined;
 }
 
 /**

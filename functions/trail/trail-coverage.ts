@@ -15,9 +15,6 @@ export const COVERED_BY_ORGANIZATION_TRAIL = 'covered-by-organization-trail';
 /** What the trail step reports when a trail of the account's own already records its events. */
 export const COVERED_BY_EXISTING_TRAIL = 'covered-by-existing-trail';
 
-/** A trail that already records every management event of an account, in every Region. */
-export type CoveringTrail = TrailCoverage;
-
 /**
  * Whether the account needs casbridge's own trail, decided before the trail step looks at that
  * trail: a `skipped` result naming the trail that already covers the account, or undefined.
@@ -97,7 +94,7 @@ export async function coverageDecision(
 export async function findRunCoverage(
   cloudtrail: CloudTrailClient,
   config: Config,
-): Promise<CoveringTrail | undefined> {
+): Promise<TrailCoverage | undefined> {
   if (config.trailMode === 'own') return undefined;
   // Shadow trails included: that is how a delegated administrator sees the organization's trail.
   const trails =
@@ -115,7 +112,7 @@ export async function findRunCoverage(
  */
 export function runCoveredResult(
   config: Config,
-  coverage: CoveringTrail | undefined,
+  coverage: TrailCoverage | undefined,
 ): StepResult | undefined {
   if (!coverage || config.trailMode === 'own') return undefined;
   const result = coveredResult(coverage);
@@ -134,7 +131,7 @@ export async function findCoveringTrail(
   cloudtrail: CloudTrailClient,
   trails: Trail[],
   options: { exclude?: string | undefined; organizationTrailName?: string; organizationOnly?: boolean } = {},
-): Promise<CoveringTrail | undefined> {
+): Promise<TrailCoverage | undefined> {
   const seen = new Set<string>();
   const candidates = trails.filter((t): t is Trail & { TrailARN: string } => {
     // A single-Region trail misses every other Region, and IAM's and STS's events (us-east-1 only).
@@ -165,7 +162,7 @@ export async function findCoveringTrail(
 }
 
 /** The trail step's `skipped` result for a covered account. */
-export function coveredResult(covering: CoveringTrail, redundantTrailArn?: string): StepResult {
+export function coveredResult(covering: TrailCoverage, redundantTrailArn?: string): StepResult {
   return {
     action: 'skipped',
     reason: covering.organization ? COVERED_BY_ORGANIZATION_TRAIL : COVERED_BY_EXISTING_TRAIL,
